@@ -1,0 +1,144 @@
+//! Command-line flags, each with an environment-variable twin.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Default listen address. Prometheus' exporter port range (9100-9999) is fully
+/// allocated, so the port sits outside it, clear of the Kubernetes components (10249-10259).
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:10743";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "crashloop-exporter",
+    version,
+    about = "Tells which Kubernetes containers are crash-looping, and most likely why, as Prometheus metrics.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags of `serve`, the default subcommand.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Watch the cluster and serve metrics on /metrics (the default).
+    Serve(ServeArgs),
+}
+
+impl Cli {
+    /// The subcommand to run, `serve` when none is named.
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Serve(self.serve))
+    }
+}
+
+/// How to reach the cluster and which pods to look at.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Path of the kubeconfig file; without it: in-cluster config, then $KUBECONFIG, then ~/.kube/config.
+    #[arg(long, env = "KUBECONFIG", value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kubeconfig context to use instead of the current one.
+    #[arg(long, env = "CRASHLOOP_CONTEXT", value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Only watch this namespace (repeatable, or comma-separated in the env var). Default: all namespaces.
+    #[arg(short = 'n', long = "namespace", env = "CRASHLOOP_NAMESPACES", value_delimiter = ',', value_name = "NS")]
+    pub namespaces: Vec<String>,
+
+    /// Skip this namespace (repeatable), e.g. kube-system. Applies when watching all namespaces.
+    #[arg(
+        long = "exclude-namespace",
+        env = "CRASHLOOP_EXCLUDE_NAMESPACES",
+        value_delimiter = ',',
+        value_name = "NS",
+        conflicts_with = "namespaces"
+    )]
+    pub exclude_namespaces: Vec<String>,
+
+    /// Only watch pods matching this label selector, e.g. `team=payments,tier!=batch`.
+    #[arg(short = 'l', long = "selector", env = "CRASHLOOP_SELECTOR", value_name = "SELECTOR")]
+    pub selector: Option<String>,
+}
+
+/// Logging flags.
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log format.
+    #[arg(long, env = "CRASHLOOP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log filter in RUST_LOG syntax, e.g. `info` or `info,crashloop_exporter=debug`.
+    #[arg(long, env = "CRASHLOOP_LOG_LEVEL", default_value = "info", value_name = "FILTER")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to serve /metrics, /healthz and /readyz on.
+    #[arg(long, env = "CRASHLOOP_LISTEN_ADDRESS", default_value = DEFAULT_LISTEN, value_name = "ADDR")]
+    pub listen_address: SocketAddr,
+
+    /// Also export detail series (state, reasons, back-off…) for running containers that never
+    /// restarted. Off by default: they get only the restart counter, which keeps series low.
+    #[arg(long, env = "CRASHLOOP_HEALTHY_CONTAINER_DETAILS")]
+    pub healthy_container_details: bool,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+impl ClusterArgs {
+    /// The watch scopes: one per namespace, or one for all namespaces.
+    pub fn scopes(&self) -> Vec<Option<String>> {
+        if self.namespaces.is_empty() {
+            vec![None]
+        } else {
+            let mut ns = self.namespaces.clone();
+            ns.sort();
+            ns.dedup();
+            ns.into_iter().map(Some).collect()
+        }
+    }
+
+    /// The server-side field selector that leaves out the excluded namespaces.
+    pub fn field_selector(&self) -> Option<String> {
+        let parts: Vec<String> = self.exclude_namespaces.iter().map(|ns| format!("metadata.namespace!={ns}")).collect();
+        (!parts.is_empty()).then(|| parts.join(","))
+    }
+
+    /// Builds a client from the flags.
+    pub async fn client(&self) -> Result<kube::Client, crate::Error> {
+        use kube::config::{KubeConfigOptions, Kubeconfig};
+        let options = KubeConfigOptions { context: self.context.clone(), ..Default::default() };
+        let config = match &self.kubeconfig {
+            Some(path) => {
+                let kubeconfig = Kubeconfig::read_from(path)
+                    .map_err(|e| crate::Error::Kubeconfig(format!("cannot read {}: {e}", path.display())))?;
+                kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                    .await
+                    .map_err(|e| crate::Error::Kubeconfig(format!("{}: {e}", path.display())))?
+            }
+            None if self.context.is_some() => kube::Config::from_kubeconfig(&options)
+                .await
+                .map_err(|e| crate::Error::Kubeconfig(e.to_string()))?,
+            None => kube::Config::infer().await.map_err(|e| crate::Error::Kubeconfig(e.to_string()))?,
+        };
+        kube::Client::try_from(config).map_err(|e| crate::Error::Kubeconfig(e.to_string()))
+    }
+}

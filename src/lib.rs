@@ -1,0 +1,47 @@
+//! # crashloop-exporter
+//!
+//! Tells an on-call engineer which Kubernetes containers are crash-looping, and most
+//! likely why, as Prometheus metrics.
+//!
+//! The exporter keeps a kube-runtime reflector cache of slim pods ([`model::SlimPod`]),
+//! turns each pod into per-container verdicts with a pure function ([`diagnose::assess`])
+//! and renders them at scrape time ([`metrics`]).
+//!
+//! Modules, one concern each:
+//! - [`config`]: command-line flags and their environment twins;
+//! - [`model`]: the slim pod view, its parsers and the history tracker;
+//! - [`diagnose`]: the pure per-container verdict;
+//! - [`watch`]: the pod watch feeding the cache;
+//! - [`metrics`]: metric families and the scrape-time collector;
+//! - [`http`]: `/metrics`, `/healthz`, `/readyz`;
+//! - [`telemetry`]: logging;
+//! - [`testbed`]: a real local kube-apiserver and kubelet-playing helpers, for tests and the demo.
+
+pub mod config;
+pub mod diagnose;
+pub mod http;
+pub mod metrics;
+pub mod model;
+pub mod telemetry;
+pub mod testbed;
+pub mod watch;
+
+use std::net::SocketAddr;
+
+/// Errors that stop the exporter, each saying what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("kubeconfig: {0}\n  pass --kubeconfig PATH (and --context NAME), or run inside a cluster")]
+    Kubeconfig(String),
+    #[error("cannot listen on {0}: {1}\n  choose another address with --listen-address")]
+    Listen(SocketAddr, std::io::Error),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// The wall clock, in seconds since the epoch.
+pub fn now() -> model::Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,466 @@
+//! The metric families: pod and container series rendered from the cache at scrape
+//! time, and the exporter's own counters.
+//!
+//! Every family is listed in [`FAMILIES`] and in the README's reference table; a test
+//! keeps the two in step. Label values are bounded: reasons are mapped onto documented
+//! sets (anything else is `other`), and exit codes, signals and delays are values.
+
+use std::collections::BTreeMap;
+use std::fmt::Error as FmtError;
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use crate::diagnose::{assess, ContainerReport};
+use crate::watch::PodCache;
+use crate::model::{SlimContainer, SlimPod, State, TerminationReason, Timestamp, WaitingReason};
+
+/// `(name, type, help)` of every family the exporter serves; names as exposed.
+pub const FAMILIES: &[(&str, &str, &str)] = &[
+    ("crashloop_container_restarts_total", "counter", "Restarts of the container (the kubelet's restartCount)."),
+    ("crashloop_container_state", "gauge", "Current state of the container: 1 for the state it is in, 0 for the others."),
+    ("crashloop_container_waiting_reason", "gauge", "Why the container is waiting: 1 for the current reason, 0 for every other documented reason; unknown reasons are `other`."),
+    ("crashloop_container_last_terminated_exit_code", "gauge", "Exit code of the container's last termination."),
+    ("crashloop_container_last_terminated_signal", "gauge", "Signal that ended the last termination, derived as exit code - 128 where the code is over 128."),
+    ("crashloop_container_last_terminated_reason", "gauge", "Reason of the last termination (value 1); unknown reasons are `other`."),
+    ("crashloop_container_last_terminated_timestamp_seconds", "gauge", "When the last termination finished, in seconds since the epoch."),
+    ("crashloop_container_last_terminated_oom_killed", "gauge", "1 when the last termination was an OOM kill (reason OOMKilled, whatever the exit code)."),
+    ("crashloop_container_in_backoff", "gauge", "1 while the container waits in CrashLoopBackOff."),
+    ("crashloop_container_backoff_delay_seconds", "gauge", "Current crash-loop back-off delay; `source` says whether it is the kubelet's or an estimate."),
+    ("crashloop_container_next_restart_timestamp_seconds", "gauge", "Estimated time of the next restart: last finishedAt plus the back-off delay."),
+    ("crashloop_container_memory_limit_bytes", "gauge", "Memory limit of the container, where one is set."),
+    ("crashloop_container_crashlooping", "gauge", "1 from a container's first crash loop until it has run 10 minutes without a restart, then 0."),
+    ("crashloop_container_crashloop_start_timestamp_seconds", "gauge", "When the current crash loop was first seen, in seconds since the epoch."),
+    ("crashloop_container_terminations_total", "counter", "Terminations observed through restartCount increases, by the reason of the last termination."),
+    ("crashloop_pod_workload_info", "gauge", "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments, Jobs to CronJobs."),
+    ("crashloop_crashloopbackoff_containers", "gauge", "Containers waiting in CrashLoopBackOff, by namespace."),
+    ("crashloop_waiting_containers", "gauge", "Waiting containers by namespace and reason."),
+    ("crashloop_exporter_build_info", "gauge", "Build information (value 1)."),
+    ("crashloop_exporter_watch_events_total", "counter", "Watch events handled, by resource and event type."),
+    ("crashloop_exporter_relists_total", "counter", "Full lists of a resource: the first one and every relist after a watch restart or 410 Gone."),
+    ("crashloop_exporter_api_errors_total", "counter", "Errors from the Kubernetes API, by resource and kind."),
+    ("crashloop_exporter_cached_objects", "gauge", "Objects held in the cache, by resource."),
+    ("crashloop_exporter_last_sync_timestamp_seconds", "gauge", "When the resource's cache was last in sync with the API (a list completed or a watch event arrived)."),
+];
+
+fn help(name: &str) -> &'static str {
+    // The encoder adds the final period itself.
+    FAMILIES.iter().find(|f| f.0 == name).map_or("", |f| f.2.trim_end_matches('.'))
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResourceLabels {
+    pub resource: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WatchEventLabels {
+    pub resource: &'static str,
+    pub r#type: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApiErrorLabels {
+    pub resource: &'static str,
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+    rust_version: &'static str,
+}
+
+/// The exporter's own metrics, updated by the watch tasks.
+#[derive(Clone, Debug, Default)]
+pub struct SelfMetrics {
+    pub watch_events: Family<WatchEventLabels, Counter>,
+    pub relists: Family<ResourceLabels, Counter>,
+    pub api_errors: Family<ApiErrorLabels, Counter>,
+    build_info: Family<BuildLabels, Gauge>,
+}
+
+const BUILD_INFO: &str = "crashloop_exporter_build_info";
+const WATCH_EVENTS: &str = "crashloop_exporter_watch_events_total";
+const RELISTS: &str = "crashloop_exporter_relists_total";
+const API_ERRORS: &str = "crashloop_exporter_api_errors_total";
+
+fn base(name: &str) -> &str {
+    name.strip_suffix("_total").unwrap_or(name)
+}
+
+impl SelfMetrics {
+    fn register(&self, registry: &mut Registry) {
+        let m = self.clone();
+        registry.register(base(BUILD_INFO), help(BUILD_INFO), m.build_info);
+        registry.register(base(WATCH_EVENTS), help(WATCH_EVENTS), m.watch_events);
+        registry.register(base(RELISTS), help(RELISTS), m.relists);
+        registry.register(base(API_ERRORS), help(API_ERRORS), m.api_errors);
+        self.build_info
+            .get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION"), rust_version: env!("CARGO_PKG_RUST_VERSION") })
+            .set(1);
+    }
+}
+
+/// What the scrape-time collector reads.
+#[derive(Clone)]
+pub struct PodSource {
+    pub caches: Vec<PodCache>,
+    /// Export detail series for running containers that never restarted.
+    pub healthy_details: bool,
+    pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+}
+
+impl std::fmt::Debug for PodSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PodSource").field("caches", &self.caches.len()).finish()
+    }
+}
+
+/// The registry served on `/metrics`.
+pub fn registry(source: PodSource, self_metrics: &SelfMetrics) -> Registry {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(PodCollector(source)));
+    self_metrics.register(&mut registry);
+    registry
+}
+
+#[derive(Debug)]
+struct PodCollector(PodSource);
+
+/// One pod's reports, computed once per scrape and read by every family.
+struct PodRows<'a> {
+    pod: &'a SlimPod,
+    reports: Vec<ContainerReport<'a>>,
+}
+
+type Labels<'a, const N: usize> = [(&'static str, &'a str); N];
+
+fn container_labels<'a>(pod: &'a SlimPod, c: &'a SlimContainer) -> Labels<'a, 4> {
+    [
+        ("namespace", pod.namespace()),
+        ("pod", pod.name()),
+        ("container", c.name.as_str()),
+        ("container_type", c.container_type.as_str()),
+    ]
+}
+
+fn with<'a>(l: Labels<'a, 4>, extra: (&'static str, &'a str)) -> Labels<'a, 5> {
+    [l[0], l[1], l[2], l[3], extra]
+}
+
+/// Encodes one family: the descriptor once, then each sample.
+fn family<'s>(
+    enc: &'s mut DescriptorEncoder,
+    name: &'static str,
+    metric_type: MetricType,
+    body: impl FnOnce(&mut MetricEncoder<'_>) -> Result<(), FmtError>,
+) -> Result<(), FmtError> {
+    let mut m = enc.encode_descriptor(base(name), help(name), None, metric_type)?;
+    body(&mut m)
+}
+
+fn gauge<L: EncodeLabelSet, V: prometheus_client::encoding::EncodeGaugeValue + Send + Sync + std::fmt::Debug>(
+    m: &mut MetricEncoder<'_>,
+    labels: &L,
+    value: V,
+) -> Result<(), FmtError> {
+    ConstGauge::new(value).encode(m.encode_family(labels)?)
+}
+
+fn counter<L: EncodeLabelSet>(m: &mut MetricEncoder<'_>, labels: &L, value: u64) -> Result<(), FmtError> {
+    ConstCounter::new(value).encode(m.encode_family(labels)?)
+}
+
+impl Collector for PodCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), FmtError> {
+        let source = &self.0;
+        let now = (source.clock)();
+        let mut pods: Vec<Arc<SlimPod>> = source.caches.iter().flat_map(|c| c.store.state()).collect();
+        pods.sort_unstable_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+        let rows: Vec<PodRows> =
+            pods.iter().map(|p| PodRows { pod: p, reports: assess(p, now, source.healthy_details) }).collect();
+        encode_pods(&mut enc, &rows)?;
+        encode_cache(&mut enc, &source.caches, pods.len())
+    }
+}
+
+fn each<'a>(rows: &'a [PodRows<'a>]) -> impl Iterator<Item = (&'a SlimPod, &'a ContainerReport<'a>)> {
+    rows.iter().flat_map(|r| r.reports.iter().map(move |c| (r.pod, c)))
+}
+
+fn detailed<'a>(rows: &'a [PodRows<'a>]) -> impl Iterator<Item = (&'a SlimPod, &'a ContainerReport<'a>)> {
+    each(rows).filter(|(_, r)| r.detailed)
+}
+
+fn encode_pods(enc: &mut DescriptorEncoder, rows: &[PodRows]) -> Result<(), FmtError> {
+    use MetricType::{Counter as C, Gauge as G};
+
+    family(enc, "crashloop_container_restarts_total", C, |m| {
+        each(rows).try_for_each(|(p, r)| counter(m, &container_labels(p, r.container), u64::from(r.container.restart_count)))
+    })?;
+    family(enc, "crashloop_container_state", G, |m| {
+        detailed(rows).try_for_each(|(p, r)| {
+            let current = r.container.state.label();
+            State::LABELS.iter().try_for_each(|s| {
+                gauge(m, &with(container_labels(p, r.container), ("state", s)), i64::from(*s == current))
+            })
+        })
+    })?;
+    family(enc, "crashloop_container_waiting_reason", G, |m| {
+        detailed(rows).try_for_each(|(p, r)| {
+            let current = r.container.state.waiting().map(|w| w.reason);
+            WaitingReason::ALL.iter().try_for_each(|reason| {
+                gauge(m, &with(container_labels(p, r.container), ("reason", reason.as_str())), i64::from(current == Some(*reason)))
+            })
+        })
+    })?;
+    let last = || detailed(rows).filter_map(|(p, r)| r.container.last_termination.as_ref().map(|t| (p, r, t)));
+    family(enc, "crashloop_container_last_terminated_exit_code", G, |m| {
+        last().try_for_each(|(p, r, t)| gauge(m, &container_labels(p, r.container), i64::from(t.exit_code)))
+    })?;
+    family(enc, "crashloop_container_last_terminated_signal", G, |m| {
+        last().try_for_each(|(p, r, t)| match t.signal() {
+            Some(sig) => gauge(m, &container_labels(p, r.container), i64::from(sig)),
+            None => Ok(()),
+        })
+    })?;
+    family(enc, "crashloop_container_last_terminated_reason", G, |m| {
+        last().try_for_each(|(p, r, t)| gauge(m, &with(container_labels(p, r.container), ("reason", t.reason.as_str())), 1i64))
+    })?;
+    family(enc, "crashloop_container_last_terminated_timestamp_seconds", G, |m| {
+        last().try_for_each(|(p, r, t)| match t.finished_at {
+            Some(f) => gauge(m, &container_labels(p, r.container), f),
+            None => Ok(()),
+        })
+    })?;
+    family(enc, "crashloop_container_last_terminated_oom_killed", G, |m| {
+        last().try_for_each(|(p, r, t)| {
+            gauge(m, &container_labels(p, r.container), i64::from(t.reason == TerminationReason::OomKilled))
+        })
+    })?;
+    family(enc, "crashloop_container_in_backoff", G, |m| {
+        detailed(rows).try_for_each(|(p, r)| gauge(m, &container_labels(p, r.container), i64::from(r.backoff.active)))
+    })?;
+    family(enc, "crashloop_container_backoff_delay_seconds", G, |m| {
+        detailed(rows).filter(|(_, r)| r.backoff.active).try_for_each(|(p, r)| {
+            let source = if r.backoff.estimated { "estimate" } else { "kubelet" };
+            gauge(m, &with(container_labels(p, r.container), ("source", source)), r.backoff.delay_seconds)
+        })
+    })?;
+    family(enc, "crashloop_container_next_restart_timestamp_seconds", G, |m| {
+        detailed(rows).try_for_each(|(p, r)| match r.backoff.next_restart {
+            Some(t) => gauge(m, &container_labels(p, r.container), t),
+            None => Ok(()),
+        })
+    })?;
+    family(enc, "crashloop_container_memory_limit_bytes", G, |m| {
+        detailed(rows).try_for_each(|(p, r)| match r.container.memory_limit_bytes {
+            Some(b) => gauge(m, &container_labels(p, r.container), b),
+            None => Ok(()),
+        })
+    })?;
+    family(enc, "crashloop_container_crashlooping", G, |m| {
+        detailed(rows).try_for_each(|(p, r)| gauge(m, &container_labels(p, r.container), i64::from(r.crashlooping)))
+    })?;
+    family(enc, "crashloop_container_crashloop_start_timestamp_seconds", G, |m| {
+        detailed(rows).filter(|(_, r)| r.crashlooping).try_for_each(|(p, r)| match r.container.history.loop_since {
+            Some(t) => gauge(m, &container_labels(p, r.container), t),
+            None => Ok(()),
+        })
+    })?;
+    family(enc, "crashloop_container_terminations_total", C, |m| {
+        detailed(rows).filter(|(_, r)| r.container.restart_count > 0).try_for_each(|(p, r)| {
+            let counts = &r.container.history.terminations.0;
+            crate::model::Terminations::REASONS.iter().zip(counts).try_for_each(|(reason, n)| {
+                counter(m, &with(container_labels(p, r.container), ("reason", reason)), *n)
+            })
+        })
+    })?;
+    family(enc, "crashloop_pod_workload_info", G, |m| {
+        rows.iter().try_for_each(|r| {
+            let labels = [
+                ("namespace", r.pod.namespace()),
+                ("pod", r.pod.name()),
+                ("workload_kind", r.pod.workload.kind.as_str()),
+                ("workload", r.pod.workload.name.as_str()),
+            ];
+            gauge(m, &labels, 1i64)
+        })
+    })?;
+
+    let mut in_backoff: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut waiting: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for (p, r) in each(rows) {
+        if let Some(w) = r.container.state.waiting() {
+            *waiting.entry((p.namespace(), w.reason.as_str())).or_default() += 1;
+            if w.reason == WaitingReason::CrashLoopBackOff {
+                *in_backoff.entry(p.namespace()).or_default() += 1;
+            }
+        }
+    }
+    family(enc, "crashloop_crashloopbackoff_containers", G, |m| {
+        in_backoff.iter().try_for_each(|(ns, n)| gauge(m, &[("namespace", *ns)], *n))
+    })?;
+    family(enc, "crashloop_waiting_containers", G, |m| {
+        waiting.iter().try_for_each(|((ns, reason), n)| gauge(m, &[("namespace", *ns), ("reason", *reason)], *n))
+    })
+}
+
+fn encode_cache(enc: &mut DescriptorEncoder, caches: &[PodCache], cached: usize) -> Result<(), FmtError> {
+    let labels = [("resource", "pods")];
+    family(enc, "crashloop_exporter_cached_objects", MetricType::Gauge, |m| gauge(m, &labels, cached as u64))?;
+    // The stalest scope decides: one namespace out of sync makes the whole view stale.
+    let oldest = caches.iter().map(PodCache::last_sync).min().unwrap_or(0);
+    family(enc, "crashloop_exporter_last_sync_timestamp_seconds", MetricType::Gauge, |m| match oldest {
+        0 => Ok(()),
+        t => gauge(m, &labels, t),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::tests::fixture;
+    use crate::model::track;
+    use kube::runtime::reflector;
+    use kube::runtime::watcher::Event;
+    use std::sync::atomic::AtomicI64;
+
+    pub(crate) const NOW: Timestamp = 1_795_000_000;
+
+    pub(crate) fn render_pods(pods: Vec<SlimPod>, healthy_details: bool, openmetrics: bool) -> String {
+        let (reader, mut writer) = reflector::store::<SlimPod>();
+        writer.apply_watcher_event(&Event::Init);
+        for pod in pods {
+            writer.apply_watcher_event(&Event::InitApply(track(None, pod, NOW, true)));
+        }
+        writer.apply_watcher_event(&Event::InitDone);
+        let cache = PodCache { store: reader, last_sync: Arc::new(AtomicI64::new(NOW)) };
+        let source = PodSource { caches: vec![cache], healthy_details, clock: Arc::new(|| NOW) };
+        let registry = registry(source, &SelfMetrics::default());
+        crate::http::render(&registry, openmetrics).expect("renders")
+    }
+
+    /// The sample lines of one family (with labels), as `name{labels} value`.
+    pub(crate) fn samples<'a>(out: &'a str, family: &str) -> Vec<&'a str> {
+        out.lines().filter(|l| l.starts_with(family) && l[family.len()..].starts_with(['{', ' '])).collect()
+    }
+
+    const APP: &str = r#"namespace="shop",pod="checkout-7d9c8b6f5-x2zqp",container="app",container_type="regular""#;
+    const PROXY: &str = r#"namespace="shop",pod="checkout-7d9c8b6f5-x2zqp",container="proxy",container_type="regular""#;
+
+    #[test]
+    fn crashlooping_oom_container_series() {
+        let out = render_pods(vec![fixture("deployment-oom-crashloop")], false, false);
+        let line = |family: &str, extra: &str, value: &str| {
+            let sep = if extra.is_empty() { "" } else { "," };
+            format!("{family}{{{APP}{sep}{extra}}} {value}")
+        };
+        assert_eq!(samples(&out, "crashloop_container_restarts_total"), [line("crashloop_container_restarts_total", "", "5"), format!("crashloop_container_restarts_total{{{PROXY}}} 0")]);
+        let expected = [
+            ("crashloop_container_last_terminated_exit_code", "", "137"),
+            ("crashloop_container_last_terminated_signal", "", "9"),
+            ("crashloop_container_last_terminated_reason", r#"reason="OOMKilled""#, "1"),
+            ("crashloop_container_last_terminated_timestamp_seconds", "", "1795512040"),
+            ("crashloop_container_last_terminated_oom_killed", "", "1"),
+            ("crashloop_container_in_backoff", "", "1"),
+            ("crashloop_container_backoff_delay_seconds", r#"source="kubelet""#, "160.0"),
+            ("crashloop_container_next_restart_timestamp_seconds", "", "1795512200.0"),
+            ("crashloop_container_memory_limit_bytes", "", "268435456"),
+            ("crashloop_container_crashlooping", "", "1"),
+            ("crashloop_container_crashloop_start_timestamp_seconds", "", "1795000000"),
+        ];
+        for (family, extra, value) in expected {
+            assert_eq!(samples(&out, family), [line(family, extra, value)], "{family}");
+        }
+        let reasons = samples(&out, "crashloop_container_waiting_reason");
+        assert_eq!(reasons.len(), WaitingReason::ALL.len());
+        assert!(reasons.contains(&line("crashloop_container_waiting_reason", r#"reason="CrashLoopBackOff""#, "1").as_str()));
+        assert_eq!(reasons.iter().filter(|l| l.ends_with(" 1")).count(), 1);
+        assert_eq!(
+            samples(&out, "crashloop_container_state"),
+            ["waiting 1", "running 0", "terminated 0", "unknown 0"].map(|sv| {
+                let (s, v) = sv.split_once(' ').unwrap_or_default();
+                line("crashloop_container_state", &format!("state=\"{s}\""), v)
+            })
+        );
+        // Baseline at start: the five restarts before the exporter started are not counted.
+        assert!(samples(&out, "crashloop_container_terminations_total").iter().all(|l| l.ends_with(" 0")));
+        assert_eq!(
+            samples(&out, "crashloop_pod_workload_info"),
+            [r#"crashloop_pod_workload_info{namespace="shop",pod="checkout-7d9c8b6f5-x2zqp",workload_kind="Deployment",workload="checkout"} 1"#]
+        );
+        assert_eq!(samples(&out, "crashloop_crashloopbackoff_containers"), [r#"crashloop_crashloopbackoff_containers{namespace="shop"} 1"#]);
+        assert_eq!(
+            samples(&out, "crashloop_waiting_containers"),
+            [r#"crashloop_waiting_containers{namespace="shop",reason="CrashLoopBackOff"} 1"#]
+        );
+        assert_eq!(samples(&out, "crashloop_exporter_cached_objects"), [r#"crashloop_exporter_cached_objects{resource="pods"} 1"#]);
+        assert_eq!(
+            samples(&out, "crashloop_exporter_last_sync_timestamp_seconds"),
+            [r#"crashloop_exporter_last_sync_timestamp_seconds{resource="pods"} 1795000000"#]
+        );
+    }
+
+    #[test]
+    fn healthy_running_containers_get_only_restarts_unless_asked() {
+        let out = render_pods(vec![fixture("deployment-oom-crashloop")], false, false);
+        let proxy_lines: Vec<_> = out.lines().filter(|l| l.contains(PROXY)).collect();
+        assert_eq!(proxy_lines, [format!("crashloop_container_restarts_total{{{PROXY}}} 0")]);
+        let all = render_pods(vec![fixture("deployment-oom-crashloop")], true, false);
+        assert!(all.contains(&format!("crashloop_container_state{{{PROXY},state=\"running\"}} 1")));
+        assert!(all.contains(&format!("crashloop_container_crashlooping{{{PROXY}}} 0")));
+    }
+
+    #[test]
+    fn init_container_and_sidecar_types() {
+        let out = render_pods(vec![fixture("init-and-sidecar")], false, false);
+        let migrate = r#"namespace="bank",pod="ledger-0",container="migrate",container_type="init""#;
+        assert!(out.contains(&format!("crashloop_container_restarts_total{{{migrate}}} 3\n")));
+        assert!(out.contains(&format!("crashloop_container_backoff_delay_seconds{{{migrate},source=\"kubelet\"}} 40.0\n")));
+        assert!(out.contains(r#"container="log-shipper",container_type="sidecar"} 0"#));
+        assert!(out.contains(r#"crashloop_pod_workload_info{namespace="bank",pod="ledger-0",workload_kind="StatefulSet",workload="ledger"} 1"#));
+    }
+
+    #[test]
+    fn openmetrics_ends_with_eof_and_counters_keep_total() {
+        let out = render_pods(vec![fixture("oom-exit-1")], false, true);
+        assert!(out.ends_with("# EOF\n"));
+        assert!(out.contains("# TYPE crashloop_container_restarts counter\n"));
+        assert!(out.contains(r#"crashloop_container_restarts_total{namespace="web",pod="indexer",container="indexer",container_type="regular"} 2"#));
+    }
+
+    #[test]
+    fn every_family_is_documented_in_the_readme() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+        for (name, kind, _) in FAMILIES {
+            assert!(readme.contains(&format!("| `{name}` | {kind} |")), "README lacks a row for {name} ({kind})");
+        }
+    }
+
+    #[test]
+    fn every_family_is_served() {
+        let (reader, mut writer) = reflector::store::<SlimPod>();
+        writer.apply_watcher_event(&Event::Init);
+        writer.apply_watcher_event(&Event::InitApply(track(None, fixture("deployment-oom-crashloop"), NOW, true)));
+        writer.apply_watcher_event(&Event::InitDone);
+        let self_metrics = SelfMetrics::default();
+        self_metrics.watch_events.get_or_create(&WatchEventLabels { resource: "pods", r#type: "apply" }).inc();
+        self_metrics.relists.get_or_create(&ResourceLabels { resource: "pods" }).inc();
+        self_metrics.api_errors.get_or_create(&ApiErrorLabels { resource: "pods", kind: "forbidden" }).inc();
+        let cache = PodCache { store: reader, last_sync: Arc::new(AtomicI64::new(NOW)) };
+        let source = PodSource { caches: vec![cache], healthy_details: false, clock: Arc::new(|| NOW) };
+        let out = crate::http::render(&registry(source, &self_metrics), false).expect("renders");
+        for (name, kind, _) in FAMILIES {
+            assert!(out.contains(&format!("# TYPE {name} {kind}\n")), "{name} has no TYPE line");
+            assert!(!samples(&out, name).is_empty(), "{name} has no sample");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Logging: tracing with a RUST_LOG-style filter, as text or JSON.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::{fmt, EnvFilter};
+
+use crate::config::{LogArgs, LogFormat};
+
+/// Installs the global subscriber. Logs go to stderr so stdout stays for command output.
+pub fn init(args: &LogArgs) -> Result<(), crate::Error> {
+    let filter = EnvFilter::try_new(&args.log_level)
+        .map_err(|e| crate::Error::Usage(format!("--log-level {:?} is not a valid filter: {e}", args.log_level)))?;
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    let result = match args.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    // A second init (tests) keeps the first subscriber.
+    let _ = result;
+    Ok(())
+}

@@ -1,0 +1,521 @@
+//! etcd + kube-apiserver as child processes on loopback.
+
+use std::collections::hash_map::RandomState;
+use std::fs::{self, File, OpenOptions};
+use std::hash::{BuildHasher, Hasher};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::{Error, Result, io, kubelet::client_from_yaml};
+
+/// How long `start()` / `start_apiserver()` wait for `/readyz`.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a stopped component gets to exit after SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Kills the components when the process that started them is gone, even if it never ran
+/// `Drop` (statics such as [`shared`], SIGKILL, Ctrl-C). Arguments: parent pid, dir, keep|remove.
+const GUARDIAN: &str = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
+for f in "$2"/*.pid; do [ -f "$f" ] && kill -KILL "-$(cat "$f")" 2>/dev/null; done
+[ "$3" = keep ] || rm -rf "$2""#;
+
+/// A user of the token file: (name, groups).
+const USERS: [(&str, &str); 2] = [("admin", "system:masters"), ("limited", "")];
+
+/// A running etcd + kube-apiserver pair, private to its owner, in its own directory.
+///
+/// Processes are started with `std::process`, so a `Cluster` does not belong to any tokio
+/// runtime and can be shared by the tests of a binary (see [`shared`]); create a
+/// [`kube::Client`] per test with [`Cluster::client`].
+///
+/// Dropping it stops both components; its directory is removed unless it was made with
+/// [`Cluster::start_in`] or `CRASHLOOP_KEEP_TESTBED` is set. Logs are `etcd.log` and
+/// `kube-apiserver.log` in [`Cluster::dir`].
+pub struct Cluster {
+    dir: PathBuf,
+    keep: bool,
+    etcd_bin: PathBuf,
+    apiserver_bin: PathBuf,
+    etcd_port: u16,
+    etcd_peer_port: u16,
+    api_port: u16,
+    /// Tokens of [`USERS`], in the same order.
+    tokens: Vec<String>,
+    etcd: Mutex<Option<Child>>,
+    apiserver: Mutex<Option<Child>>,
+    guardian: Mutex<Option<Child>>,
+}
+
+/// One cluster for the whole test binary, started on first use.
+///
+/// It is never dropped: its processes are killed and its directory removed by a guardian
+/// process about a second after the test binary exits. Give each test its own namespace.
+pub fn shared() -> Result<&'static Cluster> {
+    static SHARED: OnceLock<std::result::Result<Cluster, String>> = OnceLock::new();
+    SHARED
+        .get_or_init(|| Cluster::start().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| Error::Shared(e.clone()))
+}
+
+impl Cluster {
+    /// Starts a cluster in a new directory under the system temp dir and waits until the
+    /// apiserver is ready. Blocking (up to about a minute); fine to call from async tests.
+    pub fn start() -> Result<Self> {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let name = format!(
+            "crashloop-testbed-{}-{}-{:x}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed),
+            nanos.subsec_nanos()
+        );
+        let keep = std::env::var_os("CRASHLOOP_KEEP_TESTBED").is_some();
+        let cluster = Self::launch(std::env::temp_dir().join(name), keep)?;
+        if keep {
+            eprintln!("testbed: keeping {}", cluster.dir.display());
+        }
+        Ok(cluster)
+    }
+
+    /// Starts a cluster in `dir` (created if needed, kept afterwards; etcd data in it is
+    /// reused) and waits until the apiserver is ready.
+    pub fn start_in(dir: impl Into<PathBuf>) -> Result<Self> {
+        Self::launch(dir.into(), true)
+    }
+
+    fn launch(dir: PathBuf, keep: bool) -> Result<Self> {
+        let (etcd_bin, apiserver_bin) = locate_binaries()?;
+        fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+        let dir = dir
+            .canonicalize()
+            .map_err(io(format!("resolving {}", dir.display())))?;
+        let [etcd_port, etcd_peer_port, api_port] = free_ports()?;
+        let tokens: Vec<String> = USERS.iter().map(|_| random_hex()).collect();
+        let cluster = Cluster {
+            dir,
+            keep,
+            etcd_bin,
+            apiserver_bin,
+            etcd_port,
+            etcd_peer_port,
+            api_port,
+            tokens,
+            etcd: Mutex::new(None),
+            apiserver: Mutex::new(None),
+            guardian: Mutex::new(None),
+        };
+        // From here on, Drop cleans up whatever was started.
+        cluster.spawn_guardian()?;
+        cluster.write_credentials()?;
+        cluster.start_etcd()?;
+        cluster.start_apiserver()?;
+        let kubeconfig = cluster.kubeconfig_yaml("admin")?;
+        write_atomically(&cluster.kubeconfig_path(), &kubeconfig)?;
+        Ok(cluster)
+    }
+
+    /// The cluster's directory (logs, keys, kubeconfigs, etcd data).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `https://127.0.0.1:<port>`.
+    pub fn server_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.api_port)
+    }
+
+    /// `http://127.0.0.1:<port>`: etcd's client URL.
+    pub fn etcd_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.etcd_port)
+    }
+
+    /// Kubeconfig of user `admin` (group `system:masters`), context `testbed`. It is written
+    /// only once the apiserver is ready, so its existence means "ready".
+    pub fn kubeconfig_path(&self) -> PathBuf {
+        self.dir.join("kubeconfig")
+    }
+
+    /// Writes (if needed) and returns the kubeconfig of a testbed user: `admin` or `limited`.
+    pub fn kubeconfig_for(&self, user: &str) -> Result<PathBuf> {
+        if user == "admin" {
+            return Ok(self.kubeconfig_path());
+        }
+        let path = self.dir.join(format!("kubeconfig-{user}"));
+        write_atomically(&path, &self.kubeconfig_yaml(user)?)?;
+        Ok(path)
+    }
+
+    /// Bearer token of `admin`, a member of `system:masters`.
+    pub fn admin_token(&self) -> &str {
+        &self.tokens[0]
+    }
+
+    /// Bearer token of `limited`, a user in no group: it may do only what RBAC grants it.
+    pub fn limited_token(&self) -> &str {
+        &self.tokens[1]
+    }
+
+    /// A client authenticated as `admin`.
+    pub async fn client(&self) -> Result<kube::Client> {
+        self.client_for("admin").await
+    }
+
+    /// A client authenticated as a testbed user (`admin` or `limited`).
+    pub async fn client_for(&self, user: &str) -> Result<kube::Client> {
+        client_from_yaml(&self.kubeconfig_yaml(user)?).await
+    }
+
+    /// Starts etcd (no-op when it runs) and waits until it accepts connections.
+    pub fn start_etcd(&self) -> Result<()> {
+        let mut slot = lock(&self.etcd);
+        if running(&mut slot) {
+            return Ok(());
+        }
+        let (client, peer) = (
+            self.etcd_url(),
+            format!("http://127.0.0.1:{}", self.etcd_peer_port),
+        );
+        let data = self.dir.join("etcd");
+        #[rustfmt::skip]
+        let args = [
+            "--name=testbed".to_string(),
+            format!("--data-dir={}", data.display()),
+            format!("--listen-client-urls={client}"),
+            format!("--advertise-client-urls={client}"),
+            format!("--listen-peer-urls={peer}"),
+            format!("--initial-advertise-peer-urls={peer}"),
+            format!("--initial-cluster=testbed={peer}"),
+            "--logger=zap".into(), "--log-outputs=stderr".into(), "--log-level=warn".into(),
+        ];
+        *slot = Some(self.spawn("etcd", &self.etcd_bin, &args)?);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", self.etcd_port)).is_err() {
+            self.check_alive("etcd", &mut slot)?;
+            if Instant::now() > deadline {
+                return Err(self.startup_error("etcd", "does not accept connections after 15 s"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    /// Stops etcd (SIGTERM, then SIGKILL after 5 s). The apiserver keeps running, unready.
+    pub fn stop_etcd(&self) {
+        stop(&self.dir, "etcd", &mut lock(&self.etcd));
+    }
+
+    /// Starts kube-apiserver with the same port and flags as before (no-op when it runs) and
+    /// waits until `/readyz` answers 200 (up to a minute).
+    pub fn start_apiserver(&self) -> Result<()> {
+        {
+            let mut slot = lock(&self.apiserver);
+            if running(&mut slot) {
+                return Ok(());
+            }
+            let d = |file: &str| self.dir.join(file).display().to_string();
+            #[rustfmt::skip]
+            let args = [
+                format!("--etcd-servers={}", self.etcd_url()),
+                format!("--secure-port={}", self.api_port),
+                "--bind-address=127.0.0.1".into(),
+                "--advertise-address=127.0.0.1".into(),
+                "--insecure-port=0".into(),
+                format!("--cert-dir={}", d("certs")),
+                format!("--token-auth-file={}", d("tokens.csv")),
+                "--authorization-mode=RBAC".into(),
+                format!("--service-account-key-file={}", d("sa.key")),
+                format!("--service-account-signing-key-file={}", d("sa.key")),
+                "--service-account-issuer=https://kubernetes.default.svc".into(),
+                "--service-cluster-ip-range=10.0.0.0/24".into(),
+                "--disable-admission-plugins=ServiceAccount".into(),
+                // No Endpoints object for the `kubernetes` Service: nothing here needs it.
+                "--endpoint-reconciler-type=none".into(),
+                "--allow-privileged=true".into(),
+                // Events live 1 h (the default), longer than any test.
+                "--event-ttl=1h".into(),
+            ];
+            *slot = Some(self.spawn("kube-apiserver", &self.apiserver_bin, &args)?);
+        }
+        self.wait_ready()
+    }
+
+    /// Stops kube-apiserver (SIGTERM, then SIGKILL after 5 s).
+    pub fn stop_apiserver(&self) {
+        stop(&self.dir, "kube-apiserver", &mut lock(&self.apiserver));
+    }
+
+    fn wait_ready(&self) -> Result<()> {
+        let yaml = self.kubeconfig_yaml("admin")?;
+        let deadline = Instant::now() + READY_TIMEOUT;
+        block_on(async {
+            let client = client_from_yaml(&yaml).await?;
+            loop {
+                let request = hyper::Request::get("/readyz")
+                    .body(Vec::new())
+                    .map_err(|e| Error::Startup(e.to_string()))?;
+                let last = match client.request_text(request).await {
+                    Ok(_) => return Ok(()),
+                    Err(e) => e,
+                };
+                self.check_alive("kube-apiserver", &mut lock(&self.apiserver))?;
+                if Instant::now() > deadline {
+                    let why = format!("not ready after {READY_TIMEOUT:?} (last /readyz: {last})");
+                    return Err(self.startup_error("kube-apiserver", &why));
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })?
+    }
+
+    fn spawn(&self, name: &str, bin: &Path, args: &[String]) -> Result<Child> {
+        let log_path = self.dir.join(format!("{name}.log"));
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io(format!("opening {}", log_path.display())))?;
+        let log2 = log
+            .try_clone()
+            .map_err(io("duplicating a log file handle"))?;
+        let child = Command::new(bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .process_group(0)
+            .spawn()
+            .map_err(io(format!("starting {}", bin.display())))?;
+        let pid_file = self.dir.join(format!("{name}.pid"));
+        fs::write(&pid_file, child.id().to_string())
+            .map_err(io(format!("writing {}", pid_file.display())))?;
+        Ok(child)
+    }
+
+    fn spawn_guardian(&self) -> Result<()> {
+        let child = Command::new("sh")
+            .args(["-c", GUARDIAN, "testbed-guardian"])
+            .arg(std::process::id().to_string())
+            .arg(&self.dir)
+            .arg(if self.keep { "keep" } else { "remove" })
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(io("starting the testbed guardian (sh)"))?;
+        *lock(&self.guardian) = Some(child);
+        Ok(())
+    }
+
+    /// Token file, service-account key and the directory for serving certificates.
+    fn write_credentials(&self) -> Result<()> {
+        let tokens: String = USERS
+            .iter()
+            .zip(&self.tokens)
+            .map(|((user, groups), token)| format!("{token},{user},{user},\"{groups}\"\n"))
+            .collect();
+        fs::write(self.dir.join("tokens.csv"), tokens).map_err(io("writing tokens.csv"))?;
+        fs::create_dir_all(self.dir.join("certs")).map_err(io("creating certs/"))?;
+        let key = self.dir.join("sa.key");
+        if key.exists() {
+            return Ok(());
+        }
+        let out = Command::new("openssl")
+            .args(["genrsa", "-out"])
+            .arg(&key)
+            .arg("2048")
+            .output()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Error::MissingBinary {
+                    name: "openssl",
+                    looked_in: "PATH".into(),
+                },
+                _ => io("running openssl genrsa")(e),
+            })?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(Error::Startup(format!("openssl genrsa failed: {err}")));
+        }
+        Ok(())
+    }
+
+    fn kubeconfig_yaml(&self, user: &str) -> Result<String> {
+        let i = USERS
+            .iter()
+            .position(|(u, _)| *u == user)
+            .ok_or_else(|| Error::UnknownUser(user.into()))?;
+        Ok(format!(
+            "apiVersion: v1\nkind: Config\n\
+             clusters:\n- name: testbed\n  cluster:\n    server: {server}\n    insecure-skip-tls-verify: true\n\
+             users:\n- name: {user}\n  user:\n    token: {token}\n\
+             contexts:\n- name: testbed\n  context:\n    cluster: testbed\n    user: {user}\n\
+             current-context: testbed\n",
+            server = self.server_url(),
+            token = self.tokens[i],
+        ))
+    }
+
+    /// Fails with the log's tail if the component in `slot` has exited.
+    fn check_alive(&self, name: &str, slot: &mut Option<Child>) -> Result<()> {
+        match slot.as_mut().map(Child::try_wait) {
+            Some(Ok(None)) => Ok(()),
+            Some(Ok(Some(status))) => Err(self.startup_error(name, &format!("exited ({status})"))),
+            Some(Err(e)) => Err(io(format!("checking {name}"))(e)),
+            None => Err(self.startup_error(name, "was stopped")),
+        }
+    }
+
+    fn startup_error(&self, name: &str, why: &str) -> Error {
+        let log = self.dir.join(format!("{name}.log"));
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+        Error::Startup(format!("{name} {why}; log {}:\n{tail}", log.display()))
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop_apiserver();
+        self.stop_etcd();
+        if let Some(mut guardian) = lock(&self.guardian).take() {
+            signal_group(guardian.id(), "KILL");
+            let _ = guardian.wait();
+        }
+        if !self.keep {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn lock(m: &Mutex<Option<Child>>) -> MutexGuard<'_, Option<Child>> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn running(slot: &mut Option<Child>) -> bool {
+    matches!(slot.as_mut().map(Child::try_wait), Some(Ok(None)))
+}
+
+/// SIGTERM to the child's process group, SIGKILL after [`STOP_GRACE`], then reap it.
+fn stop(dir: &Path, name: &str, slot: &mut Option<Child>) {
+    let Some(mut child) = slot.take() else { return };
+    signal_group(child.id(), "TERM");
+    let deadline = Instant::now() + STOP_GRACE;
+    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal_group(child.id(), "KILL");
+    let _ = child.wait();
+    let _ = fs::remove_file(dir.join(format!("{name}.pid")));
+}
+
+fn signal_group(pgid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .args([format!("-{signal}"), "--".into(), format!("-{pgid}")])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Runs a future on a fresh runtime in a scoped thread, so callers may be inside a runtime.
+fn block_on<F: Future + Send>(fut: F) -> Result<F::Output>
+where
+    F::Output: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(io("building a tokio runtime"))?;
+            Ok(rt.block_on(fut))
+        })
+        .join()
+        .unwrap_or_else(|_| Err(Error::Startup("the readiness check panicked".into())))
+    })
+}
+
+fn free_ports<const N: usize>() -> Result<[u16; N]> {
+    // Hold all listeners at once so that the ports differ, then release them.
+    let listeners = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(io("picking free ports"))?;
+    let mut ports = [0; N];
+    for (port, l) in ports.iter_mut().zip(&listeners) {
+        *port = l.local_addr().map_err(io("picking free ports"))?.port();
+    }
+    Ok(ports)
+}
+
+fn random_hex() -> String {
+    let word = || RandomState::new().build_hasher().finish();
+    format!("{:016x}{:016x}", word(), word())
+}
+
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, text).map_err(io(format!("writing {}", tmp.display())))?;
+    File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io(format!("syncing {}", tmp.display())))?;
+    fs::rename(&tmp, path).map_err(io(format!("writing {}", path.display())))
+}
+
+/// `$CRASHLOOP_CACHE`, default `${XDG_CACHE_HOME:-$HOME/.cache}/crashloop-exporter`.
+fn cache_dir() -> Option<PathBuf> {
+    let env = |k| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("CRASHLOOP_CACHE").or_else(|| {
+        env("XDG_CACHE_HOME")
+            .or_else(|| env("HOME").map(|h| h.join(".cache")))
+            .map(|c| c.join("crashloop-exporter"))
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// (etcd, kube-apiserver): `$KUBEBUILDER_ASSETS` if it holds both, else cache bin, else PATH.
+fn locate_binaries() -> Result<(PathBuf, PathBuf)> {
+    if let Some(assets) = std::env::var_os("KUBEBUILDER_ASSETS").map(PathBuf::from) {
+        let (etcd, apiserver) = (assets.join("etcd"), assets.join("kube-apiserver"));
+        if is_executable(&etcd) && is_executable(&apiserver) {
+            return Ok((etcd, apiserver));
+        }
+    }
+    let mut dirs: Vec<PathBuf> = cache_dir().map(|c| c.join("bin")).into_iter().collect();
+    dirs.extend(
+        std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths),
+    );
+    let find = |name: &'static str| {
+        dirs.iter()
+            .map(|d| d.join(name))
+            .find(|p| is_executable(p))
+            .ok_or_else(|| {
+                let mut looked_in = String::from("$KUBEBUILDER_ASSETS, ");
+                looked_in += &dirs
+                    .first()
+                    .map_or("the cache".into(), |d| d.display().to_string());
+                Error::MissingBinary {
+                    name,
+                    looked_in: looked_in + ", PATH",
+                }
+            })
+    };
+    Ok((find("etcd")?, find("kube-apiserver")?))
+}

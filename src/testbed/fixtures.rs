@@ -1,0 +1,442 @@
+//! JSON builders for what a controller and a kubelet would write: pods, container statuses,
+//! events. Pure functions, usable in unit tests without a cluster.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::NODE_NAME;
+
+/// An RFC 3339 timestamp with second precision, as the API writes them.
+pub fn timestamp(unix_seconds: i64) -> String {
+    Timestamp::from_second(unix_seconds)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// [`timestamp`] of `seconds` before now.
+pub fn ago(seconds: i64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    timestamp(now - seconds)
+}
+
+/// A stable, UUID-shaped id derived from `seed` (for owner references and fake digests).
+pub fn fake_uid(seed: &str) -> String {
+    let h = hash(&(seed, 0))
+        .to_be_bytes()
+        .into_iter()
+        .chain(hash(&(seed, 1)).to_be_bytes());
+    let hex: String = h.map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+fn hash(v: &impl Hash) -> u64 {
+    let mut h = DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
+/// A container spec: `{"name", "image"}`. Add fields (resources, probes, ...) to the value.
+pub fn container(name: &str, image: &str) -> Value {
+    json!({ "name": name, "image": image })
+}
+
+/// A bare pod bound to [`NODE_NAME`] (so no scheduler is needed), `restartPolicy: Always`.
+///
+/// Set `["spec"]["initContainers"]` on the result for init containers. Native sidecars
+/// (`restartPolicy: Always` on an init container) are dropped by the 1.20 apiserver.
+pub fn pod(ns: &str, name: &str, containers: Vec<Value>) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": { "name": name, "namespace": ns, "labels": {} },
+        "spec": {
+            "nodeName": NODE_NAME,
+            "restartPolicy": "Always",
+            "terminationGracePeriodSeconds": 30,
+            "containers": containers,
+        },
+    })
+}
+
+/// Adds a controller owner reference (with a fake uid) to a pod manifest.
+pub fn owned_by(mut pod: Value, api_version: &str, kind: &str, name: &str) -> Value {
+    let ns = pod["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    pod["metadata"]["ownerReferences"] = json!([{
+        "apiVersion": api_version,
+        "kind": kind,
+        "name": name,
+        "uid": fake_uid(&format!("{ns}/{kind}/{name}")),
+        "controller": true,
+        "blockOwnerDeletion": true,
+    }]);
+    pod
+}
+
+/// A pod of Deployment `deploy`, as its ReplicaSet `<deploy>-<hash>` names it:
+/// `<deploy>-<hash>-<suffix>`, label `pod-template-hash: <hash>` (and `app: <deploy>`).
+pub fn deployment_pod(
+    ns: &str,
+    deploy: &str,
+    hash: &str,
+    suffix: &str,
+    containers: Vec<Value>,
+) -> Value {
+    let rs = format!("{deploy}-{hash}");
+    let mut p = owned_by(
+        pod(ns, &format!("{rs}-{suffix}"), containers),
+        "apps/v1",
+        "ReplicaSet",
+        &rs,
+    );
+    p["metadata"]["labels"] = json!({ "app": deploy, "pod-template-hash": hash });
+    p
+}
+
+/// A pod of Job `job` (`<job>-<suffix>`, label `job-name`, `restartPolicy: OnFailure`). A
+/// CronJob's Job is named `<cronjob>-<scheduled minute>`, e.g. `nightly-28391040`.
+pub fn job_pod(ns: &str, job: &str, suffix: &str, containers: Vec<Value>) -> Value {
+    let mut p = owned_by(
+        pod(ns, &format!("{job}-{suffix}"), containers),
+        "batch/v1",
+        "Job",
+        job,
+    );
+    let uid = fake_uid(&format!("{ns}/Job/{job}"));
+    p["metadata"]["labels"] = json!({ "job-name": job, "controller-uid": uid });
+    p["spec"]["restartPolicy"] = json!("OnFailure");
+    p
+}
+
+/// A terminated container state: the current state of an exited container, or the
+/// `lastState` of a restarted one.
+#[derive(Clone, Debug)]
+pub struct Terminated {
+    /// `OOMKilled`, `Error`, `Completed`, `ContainerCannotRun`, ...
+    pub reason: String,
+    /// The exit code (137 for SIGKILL).
+    pub exit_code: i32,
+    /// RFC 3339.
+    pub started_at: String,
+    /// RFC 3339.
+    pub finished_at: String,
+    /// The termination message, if any.
+    pub message: Option<String>,
+}
+
+impl Terminated {
+    /// A termination without message.
+    pub fn new(
+        reason: &str,
+        exit_code: i32,
+        started_at: impl Into<String>,
+        finished_at: impl Into<String>,
+    ) -> Self {
+        let (started_at, finished_at) = (started_at.into(), finished_at.into());
+        Terminated {
+            reason: reason.into(),
+            exit_code,
+            started_at,
+            finished_at,
+            message: None,
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let mut t = json!({
+            "exitCode": self.exit_code,
+            "reason": self.reason,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+        });
+        if let Some(m) = &self.message {
+            t["message"] = json!(m);
+        }
+        json!({ "terminated": t })
+    }
+}
+
+fn container_status(
+    name: &str,
+    state: Value,
+    ready: bool,
+    restarts: i32,
+    last: Option<&Terminated>,
+) -> Value {
+    json!({
+        "name": name,
+        "state": state,
+        "lastState": last.map_or(json!({}), Terminated::to_json),
+        "ready": ready,
+        "started": state.get("running").is_some(),
+        "restartCount": restarts,
+    })
+}
+
+/// A ready, running container status.
+pub fn running_status(
+    container: &str,
+    restart_count: i32,
+    started_at: &str,
+    last: Option<&Terminated>,
+) -> Value {
+    let state = json!({ "running": { "startedAt": started_at } });
+    container_status(container, state, true, restart_count, last)
+}
+
+/// A waiting container status (`ContainerCreating`, `ImagePullBackOff`,
+/// `CreateContainerConfigError`, ...). `message` may be empty.
+pub fn waiting_status(
+    container: &str,
+    reason: &str,
+    message: &str,
+    restart_count: i32,
+    last: Option<&Terminated>,
+) -> Value {
+    let mut waiting = json!({ "reason": reason });
+    if !message.is_empty() {
+        waiting["message"] = json!(message);
+    }
+    container_status(
+        container,
+        json!({ "waiting": waiting }),
+        false,
+        restart_count,
+        last,
+    )
+}
+
+/// A container status whose current state is terminated (a finished Job container, or one
+/// the kubelet has not restarted yet).
+pub fn terminated_status(
+    container: &str,
+    restart_count: i32,
+    state: &Terminated,
+    last: Option<&Terminated>,
+) -> Value {
+    container_status(container, state.to_json(), false, restart_count, last)
+}
+
+/// A container in `CrashLoopBackOff`, with the kubelet's message:
+/// `back-off <back_off> restarting failed container=<c> pod=<pod>_<ns>(<uid>)`.
+pub fn crashloop_status(
+    pod: &Pod,
+    container: &str,
+    restart_count: i32,
+    back_off: &str,
+    last: &Terminated,
+) -> Value {
+    let m = &pod.metadata;
+    let (name, ns, uid) = (m.name.as_deref(), m.namespace.as_deref(), m.uid.as_deref());
+    let (name, ns, uid) = (
+        name.unwrap_or_default(),
+        ns.unwrap_or_default(),
+        uid.unwrap_or_default(),
+    );
+    let message = format!(
+        "back-off {back_off} restarting failed container={container} pod={name}_{ns}({uid})"
+    );
+    waiting_status(
+        container,
+        "CrashLoopBackOff",
+        &message,
+        restart_count,
+        Some(last),
+    )
+}
+
+/// A pod status as the kubelet reports it, for a pod as created (with its uid and spec).
+///
+/// Each container status goes to `containerStatuses` or `initContainerStatuses` by its name;
+/// `image`, `imageID` and `containerID` are filled from the spec when missing (the latter two
+/// only for containers that have run). Conditions `Initialized`, `ContainersReady`, `Ready`
+/// and `PodScheduled` follow from the statuses.
+pub fn pod_status(pod: &Pod, phase: &str, statuses: Vec<Value>) -> Value {
+    let spec = pod.spec.as_ref();
+    let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+    let image_of = |init: bool, name: &str| {
+        let list = spec.and_then(|s| {
+            if init {
+                s.init_containers.as_ref()
+            } else {
+                Some(&s.containers)
+            }
+        });
+        list.into_iter()
+            .flatten()
+            .find(|c| c.name == name)
+            .and_then(|c| c.image.clone())
+    };
+    let (mut main, mut init) = (Vec::new(), Vec::new());
+    for mut s in statuses {
+        let name = s["name"].as_str().unwrap_or_default().to_owned();
+        let is_init = image_of(false, &name).is_none() && image_of(true, &name).is_some();
+        let image = image_of(is_init, &name).unwrap_or_default();
+        let has_run =
+            s["lastState"].get("terminated").is_some() || s["state"].get("waiting").is_none();
+        if s.get("image").is_none() {
+            s["image"] = json!(image);
+        }
+        if s.get("imageID").is_none() {
+            let digest = hash(&image);
+            s["imageID"] = json!(if has_run {
+                format!("{image}@sha256:{digest:016x}{digest:016x}{digest:016x}{digest:016x}")
+            } else {
+                String::new()
+            });
+        }
+        if s.get("containerID").is_none() && has_run {
+            let (a, b) = (
+                hash(&(uid, &name, 0)),
+                hash(&(uid, &name, s["restartCount"].as_i64())),
+            );
+            s["containerID"] = json!(format!("containerd://{a:016x}{b:016x}{a:016x}{b:016x}"));
+        }
+        if is_init { init.push(s) } else { main.push(s) }
+    }
+    let all_ready = main.iter().all(|s| s["ready"] == json!(true));
+    let inits_done = init
+        .iter()
+        .all(|s| s["state"]["terminated"]["exitCode"] == json!(0) || s["ready"] == json!(true));
+    let start = pod
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| timestamp(t.0.as_second()))
+        .unwrap_or_else(|| ago(0));
+    let condition = |type_: &str, ok: bool| {
+        let mut c = json!({ "type": type_, "status": if ok { "True" } else { "False" }, "lastProbeTime": null, "lastTransitionTime": start });
+        if !ok {
+            c["reason"] = json!(if type_ == "Initialized" {
+                "ContainersNotInitialized"
+            } else {
+                "ContainersNotReady"
+            });
+        }
+        c
+    };
+    let mut status = json!({
+        "phase": phase,
+        "conditions": [
+            condition("Initialized", inits_done),
+            condition("Ready", all_ready),
+            condition("ContainersReady", all_ready),
+            condition("PodScheduled", true),
+        ],
+        "startTime": start,
+        "qosClass": "BestEffort",
+        "containerStatuses": main,
+    });
+    if !init.is_empty() {
+        status["initContainerStatuses"] = json!(init);
+    }
+    status
+}
+
+/// A core/v1 Event about a pod, as the kubelet records it. Build with [`EventSpec::for_pod`],
+/// adjust the public fields, then post with [`post_event`](super::post_event).
+#[derive(Clone, Debug)]
+pub struct EventSpec {
+    /// `<pod>.<hex unix nanos>` by default, as client-go names events.
+    pub name: String,
+    /// The pod's name.
+    pub pod_name: String,
+    /// The pod's uid.
+    pub pod_uid: String,
+    /// `spec.containers{<name>}` for container events, empty for pod events.
+    pub field_path: String,
+    /// `BackOff`, `Unhealthy`, `Killing`, `FailedMount`, `Failed`, ...
+    pub reason: String,
+    /// Human-readable message.
+    pub message: String,
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    /// How many times it happened (the kubelet's correlator bumps this).
+    pub count: i32,
+    /// RFC 3339.
+    pub first_timestamp: String,
+    /// RFC 3339.
+    pub last_timestamp: String,
+    /// `source.component`: `kubelet`.
+    pub component: String,
+    /// `source.host`: [`NODE_NAME`].
+    pub host: String,
+}
+
+impl EventSpec {
+    /// A `Warning` (or, if `warning` is false, `Normal`) event about `pod`, now, count 1.
+    pub fn for_pod(pod: &Pod, warning: bool, reason: &str, message: &str) -> Self {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        EventSpec {
+            name: format!("{name}.{nanos:x}"),
+            pod_name: name,
+            pod_uid: pod.metadata.uid.clone().unwrap_or_default(),
+            field_path: String::new(),
+            reason: reason.into(),
+            message: message.into(),
+            type_: if warning { "Warning" } else { "Normal" }.into(),
+            count: 1,
+            first_timestamp: ago(0),
+            last_timestamp: ago(0),
+            component: "kubelet".into(),
+            host: NODE_NAME.into(),
+        }
+    }
+
+    /// Sets `field_path` to `spec.containers{<container>}`.
+    pub fn container(mut self, container: &str) -> Self {
+        self.field_path = format!("spec.containers{{{container}}}");
+        self
+    }
+
+    /// Sets the count and the first timestamp `first_seconds_ago` before now.
+    pub fn repeated(mut self, count: i32, first_seconds_ago: i64) -> Self {
+        self.count = count;
+        self.first_timestamp = ago(first_seconds_ago);
+        self
+    }
+}
+
+/// The core/v1 Event manifest of `spec` in namespace `ns`.
+pub fn event_manifest(ns: &str, spec: &EventSpec) -> Value {
+    let mut involved = json!({
+        "apiVersion": "v1", "kind": "Pod", "namespace": ns, "name": spec.pod_name, "uid": spec.pod_uid,
+    });
+    if !spec.field_path.is_empty() {
+        involved["fieldPath"] = json!(spec.field_path);
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": { "name": spec.name, "namespace": ns },
+        "involvedObject": involved,
+        "reason": spec.reason,
+        "message": spec.message,
+        "type": spec.type_,
+        "count": spec.count,
+        "firstTimestamp": spec.first_timestamp,
+        "lastTimestamp": spec.last_timestamp,
+        "source": { "component": spec.component, "host": spec.host },
+        "reportingComponent": "",
+        "reportingInstance": "",
+    })
+}

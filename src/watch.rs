@@ -1,0 +1,165 @@
+//! The pod watch: a kube-runtime watcher feeding a reflector store of [`SlimPod`]s.
+//!
+//! Each event passes through [`track`] before it reaches the store, so the history a
+//! container carries (restart baseline, crash-loop start, terminations) moves from the
+//! old version of the pod to the new one. A relist keeps that history: the store swaps
+//! its contents only when the list is complete, and pods gone by then are dropped whole.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::WatchStreamExt;
+use kube::Api;
+
+use crate::metrics::{ApiErrorLabels, ResourceLabels, SelfMetrics, WatchEventLabels};
+use crate::model::{track, SlimPod, Timestamp};
+
+/// Where and what to watch.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    /// `None`: all namespaces.
+    pub namespace: Option<String>,
+    pub label_selector: Option<String>,
+    pub field_selector: Option<String>,
+}
+
+/// A bounded name for an API error, used as the `kind` label.
+pub fn error_kind(err: &watcher::Error) -> &'static str {
+    let client_error = match err {
+        watcher::Error::WatchError(status) => return status_kind(status.code),
+        watcher::Error::NoResourceVersion => return "no_resource_version",
+        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => e,
+    };
+    match client_error {
+        kube::Error::Api(status) => status_kind(status.code),
+        kube::Error::SerdeError(_) | kube::Error::FromUtf8(_) | kube::Error::LinesCodecMaxLineLengthExceeded => "decode",
+        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => "connection",
+        kube::Error::Auth(_) => "auth",
+        _ => "other",
+    }
+}
+
+fn status_kind(code: u16) -> &'static str {
+    match code {
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        410 => "gone",
+        429 => "throttled",
+        408 | 504 => "timeout",
+        500..=599 => "server",
+        _ => "other",
+    }
+}
+
+/// Logs an API error loudly the first time it appears, then quietly until the watch recovers.
+#[derive(Default)]
+pub struct ErrorLog {
+    last: Option<&'static str>,
+}
+
+impl ErrorLog {
+    pub fn error(&mut self, resource: &str, kind: &'static str, err: &dyn std::error::Error) {
+        let hint = match kind {
+            "forbidden" => " (the exporter's ServiceAccount needs list and watch on this resource: apply deploy/base's ClusterRole)",
+            "unauthorized" => " (the credentials were refused: check the kubeconfig or the ServiceAccount token)",
+            "connection" => " (is the apiserver reachable? retrying with back-off)",
+            _ => "",
+        };
+        if self.last != Some(kind) {
+            tracing::error!(resource, kind, error = %err, "watch failed{hint}");
+        } else {
+            tracing::debug!(resource, kind, error = %err, "watch still failing");
+        }
+        self.last = Some(kind);
+    }
+
+    pub fn ok(&mut self, resource: &str) {
+        if let Some(kind) = self.last.take() {
+            tracing::info!(resource, previous_error = kind, "watch recovered");
+        }
+    }
+}
+
+/// The cache of one scope: its store, and when it was last in sync with the API.
+#[derive(Clone)]
+pub struct PodCache {
+    pub store: Store<SlimPod>,
+    /// Seconds since the epoch; 0 until the first list completes.
+    pub last_sync: Arc<AtomicI64>,
+}
+
+impl PodCache {
+    pub fn last_sync(&self) -> Timestamp {
+        self.last_sync.load(Ordering::Relaxed)
+    }
+}
+
+/// Starts the pod watch for one scope: returns its cache and the task that keeps it.
+pub fn pods(
+    client: kube::Client,
+    scope: &Scope,
+    metrics: SelfMetrics,
+    clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+) -> (PodCache, impl Future<Output = ()> + Send + 'static) {
+    let api: Api<SlimPod> = match &scope.namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    };
+    let mut config = watcher::Config::default();
+    if let Some(l) = &scope.label_selector {
+        config = config.labels(l);
+    }
+    if let Some(f) = &scope.field_selector {
+        config = config.fields(f);
+    }
+    let (reader, mut writer) = reflector::store::<SlimPod>();
+    let cache = PodCache { store: reader.clone(), last_sync: Arc::default() };
+    let last_sync = cache.last_sync.clone();
+    let task = async move {
+        let resource = "pods";
+        let mut first_list = true;
+        let mut errors = ErrorLog::default();
+        let mut events = watcher::watcher(api, config).default_backoff().boxed();
+        while let Some(item) = events.next().await {
+            let event = match item {
+                Ok(event) => event,
+                Err(err) => {
+                    let kind = error_kind(&err);
+                    metrics.api_errors.get_or_create(&ApiErrorLabels { resource, kind }).inc();
+                    errors.error(resource, kind, &err);
+                    continue;
+                }
+            };
+            errors.ok(resource);
+            let now = clock();
+            let previous = |pod: &SlimPod| reader.get(&ObjectRef::from_obj(pod));
+            let (event, kind) = match event {
+                Event::Init => {
+                    metrics.relists.get_or_create(&ResourceLabels { resource }).inc();
+                    (Event::Init, "init")
+                }
+                Event::InitApply(pod) => {
+                    let pod = track(previous(&pod).as_deref(), pod, now, first_list);
+                    (Event::InitApply(pod), "init_apply")
+                }
+                Event::InitDone => {
+                    first_list = false;
+                    (Event::InitDone, "init_done")
+                }
+                Event::Apply(pod) => (Event::Apply(track(previous(&pod).as_deref(), pod, now, false)), "apply"),
+                Event::Delete(pod) => (Event::Delete(pod), "delete"),
+            };
+            writer.apply_watcher_event(&event);
+            metrics.watch_events.get_or_create(&WatchEventLabels { resource, r#type: kind }).inc();
+            if !first_list {
+                last_sync.store(now, Ordering::Relaxed);
+            }
+        }
+    };
+    (cache, task)
+}

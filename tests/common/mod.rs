@@ -1,0 +1,139 @@
+//! Support for integration tests: runs the real exporter binary against the testbed
+//! apiserver and scrapes it over HTTP.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A running `crashloop-exporter serve`, killed on drop.
+pub struct Exporter {
+    child: Child,
+    pub addr: String,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
+}
+
+impl Exporter {
+    /// Starts the exporter with `args` after the kubeconfig and listen address, and waits
+    /// until `/readyz` answers 200.
+    pub async fn start(kubeconfig: &Path, args: &[&str]) -> Exporter {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["--listen-address", &addr, "--log-level", "info,crashloop_exporter=debug"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the exporter binary starts");
+        let exporter = Exporter { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok((status, _)) = exporter.get("/readyz", &[]).await {
+                if status == 200 {
+                    return exporter;
+                }
+            }
+            assert!(Instant::now() < deadline, "the exporter did not become ready within 30 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A GET; returns the status code and the raw body.
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> std::io::Result<(u16, Vec<u8>)> {
+        http_get(&self.addr, path, headers).await.map(|(s, _, b)| (s, b))
+    }
+
+    /// `/metrics` in the Prometheus text format.
+    pub async fn metrics(&self) -> String {
+        let (status, body) = self.get("/metrics", &[]).await.expect("scrape");
+        assert_eq!(status, 200);
+        String::from_utf8(body).expect("utf-8 exposition")
+    }
+
+    /// Scrapes until `done` holds for the exposition, or panics after 15 s with the last one.
+    pub async fn metrics_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let out = self.metrics().await;
+            if done(&out) {
+                return out;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; last scrape:\n{out}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A minimal HTTP/1.1 GET over a fresh connection: status, headers (lower-cased names), body.
+pub async fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::InvalidData)?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or(std::io::ErrorKind::InvalidData)?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok((status, headers, raw[split + 4..].to_vec()))
+}
+
+/// The sample lines of one family, e.g. `samples(out, "crashloop_container_restarts_total")`.
+pub fn samples<'a>(out: &'a str, family: &str) -> Vec<&'a str> {
+    out.lines().filter(|l| l.starts_with(family) && l[family.len()..].starts_with(['{', ' '])).collect()
+}
+
+/// Every sample line that mentions `pod="<name>"`.
+pub fn pod_lines<'a>(out: &'a str, pod: &str) -> Vec<&'a str> {
+    let needle = format!("pod=\"{pod}\"");
+    out.lines().filter(|l| !l.starts_with('#') && l.contains(&needle)).collect()
+}
+
+/// Runs `promtool check metrics` on an exposition; returns what it reported.
+pub fn promtool_check_metrics(exposition: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (.ci/install)");
+    child.stdin.take().expect("stdin").write_all(exposition.as_bytes()).expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool runs");
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success() && report.trim().is_empty(), report)
+}
