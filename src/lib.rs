@@ -11,7 +11,8 @@
 //! - [`config`]: command-line flags and their environment twins;
 //! - [`model`]: the slim pod view, its parsers and the history tracker;
 //! - [`diagnose`]: the pure per-container verdict;
-//! - [`watch`]: the pod watch feeding the cache;
+//! - [`events`]: kubelet Events turned into bounded counters;
+//! - [`watch`]: the pod and event watches feeding the caches;
 //! - [`metrics`]: metric families and the scrape-time collector;
 //! - [`http`]: `/metrics`, `/healthz`, `/readyz`;
 //! - [`telemetry`]: logging;
@@ -19,6 +20,7 @@
 
 pub mod config;
 pub mod diagnose;
+pub mod events;
 pub mod http;
 pub mod metrics;
 pub mod model;

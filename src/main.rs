@@ -30,17 +30,27 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     let clock: Arc<dyn Fn() -> i64 + Send + Sync> = Arc::new(crashloop_exporter::now);
     let self_metrics = metrics::SelfMetrics::default();
 
-    let mut caches = Vec::new();
-    let mut tasks = tokio::task::JoinSet::new();
-    for namespace in args.cluster.scopes() {
-        let scope = watch::Scope {
+    let events = watch::SharedEvents::new(std::sync::Mutex::new(crashloop_exporter::events::EventCounts::new()));
+    let scopes: Vec<watch::Scope> = args
+        .cluster
+        .scopes()
+        .into_iter()
+        .map(|namespace| watch::Scope {
             namespace,
             label_selector: args.cluster.selector.clone(),
             field_selector: args.cluster.field_selector(),
-        };
-        let (cache, task) = watch::pods(client.clone(), &scope, self_metrics.clone(), clock.clone());
+        })
+        .collect();
+    let mut caches = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for scope in &scopes {
+        let (cache, task) = watch::pods(client.clone(), scope, self_metrics.clone(), events.clone(), clock.clone());
         caches.push(cache);
         tasks.spawn(task);
+    }
+    for scope in &scopes {
+        let scope = watch::Scope { label_selector: None, ..scope.clone() };
+        tasks.spawn(watch::events(client.clone(), &scope, caches.clone(), events.clone(), self_metrics.clone(), clock.clone()));
     }
 
     let ready = Arc::new(AtomicBool::new(false));
@@ -56,7 +66,7 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
         tracing::info!("initial list complete: ready");
     });
 
-    let source = metrics::PodSource { caches, healthy_details: args.healthy_container_details, clock };
+    let source = metrics::PodSource { caches, events, healthy_details: args.healthy_container_details, clock };
     let state = http::AppState { registry: Arc::new(metrics::registry(source, &self_metrics)), ready };
     tracing::info!(address = %args.listen_address, "serving /metrics");
     http::serve(listener, state, shutdown_signal()).await;

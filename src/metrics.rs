@@ -18,7 +18,8 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use crate::diagnose::{assess, ContainerReport};
-use crate::watch::PodCache;
+use crate::events::{ContainerEvents, PodEvents, Probe};
+use crate::watch::{PodCache, SharedEvents};
 use crate::model::{SlimContainer, SlimPod, State, TerminationReason, Timestamp, WaitingReason};
 
 /// `(name, type, help)` of every family the exporter serves; names as exposed.
@@ -38,6 +39,12 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("crashloop_container_crashlooping", "gauge", "1 from a container's first crash loop until it has run 10 minutes without a restart, then 0."),
     ("crashloop_container_crashloop_start_timestamp_seconds", "gauge", "When the current crash loop was first seen, in seconds since the epoch."),
     ("crashloop_container_terminations_total", "counter", "Terminations observed through restartCount increases, by the reason of the last termination."),
+    ("crashloop_container_probe_failures_total", "counter", "Failed or errored probe runs, from the kubelet's Unhealthy events, by probe."),
+    ("crashloop_container_probe_kills_total", "counter", "Containers killed by the kubelet because a liveness or startup probe failed, from Killing events, by probe."),
+    ("crashloop_container_backoff_events_total", "counter", "The kubelet's `Back-off restarting failed container` events."),
+    ("crashloop_container_image_pull_backoff_events_total", "counter", "The kubelet's `Back-off pulling image` events."),
+    ("crashloop_container_image_pull_failure", "gauge", "1 while the container waits on an image it cannot pull, with the category of the last pull error."),
+    ("crashloop_pod_missing_object", "gauge", "1 for each ConfigMap, Secret or PVC the pod waits for and the cluster does not have."),
     ("crashloop_pod_workload_info", "gauge", "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments, Jobs to CronJobs."),
     ("crashloop_crashloopbackoff_containers", "gauge", "Containers waiting in CrashLoopBackOff, by namespace."),
     ("crashloop_waiting_containers", "gauge", "Waiting containers by namespace and reason."),
@@ -45,6 +52,9 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("crashloop_exporter_watch_events_total", "counter", "Watch events handled, by resource and event type."),
     ("crashloop_exporter_relists_total", "counter", "Full lists of a resource: the first one and every relist after a watch restart or 410 Gone."),
     ("crashloop_exporter_api_errors_total", "counter", "Errors from the Kubernetes API, by resource and kind."),
+    ("crashloop_exporter_events_seen_total", "counter", "Events about pods received from the API."),
+    ("crashloop_exporter_events_ignored_total", "counter", "Events left out, by reason."),
+    ("crashloop_exporter_event_parse_failures_total", "counter", "Events of a reason the exporter reads whose message it could not parse."),
     ("crashloop_exporter_cached_objects", "gauge", "Objects held in the cache, by resource."),
     ("crashloop_exporter_last_sync_timestamp_seconds", "gauge", "When the resource's cache was last in sync with the API (a list completed or a watch event arrived)."),
 ];
@@ -72,6 +82,11 @@ pub struct ApiErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
     rust_version: &'static str,
@@ -83,6 +98,9 @@ pub struct SelfMetrics {
     pub watch_events: Family<WatchEventLabels, Counter>,
     pub relists: Family<ResourceLabels, Counter>,
     pub api_errors: Family<ApiErrorLabels, Counter>,
+    pub events_seen: Counter,
+    pub events_ignored: Family<ReasonLabels, Counter>,
+    pub event_parse_failures: Counter,
     build_info: Family<BuildLabels, Gauge>,
 }
 
@@ -90,6 +108,9 @@ const BUILD_INFO: &str = "crashloop_exporter_build_info";
 const WATCH_EVENTS: &str = "crashloop_exporter_watch_events_total";
 const RELISTS: &str = "crashloop_exporter_relists_total";
 const API_ERRORS: &str = "crashloop_exporter_api_errors_total";
+const EVENTS_SEEN: &str = "crashloop_exporter_events_seen_total";
+const EVENTS_IGNORED: &str = "crashloop_exporter_events_ignored_total";
+const EVENT_PARSE_FAILURES: &str = "crashloop_exporter_event_parse_failures_total";
 
 fn base(name: &str) -> &str {
     name.strip_suffix("_total").unwrap_or(name)
@@ -102,6 +123,9 @@ impl SelfMetrics {
         registry.register(base(WATCH_EVENTS), help(WATCH_EVENTS), m.watch_events);
         registry.register(base(RELISTS), help(RELISTS), m.relists);
         registry.register(base(API_ERRORS), help(API_ERRORS), m.api_errors);
+        registry.register(base(EVENTS_SEEN), help(EVENTS_SEEN), m.events_seen);
+        registry.register(base(EVENTS_IGNORED), help(EVENTS_IGNORED), m.events_ignored);
+        registry.register(base(EVENT_PARSE_FAILURES), help(EVENT_PARSE_FAILURES), m.event_parse_failures);
         self.build_info
             .get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION"), rust_version: env!("CARGO_PKG_RUST_VERSION") })
             .set(1);
@@ -112,6 +136,7 @@ impl SelfMetrics {
 #[derive(Clone)]
 pub struct PodSource {
     pub caches: Vec<PodCache>,
+    pub events: SharedEvents,
     /// Export detail series for running containers that never restarted.
     pub healthy_details: bool,
     pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
@@ -138,6 +163,13 @@ struct PodCollector(PodSource);
 struct PodRows<'a> {
     pod: &'a SlimPod,
     reports: Vec<ContainerReport<'a>>,
+    events: Option<PodEvents>,
+}
+
+impl PodRows<'_> {
+    fn container_events(&self, container: &str) -> Option<&ContainerEvents> {
+        self.events.as_ref()?.containers.get(container)
+    }
 }
 
 type Labels<'a, const N: usize> = [(&'static str, &'a str); N];
@@ -184,11 +216,114 @@ impl Collector for PodCollector {
         let now = (source.clock)();
         let mut pods: Vec<Arc<SlimPod>> = source.caches.iter().flat_map(|c| c.store.state()).collect();
         pods.sort_unstable_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
-        let rows: Vec<PodRows> =
-            pods.iter().map(|p| PodRows { pod: p, reports: assess(p, now, source.healthy_details) }).collect();
+        let (mut events, records) = match source.events.lock() {
+            Ok(state) => (state.snapshot(), state.records()),
+            Err(poisoned) => (poisoned.get_ref().snapshot(), poisoned.get_ref().records()),
+        };
+        let rows: Vec<PodRows> = pods
+            .iter()
+            .map(|p| PodRows {
+                pod: p,
+                reports: assess(p, now, source.healthy_details),
+                events: events.remove(&(p.namespace().to_string(), p.name().to_string())).filter(|e| e.uid == p.uid()),
+            })
+            .collect();
         encode_pods(&mut enc, &rows)?;
-        encode_cache(&mut enc, &source.caches, pods.len())
+        encode_events(&mut enc, &rows)?;
+        encode_cache(&mut enc, &source.caches, pods.len(), records)
     }
+}
+
+/// Counter families from Events: a detailed container gets explicit zeros for the probes it
+/// has; any container gets a series once something was counted.
+fn encode_events(enc: &mut DescriptorEncoder, rows: &[PodRows]) -> Result<(), FmtError> {
+    use MetricType::{Counter as C, Gauge as G};
+    let with_events = || {
+        rows.iter().flat_map(|row| row.reports.iter().map(move |r| (row, r, row.container_events(&r.container.name))))
+    };
+    let has_probe = |c: &SlimContainer, p: Probe| match p {
+        Probe::Liveness => c.has_liveness_probe,
+        Probe::Readiness => c.has_readiness_probe,
+        Probe::Startup => c.has_startup_probe,
+    };
+    family(enc, "crashloop_container_probe_failures_total", C, |m| {
+        with_events().try_for_each(|(row, r, ev)| {
+            Probe::ALL.iter().try_for_each(|p| {
+                let n = ev.map_or(0, |e| e.probe_failures[*p as usize]);
+                if n > 0 || (r.detailed && has_probe(r.container, *p)) {
+                    counter(m, &with(container_labels(row.pod, r.container), ("probe", p.as_str())), n)
+                } else {
+                    Ok(())
+                }
+            })
+        })
+    })?;
+    family(enc, "crashloop_container_probe_kills_total", C, |m| {
+        with_events().try_for_each(|(row, r, ev)| {
+            [Probe::Liveness, Probe::Startup].iter().try_for_each(|p| {
+                let n = ev.map_or(0, |e| e.probe_kills[*p as usize]);
+                if n > 0 || (r.detailed && has_probe(r.container, *p)) {
+                    counter(m, &with(container_labels(row.pod, r.container), ("probe", p.as_str())), n)
+                } else {
+                    Ok(())
+                }
+            })
+        })
+    })?;
+    family(enc, "crashloop_container_backoff_events_total", C, |m| {
+        with_events().try_for_each(|(row, r, ev)| match ev.map_or(0, |e| e.backoffs) {
+            n if n > 0 || r.detailed => counter(m, &container_labels(row.pod, r.container), n),
+            _ => Ok(()),
+        })
+    })?;
+    family(enc, "crashloop_container_image_pull_backoff_events_total", C, |m| {
+        with_events().try_for_each(|(row, r, ev)| match ev.map_or(0, |e| e.image_pull_backoffs) {
+            n if n > 0 || r.detailed => counter(m, &container_labels(row.pod, r.container), n),
+            _ => Ok(()),
+        })
+    })?;
+    family(enc, "crashloop_container_image_pull_failure", G, |m| {
+        with_events().try_for_each(|(row, r, ev)| {
+            let pulling = r.container.state.waiting().is_some_and(|w| w.reason.is_image_problem());
+            if !pulling {
+                return Ok(());
+            }
+            let category = ev.and_then(|e| e.pull_failure).unwrap_or(crate::events::PullFailure::Other);
+            gauge(m, &with(container_labels(row.pod, r.container), ("category", category.as_str())), 1i64)
+        })
+    })?;
+    family(enc, "crashloop_pod_missing_object", G, |m| {
+        rows.iter().try_for_each(|row| {
+            missing_objects(row).iter().try_for_each(|(kind, name)| {
+                let labels = [
+                    ("namespace", row.pod.namespace()),
+                    ("pod", row.pod.name()),
+                    ("kind", kind.as_str()),
+                    ("name", name.as_str()),
+                ];
+                gauge(m, &labels, 1i64)
+            })
+        })
+    })
+}
+
+/// Objects the pod waits for: from its containers' waiting messages, and from Events while
+/// some container has not started yet.
+fn missing_objects(row: &PodRows) -> std::collections::BTreeSet<(crate::model::ObjectKind, String)> {
+    let mut out: std::collections::BTreeSet<_> = row
+        .pod
+        .containers
+        .iter()
+        .filter_map(|c| c.state.waiting()?.missing.as_deref())
+        .map(|o| (o.kind, o.name.clone()))
+        .collect();
+    let not_started = row.pod.containers.iter().any(|c| matches!(c.state, State::Waiting(_) | State::Unknown));
+    if not_started {
+        if let Some(events) = &row.events {
+            out.extend(events.missing.keys().map(|o| (o.kind, o.name.clone())));
+        }
+    }
+    out
 }
 
 fn each<'a>(rows: &'a [PodRows<'a>]) -> impl Iterator<Item = (&'a SlimPod, &'a ContainerReport<'a>)> {
@@ -313,9 +448,12 @@ fn encode_pods(enc: &mut DescriptorEncoder, rows: &[PodRows]) -> Result<(), FmtE
     })
 }
 
-fn encode_cache(enc: &mut DescriptorEncoder, caches: &[PodCache], cached: usize) -> Result<(), FmtError> {
+fn encode_cache(enc: &mut DescriptorEncoder, caches: &[PodCache], cached: usize, events: usize) -> Result<(), FmtError> {
     let labels = [("resource", "pods")];
-    family(enc, "crashloop_exporter_cached_objects", MetricType::Gauge, |m| gauge(m, &labels, cached as u64))?;
+    family(enc, "crashloop_exporter_cached_objects", MetricType::Gauge, |m| {
+        gauge(m, &labels, cached as u64)?;
+        gauge(m, &[("resource", "events")], events as u64)
+    })?;
     // The stalest scope decides: one namespace out of sync makes the whole view stale.
     let oldest = caches.iter().map(PodCache::last_sync).min().unwrap_or(0);
     family(enc, "crashloop_exporter_last_sync_timestamp_seconds", MetricType::Gauge, |m| match oldest {
@@ -343,7 +481,7 @@ pub(crate) mod tests {
         }
         writer.apply_watcher_event(&Event::InitDone);
         let cache = PodCache { store: reader, last_sync: Arc::new(AtomicI64::new(NOW)) };
-        let source = PodSource { caches: vec![cache], healthy_details, clock: Arc::new(|| NOW) };
+        let source = PodSource { caches: vec![cache], events: SharedEvents::default(), healthy_details, clock: Arc::new(|| NOW) };
         let registry = registry(source, &SelfMetrics::default());
         crate::http::render(&registry, openmetrics).expect("renders")
     }
@@ -402,7 +540,10 @@ pub(crate) mod tests {
             samples(&out, "crashloop_waiting_containers"),
             [r#"crashloop_waiting_containers{namespace="shop",reason="CrashLoopBackOff"} 1"#]
         );
-        assert_eq!(samples(&out, "crashloop_exporter_cached_objects"), [r#"crashloop_exporter_cached_objects{resource="pods"} 1"#]);
+        assert_eq!(
+            samples(&out, "crashloop_exporter_cached_objects"),
+            [r#"crashloop_exporter_cached_objects{resource="pods"} 1"#, r#"crashloop_exporter_cached_objects{resource="events"} 0"#]
+        );
         assert_eq!(
             samples(&out, "crashloop_exporter_last_sync_timestamp_seconds"),
             [r#"crashloop_exporter_last_sync_timestamp_seconds{resource="pods"} 1795000000"#]
@@ -449,15 +590,28 @@ pub(crate) mod tests {
     fn every_family_is_served() {
         let (reader, mut writer) = reflector::store::<SlimPod>();
         writer.apply_watcher_event(&Event::Init);
-        writer.apply_watcher_event(&Event::InitApply(track(None, fixture("deployment-oom-crashloop"), NOW, true)));
+        let pulling: SlimPod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "puller", "namespace": "shop", "uid": "u"},
+            "spec": {"containers": [{"name": "c", "image": "x"}]},
+            "status": {"containerStatuses": [{"name": "c", "restartCount": 0, "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}
+        }))
+        .expect("pod");
+        for pod in [fixture("deployment-oom-crashloop"), fixture("missing-configmap"), pulling] {
+            writer.apply_watcher_event(&Event::InitApply(track(None, pod, NOW, true)));
+        }
         writer.apply_watcher_event(&Event::InitDone);
         let self_metrics = SelfMetrics::default();
+        self_metrics.events_seen.inc();
+        self_metrics.events_ignored.get_or_create(&ReasonLabels { reason: "unknown_pod" }).inc();
+        self_metrics.event_parse_failures.inc();
         self_metrics.watch_events.get_or_create(&WatchEventLabels { resource: "pods", r#type: "apply" }).inc();
         self_metrics.relists.get_or_create(&ResourceLabels { resource: "pods" }).inc();
         self_metrics.api_errors.get_or_create(&ApiErrorLabels { resource: "pods", kind: "forbidden" }).inc();
         let cache = PodCache { store: reader, last_sync: Arc::new(AtomicI64::new(NOW)) };
-        let source = PodSource { caches: vec![cache], healthy_details: false, clock: Arc::new(|| NOW) };
+        let source = PodSource { caches: vec![cache], events: SharedEvents::default(), healthy_details: false, clock: Arc::new(|| NOW) };
         let out = crate::http::render(&registry(source, &self_metrics), false).expect("renders");
+        assert!(out.contains(r#"crashloop_pod_missing_object{namespace="shop",pod="api-6f7d8-qwert",kind="configmap",name="app-config"} 1"#));
+        assert!(out.contains(r#"crashloop_container_image_pull_failure{namespace="shop",pod="puller",container="c",container_type="regular",category="other"} 1"#));
         for (name, kind, _) in FAMILIES {
             assert!(out.contains(&format!("# TYPE {name} {kind}\n")), "{name} has no TYPE line");
             assert!(!samples(&out, name).is_empty(), "{name} has no sample");

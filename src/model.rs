@@ -270,6 +270,7 @@ pub struct SlimContainer {
     pub container_type: ContainerType,
     pub memory_limit_bytes: Option<u64>,
     pub has_liveness_probe: bool,
+    pub has_readiness_probe: bool,
     pub has_startup_probe: bool,
     pub restart_count: u32,
     pub state: State,
@@ -631,6 +632,7 @@ mod wire {
         restart_policy: Option<String>,
         resources: Resources,
         liveness_probe: Option<IgnoredAny>,
+        readiness_probe: Option<IgnoredAny>,
         startup_probe: Option<IgnoredAny>,
     }
 
@@ -768,6 +770,7 @@ mod wire {
                 .map(|(container_type, c)| SlimContainer {
                     memory_limit_bytes: quantity(c.resources.limits.get("memory")),
                     has_liveness_probe: c.liveness_probe.is_some(),
+                    has_readiness_probe: c.readiness_probe.is_some(),
                     has_startup_probe: c.startup_probe.is_some(),
                     name: c.name,
                     container_type,
@@ -796,6 +799,7 @@ mod wire {
                                 container_type: list_type,
                                 memory_limit_bytes: None,
                                 has_liveness_probe: false,
+                                has_readiness_probe: false,
                                 has_startup_probe: false,
                                 restart_count: 0,
                                 state: State::Unknown,

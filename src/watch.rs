@@ -7,7 +7,8 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::StreamExt;
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -15,8 +16,18 @@ use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 use kube::Api;
 
-use crate::metrics::{ApiErrorLabels, ResourceLabels, SelfMetrics, WatchEventLabels};
+use crate::events::{EventCounts, Outcome, SlimEvent};
+use crate::metrics::{ApiErrorLabels, ReasonLabels, ResourceLabels, SelfMetrics, WatchEventLabels};
 use crate::model::{track, SlimPod, Timestamp};
+
+/// The Event counting state, shared by the event watch (writes), the pod watch (forgets
+/// deleted pods) and scrapes (copy). Each holds the lock only briefly.
+pub type SharedEvents = Arc<Mutex<EventCounts>>;
+
+/// Locks the Event state; a panic elsewhere while holding it leaves the data usable.
+pub fn lock(events: &SharedEvents) -> std::sync::MutexGuard<'_, EventCounts> {
+    events.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Where and what to watch.
 #[derive(Clone, Debug, Default)]
@@ -78,6 +89,22 @@ impl ErrorLog {
         self.last = Some(kind);
     }
 
+    /// Passes an event through, or counts and logs the error.
+    pub fn check<T>(&mut self, item: Result<T, watcher::Error>, resource: &'static str, metrics: &SelfMetrics) -> Option<T> {
+        match item {
+            Ok(event) => {
+                self.ok(resource);
+                Some(event)
+            }
+            Err(err) => {
+                let kind = error_kind(&err);
+                metrics.api_errors.get_or_create(&ApiErrorLabels { resource, kind }).inc();
+                self.error(resource, kind, &err);
+                None
+            }
+        }
+    }
+
     pub fn ok(&mut self, resource: &str) {
         if let Some(kind) = self.last.take() {
             tracing::info!(resource, previous_error = kind, "watch recovered");
@@ -104,6 +131,7 @@ pub fn pods(
     client: kube::Client,
     scope: &Scope,
     metrics: SelfMetrics,
+    events: SharedEvents,
     clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
 ) -> (PodCache, impl Future<Output = ()> + Send + 'static) {
     let api: Api<SlimPod> = match &scope.namespace {
@@ -124,18 +152,9 @@ pub fn pods(
         let resource = "pods";
         let mut first_list = true;
         let mut errors = ErrorLog::default();
-        let mut events = watcher::watcher(api, config).default_backoff().boxed();
-        while let Some(item) = events.next().await {
-            let event = match item {
-                Ok(event) => event,
-                Err(err) => {
-                    let kind = error_kind(&err);
-                    metrics.api_errors.get_or_create(&ApiErrorLabels { resource, kind }).inc();
-                    errors.error(resource, kind, &err);
-                    continue;
-                }
-            };
-            errors.ok(resource);
+        let mut stream = watcher::watcher(api, config).default_backoff().boxed();
+        while let Some(item) = stream.next().await {
+            let Some(event) = errors.check(item, resource, &metrics) else { continue };
             let now = clock();
             let previous = |pod: &SlimPod| reader.get(&ObjectRef::from_obj(pod));
             let (event, kind) = match event {
@@ -152,7 +171,10 @@ pub fn pods(
                     (Event::InitDone, "init_done")
                 }
                 Event::Apply(pod) => (Event::Apply(track(previous(&pod).as_deref(), pod, now, false)), "apply"),
-                Event::Delete(pod) => (Event::Delete(pod), "delete"),
+                Event::Delete(pod) => {
+                    lock(&events).forget_pod(pod.namespace(), pod.name());
+                    (Event::Delete(pod), "delete")
+                }
             };
             writer.apply_watcher_event(&event);
             metrics.watch_events.get_or_create(&WatchEventLabels { resource, r#type: kind }).inc();
@@ -162,4 +184,77 @@ pub fn pods(
         }
     };
     (cache, task)
+}
+
+/// How often records of expired Events and deleted pods are dropped.
+const EVENT_GC_INTERVAL: Duration = Duration::from_secs(60);
+
+fn find_pod(caches: &[PodCache], namespace: &str, name: &str) -> Option<Arc<SlimPod>> {
+    let key = ObjectRef::new(name).within(namespace);
+    caches.iter().find_map(|c| c.store.get(&key))
+}
+
+/// Starts the watch of Events about Pods for one scope (field selector `involvedObject.kind=Pod`).
+pub fn events(
+    client: kube::Client,
+    scope: &Scope,
+    caches: Vec<PodCache>,
+    state: SharedEvents,
+    metrics: SelfMetrics,
+    clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let api: Api<SlimEvent> = match &scope.namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    };
+    let fields = std::iter::once("involvedObject.kind=Pod".to_string()).chain(scope.field_selector.clone()).collect::<Vec<_>>();
+    let config = watcher::Config::default().fields(&fields.join(","));
+    async move {
+        let resource = "events";
+        let mut errors = ErrorLog::default();
+        let mut stream = watcher::watcher(api, config).default_backoff().boxed();
+        let mut gc = tokio::time::interval(EVENT_GC_INTERVAL);
+        loop {
+            let item = tokio::select! {
+                item = stream.next() => match item { Some(item) => item, None => break },
+                _ = gc.tick() => {
+                    let now = clock();
+                    lock(&state).collect_garbage(now, |ns, name| find_pod(&caches, ns, name).is_some());
+                    continue;
+                }
+            };
+            let Some(event) = errors.check(item, resource, &metrics) else { continue };
+            let kind = match event {
+                Event::Init => {
+                    metrics.relists.get_or_create(&ResourceLabels { resource }).inc();
+                    "init"
+                }
+                Event::InitDone => {
+                    lock(&state).baseline = false;
+                    "init_done"
+                }
+                Event::InitApply(e) | Event::Apply(e) => {
+                    metrics.events_seen.inc();
+                    let outcome = lock(&state).apply(&e, |ns, name| {
+                        find_pod(&caches, ns, name).map(|p| p.uid().to_string())
+                    });
+                    match outcome {
+                        Outcome::Counted { .. } => {}
+                        Outcome::Ignored(reason) => {
+                            metrics.events_ignored.get_or_create(&ReasonLabels { reason }).inc();
+                        }
+                        Outcome::Unparsed => {
+                            metrics.event_parse_failures.inc();
+                        }
+                    }
+                    "apply"
+                }
+                Event::Delete(e) => {
+                    lock(&state).delete(&e, clock());
+                    "delete"
+                }
+            };
+            metrics.watch_events.get_or_create(&WatchEventLabels { resource, r#type: kind }).inc();
+        }
+    }
 }

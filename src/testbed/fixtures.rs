@@ -340,7 +340,6 @@ pub fn pod_status(pod: &Pod, phase: &str, statuses: Vec<Value>) -> Value {
             condition("PodScheduled", true),
         ],
         "startTime": start,
-        "qosClass": "BestEffort",
         "containerStatuses": main,
     });
     if !init.is_empty() {

@@ -86,7 +86,7 @@ pub async fn delete_pod(client: &Client, ns: &str, name: &str) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(Error::Startup(format!(
+    Err(Error::Timeout(format!(
         "pod {ns}/{name} still exists 10 s after deletion"
     )))
 }

@@ -74,6 +74,9 @@ pub enum Error {
     /// A component did not start, or did not become ready in time.
     #[error("{0}")]
     Startup(String),
+    /// Something the API was asked for did not happen in time.
+    #[error("{0}")]
+    Timeout(String),
     /// The shared cluster failed to start (the first caller saw why).
     #[error("the shared testbed cluster failed to start: {0}")]
     Shared(String),
