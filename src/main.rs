@@ -54,11 +54,11 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     }
 
     let ready = Arc::new(AtomicBool::new(false));
-    let stores: Vec<_> = caches.iter().map(|c| c.store.clone()).collect();
+    let pending = caches.clone();
     let ready_flag = ready.clone();
     tasks.spawn(async move {
-        for store in stores {
-            if store.wait_until_ready().await.is_err() {
+        for cache in pending {
+            if !cache.wait_ready().await {
                 return;
             }
         }

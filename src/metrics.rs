@@ -480,7 +480,7 @@ pub(crate) mod tests {
             writer.apply_watcher_event(&Event::InitApply(track(None, pod, NOW, true)));
         }
         writer.apply_watcher_event(&Event::InitDone);
-        let cache = PodCache { store: reader, last_sync: Arc::new(AtomicI64::new(NOW)) };
+        let cache = PodCache { store: reader, last_sync: Arc::new(AtomicI64::new(NOW)), ready: tokio::sync::watch::channel(true).1 };
         let source = PodSource { caches: vec![cache], events: SharedEvents::default(), healthy_details, clock: Arc::new(|| NOW) };
         let registry = registry(source, &SelfMetrics::default());
         crate::http::render(&registry, openmetrics).expect("renders")
@@ -607,7 +607,7 @@ pub(crate) mod tests {
         self_metrics.watch_events.get_or_create(&WatchEventLabels { resource: "pods", r#type: "apply" }).inc();
         self_metrics.relists.get_or_create(&ResourceLabels { resource: "pods" }).inc();
         self_metrics.api_errors.get_or_create(&ApiErrorLabels { resource: "pods", kind: "forbidden" }).inc();
-        let cache = PodCache { store: reader, last_sync: Arc::new(AtomicI64::new(NOW)) };
+        let cache = PodCache { store: reader, last_sync: Arc::new(AtomicI64::new(NOW)), ready: tokio::sync::watch::channel(true).1 };
         let source = PodSource { caches: vec![cache], events: SharedEvents::default(), healthy_details: false, clock: Arc::new(|| NOW) };
         let out = crate::http::render(&registry(source, &self_metrics), false).expect("renders");
         assert!(out.contains(r#"crashloop_pod_missing_object{namespace="shop",pod="api-6f7d8-qwert",kind="configmap",name="app-config"} 1"#));

@@ -118,9 +118,17 @@ pub struct PodCache {
     pub store: Store<SlimPod>,
     /// Seconds since the epoch; 0 until the first list completes.
     pub last_sync: Arc<AtomicI64>,
+    /// Turns true when the first list completes. (A `watch` channel wakes every waiter;
+    /// several waiters on `Store::wait_until_ready` were seen to hang.)
+    pub ready: tokio::sync::watch::Receiver<bool>,
 }
 
 impl PodCache {
+    /// Resolves once the first list has completed; false if the watch task ended first.
+    pub async fn wait_ready(&self) -> bool {
+        self.ready.clone().wait_for(|ready| *ready).await.is_ok()
+    }
+
     pub fn last_sync(&self) -> Timestamp {
         self.last_sync.load(Ordering::Relaxed)
     }
@@ -146,7 +154,8 @@ pub fn pods(
         config = config.fields(f);
     }
     let (reader, mut writer) = reflector::store::<SlimPod>();
-    let cache = PodCache { store: reader.clone(), last_sync: Arc::default() };
+    let (ready_tx, ready) = tokio::sync::watch::channel(false);
+    let cache = PodCache { store: reader.clone(), last_sync: Arc::default(), ready };
     let last_sync = cache.last_sync.clone();
     let task = async move {
         let resource = "pods";
@@ -180,6 +189,7 @@ pub fn pods(
             metrics.watch_events.get_or_create(&WatchEventLabels { resource, r#type: kind }).inc();
             if !first_list {
                 last_sync.store(now, Ordering::Relaxed);
+                ready_tx.send_if_modified(|ready| !std::mem::replace(ready, true));
             }
         }
     };
@@ -211,6 +221,15 @@ pub fn events(
     let config = watcher::Config::default().fields(&fields.join(","));
     async move {
         let resource = "events";
+        tracing::debug!(caches = caches.len(), "event watch waiting for the pod caches");
+        // Events are attributed through the pod cache: without the pods, every Event of
+        // the first list would be an unknown pod, and the baseline would be lost.
+        for cache in &caches {
+            if !cache.wait_ready().await {
+                return;
+            }
+        }
+        tracing::debug!("pod caches ready: starting the event watch");
         let mut errors = ErrorLog::default();
         let mut stream = watcher::watcher(api, config).default_backoff().boxed();
         let mut gc = tokio::time::interval(EVENT_GC_INTERVAL);
@@ -224,6 +243,7 @@ pub fn events(
                 }
             };
             let Some(event) = errors.check(item, resource, &metrics) else { continue };
+            tracing::trace!(?event, "event watch");
             let kind = match event {
                 Event::Init => {
                     metrics.relists.get_or_create(&ResourceLabels { resource }).inc();
