@@ -96,6 +96,15 @@ pub struct ServeArgs {
     #[arg(long, env = "CRASHLOOP_HEALTHY_CONTAINER_DETAILS")]
     pub healthy_container_details: bool,
 
+    /// Read the previous instance's log tail once per termination and classify it (needs
+    /// `get` on `pods/log`). The text is never kept or exported.
+    #[arg(long, env = "CRASHLOOP_LOGS")]
+    pub logs: bool,
+
+    /// Cluster-wide limit of previous-log fetches per second, with --logs.
+    #[arg(long, env = "CRASHLOOP_LOGS_PER_SECOND", default_value_t = 1.0, value_name = "N")]
+    pub logs_per_second: f64,
+
     #[command(flatten)]
     pub cluster: ClusterArgs,
 

@@ -3,10 +3,183 @@
 //! Nothing here does I/O or reads a clock: `now` is passed in, so every rule is
 //! unit-tested on fixtures.
 
+use crate::events::{ContainerEvents, PodEvents, Probe};
 use crate::model::{
-    running_for, ContainerType, SlimContainer, SlimPod, State, Timestamp, WaitingReason, BACKOFF_RESET_SECONDS,
-    INITIAL_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS,
+    running_for, ContainerType, Hint, SlimContainer, SlimPod, State, TerminationReason, Timestamp, WaitingReason,
+    BACKOFF_RESET_SECONDS, INITIAL_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS,
 };
+
+/// How close a probe kill must be to a termination to explain it: the kill is recorded
+/// when the kubelet sends SIGTERM, the container ends up to a grace period later.
+pub const PROBE_KILL_WINDOW_SECONDS: i64 = 120;
+
+/// The probable cause of a troubled container, from a documented, bounded set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Cause {
+    OomKilled,
+    LivenessProbe,
+    StartupProbe,
+    AppError,
+    Segfault,
+    Abort,
+    CommandNotFound,
+    NotExecutable,
+    MissingConfig,
+    ImagePull,
+    DependencyUnavailable,
+    ConfigError,
+    PermissionDenied,
+    CompletedButRestarted,
+    Evicted,
+    Unknown,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 16] = [
+        Cause::OomKilled,
+        Cause::LivenessProbe,
+        Cause::StartupProbe,
+        Cause::AppError,
+        Cause::Segfault,
+        Cause::Abort,
+        Cause::CommandNotFound,
+        Cause::NotExecutable,
+        Cause::MissingConfig,
+        Cause::ImagePull,
+        Cause::DependencyUnavailable,
+        Cause::ConfigError,
+        Cause::PermissionDenied,
+        Cause::CompletedButRestarted,
+        Cause::Evicted,
+        Cause::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::OomKilled => "oom_killed",
+            Cause::LivenessProbe => "liveness_probe",
+            Cause::StartupProbe => "startup_probe",
+            Cause::AppError => "app_error",
+            Cause::Segfault => "segfault",
+            Cause::Abort => "abort",
+            Cause::CommandNotFound => "command_not_found",
+            Cause::NotExecutable => "not_executable",
+            Cause::MissingConfig => "missing_config",
+            Cause::ImagePull => "image_pull",
+            Cause::DependencyUnavailable => "dependency_unavailable",
+            Cause::ConfigError => "config_error",
+            Cause::PermissionDenied => "permission_denied",
+            Cause::CompletedButRestarted => "completed_but_restarted",
+            Cause::Evicted => "evicted",
+            Cause::Unknown => "unknown",
+        }
+    }
+}
+
+/// What the previous instance's log tail says, reduced to a bounded value. The text
+/// itself is never kept nor exported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LogHint {
+    PermissionDenied,
+    ConfigError,
+    DependencyUnavailable,
+    OutOfMemory,
+    Segfault,
+    Crash,
+}
+
+/// Patterns of the log classifier, in order: the first that matches wins.
+const LOG_PATTERNS: &[(LogHint, &[&str])] = &[
+    (LogHint::OutOfMemory, &["java.lang.outofmemoryerror", "javascript heap out of memory", "fatal error: runtime: out of memory", "memoryerror"]),
+    (LogHint::Segfault, &["[signal sigsegv", "segmentation fault", "sigsegv"]),
+    (LogHint::PermissionDenied, &["permission denied", "eacces", "operation not permitted"]),
+    (
+        LogHint::DependencyUnavailable,
+        &["connection refused", "econnrefused", "no such host", "enotfound", "unknownhostexception", "i/o timeout", "connection timed out", "could not connect to", "name or service not known"],
+    ),
+    (
+        LogHint::ConfigError,
+        &["error reading config", "invalid configuration", "unknown flag", "flag provided but not defined", "yaml: unmarshal", "missing required", "application failed to start", "keyerror", "invalid value for"],
+    ),
+    (LogHint::Crash, &["panic:", "traceback (most recent call last)", "exception in thread \"main\"", "uncaught exception", "unhandled exception"]),
+];
+
+/// Classifies a log tail. Case-insensitive; looks at the text as given (callers cap its size).
+pub fn classify_log(text: &str) -> Option<LogHint> {
+    let lower = text.to_ascii_lowercase();
+    LOG_PATTERNS.iter().find(|(_, needles)| needles.iter().any(|n| lower.contains(n))).map(|(hint, _)| *hint)
+}
+
+/// A container needs a cause when it is crash-looping, waiting for an error, or evicted.
+pub fn is_troubled(pod: &SlimPod, c: &SlimContainer, crashlooping: bool) -> bool {
+    crashlooping
+        || pod.evicted
+        || c.state.waiting().is_some_and(|w| !matches!(w.reason, WaitingReason::ContainerCreating | WaitingReason::PodInitializing))
+}
+
+/// The probable cause, decided by the first rule that holds (see the README's table).
+pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, log: Option<LogHint>) -> Cause {
+    let waiting = c.state.waiting();
+    let last = match &c.state {
+        State::Terminated(t) => Some(t),
+        _ => c.last_termination.as_ref(),
+    };
+    let container_events: Option<&ContainerEvents> = events.and_then(|e| e.containers.get(&c.name));
+    let hint = waiting.map(|w| w.hint).filter(|h| *h != Hint::None).or(last.map(|t| t.hint)).unwrap_or_default();
+    let exit = last.map(|t| t.exit_code);
+
+    if pod.evicted {
+        return Cause::Evicted;
+    }
+    if last.is_some_and(|t| t.reason == TerminationReason::OomKilled) {
+        return Cause::OomKilled;
+    }
+    if waiting.is_some_and(|w| w.reason.is_image_problem()) {
+        return Cause::ImagePull;
+    }
+    let missing = waiting.is_some_and(|w| w.missing.is_some() || w.reason == WaitingReason::CreateContainerConfigError)
+        || (matches!(c.state, State::Waiting(_) | State::Unknown) && events.is_some_and(|e| !e.missing.is_empty()));
+    if missing {
+        return Cause::MissingConfig;
+    }
+    if hint == Hint::ExecutableNotFound || exit == Some(127) {
+        return Cause::CommandNotFound;
+    }
+    if matches!(hint, Hint::PermissionDenied | Hint::ExecFormatError) || exit == Some(126) {
+        return Cause::NotExecutable;
+    }
+    let probe_kill = container_events.and_then(|e| e.last_probe_kill).filter(|(_, at)| {
+        last.and_then(|t| t.finished_at).is_some_and(|finished| (finished - at).abs() <= PROBE_KILL_WINDOW_SECONDS)
+    });
+    if let Some((probe, _)) = probe_kill {
+        return if probe == Probe::Startup { Cause::StartupProbe } else { Cause::LivenessProbe };
+    }
+    if exit == Some(139) || log == Some(LogHint::Segfault) {
+        return Cause::Segfault;
+    }
+    if log == Some(LogHint::OutOfMemory) {
+        return Cause::OomKilled;
+    }
+    if exit == Some(134) {
+        return Cause::Abort;
+    }
+    if last.is_some_and(|t| t.exit_code == 0 && t.reason == TerminationReason::Completed) && pod.restart_always {
+        return Cause::CompletedButRestarted;
+    }
+    match log {
+        Some(LogHint::DependencyUnavailable) => return Cause::DependencyUnavailable,
+        Some(LogHint::ConfigError) => return Cause::ConfigError,
+        Some(LogHint::PermissionDenied) => return Cause::PermissionDenied,
+        Some(LogHint::Crash) => return Cause::AppError,
+        _ => {}
+    }
+    match exit {
+        // SIGKILL or SIGTERM without a probe kill or an OOM: something else killed it.
+        Some(137 | 143) => Cause::Unknown,
+        Some(code) if code != 0 => Cause::AppError,
+        _ => Cause::Unknown,
+    }
+}
 
 /// The crash-loop back-off of one container.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -30,6 +203,8 @@ pub struct ContainerReport<'a> {
     pub backoff: Backoff,
     /// Crash-looping, with hysteresis: from the first back-off until it ran 10 minutes.
     pub crashlooping: bool,
+    /// The probable cause, for troubled containers.
+    pub cause: Option<Cause>,
 }
 
 /// The kubelet's delay after `fast_restarts` consecutive fast restarts: the first
@@ -72,15 +247,190 @@ pub fn crashlooping(c: &SlimContainer, now: Timestamp) -> bool {
     c.history.loop_since.is_some() && !running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
 }
 
-/// The report for each container of a pod.
-pub fn assess(pod: &SlimPod, now: Timestamp, healthy_details: bool) -> Vec<ContainerReport<'_>> {
+/// The report for each container of a pod, from the pod, its Events and any log hints.
+pub fn assess<'a>(
+    pod: &'a SlimPod,
+    events: Option<&PodEvents>,
+    logs: &dyn Fn(&SlimContainer) -> Option<LogHint>,
+    now: Timestamp,
+    healthy_details: bool,
+) -> Vec<ContainerReport<'a>> {
     pod.containers
         .iter()
-        .map(|c| ContainerReport {
-            container: c,
-            detailed: needs_detail(c, healthy_details),
-            backoff: backoff(c),
-            crashlooping: crashlooping(c, now),
+        .map(|c| {
+            let looping = crashlooping(c, now);
+            let troubled = is_troubled(pod, c, looping);
+            ContainerReport {
+                container: c,
+                detailed: troubled || needs_detail(c, healthy_details),
+                backoff: backoff(c),
+                crashlooping: looping,
+                cause: troubled.then(|| classify(pod, c, events, logs(c))),
+            }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{ContainerEvents, PodEvents};
+    use crate::model::tests::fixture;
+    use crate::model::{track, MissingObject, ObjectKind};
+    use serde_json::json;
+
+    /// `finishedAt` of [`crashed`]'s last termination (2026-11-24T10:00:30Z).
+    const FINISHED: Timestamp = 1_795_514_430;
+
+    /// A one-container pod with the given container status and extra pod status fields.
+    fn pod(restart_policy: &str, status: serde_json::Value, pod_status: serde_json::Value) -> SlimPod {
+        let mut p = json!({
+            "metadata": {"name": "p", "namespace": "ns", "uid": "u"},
+            "spec": {"restartPolicy": restart_policy, "containers": [{"name": "c"}]},
+            "status": {"containerStatuses": [status]}
+        });
+        if let (Some(dst), Some(src)) = (p["status"].as_object_mut(), pod_status.as_object()) {
+            dst.extend(src.clone());
+        }
+        serde_json::from_value(p).expect("pod")
+    }
+
+    fn crashed(exit: i32, reason: &str, message: &str) -> serde_json::Value {
+        json!({"name": "c", "restartCount": 4,
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container=c pod=p_ns(u)"}},
+            "lastState": {"terminated": {"exitCode": exit, "reason": reason, "message": message,
+                "startedAt": "2026-11-24T10:00:00Z", "finishedAt": "2026-11-24T10:00:30Z"}}})
+    }
+
+    fn waiting(reason: &str, message: &str) -> serde_json::Value {
+        json!({"name": "c", "restartCount": 0, "state": {"waiting": {"reason": reason, "message": message}}})
+    }
+
+    fn probe_killed(probe: Probe, at: Timestamp) -> PodEvents {
+        let c = ContainerEvents { last_probe_kill: Some((probe, at)), ..Default::default() };
+        PodEvents { uid: "u".into(), containers: [("c".to_string(), c)].into(), ..Default::default() }
+    }
+
+    fn cause(p: &SlimPod, events: Option<&PodEvents>, log: &str) -> Cause {
+        let hint = if log.is_empty() { None } else { classify_log(log) };
+        classify(p, &p.containers[0], events, hint)
+    }
+
+    #[test]
+    fn one_case_per_cause() {
+        let none = json!({});
+        let always = |status| pod("Always", status, json!({}));
+        let liveness = probe_killed(Probe::Liveness, FINISHED - 25);
+        let startup = probe_killed(Probe::Startup, FINISHED - 3);
+        let long_ago = probe_killed(Probe::Liveness, FINISHED - 3600);
+        let mut mount = PodEvents { uid: "u".into(), ..Default::default() };
+        mount.missing.insert(MissingObject { kind: ObjectKind::Secret, name: "tls".into(), key: None }, "p.1".into());
+        let cases: Vec<(&str, SlimPod, Option<&PodEvents>, &str, Cause)> = vec![
+            ("OOMKilled 137", always(crashed(137, "OOMKilled", "")), None, "", Cause::OomKilled),
+            ("trap: OOMKilled with exit 1 is an OOM", always(crashed(1, "OOMKilled", "")), None, "", Cause::OomKilled),
+            ("trap: Error/137 after a liveness kill is not an OOM", always(crashed(137, "Error", "")), Some(&liveness), "", Cause::LivenessProbe),
+            ("Error/143 after a liveness kill", always(crashed(143, "Error", "")), Some(&liveness), "", Cause::LivenessProbe),
+            ("startup probe kill", always(crashed(137, "Error", "")), Some(&startup), "", Cause::StartupProbe),
+            ("a probe kill long before is not the cause", always(crashed(1, "Error", "")), Some(&long_ago), "", Cause::AppError),
+            ("Error/137 without a probe kill", always(crashed(137, "Error", "")), None, "", Cause::Unknown),
+            ("exit 1", always(crashed(1, "Error", "")), None, "", Cause::AppError),
+            ("exit 1 with a traceback", always(crashed(1, "Error", "")), None, "Traceback (most recent call last):\n  File \"app.py\"", Cause::AppError),
+            ("segfault 139", always(crashed(139, "Error", "")), None, "", Cause::Segfault),
+            ("trap: Go exit 2 with SIGSEGV in the log", always(crashed(2, "Error", "")), None, "panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a1b2c]", Cause::Segfault),
+            ("abort 134", always(crashed(134, "Error", "")), None, "", Cause::Abort),
+            ("JVM heap in the log", always(crashed(1, "Error", "")), None, "Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space", Cause::OomKilled),
+            ("Node heap abort", always(crashed(134, "Error", "")), None, "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory", Cause::OomKilled),
+            ("shell 127", always(crashed(127, "Error", "")), None, "sh: wrker: not found", Cause::CommandNotFound),
+            ("StartError 128, executable not found", always(crashed(128, "StartError", "exec: \"wrker\": executable file not found in $PATH: unknown")), None, "", Cause::CommandNotFound),
+            ("RunContainerError, no such file", always(waiting("RunContainerError", "failed to create containerd task: exec: \"/app/x\": stat /app/x: no such file or directory: unknown")), None, "", Cause::CommandNotFound),
+            ("shell 126", always(crashed(126, "Error", "")), None, "", Cause::NotExecutable),
+            ("StartError permission denied", always(crashed(128, "StartError", "exec: \"/app/run\": permission denied: unknown")), None, "", Cause::NotExecutable),
+            ("trap: missing key is missing_config", always(waiting("CreateContainerConfigError", "couldn't find key DATABASE_URL in ConfigMap shop/app-config")), None, "", Cause::MissingConfig),
+            ("missing secret", always(waiting("CreateContainerConfigError", "secret \"db\" not found")), None, "", Cause::MissingConfig),
+            ("FailedMount while creating", always(waiting("ContainerCreating", "")), Some(&mount), "", Cause::MissingConfig),
+            ("ImagePullBackOff", always(waiting("ImagePullBackOff", "Back-off pulling image \"x\"")), None, "", Cause::ImagePull),
+            ("ErrImagePull", always(waiting("ErrImagePull", "rpc error: code = NotFound")), None, "", Cause::ImagePull),
+            ("connection refused", always(crashed(1, "Error", "")), None, "Error: connect ECONNREFUSED 10.0.0.5:5432", Cause::DependencyUnavailable),
+            ("no such host", always(crashed(1, "Error", "")), None, "dial tcp: lookup db.shop.svc on 10.96.0.10:53: no such host", Cause::DependencyUnavailable),
+            ("config error, Go flags exit 2", always(crashed(2, "Error", "")), None, "flag provided but not defined: -listen\nUsage of /app:", Cause::ConfigError),
+            ("yaml", always(crashed(1, "Error", "")), None, "error: yaml: unmarshal errors:\n  line 3: cannot unmarshal", Cause::ConfigError),
+            ("EACCES", always(crashed(1, "Error", "")), None, "Error: EACCES: permission denied, open '/data/db.lock'", Cause::PermissionDenied),
+            ("completed under Always", always(crashed(0, "Completed", "")), None, "", Cause::CompletedButRestarted),
+            ("completed under OnFailure", pod("OnFailure", crashed(0, "Completed", ""), none.clone()), None, "", Cause::Unknown),
+            ("evicted", pod("Always", json!({"name": "c", "restartCount": 0, "state": {"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown"}}}), json!({"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: memory. "})), None, "", Cause::Evicted),
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, p, events, log, expected) in &cases {
+            assert_eq!(cause(p, *events, log), *expected, "{name}");
+            seen.insert(*expected);
+        }
+        assert_eq!(seen.len(), Cause::ALL.len(), "every cause has a case");
+    }
+
+    #[test]
+    fn fixtures_get_their_causes() {
+        let check = |name: &str, expected: Cause| {
+            let p = track(None, fixture(name), FINISHED, true);
+            let reports = assess(&p, None, &|_| None, FINISHED, false);
+            let troubled: Vec<_> = reports.iter().filter_map(|r| r.cause).collect();
+            assert_eq!(troubled.first(), Some(&expected), "{name}");
+        };
+        check("deployment-oom-crashloop", Cause::OomKilled);
+        check("oom-exit-1", Cause::OomKilled);
+        check("missing-configmap", Cause::MissingConfig);
+        check("start-error-not-found", Cause::CommandNotFound);
+        check("cronjob-completed-restarted", Cause::Unknown);
+        check("init-and-sidecar", Cause::AppError);
+    }
+
+    #[test]
+    fn log_classifier() {
+        assert_eq!(classify_log("open /etc/app.conf: permission denied"), Some(LogHint::PermissionDenied));
+        assert_eq!(classify_log("java.net.UnknownHostException: db"), Some(LogHint::DependencyUnavailable));
+        assert_eq!(classify_log("getaddrinfo ENOTFOUND redis"), Some(LogHint::DependencyUnavailable));
+        assert_eq!(classify_log("read tcp 10.0.0.1:5432: i/o timeout"), Some(LogHint::DependencyUnavailable));
+        assert_eq!(classify_log("Error reading config file: invalid configuration"), Some(LogHint::ConfigError));
+        assert_eq!(classify_log("Exception in thread \"main\" java.lang.IllegalStateException"), Some(LogHint::Crash));
+        assert_eq!(classify_log("all good, shutting down"), None);
+        assert_eq!(classify_log(""), None);
+    }
+
+    #[test]
+    fn backoff_estimates() {
+        assert_eq!([0, 1, 2, 3, 4, 5, 6, 7, 40].map(estimated_backoff), [10.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0, 300.0]);
+    }
+
+    /// CrashLoopBackOff, then Running without a restart for a simulated 10 minutes, then
+    /// crashing again: 1, stays 1, goes 0, and 1 again.
+    #[test]
+    fn crashloop_state_has_hysteresis() {
+        let t0 = FINISHED + 10;
+        let looping = |p: &SlimPod, now| crashlooping(&p.containers[0], now);
+        let backoff = pod("Always", crashed(1, "Error", ""), json!({}));
+        let p = track(None, backoff, t0, true);
+        assert!(looping(&p, t0));
+
+        let running_since = |start: Timestamp, restarts: u32| {
+            let mut status = crashed(1, "Error", "");
+            status["restartCount"] = json!(restarts);
+            status["state"] = json!({"running": {"startedAt": k8s_openapi::jiff::Timestamp::from_second(start).map(|t| t.to_string()).unwrap_or_default()}});
+            pod("Always", status, json!({}))
+        };
+        // Restarted and running: the gap between crashes keeps it at 1.
+        let p = track(Some(&p), running_since(t0 + 40, 5), t0 + 45, false);
+        assert!(looping(&p, t0 + 45));
+        assert!(looping(&p, t0 + 40 + 599));
+        // Ten minutes of running: 0, without any new watch event (the clock decides).
+        assert!(!looping(&p, t0 + 40 + 600));
+        // An unrelated status update after recovery keeps it at 0.
+        let p = track(Some(&p), running_since(t0 + 40, 5), t0 + 700, false);
+        assert!(!looping(&p, t0 + 700));
+        assert_eq!(p.containers[0].history.loop_since, None);
+        // It crashes again into CrashLoopBackOff: 1 again, with a new start time.
+        let mut again = crashed(1, "Error", "");
+        again["restartCount"] = json!(7);
+        let p = track(Some(&p), pod("Always", again, json!({})), t0 + 800, false);
+        assert!(looping(&p, t0 + 800));
+        assert_eq!(p.containers[0].history.loop_since, Some(t0 + 800));
+    }
 }

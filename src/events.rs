@@ -193,6 +193,8 @@ pub struct SlimEvent {
     pub signal: Signal,
     /// `count`, or `series.count` when `count` is 0 or missing; at least 1.
     pub count: u64,
+    /// `lastTimestamp`, else `series.lastObservedTime`, else `eventTime`.
+    pub last_seen: Option<Timestamp>,
 }
 
 impl SlimEvent {
@@ -210,6 +212,8 @@ pub struct ContainerEvents {
     pub image_pull_backoffs: u64,
     /// The category of the latest failed pull.
     pub pull_failure: Option<PullFailure>,
+    /// The latest probe kill: which probe, and when the Event last happened.
+    pub last_probe_kill: Option<(Probe, Timestamp)>,
 }
 
 /// What the Events say about one pod.
@@ -316,7 +320,14 @@ impl EventCounts {
                 let c = state.containers.entry(container).or_default();
                 match signal {
                     Signal::ProbeFailure(p) => c.probe_failures[*p as usize] += added,
-                    Signal::ProbeKill(p) => c.probe_kills[*p as usize] += added,
+                    Signal::ProbeKill(p) => {
+                        c.probe_kills[*p as usize] += added;
+                        if let Some(at) = event.last_seen {
+                            if c.last_probe_kill.is_none_or(|(_, t)| at >= t) {
+                                c.last_probe_kill = Some((*p, at));
+                            }
+                        }
+                    }
                     Signal::CrashBackOff => c.backoffs += added,
                     Signal::ImagePullBackOff => c.image_pull_backoffs += added,
                     Signal::ImagePullFailed(category) => c.pull_failure = Some(*category),
@@ -377,6 +388,8 @@ mod wire {
         message: Option<String>,
         count: Option<i64>,
         series: Option<Series>,
+        last_timestamp: Option<String>,
+        event_time: Option<String>,
     }
 
     #[derive(Deserialize, Default)]
@@ -400,13 +413,22 @@ mod wire {
 
     #[derive(Deserialize, Default)]
     #[serde(default)]
+    #[serde(rename_all = "camelCase")]
     struct Series {
         count: Option<i64>,
+        last_observed_time: Option<String>,
+    }
+
+    fn timestamp(s: Option<&str>) -> Option<Timestamp> {
+        s?.parse::<k8s_openapi::jiff::Timestamp>().ok().map(|t| t.as_second())
     }
 
     impl From<Event> for SlimEvent {
         fn from(e: Event) -> Self {
-            let Event { metadata, involved_object: io, reason, message, count, series } = e;
+            let Event { metadata, involved_object: io, reason, message, count, series, last_timestamp, event_time } = e;
+            let last_seen = timestamp(last_timestamp.as_deref())
+                .or_else(|| timestamp(series.as_ref().and_then(|s| s.last_observed_time.as_deref())))
+                .or_else(|| timestamp(event_time.as_deref()));
             let pod = (io.kind.as_deref() == Some("Pod")).then(|| PodRef {
                 namespace: io.namespace.or_else(|| metadata.namespace.clone()).unwrap_or_default(),
                 name: io.name.unwrap_or_default(),
@@ -428,6 +450,7 @@ mod wire {
                 target: parse_field_path(io.field_path.as_deref().unwrap_or("")),
                 signal: classify(reason.as_deref().unwrap_or(""), message.as_deref().unwrap_or("")),
                 count: u64::try_from(count.max(1)).unwrap_or(1),
+                last_seen,
             }
         }
     }
@@ -497,6 +520,7 @@ mod tests {
             target: Target::Container("app".into()),
             signal,
             count,
+            last_seen: Some(100),
         }
     }
 

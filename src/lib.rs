@@ -14,6 +14,7 @@
 //! - [`events`]: kubelet Events turned into bounded counters;
 //! - [`watch`]: the pod and event watches feeding the caches;
 //! - [`metrics`]: metric families and the scrape-time collector;
+//! - [`logs`]: the optional previous-log classifier;
 //! - [`http`]: `/metrics`, `/healthz`, `/readyz`;
 //! - [`telemetry`]: logging;
 //! - [`testbed`]: a real local kube-apiserver and kubelet-playing helpers, for tests and the demo.
@@ -22,6 +23,7 @@ pub mod config;
 pub mod diagnose;
 pub mod events;
 pub mod http;
+pub mod logs;
 pub mod metrics;
 pub mod model;
 pub mod telemetry;

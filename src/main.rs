@@ -53,6 +53,18 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
         tasks.spawn(watch::events(client.clone(), &scope, caches.clone(), events.clone(), self_metrics.clone(), clock.clone()));
     }
 
+    let log_hints = crashloop_exporter::logs::LogHints::default();
+    if args.logs {
+        let run = crashloop_exporter::logs::run(
+            client.clone(),
+            caches.clone(),
+            log_hints.clone(),
+            self_metrics.log_fetches.clone(),
+            args.logs_per_second,
+        );
+        tasks.spawn(run);
+    }
+
     let ready = Arc::new(AtomicBool::new(false));
     let pending = caches.clone();
     let ready_flag = ready.clone();
@@ -66,7 +78,7 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
         tracing::info!("initial list complete: ready");
     });
 
-    let source = metrics::PodSource { caches, events, healthy_details: args.healthy_container_details, clock };
+    let source = metrics::PodSource { caches, events, log_hints, healthy_details: args.healthy_container_details, clock };
     let state = http::AppState { registry: Arc::new(metrics::registry(source, &self_metrics)), ready };
     tracing::info!(address = %args.listen_address, "serving /metrics");
     http::serve(listener, state, shutdown_signal()).await;

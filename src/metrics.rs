@@ -45,6 +45,8 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("crashloop_container_image_pull_backoff_events_total", "counter", "The kubelet's `Back-off pulling image` events."),
     ("crashloop_container_image_pull_failure", "gauge", "1 while the container waits on an image it cannot pull, with the category of the last pull error."),
     ("crashloop_pod_missing_object", "gauge", "1 for each ConfigMap, Secret or PVC the pod waits for and the cluster does not have."),
+    ("crashloop_container_probable_cause", "gauge", "Probable cause of a troubled container's trouble: 1 for the cause, 0 for every other cause."),
+    ("crashloop_troubled_containers", "gauge", "Troubled containers (crash-looping, waiting on an error, or evicted) by namespace and probable cause."),
     ("crashloop_pod_workload_info", "gauge", "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments, Jobs to CronJobs."),
     ("crashloop_crashloopbackoff_containers", "gauge", "Containers waiting in CrashLoopBackOff, by namespace."),
     ("crashloop_waiting_containers", "gauge", "Waiting containers by namespace and reason."),
@@ -55,6 +57,7 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("crashloop_exporter_events_seen_total", "counter", "Events about pods received from the API."),
     ("crashloop_exporter_events_ignored_total", "counter", "Events left out, by reason."),
     ("crashloop_exporter_event_parse_failures_total", "counter", "Events of a reason the exporter reads whose message it could not parse."),
+    ("crashloop_exporter_log_fetches_total", "counter", "Previous-log fetches (--logs), by result: ok, not_found (no previous instance, or no kubelet), forbidden, error."),
     ("crashloop_exporter_cached_objects", "gauge", "Objects held in the cache, by resource."),
     ("crashloop_exporter_last_sync_timestamp_seconds", "gauge", "When the resource's cache was last in sync with the API (a list completed or a watch event arrived)."),
 ];
@@ -87,6 +90,11 @@ pub struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
     rust_version: &'static str,
@@ -101,6 +109,7 @@ pub struct SelfMetrics {
     pub events_seen: Counter,
     pub events_ignored: Family<ReasonLabels, Counter>,
     pub event_parse_failures: Counter,
+    pub log_fetches: Family<ResultLabels, Counter>,
     build_info: Family<BuildLabels, Gauge>,
 }
 
@@ -111,6 +120,7 @@ const API_ERRORS: &str = "crashloop_exporter_api_errors_total";
 const EVENTS_SEEN: &str = "crashloop_exporter_events_seen_total";
 const EVENTS_IGNORED: &str = "crashloop_exporter_events_ignored_total";
 const EVENT_PARSE_FAILURES: &str = "crashloop_exporter_event_parse_failures_total";
+const LOG_FETCHES: &str = "crashloop_exporter_log_fetches_total";
 
 fn base(name: &str) -> &str {
     name.strip_suffix("_total").unwrap_or(name)
@@ -126,6 +136,7 @@ impl SelfMetrics {
         registry.register(base(EVENTS_SEEN), help(EVENTS_SEEN), m.events_seen);
         registry.register(base(EVENTS_IGNORED), help(EVENTS_IGNORED), m.events_ignored);
         registry.register(base(EVENT_PARSE_FAILURES), help(EVENT_PARSE_FAILURES), m.event_parse_failures);
+        registry.register(base(LOG_FETCHES), help(LOG_FETCHES), m.log_fetches);
         self.build_info
             .get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION"), rust_version: env!("CARGO_PKG_RUST_VERSION") })
             .set(1);
@@ -137,6 +148,7 @@ impl SelfMetrics {
 pub struct PodSource {
     pub caches: Vec<PodCache>,
     pub events: SharedEvents,
+    pub log_hints: crate::logs::LogHints,
     /// Export detail series for running containers that never restarted.
     pub healthy_details: bool,
     pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
@@ -222,10 +234,11 @@ impl Collector for PodCollector {
         };
         let rows: Vec<PodRows> = pods
             .iter()
-            .map(|p| PodRows {
-                pod: p,
-                reports: assess(p, now, source.healthy_details),
-                events: events.remove(&(p.namespace().to_string(), p.name().to_string())).filter(|e| e.uid == p.uid()),
+            .map(|p| {
+                let events = events.remove(&(p.namespace().to_string(), p.name().to_string())).filter(|e| e.uid == p.uid());
+                let logs = |c: &SlimContainer| source.log_hints.get(p, c);
+                let reports = assess(p, events.as_ref(), &logs, now, source.healthy_details);
+                PodRows { pod: p, reports, events }
             })
             .collect();
         encode_pods(&mut enc, &rows)?;
@@ -430,6 +443,24 @@ fn encode_pods(enc: &mut DescriptorEncoder, rows: &[PodRows]) -> Result<(), FmtE
         })
     })?;
 
+    family(enc, "crashloop_container_probable_cause", G, |m| {
+        each(rows).try_for_each(|(p, r)| match r.cause {
+            Some(cause) => crate::diagnose::Cause::ALL.iter().try_for_each(|c| {
+                gauge(m, &with(container_labels(p, r.container), ("cause", c.as_str())), i64::from(*c == cause))
+            }),
+            None => Ok(()),
+        })
+    })?;
+    let mut troubled: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for (p, r) in each(rows) {
+        if let Some(cause) = r.cause {
+            *troubled.entry((p.namespace(), cause.as_str())).or_default() += 1;
+        }
+    }
+    family(enc, "crashloop_troubled_containers", G, |m| {
+        troubled.iter().try_for_each(|((ns, cause), n)| gauge(m, &[("namespace", *ns), ("cause", *cause)], *n))
+    })?;
+
     let mut in_backoff: BTreeMap<&str, i64> = BTreeMap::new();
     let mut waiting: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for (p, r) in each(rows) {
@@ -481,7 +512,7 @@ pub(crate) mod tests {
         }
         writer.apply_watcher_event(&Event::InitDone);
         let cache = PodCache { store: reader, last_sync: Arc::new(AtomicI64::new(NOW)), ready: tokio::sync::watch::channel(true).1 };
-        let source = PodSource { caches: vec![cache], events: SharedEvents::default(), healthy_details, clock: Arc::new(|| NOW) };
+        let source = PodSource { caches: vec![cache], events: SharedEvents::default(), log_hints: Default::default(), healthy_details, clock: Arc::new(|| NOW) };
         let registry = registry(source, &SelfMetrics::default());
         crate::http::render(&registry, openmetrics).expect("renders")
     }
@@ -604,11 +635,12 @@ pub(crate) mod tests {
         self_metrics.events_seen.inc();
         self_metrics.events_ignored.get_or_create(&ReasonLabels { reason: "unknown_pod" }).inc();
         self_metrics.event_parse_failures.inc();
+        self_metrics.log_fetches.get_or_create(&ResultLabels { result: "not_found" }).inc();
         self_metrics.watch_events.get_or_create(&WatchEventLabels { resource: "pods", r#type: "apply" }).inc();
         self_metrics.relists.get_or_create(&ResourceLabels { resource: "pods" }).inc();
         self_metrics.api_errors.get_or_create(&ApiErrorLabels { resource: "pods", kind: "forbidden" }).inc();
         let cache = PodCache { store: reader, last_sync: Arc::new(AtomicI64::new(NOW)), ready: tokio::sync::watch::channel(true).1 };
-        let source = PodSource { caches: vec![cache], events: SharedEvents::default(), healthy_details: false, clock: Arc::new(|| NOW) };
+        let source = PodSource { caches: vec![cache], events: SharedEvents::default(), log_hints: Default::default(), healthy_details: false, clock: Arc::new(|| NOW) };
         let out = crate::http::render(&registry(source, &self_metrics), false).expect("renders");
         assert!(out.contains(r#"crashloop_pod_missing_object{namespace="shop",pod="api-6f7d8-qwert",kind="configmap",name="app-config"} 1"#));
         assert!(out.contains(r#"crashloop_container_image_pull_failure{namespace="shop",pod="puller",container="c",container_type="regular",category="other"} 1"#));
