@@ -28,6 +28,73 @@ pub struct Cli {
 pub enum Command {
     /// Watch the cluster and serve metrics on /metrics (the default).
     Serve(ServeArgs),
+    /// List troubled containers once, cluster-wide. Exits 1 when something is crash-looping.
+    Scan(ScanArgs),
+    /// The whole report for one pod: status, exit codes, limits, events, previous log, cause and fix.
+    Diagnose(DiagnoseArgs),
+}
+
+/// Output format of `scan` and `diagnose`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Wide,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DiagnoseArgs {
+    /// The pod's name.
+    pub pod: String,
+
+    /// The pod's namespace.
+    #[arg(short = 'n', long = "namespace", default_value = "default")]
+    pub namespace: String,
+
+    /// Output format (`table` and `wide` both print the text report).
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+
+    /// Don't read the previous log (it needs `get` on `pods/log`).
+    #[arg(long)]
+    pub no_logs: bool,
+
+    /// Path of the kubeconfig file.
+    #[arg(long, env = "KUBECONFIG", value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kubeconfig context.
+    #[arg(long, env = "CRASHLOOP_CONTEXT", value_name = "NAME")]
+    pub context: Option<String>,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+impl DiagnoseArgs {
+    /// The cluster flags that apply to one pod.
+    pub fn cluster(&self) -> ClusterArgs {
+        ClusterArgs {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespaces: vec![self.namespace.clone()],
+            exclude_namespaces: vec![],
+            selector: None,
+        }
+    }
 }
 
 impl Cli {

@@ -8,6 +8,7 @@
 //! and renders them at scrape time ([`metrics`]).
 //!
 //! Modules, one concern each:
+//! - [`app`]: the serve pipeline, assembled;
 //! - [`config`]: command-line flags and their environment twins;
 //! - [`model`]: the slim pod view, its parsers and the history tracker;
 //! - [`diagnose`]: the pure per-container verdict;
@@ -16,9 +17,11 @@
 //! - [`metrics`]: metric families and the scrape-time collector;
 //! - [`logs`]: the optional previous-log classifier;
 //! - [`http`]: `/metrics`, `/healthz`, `/readyz`;
+//! - [`report`]: the `scan` and `diagnose` commands;
 //! - [`telemetry`]: logging;
 //! - [`testbed`]: a real local kube-apiserver and kubelet-playing helpers, for tests and the demo.
 
+pub mod app;
 pub mod config;
 pub mod diagnose;
 pub mod events;
@@ -26,6 +29,7 @@ pub mod http;
 pub mod logs;
 pub mod metrics;
 pub mod model;
+pub mod report;
 pub mod telemetry;
 pub mod testbed;
 pub mod watch;
@@ -41,6 +45,8 @@ pub enum Error {
     Listen(SocketAddr, std::io::Error),
     #[error("{0}")]
     Usage(String),
+    #[error("the Kubernetes API refused: {0}\n  check the kubeconfig's user has get/list on pods and events")]
+    Api(#[from] kube::Error),
 }
 
 /// The wall clock, in seconds since the epoch.

@@ -1,90 +1,46 @@
-//! Wiring only: flags, logging, the pod watches and the HTTP server.
+//! Wiring only: flags, logging, and the subcommands.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use clap::Parser;
-use crashloop_exporter::config::{Cli, Command, ServeArgs};
-use crashloop_exporter::{http, metrics, telemetry, watch, Error};
+use crashloop_exporter::config::{Cli, Command, DiagnoseArgs, ScanArgs, ServeArgs};
+use crashloop_exporter::{app, report, telemetry, Error};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match Cli::parse().into_command() {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Scan(args) => scan(args).await,
+        Command::Diagnose(args) => diagnose(args).await.map(|()| ExitCode::SUCCESS),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("crashloop-exporter: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    result.unwrap_or_else(|e| {
+        eprintln!("crashloop-exporter: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// Exit status 1 when a container is crash-looping, so the command serves in scripts.
+async fn scan(args: ScanArgs) -> Result<ExitCode, Error> {
+    telemetry::init(&args.log)?;
+    let client = args.cluster.client().await?;
+    let rows = report::scan(&client, &args.cluster, crashloop_exporter::now()).await?;
+    print!("{}", report::render_scan(&rows, args.output));
+    Ok(if rows.iter().any(|r| r.crashlooping) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+async fn diagnose(args: DiagnoseArgs) -> Result<(), Error> {
+    telemetry::init(&args.log)?;
+    let client = args.cluster().client().await?;
+    let d = report::diagnose(&client, &args.namespace, &args.pod, !args.no_logs, crashloop_exporter::now()).await?;
+    print!("{}", report::render_diagnosis(&d, args.output));
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> Result<(), Error> {
     telemetry::init(&args.log)?;
-    let listener = http::bind(args.listen_address).await?;
-    let client = args.cluster.client().await?;
-    let clock: Arc<dyn Fn() -> i64 + Send + Sync> = Arc::new(crashloop_exporter::now);
-    let self_metrics = metrics::SelfMetrics::default();
-
-    let events = watch::SharedEvents::new(std::sync::Mutex::new(crashloop_exporter::events::EventCounts::new()));
-    let scopes: Vec<watch::Scope> = args
-        .cluster
-        .scopes()
-        .into_iter()
-        .map(|namespace| watch::Scope {
-            namespace,
-            label_selector: args.cluster.selector.clone(),
-            field_selector: args.cluster.field_selector(),
-        })
-        .collect();
-    let mut caches = Vec::new();
-    let mut tasks = tokio::task::JoinSet::new();
-    for scope in &scopes {
-        let (cache, task) = watch::pods(client.clone(), scope, self_metrics.clone(), events.clone(), clock.clone());
-        caches.push(cache);
-        tasks.spawn(task);
-    }
-    for scope in &scopes {
-        let scope = watch::Scope { label_selector: None, ..scope.clone() };
-        tasks.spawn(watch::events(client.clone(), &scope, caches.clone(), events.clone(), self_metrics.clone(), clock.clone()));
-    }
-
-    let log_hints = crashloop_exporter::logs::LogHints::default();
-    if args.logs {
-        let run = crashloop_exporter::logs::run(
-            client.clone(),
-            caches.clone(),
-            log_hints.clone(),
-            self_metrics.log_fetches.clone(),
-            args.logs_per_second,
-        );
-        tasks.spawn(run);
-    }
-
-    let ready = Arc::new(AtomicBool::new(false));
-    let pending = caches.clone();
-    let ready_flag = ready.clone();
-    tasks.spawn(async move {
-        for cache in pending {
-            if !cache.wait_ready().await {
-                return;
-            }
-        }
-        ready_flag.store(true, Ordering::Release);
-        tracing::info!("initial list complete: ready");
-    });
-
-    let source = metrics::PodSource { caches, events, log_hints, healthy_details: args.healthy_container_details, clock };
-    let state = http::AppState { registry: Arc::new(metrics::registry(source, &self_metrics)), ready };
-    tracing::info!(address = %args.listen_address, "serving /metrics");
-    http::serve(listener, state, shutdown_signal()).await;
-    tasks.shutdown().await;
-    tracing::info!("stopped");
-    Ok(())
+    app::serve(args, Arc::new(crashloop_exporter::now), shutdown_signal()).await
 }
 
 /// Resolves on SIGTERM or SIGINT.
