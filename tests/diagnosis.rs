@@ -1,0 +1,218 @@
+//! Diagnosis against a real kube-apiserver: the crash-loop state with hysteresis (with a
+//! clock the test moves), the terminations counter, `scan` and `diagnose`, and the
+//! previous-log fetch failing gracefully (this apiserver has no kubelet).
+
+mod common;
+
+use std::process::Command;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use clap::Parser;
+use common::{free_port, http_get, samples, Exporter};
+use crashloop_exporter::config::{Cli, Command as Sub};
+use crashloop_exporter::testbed::{self, Terminated};
+use serde_json::{json, Value};
+
+fn labels(ns: &str, pod: &str, container: &str) -> String {
+    format!(r#"namespace="{ns}",pod="{pod}",container="{container}",container_type="regular""#)
+}
+
+async fn scrape(addr: &str) -> String {
+    let (status, _, body) = http_get(addr, "/metrics", &[]).await.expect("scrape");
+    assert_eq!(status, 200);
+    String::from_utf8(body).expect("utf-8")
+}
+
+async fn scrape_until(addr: &str, what: &str, done: impl Fn(&str) -> bool) -> String {
+    for _ in 0..150 {
+        if let Ok((200, _, body)) = http_get(addr, "/metrics", &[]).await {
+            let out = String::from_utf8(body).expect("utf-8");
+            if done(&out) {
+                return out;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}:\n{}", scrape(addr).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashloop_state_hysteresis_and_terminations_with_a_moving_clock() {
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = cluster.client().await.expect("client");
+    let ns = "it-hysteresis";
+    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    let pod = testbed::create_pod(&client, ns, &testbed::pod(ns, "flappy", vec![testbed::container("app", "flappy:1")]))
+        .await
+        .expect("pod");
+
+    let offset = Arc::new(AtomicI64::new(0));
+    let clock_offset = offset.clone();
+    let clock = Arc::new(move || crashloop_exporter::now() + clock_offset.load(Ordering::Relaxed));
+    let addr = format!("127.0.0.1:{}", free_port());
+    let kubeconfig = cluster.kubeconfig_path();
+    let cli = Cli::try_parse_from([
+        "crashloop-exporter",
+        "--kubeconfig",
+        kubeconfig.to_str().expect("utf-8 path"),
+        "--listen-address",
+        &addr,
+        "--namespace",
+        ns,
+    ])
+    .expect("flags");
+    let Sub::Serve(args) = cli.into_command() else { panic!("serve is the default") };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crashloop_exporter::app::serve(args, clock, async {
+        let _ = stopped.await;
+    }));
+
+    let l = labels(ns, "flappy", "app");
+    let looping = |v: u8| format!("crashloop_container_crashlooping{{{l}}} {v}");
+    let terminations = |reason: &str, v: u64| format!("crashloop_container_terminations_total{{{l},reason=\"{reason}\"}} {v}");
+
+    // The first list must have seen the pod with no restarts: they are the baseline.
+    scrape_until(&addr, "the pod", |o| o.contains(&format!("crashloop_container_restarts_total{{{l}}} 0"))).await;
+
+    // First crash: restartCount 1, OOMKilled (a jump of 1).
+    let oom = Terminated::new("OOMKilled", 137, testbed::ago(40), testbed::ago(30));
+    let running = |restarts, since: i64, last: &Terminated| {
+        testbed::pod_status(&pod, "Running", vec![testbed::running_status("app", restarts, &testbed::ago(since), Some(last))])
+    };
+    testbed::patch_status(&client, ns, "flappy", &running(1, 29, &oom)).await.expect("status");
+    let out = scrape_until(&addr, "one OOM termination", |o| o.contains(&terminations("OOMKilled", 1))).await;
+    assert!(out.contains(&looping(0)), "a single restart is not a loop yet\n{out}");
+
+    // CrashLoopBackOff after three more crashes at once (a jump of 3, attributed to Error).
+    let err = Terminated::new("Error", 1, testbed::ago(12), testbed::ago(10));
+    let status = testbed::pod_status(&pod, "Running", vec![testbed::crashloop_status(&pod, "app", 4, "40s", &err)]);
+    testbed::patch_status(&client, ns, "flappy", &status).await.expect("status");
+    let out = scrape_until(&addr, "crash-looping", |o| o.contains(&looping(1))).await;
+    assert!(out.contains(&terminations("Error", 3)), "{out}");
+    assert!(out.contains(&terminations("OOMKilled", 1)), "{out}");
+    assert!(samples(&out, "crashloop_container_crashloop_start_timestamp_seconds").len() == 1);
+
+    // Running again: the gap between crashes keeps the state at 1.
+    testbed::patch_status(&client, ns, "flappy", &running(5, 1, &err)).await.expect("status");
+    scrape_until(&addr, "running", |o| o.contains(&format!("crashloop_container_state{{{l},state=\"running\"}} 1"))).await;
+    offset.store(300, Ordering::Relaxed);
+    assert!(scrape(&addr).await.contains(&looping(1)), "still 1 five minutes into the run");
+
+    // Ten simulated minutes of running without a restart: 0, with no new watch event.
+    offset.store(601, Ordering::Relaxed);
+    let out = scrape(&addr).await;
+    assert!(out.contains(&looping(0)), "{out}");
+    assert!(samples(&out, "crashloop_container_crashloop_start_timestamp_seconds").is_empty());
+
+    // It crashes again: 1 again.
+    let again = Terminated::new("Error", 1, testbed::ago(5), testbed::ago(1));
+    let status = testbed::pod_status(&pod, "Running", vec![testbed::crashloop_status(&pod, "app", 6, "10s", &again)]);
+    testbed::patch_status(&client, ns, "flappy", &status).await.expect("status");
+    let out = scrape_until(&addr, "looping again", |o| o.contains(&looping(1))).await;
+    assert!(out.contains(&terminations("Error", 5)), "3 + the restart into Running + this one\n{out}");
+
+    let _ = stop.send(());
+    server.await.expect("serve task").expect("serve ends cleanly");
+}
+
+/// Creates pods in each state the demo knows, in a namespace of their own.
+async fn populate(client: &kube::Client, ns: &str) {
+    testbed::ensure_namespace(client, ns).await.expect("namespace");
+    let make = |name: &str| testbed::deployment_pod(ns, name, "5f6d7c8b9", "abcde", vec![testbed::container("app", "x:1")]);
+    let oom = testbed::create_pod(client, ns, &make("oom")).await.expect("pod");
+    let last = Terminated::new("OOMKilled", 137, testbed::ago(100), testbed::timestamp(1_795_000_000));
+    let status = testbed::pod_status(&oom, "Running", vec![testbed::crashloop_status(&oom, "app", 5, "2m40s", &last)]);
+    testbed::patch_status(client, ns, "oom-5f6d7c8b9-abcde", &status).await.expect("status");
+
+    let cfg = testbed::create_pod(client, ns, &make("cfg")).await.expect("pod");
+    let status = testbed::pod_status(&cfg, "Pending", vec![testbed::waiting_status("app", "CreateContainerConfigError", "secret \"db-creds\" not found", 0, None)]);
+    testbed::patch_status(client, ns, "cfg-5f6d7c8b9-abcde", &status).await.expect("status");
+
+    let ok = testbed::create_pod(client, ns, &make("ok")).await.expect("pod");
+    let status = testbed::pod_status(&ok, "Running", vec![testbed::running_status("app", 0, &testbed::ago(3600), None)]);
+    testbed::patch_status(client, ns, "ok-5f6d7c8b9-abcde", &status).await.expect("status");
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter")).args(args).output().expect("runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_and_diagnose_report_exact_fields() {
+    let cluster = testbed::shared().expect("testbed cluster");
+    let client = cluster.client().await.expect("client");
+    let ns = "it-scan";
+    populate(&client, ns).await;
+    let kubeconfig = cluster.kubeconfig_path();
+    let kc = kubeconfig.to_str().expect("utf-8 path");
+
+    let (code, stdout, stderr) = run(&["scan", "--kubeconfig", kc, "-n", ns, "-o", "json", "--log-level", "error"]);
+    assert_eq!(code, 1, "exit 1: something is crash-looping\n{stderr}");
+    let rows: Vec<Value> = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(rows.len(), 2, "{stdout}");
+    assert_eq!(
+        rows[0],
+        json!({"namespace": ns, "pod": "cfg-5f6d7c8b9-abcde", "container": "app", "container_type": "regular",
+            "workload": "Deployment/cfg", "restarts": 0, "state": "CreateContainerConfigError", "crashlooping": false,
+            "last_exit_code": null, "signal": null, "last_reason": null, "cause": "missing_config",
+            "backoff_seconds": null, "next_restart": null, "memory_limit_bytes": null})
+    );
+    assert_eq!(
+        rows[1],
+        json!({"namespace": ns, "pod": "oom-5f6d7c8b9-abcde", "container": "app", "container_type": "regular",
+            "workload": "Deployment/oom", "restarts": 5, "state": "CrashLoopBackOff", "crashlooping": true,
+            "last_exit_code": 137, "signal": 9, "last_reason": "OOMKilled", "cause": "oom_killed",
+            "backoff_seconds": 160.0, "next_restart": "2026-11-18T11:09:20Z", "memory_limit_bytes": null})
+    );
+
+    let (code, table, _) = run(&["scan", "--kubeconfig", kc, "-n", ns, "--log-level", "error"]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[0].starts_with("NAMESPACE  POD"));
+    let cells: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(cells, ["it-scan", "oom-5f6d7c8b9-abcde", "app", "Deployment/oom", "5", "CrashLoopBackOff", "137", "SIGKILL", "oom_killed", "160s", "2026-11-18T11:09:20Z"]);
+
+    let (code, stdout, stderr) = run(&["diagnose", "oom-5f6d7c8b9-abcde", "-n", ns, "--kubeconfig", kc, "-o", "json", "--log-level", "error"]);
+    assert_eq!(code, 0, "{stderr}");
+    let d: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(d["workload"], "Deployment/oom");
+    assert_eq!(d["node"], "node-1");
+    let c = &d["containers"][0];
+    assert_eq!(c["cause"], "oom_killed");
+    assert_eq!(c["last_exit_code"], 137);
+    assert_eq!(c["exit_code_meaning"], "SIGKILL: an OOM kill, a liveness/startup kill after the grace period, or kill -9: not proof of OOM");
+    assert_eq!(c["checks"][0], json!({"name": "oom_killed", "failed": true, "detail": "memory limit -"}));
+    // No kubelet behind this apiserver: the previous log can't be had, and that is said.
+    assert_eq!(c["previous_log"]["result"], "not_found");
+    assert!(c["fix"].as_str().is_some_and(|f| f.contains("memory limit")));
+    assert!(c["fix_yaml"].as_str().is_some_and(|y| y.contains("MaxRAMPercentage")));
+
+    let (code, text, _) = run(&["diagnose", "cfg-5f6d7c8b9-abcde", "-n", ns, "--kubeconfig", kc, "--log-level", "error"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("probable cause: missing_config"), "{text}");
+    assert!(text.contains("FAIL missing_config  secret db-creds"), "{text}");
+    assert!(!text.contains('\x1b'), "no colour when stdout is not a terminal");
+
+    let (code, _, stderr) = run(&["diagnose", "nope", "-n", ns, "--kubeconfig", kc, "--log-level", "error"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not found"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_fetch_fails_gracefully_without_a_kubelet() {
+    let cluster = testbed::shared().expect("testbed cluster");
+    let client = cluster.client().await.expect("client");
+    let ns = "it-logs";
+    populate(&client, ns).await;
+    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", ns, "--logs", "--logs-per-second", "20"]).await;
+    let out = exporter
+        .metrics_until("a log fetch", |o| o.contains(r#"crashloop_exporter_log_fetches_total{result="not_found"} 1"#))
+        .await;
+    let cause = format!("crashloop_container_probable_cause{{{},cause=\"oom_killed\"}} 1", labels(ns, "oom-5f6d7c8b9-abcde", "app"));
+    assert!(out.contains(&cause), "{out}");
+    let (status, _) = exporter.get("/healthz", &[]).await.expect("healthz");
+    assert_eq!(status, 200);
+}
