@@ -335,8 +335,14 @@ fn triples(items: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
     items.iter().map(|(g, r, v)| (g.to_string(), r.to_string(), v.to_string())).collect()
 }
 
+/// Whether the exporter's ServiceAccount may `verb` `resource` (`pods/log`: a subresource)
+/// in every namespace, as the apiserver's authorizer answers.
 fn can_i(verb: &str, resource: &str) -> bool {
-    let out = kubectl(Some(cluster()), &["auth", "can-i", verb, resource, "--all-namespaces", "--as", SA], None);
+    let (resource, sub) = resource.split_once('/').map_or((resource, None), |(r, s)| (r, Some(s)));
+    let sub = sub.map(|s| format!("--subresource={s}"));
+    let mut args = vec!["auth", "can-i", verb, resource, "--all-namespaces", "--as", SA];
+    args.extend(sub.as_deref());
+    let out = kubectl(Some(cluster()), &args, None);
     String::from_utf8_lossy(&out.stdout).trim() == "yes"
 }
 
