@@ -137,3 +137,56 @@ pub fn promtool_check_metrics(exposition: &str) -> (bool, String) {
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success() && report.trim().is_empty(), report)
 }
+
+/// `deploy/prometheus/scrape-config.yaml` (a `scrape_configs` job with Kubernetes service
+/// discovery) rewritten for a Prometheus on loopback: the `kubernetes_sd_configs` block becomes
+/// a `file_sd_configs` reading `targets_file`, whose targets carry the `__meta_kubernetes_*`
+/// labels Kubernetes discovery would set, so the job's own relabeling decides what is kept.
+/// (Debian's Prometheus is built without Kubernetes discovery.) `interval` replaces the
+/// scrape interval and timeout. Everything else is the shipped file, line for line.
+pub fn scrape_config_with_file_sd(targets_file: &Path, interval: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus/scrape-config.yaml");
+    let shipped = std::fs::read_to_string(&path).expect("deploy/prometheus/scrape-config.yaml");
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut out = Vec::new();
+    let mut skip_deeper_than: Option<usize> = None;
+    let mut replaced = false;
+    for line in shipped.lines() {
+        if let Some(depth) = skip_deeper_than {
+            if line.trim().is_empty() || indent(line) > depth {
+                continue;
+            }
+            skip_deeper_than = None;
+        }
+        let key = line.trim_start();
+        if key.starts_with("kubernetes_sd_configs:") {
+            let pad = " ".repeat(indent(line));
+            out.push(format!("{pad}file_sd_configs:"));
+            out.push(format!("{pad}  - files: ['{}']", targets_file.display()));
+            out.push(format!("{pad}    refresh_interval: 1s"));
+            skip_deeper_than = Some(indent(line));
+            replaced = true;
+        } else if key.starts_with("scrape_interval:") || key.starts_with("scrape_timeout:") {
+            let name = key.split(':').next().unwrap_or_default();
+            out.push(format!("{}{name}: {interval}", " ".repeat(indent(line))));
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    assert!(replaced, "scrape-config.yaml has no kubernetes_sd_configs");
+    out.join("\n") + "\n"
+}
+
+/// A file_sd target group as Kubernetes endpoints discovery would describe one port of a
+/// Service: `service_label` is its `app.kubernetes.io/name` label, `port_name` the port's name.
+pub fn kubernetes_endpoint_target(addr: &str, service_label: &str, port_name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "targets": [addr],
+        "labels": {
+            "__meta_kubernetes_namespace": "crashloop-exporter",
+            "__meta_kubernetes_service_name": service_label,
+            "__meta_kubernetes_service_label_app_kubernetes_io_name": service_label,
+            "__meta_kubernetes_endpoint_port_name": port_name,
+        },
+    })
+}
