@@ -20,7 +20,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 use serde::Deserialize;
 
-use crate::model::{parse_missing_object, MissingObject, Timestamp};
+use crate::model::{parse_missing_object, timestamp, MissingObject, Timestamp};
 
 /// How long the record of a deleted Event is kept (the apiserver's TTL is 1 h).
 pub const RECORD_GRACE_SECONDS: i64 = 2 * 3600;
@@ -419,9 +419,6 @@ mod wire {
         last_observed_time: Option<String>,
     }
 
-    fn timestamp(s: Option<&str>) -> Option<Timestamp> {
-        s?.parse::<k8s_openapi::jiff::Timestamp>().ok().map(|t| t.as_second())
-    }
 
     impl From<Event> for SlimEvent {
         fn from(e: Event) -> Self {

@@ -259,30 +259,23 @@ fn encode_events(enc: &mut DescriptorEncoder, rows: &[PodRows]) -> Result<(), Fm
         Probe::Readiness => c.has_readiness_probe,
         Probe::Startup => c.has_startup_probe,
     };
-    family(enc, "crashloop_container_probe_failures_total", C, |m| {
-        with_events().try_for_each(|(row, r, ev)| {
-            Probe::ALL.iter().try_for_each(|p| {
-                let n = ev.map_or(0, |e| e.probe_failures[*p as usize]);
-                if n > 0 || (r.detailed && has_probe(r.container, *p)) {
-                    counter(m, &with(container_labels(row.pod, r.container), ("probe", p.as_str())), n)
-                } else {
-                    Ok(())
-                }
+    // A detailed container gets an explicit 0 for each probe it has.
+    let probes = |enc: &mut DescriptorEncoder, name, probes: &[Probe], count: fn(&ContainerEvents, Probe) -> u64| {
+        family(enc, name, C, |m| {
+            with_events().try_for_each(|(row, r, ev)| {
+                probes.iter().try_for_each(|p| {
+                    let n = ev.map_or(0, |e| count(e, *p));
+                    if n > 0 || (r.detailed && has_probe(r.container, *p)) {
+                        counter(m, &with(container_labels(row.pod, r.container), ("probe", p.as_str())), n)
+                    } else {
+                        Ok(())
+                    }
+                })
             })
         })
-    })?;
-    family(enc, "crashloop_container_probe_kills_total", C, |m| {
-        with_events().try_for_each(|(row, r, ev)| {
-            [Probe::Liveness, Probe::Startup].iter().try_for_each(|p| {
-                let n = ev.map_or(0, |e| e.probe_kills[*p as usize]);
-                if n > 0 || (r.detailed && has_probe(r.container, *p)) {
-                    counter(m, &with(container_labels(row.pod, r.container), ("probe", p.as_str())), n)
-                } else {
-                    Ok(())
-                }
-            })
-        })
-    })?;
+    };
+    probes(enc, "crashloop_container_probe_failures_total", &Probe::ALL, |e, p| e.probe_failures[p as usize])?;
+    probes(enc, "crashloop_container_probe_kills_total", &[Probe::Liveness, Probe::Startup], |e, p| e.probe_kills[p as usize])?;
     family(enc, "crashloop_container_backoff_events_total", C, |m| {
         with_events().try_for_each(|(row, r, ev)| match ev.map_or(0, |e| e.backoffs) {
             n if n > 0 || r.detailed => counter(m, &container_labels(row.pod, r.container), n),

@@ -331,6 +331,11 @@ impl SlimPod {
     }
 }
 
+/// Parses an RFC 3339 timestamp into seconds; anything unparsable is `None`.
+pub fn timestamp(s: Option<&str>) -> Option<Timestamp> {
+    s?.parse::<k8s_openapi::jiff::Timestamp>().ok().map(|t| t.as_second())
+}
+
 /// Parses a Go `time.Duration` string (`10s`, `1m20s`, `5m0s`, `1h0m0s`, `500ms`) into seconds.
 pub fn parse_go_duration(s: &str) -> Option<f64> {
     let mut rest = s.trim();
@@ -555,7 +560,6 @@ fn recovered_now(c: &SlimContainer, now: Timestamp) -> bool {
 /// The private wire types that mirror just the parts of the Pod JSON that are read.
 mod wire {
     use super::*;
-    use k8s_openapi::jiff;
     use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
     use std::collections::BTreeMap;
 
@@ -692,9 +696,6 @@ mod wire {
         finished_at: Option<String>,
     }
 
-    fn timestamp(s: Option<&str>) -> Option<Timestamp> {
-        s?.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
-    }
 
     fn quantity(v: Option<&serde_json::Value>) -> Option<u64> {
         match v? {
