@@ -15,9 +15,11 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// Runs the exporter until `shutdown` resolves.
 pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    let shard = args.shard()?;
     let listener = http::bind(args.listen_address).await?;
     let client = args.cluster.client().await?;
     let self_metrics = metrics::SelfMetrics::default();
+    self_metrics.set_shard(shard);
 
     let events = watch::SharedEvents::new(std::sync::Mutex::new(crate::events::EventCounts::new()));
     let scopes: Vec<watch::Scope> = args
@@ -28,6 +30,7 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
             namespace,
             label_selector: args.cluster.selector.clone(),
             field_selector: args.cluster.field_selector(),
+            shard,
         })
         .collect();
     let mut caches = Vec::new();

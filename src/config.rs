@@ -172,11 +172,39 @@ pub struct ServeArgs {
     #[arg(long, env = "CRASHLOOP_LOGS_PER_SECOND", default_value_t = 1.0, value_name = "N")]
     pub logs_per_second: f64,
 
+    /// This replica's shard: a number, or a StatefulSet pod name ending in `-N` (autosharding,
+    /// `--shard=$(POD_NAME)`). Pods are split by the hash of their UID, as kube-state-metrics does.
+    #[arg(long, env = "CRASHLOOP_SHARD", default_value = "0", value_parser = parse_shard, value_name = "N|POD_NAME")]
+    pub shard: u32,
+
+    /// How many shards there are.
+    #[arg(long, env = "CRASHLOOP_TOTAL_SHARDS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub total_shards: u32,
+
     #[command(flatten)]
     pub cluster: ClusterArgs,
 
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// `3`, or a StatefulSet pod name such as `crashloop-exporter-3`.
+fn parse_shard(value: &str) -> Result<u32, String> {
+    let digits = value.rsplit('-').next().unwrap_or(value);
+    digits.parse().map_err(|_| format!("{value:?} is neither a shard number nor a pod name ending in -N"))
+}
+
+impl ServeArgs {
+    /// The shard, checked against the total.
+    pub fn shard(&self) -> Result<crate::watch::Shard, crate::Error> {
+        if self.shard >= self.total_shards {
+            return Err(crate::Error::Usage(format!(
+                "--shard {} is out of range for --total-shards {}: shards are numbered from 0",
+                self.shard, self.total_shards
+            )));
+        }
+        Ok(crate::watch::Shard { index: self.shard, total: self.total_shards })
+    }
 }
 
 impl ClusterArgs {
@@ -216,5 +244,24 @@ impl ClusterArgs {
             None => kube::Config::infer().await.map_err(|e| crate::Error::Kubeconfig(e.to_string()))?,
         };
         kube::Client::try_from(config).map_err(|e| crate::Error::Kubeconfig(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_from_number_or_pod_name() {
+        assert_eq!(parse_shard("3"), Ok(3));
+        assert_eq!(parse_shard("crashloop-exporter-2"), Ok(2));
+        assert!(parse_shard("crashloop-exporter").is_err());
+        let args = |a: &[&str]| match Cli::try_parse_from([&["crashloop-exporter"], a].concat()).map(Cli::into_command) {
+            Ok(Command::Serve(s)) => s.shard().map(|s| (s.index, s.total)).map_err(|e| e.to_string()),
+            other => Err(format!("{other:?}")),
+        };
+        assert_eq!(args(&["--shard", "exporter-1", "--total-shards", "3"]), Ok((1, 3)));
+        assert!(args(&["--shard", "3", "--total-shards", "3"]).is_err_and(|e| e.contains("out of range")));
+        assert!(args(&["--total-shards", "0"]).is_err());
     }
 }

@@ -29,6 +29,43 @@ pub fn lock(events: &SharedEvents) -> std::sync::MutexGuard<'_, EventCounts> {
     events.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Which pods this replica keeps: `index` of `total`, by kube-state-metrics' rule
+/// (jump hash of the FNV-1a-64 of the pod UID), so both tools shard alike. Every
+/// replica lists and watches all pods; it keeps and exports only its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub total: u32,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard { index: 0, total: 1 }
+    }
+}
+
+impl Shard {
+    pub fn owns(&self, uid: &str) -> bool {
+        self.total <= 1 || jump_hash(fnv1a64(uid.as_bytes()), self.total) == self.index
+    }
+}
+
+/// FNV-1a, 64 bits.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Lamping and Veach's jump consistent hash.
+pub fn jump_hash(mut key: u64, buckets: u32) -> u32 {
+    let (mut b, mut j) = (-1i64, 0i64);
+    while j < i64::from(buckets) {
+        b = j;
+        key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
+        j = ((b + 1) as f64 * ((1u64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
+    }
+    u32::try_from(b).unwrap_or(0)
+}
+
 /// Where and what to watch.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
@@ -36,6 +73,7 @@ pub struct Scope {
     pub namespace: Option<String>,
     pub label_selector: Option<String>,
     pub field_selector: Option<String>,
+    pub shard: Shard,
 }
 
 /// A bounded name for an API error, used as the `kind` label.
@@ -153,6 +191,7 @@ pub fn pods(
     if let Some(f) = &scope.field_selector {
         config = config.fields(f);
     }
+    let shard = scope.shard;
     let (reader, mut writer) = reflector::store::<SlimPod>();
     let (ready_tx, ready) = tokio::sync::watch::channel(false);
     let cache = PodCache { store: reader.clone(), last_sync: Arc::default(), ready };
@@ -164,6 +203,11 @@ pub fn pods(
         let mut stream = watcher::watcher(api, config).default_backoff().boxed();
         while let Some(item) = stream.next().await {
             let Some(event) = errors.check(item, resource, &metrics) else { continue };
+            if let Event::InitApply(pod) | Event::Apply(pod) = &event {
+                if !shard.owns(pod.uid()) {
+                    continue;
+                }
+            }
             let now = clock();
             let previous = |pod: &SlimPod| reader.get(&ObjectRef::from_obj(pod));
             let (event, kind) = match event {
@@ -219,6 +263,7 @@ pub fn events(
     };
     let fields = std::iter::once("involvedObject.kind=Pod".to_string()).chain(scope.field_selector.clone()).collect::<Vec<_>>();
     let config = watcher::Config::default().fields(&fields.join(","));
+    let shard = scope.shard;
     async move {
         let resource = "events";
         tracing::debug!(caches = caches.len(), "event watch waiting for the pod caches");
@@ -253,6 +298,10 @@ pub fn events(
                     lock(&state).baseline = false;
                     "init_done"
                 }
+                Event::InitApply(e) | Event::Apply(e) if e.pod.as_ref().is_some_and(|p| !p.uid.is_empty() && !shard.owns(&p.uid)) => {
+                    metrics.events_ignored.get_or_create(&ReasonLabels { reason: "other_shard" }).inc();
+                    "apply"
+                }
                 Event::InitApply(e) | Event::Apply(e) => {
                     metrics.events_seen.inc();
                     let outcome = lock(&state).apply(&e, |ns, name| {
@@ -275,6 +324,32 @@ pub fn events(
                 }
             };
             metrics.watch_events.get_or_create(&WatchEventLabels { resource, r#type: kind }).inc();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jump_hash_matches_the_reference_values() {
+        // The test vectors of the Go implementation kube-state-metrics uses.
+        for (key, buckets, expected) in [(1, 1, 0), (42, 57, 43), (0xDEAD_10CC, 1, 0), (0xDEAD_10CC, 666, 361), (256, 1024, 520)] {
+            assert_eq!(jump_hash(key, buckets), expected, "jump({key}, {buckets})");
+        }
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn every_uid_has_exactly_one_shard() {
+        for total in [1, 2, 3, 7] {
+            for i in 0..500 {
+                let uid = format!("4f1c2a9e-7b0d-4a57-9a43-{i:012}");
+                let owners = (0..total).filter(|index| Shard { index: *index, total }.owns(&uid)).count();
+                assert_eq!(owners, 1, "{uid} of {total}");
+            }
         }
     }
 }
