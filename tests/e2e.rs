@@ -1,0 +1,528 @@
+//! End to end, everything real: kube-apiserver + etcd (the testbed), the exporter binary, a
+//! Prometheus loading the shipped alert rules and scraping through the shipped scrape job
+//! (`deploy/prometheus/scrape-config.yaml`), an Alertmanager, and a webhook receiver served
+//! by this test. The test plays the kubelet: a Deployment's pod is OOM-killed three times and
+//! goes into CrashLoopBackOff; the alerts must arrive at the webhook with the labels and
+//! runbook links on-call needs; the pod recovers and the resolution must arrive; every
+//! dashboard query must work against the data.
+//!
+//! Takes about 1.5 minutes (ContainerCrashLooping has `for: 1m`); the waits allow 4.
+
+mod common;
+
+use std::convert::Infallible;
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use common::{Exporter, free_port, http_get};
+use crashloop_exporter::testbed::{self, Terminated};
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response};
+use serde_json::{Value, json};
+
+const NS: &str = "it-e2e";
+const POD: &str = "shop-7d9c8b6f5-x2zqp";
+const WORKLOAD: &str = "shop";
+const RUNBOOKS: &str = "/docs/runbooks/";
+/// How long an alert may take to arrive (the rules' `for:` may be minutes).
+const ALERT_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// A child process killed (and waited for) on drop.
+struct Proc {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn spawn(name: &'static str, dir: &Path, cmd: &mut Command) -> Proc {
+        let log = dir.join(format!("{name}.log"));
+        let file = fs::File::create(&log).expect("log file");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} starts (run .ci/install): {e}"));
+        Proc { name, child, log }
+    }
+
+    /// The end of its log, for failure messages.
+    fn tail(&self) -> String {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        format!("--- {} log (last lines) ---\n{}", self.name, lines[lines.len().saturating_sub(25)..].join("\n"))
+    }
+
+    fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("{} exited with {status}\n{}", self.name, self.tail());
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        let dir = std::env::temp_dir().join(format!("crashloop-e2e-{}-{nanos:x}", std::process::id()));
+        fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("CRASHLOOP_KEEP_E2E").is_none() {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// What the webhook received: arrival time and the Alertmanager payload.
+type Received = Arc<Mutex<Vec<(Instant, Value)>>>;
+
+/// Serves `POST /hook` on `addr`, storing every JSON payload.
+async fn serve_webhook(addr: SocketAddr, received: Received) {
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind webhook");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let received = received.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let received = received.clone();
+                    async move {
+                        let path = req.uri().path().to_owned();
+                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        if path == "/hook" {
+                            match serde_json::from_slice::<Value>(&body) {
+                                Ok(v) => received.lock().unwrap().push((Instant::now(), v)),
+                                Err(e) => eprintln!("e2e: webhook got a body that is not JSON: {e}"),
+                            }
+                        }
+                        let status = if path == "/hook" { 200 } else { 404 };
+                        Ok::<_, Infallible>(Response::builder().status(status).body(Full::new(Bytes::new())).unwrap())
+                    }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    });
+}
+
+/// Percent-encodes a query-string value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A GET in HTTP/1.0, so that Go's server answers without chunked encoding: status, body.
+async fn get10(addr: &str, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::InvalidData)?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or(std::io::ErrorKind::InvalidData)?;
+    Ok((status, raw[split + 4..].to_vec()))
+}
+
+/// GET on Prometheus' or Alertmanager's HTTP API: the JSON body.
+async fn api(addr: &str, path: &str) -> Result<Value, String> {
+    let (status, body) = get10(addr, path).await.map_err(|e| format!("GET {path}: {e}"))?;
+    let value: Value = serde_json::from_slice(&body).map_err(|e| format!("GET {path}: {status}, not JSON: {e}"))?;
+    if status != 200 {
+        return Err(format!("GET {path}: {status} {value}"));
+    }
+    Ok(value)
+}
+
+/// An instant query, at `time` (unix seconds) or now: the result vector, or the error.
+async fn query(prom: &str, promql: &str, time: Option<f64>) -> Result<Vec<Value>, String> {
+    let mut path = format!("/api/v1/query?query={}", encode(promql));
+    if let Some(t) = time {
+        path.push_str(&format!("&time={t:.3}"));
+    }
+    let v = api(prom, &path).await?;
+    if v["status"] != "success" {
+        return Err(format!("{promql}: {v}"));
+    }
+    match &v["data"]["result"] {
+        Value::Array(a) => Ok(a.clone()),
+        // Scalars and strings: one value.
+        other => Ok(vec![other.clone()]),
+    }
+}
+
+/// A line for CI's log: written to stderr directly, past the test harness' capture.
+fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+}
+
+/// Polls `check` every 250 ms until it returns Some, or panics with `what` after `timeout`.
+async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The first alert named `name` with status `status` the webhook received, with its arrival.
+fn received_alert(received: &Received, name: &str, status: &str) -> Option<(Instant, Value)> {
+    let payloads = received.lock().unwrap();
+    payloads.iter().find_map(|(at, payload)| {
+        payload["alerts"]
+            .as_array()?
+            .iter()
+            .find(|a| a["labels"]["alertname"] == name && a["status"] == status)
+            .map(|a| (*at, a.clone()))
+    })
+}
+
+/// The dashboard queries, from the dashboards engineer's `.ci/checks/dashboards --emit FILE`.
+/// Accepts JSON (an array of strings, or of objects with `expr`/`query` and a `panel`/`title`)
+/// or plain text (one query per line). Returns (panel, query).
+fn dashboard_queries(repo: &Path, dir: &Path) -> Vec<(String, String)> {
+    let script = repo.join(".ci/checks/dashboards");
+    assert!(script.exists(), "{} is missing: it lists the dashboards' queries (--emit)", script.display());
+    let file = dir.join("dashboard-queries");
+    let out = Command::new(&script).arg("--emit").arg(&file).current_dir(repo).output().expect("run .ci/checks/dashboards");
+    assert!(
+        out.status.success(),
+        ".ci/checks/dashboards --emit failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(&file).expect("the emitted queries");
+    let mut queries = Vec::new();
+    if let Ok(json) = serde_json::from_str::<Value>(&text) {
+        let items = match &json {
+            Value::Array(a) => a.clone(),
+            Value::Object(o) => o.get("queries").and_then(Value::as_array).cloned().unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        for (i, item) in items.iter().enumerate() {
+            match item {
+                Value::String(q) => queries.push((format!("#{i}"), q.clone())),
+                Value::Object(o) => {
+                    let q = ["expr", "query", "promql"].iter().find_map(|k| o.get(*k).and_then(Value::as_str));
+                    let mut panel: Vec<String> = ["dashboard", "panel", "title", "refId"]
+                        .iter()
+                        .filter_map(|k| o.get(*k).and_then(Value::as_str).map(String::from))
+                        .collect();
+                    if panel.is_empty() {
+                        panel.push(format!("#{i}"));
+                    }
+                    if let Some(q) = q {
+                        queries.push((panel.join(" / "), q.to_owned()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    } else {
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if !line.is_empty() && !line.starts_with('#') {
+                queries.push((format!("line {}", i + 1), line.to_owned()));
+            }
+        }
+    }
+    assert!(!queries.is_empty(), ".ci/checks/dashboards --emit wrote no queries:\n{text}");
+    queries
+}
+
+/// Grafana's variables, should the emitted queries still hold any: the interval ones become
+/// durations, the others (namespace, job, ...) match everything.
+fn expand_grafana_variables(q: &str) -> String {
+    let mut q = q.to_owned();
+    for (var, value) in [("__rate_interval", "1m"), ("__interval", "15s"), ("__range", "5m"), ("__interval_ms", "15000")] {
+        q = q.replace(&format!("${{{var}}}"), value).replace(&format!("${var}"), value);
+    }
+    let mut out = String::new();
+    let mut chars = q.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(|n| *n == '{' || n.is_ascii_alphabetic() || *n == '_') {
+            if chars.peek() == Some(&'{') {
+                for n in chars.by_ref() {
+                    if n == '}' {
+                        break;
+                    }
+                }
+            } else {
+                while chars.peek().is_some_and(|n| n.is_ascii_alphanumeric() || *n == '_') {
+                    chars.next();
+                }
+            }
+            out.push_str(".*");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Dashboard queries that may legitimately be empty in this scenario, matched by a substring
+/// of the query, with the reason.
+const MAY_BE_EMPTY: &[(&str, &str)] = &[
+    ("crashloop_container_image_pull_failure", "no container waits on an image here"),
+    ("crashloop_pod_missing_object", "no pod waits for a missing ConfigMap/Secret/PVC here"),
+    ("crashloop_container_probe_failures_total", "no probe failure (Unhealthy Event) is played here"),
+    ("crashloop_container_probe_kills_total", "no probe kill (Killing Event) is played here"),
+    ("crashloop_exporter_api_errors_total", "the API answers every request: no error series exist"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oom_crash_loop_alerts_reach_alertmanager_and_resolve() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rules = repo.join("alerts/crashloop-exporter.rules.yaml");
+    assert!(rules.exists(), "{} is missing (.ci/gen-rules writes it)", rules.display());
+    let tmp = TempDir::new();
+    let dir = tmp.0.clone();
+
+    // 1. The cluster and a Deployment's pod, as its ReplicaSet would create it.
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = cluster.client().await.expect("client");
+    testbed::ensure_namespace(&client, NS).await.expect("namespace");
+    let mut app = testbed::container("app", "registry.example/shop:2.3.1");
+    app["resources"] = json!({"limits": {"memory": "256Mi"}, "requests": {"memory": "128Mi"}});
+    let manifest = testbed::deployment_pod(NS, WORKLOAD, "7d9c8b6f5", "x2zqp", vec![app]);
+    let pod = testbed::create_pod(&client, NS, &manifest).await.expect("create pod");
+    let started = testbed::ago(30);
+    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status("app", 0, &started, None)]);
+    testbed::patch_status(&client, NS, POD, &status).await.expect("running");
+
+    // 2. The exporter.
+    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS]).await;
+
+    // 4. (before Prometheus, which sends to it) Alertmanager, routing to our webhook.
+    let received: Received = Arc::default();
+    let hook_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    serve_webhook(hook_addr, received.clone()).await;
+    let am_addr = format!("127.0.0.1:{}", free_port());
+    let am_config = dir.join("alertmanager.yml");
+    fs::write(
+        &am_config,
+        format!(
+            r#"route:
+  receiver: hook
+  group_by: [alertname, namespace, workload]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: http://{hook_addr}/hook
+        send_resolved: true
+"#
+        ),
+    )
+    .expect("alertmanager.yml");
+    fs::create_dir_all(dir.join("am-data")).unwrap();
+    let mut alertmanager = Proc::spawn(
+        "alertmanager",
+        &dir,
+        Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", am_config.display()))
+            .arg(format!("--storage.path={}", dir.join("am-data").display()))
+            .arg(format!("--web.listen-address={am_addr}"))
+            .arg("--cluster.listen-address="),
+    );
+
+    // 3. Prometheus: the shipped rules, the shipped scrape job (its Kubernetes discovery
+    // replaced by file discovery with the labels Kubernetes would set: the exporter's
+    // Service port `metrics`, plus two decoys the job's relabeling must drop).
+    let targets = dir.join("targets.json");
+    fs::write(
+        &targets,
+        json!([
+            common::kubernetes_endpoint_target(&exporter.addr, "crashloop-exporter", "metrics"),
+            common::kubernetes_endpoint_target("127.0.0.1:9", "crashloop-exporter", "http"),
+            common::kubernetes_endpoint_target("127.0.0.1:10", "some-other-service", "metrics"),
+        ])
+        .to_string(),
+    )
+    .expect("targets.json");
+    let prom_addr = format!("127.0.0.1:{}", free_port());
+    let prom_config = dir.join("prometheus.yml");
+    fs::write(
+        &prom_config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{am_addr}']\n{}",
+            rules.display(),
+            common::scrape_config_with_file_sd(&targets, "1s")
+        ),
+    )
+    .expect("prometheus.yml");
+    let check = Command::new("promtool").args(["check", "config"]).arg(&prom_config).output().expect("promtool");
+    assert!(check.status.success(), "promtool check config:\n{}", String::from_utf8_lossy(&check.stdout));
+    fs::create_dir_all(dir.join("prom-data")).unwrap();
+    let mut prometheus = Proc::spawn(
+        "prometheus",
+        &dir,
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", prom_config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("prom-data").display()))
+            .arg(format!("--web.listen-address={prom_addr}"))
+            .arg("--log.level=warn"),
+    );
+
+    let ready = |addr: String, path: &'static str| async move {
+        matches!(http_get(&addr, path, &[]).await, Ok((200, _, _))).then_some(())
+    };
+    wait_for("Alertmanager to be ready", Duration::from_secs(30), || ready(am_addr.clone(), "/-/ready")).await;
+    wait_for("Prometheus to be ready", Duration::from_secs(60), || ready(prom_addr.clone(), "/-/ready")).await;
+    alertmanager.assert_running();
+    prometheus.assert_running();
+
+    // The shipped scrape job keeps exactly the exporter's `metrics` port.
+    let (active, dropped) = wait_for("the scrape job's targets", Duration::from_secs(30), || async {
+        let v = api(&prom_addr, "/api/v1/targets").await.ok()?;
+        let active = v["data"]["activeTargets"].as_array()?.clone();
+        let dropped = v["data"]["droppedTargets"].as_array()?.clone();
+        (active.len() + dropped.len() == 3 && active.iter().all(|t| t["health"] == "up")).then_some((active, dropped))
+    })
+    .await;
+    assert_eq!(active.len(), 1, "active targets: {active:#?}");
+    assert_eq!(active[0]["labels"]["job"], "crashloop-exporter");
+    assert_eq!(active[0]["scrapeUrl"], format!("http://{}/metrics", exporter.addr));
+    assert_eq!(dropped.len(), 2, "dropped targets: {dropped:#?}");
+
+    // The healthy pod is in Prometheus before anything happens to it.
+    let selector = format!(r#"{{namespace="{NS}",pod="{POD}",container="app"}}"#);
+    wait_for("the pod's restart counter in Prometheus", Duration::from_secs(30), || {
+        let q = format!("crashloop_container_restarts_total{selector}");
+        let prom = prom_addr.clone();
+        async move { (query(&prom, &q, None).await.ok()?.len() == 1).then_some(()) }
+    })
+    .await;
+    let rules_loaded = api(&prom_addr, "/api/v1/rules").await.expect("rules");
+    let rule_names: Vec<&str> = rules_loaded["data"]["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["rules"].as_array().into_iter().flatten())
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    for name in ["ContainerCrashLooping", "ContainerOOMKilledRepeatedly"] {
+        assert!(rule_names.contains(&name), "Prometheus did not load {name}: {rule_names:?}");
+    }
+
+    // 5. The kubelet: OOM-killed three times, a few seconds apart, in CrashLoopBackOff.
+    let first_crash = Instant::now();
+    for (restarts, back_off) in [(1, "10s"), (2, "20s"), (3, "40s")] {
+        let last = Terminated::new("OOMKilled", 137, testbed::ago(4), testbed::ago(1));
+        let status = testbed::pod_status(&pod, "Running", vec![testbed::crashloop_status(&pod, "app", restarts, back_off, &last)]);
+        testbed::patch_status(&client, NS, POD, &status).await.expect("crash status");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+    }
+    let last = Terminated::new("OOMKilled", 137, testbed::ago(5), testbed::ago(2));
+
+    // 6. The alerts arrive at the webhook.
+    let mut fired = Vec::new();
+    for name in ["ContainerCrashLooping", "ContainerOOMKilledRepeatedly"] {
+        let (at, alert) = wait_for(&format!("a firing {name} at the webhook"), ALERT_TIMEOUT, || {
+            prometheus.assert_running();
+            alertmanager.assert_running();
+            let hit = received_alert(&received, name, "firing");
+            async move { hit }
+        })
+        .await;
+        let after = at.duration_since(first_crash).as_secs_f64();
+        report(&format!("e2e: {name} fired after {after:.0} s"));
+        let labels = &alert["labels"];
+        assert_eq!(labels["namespace"], NS, "{alert:#}");
+        assert_eq!(labels["pod"], POD, "{alert:#}");
+        assert_eq!(labels["container"], "app", "{alert:#}");
+        assert_eq!(labels["workload"], WORKLOAD, "{alert:#}");
+        assert_eq!(labels["workload_kind"], "Deployment", "{alert:#}");
+        let runbook = alert["annotations"]["runbook_url"].as_str().unwrap_or_default();
+        assert!(runbook.ends_with(&format!("{RUNBOOKS}{name}.md")), "runbook_url of {name}: {runbook:?}");
+        for key in ["summary", "description"] {
+            let text = alert["annotations"][key].as_str().unwrap_or_default();
+            assert!(text.contains(POD), "{name} {key} does not name the pod: {text:?}");
+            assert!(!text.contains("<no value>") && !text.contains("{{"), "{name} {key} is badly templated: {text:?}");
+        }
+        fired.push((name, after));
+    }
+    // A moment inside the crash loop, for the dashboard queries below.
+    let crash_time = unix_now() - 1.0;
+
+    // 7. The pod recovers: running, and for more than the kubelet's 10-minute reset window
+    // (startedAt 11 minutes ago: the exporter's clock is the wall clock).
+    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status("app", 3, &testbed::ago(660), Some(&last))]);
+    testbed::patch_status(&client, NS, POD, &status).await.expect("recovered status");
+    let recovered = Instant::now();
+    let (at, resolved) = wait_for("ContainerCrashLooping to resolve at the webhook", ALERT_TIMEOUT, || {
+        let hit = received_alert(&received, "ContainerCrashLooping", "resolved");
+        async move { hit }
+    })
+    .await;
+    report(&format!("e2e: ContainerCrashLooping resolved {:.0} s after the recovery", at.duration_since(recovered).as_secs_f64()));
+    assert_eq!(resolved["labels"]["pod"], POD);
+    assert_eq!(resolved["labels"]["workload"], WORKLOAD);
+    let now_time = unix_now();
+
+    // 8. Every dashboard query works against this Prometheus, and returns data in the crash
+    // loop or after the recovery, unless listed in MAY_BE_EMPTY with a reason.
+    let queries = dashboard_queries(repo, &dir);
+    let mut failures = Vec::new();
+    for (panel, raw) in &queries {
+        let q = expand_grafana_variables(raw);
+        let mut empty = true;
+        for time in [crash_time, now_time] {
+            match query(&prom_addr, &q, Some(time)).await {
+                Ok(result) => empty &= result.is_empty(),
+                Err(e) => failures.push(format!("{panel}: {q}\n    error: {e}")),
+            }
+        }
+        if empty {
+            match MAY_BE_EMPTY.iter().find(|(needle, _)| q.contains(needle)) {
+                Some((_, reason)) => report(&format!("e2e: dashboard query empty, as allowed ({reason}): {panel}")),
+                None => failures.push(format!("{panel}: {q}\n    no data in the crash loop nor after it")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} dashboard queries failed:\n{}", failures.len(), queries.len(), failures.join("\n"));
+    report(&format!("e2e: {} dashboard queries answered", queries.len()));
+    for (name, after) in fired {
+        report(&format!("e2e: summary: {name} fired {after:.0} s after the first crash"));
+    }
+    drop(exporter);
+}
