@@ -463,3 +463,17 @@ fn plain_prometheus_scrape_config_passes_promtool() {
         assert!(yaml.contains(needle), "scrape-config.yaml lacks {needle:?}");
     }
 }
+
+#[test]
+fn sharded_overlay_runs_a_statefulset_whose_pods_name_their_shard() {
+    let objects = objects("sharded");
+    assert!(!kinds(&objects).contains("Deployment"), "the sharded overlay replaces the Deployment");
+    let sts = find(&objects, "StatefulSet", "crashloop-exporter");
+    assert_eq!(sts["spec"]["replicas"], 3);
+    let container = &sts["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    assert_eq!(args, ["--log-format=json", "--shard=$(POD_NAME)", "--total-shards=3"]);
+    assert_eq!(container["env"][0]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");
+    let core: Vec<&Value> = objects.iter().filter(|o| !["ServiceMonitor", "PrometheusRule"].contains(&o["kind"].as_str().unwrap_or(""))).collect();
+    dry_run(&list(core), &[]).unwrap_or_else(|e| panic!("the apiserver rejected the sharded overlay:\n{e}"));
+}
