@@ -7,11 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::config::ServeArgs;
-use crate::model::Timestamp;
-use crate::{http, metrics, watch, Error};
-
-/// Seconds since the epoch, injectable.
-pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+use crate::{http, metrics, watch, Clock, Error};
 
 /// Runs the exporter until `shutdown` resolves.
 pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output = ()>) -> Result<(), Error> {

@@ -49,6 +49,9 @@ pub enum Error {
     Api(#[from] kube::Error),
 }
 
+/// Seconds since the epoch, injectable: `serve` takes one, tests move it.
+pub type Clock = std::sync::Arc<dyn Fn() -> model::Timestamp + Send + Sync>;
+
 /// The wall clock, in seconds since the epoch.
 pub fn now() -> model::Timestamp {
     std::time::SystemTime::now()

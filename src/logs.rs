@@ -33,31 +33,32 @@ type Key = (String, String, String);
 pub struct LogHints(Arc<Mutex<HashMap<Key, (String, u32, Option<LogHint>)>>>);
 
 impl LogHints {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Key, (String, u32, Option<LogHint>)>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn key(pod: &SlimPod, c: &SlimContainer) -> Key {
         (pod.namespace().to_string(), pod.name().to_string(), c.name.clone())
     }
 
     /// The hint for the container's current last termination, if one was fetched.
     pub fn get(&self, pod: &SlimPod, c: &SlimContainer) -> Option<LogHint> {
-        let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match map.get(&Self::key(pod, c)) {
+        match self.map().get(&Self::key(pod, c)) {
             Some((uid, restarts, hint)) if uid == pod.uid() && *restarts == c.restart_count => *hint,
             _ => None,
         }
     }
 
     fn fetched(&self, pod: &SlimPod, c: &SlimContainer) -> bool {
-        let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(&Self::key(pod, c)).is_some_and(|(uid, restarts, _)| uid == pod.uid() && *restarts == c.restart_count)
+        self.map().get(&Self::key(pod, c)).is_some_and(|(uid, restarts, _)| uid == pod.uid() && *restarts == c.restart_count)
     }
 
     fn set(&self, pod: &SlimPod, c: &SlimContainer, hint: Option<LogHint>) {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.insert(Self::key(pod, c), (pod.uid().to_string(), c.restart_count, hint));
+        self.map().insert(Self::key(pod, c), (pod.uid().to_string(), c.restart_count, hint));
     }
 
     fn retain(&self, exists: impl Fn(&Key) -> bool) {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|k, _| exists(k));
+        self.map().retain(|k, _| exists(k));
     }
 }
 
@@ -70,9 +71,8 @@ pub fn fetch_result(err: &kube::Error) -> &'static str {
     }
 }
 
-/// Fetches and classifies one previous log tail.
-pub async fn fetch_hint(client: &kube::Client, pod: &SlimPod, container: &str) -> Result<Option<LogHint>, kube::Error> {
-    let api: Api<Pod> = Api::namespaced(client.clone(), pod.namespace());
+/// Reads the previous instance's log tail, capped at [`TAIL_LINES`] and [`LIMIT_BYTES`].
+pub async fn fetch_previous(client: &kube::Client, namespace: &str, pod: &str, container: &str) -> Result<String, kube::Error> {
     let params = LogParams {
         container: Some(container.to_string()),
         previous: true,
@@ -80,8 +80,12 @@ pub async fn fetch_hint(client: &kube::Client, pod: &SlimPod, container: &str) -
         limit_bytes: Some(LIMIT_BYTES),
         ..LogParams::default()
     };
-    let text = api.logs(pod.name(), &params).await?;
-    Ok(classify_log(&text))
+    Api::<Pod>::namespaced(client.clone(), namespace).logs(pod, &params).await
+}
+
+/// Fetches and classifies one previous log tail.
+pub async fn fetch_hint(client: &kube::Client, pod: &SlimPod, container: &str) -> Result<Option<LogHint>, kube::Error> {
+    Ok(classify_log(&fetch_previous(client, pod.namespace(), pod.name(), container).await?))
 }
 
 /// Watches the caches for new terminations and fetches their logs, at most `per_second`.

@@ -20,7 +20,7 @@ use prometheus_client::registry::Registry;
 use crate::diagnose::{assess, ContainerReport};
 use crate::events::{ContainerEvents, PodEvents, Probe};
 use crate::watch::{PodCache, SharedEvents};
-use crate::model::{SlimContainer, SlimPod, State, TerminationReason, Timestamp, WaitingReason};
+use crate::model::{SlimContainer, SlimPod, State, TerminationReason, WaitingReason};
 
 /// `(name, type, help)` of every family the exporter serves; names as exposed.
 pub const FAMILIES: &[(&str, &str, &str)] = &[
@@ -166,7 +166,7 @@ pub struct PodSource {
     pub log_hints: crate::logs::LogHints,
     /// Export detail series for running containers that never restarted.
     pub healthy_details: bool,
-    pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    pub clock: crate::Clock,
 }
 
 impl std::fmt::Debug for PodSource {
@@ -243,9 +243,9 @@ impl Collector for PodCollector {
         let now = (source.clock)();
         let mut pods: Vec<Arc<SlimPod>> = source.caches.iter().flat_map(|c| c.store.state()).collect();
         pods.sort_unstable_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
-        let (mut events, records) = match source.events.lock() {
-            Ok(state) => (state.snapshot(), state.records()),
-            Err(poisoned) => (poisoned.get_ref().snapshot(), poisoned.get_ref().records()),
+        let (mut events, records) = {
+            let state = crate::watch::lock(&source.events);
+            (state.snapshot(), state.records())
         };
         let rows: Vec<PodRows> = pods
             .iter()
@@ -505,7 +505,7 @@ fn encode_cache(enc: &mut DescriptorEncoder, caches: &[PodCache], cached: usize,
 pub(crate) mod tests {
     use super::*;
     use crate::model::tests::fixture;
-    use crate::model::track;
+    use crate::model::{track, Timestamp};
     use kube::runtime::reflector;
     use kube::runtime::watcher::Event;
     use std::sync::atomic::AtomicI64;

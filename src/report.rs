@@ -15,6 +15,7 @@ use crate::config::{ClusterArgs, Output};
 use crate::diagnose::{self, assess, Cause, ContainerReport, LogHint};
 use crate::events::{EventCounts, PodEvents, SlimEvent};
 use crate::model::{track, SlimContainer, SlimPod, State, Timestamp};
+use crate::watch::{event_fields, scoped_api};
 
 /// One troubled container, as `scan` prints it.
 #[derive(Clone, Debug, Serialize)]
@@ -89,16 +90,6 @@ where
     }
 }
 
-fn scoped<K: kube::Resource<DynamicType = ()>>(client: &kube::Client, ns: &Option<String>) -> Api<K>
-where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-{
-    match ns {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
 /// Lists the pods and their Events once, and returns the troubled containers.
 pub async fn scan(client: &kube::Client, cluster: &ClusterArgs, now: Timestamp) -> Result<Vec<Row>, kube::Error> {
     let mut pods = Vec::new();
@@ -111,13 +102,10 @@ pub async fn scan(client: &kube::Client, cluster: &ClusterArgs, now: Timestamp) 
         if let Some(f) = cluster.field_selector() {
             params = params.fields(&f);
         }
-        pods.extend(list_all(&scoped::<SlimPod>(client, &ns), params).await?);
-        let mut fields = "involvedObject.kind=Pod".to_string();
-        if let Some(f) = cluster.field_selector() {
-            fields = format!("{fields},{f}");
-        }
+        pods.extend(list_all(&scoped_api::<SlimPod>(client.clone(), ns.as_deref()), params).await?);
+        let fields = event_fields(cluster.field_selector().as_deref());
         // Events only sharpen the causes: without permission to list them, carry on.
-        match list_all(&scoped::<SlimEvent>(client, &ns), ListParams::default().fields(&fields)).await {
+        match list_all(&scoped_api::<SlimEvent>(client.clone(), ns.as_deref()), ListParams::default().fields(&fields)).await {
             Ok(list) => events.extend(list),
             Err(e) => tracing::warn!(error = %e, "cannot list events; causes rely on pod status only"),
         }
@@ -381,14 +369,7 @@ pub async fn diagnose(client: &kube::Client, namespace: &str, name: &str, logs: 
     let mut logs_by_container: HashMap<String, (PreviousLog, Option<LogHint>)> = HashMap::new();
     for c in slim.containers.iter().filter(|c| c.restart_count > 0 || c.last_termination.is_some()) {
         let previous = if logs {
-            let params = kube::api::LogParams {
-                container: Some(c.name.clone()),
-                previous: true,
-                tail_lines: Some(crate::logs::TAIL_LINES),
-                limit_bytes: Some(crate::logs::LIMIT_BYTES),
-                ..Default::default()
-            };
-            match pods.logs(name, &params).await {
+            match crate::logs::fetch_previous(client, namespace, name, &c.name).await {
                 Ok(text) => {
                     let hint = diagnose::classify_log(&text);
                     let lines: Vec<String> = text.lines().map(str::to_string).collect();

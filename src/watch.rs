@@ -19,6 +19,7 @@ use kube::Api;
 use crate::events::{EventCounts, Outcome, SlimEvent};
 use crate::metrics::{ApiErrorLabels, ReasonLabels, ResourceLabels, SelfMetrics, WatchEventLabels};
 use crate::model::{track, SlimPod, Timestamp};
+use crate::Clock;
 
 /// The Event counting state, shared by the event watch (writes), the pod watch (forgets
 /// deleted pods) and scrapes (copy). Each holds the lock only briefly.
@@ -64,6 +65,23 @@ pub fn jump_hash(mut key: u64, buckets: u32) -> u32 {
         j = ((b + 1) as f64 * ((1u64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
     }
     u32::try_from(b).unwrap_or(0)
+}
+
+/// A namespaced resource in one namespace, or in all of them.
+pub fn scoped_api<K>(client: kube::Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    }
+}
+
+/// The field selector of the Event watch and list: Events about Pods, within the scope's
+/// own field selector (the excluded namespaces).
+pub fn event_fields(scope_fields: Option<&str>) -> String {
+    std::iter::once("involvedObject.kind=Pod").chain(scope_fields).collect::<Vec<_>>().join(",")
 }
 
 /// Where and what to watch.
@@ -178,12 +196,9 @@ pub fn pods(
     scope: &Scope,
     metrics: SelfMetrics,
     events: SharedEvents,
-    clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    clock: Clock,
 ) -> (PodCache, impl Future<Output = ()> + Send + 'static) {
-    let api: Api<SlimPod> = match &scope.namespace {
-        Some(ns) => Api::namespaced(client, ns),
-        None => Api::all(client),
-    };
+    let api: Api<SlimPod> = scoped_api(client, scope.namespace.as_deref());
     let mut config = watcher::Config::default();
     if let Some(l) = &scope.label_selector {
         config = config.labels(l);
@@ -255,14 +270,10 @@ pub fn events(
     caches: Vec<PodCache>,
     state: SharedEvents,
     metrics: SelfMetrics,
-    clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    clock: Clock,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let api: Api<SlimEvent> = match &scope.namespace {
-        Some(ns) => Api::namespaced(client, ns),
-        None => Api::all(client),
-    };
-    let fields = std::iter::once("involvedObject.kind=Pod".to_string()).chain(scope.field_selector.clone()).collect::<Vec<_>>();
-    let config = watcher::Config::default().fields(&fields.join(","));
+    let api: Api<SlimEvent> = scoped_api(client, scope.namespace.as_deref());
+    let config = watcher::Config::default().fields(&event_fields(scope.field_selector.as_deref()));
     let shard = scope.shard;
     async move {
         let resource = "events";
