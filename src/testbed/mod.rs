@@ -36,6 +36,7 @@
 mod cluster;
 mod fixtures;
 mod kubelet;
+pub mod sim;
 
 pub use cluster::{Cluster, shared};
 pub use fixtures::{
