@@ -113,3 +113,24 @@ pub async fn patch_event_count(
         .patch(name, &PatchParams::default(), &patch)
         .await?)
 }
+
+/// Writes one occurrence of an event as the kubelet's recorder does: a new event is POSTed,
+/// a repeat PATCHes `count` and `lastTimestamp`; a PATCH of an event that is gone (TTL) POSTs
+/// it again under the same name, and a POST of a name that exists PATCHes it.
+pub async fn record_event(
+    client: &Client,
+    ns: &str,
+    spec: &EventSpec,
+    create: bool,
+) -> Result<Event> {
+    if create {
+        match post_event(client, ns, spec).await {
+            Err(Error::Kube(e)) if is_status(&e, 409) => {}
+            other => return other,
+        }
+    }
+    match patch_event_count(client, ns, &spec.name, spec.count, &spec.last_timestamp).await {
+        Err(Error::Kube(e)) if is_status(&e, 404) => post_event(client, ns, spec).await,
+        other => other,
+    }
+}

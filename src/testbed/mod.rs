@@ -46,7 +46,7 @@ pub use fixtures::{
 };
 pub use kubelet::{
     client_from_kubeconfig, create_pod, delete_pod, ensure_namespace, patch_event_count,
-    patch_status, post_event,
+    patch_status, post_event, record_event,
 };
 
 /// The node every testbed pod is bound to.

@@ -328,7 +328,7 @@ impl PodPlan {
         if self.scenario == Scenario::Liveness {
             app["livenessProbe"] = json!({
                 "httpGet": { "path": "/healthz", "port": 8080 },
-                "periodSeconds": PROBE_PERIOD,
+                "periodSeconds": PROBE_PERIOD as i64,
                 "failureThreshold": PROBE_FAILURES,
             });
         }
@@ -352,8 +352,19 @@ impl PodPlan {
             pod["spec"]["volumes"] =
                 json!([{ "name": "config", "configMap": { "name": self.config_map() } }]);
         }
-        pod["spec"]["terminationGracePeriodSeconds"] = json!(GRACE_SECONDS);
+        pod["spec"]["terminationGracePeriodSeconds"] = json!(GRACE_SECONDS as i64);
         pod
+    }
+
+    /// How long generation `generation` lives before its ReplicaSet replaces it, for a mean
+    /// lifetime of `mean` simulated seconds: uniform in `[mean / 2, 3 mean / 2)`.
+    pub fn lifetime(&self, generation: u32, mean: f64) -> f64 {
+        uniform(&(self.seed, generation, "lifetime"), mean / 2.0, mean * 1.5)
+    }
+
+    /// How deep in its crash loop `populate` shows the pod: inside its 1st to 6th back-off.
+    pub fn populate_depth(&self) -> i32 {
+        1 + (self.seed % 6) as i32
     }
 
     /// The lifecycle of generation `generation` of this pod, once created as `subject`.
@@ -1536,6 +1547,10 @@ mod tests {
             &namespaces("sim", 1),
             &"oom=1,liveness=1,config=2".parse().expect("mix"),
         );
+        for p in &plans {
+            let pod: Result<Pod, _> = serde_json::from_value(p.manifest(0));
+            assert!(pod.is_ok(), "{}: {pod:?}", p.name(0));
+        }
         let find =
             |f: &dyn Fn(&PodPlan) -> bool| plans.iter().find(|p| f(p)).expect("a plan").manifest(0);
         let oom = find(&|p| p.scenario == Scenario::Oom);
