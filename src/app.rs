@@ -12,6 +12,8 @@ use crate::{http, metrics, watch, Clock, Error};
 /// Runs the exporter until `shutdown` resolves.
 pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
     let shard = args.shard()?;
+    let web = args.web_config_file.as_deref().map(crate::webconfig::load).transpose()?.unwrap_or_default();
+    let listening = http::Listening { max_connections: args.web_max_connections, web: Arc::new(web) };
     let listener = http::bind(args.listen_address).await?;
     let client = args.cluster.client().await?;
     let self_metrics = metrics::SelfMetrics::default();
@@ -68,8 +70,9 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
 
     let source = metrics::PodSource { caches, events, log_hints, healthy_details: args.healthy_container_details, clock };
     let state = http::AppState { registry: Arc::new(metrics::registry(source, &self_metrics)), ready };
-    tracing::info!(address = %args.listen_address, "serving /metrics");
-    http::serve(listener, state, shutdown).await;
+    let scheme = if listening.web.tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %args.listen_address, scheme, basic_auth = listening.web.users.is_some(), "serving /metrics");
+    http::serve(listener, state, listening, shutdown).await;
     tasks.shutdown().await;
     tracing::info!("stopped");
     Ok(())

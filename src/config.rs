@@ -157,6 +157,17 @@ pub struct ServeArgs {
     /// Address to serve /metrics, /healthz and /readyz on.
     #[arg(long, env = "CRASHLOOP_LISTEN_ADDRESS", default_value = DEFAULT_LISTEN, value_name = "ADDR")]
     pub listen_address: SocketAddr,
+    /// Web config file in the Prometheus exporter-toolkit format: TLS, client certificates,
+    /// basic auth (bcrypt) and response headers, for every path.
+    #[arg(long = "web.config.file", env = "CRASHLOOP_WEB_CONFIG_FILE", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Open HTTP connections at most. When all are taken, the one longest without a request
+    /// in progress is closed for a new one; when all are serving, the new one is closed.
+    #[arg(long = "web.max-connections", env = "CRASHLOOP_WEB_MAX_CONNECTIONS", default_value_t = crate::http::DEFAULT_MAX_CONNECTIONS,
+          value_parser = parse_max_connections, value_name = "N")]
+    pub web_max_connections: usize,
+
 
     /// Also export detail series (state, reasons, back-off…) for running containers that never
     /// restarted. Off by default: they get only the restart counter, which keeps series low.
@@ -186,6 +197,13 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+fn parse_max_connections(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{value:?} is not a number of connections of 1 or more")),
+    }
 }
 
 /// `3`, or a StatefulSet pod name such as `crashloop-exporter-3`.

@@ -1,5 +1,10 @@
 //! The HTTP endpoints: `/metrics`, `/healthz`, `/readyz` and a landing page at `/`.
 //!
+//! Connections are bounded ([`Listening::max_connections`]; a slow or idle one gives way to a
+//! new one) and timed: request headers (and a TLS handshake, and a keep-alive wait) within
+//! 10 s, 64 KiB of them at most (else 431), and each request answered within 30 s. TLS and
+//! basic auth come from the web config file ([`crate::webconfig`]) and cover every path.
+//!
 //! A scrape renders on the blocking pool, so it never holds up the watch tasks, and the
 //! store is only read-locked long enough to clone its `Arc`s.
 
@@ -7,22 +12,35 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use hyper::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, VARY, WWW_AUTHENTICATE};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::Watcher;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
+use tokio::sync::{oneshot, Notify};
+
+use crate::webconfig::WebConfig;
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// Time to send a request's headers, to finish a TLS handshake, and to start the next request
+/// on a kept-alive connection.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time from a request's headers to the end of its response.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Request line and headers larger than this get 431.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Default of `--web.max-connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 const LANDING: &str = r#"<!doctype html>
 <html><head><title>crashloop-exporter</title></head>
 <body><h1>crashloop-exporter</h1>
@@ -120,11 +138,11 @@ async fn metrics(state: &AppState, req: &Request<Incoming>) -> Response<Full<Byt
     response
 }
 
-async fn route(state: AppState, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn route(state: AppState, req: Request<Incoming>) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Ok(text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n"));
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     }
-    let response = match req.uri().path() {
+    match req.uri().path() {
         "/metrics" => metrics(&state, &req).await,
         "/healthz" => text(StatusCode::OK, "ok\n"),
         "/readyz" if state.ready.load(Ordering::Acquire) => text(StatusCode::OK, "ready\n"),
@@ -135,8 +153,7 @@ async fn route(state: AppState, req: Request<Incoming>) -> Result<Response<Full<
             r
         }
         _ => text(StatusCode::NOT_FOUND, "not found: try /metrics\n"),
-    };
-    Ok(response)
+    }
 }
 
 /// Binds the listener; a separate step so a bad address fails before the watches start.
@@ -144,9 +161,212 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, crate::Error> {
     TcpListener::bind(addr).await.map_err(|e| crate::Error::Listen(addr, e))
 }
 
+/// How connections are served: how many at once, and TLS, basic auth and extra headers
+/// from the web config file.
+#[derive(Clone)]
+pub struct Listening {
+    pub max_connections: usize,
+    pub web: Arc<WebConfig>,
+}
+
+/// What every connection's service needs.
+struct Shared {
+    state: AppState,
+    web: Arc<WebConfig>,
+}
+
+/// Authenticates, routes, and adds the configured headers.
+async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let mut response = match &shared.web.users {
+        Some(users) if !users.check(req.headers().get(AUTHORIZATION)).await => {
+            let mut r = text(StatusCode::UNAUTHORIZED, "unauthorized: this exporter needs basic auth\n");
+            r.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+            r
+        }
+        _ => route(shared.state.clone(), req).await,
+    };
+    for (name, value) in &shared.web.headers {
+        response.headers_mut().insert(name.clone(), value.clone());
+    }
+    response
+}
+
+/// Marks a connection as serving a request from its first use to its drop.
+const BUSY: u64 = u64::MAX;
+
+/// What one connection is doing, shared by its task, its service and the slot table.
+struct Activity {
+    epoch: Instant,
+    /// Milliseconds after `epoch` since when no request is in progress; `BUSY` while one is.
+    idle_since: AtomicU64,
+    /// Milliseconds after `epoch` by which the latest request must be answered; 0 before any.
+    deadline: AtomicU64,
+    request_started: Notify,
+}
+
+impl Activity {
+    fn new(epoch: Instant) -> Activity {
+        let now = epoch.elapsed().as_millis() as u64;
+        Activity { epoch, idle_since: AtomicU64::new(now), deadline: AtomicU64::new(0), request_started: Notify::new() }
+    }
+
+    fn millis(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(BUSY - 1)
+    }
+
+    fn begin(&self) {
+        self.idle_since.store(BUSY, Ordering::Release);
+        let timeout = u64::try_from(REQUEST_TIMEOUT.as_millis()).unwrap_or(u64::MAX / 2);
+        self.deadline.store(self.millis() + timeout, Ordering::Release);
+        self.request_started.notify_one();
+    }
+
+    fn end(&self) {
+        self.idle_since.store(self.millis(), Ordering::Release);
+    }
+
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        match self.deadline.load(Ordering::Acquire) {
+            0 => None,
+            ms => Some(tokio::time::Instant::from_std(self.epoch + Duration::from_millis(ms))),
+        }
+    }
+}
+
+/// The open connections, at most `max`. When all slots are taken, a new connection takes the
+/// slot of the one that has gone longest without a request in progress (a slow, stalled or
+/// idle client), which is closed; when every connection is serving a request, the new one is
+/// closed at once. A slowloris holding many connections thus cannot lock out a scrape.
+struct Connections {
+    max: usize,
+    epoch: Instant,
+    open: Mutex<HashMap<u64, (Arc<Activity>, oneshot::Sender<()>)>>,
+    next_id: AtomicU64,
+    refused: AtomicU64,
+    last_warning: Mutex<Option<Instant>>,
+}
+
+/// A connection's place in [`Connections`], given back on drop.
+struct Slot {
+    id: u64,
+    connections: Arc<Connections>,
+    activity: Arc<Activity>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.connections.open.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.id);
+    }
+}
+
+impl Connections {
+    fn new(max: usize) -> Arc<Connections> {
+        Arc::new(Connections {
+            max: max.max(1),
+            epoch: Instant::now(),
+            open: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            last_warning: Mutex::new(None),
+        })
+    }
+
+    /// A slot for a new connection, and the signal that closes it early; None when full of busy ones.
+    fn admit(self: &Arc<Self>) -> Option<(Slot, oneshot::Receiver<()>)> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if open.len() >= self.max {
+            let oldest_idle = open
+                .iter()
+                .map(|(id, (activity, _))| (activity.idle_since.load(Ordering::Acquire), *id))
+                .filter(|(since, _)| *since != BUSY)
+                .min();
+            let Some((_, id)) = oldest_idle else {
+                drop(open);
+                self.refused();
+                return None;
+            };
+            if let Some((_, close)) = open.remove(&id) {
+                let _ = close.send(());
+            }
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let activity = Arc::new(Activity::new(self.epoch));
+        let (close, closed) = oneshot::channel();
+        open.insert(id, (activity.clone(), close));
+        Some((Slot { id, connections: self.clone(), activity }, closed))
+    }
+
+    /// Logs refusals at most once a minute.
+    fn refused(&self) {
+        let total = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut last = self.last_warning.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+            *last = Some(Instant::now());
+            tracing::warn!(
+                max_connections = self.max,
+                refused_so_far = total,
+                "every connection is serving a request: closed a new one; raise --web.max-connections if scrapers need more"
+            );
+        }
+    }
+}
+
+/// Serves HTTP/1.1 on one connection until it ends, or until a request goes unanswered past
+/// [`REQUEST_TIMEOUT`].
+async fn serve_connection<I>(io: I, shared: Arc<Shared>, activity: Arc<Activity>, watcher: Watcher)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let in_service = activity.clone();
+    let service = service_fn(move |req| {
+        let shared = shared.clone();
+        let activity = in_service.clone();
+        async move {
+            activity.begin();
+            let response = respond(&shared, req).await;
+            activity.end();
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .max_header_size(MAX_HEADER_BYTES)
+        .serve_connection(TokioIo::new(io), service);
+    let mut conn = std::pin::pin!(watcher.watch(conn));
+    loop {
+        let deadline = activity.deadline();
+        let expiry = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ended = &mut conn => {
+                if let Err(e) = ended {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            () = activity.request_started.notified() => {}
+            () = expiry => {
+                if activity.deadline() == deadline {
+                    tracing::debug!("a request was not answered within {REQUEST_TIMEOUT:?}: connection closed");
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// Serves until `shutdown` resolves, then lets open requests finish for up to 5 seconds.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
+pub async fn serve(listener: TcpListener, state: AppState, listening: Listening, shutdown: impl Future<Output = ()>) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let connections = Connections::new(listening.max_connections);
+    let tls = listening.web.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    let shared = Arc::new(Shared { state, web: listening.web });
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -159,18 +379,27 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
                         continue;
                     }
                 };
-                let state = state.clone();
-                let service = service_fn(move |req| route(state.clone(), req));
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_READ_TIMEOUT)
-                    .max_buf_size(64 * 1024)
-                    .serve_connection(TokioIo::new(tcp), service);
-                let conn = graceful.watch(conn);
+                let Some((slot, closed)) = connections.admit() else { continue };
+                let watcher = graceful.watcher();
+                let shared = shared.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                    let activity = slot.activity.clone();
+                    let served = async move {
+                        match tls {
+                            None => serve_connection(tcp, shared, activity, watcher).await,
+                            Some(tls) => match tokio::time::timeout(HEADER_READ_TIMEOUT, tls.accept(tcp)).await {
+                                Ok(Ok(stream)) => serve_connection(stream, shared, activity, watcher).await,
+                                Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                                Err(_) => tracing::debug!("TLS handshake not done within {HEADER_READ_TIMEOUT:?}: connection closed"),
+                            },
+                        }
+                    };
+                    tokio::select! {
+                        () = served => {}
+                        _ = closed => tracing::debug!("closed a connection without a request in progress to make room for a new one"),
                     }
+                    drop(slot);
                 });
             }
             () = &mut shutdown => break,

@@ -17,6 +17,7 @@
 //! - [`metrics`]: metric families and the scrape-time collector;
 //! - [`logs`]: the optional previous-log classifier;
 //! - [`http`]: `/metrics`, `/healthz`, `/readyz`;
+//! - [`webconfig`]: TLS and basic auth from an exporter-toolkit web config file;
 //! - [`report`]: the `scan` and `diagnose` commands;
 //! - [`telemetry`]: logging;
 //! - [`testbed`]: a real local kube-apiserver and kubelet-playing helpers, for tests and the demo.
@@ -33,6 +34,7 @@ pub mod report;
 pub mod telemetry;
 pub mod testbed;
 pub mod watch;
+pub mod webconfig;
 
 use std::net::SocketAddr;
 

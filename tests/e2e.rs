@@ -13,13 +13,13 @@ mod common;
 use std::convert::Infallible;
 use std::fs;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{Exporter, free_port, http_get};
+use common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, unix_now, wait_for};
 use crashloop_exporter::testbed::{self, Terminated};
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
@@ -31,67 +31,6 @@ const WORKLOAD: &str = "shop";
 const RUNBOOKS: &str = "/docs/runbooks/";
 /// How long an alert may take to arrive (the rules' `for:` may be minutes).
 const ALERT_TIMEOUT: Duration = Duration::from_secs(240);
-
-/// A child process killed (and waited for) on drop.
-struct Proc {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn spawn(name: &'static str, dir: &Path, cmd: &mut Command) -> Proc {
-        let log = dir.join(format!("{name}.log"));
-        let file = fs::File::create(&log).expect("log file");
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log file"))
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{name} starts (run .ci/install): {e}"));
-        Proc { name, child, log }
-    }
-
-    /// The end of its log, for failure messages.
-    fn tail(&self) -> String {
-        let text = fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        format!("--- {} log (last lines) ---\n{}", self.name, lines[lines.len().saturating_sub(25)..].join("\n"))
-    }
-
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("{} exited with {status}\n{}", self.name, self.tail());
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
-        let dir = std::env::temp_dir().join(format!("crashloop-e2e-{}-{nanos:x}", std::process::id()));
-        fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::env::var_os("CRASHLOOP_KEEP_E2E").is_none() {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
 
 /// What the webhook received: arrival time and the Alertmanager payload.
 type Received = Arc<Mutex<Vec<(Instant, Value)>>>;
@@ -124,82 +63,6 @@ async fn serve_webhook(addr: SocketAddr, received: Received) {
             });
         }
     });
-}
-
-/// Percent-encodes a query-string value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// A GET in HTTP/1.0, so that Go's server answers without chunked encoding: status, body.
-async fn get10(addr: &str, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::InvalidData)?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or(std::io::ErrorKind::InvalidData)?;
-    Ok((status, raw[split + 4..].to_vec()))
-}
-
-/// GET on Prometheus' or Alertmanager's HTTP API: the JSON body.
-async fn api(addr: &str, path: &str) -> Result<Value, String> {
-    let (status, body) = get10(addr, path).await.map_err(|e| format!("GET {path}: {e}"))?;
-    let value: Value = serde_json::from_slice(&body).map_err(|e| format!("GET {path}: {status}, not JSON: {e}"))?;
-    if status != 200 {
-        return Err(format!("GET {path}: {status} {value}"));
-    }
-    Ok(value)
-}
-
-/// An instant query, at `time` (unix seconds) or now: the result vector, or the error.
-async fn query(prom: &str, promql: &str, time: Option<f64>) -> Result<Vec<Value>, String> {
-    let mut path = format!("/api/v1/query?query={}", encode(promql));
-    if let Some(t) = time {
-        path.push_str(&format!("&time={t:.3}"));
-    }
-    let v = api(prom, &path).await?;
-    if v["status"] != "success" {
-        return Err(format!("{promql}: {v}"));
-    }
-    match &v["data"]["result"] {
-        Value::Array(a) => Ok(a.clone()),
-        // Scalars and strings: one value.
-        other => Ok(vec![other.clone()]),
-    }
-}
-
-/// A line for CI's log: written to stderr directly, past the test harness' capture.
-fn report(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
-}
-
-/// Polls `check` every 250 ms until it returns Some, or panics with `what` after `timeout`.
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// The first alert named `name` with status `status` the webhook received, with its arrival.

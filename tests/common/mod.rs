@@ -2,10 +2,13 @@
 //! apiserver and scrapes it over HTTP.
 #![allow(dead_code)]
 
+use std::fs;
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -16,39 +19,68 @@ pub struct Exporter {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 impl Exporter {
     /// Starts the exporter with `args` after the kubeconfig and listen address, and waits
     /// until `/readyz` answers 200.
     pub async fn start(kubeconfig: &Path, args: &[&str]) -> Exporter {
+        Exporter::spawn(kubeconfig, args, Stdio::inherit())
+            .ready()
+            .await
+    }
+
+    /// Starts the exporter as [`Exporter::start`] does, its stderr to `stderr`, without waiting.
+    /// `--log-level` in `args` replaces the default `info,crashloop_exporter=debug`.
+    pub fn spawn(kubeconfig: &Path, args: &[&str], stderr: Stdio) -> Exporter {
         let addr = format!("127.0.0.1:{}", free_port());
         let child = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
             .arg("--kubeconfig")
             .arg(kubeconfig)
-            .args(["--listen-address", &addr, "--log-level", "info,crashloop_exporter=debug"])
+            .args(["--listen-address", &addr])
+            .args(if args.contains(&"--log-level") {
+                &[][..]
+            } else {
+                &["--log-level", "info,crashloop_exporter=debug"][..]
+            })
             .args(args)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("the exporter binary starts");
-        let exporter = Exporter { child, addr };
+        Exporter { child, addr }
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub async fn ready(self) -> Exporter {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok((status, _)) = exporter.get("/readyz", &[]).await {
+            if let Ok((status, _)) = self.get("/readyz", &[]).await {
                 if status == 200 {
-                    return exporter;
+                    return self;
                 }
             }
-            assert!(Instant::now() < deadline, "the exporter did not become ready within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "the exporter did not become ready within 30 s"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     /// A GET; returns the status code and the raw body.
-    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> std::io::Result<(u16, Vec<u8>)> {
-        http_get(&self.addr, path, headers).await.map(|(s, _, b)| (s, b))
+    pub async fn get(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> std::io::Result<(u16, Vec<u8>)> {
+        http_get(&self.addr, path, headers)
+            .await
+            .map(|(s, _, b)| (s, b))
     }
 
     /// `/metrics` in the Prometheus text format.
@@ -60,17 +92,32 @@ impl Exporter {
 
     /// Scrapes until `done` holds for the exposition, or panics after 15 s with the last one.
     pub async fn metrics_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        self.metrics_within(Duration::from_secs(15), what, done)
+            .await
+    }
+
+    /// [`Exporter::metrics_until`] with another deadline.
+    pub async fn metrics_within(
+        &self,
+        timeout: Duration,
+        what: &str,
+        done: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + timeout;
         loop {
             let out = self.metrics().await;
             if done(&out) {
                 return out;
             }
             if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; last scrape:\n{out}");
+                panic!("timed out after {timeout:?} waiting for {what}; last scrape:\n{out}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn kill(&mut self) {
@@ -86,7 +133,11 @@ impl Drop for Exporter {
 }
 
 /// A minimal HTTP/1.1 GET over a fresh connection: status, headers (lower-cased names), body.
-pub async fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+pub async fn http_get(
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -96,7 +147,10 @@ pub async fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> std::
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::InvalidData)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or(std::io::ErrorKind::InvalidData)?;
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut lines = head.lines();
     let status = lines
@@ -113,13 +167,17 @@ pub async fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> std::
 
 /// The sample lines of one family, e.g. `samples(out, "crashloop_container_restarts_total")`.
 pub fn samples<'a>(out: &'a str, family: &str) -> Vec<&'a str> {
-    out.lines().filter(|l| l.starts_with(family) && l[family.len()..].starts_with(['{', ' '])).collect()
+    out.lines()
+        .filter(|l| l.starts_with(family) && l[family.len()..].starts_with(['{', ' ']))
+        .collect()
 }
 
 /// Every sample line that mentions `pod="<name>"`.
 pub fn pod_lines<'a>(out: &'a str, pod: &str) -> Vec<&'a str> {
     let needle = format!("pod=\"{pod}\"");
-    out.lines().filter(|l| !l.starts_with('#') && l.contains(&needle)).collect()
+    out.lines()
+        .filter(|l| !l.starts_with('#') && l.contains(&needle))
+        .collect()
 }
 
 /// Runs `promtool check metrics` on an exposition; returns what it reported.
@@ -132,9 +190,18 @@ pub fn promtool_check_metrics(exposition: &str) -> (bool, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool is installed (.ci/install)");
-    child.stdin.take().expect("stdin").write_all(exposition.as_bytes()).expect("write to promtool");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(exposition.as_bytes())
+        .expect("write to promtool");
     let out = child.wait_with_output().expect("promtool runs");
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success() && report.trim().is_empty(), report)
 }
 
@@ -179,7 +246,11 @@ pub fn scrape_config_with_file_sd(targets_file: &Path, interval: &str) -> String
 
 /// A file_sd target group as Kubernetes endpoints discovery would describe one port of a
 /// Service: `service_label` is its `app.kubernetes.io/name` label, `port_name` the port's name.
-pub fn kubernetes_endpoint_target(addr: &str, service_label: &str, port_name: &str) -> serde_json::Value {
+pub fn kubernetes_endpoint_target(
+    addr: &str,
+    service_label: &str,
+    port_name: &str,
+) -> serde_json::Value {
     serde_json::json!({
         "targets": [addr],
         "labels": {
@@ -189,4 +260,169 @@ pub fn kubernetes_endpoint_target(addr: &str, service_label: &str, port_name: &s
             "__meta_kubernetes_endpoint_port_name": port_name,
         },
     })
+}
+
+/// A child process killed (and waited for) on drop.
+pub struct Proc {
+    pub name: &'static str,
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    pub fn spawn(name: &'static str, dir: &Path, cmd: &mut Command) -> Proc {
+        let log = dir.join(format!("{name}.log"));
+        let file = fs::File::create(&log).expect("log file");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} starts (run .ci/install): {e}"));
+        Proc { name, child, log }
+    }
+
+    /// The end of its log, for failure messages.
+    pub fn tail(&self) -> String {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        format!(
+            "--- {} log (last lines) ---\n{}",
+            self.name,
+            lines[lines.len().saturating_sub(25)..].join("\n")
+        )
+    }
+
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("{} exited with {status}\n{}", self.name, self.tail());
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A directory removed on drop (kept when CRASHLOOP_KEEP_TEST_DIRS is set).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("crashloop-test-{}-{nanos:x}", std::process::id()));
+        fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("CRASHLOOP_KEEP_TEST_DIRS").is_none() {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// Percent-encodes a query-string value.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A GET in HTTP/1.0, so that Go's server answers without chunked encoding: status, body.
+pub async fn get10(addr: &str, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or(std::io::ErrorKind::InvalidData)?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or(std::io::ErrorKind::InvalidData)?;
+    Ok((status, raw[split + 4..].to_vec()))
+}
+
+/// GET on Prometheus' or Alertmanager's HTTP API: the JSON body.
+pub async fn api(addr: &str, path: &str) -> Result<Value, String> {
+    let (status, body) = get10(addr, path)
+        .await
+        .map_err(|e| format!("GET {path}: {e}"))?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| format!("GET {path}: {status}, not JSON: {e}"))?;
+    if status != 200 {
+        return Err(format!("GET {path}: {status} {value}"));
+    }
+    Ok(value)
+}
+
+/// An instant query, at `time` (unix seconds) or now: the result vector, or the error.
+pub async fn query(prom: &str, promql: &str, time: Option<f64>) -> Result<Vec<Value>, String> {
+    let mut path = format!("/api/v1/query?query={}", encode(promql));
+    if let Some(t) = time {
+        path.push_str(&format!("&time={t:.3}"));
+    }
+    let v = api(prom, &path).await?;
+    if v["status"] != "success" {
+        return Err(format!("{promql}: {v}"));
+    }
+    match &v["data"]["result"] {
+        Value::Array(a) => Ok(a.clone()),
+        // Scalars and strings: one value.
+        other => Ok(vec![other.clone()]),
+    }
+}
+
+/// A line for CI's log: written to stderr directly, past the test harness' capture.
+pub fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+/// Polls `check` every 250 ms until it returns Some, or panics with `what` after `timeout`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }

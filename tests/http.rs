@@ -1,0 +1,278 @@
+//! The HTTP server under hostile clients, against the real exporter binary on a real
+//! kube-apiserver: a slowloris flood, oversized headers, concurrent scrapes, idle and
+//! trickling connections. Timings are reported on stderr, never asserted.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Exporter, http_get, pod_lines};
+use crashloop_exporter::testbed::{self, Terminated};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A line for CI's log: written to stderr directly, past the test harness' capture.
+fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Creates a running Deployment pod `app-<suffix>` in `ns`; returns it.
+async fn running_pod(client: &kube::Client, ns: &str, suffix: &str) -> k8s_openapi::api::core::v1::Pod {
+    testbed::ensure_namespace(client, ns).await.expect("namespace");
+    let manifest = testbed::deployment_pod(ns, "app", "6c8f7d9b5", suffix, vec![testbed::container("main", "registry.example/app:1")]);
+    let pod = testbed::create_pod(client, ns, &manifest).await.expect("create pod");
+    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status("main", 0, &testbed::ago(30), None)]);
+    testbed::patch_status(client, ns, &format!("app-6c8f7d9b5-{suffix}"), &status).await.expect("running");
+    pod
+}
+
+/// Sockets the exporter process holds: its listener, its API connections and its clients.
+fn open_sockets(pid: u32) -> usize {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("the exporter's /proc fd dir");
+    fds.filter_map(Result::ok)
+        .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target.to_string_lossy().starts_with("socket:")))
+        .count()
+}
+
+/// One slowloris client: opens a connection, sends a request line, then one header byte
+/// every 100 ms, forever; when the server closes it, opens another after a second.
+async fn slowloris(addr: String, stop: Arc<AtomicBool>, closed: Arc<AtomicUsize>) {
+    let trickle = b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(mut stream) = TcpStream::connect(&addr).await {
+            let mut alive = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: flood\r\n").await.is_ok();
+            let mut i = 0;
+            while alive && !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                alive = stream.write_all(&trickle[i % trickle.len()..][..1]).await.is_ok();
+                let mut probe = [0u8; 512];
+                if let Ok(read) = tokio::time::timeout(Duration::from_millis(1), stream.read(&mut probe)).await {
+                    alive &= matches!(read, Ok(n) if n > 0);
+                }
+                i += 1;
+            }
+            if !stop.load(Ordering::Relaxed) {
+                closed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_flood_neither_locks_out_scrapes_nor_stops_the_watch() {
+    const NS: &str = "it-http-flood";
+    const MAX: usize = 32;
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = cluster.client().await.expect("client");
+    let pod = running_pod(&client, NS, "fl00d").await;
+    let max = MAX.to_string();
+    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS, "--web.max-connections", &max]).await;
+    exporter.metrics_until("the pod", |out| !pod_lines(out, "app-6c8f7d9b5-fl00d").is_empty()).await;
+    let idle_sockets = open_sockets(exporter.pid());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let flood: Vec<_> =
+        (0..200).map(|_| tokio::spawn(slowloris(exporter.addr.clone(), stop.clone(), closed.clone()))).collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // Scrapes get through, each on a new connection.
+    let mut latencies = Vec::new();
+    let mut most_sockets = 0;
+    for _ in 0..10 {
+        let started = Instant::now();
+        let (status, body) = exporter.get("/metrics", &[]).await.expect("a scrape during the flood");
+        latencies.push(started.elapsed());
+        assert_eq!(status, 200);
+        let body = String::from_utf8(body).expect("utf-8");
+        assert!(
+            body.contains(r#"crashloop_container_restarts_total{namespace="it-http-flood",pod="app-6c8f7d9b5-fl00d",container="main",container_type="regular"} 0"#),
+            "{body}"
+        );
+        most_sockets = most_sockets.max(open_sockets(exporter.pid()));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The watch goes on: the pod crash-loops during the flood, and the scrape shows it.
+    let last = Terminated::new("Error", 1, testbed::ago(20), testbed::ago(10));
+    let status = testbed::pod_status(&pod, "Running", vec![testbed::crashloop_status(&pod, "main", 3, "40s", &last)]);
+    testbed::patch_status(&client, NS, "app-6c8f7d9b5-fl00d", &status).await.expect("crash-loop status");
+    let changed = Instant::now();
+    exporter
+        .metrics_until("the crash loop during the flood", |out| {
+            out.contains(r#"crashloop_container_restarts_total{namespace="it-http-flood",pod="app-6c8f7d9b5-fl00d",container="main",container_type="regular"} 3"#)
+        })
+        .await;
+    let seen_after = changed.elapsed();
+    most_sockets = most_sockets.max(open_sockets(exporter.pid()));
+
+    stop.store(true, Ordering::Relaxed);
+    for task in flood {
+        task.abort();
+    }
+    // The listener and the API connections come on top of the clients' sockets.
+    assert!(
+        most_sockets <= MAX + idle_sockets,
+        "the exporter held {most_sockets} sockets with 200 slow clients (limit {MAX}, {idle_sockets} when idle)"
+    );
+    latencies.sort();
+    report(&format!(
+        "http: 200 slowloris clients, --web.max-connections {MAX}: scrape latency min {:?} median {:?} max {:?}; \
+         exporter sockets at most {most_sockets} ({idle_sockets} idle); slow connections closed by the server: {}; \
+         pod change seen after {seen_after:?}",
+        latencies[0],
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1],
+        closed.load(Ordering::Relaxed),
+    ));
+}
+
+/// Sends raw request bytes and reads until the server closes: the status, or None when the
+/// connection ended without a response.
+async fn raw_status(addr: &str, request: Vec<u8>) -> Option<u16> {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut read, mut write) = stream.into_split();
+    let writer = tokio::spawn(async move {
+        let _ = write.write_all(&request).await;
+        write
+    });
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(15), read.read_to_end(&mut response)).await;
+    drop(writer.await);
+    let head = String::from_utf8_lossy(&response);
+    head.strip_prefix("HTTP/1.1 ").and_then(|rest| rest.get(..3)).and_then(|code| code.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_headers_get_431_and_the_exporter_keeps_serving() {
+    const NS: &str = "it-http-headers";
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = cluster.client().await.expect("client");
+    running_pod(&client, NS, "h3adr").await;
+    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS]).await;
+
+    // One header of 100 KiB: past the 64 KiB the server reads.
+    let mut big = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 100 * 1024));
+    big.extend(b"\r\n\r\n");
+    let status = raw_status(&exporter.addr, big).await;
+    assert!(matches!(status, Some(431) | None), "a 100 KiB header got {status:?}");
+    report(&format!("http: a 100 KiB header: {}", status.map_or("connection closed".into(), |s| s.to_string())));
+
+    // 200 small headers: more than the server takes.
+    let mut many = b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".to_vec();
+    for i in 0..200 {
+        many.extend(format!("X-Header-{i}: v\r\n").as_bytes());
+    }
+    many.extend(b"\r\n");
+    assert_eq!(raw_status(&exporter.addr, many).await, Some(431));
+
+    // A header within bounds is served.
+    let (status, _) = exporter.get("/metrics", &[("X-Padding", &"b".repeat(8 * 1024))]).await.expect("scrape");
+    assert_eq!(status, 200);
+    let out = exporter.metrics().await;
+    assert!(!pod_lines(&out, "app-6c8f7d9b5-h3adr").is_empty(), "{out}");
+}
+
+/// Every series of an exposition: the sample lines without their values.
+fn series(out: &str) -> BTreeSet<String> {
+    out.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.rsplit_once(' ').map(|(s, _)| s.to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_scrapes_see_the_same_series() {
+    const NS: &str = "it-http-concurrent";
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = cluster.client().await.expect("client");
+    for suffix in ["c0nc1", "c0nc2", "c0nc3"] {
+        running_pod(&client, NS, suffix).await;
+    }
+    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS]).await;
+    let first = exporter
+        .metrics_until("three pods", |out| ["c0nc1", "c0nc2", "c0nc3"].iter().all(|s| !pod_lines(out, &format!("app-6c8f7d9b5-{s}")).is_empty()))
+        .await;
+    let expected = series(&first);
+
+    let started = Instant::now();
+    let scrapes: Vec<_> = (0..20)
+        .map(|_| {
+            let addr = exporter.addr.clone();
+            tokio::spawn(async move { http_get(&addr, "/metrics", &[]).await })
+        })
+        .collect();
+    let mut slowest = Duration::ZERO;
+    for scrape in scrapes {
+        let (status, _, body) = scrape.await.expect("scrape task").expect("scrape");
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(status, 200);
+        let got = series(&String::from_utf8(body).expect("utf-8"));
+        let differ: Vec<_> = got.symmetric_difference(&expected).collect();
+        assert!(differ.is_empty(), "a concurrent scrape saw other series: {differ:#?}");
+    }
+    report(&format!("http: 20 concurrent scrapes of {} series all done after {slowest:?}", expected.len()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_trickling_connections_are_closed() {
+    const NS: &str = "it-http-idle";
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = cluster.client().await.expect("client");
+    testbed::ensure_namespace(&client, NS).await.expect("namespace");
+    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS]).await;
+
+    // Kept alive after one request, then silent.
+    let idle = {
+        let addr = exporter.addr.clone();
+        tokio::spawn(async move {
+            let mut stream = TcpStream::connect(&addr).await.expect("connect");
+            stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("request");
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !got.ends_with(b"ok\n") {
+                let n = stream.read(&mut buf).await.expect("response");
+                assert!(n > 0, "closed before the response: {}", String::from_utf8_lossy(&got));
+                got.extend(&buf[..n]);
+            }
+            assert!(got.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&got));
+            let since = Instant::now();
+            let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf)).await;
+            assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "the idle connection was not closed: {n:?}");
+            since.elapsed()
+        })
+    };
+    // Headers one byte every 200 ms, never finished.
+    let trickling = {
+        let addr = exporter.addr.clone();
+        tokio::spawn(async move {
+            let mut stream = TcpStream::connect(&addr).await.expect("connect");
+            let since = Instant::now();
+            stream.write_all(b"GET /metrics HTTP/1.1\r\n").await.expect("request line");
+            for byte in b"X-Slow: ".iter().cycle() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if stream.write_all(&[*byte]).await.is_err() {
+                    break;
+                }
+                let mut buf = [0u8; 256];
+                if let Ok(n) = tokio::time::timeout(Duration::from_millis(1), stream.read(&mut buf)).await {
+                    if !matches!(n, Ok(n) if n > 0) {
+                        break;
+                    }
+                }
+                assert!(since.elapsed() < Duration::from_secs(30), "the trickling connection was not closed");
+            }
+            since.elapsed()
+        })
+    };
+    let idle = idle.await.expect("idle client");
+    let trickling = trickling.await.expect("trickling client");
+    report(&format!("http: an idle kept-alive connection was closed after {idle:?}, a trickling one after {trickling:?}"));
+    assert!(exporter.get("/healthz", &[]).await.is_ok_and(|(s, _)| s == 200));
+}

@@ -1,0 +1,387 @@
+//! `--web.config.file` with real TLS clients: the exporter binary on a real kube-apiserver,
+//! certificates made by `openssl`, requests by `curl`, and a real Prometheus scraping over
+//! TLS with basic auth. Timings are reported on stderr, never asserted.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, wait_for};
+use crashloop_exporter::testbed;
+
+const USER: &str = "prometheus";
+const PASSWORD: &str = "correct horse battery staple";
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs (.ci/install)");
+    assert!(out.status.success(), "openssl {args:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A CA `<ca>.pem`/`<ca>.key` in `dir`.
+fn make_ca(dir: &Path, ca: &str) {
+    let (key, pem, subject) = (format!("{ca}.key"), format!("{ca}.pem"), format!("/CN={ca}"));
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", &key, "-out", &pem,
+            "-days", "2", "-subj", &subject, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+}
+
+/// A leaf `<name>.pem`/`<name>.key` signed by `<ca>`, for `usage` (serverAuth or clientAuth).
+fn make_leaf(dir: &Path, ca: &str, name: &str, usage: &str) {
+    let (key, csr, pem, ext) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"), format!("{name}.ext"));
+    openssl(
+        dir,
+        &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", &key, "-out", &csr, "-subj", &format!("/CN={name}")],
+    );
+    fs::write(
+        dir.join(&ext),
+        format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={usage}\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"),
+    )
+    .expect("extensions file");
+    openssl(
+        dir,
+        &[
+            "x509", "-req", "-in", &csr, "-CA", &format!("{ca}.pem"), "-CAkey", &format!("{ca}.key"), "-CAcreateserial", "-out", &pem,
+            "-days", "2", "-extfile", &ext,
+        ],
+    );
+}
+
+/// A CA, a server certificate for 127.0.0.1, a client certificate of the same CA, and one
+/// of another CA.
+fn make_pki(dir: &Path) {
+    make_ca(dir, "ca");
+    make_leaf(dir, "ca", "server", "serverAuth");
+    make_leaf(dir, "ca", "client", "clientAuth");
+    make_ca(dir, "other-ca");
+    make_leaf(dir, "other-ca", "stranger", "clientAuth");
+}
+
+/// What curl got: its exit code, the HTTP status (0 when none), the headers and the body.
+struct Curl {
+    exit: i32,
+    status: u16,
+    headers: String,
+    body: String,
+    seconds: f64,
+}
+
+fn curl(dir: &Path, url: &str, extra: &[&str]) -> Curl {
+    let (headers, body) = (dir.join("curl-headers"), dir.join("curl-body"));
+    let _ = fs::remove_file(&headers);
+    let _ = fs::remove_file(&body);
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "-w", "%{http_code} %{time_total}", "-D"])
+        .arg(&headers)
+        .arg("-o")
+        .arg(&body)
+        .args(extra)
+        .arg(url)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("curl runs (.ci/install)");
+    let written = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut fields = written.split_whitespace();
+    let status = fields.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let seconds = fields.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    Curl {
+        exit: out.status.code().unwrap_or(-1),
+        status,
+        headers: fs::read_to_string(&headers).unwrap_or_default().to_ascii_lowercase(),
+        body: fs::read_to_string(&body).unwrap_or_default(),
+        seconds,
+    }
+}
+
+fn bcrypt_hash(password: &str) -> String {
+    bcrypt::hash(password, 10).expect("bcrypt hash")
+}
+
+/// Starts the exporter with `--web.config.file config` and waits until `ready` holds.
+async fn start_with_config(cluster: &testbed::Cluster, ns: &str, config: &Path, ready: impl Fn(&str) -> bool) -> Exporter {
+    let config = config.to_string_lossy().to_string();
+    let exporter = Exporter::spawn(&cluster.kubeconfig_path(), &["--namespace", ns, "--web.config.file", &config], Stdio::inherit());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready(&exporter.addr) {
+        assert!(Instant::now() < deadline, "the exporter did not become ready within 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    exporter
+}
+
+/// Creates a running pod `app-6c8f7d9b5-<suffix>` in `ns`.
+async fn running_pod(ns: &str, suffix: &str) {
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = cluster.client().await.expect("client");
+    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    let manifest = testbed::deployment_pod(ns, "app", "6c8f7d9b5", suffix, vec![testbed::container("main", "registry.example/app:1")]);
+    let pod = testbed::create_pod(&client, ns, &manifest).await.expect("create pod");
+    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status("main", 0, &testbed::ago(30), None)]);
+    testbed::patch_status(&client, ns, &format!("app-6c8f7d9b5-{suffix}"), &status).await.expect("running");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_basic_auth_with_curl() {
+    const NS: &str = "it-web-curl";
+    let tmp = TempDir::new();
+    let dir = tmp.0.clone();
+    make_pki(&dir);
+    // Relative paths: the file's own directory anchors them.
+    fs::write(
+        dir.join("web.yml"),
+        format!(
+            "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  min_version: TLS12\n\
+             http_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n\
+             basic_auth_users:\n  {USER}: '{}'\n",
+            bcrypt_hash(PASSWORD)
+        ),
+    )
+    .expect("web.yml");
+    running_pod(NS, "cur1s").await;
+    let cluster = testbed::shared().expect("testbed cluster");
+    let auth = format!("{USER}:{PASSWORD}");
+    let exporter = start_with_config(cluster, NS, &dir.join("web.yml"), |addr| {
+        curl(&dir, &format!("https://{addr}/readyz"), &["--cacert", "ca.pem", "-u", &auth]).status == 200
+    })
+    .await;
+    let url = |path: &str| format!("https://{}{path}", exporter.addr);
+
+    // The right user: metrics, with the configured header.
+    let ok = curl(&dir, &url("/metrics"), &["--cacert", "ca.pem", "-u", &auth]);
+    assert_eq!((ok.exit, ok.status), (0, 200), "{}", ok.body);
+    assert!(
+        ok.body.contains(r#"crashloop_container_restarts_total{namespace="it-web-curl",pod="app-6c8f7d9b5-cur1s",container="main",container_type="regular"} 0"#),
+        "{}",
+        ok.body
+    );
+    assert!(ok.headers.contains("x-content-type-options: nosniff"), "{}", ok.headers);
+
+    // A wrong password, an unknown user, no credentials: 401 with the Basic challenge, on every path.
+    for (path, credentials) in [("/metrics", Some(format!("{USER}:wrong"))), ("/metrics", Some(format!("nobody:{PASSWORD}"))), ("/healthz", None), ("/", None)] {
+        let mut args = vec!["--cacert", "ca.pem"];
+        if let Some(c) = &credentials {
+            args.extend(["-u", c.as_str()]);
+        }
+        let denied = curl(&dir, &url(path), &args);
+        assert_eq!(denied.status, 401, "{path} with {credentials:?}");
+        assert!(denied.headers.contains("www-authenticate: basic"), "{}", denied.headers);
+        assert!(!denied.body.contains("crashloop_"), "{}", denied.body);
+    }
+
+    // Certificate checks: an unknown CA is refused by curl; plain HTTP gets no HTTP answer.
+    let untrusted = curl(&dir, &url("/metrics"), &["-u", &auth]);
+    assert_eq!(untrusted.status, 0, "a server certificate of an unknown CA was accepted");
+    assert_ne!(untrusted.exit, 0);
+    let plain = curl(&dir, &format!("http://{}/metrics", exporter.addr), &["-u", &auth]);
+    assert_eq!(plain.status, 0, "plain HTTP got an HTTP answer: {}", plain.body);
+    assert!(http_get(&exporter.addr, "/metrics", &[]).await.is_err(), "plain HTTP got a response");
+    // TLS 1.2 and 1.3 both work.
+    for version in ["--tlsv1.2", "--tlsv1.3"] {
+        let max = version.replace("--tlsv", "--tls-max ");
+        let args: Vec<&str> = [&["--cacert", "ca.pem", "-u", &auth, version][..], max.split(' ').collect::<Vec<_>>().as_slice()].concat();
+        assert_eq!(curl(&dir, &url("/healthz"), &args).status, 200, "{version}");
+    }
+
+    // The password is checked with bcrypt once, then remembered.
+    let times: Vec<f64> = (0..10).map(|_| curl(&dir, &url("/healthz"), &["--cacert", "ca.pem", "-u", &auth]).seconds).collect();
+    let wrong: Vec<f64> =
+        (0..3).map(|_| curl(&dir, &url("/healthz"), &["--cacert", "ca.pem", "-u", &format!("{USER}:wrong")]).seconds).collect();
+    report(&format!(
+        "webconfig: curl over TLS with basic auth (bcrypt cost 10): remembered password {:.1} ms median, wrong password (bcrypt every time) {:.1} ms median",
+        median(times) * 1000.0,
+        median(wrong) * 1000.0
+    ));
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificates_are_required_and_verified() {
+    const NS: &str = "it-web-mtls";
+    let tmp = TempDir::new();
+    let dir = tmp.0.clone();
+    make_pki(&dir);
+    fs::write(
+        dir.join("web.yml"),
+        "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n",
+    )
+    .expect("web.yml");
+    running_pod(NS, "mt1s0").await;
+    let cluster = testbed::shared().expect("testbed cluster");
+    let with_cert = ["--cacert", "ca.pem", "--cert", "client.pem", "--key", "client.key"];
+    let exporter = start_with_config(cluster, NS, &dir.join("web.yml"), |addr| {
+        curl(&dir, &format!("https://{addr}/readyz"), &with_cert).status == 200
+    })
+    .await;
+    let url = format!("https://{}/metrics", exporter.addr);
+
+    let ok = curl(&dir, &url, &with_cert);
+    assert_eq!((ok.exit, ok.status), (0, 200));
+    assert!(ok.body.contains(r#"pod="app-6c8f7d9b5-mt1s0""#), "{}", ok.body);
+    let without = curl(&dir, &url, &["--cacert", "ca.pem"]);
+    assert_eq!(without.status, 0, "a client without a certificate got {}: {}", without.status, without.body);
+    assert_ne!(without.exit, 0);
+    let stranger = curl(&dir, &url, &["--cacert", "ca.pem", "--cert", "stranger.pem", "--key", "stranger.key"]);
+    assert_eq!(stranger.status, 0, "a certificate of another CA got {}", stranger.status);
+    // The refusals did not disturb the server.
+    assert_eq!(curl(&dir, &url, &with_cert).status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_over_tls_with_basic_auth() {
+    const NS: &str = "it-web-prometheus";
+    let tmp = TempDir::new();
+    let dir = tmp.0.clone();
+    make_pki(&dir);
+    fs::write(
+        dir.join("web.yml"),
+        format!("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\nbasic_auth_users:\n  {USER}: '{}'\n", bcrypt_hash(PASSWORD)),
+    )
+    .expect("web.yml");
+    running_pod(NS, "pr0m1").await;
+    let cluster = testbed::shared().expect("testbed cluster");
+    let auth = format!("{USER}:{PASSWORD}");
+    let exporter = start_with_config(cluster, NS, &dir.join("web.yml"), |addr| {
+        curl(&dir, &format!("https://{addr}/readyz"), &["--cacert", "ca.pem", "-u", &auth]).status == 200
+    })
+    .await;
+
+    // Three jobs on the same target: the right credentials, a wrong password, plain HTTP.
+    let ca = dir.join("ca.pem");
+    let job = |name: &str, scheme: &str, password: &str| {
+        format!(
+            "  - job_name: {name}\n    scheme: {scheme}\n    tls_config:\n      ca_file: {}\n    basic_auth:\n      username: {USER}\n      password: '{password}'\n    static_configs:\n      - targets: ['{}']\n",
+            ca.display(),
+            exporter.addr
+        )
+    };
+    let config = dir.join("prometheus.yml");
+    fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{}{}{}",
+            job("tls-auth", "https", PASSWORD),
+            job("tls-wrong-password", "https", "wrong"),
+            job("plain-http", "http", PASSWORD)
+        ),
+    )
+    .expect("prometheus.yml");
+    let check = Command::new("promtool").args(["check", "config"]).arg(&config).output().expect("promtool");
+    assert!(check.status.success(), "promtool check config:\n{}", String::from_utf8_lossy(&check.stdout));
+    let prom_addr = format!("127.0.0.1:{}", free_port());
+    fs::create_dir_all(dir.join("prom-data")).expect("data dir");
+    let mut prometheus = Proc::spawn(
+        "prometheus",
+        &dir,
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("prom-data").display()))
+            .arg(format!("--web.listen-address={prom_addr}"))
+            .arg("--log.level=warn"),
+    );
+    let started = Instant::now();
+    let up = wait_for("`up` of all three jobs", Duration::from_secs(60), || {
+        prometheus.assert_running();
+        let prom = prom_addr.clone();
+        async move {
+            let result = query(&prom, "up", None).await.ok()?;
+            let up: Vec<(String, String)> = result
+                .iter()
+                .map(|s| (s["metric"]["job"].as_str().unwrap_or("").to_owned(), s["value"][1].as_str().unwrap_or("").to_owned()))
+                .collect();
+            (up.len() == 3 && up.iter().any(|(job, v)| job == "tls-auth" && v == "1")).then_some(up)
+        }
+    })
+    .await;
+    let up: std::collections::BTreeMap<String, String> = up.into_iter().collect();
+    assert_eq!(up["tls-auth"], "1");
+    assert_eq!(up["tls-wrong-password"], "0");
+    assert_eq!(up["plain-http"], "0");
+    report(&format!("webconfig: Prometheus up == 1 over TLS with basic auth after {:?}", started.elapsed()));
+
+    // Scraped data arrives, and the wrong password is reported as 401.
+    let series = wait_for("the pod's series in Prometheus", Duration::from_secs(30), || {
+        let prom = prom_addr.clone();
+        async move {
+            let q = format!(r#"crashloop_container_restarts_total{{job="tls-auth",namespace="{NS}",pod="app-6c8f7d9b5-pr0m1"}}"#);
+            let r = query(&prom, &q, None).await.ok()?;
+            (!r.is_empty()).then_some(r)
+        }
+    })
+    .await;
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0]["value"][1], "0");
+    let targets = api(&prom_addr, "/api/v1/targets").await.expect("targets");
+    let errors: Vec<(String, String)> = targets["data"]["activeTargets"]
+        .as_array()
+        .expect("active targets")
+        .iter()
+        .map(|t| (t["labels"]["job"].as_str().unwrap_or("").to_owned(), t["lastError"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    let wrong = errors.iter().find(|(job, _)| job == "tls-wrong-password").expect("the wrong-password job");
+    assert!(wrong.1.contains("401"), "{errors:?}");
+    drop(exporter);
+}
+
+fn run_with_config(text: &str) -> (i32, String) {
+    let tmp = TempDir::new();
+    let path: PathBuf = tmp.0.join("web.yml");
+    fs::write(&path, text).expect("web.yml");
+    let out = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+        .args(["--listen-address", &format!("127.0.0.1:{}", free_port()), "--kubeconfig", "/nonexistent"])
+        .arg("--web.config.file")
+        .arg(&path)
+        .output()
+        .expect("the exporter runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+#[test]
+fn a_bad_web_config_stops_the_exporter_with_what_to_fix() {
+    let (code, err) = run_with_config("tls_server_config:\n  cert_file: server.pem\n  keyfile: server.key\n");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("web.yml") && err.contains("unknown field `keyfile`") && err.contains("key_file"), "{err}");
+    let (code, err) = run_with_config("tls_server_config:\n  cert_file: missing.pem\n  key_file: missing.key\n");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("missing.pem") && err.contains("No such file"), "{err}");
+    let (code, err) = run_with_config("basic_auth_users:\n  prometheus: hunter2\n");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("basic_auth_users.prometheus: not a bcrypt hash") && err.contains("htpasswd"), "{err}");
+    assert!(!err.contains("hunter2"), "the error repeats the secret: {err}");
+}
+
+#[tokio::test]
+async fn the_example_web_config_loads_and_its_user_is_changeme() {
+    let tmp = TempDir::new();
+    let dir = tmp.0.clone();
+    make_pki(&dir);
+    fs::create_dir_all(dir.join("tls")).expect("tls dir");
+    fs::copy(dir.join("server.pem"), dir.join("tls/tls.crt")).expect("cert");
+    fs::copy(dir.join("server.key"), dir.join("tls/tls.key")).expect("key");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/web-config.example.yml");
+    fs::copy(&example, dir.join("web.yml")).expect("example");
+    let config = match crashloop_exporter::webconfig::load(&dir.join("web.yml")) {
+        Ok(config) => config,
+        Err(e) => panic!("docs/web-config.example.yml does not load: {e}"),
+    };
+    assert!(config.tls.is_some());
+    assert_eq!(config.headers.len(), 2);
+    let users = config.users.expect("basic_auth_users");
+    use base64::Engine;
+    let basic = |s: &str| {
+        hyper::header::HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s))).expect("header")
+    };
+    assert!(users.check(Some(&basic("prometheus:changeme"))).await);
+    assert!(!users.check(Some(&basic("prometheus:changeMe"))).await);
+}
