@@ -29,6 +29,7 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
             label_selector: args.cluster.selector.clone(),
             field_selector: args.cluster.field_selector(),
             shard,
+            watch_timeout: Some(args.cluster.watch_timeout),
         })
         .collect();
     let mut caches = Vec::new();

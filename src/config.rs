@@ -9,6 +9,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// allocated, so the port sits outside it, clear of the Kubernetes components (10249-10259).
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:10743";
 
+/// The server-side timeout of a watch, kube's default: the API server ends each watch
+/// after this many seconds and the watcher resumes it.
+pub const DEFAULT_WATCH_TIMEOUT: u32 = 290;
+
+/// How long past the watch timeout a silent connection is taken for a stall.
+pub const STALL_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "crashloop-exporter",
@@ -93,6 +100,7 @@ impl DiagnoseArgs {
             namespaces: vec![self.namespace.clone()],
             exclude_namespaces: vec![],
             selector: None,
+            watch_timeout: DEFAULT_WATCH_TIMEOUT,
         }
     }
 }
@@ -132,6 +140,13 @@ pub struct ClusterArgs {
     /// Only watch pods matching this label selector, e.g. `team=payments,tier!=batch`.
     #[arg(short = 'l', long = "selector", env = "CRASHLOOP_SELECTOR", value_name = "SELECTOR")]
     pub selector: Option<String>,
+
+    /// Seconds the API server keeps a watch open before it is renewed. A watch or request
+    /// that stays silent 3 s longer than this is a stall: dropped, counted as an API error of
+    /// kind `timeout`, and retried.
+    #[arg(long, env = "CRASHLOOP_WATCH_TIMEOUT", default_value_t = DEFAULT_WATCH_TIMEOUT,
+          value_parser = clap::value_parser!(u32).range(1..), value_name = "SECONDS")]
+    pub watch_timeout: u32,
 }
 
 /// Logging flags.
@@ -261,6 +276,12 @@ impl ClusterArgs {
                 .map_err(|e| crate::Error::Kubeconfig(e.to_string()))?,
             None => kube::Config::infer().await.map_err(|e| crate::Error::Kubeconfig(e.to_string()))?,
         };
+        let mut config = config;
+        // kube sets no read timeout: a stalled connection would hold a list, a watch start or
+        // a log fetch forever, and a stalled watch stream is dropped silently after its idle
+        // timeout (the watch timeout + 5 s). This one fires first and is reported.
+        config.read_timeout = Some(std::time::Duration::from_secs(u64::from(self.watch_timeout)) + STALL_MARGIN);
+        config.reset_reader_on_write = true;
         kube::Client::try_from(config).map_err(|e| crate::Error::Kubeconfig(e.to_string()))
     }
 }

@@ -8,7 +8,7 @@ use crate::config::{LogArgs, LogFormat};
 
 /// Installs the global subscriber. Logs go to stderr so stdout stays for command output.
 pub fn init(args: &LogArgs) -> Result<(), crate::Error> {
-    let filter = EnvFilter::try_new(&args.log_level)
+    let filter = EnvFilter::try_new(quiet_kube(&args.log_level))
         .map_err(|e| crate::Error::Usage(format!("--log-level {:?} is not a valid filter: {e}", args.log_level)))?;
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     let result = match args.log_format {
@@ -18,4 +18,15 @@ pub fn init(args: &LogArgs) -> Result<(), crate::Error> {
     // A second init (tests) keeps the first subscriber.
     let _ = result;
     Ok(())
+}
+
+/// kube-runtime and kube-client warn at every retry of a failing watch (a 403 every back-off
+/// step); the exporter reports those errors itself, once (`watch::ErrorLog`). Their warnings
+/// are kept out unless the filter names them.
+fn quiet_kube(filter: &str) -> String {
+    if filter.contains("kube") {
+        filter.to_string()
+    } else {
+        format!("{filter},kube_runtime::watcher=error,kube_client::client=error")
+    }
 }

@@ -92,6 +92,19 @@ pub struct Scope {
     pub label_selector: Option<String>,
     pub field_selector: Option<String>,
     pub shard: Shard,
+    /// Server-side timeout of each watch (`--watch-timeout`); `None`: kube's 290 s.
+    pub watch_timeout: Option<u32>,
+}
+
+impl Scope {
+    /// The watcher's base config: its timeout, no selectors yet.
+    pub fn watcher_config(&self) -> watcher::Config {
+        let config = watcher::Config::default();
+        match self.watch_timeout {
+            Some(seconds) => config.timeout(seconds),
+            None => config,
+        }
+    }
 }
 
 /// A bounded name for an API error, used as the `kind` label.
@@ -101,6 +114,9 @@ pub fn error_kind(err: &watcher::Error) -> &'static str {
         watcher::Error::NoResourceVersion => return "no_resource_version",
         watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => e,
     };
+    if timed_out(client_error) {
+        return "timeout";
+    }
     match client_error {
         kube::Error::Api(status) => status_kind(status.code),
         kube::Error::SerdeError(_) | kube::Error::FromUtf8(_) | kube::Error::LinesCodecMaxLineLengthExceeded => "decode",
@@ -108,6 +124,23 @@ pub fn error_kind(err: &watcher::Error) -> &'static str {
         kube::Error::Auth(_) => "auth",
         _ => "other",
     }
+}
+
+/// Whether the client's read or connect timeout is somewhere in the error's chain: a stalled
+/// connection, which kube reports as a connection or read error.
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut pending = vec![err];
+    while let Some(e) = pending.pop() {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return true;
+            }
+            // An io::Error's source() skips the error it wraps; look at that one too.
+            pending.extend(io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)));
+        }
+        pending.extend(e.source());
+    }
+    false
 }
 
 fn status_kind(code: u16) -> &'static str {
@@ -135,9 +168,13 @@ impl ErrorLog {
             "forbidden" => " (the exporter's ServiceAccount needs list and watch on this resource: apply deploy/base's ClusterRole)",
             "unauthorized" => " (the credentials were refused: check the kubeconfig or the ServiceAccount token)",
             "connection" => " (is the apiserver reachable? retrying with back-off)",
+            "timeout" => " (the apiserver or the network went silent for longer than --watch-timeout + 3 s; reconnecting with back-off)",
             _ => "",
         };
-        if self.last != Some(kind) {
+        if kind == "gone" && self.last != Some(kind) {
+            // Routine: the resourceVersion expired (etcd compaction, a long disconnection).
+            tracing::info!(resource, error = %err, "watch expired (410 Gone): relisting");
+        } else if self.last != Some(kind) {
             tracing::error!(resource, kind, error = %err, "watch failed{hint}");
         } else {
             tracing::debug!(resource, kind, error = %err, "watch still failing");
@@ -146,10 +183,13 @@ impl ErrorLog {
     }
 
     /// Passes an event through, or counts and logs the error.
-    pub fn check<T>(&mut self, item: Result<T, watcher::Error>, resource: &'static str, metrics: &SelfMetrics) -> Option<T> {
+    pub fn check<K>(&mut self, item: Result<Event<K>, watcher::Error>, resource: &'static str, metrics: &SelfMetrics) -> Option<Event<K>> {
         match item {
             Ok(event) => {
-                self.ok(resource);
+                // `Init` comes before the list is even tried: only what the API sent proves recovery.
+                if !matches!(event, Event::Init) {
+                    self.ok(resource);
+                }
                 Some(event)
             }
             Err(err) => {
@@ -199,7 +239,7 @@ pub fn pods(
     clock: Clock,
 ) -> (PodCache, impl Future<Output = ()> + Send + 'static) {
     let api: Api<SlimPod> = scoped_api(client, scope.namespace.as_deref());
-    let mut config = watcher::Config::default();
+    let mut config = scope.watcher_config();
     if let Some(l) = &scope.label_selector {
         config = config.labels(l);
     }
@@ -273,7 +313,7 @@ pub fn events(
     clock: Clock,
 ) -> impl Future<Output = ()> + Send + 'static {
     let api: Api<SlimEvent> = scoped_api(client, scope.namespace.as_deref());
-    let config = watcher::Config::default().fields(&event_fields(scope.field_selector.as_deref()));
+    let config = scope.watcher_config().fields(&event_fields(scope.field_selector.as_deref()));
     let shard = scope.shard;
     async move {
         let resource = "events";

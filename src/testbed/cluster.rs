@@ -47,6 +47,8 @@ pub struct Cluster {
     api_port: u16,
     /// Tokens of [`USERS`], in the same order.
     tokens: Vec<String>,
+    /// Flags added to the apiserver's own ([`Cluster::start_with_apiserver_flags`]).
+    extra_apiserver_flags: Vec<String>,
     etcd: Mutex<Option<Child>>,
     apiserver: Mutex<Option<Child>>,
     guardian: Mutex<Option<Child>>,
@@ -68,6 +70,16 @@ impl Cluster {
     /// Starts a cluster in a new directory under the system temp dir and waits until the
     /// apiserver is ready. Blocking (up to about a minute); fine to call from async tests.
     pub fn start() -> Result<Self> {
+        Self::start_fresh(&[])
+    }
+
+    /// As [`Cluster::start`], with more apiserver flags, e.g. `--watch-cache=false` so that
+    /// watches are served by etcd and an etcd compaction answers an old watch with 410 Gone.
+    pub fn start_with_apiserver_flags(flags: &[&str]) -> Result<Self> {
+        Self::start_fresh(&flags.iter().map(|f| f.to_string()).collect::<Vec<_>>())
+    }
+
+    fn start_fresh(extra_apiserver_flags: &[String]) -> Result<Self> {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -79,7 +91,7 @@ impl Cluster {
             nanos.subsec_nanos()
         );
         let keep = std::env::var_os("CRASHLOOP_KEEP_TESTBED").is_some();
-        let cluster = Self::launch(std::env::temp_dir().join(name), keep)?;
+        let cluster = Self::launch(std::env::temp_dir().join(name), keep, extra_apiserver_flags)?;
         if keep {
             eprintln!("testbed: keeping {}", cluster.dir.display());
         }
@@ -89,10 +101,10 @@ impl Cluster {
     /// Starts a cluster in `dir` (created if needed, kept afterwards; etcd data in it is
     /// reused) and waits until the apiserver is ready.
     pub fn start_in(dir: impl Into<PathBuf>) -> Result<Self> {
-        Self::launch(dir.into(), true)
+        Self::launch(dir.into(), true, &[])
     }
 
-    fn launch(dir: PathBuf, keep: bool) -> Result<Self> {
+    fn launch(dir: PathBuf, keep: bool, extra_apiserver_flags: &[String]) -> Result<Self> {
         let (etcd_bin, apiserver_bin) = locate_binaries()?;
         fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
         let dir = dir
@@ -109,6 +121,7 @@ impl Cluster {
             etcd_peer_port,
             api_port,
             tokens,
+            extra_apiserver_flags: extra_apiserver_flags.to_vec(),
             etcd: Mutex::new(None),
             apiserver: Mutex::new(None),
             guardian: Mutex::new(None),
@@ -152,6 +165,38 @@ impl Cluster {
         let path = self.dir.join(format!("kubeconfig-{user}"));
         write_atomically(&path, &self.kubeconfig_yaml(user)?)?;
         Ok(path)
+    }
+
+    /// The apiserver's address, for a [`Proxy`](super::Proxy) to forward to.
+    pub fn api_addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.api_port))
+    }
+
+    /// Writes and returns a kubeconfig of a testbed user that reaches the apiserver through
+    /// `proxy` (a [`Proxy`](super::Proxy) in front of [`Cluster::api_addr`]).
+    pub fn kubeconfig_through(&self, user: &str, proxy: std::net::SocketAddr) -> Result<PathBuf> {
+        let yaml = self
+            .kubeconfig_yaml(user)?
+            .replace(&self.server_url(), &format!("https://{proxy}"));
+        let path = self.dir.join(format!("kubeconfig-{user}-via-{}", proxy.port()));
+        write_atomically(&path, &yaml)?;
+        Ok(path)
+    }
+
+    /// Compacts etcd at its current revision, as the apiserver's periodic compaction does,
+    /// and returns that revision: a watch resumed from an older resourceVersion is then
+    /// answered with 410 Gone (when the apiserver serves it from etcd, `--watch-cache=false`).
+    /// Uses etcd's JSON gateway, so no `etcdctl` is needed.
+    pub fn compact_etcd(&self) -> Result<i64> {
+        // Any key will do: every answer carries the store's current revision.
+        let range = etcd_post(self.etcd_port, "/v3/kv/range", r#"{"key":"Lw=="}"#)?;
+        let revision = range["header"]["revision"]
+            .as_str()
+            .and_then(|r| r.parse::<i64>().ok())
+            .ok_or_else(|| Error::Startup(format!("etcd range answered without a revision: {range}")))?;
+        let body = format!(r#"{{"revision":"{revision}","physical":true}}"#);
+        etcd_post(self.etcd_port, "/v3/kv/compaction", &body)?;
+        Ok(revision)
     }
 
     /// Bearer token of `admin`, a member of `system:masters`.
@@ -243,6 +288,7 @@ impl Cluster {
                 // Events live 1 h (the default), longer than any test.
                 "--event-ttl=1h".into(),
             ];
+            let args = [&args[..], &self.extra_apiserver_flags].concat();
             *slot = Some(self.spawn("kube-apiserver", &self.apiserver_bin, &args)?);
         }
         self.wait_ready()
@@ -395,6 +441,26 @@ impl Drop for Cluster {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// One POST to etcd's gRPC JSON gateway (HTTP/1.0, so the answer is not chunked).
+fn etcd_post(port: u16, path: &str, body: &str) -> Result<serde_json::Value> {
+    use std::io::{Read, Write};
+    let what = || format!("POST {path} to etcd on port {port}");
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(io(what()))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(io(what()))?;
+    let request = format!(
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).map_err(io(what()))?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).map_err(io(what()))?;
+    let (head, json) = raw.split_once("\r\n\r\n").unwrap_or((raw.as_str(), ""));
+    if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
+        return Err(Error::Startup(format!("{}: {head}\n{json}", what())));
+    }
+    Ok(serde_json::from_str(json)?)
 }
 
 fn lock(m: &Mutex<Option<Child>>) -> MutexGuard<'_, Option<Child>> {

@@ -36,6 +36,7 @@
 mod cluster;
 mod fixtures;
 mod kubelet;
+mod proxy;
 pub mod sim;
 
 pub use cluster::{Cluster, shared};
@@ -44,6 +45,7 @@ pub use fixtures::{
     fake_uid, job_pod, owned_by, pod, pod_status, running_status, terminated_status, timestamp,
     waiting_status,
 };
+pub use proxy::Proxy;
 pub use kubelet::{
     client_from_kubeconfig, create_pod, delete_pod, ensure_namespace, patch_event_count,
     patch_status, post_event, record_event,
