@@ -386,6 +386,14 @@ fn rbac_is_read_only_pods_and_events() {
             if overlay == "logs" { ["crashloop-exporter", "crashloop-exporter-logs"].into() } else { ["crashloop-exporter"].into() };
         assert_eq!(names, expected_names, "{overlay}: roles");
         assert_eq!(grants(find(&objects, "ClusterRole", "crashloop-exporter")), base, "{overlay}");
+        // Least privilege, said outright: no Secrets, no ConfigMaps, no wildcards anywhere,
+        // and pods/log only in the logs overlay.
+        let all: BTreeSet<(String, String, String)> = roles.iter().flat_map(|r| grants(r)).collect();
+        for (group, resource, verb) in &all {
+            assert!(!["secrets", "configmaps", "*"].contains(&resource.as_str()), "{overlay} grants {verb} {resource}");
+            assert!(group != "*" && verb != "*", "{overlay} grants a wildcard: {group:?} {resource} {verb}");
+        }
+        assert_eq!(all.iter().any(|(_, r, _)| r == "pods/log"), overlay == "logs", "{overlay}: pods/log");
         if overlay == "logs" {
             assert_eq!(grants(find(&objects, "ClusterRole", "crashloop-exporter-logs")), logs);
         }
@@ -436,7 +444,7 @@ fn rbac_is_read_only_pods_and_events() {
         assert!(Instant::now() < deadline, "the logs overlay does not allow get pods/log");
         std::thread::sleep(Duration::from_millis(300));
     }
-    for (verb, resource) in [("list", "pods/log"), ("get", "secrets"), ("create", "pods/exec")] {
+    for (verb, resource) in [("list", "pods/log"), ("get", "secrets"), ("list", "secrets"), ("get", "configmaps"), ("list", "configmaps"), ("create", "pods/exec")] {
         assert!(!can_i(verb, resource), "with the logs overlay the ServiceAccount may {verb} {resource}");
     }
 }
