@@ -1,33 +1,57 @@
-//! Memory per cached pod and render time, measured side by side in one process.
+//! The in-process benchmarks of issue 6: memory of the pod cache, ingest rate and render
+//! time at 100,000 pods, each beside the same pipeline on a stock kube-rs reflector of
+//! full `k8s_openapi` Pods, in the same run.
 //!
-//! Method: build N real-shaped Pod JSON documents (3 containers, 10 env vars each, a 200-byte
-//! annotation, managedFields, 5% of pods crash-looping), decode them and insert them into
-//! a kube-runtime reflector store; the resident set size (from /proc/self/statm) before
-//! and after, divided by N, is the memory per cached pod. The same is done, in the same
-//! run, for full `k8s_openapi` Pods (what a stock reflector keeps). Then one `/metrics`
-//! render of the slim cache is timed (median of 5), plain and gzip.
+//! Method.
+//! - The watch stream is synthetic but real-shaped: each pod is the JSON a 1.33 apiserver
+//!   sends (3 containers with env, resources and probes; labels, a 200-byte annotation,
+//!   an owner reference, managedFields; 5% crash-looping with OOMKilled/137). The initial
+//!   list arrives as `PodList` pages of 500, updates as `MODIFIED` watch-event lines, and
+//!   both are decoded by serde as kube-runtime's watcher does. The stream is written to a
+//!   temporary file first and read back line by line into one reused buffer, so its
+//!   generation costs neither time nor memory on either side. From decode on, the path
+//!   is the exporter's own: `watch::PodIngest::apply` (shard filter, history tracking,
+//!   reflector store, self-metrics, change counter).
+//! - Each side runs in its own child process, pinned to one core with `taskset` where
+//!   it exists, so its resident set (VmRSS from /proc/self/status) is its own.
+//! - Memory per pod: (RSS after the list − RSS before) / N.
+//! - Ingest: N `MODIFIED` events (every pod's resourceVersion moves, the crash-looping
+//!   ones restart once more) through decode and ingest, then one full render, all timed
+//!   on one core; events/s = N / that time.
+//! - Render: the exposition of the N pods, median of 5, plain text into memory and gzip
+//!   (level 1, streamed in 256 KiB chunks as `/metrics` does). Exporter RSS is read
+//!   after the gzip renders, with everything cached.
 //!
-//! Run: `cargo bench --bench footprint -- [N]` (default 20000).
+//! Run: `cargo bench --bench footprint -- [--pods N]` (default 100000). Prints a markdown
+//! table: figure, value, target, baseline, ratio.
 
-use std::sync::atomic::AtomicI64;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crashloop_exporter::metrics::{registry, PodSource, SelfMetrics};
-use crashloop_exporter::model::{track, SlimPod};
-use crashloop_exporter::watch::PodCache;
+use crashloop_exporter::metrics::{Exposition, Format, PodSource, SelfMetrics};
+use crashloop_exporter::model::SlimPod;
+use crashloop_exporter::watch::{PodIngest, Shard};
 use k8s_openapi::api::core::v1::Pod;
+use kube::core::{ObjectList, WatchEvent};
 use kube::runtime::reflector;
 use kube::runtime::watcher::Event;
 use serde_json::json;
 
+const NOW: i64 = 1_795_000_000;
+const PAGE: usize = 500;
+
 fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
-    pages * 4096
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }
 
-fn pod_json(i: usize) -> Vec<u8> {
+/// One real-shaped pod; `generation` moves the resourceVersion and the restart count.
+fn pod(i: usize, generation: u32) -> serde_json::Value {
     let troubled = i % 20 == 0;
     let env: Vec<_> = (0..10).map(|e| json!({"name": format!("VAR_{e}"), "value": format!("value-{e}-{i}")})).collect();
     let container = |name: &str| {
@@ -37,7 +61,7 @@ fn pod_json(i: usize) -> Vec<u8> {
     };
     let status = |name: &str| {
         if troubled && name == "app" {
-            json!({"name": name, "restartCount": 7, "ready": false, "image": "x", "imageID": "x@sha256:1", "containerID": "containerd://1",
+            json!({"name": name, "restartCount": 7 + generation, "ready": false, "image": "x", "imageID": "x@sha256:1", "containerID": "containerd://1",
                 "state": {"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off 5m0s restarting failed container={name} pod=p-{i}_ns(u)")}},
                 "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "startedAt": "2026-11-24T10:00:00Z", "finishedAt": "2026-11-24T10:00:30Z"}}})
         } else {
@@ -45,87 +69,227 @@ fn pod_json(i: usize) -> Vec<u8> {
                 "state": {"running": {"startedAt": "2026-11-24T09:00:00Z"}}, "lastState": {}})
         }
     };
-    let doc = json!({
+    json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": format!("web-{i:06}-7d9c8b6f5-x2zqp"), "namespace": format!("team-{}", i % 50),
-            "uid": format!("4f1c2a9e-7b0d-4a57-9a43-{i:012}"), "resourceVersion": "918273",
+            "uid": format!("4f1c2a9e-7b0d-4a57-9a43-{i:012}"), "resourceVersion": format!("{}", 1_000_000 + generation as usize * 1_000_000 + i),
             "labels": {"app": "web", "pod-template-hash": "7d9c8b6f5", "team": "payments"},
             "annotations": {"example.com/note": "x".repeat(200)},
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("web-{i:06}-7d9c8b6f5"), "uid": "r", "controller": true}],
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("web-{:06}-7d9c8b6f5", i / 3), "uid": "r", "controller": true}],
             "managedFields": [{"manager": "kubelet", "operation": "Update", "apiVersion": "v1", "time": "2026-11-24T09:00:00Z", "fieldsType": "FieldsV1",
                 "fieldsV1": {"f:status": {"f:conditions": {".": {}}, "f:containerStatuses": {}, "f:hostIP": {}, "f:phase": {}, "f:podIP": {}}}}]},
         "spec": {"nodeName": format!("node-{}", i % 100), "containers": [container("app"), container("sidecar"), container("proxy")]},
         "status": {"phase": "Running", "hostIP": "10.0.0.1", "podIP": "10.244.0.1", "startTime": "2026-11-24T09:00:00Z",
             "conditions": [{"type": "Ready", "status": "True"}],
             "containerStatuses": [status("app"), status("sidecar"), status("proxy")]}
-    });
-    serde_json::to_vec(&doc).unwrap_or_default()
+    })
 }
 
-fn fill<K>(docs: &[Vec<u8>], map: impl Fn(K) -> K) -> (reflector::Store<K>, f64)
-where
-    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + 'static,
-{
-    let (reader, mut writer) = reflector::store::<K>();
-    let start = Instant::now();
-    writer.apply_watcher_event(&Event::Init);
-    for d in docs {
-        if let Ok(obj) = serde_json::from_slice::<K>(d) {
-            writer.apply_watcher_event(&Event::InitApply(map(obj)));
+/// Writes the synthetic stream once, for both sides: `list.jsonl` holds the initial list
+/// as `PodList` pages of 500, one per line; `watch.jsonl` one `MODIFIED` event per pod.
+fn write_stream(dir: &std::path::Path, n: usize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut list = std::io::BufWriter::new(std::fs::File::create(dir.join("list.jsonl"))?);
+    let mut watch = std::io::BufWriter::new(std::fs::File::create(dir.join("watch.jsonl"))?);
+    for start in (0..n).step_by(PAGE) {
+        let items: Vec<_> = (start..(start + PAGE).min(n)).map(|i| pod(i, 0)).collect();
+        serde_json::to_writer(&mut list, &json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "1"}, "items": items}))?;
+        list.write_all(b"\n")?;
+        for i in start..(start + PAGE).min(n) {
+            serde_json::to_writer(&mut watch, &json!({"type": "MODIFIED", "object": pod(i, 1)}))?;
+            watch.write_all(b"\n")?;
         }
     }
-    writer.apply_watcher_event(&Event::InitDone);
-    (reader, start.elapsed().as_secs_f64())
+    list.flush()?;
+    watch.flush()
+}
+
+/// Calls `each` with every line of `path`, read into one reused buffer; returns the
+/// seconds spent in `each`.
+fn for_each_line(path: &std::path::Path, mut each: impl FnMut(&[u8])) -> f64 {
+    use std::io::BufRead;
+    let Ok(file) = std::fs::File::open(path) else { return f64::NAN };
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = Vec::with_capacity(4 << 20);
+    let mut secs = 0.0;
+    while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+        let t = Instant::now();
+        each(&line);
+        secs += t.elapsed().as_secs_f64();
+        line.clear();
+    }
+    secs
+}
+
+/// Feeds the stream to a store through `apply`, decoding as kube's list and watch calls do.
+struct Pipeline<K> {
+    apply: Box<dyn FnMut(Event<K>)>,
+    dir: std::path::PathBuf,
+}
+
+impl<K: Clone + serde::de::DeserializeOwned> Pipeline<K> {
+    /// The initial list; returns the seconds spent decoding and applying.
+    fn list(&mut self) -> f64 {
+        (self.apply)(Event::Init);
+        let apply = &mut self.apply;
+        let secs = for_each_line(&self.dir.join("list.jsonl"), |page| {
+            if let Ok(list) = serde_json::from_slice::<ObjectList<K>>(page) {
+                list.items.into_iter().for_each(|p| apply(Event::InitApply(p)));
+            }
+        });
+        (self.apply)(Event::InitDone);
+        secs
+    }
+
+    /// One `MODIFIED` event per pod; returns the seconds spent decoding and applying.
+    fn watch(&mut self) -> f64 {
+        let apply = &mut self.apply;
+        for_each_line(&self.dir.join("watch.jsonl"), |line| {
+            if let Ok(WatchEvent::Modified(p) | WatchEvent::Added(p)) = serde_json::from_slice::<WatchEvent<K>>(line) {
+                apply(Event::Apply(p));
+            }
+        })
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The exporter's side: prints `key=value` lines.
+fn child_slim(dir: std::path::PathBuf, n: usize) {
+    let self_metrics = SelfMetrics::default();
+    let events = crashloop_exporter::watch::SharedEvents::default();
+    let clock: crashloop_exporter::Clock = Arc::new(|| NOW);
+    let (cache, ingest) = PodIngest::new(Shard::default(), self_metrics.clone(), events.clone(), clock.clone());
+    let ingest = std::rc::Rc::new(std::cell::RefCell::new(ingest));
+    let feed = ingest.clone();
+    let mut pipeline = Pipeline::<SlimPod> { apply: Box::new(move |e| feed.borrow_mut().apply(e)), dir };
+    let source = PodSource { caches: vec![cache.clone()], events, log_hints: Default::default(), healthy_details: false, clock };
+    let exposition = Exposition::new(source, &self_metrics);
+
+    let before = rss_bytes();
+    let list_secs = pipeline.list();
+    let after = rss_bytes();
+    println!("pods={}", cache.store.state().len());
+    println!("bytes_per_pod={}", after.saturating_sub(before) / n as u64);
+    println!("list_pods_per_s={:.0}", n as f64 / list_secs);
+
+    let (mut plain, mut zipped, mut sizes) = (Vec::new(), Vec::new(), (0, 0, 0));
+    for _ in 0..5 {
+        let t = Instant::now();
+        let text = exposition.render(Format::Prometheus, false).unwrap_or_default();
+        plain.push(t.elapsed().as_secs_f64());
+        sizes.0 = text.len();
+        sizes.2 = text.split(|b| *b == b'\n').filter(|l| !l.is_empty() && l[0] != b'#').count();
+    }
+    for _ in 0..5 {
+        let t = Instant::now();
+        let gz = exposition.render(Format::Prometheus, true).unwrap_or_default();
+        zipped.push(t.elapsed().as_secs_f64());
+        sizes.1 = gz.len();
+    }
+    println!("render_plain_ms={:.1}", median(plain) * 1e3);
+    println!("render_gzip_ms={:.1}", median(zipped) * 1e3);
+    println!("exposition_bytes={}", sizes.0);
+    println!("exposition_gzip_bytes={}", sizes.1);
+    println!("series={}", sizes.2);
+    println!("rss_bytes={}", rss_bytes());
+
+    let watch_secs = pipeline.watch();
+    let t = Instant::now();
+    let _ = exposition.render(Format::Prometheus, true);
+    let total = watch_secs + t.elapsed().as_secs_f64();
+    println!("ingest_events_per_s={:.0}", n as f64 / total);
+    println!("ingest_without_render_per_s={:.0}", n as f64 / watch_secs);
+    println!("rss_after_updates_bytes={}", rss_bytes());
+}
+
+/// The baseline: a stock reflector of full Pods, fed the same stream.
+fn child_stock(dir: std::path::PathBuf, n: usize) {
+    let (reader, mut writer) = reflector::store::<Pod>();
+    let mut pipeline = Pipeline::<Pod> { apply: Box::new(move |e| writer.apply_watcher_event(&e)), dir };
+    let before = rss_bytes();
+    let list_secs = pipeline.list();
+    let after = rss_bytes();
+    println!("pods={}", reader.state().len());
+    println!("bytes_per_pod={}", after.saturating_sub(before) / n as u64);
+    println!("list_pods_per_s={:.0}", n as f64 / list_secs);
+    let watch_secs = pipeline.watch();
+    println!("ingest_without_render_per_s={:.0}", n as f64 / watch_secs);
+    println!("rss_bytes={}", rss_bytes());
+}
+
+/// Runs this benchmark again as `child <side> <n>`, on one core where `taskset` exists.
+fn run_child(side: &str, dir: &std::path::Path, n: usize) -> std::collections::HashMap<String, f64> {
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let args = [exe.to_string_lossy().to_string(), "child".into(), side.into(), n.to_string(), dir.to_string_lossy().to_string()];
+    let pinned = Command::new("taskset").arg("-c").arg("1").args(&args).output();
+    let output = match pinned {
+        Ok(o) if o.status.success() => o,
+        _ => Command::new(&args[0]).args(&args[1..]).output().expect("the child benchmark runs"),
+    };
+    assert!(output.status.success(), "child {side} failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter_map(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
+        .collect()
 }
 
 fn main() {
-    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(20_000);
-    let docs: Vec<Vec<u8>> = (0..n).map(pod_json).collect();
-    let json_bytes: usize = docs.iter().map(Vec::len).sum();
-
-    let before = rss_bytes();
-    let (slim, slim_secs) = fill::<SlimPod>(&docs, |p| track(None, p, 1_795_000_000, true));
-    let slim_bytes = rss_bytes().saturating_sub(before);
-
-    let before = rss_bytes();
-    let (full, full_secs) = fill::<Pod>(&docs, |p| p);
-    let full_bytes = rss_bytes().saturating_sub(before);
-    drop(full);
-
-    let cache = PodCache { store: slim, last_sync: Arc::new(AtomicI64::new(1)), ready: tokio::sync::watch::channel(true).1 };
-    let source = PodSource {
-        caches: vec![cache],
-        events: Default::default(),
-        log_hints: Default::default(),
-        healthy_details: false,
-        clock: Arc::new(|| 1_795_000_000),
-    };
-    let reg = registry(source, &SelfMetrics::default());
-    let mut plain = Vec::new();
-    let mut zipped = Vec::new();
-    let mut size = (0, 0, 0);
-    for _ in 0..5 {
-        let t = Instant::now();
-        let text = crashloop_exporter::http::render(&reg, false).unwrap_or_default();
-        plain.push(t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let _ = std::io::Write::write_all(&mut enc, text.as_bytes());
-        let gz = enc.finish().unwrap_or_default();
-        zipped.push(plain.last().copied().unwrap_or(0.0) + t.elapsed().as_secs_f64());
-        size = (text.len(), gz.len(), text.lines().filter(|l| !l.starts_with('#')).count());
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, child, side, n, dir, ..] = args.as_slice() {
+        if child == "child" {
+            let (n, dir) = (n.parse().unwrap_or(100_000), std::path::PathBuf::from(dir));
+            return if side == "slim" { child_slim(dir, n) } else { child_stock(dir, n) };
+        }
     }
-
-    println!("pods: {n} (3 containers each, 5% crash-looping), {:.1} MB of JSON", json_bytes as f64 / 1e6);
-    println!("| figure | crashloop-exporter (SlimPod) | stock reflector (k8s_openapi Pod) | ratio |");
-    println!("|---|---|---|---|");
-    println!("| memory per cached pod | {} B | {} B | {:.1}x |", slim_bytes / n as u64, full_bytes / n as u64, full_bytes as f64 / slim_bytes.max(1) as f64);
-    println!("| decode + insert rate | {:.0} pods/s | {:.0} pods/s | {:.1}x |", n as f64 / slim_secs, n as f64 / full_secs, full_secs / slim_secs);
-    println!("| /metrics render, median of 5 | {:.1} ms plain, {:.1} ms gzip | - | - |", median(plain) * 1e3, median(zipped) * 1e3);
-    println!("| exposition | {:.1} MB plain, {:.2} MB gzip, {} series | - | - |", size.0 as f64 / 1e6, size.1 as f64 / 1e6, size.2);
+    let n = args.iter().position(|a| a == "--pods").and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(100_000usize);
+    let dir = std::env::temp_dir().join(format!("crashloop-footprint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    write_stream(&dir, n).expect("the synthetic stream is written");
+    let slim = run_child("slim", &dir, n);
+    let stock = run_child("stock", &dir, n);
+    let _ = std::fs::remove_dir_all(&dir);
+    let get = |m: &std::collections::HashMap<String, f64>, k: &str| m.get(k).copied().unwrap_or(f64::NAN);
+    let mib = |b: f64| b / (1024.0 * 1024.0);
+    println!("in-process benchmarks: {n} pods of 3 containers, 5% crash-looping; each side in its own process on one core");
+    println!();
+    println!("| figure | crashloop-exporter | target | stock reflector (full Pods) | ratio |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| memory per cached pod | {:.0} B | | {:.0} B | {:.1}x less |",
+        get(&slim, "bytes_per_pod"),
+        get(&stock, "bytes_per_pod"),
+        get(&stock, "bytes_per_pod") / get(&slim, "bytes_per_pod")
+    );
+    println!(
+        "| process RSS with {n} pods cached (after gzip renders) | {:.1} MiB | ≤ 150 MiB | {:.1} MiB | {:.1}x less |",
+        mib(get(&slim, "rss_bytes")),
+        mib(get(&stock, "rss_bytes")),
+        get(&stock, "rss_bytes") / get(&slim, "rss_bytes")
+    );
+    println!(
+        "| initial list: decode + ingest | {:.0} pods/s | | {:.0} pods/s | {:.1}x faster |",
+        get(&slim, "list_pods_per_s"),
+        get(&stock, "list_pods_per_s"),
+        get(&slim, "list_pods_per_s") / get(&stock, "list_pods_per_s")
+    );
+    println!(
+        "| watch ingest: decode + projection + store + metrics, one core | {:.0} events/s | | {:.0} events/s | {:.1}x faster |",
+        get(&slim, "ingest_without_render_per_s"),
+        get(&stock, "ingest_without_render_per_s"),
+        get(&slim, "ingest_without_render_per_s") / get(&stock, "ingest_without_render_per_s")
+    );
+    println!("| watch ingest incl. one full gzip render per {n} events | {:.0} events/s | ≥ 50,000 events/s | | |", get(&slim, "ingest_events_per_s"));
+    println!("| /metrics render, plain, median of 5 | {:.1} ms | ≤ 100 ms | | |", get(&slim, "render_plain_ms"));
+    println!("| /metrics render, gzip, median of 5 | {:.1} ms | ≤ 400 ms | | |", get(&slim, "render_gzip_ms"));
+    println!(
+        "| exposition | {:.1} MB plain, {:.2} MB gzip, {:.0} series | | | |",
+        get(&slim, "exposition_bytes") / 1e6,
+        get(&slim, "exposition_gzip_bytes") / 1e6,
+        get(&slim, "series")
+    );
 }

@@ -70,7 +70,7 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
     });
 
     let source = metrics::PodSource { caches, events, log_hints, healthy_details: args.healthy_container_details, clock };
-    let state = http::AppState { registry: Arc::new(metrics::registry(source, &self_metrics)), ready };
+    let state = http::AppState { exposition: Arc::new(metrics::Exposition::new(source, &self_metrics)), ready };
     let scheme = if listening.web.tls.is_some() { "https" } else { "http" };
     tracing::info!(address = %args.listen_address, scheme, basic_auth = listening.web.users.is_some(), "serving /metrics");
     http::serve(listener, state, listening, shutdown).await;

@@ -124,7 +124,7 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
         State::Terminated(t) => Some(t),
         _ => c.last_termination.as_ref(),
     };
-    let container_events: Option<&ContainerEvents> = events.and_then(|e| e.containers.get(&c.name));
+    let container_events: Option<&ContainerEvents> = events.and_then(|e| e.containers.get(&*c.name));
     let hint = waiting.map(|w| w.hint).filter(|h| *h != Hint::None).or(last.map(|t| t.hint)).unwrap_or_default();
     let exit = last.map(|t| t.exit_code);
 

@@ -250,6 +250,8 @@ pub struct EventCounts {
     pods: HashMap<(String, String), PodEvents>,
     /// True while the first list is read.
     pub baseline: bool,
+    /// Counts calls that may have changed the state, so a rendered exposition knows when it is stale.
+    generation: u64,
 }
 
 impl EventCounts {
@@ -265,6 +267,7 @@ impl EventCounts {
     /// Applies an added or modified Event. `pod_uid` looks the involved pod up in the pod
     /// cache: an Event whose pod is unknown (or a previous pod of the same name) is skipped.
     pub fn apply(&mut self, event: &SlimEvent, pod_uid: impl Fn(&str, &str) -> Option<String>) -> Outcome {
+        self.generation += 1;
         let Some(pod) = &event.pod else { return Outcome::Ignored("not_a_pod") };
         match &event.signal {
             Signal::Ignored(why) => return Outcome::Ignored(why),
@@ -319,17 +322,17 @@ impl EventCounts {
             signal => {
                 let c = state.containers.entry(container).or_default();
                 match signal {
-                    Signal::ProbeFailure(p) => c.probe_failures[*p as usize] += added,
+                    Signal::ProbeFailure(p) => c.probe_failures[*p as usize] = c.probe_failures[*p as usize].saturating_add(added),
                     Signal::ProbeKill(p) => {
-                        c.probe_kills[*p as usize] += added;
+                        c.probe_kills[*p as usize] = c.probe_kills[*p as usize].saturating_add(added);
                         if let Some(at) = event.last_seen {
                             if c.last_probe_kill.is_none_or(|(_, t)| at >= t) {
                                 c.last_probe_kill = Some((*p, at));
                             }
                         }
                     }
-                    Signal::CrashBackOff => c.backoffs += added,
-                    Signal::ImagePullBackOff => c.image_pull_backoffs += added,
+                    Signal::CrashBackOff => c.backoffs = c.backoffs.saturating_add(added),
+                    Signal::ImagePullBackOff => c.image_pull_backoffs = c.image_pull_backoffs.saturating_add(added),
                     Signal::ImagePullFailed(category) => c.pull_failure = Some(*category),
                     Signal::Missing(_) | Signal::Ignored(_) | Signal::Unparsed => {}
                 }
@@ -340,6 +343,7 @@ impl EventCounts {
 
     /// An Event was deleted (TTL): nothing is subtracted; what it reported as missing is cleared.
     pub fn delete(&mut self, event: &SlimEvent, now: Timestamp) {
+        self.generation += 1;
         let key = event.key();
         if let Some(r) = self.records.get_mut(&key) {
             r.deleted_at = Some(now);
@@ -351,6 +355,7 @@ impl EventCounts {
 
     /// Forgets a deleted pod and its Events.
     pub fn forget_pod(&mut self, namespace: &str, name: &str) {
+        self.generation += 1;
         let key = (namespace.to_string(), name.to_string());
         self.pods.remove(&key);
         self.records.retain(|_, r| r.pod != key);
@@ -358,6 +363,7 @@ impl EventCounts {
 
     /// Drops records of Events deleted long ago, and of pods the cache no longer has.
     pub fn collect_garbage(&mut self, now: Timestamp, pod_exists: impl Fn(&str, &str) -> bool) {
+        self.generation += 1;
         self.pods.retain(|(ns, name), _| pod_exists(ns, name));
         let pods = &self.pods;
         self.records.retain(|_, r| {
@@ -368,6 +374,11 @@ impl EventCounts {
     /// A copy of every pod's state, for one scrape.
     pub fn snapshot(&self) -> HashMap<(String, String), PodEvents> {
         self.pods.clone()
+    }
+
+    /// Changes so far: equal values mean an unchanged state.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Event objects remembered (for `crashloop_exporter_cached_objects{resource="events"}`).

@@ -10,7 +10,6 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,7 +24,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::Watcher;
-use prometheus_client::registry::Registry;
+use crate::metrics::Format;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
 
@@ -52,7 +51,7 @@ const LANDING: &str = r#"<!doctype html>
 /// What the endpoints serve from.
 #[derive(Clone)]
 pub struct AppState {
-    pub registry: Arc<Registry>,
+    pub exposition: Arc<crate::metrics::Exposition>,
     /// Set once every cache has completed its first list.
     pub ready: Arc<AtomicBool>,
 }
@@ -83,23 +82,6 @@ pub fn negotiate(accept: Option<&str>, accept_encoding: Option<&str>) -> Negotia
     Negotiated { openmetrics, gzip }
 }
 
-/// Renders the registry in the negotiated format.
-pub fn render(registry: &Registry, openmetrics: bool) -> Result<String, std::fmt::Error> {
-    let mut out = String::with_capacity(64 * 1024);
-    if openmetrics {
-        prometheus_client::encoding::text::encode(&mut out, registry)?;
-    } else {
-        prometheus_client::encoding::prometheus_text::encode(&mut out, registry)?;
-    }
-    Ok(out)
-}
-
-fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 8), flate2::Compression::fast());
-    encoder.write_all(body)?;
-    encoder.finish()
-}
-
 fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *response.status_mut() = status;
@@ -110,24 +92,15 @@ fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
 async fn metrics(state: &AppState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let header = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     let want = negotiate(header(ACCEPT), header(ACCEPT_ENCODING));
-    let registry = state.registry.clone();
-    let rendered = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-        let body = render(&registry, want.openmetrics).map_err(|e| format!("encoding failed: {e}"))?;
-        if want.gzip { gzip(body.as_bytes()).map_err(|e| format!("gzip failed: {e}")) } else { Ok(body.into_bytes()) }
-    })
-    .await;
-    let body = match rendered {
-        Ok(Ok(body)) => body,
-        Ok(Err(e)) => {
+    let format = if want.openmetrics { Format::OpenMetrics } else { Format::Prometheus };
+    let body = match state.exposition.get(format, want.gzip).await {
+        Ok(body) => body,
+        Err(e) => {
             tracing::error!(error = %e, "rendering /metrics failed");
             return text(StatusCode::INTERNAL_SERVER_ERROR, "rendering metrics failed; see the exporter's log\n");
         }
-        Err(e) => {
-            tracing::error!(error = %e, "the render task failed");
-            return text(StatusCode::INTERNAL_SERVER_ERROR, "rendering metrics failed; see the exporter's log\n");
-        }
     };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let mut response = Response::new(Full::new(body));
     let content_type = if want.openmetrics { OPENMETRICS } else { prometheus_client::encoding::prometheus_text::CONTENT_TYPE };
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

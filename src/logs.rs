@@ -30,15 +30,18 @@ type Key = (String, String, String);
 /// The hint for each container's last termination, keyed by pod uid and restart count so
 /// a newer termination never reads an older hint.
 #[derive(Clone, Debug, Default)]
-pub struct LogHints(Arc<Mutex<HashMap<Key, (String, u32, Option<LogHint>)>>>);
+pub struct LogHints {
+    map: Arc<Mutex<HashMap<Key, (String, u32, Option<LogHint>)>>>,
+    changes: Arc<std::sync::atomic::AtomicU64>,
+}
 
 impl LogHints {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Key, (String, u32, Option<LogHint>)>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn key(pod: &SlimPod, c: &SlimContainer) -> Key {
-        (pod.namespace().to_string(), pod.name().to_string(), c.name.clone())
+        (pod.namespace().to_string(), pod.name().to_string(), c.name.to_string())
     }
 
     /// The hint for the container's current last termination, if one was fetched.
@@ -53,11 +56,18 @@ impl LogHints {
         self.map().get(&Self::key(pod, c)).is_some_and(|(uid, restarts, _)| uid == pod.uid() && *restarts == c.restart_count)
     }
 
+    /// Changes so far: equal values mean unchanged hints.
+    pub fn generation(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     fn set(&self, pod: &SlimPod, c: &SlimContainer, hint: Option<LogHint>) {
+        self.changes.fetch_add(1, std::sync::atomic::Ordering::Release);
         self.map().insert(Self::key(pod, c), (pod.uid().to_string(), c.restart_count, hint));
     }
 
     fn retain(&self, exists: impl Fn(&Key) -> bool) {
+        self.changes.fetch_add(1, std::sync::atomic::Ordering::Release);
         self.map().retain(|k, _| exists(k));
     }
 }
@@ -111,7 +121,7 @@ pub async fn run(client: kube::Client, caches: Vec<PodCache>, hints: LogHints, f
                             tracing::error!(error = %e, "cannot read previous logs: grant `get` on `pods/log` (deploy/overlays/logs), or drop --logs");
                             forbidden_logged = true;
                         }
-                        tracing::debug!(namespace = pod.namespace(), pod = pod.name(), container = c.name, result, "previous log not read");
+                        tracing::debug!(namespace = pod.namespace(), pod = pod.name(), container = &*c.name, result, "previous log not read");
                         // Remembered as fetched: the same termination is not asked for again.
                         hints.set(pod, c, None);
                         result

@@ -6,21 +6,20 @@
 //! sets (anything else is `other`), and exit codes, signals and delays are values.
 
 use std::collections::BTreeMap;
-use std::fmt::Error as FmtError;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, MetricEncoder};
-use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use bytes::Bytes;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
-use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use crate::diagnose::{assess, ContainerReport};
 use crate::events::{ContainerEvents, PodEvents, Probe};
 use crate::watch::{PodCache, SharedEvents};
-use crate::model::{SlimContainer, SlimPod, State, TerminationReason, WaitingReason};
+use crate::model::{SlimContainer, SlimPod, State, TerminationReason, Timestamp, WaitingReason};
 
 /// `(name, type, help)` of every family the exporter serves; names as exposed.
 pub const FAMILIES: &[(&str, &str, &str)] = &[
@@ -57,6 +56,7 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("crashloop_exporter_events_seen_total", "counter", "Events about pods received from the API."),
     ("crashloop_exporter_events_ignored_total", "counter", "Events left out, by reason."),
     ("crashloop_exporter_event_parse_failures_total", "counter", "Events of a reason the exporter reads whose message it could not parse."),
+    ("crashloop_exporter_renders_total", "counter", "Renders of the /metrics body; scrapes that ask at the same time, or before anything changed, share one."),
     ("crashloop_exporter_log_fetches_total", "counter", "Previous-log fetches (--logs), by result: ok, not_found (no previous instance, or no kubelet), forbidden, error."),
     ("crashloop_exporter_shard_ordinal", "gauge", "This replica's shard (--shard)."),
     ("crashloop_exporter_total_shards", "gauge", "How many shards there are (--total-shards)."),
@@ -112,6 +112,7 @@ pub struct SelfMetrics {
     pub events_ignored: Family<ReasonLabels, Counter>,
     pub event_parse_failures: Counter,
     pub log_fetches: Family<ResultLabels, Counter>,
+    pub renders: Counter,
     shard_ordinal: Gauge,
     total_shards: Gauge,
     build_info: Family<BuildLabels, Gauge>,
@@ -125,6 +126,7 @@ const EVENTS_SEEN: &str = "crashloop_exporter_events_seen_total";
 const EVENTS_IGNORED: &str = "crashloop_exporter_events_ignored_total";
 const EVENT_PARSE_FAILURES: &str = "crashloop_exporter_event_parse_failures_total";
 const LOG_FETCHES: &str = "crashloop_exporter_log_fetches_total";
+const RENDERS: &str = "crashloop_exporter_renders_total";
 const SHARD_ORDINAL: &str = "crashloop_exporter_shard_ordinal";
 const TOTAL_SHARDS: &str = "crashloop_exporter_total_shards";
 
@@ -149,6 +151,7 @@ impl SelfMetrics {
         registry.register(base(EVENTS_IGNORED), help(EVENTS_IGNORED), m.events_ignored);
         registry.register(base(EVENT_PARSE_FAILURES), help(EVENT_PARSE_FAILURES), m.event_parse_failures);
         registry.register(base(LOG_FETCHES), help(LOG_FETCHES), m.log_fetches);
+        registry.register(base(RENDERS), help(RENDERS), m.renders);
         registry.register(SHARD_ORDINAL, help(SHARD_ORDINAL), m.shard_ordinal);
         registry.register(TOTAL_SHARDS, help(TOTAL_SHARDS), m.total_shards);
         self.total_shards.set(self.total_shards.get().max(1));
@@ -175,16 +178,193 @@ impl std::fmt::Debug for PodSource {
     }
 }
 
-/// The registry served on `/metrics`.
-pub fn registry(source: PodSource, self_metrics: &SelfMetrics) -> Registry {
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(PodCollector(source)));
-    self_metrics.register(&mut registry);
-    registry
+/// The exposition formats `/metrics` serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// `text/plain; version=0.0.4`.
+    Prometheus,
+    /// `application/openmetrics-text; version=1.0.0`.
+    OpenMetrics,
 }
 
-#[derive(Debug)]
-struct PodCollector(PodSource);
+/// Renders every family: the pod and container series straight from the caches, then the
+/// exporter's own. Output is written to `out` in chunks of about [`CHUNK`] bytes, so a
+/// compressed scrape never holds the whole text.
+///
+/// The encoder is hand-written rather than prometheus-client's: at 100,000 pods it writes
+/// about 700,000 series, and a label prefix rendered once per container and reused by
+/// every family is what keeps a render within 100 ms.
+pub fn render(source: &PodSource, self_metrics: &Registry, format: Format, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let now = (source.clock)();
+    let pods: Vec<Arc<SlimPod>> = source.caches.iter().flat_map(|c| c.store.state()).collect();
+    let (mut events, records) = {
+        let state = crate::watch::lock(&source.events);
+        (state.snapshot(), state.records())
+    };
+    let rows: Vec<PodRows> = pods
+        .iter()
+        .map(|p| {
+            let events = if events.is_empty() {
+                None
+            } else {
+                events.remove(&(p.namespace().to_string(), p.name().to_string())).filter(|e| e.uid == p.uid())
+            };
+            let logs = |c: &SlimContainer| source.log_hints.get(p, c);
+            let reports = assess(p, events.as_ref(), &logs, now, source.healthy_details);
+            PodRows { pod: p, reports, events }
+        })
+        .collect();
+    let mut text = Text { buf: Vec::with_capacity(CHUNK + 4096), out, format };
+    encode_pods(&mut text, &rows)?;
+    encode_cache(&mut text, &source.caches, pods.len(), records)?;
+    let mut own = String::new();
+    let encoded = match format {
+        Format::Prometheus => prometheus_client::encoding::prometheus_text::encode(&mut own, self_metrics),
+        Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut own, self_metrics),
+    };
+    encoded.map_err(|e| std::io::Error::other(format!("encoding the exporter's own metrics: {e}")))?;
+    text.buf.extend_from_slice(own.as_bytes());
+    text.finish()
+}
+
+/// How much text is buffered before it is handed to the writer.
+pub const CHUNK: usize = 256 * 1024;
+
+/// The text encoder: family headers, label sets and values, in either format.
+struct Text<'w> {
+    buf: Vec<u8>,
+    out: &'w mut dyn std::io::Write,
+    format: Format,
+}
+
+/// A sample value: integers print without a fraction, floats as Go's exposition does.
+#[derive(Clone, Copy)]
+enum Value {
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::Uint(u64::from(v))
+    }
+}
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        Value::Uint(v)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+
+/// Appends `value` with `\`, `"` and newlines escaped, as both formats require in label values.
+fn escape_into(buf: &mut Vec<u8>, value: &str) {
+    let bytes = value.as_bytes();
+    if !bytes.iter().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        buf.extend_from_slice(bytes);
+        return;
+    }
+    for b in bytes {
+        match b {
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            _ => buf.push(*b),
+        }
+    }
+}
+
+/// `k1="v1",k2="v2"`, escaped.
+fn label_set(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(128);
+    push_labels(&mut buf, pairs);
+    buf
+}
+
+fn push_labels(buf: &mut Vec<u8>, pairs: &[(&str, &str)]) {
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(name.as_bytes());
+        buf.extend_from_slice(b"=\"");
+        escape_into(buf, value);
+        buf.push(b'"');
+    }
+}
+
+impl Text<'_> {
+    /// Starts a family: its `# HELP` and `# TYPE` lines, from [`FAMILIES`].
+    fn family(&mut self, name: &'static str) {
+        let (kind, help) = FAMILIES.iter().find(|f| f.0 == name).map_or(("unknown", ""), |f| (f.1, f.2));
+        let shown = match self.format {
+            Format::OpenMetrics if kind == "counter" => base(name),
+            _ => name,
+        };
+        for (tag, text) in [("# HELP ", help), ("# TYPE ", kind)] {
+            self.buf.extend_from_slice(tag.as_bytes());
+            self.buf.extend_from_slice(shown.as_bytes());
+            self.buf.push(b' ');
+            for b in text.as_bytes() {
+                match b {
+                    b'\\' => self.buf.extend_from_slice(b"\\\\"),
+                    b'\n' => self.buf.extend_from_slice(b"\\n"),
+                    b'"' if self.format == Format::OpenMetrics => self.buf.extend_from_slice(b"\\\""),
+                    _ => self.buf.push(*b),
+                }
+            }
+            self.buf.push(b'\n');
+        }
+    }
+
+    /// One sample: `name{labels[,extra="value"]} value`; `labels` is already escaped.
+    fn sample(&mut self, name: &str, labels: &[u8], extra: Option<(&str, &str)>, value: impl Into<Value>) -> std::io::Result<()> {
+        let buf = &mut self.buf;
+        buf.extend_from_slice(name.as_bytes());
+        buf.push(b'{');
+        buf.extend_from_slice(labels);
+        if let Some(extra) = extra {
+            if !labels.is_empty() {
+                buf.push(b',');
+            }
+            push_labels(buf, &[extra]);
+        }
+        buf.extend_from_slice(b"} ");
+        match value.into() {
+            Value::Int(v) => buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+            Value::Uint(v) => buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+            Value::Float(v) if v.is_nan() => buf.extend_from_slice(b"NaN"),
+            Value::Float(v) if v.is_infinite() => buf.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" }),
+            Value::Float(v) => buf.extend_from_slice(dtoa::Buffer::new().format_finite(v).as_bytes()),
+        }
+        buf.push(b'\n');
+        if buf.len() >= CHUNK {
+            self.out.write_all(buf)?;
+            buf.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.out.flush()
+    }
+}
 
 /// One pod's reports, computed once per scrape and read by every family.
 struct PodRows<'a> {
@@ -193,139 +373,236 @@ struct PodRows<'a> {
     events: Option<PodEvents>,
 }
 
-impl PodRows<'_> {
-    fn container_events(&self, container: &str) -> Option<&ContainerEvents> {
-        self.events.as_ref()?.containers.get(container)
-    }
+/// A container with detail series, or with counted Events: its label set is rendered once.
+struct Detail<'a> {
+    report: &'a ContainerReport<'a>,
+    events: Option<&'a ContainerEvents>,
+    labels: Vec<u8>,
 }
 
-type Labels<'a, const N: usize> = [(&'static str, &'a str); N];
-
-fn container_labels<'a>(pod: &'a SlimPod, c: &'a SlimContainer) -> Labels<'a, 4> {
-    [
+fn container_labels(pod: &SlimPod, c: &SlimContainer) -> Vec<u8> {
+    label_set(&[
         ("namespace", pod.namespace()),
         ("pod", pod.name()),
-        ("container", c.name.as_str()),
+        ("container", &*c.name),
         ("container_type", c.container_type.as_str()),
-    ]
+    ])
 }
 
-fn with<'a>(l: Labels<'a, 4>, extra: (&'static str, &'a str)) -> Labels<'a, 5> {
-    [l[0], l[1], l[2], l[3], extra]
-}
-
-/// Encodes one family: the descriptor once, then each sample.
-fn family<'s>(
-    enc: &'s mut DescriptorEncoder,
-    name: &'static str,
-    metric_type: MetricType,
-    body: impl FnOnce(&mut MetricEncoder<'_>) -> Result<(), FmtError>,
-) -> Result<(), FmtError> {
-    let mut m = enc.encode_descriptor(base(name), help(name), None, metric_type)?;
-    body(&mut m)
-}
-
-fn gauge<L: EncodeLabelSet, V: prometheus_client::encoding::EncodeGaugeValue + Send + Sync + std::fmt::Debug>(
-    m: &mut MetricEncoder<'_>,
-    labels: &L,
-    value: V,
-) -> Result<(), FmtError> {
-    ConstGauge::new(value).encode(m.encode_family(labels)?)
-}
-
-fn counter<L: EncodeLabelSet>(m: &mut MetricEncoder<'_>, labels: &L, value: u64) -> Result<(), FmtError> {
-    ConstCounter::new(value).encode(m.encode_family(labels)?)
-}
-
-impl Collector for PodCollector {
-    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), FmtError> {
-        let source = &self.0;
-        let now = (source.clock)();
-        let mut pods: Vec<Arc<SlimPod>> = source.caches.iter().flat_map(|c| c.store.state()).collect();
-        pods.sort_unstable_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
-        let (mut events, records) = {
-            let state = crate::watch::lock(&source.events);
-            (state.snapshot(), state.records())
-        };
-        let rows: Vec<PodRows> = pods
-            .iter()
-            .map(|p| {
-                let events = events.remove(&(p.namespace().to_string(), p.name().to_string())).filter(|e| e.uid == p.uid());
-                let logs = |c: &SlimContainer| source.log_hints.get(p, c);
-                let reports = assess(p, events.as_ref(), &logs, now, source.healthy_details);
-                PodRows { pod: p, reports, events }
-            })
-            .collect();
-        encode_pods(&mut enc, &rows)?;
-        encode_events(&mut enc, &rows)?;
-        encode_cache(&mut enc, &source.caches, pods.len(), records)
+fn encode_pods(text: &mut Text, rows: &[PodRows]) -> std::io::Result<()> {
+    let mut labels = Vec::with_capacity(160);
+    text.family("crashloop_container_restarts_total");
+    for row in rows {
+        for r in &row.reports {
+            labels.clear();
+            push_labels(
+                &mut labels,
+                &[
+                    ("namespace", row.pod.namespace()),
+                    ("pod", row.pod.name()),
+                    ("container", &*r.container.name),
+                    ("container_type", r.container.container_type.as_str()),
+                ],
+            );
+            text.sample("crashloop_container_restarts_total", &labels, None, u64::from(r.container.restart_count))?;
+        }
     }
+    // Detailed containers, and the others only where Events were counted for them.
+    let details: Vec<Detail> = rows
+        .iter()
+        .flat_map(|row| {
+            row.reports.iter().filter_map(move |r| {
+                let events = row.events.as_ref().and_then(|e| e.containers.get(&*r.container.name));
+                (r.detailed || events.is_some()).then(|| Detail { report: r, events, labels: container_labels(row.pod, r.container) })
+            })
+        })
+        .collect();
+    let detailed = || details.iter().filter(|d| d.report.detailed);
+
+    text.family("crashloop_container_state");
+    for d in detailed() {
+        let current = d.report.container.state.label();
+        for s in State::LABELS {
+            text.sample("crashloop_container_state", &d.labels, Some(("state", s)), *s == current)?;
+        }
+    }
+    text.family("crashloop_container_waiting_reason");
+    for d in detailed() {
+        let current = d.report.container.state.waiting().map(|w| w.reason);
+        for reason in WaitingReason::ALL {
+            text.sample("crashloop_container_waiting_reason", &d.labels, Some(("reason", reason.as_str())), current == Some(*reason))?;
+        }
+    }
+    let last = || detailed().filter_map(|d| d.report.container.last_termination.as_ref().map(|t| (d, t)));
+    text.family("crashloop_container_last_terminated_exit_code");
+    for (d, t) in last() {
+        text.sample("crashloop_container_last_terminated_exit_code", &d.labels, None, i64::from(t.exit_code))?;
+    }
+    text.family("crashloop_container_last_terminated_signal");
+    for (d, t) in last() {
+        if let Some(sig) = t.signal() {
+            text.sample("crashloop_container_last_terminated_signal", &d.labels, None, i64::from(sig))?;
+        }
+    }
+    text.family("crashloop_container_last_terminated_reason");
+    for (d, t) in last() {
+        text.sample("crashloop_container_last_terminated_reason", &d.labels, Some(("reason", t.reason.as_str())), 1i64)?;
+    }
+    text.family("crashloop_container_last_terminated_timestamp_seconds");
+    for (d, t) in last() {
+        if let Some(f) = t.finished_at {
+            text.sample("crashloop_container_last_terminated_timestamp_seconds", &d.labels, None, f)?;
+        }
+    }
+    text.family("crashloop_container_last_terminated_oom_killed");
+    for (d, t) in last() {
+        text.sample("crashloop_container_last_terminated_oom_killed", &d.labels, None, t.reason == TerminationReason::OomKilled)?;
+    }
+    text.family("crashloop_container_in_backoff");
+    for d in detailed() {
+        text.sample("crashloop_container_in_backoff", &d.labels, None, d.report.backoff.active)?;
+    }
+    text.family("crashloop_container_backoff_delay_seconds");
+    for d in detailed().filter(|d| d.report.backoff.active) {
+        let source = if d.report.backoff.estimated { "estimate" } else { "kubelet" };
+        text.sample("crashloop_container_backoff_delay_seconds", &d.labels, Some(("source", source)), d.report.backoff.delay_seconds)?;
+    }
+    text.family("crashloop_container_next_restart_timestamp_seconds");
+    for d in detailed() {
+        if let Some(t) = d.report.backoff.next_restart {
+            text.sample("crashloop_container_next_restart_timestamp_seconds", &d.labels, None, t)?;
+        }
+    }
+    text.family("crashloop_container_memory_limit_bytes");
+    for d in detailed() {
+        if let Some(b) = d.report.container.memory_limit_bytes {
+            text.sample("crashloop_container_memory_limit_bytes", &d.labels, None, b)?;
+        }
+    }
+    text.family("crashloop_container_crashlooping");
+    for d in detailed() {
+        text.sample("crashloop_container_crashlooping", &d.labels, None, d.report.crashlooping)?;
+    }
+    text.family("crashloop_container_crashloop_start_timestamp_seconds");
+    for d in detailed().filter(|d| d.report.crashlooping) {
+        if let Some(t) = d.report.container.history.loop_since {
+            text.sample("crashloop_container_crashloop_start_timestamp_seconds", &d.labels, None, t)?;
+        }
+    }
+    text.family("crashloop_container_terminations_total");
+    for d in detailed().filter(|d| d.report.container.restart_count > 0) {
+        let counts = &d.report.container.history.terminations.0;
+        for (reason, n) in crate::model::Terminations::REASONS.iter().zip(counts) {
+            text.sample("crashloop_container_terminations_total", &d.labels, Some(("reason", reason)), *n)?;
+        }
+    }
+    text.family("crashloop_pod_workload_info");
+    for row in rows {
+        let p = row.pod;
+        labels.clear();
+        push_labels(
+            &mut labels,
+            &[("namespace", p.namespace()), ("pod", p.name()), ("workload_kind", &*p.workload.kind), ("workload", &*p.workload.name)],
+        );
+        text.sample("crashloop_pod_workload_info", &labels, None, 1i64)?;
+    }
+    text.family("crashloop_container_probable_cause");
+    for d in &details {
+        if let Some(cause) = d.report.cause {
+            for c in crate::diagnose::Cause::ALL {
+                text.sample("crashloop_container_probable_cause", &d.labels, Some(("cause", c.as_str())), c == cause)?;
+            }
+        }
+    }
+    encode_aggregates(text, rows)?;
+    encode_events(text, rows, &details)
+}
+
+/// Per-namespace counts over every container.
+fn encode_aggregates(text: &mut Text, rows: &[PodRows]) -> std::io::Result<()> {
+    let mut troubled: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    let mut in_backoff: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut waiting: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for row in rows {
+        let ns = row.pod.namespace();
+        for r in &row.reports {
+            if let Some(cause) = r.cause {
+                *troubled.entry((ns, cause.as_str())).or_default() += 1;
+            }
+            if let Some(w) = r.container.state.waiting() {
+                *waiting.entry((ns, w.reason.as_str())).or_default() += 1;
+                if w.reason == WaitingReason::CrashLoopBackOff {
+                    *in_backoff.entry(ns).or_default() += 1;
+                }
+            }
+        }
+    }
+    text.family("crashloop_troubled_containers");
+    for ((ns, cause), n) in &troubled {
+        text.sample("crashloop_troubled_containers", &label_set(&[("namespace", ns), ("cause", cause)]), None, *n)?;
+    }
+    text.family("crashloop_crashloopbackoff_containers");
+    for (ns, n) in &in_backoff {
+        text.sample("crashloop_crashloopbackoff_containers", &label_set(&[("namespace", ns)]), None, *n)?;
+    }
+    text.family("crashloop_waiting_containers");
+    for ((ns, reason), n) in &waiting {
+        text.sample("crashloop_waiting_containers", &label_set(&[("namespace", ns), ("reason", reason)]), None, *n)?;
+    }
+    Ok(())
 }
 
 /// Counter families from Events: a detailed container gets explicit zeros for the probes it
 /// has; any container gets a series once something was counted.
-fn encode_events(enc: &mut DescriptorEncoder, rows: &[PodRows]) -> Result<(), FmtError> {
-    use MetricType::{Counter as C, Gauge as G};
-    let with_events = || {
-        rows.iter().flat_map(|row| row.reports.iter().map(move |r| (row, r, row.container_events(&r.container.name))))
-    };
+fn encode_events(text: &mut Text, rows: &[PodRows], details: &[Detail]) -> std::io::Result<()> {
     let has_probe = |c: &SlimContainer, p: Probe| match p {
         Probe::Liveness => c.has_liveness_probe,
         Probe::Readiness => c.has_readiness_probe,
         Probe::Startup => c.has_startup_probe,
     };
-    // A detailed container gets an explicit 0 for each probe it has.
-    let probes = |enc: &mut DescriptorEncoder, name, probes: &[Probe], count: fn(&ContainerEvents, Probe) -> u64| {
-        family(enc, name, C, |m| {
-            with_events().try_for_each(|(row, r, ev)| {
-                probes.iter().try_for_each(|p| {
-                    let n = ev.map_or(0, |e| count(e, *p));
-                    if n > 0 || (r.detailed && has_probe(r.container, *p)) {
-                        counter(m, &with(container_labels(row.pod, r.container), ("probe", p.as_str())), n)
-                    } else {
-                        Ok(())
-                    }
-                })
-            })
-        })
-    };
-    probes(enc, "crashloop_container_probe_failures_total", &Probe::ALL, |e, p| e.probe_failures[p as usize])?;
-    probes(enc, "crashloop_container_probe_kills_total", &[Probe::Liveness, Probe::Startup], |e, p| e.probe_kills[p as usize])?;
-    family(enc, "crashloop_container_backoff_events_total", C, |m| {
-        with_events().try_for_each(|(row, r, ev)| match ev.map_or(0, |e| e.backoffs) {
-            n if n > 0 || r.detailed => counter(m, &container_labels(row.pod, r.container), n),
-            _ => Ok(()),
-        })
-    })?;
-    family(enc, "crashloop_container_image_pull_backoff_events_total", C, |m| {
-        with_events().try_for_each(|(row, r, ev)| match ev.map_or(0, |e| e.image_pull_backoffs) {
-            n if n > 0 || r.detailed => counter(m, &container_labels(row.pod, r.container), n),
-            _ => Ok(()),
-        })
-    })?;
-    family(enc, "crashloop_container_image_pull_failure", G, |m| {
-        with_events().try_for_each(|(row, r, ev)| {
-            let pulling = r.container.state.waiting().is_some_and(|w| w.reason.is_image_problem());
-            if !pulling {
-                return Ok(());
+    let probe_families: [(&'static str, &[Probe], fn(&ContainerEvents, Probe) -> u64); 2] = [
+        ("crashloop_container_probe_failures_total", &Probe::ALL, |e, p| e.probe_failures[p as usize]),
+        ("crashloop_container_probe_kills_total", &[Probe::Liveness, Probe::Startup], |e, p| e.probe_kills[p as usize]),
+    ];
+    for (name, probes, count) in probe_families {
+        text.family(name);
+        for d in details {
+            for p in probes {
+                let n = d.events.map_or(0, |e| count(e, *p));
+                if n > 0 || (d.report.detailed && has_probe(d.report.container, *p)) {
+                    text.sample(name, &d.labels, Some(("probe", p.as_str())), n)?;
+                }
             }
-            let category = ev.and_then(|e| e.pull_failure).unwrap_or(crate::events::PullFailure::Other);
-            gauge(m, &with(container_labels(row.pod, r.container), ("category", category.as_str())), 1i64)
-        })
-    })?;
-    family(enc, "crashloop_pod_missing_object", G, |m| {
-        rows.iter().try_for_each(|row| {
-            missing_objects(row).iter().try_for_each(|(kind, name)| {
-                let labels = [
-                    ("namespace", row.pod.namespace()),
-                    ("pod", row.pod.name()),
-                    ("kind", kind.as_str()),
-                    ("name", name.as_str()),
-                ];
-                gauge(m, &labels, 1i64)
-            })
-        })
-    })
+        }
+    }
+    let event_families: [(&'static str, fn(&ContainerEvents) -> u64); 2] = [
+        ("crashloop_container_backoff_events_total", |e| e.backoffs),
+        ("crashloop_container_image_pull_backoff_events_total", |e| e.image_pull_backoffs),
+    ];
+    for (name, count) in event_families {
+        text.family(name);
+        for d in details {
+            match d.events.map_or(0, count) {
+                n if n > 0 || d.report.detailed => text.sample(name, &d.labels, None, n)?,
+                _ => {}
+            }
+        }
+    }
+    text.family("crashloop_container_image_pull_failure");
+    for d in details {
+        if d.report.container.state.waiting().is_some_and(|w| w.reason.is_image_problem()) {
+            let category = d.events.and_then(|e| e.pull_failure).unwrap_or(crate::events::PullFailure::Other);
+            text.sample("crashloop_container_image_pull_failure", &d.labels, Some(("category", category.as_str())), 1i64)?;
+        }
+    }
+    text.family("crashloop_pod_missing_object");
+    for row in rows {
+        for (kind, name) in missing_objects(row) {
+            let labels = label_set(&[("namespace", row.pod.namespace()), ("pod", row.pod.name()), ("kind", kind.as_str()), ("name", &name)]);
+            text.sample("crashloop_pod_missing_object", &labels, None, 1i64)?;
+        }
+    }
+    Ok(())
 }
 
 /// Objects the pod waits for: from its containers' waiting messages, and from Events while
@@ -347,160 +624,107 @@ fn missing_objects(row: &PodRows) -> std::collections::BTreeSet<(crate::model::O
     out
 }
 
-fn each<'a>(rows: &'a [PodRows<'a>]) -> impl Iterator<Item = (&'a SlimPod, &'a ContainerReport<'a>)> {
-    rows.iter().flat_map(|r| r.reports.iter().map(move |c| (r.pod, c)))
+fn encode_cache(text: &mut Text, caches: &[PodCache], cached: usize, events: usize) -> std::io::Result<()> {
+    text.family("crashloop_exporter_cached_objects");
+    text.sample("crashloop_exporter_cached_objects", br#"resource="pods""#, None, cached as u64)?;
+    text.sample("crashloop_exporter_cached_objects", br#"resource="events""#, None, events as u64)?;
+    // The stalest scope decides: one namespace out of sync makes the whole view stale.
+    text.family("crashloop_exporter_last_sync_timestamp_seconds");
+    match caches.iter().map(PodCache::last_sync).min().unwrap_or(0) {
+        0 => Ok(()),
+        t => text.sample("crashloop_exporter_last_sync_timestamp_seconds", br#"resource="pods""#, None, t),
+    }
 }
 
-fn detailed<'a>(rows: &'a [PodRows<'a>]) -> impl Iterator<Item = (&'a SlimPod, &'a ContainerReport<'a>)> {
-    each(rows).filter(|(_, r)| r.detailed)
+/// The `/metrics` body, rendered once for all the scrapes that ask at the same time, and
+/// kept until the caches, the Event counts or the log hints change or the clock moves on
+/// a second. Small (compressed) bodies are kept between scrapes; a large plain body only
+/// while some response still holds it.
+pub struct Exposition {
+    source: PodSource,
+    self_metrics: Registry,
+    renders: Counter,
+    slots: [tokio::sync::Mutex<Slot>; 4],
 }
 
-fn encode_pods(enc: &mut DescriptorEncoder, rows: &[PodRows]) -> Result<(), FmtError> {
-    use MetricType::{Counter as C, Gauge as G};
+#[derive(Default)]
+struct Slot {
+    version: Option<(u64, Timestamp)>,
+    kept: Option<Bytes>,
+    shared: std::sync::Weak<Vec<u8>>,
+}
 
-    family(enc, "crashloop_container_restarts_total", C, |m| {
-        each(rows).try_for_each(|(p, r)| counter(m, &container_labels(p, r.container), u64::from(r.container.restart_count)))
-    })?;
-    family(enc, "crashloop_container_state", G, |m| {
-        detailed(rows).try_for_each(|(p, r)| {
-            let current = r.container.state.label();
-            State::LABELS.iter().try_for_each(|s| {
-                gauge(m, &with(container_labels(p, r.container), ("state", s)), i64::from(*s == current))
-            })
-        })
-    })?;
-    family(enc, "crashloop_container_waiting_reason", G, |m| {
-        detailed(rows).try_for_each(|(p, r)| {
-            let current = r.container.state.waiting().map(|w| w.reason);
-            WaitingReason::ALL.iter().try_for_each(|reason| {
-                gauge(m, &with(container_labels(p, r.container), ("reason", reason.as_str())), i64::from(current == Some(*reason)))
-            })
-        })
-    })?;
-    let last = || detailed(rows).filter_map(|(p, r)| r.container.last_termination.as_ref().map(|t| (p, r, t)));
-    family(enc, "crashloop_container_last_terminated_exit_code", G, |m| {
-        last().try_for_each(|(p, r, t)| gauge(m, &container_labels(p, r.container), i64::from(t.exit_code)))
-    })?;
-    family(enc, "crashloop_container_last_terminated_signal", G, |m| {
-        last().try_for_each(|(p, r, t)| match t.signal() {
-            Some(sig) => gauge(m, &container_labels(p, r.container), i64::from(sig)),
-            None => Ok(()),
-        })
-    })?;
-    family(enc, "crashloop_container_last_terminated_reason", G, |m| {
-        last().try_for_each(|(p, r, t)| gauge(m, &with(container_labels(p, r.container), ("reason", t.reason.as_str())), 1i64))
-    })?;
-    family(enc, "crashloop_container_last_terminated_timestamp_seconds", G, |m| {
-        last().try_for_each(|(p, r, t)| match t.finished_at {
-            Some(f) => gauge(m, &container_labels(p, r.container), f),
-            None => Ok(()),
-        })
-    })?;
-    family(enc, "crashloop_container_last_terminated_oom_killed", G, |m| {
-        last().try_for_each(|(p, r, t)| {
-            gauge(m, &container_labels(p, r.container), i64::from(t.reason == TerminationReason::OomKilled))
-        })
-    })?;
-    family(enc, "crashloop_container_in_backoff", G, |m| {
-        detailed(rows).try_for_each(|(p, r)| gauge(m, &container_labels(p, r.container), i64::from(r.backoff.active)))
-    })?;
-    family(enc, "crashloop_container_backoff_delay_seconds", G, |m| {
-        detailed(rows).filter(|(_, r)| r.backoff.active).try_for_each(|(p, r)| {
-            let source = if r.backoff.estimated { "estimate" } else { "kubelet" };
-            gauge(m, &with(container_labels(p, r.container), ("source", source)), r.backoff.delay_seconds)
-        })
-    })?;
-    family(enc, "crashloop_container_next_restart_timestamp_seconds", G, |m| {
-        detailed(rows).try_for_each(|(p, r)| match r.backoff.next_restart {
-            Some(t) => gauge(m, &container_labels(p, r.container), t),
-            None => Ok(()),
-        })
-    })?;
-    family(enc, "crashloop_container_memory_limit_bytes", G, |m| {
-        detailed(rows).try_for_each(|(p, r)| match r.container.memory_limit_bytes {
-            Some(b) => gauge(m, &container_labels(p, r.container), b),
-            None => Ok(()),
-        })
-    })?;
-    family(enc, "crashloop_container_crashlooping", G, |m| {
-        detailed(rows).try_for_each(|(p, r)| gauge(m, &container_labels(p, r.container), i64::from(r.crashlooping)))
-    })?;
-    family(enc, "crashloop_container_crashloop_start_timestamp_seconds", G, |m| {
-        detailed(rows).filter(|(_, r)| r.crashlooping).try_for_each(|(p, r)| match r.container.history.loop_since {
-            Some(t) => gauge(m, &container_labels(p, r.container), t),
-            None => Ok(()),
-        })
-    })?;
-    family(enc, "crashloop_container_terminations_total", C, |m| {
-        detailed(rows).filter(|(_, r)| r.container.restart_count > 0).try_for_each(|(p, r)| {
-            let counts = &r.container.history.terminations.0;
-            crate::model::Terminations::REASONS.iter().zip(counts).try_for_each(|(reason, n)| {
-                counter(m, &with(container_labels(p, r.container), ("reason", reason)), *n)
-            })
-        })
-    })?;
-    family(enc, "crashloop_pod_workload_info", G, |m| {
-        rows.iter().try_for_each(|r| {
-            let labels = [
-                ("namespace", r.pod.namespace()),
-                ("pod", r.pod.name()),
-                ("workload_kind", r.pod.workload.kind.as_str()),
-                ("workload", r.pod.workload.name.as_str()),
-            ];
-            gauge(m, &labels, 1i64)
-        })
-    })?;
+/// Bodies up to this size stay cached between scrapes.
+const KEEP_BYTES: usize = 16 * 1024 * 1024;
 
-    family(enc, "crashloop_container_probable_cause", G, |m| {
-        each(rows).try_for_each(|(p, r)| match r.cause {
-            Some(cause) => crate::diagnose::Cause::ALL.iter().try_for_each(|c| {
-                gauge(m, &with(container_labels(p, r.container), ("cause", c.as_str())), i64::from(*c == cause))
-            }),
-            None => Ok(()),
-        })
-    })?;
-    let mut troubled: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for (p, r) in each(rows) {
-        if let Some(cause) = r.cause {
-            *troubled.entry((p.namespace(), cause.as_str())).or_default() += 1;
+struct Body(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Exposition {
+    pub fn new(source: PodSource, self_metrics: &SelfMetrics) -> Self {
+        let mut registry = Registry::default();
+        self_metrics.register(&mut registry);
+        Exposition { source, self_metrics: registry, renders: self_metrics.renders.clone(), slots: Default::default() }
+    }
+
+    /// What the body depends on: every change counter, and the second.
+    fn version(&self) -> (u64, Timestamp) {
+        let pods: u64 = self.source.caches.iter().map(|c| c.changes.load(Ordering::Acquire)).sum();
+        let events = crate::watch::lock(&self.source.events).generation();
+        let hints = self.source.log_hints.generation();
+        (pods.wrapping_add(events).wrapping_add(hints), (self.source.clock)())
+    }
+
+    /// Renders the body now, uncached: the text, or its gzip.
+    pub fn render(&self, format: Format, gzip: bool) -> std::io::Result<Vec<u8>> {
+        self.renders.inc();
+        if gzip {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(CHUNK), flate2::Compression::fast());
+            render(&self.source, &self.self_metrics, format, &mut encoder)?;
+            encoder.finish()
+        } else {
+            let mut body = Vec::with_capacity(CHUNK);
+            render(&self.source, &self.self_metrics, format, &mut body)?;
+            Ok(body)
         }
     }
-    family(enc, "crashloop_troubled_containers", G, |m| {
-        troubled.iter().try_for_each(|((ns, cause), n)| gauge(m, &[("namespace", *ns), ("cause", *cause)], *n))
-    })?;
 
-    let mut in_backoff: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut waiting: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for (p, r) in each(rows) {
-        if let Some(w) = r.container.state.waiting() {
-            *waiting.entry((p.namespace(), w.reason.as_str())).or_default() += 1;
-            if w.reason == WaitingReason::CrashLoopBackOff {
-                *in_backoff.entry(p.namespace()).or_default() += 1;
+    /// The body for a scrape: the cached one while nothing changed, or one render shared
+    /// with every scrape waiting for the same format.
+    pub async fn get(self: &Arc<Self>, format: Format, gzip: bool) -> std::io::Result<Bytes> {
+        let index = usize::from(format == Format::OpenMetrics) * 2 + usize::from(gzip);
+        let mut slot = self.slots[index].lock().await;
+        let version = self.version();
+        if slot.version == Some(version) {
+            if let Some(kept) = &slot.kept {
+                return Ok(kept.clone());
+            }
+            if let Some(shared) = slot.shared.upgrade() {
+                return Ok(Bytes::from_owner(Body(shared)));
             }
         }
+        let this = self.clone();
+        let body = tokio::task::spawn_blocking(move || this.render(format, gzip))
+            .await
+            .map_err(|e| std::io::Error::other(format!("the render task failed: {e}")))??;
+        let body = Arc::new(body);
+        let bytes = Bytes::from_owner(Body(body.clone()));
+        slot.version = Some(version);
+        if body.len() <= KEEP_BYTES {
+            slot.kept = Some(bytes.clone());
+            slot.shared = std::sync::Weak::new();
+        } else {
+            slot.kept = None;
+            slot.shared = Arc::downgrade(&body);
+        }
+        Ok(bytes)
     }
-    family(enc, "crashloop_crashloopbackoff_containers", G, |m| {
-        in_backoff.iter().try_for_each(|(ns, n)| gauge(m, &[("namespace", *ns)], *n))
-    })?;
-    family(enc, "crashloop_waiting_containers", G, |m| {
-        waiting.iter().try_for_each(|((ns, reason), n)| gauge(m, &[("namespace", *ns), ("reason", *reason)], *n))
-    })
 }
-
-fn encode_cache(enc: &mut DescriptorEncoder, caches: &[PodCache], cached: usize, events: usize) -> Result<(), FmtError> {
-    let labels = [("resource", "pods")];
-    family(enc, "crashloop_exporter_cached_objects", MetricType::Gauge, |m| {
-        gauge(m, &labels, cached as u64)?;
-        gauge(m, &[("resource", "events")], events as u64)
-    })?;
-    // The stalest scope decides: one namespace out of sync makes the whole view stale.
-    let oldest = caches.iter().map(PodCache::last_sync).min().unwrap_or(0);
-    family(enc, "crashloop_exporter_last_sync_timestamp_seconds", MetricType::Gauge, |m| match oldest {
-        0 => Ok(()),
-        t => gauge(m, &labels, t),
-    })
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -519,10 +743,17 @@ pub(crate) mod tests {
             writer.apply_watcher_event(&Event::InitApply(track(None, pod, NOW, true)));
         }
         writer.apply_watcher_event(&Event::InitDone);
-        let cache = PodCache { store: reader, last_sync: Arc::new(AtomicI64::new(NOW)), ready: tokio::sync::watch::channel(true).1 };
-        let source = PodSource { caches: vec![cache], events: SharedEvents::default(), log_hints: Default::default(), healthy_details, clock: Arc::new(|| NOW) };
-        let registry = registry(source, &SelfMetrics::default());
-        crate::http::render(&registry, openmetrics).expect("renders")
+        let source = PodSource { caches: vec![cache(reader)], events: SharedEvents::default(), log_hints: Default::default(), healthy_details, clock: Arc::new(|| NOW) };
+        let format = if openmetrics { Format::OpenMetrics } else { Format::Prometheus };
+        text_of(&Exposition::new(source, &SelfMetrics::default()), format)
+    }
+
+    pub(crate) fn cache(store: reflector::Store<SlimPod>) -> PodCache {
+        PodCache { store, last_sync: Arc::new(AtomicI64::new(NOW)), changes: Arc::default(), ready: tokio::sync::watch::channel(true).1 }
+    }
+
+    pub(crate) fn text_of(exposition: &Exposition, format: Format) -> String {
+        String::from_utf8(exposition.render(format, false).expect("renders")).expect("UTF-8")
     }
 
     /// The sample lines of one family (with labels), as `name{labels} value`.
@@ -627,7 +858,7 @@ pub(crate) mod tests {
                 .map(|i| {
                     let mut p = fixture(["deployment-oom-crashloop", "liveness-killed", "missing-configmap"][i % 3]);
                     p.metadata.name = Some(format!("pod-{i}"));
-                    p.metadata.uid = Some(format!("uid-{i}"));
+                    p.uid = format!("uid-{i}").into();
                     p
                 })
                 .collect()
@@ -656,6 +887,40 @@ pub(crate) mod tests {
         assert_eq!(before, union.len(), "no series is exported by two shards");
         assert_eq!(union, single);
         assert_eq!(in_backoff, 20, "the aggregate sums across shards");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_scrapes_share_one_render_until_something_changes() {
+        let (reader, mut writer) = reflector::store::<SlimPod>();
+        writer.apply_watcher_event(&Event::Init);
+        writer.apply_watcher_event(&Event::InitApply(track(None, fixture("deployment-oom-crashloop"), NOW, true)));
+        writer.apply_watcher_event(&Event::InitDone);
+        let cache = cache(reader);
+        let changes = cache.changes.clone();
+        let source = PodSource { caches: vec![cache], events: SharedEvents::default(), log_hints: Default::default(), healthy_details: false, clock: Arc::new(|| NOW) };
+        let self_metrics = SelfMetrics::default();
+        let exposition = Arc::new(Exposition::new(source, &self_metrics));
+        let scrapes: Vec<_> = (0..8).map(|_| tokio::spawn({ let e = exposition.clone(); async move { e.get(Format::Prometheus, true).await } })).collect();
+        let mut bodies = Vec::new();
+        for s in scrapes {
+            bodies.push(s.await.expect("joins").expect("renders"));
+        }
+        assert_eq!(self_metrics.renders.get(), 1, "eight concurrent scrapes, one render");
+        assert!(bodies.iter().all(|b| *b == bodies[0]));
+        exposition.get(Format::Prometheus, true).await.expect("renders");
+        assert_eq!(self_metrics.renders.get(), 1, "nothing changed: the cached body");
+        changes.fetch_add(1, Ordering::Release);
+        exposition.get(Format::Prometheus, true).await.expect("renders");
+        assert_eq!(self_metrics.renders.get(), 2, "a change: a new render");
+        exposition.get(Format::OpenMetrics, false).await.expect("renders");
+        assert_eq!(self_metrics.renders.get(), 3, "each format has its own body");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let mut buf = Vec::new();
+        push_labels(&mut buf, &[("name", "a\\b\"c\nd ü"), ("kind", "plain")]);
+        assert_eq!(String::from_utf8(buf).expect("UTF-8"), r#"name="a\\b\"c\nd ü",kind="plain""#);
     }
 
     #[test]
@@ -688,9 +953,8 @@ pub(crate) mod tests {
         self_metrics.watch_events.get_or_create(&WatchEventLabels { resource: "pods", r#type: "apply" }).inc();
         self_metrics.relists.get_or_create(&ResourceLabels { resource: "pods" }).inc();
         self_metrics.api_errors.get_or_create(&ApiErrorLabels { resource: "pods", kind: "forbidden" }).inc();
-        let cache = PodCache { store: reader, last_sync: Arc::new(AtomicI64::new(NOW)), ready: tokio::sync::watch::channel(true).1 };
-        let source = PodSource { caches: vec![cache], events: SharedEvents::default(), log_hints: Default::default(), healthy_details: false, clock: Arc::new(|| NOW) };
-        let out = crate::http::render(&registry(source, &self_metrics), false).expect("renders");
+        let source = PodSource { caches: vec![cache(reader)], events: SharedEvents::default(), log_hints: Default::default(), healthy_details: false, clock: Arc::new(|| NOW) };
+        let out = text_of(&Exposition::new(source, &self_metrics), Format::Prometheus);
         assert!(out.contains(r#"crashloop_pod_missing_object{namespace="shop",pod="api-6f7d8-qwert",kind="configmap",name="app-config"} 1"#));
         assert!(out.contains(r#"crashloop_container_image_pull_failure{namespace="shop",pod="puller",container="c",container_type="regular",category="other"} 1"#));
         for (name, kind, _) in FAMILIES {

@@ -7,7 +7,9 @@
 //! tolerant: a field of an unexpected shape becomes "unknown", never a decode error,
 //! so one odd pod can't stall the list of all the others.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
@@ -241,7 +243,7 @@ pub struct History {
 
 /// Terminations counted by reason (`OOMKilled`, `Error`, `Completed`, `StartError`, other).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Terminations(pub [u64; 5]);
+pub struct Terminations(pub [u32; 5]);
 
 impl Terminations {
     pub const REASONS: [&'static str; 5] = ["OOMKilled", "Error", "Completed", "StartError", "other"];
@@ -256,17 +258,17 @@ impl Terminations {
     }
     pub fn add(&mut self, reason: TerminationReason, n: u64) {
         let slot = &mut self.0[Self::slot(reason)];
-        *slot = slot.saturating_add(n);
+        *slot = slot.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
     }
     pub fn get(&self, reason: TerminationReason) -> u64 {
-        self.0[Self::slot(reason)]
+        u64::from(self.0[Self::slot(reason)])
     }
 }
 
 /// One container: its spec facts and status, merged.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SlimContainer {
-    pub name: String,
+    pub name: Name,
     pub container_type: ContainerType,
     pub memory_limit_bytes: Option<u64>,
     pub has_liveness_probe: bool,
@@ -292,19 +294,21 @@ pub enum Phase {
 /// The owning workload, derived from owner references without another watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Workload {
-    pub kind: String,
-    pub name: String,
+    pub kind: Name,
+    pub name: Name,
 }
 
 /// The slim projection of a Pod that the reflector caches.
 ///
-/// `metadata` keeps only name, namespace, uid, resourceVersion and the controller
-/// owner reference; `labels`, `annotations` and `managedFields` are never decoded.
+/// `metadata` keeps only name and namespace, and resourceVersion until the watch has read
+/// it ([`SlimPod::settle`]); `labels`, `annotations` and `managedFields` are never decoded.
 #[derive(Resource, Clone, Debug, Deserialize)]
 #[resource(inherit = "Pod")]
 #[serde(from = "wire::Pod")]
 pub struct SlimPod {
     pub metadata: ObjectMeta,
+    /// Kept outside `metadata`, so the store's keys don't copy it.
+    pub uid: Box<str>,
     pub workload: Workload,
     pub phase: Phase,
     /// `status.reason == "Evicted"`.
@@ -324,11 +328,39 @@ impl SlimPod {
         self.metadata.name.as_deref().unwrap_or("")
     }
     pub fn uid(&self) -> &str {
-        self.metadata.uid.as_deref().unwrap_or("")
+        &self.uid
+    }
+
+    /// Drops what only the watch needed (the resourceVersion, which the store's key
+    /// would otherwise copy) once the watch has read it.
+    pub fn settle(mut self) -> Self {
+        self.metadata.resource_version = None;
+        self
     }
     pub fn container(&self, name: &str) -> Option<&SlimContainer> {
-        self.containers.iter().find(|c| c.name == name)
+        self.containers.iter().find(|c| *c.name == *name)
     }
+}
+
+/// A shared, immutable string: container names, workload kinds and names repeat across
+/// pods, so the cache keeps one copy of each.
+pub type Name = Arc<str>;
+
+/// The one copy of `s` (see [`Name`]). Copies no pod holds any more are dropped once the
+/// table has doubled since the last sweep.
+pub fn intern(s: &str) -> Name {
+    static TABLE: std::sync::OnceLock<Mutex<(HashSet<Name>, usize)>> = std::sync::OnceLock::new();
+    let mut table = TABLE.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(name) = table.0.get(s) {
+        return name.clone();
+    }
+    if table.0.len() >= table.1.max(1024) {
+        table.0.retain(|n| Arc::strong_count(n) > 1);
+        table.1 = table.0.len() * 2;
+    }
+    let name: Name = Arc::from(s);
+    table.0.insert(name.clone());
+    name
 }
 
 /// Parses an RFC 3339 timestamp into seconds; anything unparsable is `None`.
@@ -469,7 +501,7 @@ fn bounded(s: &str) -> String {
 /// owners are reported as they are, and a bare pod as kind `Pod`.
 pub fn workload_of(pod_name: &str, owner: Option<&OwnerReference>, template_hash: Option<&str>) -> Workload {
     let Some(owner) = owner else {
-        return Workload { kind: "Pod".into(), name: pod_name.into() };
+        return Workload { kind: intern("Pod"), name: intern(pod_name) };
     };
     let (kind, name) = (owner.kind.as_str(), owner.name.as_str());
     let derived = match kind {
@@ -484,7 +516,7 @@ pub fn workload_of(pod_name: &str, owner: Option<&OwnerReference>, template_hash
         _ => None,
     };
     let (kind, name) = derived.unwrap_or((kind, name));
-    Workload { kind: kind.into(), name: name.into() }
+    Workload { kind: intern(kind), name: intern(name) }
 }
 
 /// Carries history from the previous version of a pod into a new one, counting the
@@ -773,7 +805,7 @@ mod wire {
                     has_liveness_probe: c.liveness_probe.is_some(),
                     has_readiness_probe: c.readiness_probe.is_some(),
                     has_startup_probe: c.startup_probe.is_some(),
-                    name: c.name,
+                    name: intern(&c.name),
                     container_type,
                     restart_count: 0,
                     state: State::Unknown,
@@ -790,13 +822,13 @@ mod wire {
             for (list, list_type) in statuses {
                 for s in list {
                     let same_list = |c: &&mut SlimContainer| {
-                        c.name == s.name && (c.container_type == list_type || (list_type == ContainerType::Init && c.container_type == ContainerType::Sidecar))
+                        *c.name == *s.name && (c.container_type == list_type || (list_type == ContainerType::Init && c.container_type == ContainerType::Sidecar))
                     };
                     let slot = match containers.iter_mut().find(same_list) {
                         Some(slot) => slot,
                         None => {
                             containers.push(SlimContainer {
-                                name: s.name.clone(),
+                                name: intern(&s.name),
                                 container_type: list_type,
                                 memory_limit_bytes: None,
                                 has_liveness_probe: false,
@@ -827,10 +859,10 @@ mod wire {
                 metadata: ObjectMeta {
                     name: metadata.name,
                     namespace: metadata.namespace,
-                    uid: metadata.uid,
                     resource_version: metadata.resource_version,
                     ..Default::default()
                 },
+                uid: metadata.uid.unwrap_or_default().into_boxed_str(),
                 workload,
                 phase,
                 evicted: status.reason.as_deref() == Some("Evicted"),
@@ -957,7 +989,7 @@ pub(crate) mod tests {
     #[test]
     fn init_containers_and_sidecars() {
         let pod = fixture("init-and-sidecar");
-        let types: Vec<_> = pod.containers.iter().map(|c| (c.name.as_str(), c.container_type)).collect();
+        let types: Vec<_> = pod.containers.iter().map(|c| (&*c.name, c.container_type)).collect();
         assert_eq!(
             types,
             [("ledger", ContainerType::Regular), ("migrate", ContainerType::Init), ("log-shipper", ContainerType::Sidecar)]
@@ -1082,7 +1114,7 @@ pub(crate) mod tests {
 
         // A new pod with the same name (new uid) starts a new history.
         let mut other = fixture("deployment-oom-crashloop");
-        other.metadata.uid = Some("another".into());
+        other.uid = "another".into();
         let replaced = track(Some(&third), other, t0 + 240, false);
         assert_eq!(replaced.container("app").expect("app").history.terminations.0, [5, 0, 0, 0, 0]);
     }

@@ -57,7 +57,7 @@ pub fn row(pod: &SlimPod, r: &ContainerReport) -> Row {
     Row {
         namespace: pod.namespace().into(),
         pod: pod.name().into(),
-        container: c.name.clone(),
+        container: c.name.to_string(),
         container_type: c.container_type.as_str(),
         workload: format!("{}/{}", pod.workload.kind, pod.workload.name),
         restarts: c.restart_count,
@@ -387,9 +387,9 @@ pub async fn diagnose(client: &kube::Client, namespace: &str, name: &str, logs: 
         } else {
             (PreviousLog { result: "skipped", tail: vec![] }, None)
         };
-        logs_by_container.insert(c.name.clone(), previous);
+        logs_by_container.insert(c.name.to_string(), previous);
     }
-    let hints = |c: &SlimContainer| logs_by_container.get(&c.name).and_then(|(_, h)| *h);
+    let hints = |c: &SlimContainer| logs_by_container.get(&*c.name).and_then(|(_, h)| *h);
     let reports = assess(&slim, pod_events.as_ref(), &hints, now, true);
 
     let spec_containers: Vec<&k8s_openapi::api::core::v1::Container> = full
@@ -401,10 +401,10 @@ pub async fn diagnose(client: &kube::Client, namespace: &str, name: &str, logs: 
         .iter()
         .map(|r| {
             let c = r.container;
-            let resources = spec_containers.iter().find(|s| s.name == c.name).and_then(|s| s.resources.as_ref());
+            let resources = spec_containers.iter().find(|s| *s.name == *c.name).and_then(|s| s.resources.as_ref());
             let requests = resources.and_then(|r| r.requests.as_ref()).map_or(json!({}), |v| json!(v));
             let limits = resources.and_then(|r| r.limits.as_ref()).map_or(json!({}), |v| json!(v));
-            let ev = pod_events.as_ref().and_then(|e| e.containers.get(&c.name));
+            let ev = pod_events.as_ref().and_then(|e| e.containers.get(&*c.name));
             let last = c.last_termination.as_ref();
             let missing: Vec<String> = c
                 .state
@@ -432,7 +432,7 @@ pub async fn diagnose(client: &kube::Client, namespace: &str, name: &str, logs: 
                     detail: ev.map_or("-".into(), |e| format!("liveness {}, startup {}", e.probe_kills[0], e.probe_kills[2])),
                 },
             ];
-            let (log, _) = logs_by_container.remove(&c.name).unwrap_or((PreviousLog { result: "skipped", tail: vec![] }, None));
+            let (log, _) = logs_by_container.remove(&*c.name).unwrap_or((PreviousLog { result: "skipped", tail: vec![] }, None));
             let (fix, yaml) = r.cause.map(advice).unzip();
             ContainerDiagnosis {
                 row: row(&slim, r),

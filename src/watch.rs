@@ -6,7 +6,7 @@
 //! its contents only when the list is complete, and pods gone by then are dropped whole.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -214,6 +214,8 @@ pub struct PodCache {
     pub store: Store<SlimPod>,
     /// Seconds since the epoch; 0 until the first list completes.
     pub last_sync: Arc<AtomicI64>,
+    /// Counts changes to the store, so a rendered exposition knows when it is stale.
+    pub changes: Arc<AtomicU64>,
     /// Turns true when the first list completes. (A `watch` channel wakes every waiter;
     /// several waiters on `Store::wait_until_ready` were seen to hang.)
     pub ready: tokio::sync::watch::Receiver<bool>,
@@ -227,6 +229,89 @@ impl PodCache {
 
     pub fn last_sync(&self) -> Timestamp {
         self.last_sync.load(Ordering::Relaxed)
+    }
+}
+
+/// Applies pod watch events to one scope's cache: shard filter, history tracking, store
+/// update, self-metrics and sync time. The watch task feeds it from the API; benchmarks
+/// feed it a synthetic stream, so both measure the same path from decode on.
+pub struct PodIngest {
+    reader: Store<SlimPod>,
+    writer: reflector::store::Writer<SlimPod>,
+    shard: Shard,
+    first_list: bool,
+    metrics: SelfMetrics,
+    events: SharedEvents,
+    clock: Clock,
+    last_sync: Arc<AtomicI64>,
+    changes: Arc<AtomicU64>,
+    ready: tokio::sync::watch::Sender<bool>,
+}
+
+impl PodIngest {
+    /// A new, empty cache for `shard`, and the ingest that fills it.
+    pub fn new(shard: Shard, metrics: SelfMetrics, events: SharedEvents, clock: Clock) -> (PodCache, PodIngest) {
+        let (reader, writer) = reflector::store::<SlimPod>();
+        let (ready, ready_rx) = tokio::sync::watch::channel(false);
+        let cache = PodCache { store: reader.clone(), last_sync: Arc::default(), changes: Arc::default(), ready: ready_rx };
+        let ingest = PodIngest {
+            reader,
+            writer,
+            shard,
+            first_list: true,
+            metrics,
+            events,
+            clock,
+            last_sync: cache.last_sync.clone(),
+            changes: cache.changes.clone(),
+            ready,
+        };
+        (cache, ingest)
+    }
+
+    /// Applies one watch event.
+    pub fn apply(&mut self, event: Event<SlimPod>) {
+        const RESOURCE: &str = "pods";
+        if let Event::InitApply(pod) | Event::Apply(pod) = &event {
+            if !self.shard.owns(pod.uid()) {
+                return;
+            }
+        }
+        let now = (self.clock)();
+        let reader = &self.reader;
+        let previous = |pod: &SlimPod| reader.get(&ObjectRef::from_obj(pod));
+        let event = match event {
+            Event::InitApply(pod) => Event::InitApply(pod.settle()),
+            Event::Apply(pod) => Event::Apply(pod.settle()),
+            Event::Delete(pod) => Event::Delete(pod.settle()),
+            other => other,
+        };
+        let (event, kind) = match event {
+            Event::Init => {
+                self.metrics.relists.get_or_create(&ResourceLabels { resource: RESOURCE }).inc();
+                (Event::Init, "init")
+            }
+            Event::InitApply(pod) => {
+                let pod = track(previous(&pod).as_deref(), pod, now, self.first_list);
+                (Event::InitApply(pod), "init_apply")
+            }
+            Event::InitDone => {
+                self.first_list = false;
+                (Event::InitDone, "init_done")
+            }
+            Event::Apply(pod) => (Event::Apply(track(previous(&pod).as_deref(), pod, now, false)), "apply"),
+            Event::Delete(pod) => {
+                lock(&self.events).forget_pod(pod.namespace(), pod.name());
+                (Event::Delete(pod), "delete")
+            }
+        };
+        self.writer.apply_watcher_event(&event);
+        self.changes.fetch_add(1, Ordering::Release);
+        self.metrics.watch_events.get_or_create(&WatchEventLabels { resource: RESOURCE, r#type: kind }).inc();
+        if !self.first_list {
+            self.last_sync.store(now, Ordering::Relaxed);
+            self.ready.send_if_modified(|ready| !std::mem::replace(ready, true));
+        }
     }
 }
 
@@ -246,49 +331,13 @@ pub fn pods(
     if let Some(f) = &scope.field_selector {
         config = config.fields(f);
     }
-    let shard = scope.shard;
-    let (reader, mut writer) = reflector::store::<SlimPod>();
-    let (ready_tx, ready) = tokio::sync::watch::channel(false);
-    let cache = PodCache { store: reader.clone(), last_sync: Arc::default(), ready };
-    let last_sync = cache.last_sync.clone();
+    let (cache, mut ingest) = PodIngest::new(scope.shard, metrics.clone(), events, clock);
     let task = async move {
-        let resource = "pods";
-        let mut first_list = true;
         let mut errors = ErrorLog::default();
         let mut stream = watcher::watcher(api, config).default_backoff().boxed();
         while let Some(item) = stream.next().await {
-            let Some(event) = errors.check(item, resource, &metrics) else { continue };
-            if let Event::InitApply(pod) | Event::Apply(pod) = &event {
-                if !shard.owns(pod.uid()) {
-                    continue;
-                }
-            }
-            let now = clock();
-            let previous = |pod: &SlimPod| reader.get(&ObjectRef::from_obj(pod));
-            let (event, kind) = match event {
-                Event::Init => {
-                    metrics.relists.get_or_create(&ResourceLabels { resource }).inc();
-                    (Event::Init, "init")
-                }
-                Event::InitApply(pod) => {
-                    let pod = track(previous(&pod).as_deref(), pod, now, first_list);
-                    (Event::InitApply(pod), "init_apply")
-                }
-                Event::InitDone => {
-                    first_list = false;
-                    (Event::InitDone, "init_done")
-                }
-                Event::Apply(pod) => (Event::Apply(track(previous(&pod).as_deref(), pod, now, false)), "apply"),
-                Event::Delete(pod) => {
-                    lock(&events).forget_pod(pod.namespace(), pod.name());
-                    (Event::Delete(pod), "delete")
-                }
-            };
-            writer.apply_watcher_event(&event);
-            metrics.watch_events.get_or_create(&WatchEventLabels { resource, r#type: kind }).inc();
-            if !first_list {
-                last_sync.store(now, Ordering::Relaxed);
-                ready_tx.send_if_modified(|ready| !std::mem::replace(ready, true));
+            if let Some(event) = errors.check(item, "pods", &metrics) {
+                ingest.apply(event);
             }
         }
     };
