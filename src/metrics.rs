@@ -5,7 +5,7 @@
 //! keeps the two in step. Label values are bounded: reasons are mapped onto documented
 //! sets (anything else is `other`), and exit codes, signals and delays are values.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -201,21 +201,9 @@ pub fn render(source: &PodSource, self_metrics: &Registry, format: Format, out: 
         let state = crate::watch::lock(&source.events);
         (state.snapshot(), state.records())
     };
-    let rows: Vec<PodRows> = pods
-        .iter()
-        .map(|p| {
-            let events = if events.is_empty() {
-                None
-            } else {
-                events.remove(&(p.namespace().to_string(), p.name().to_string())).filter(|e| e.uid == p.uid())
-            };
-            let logs = |c: &SlimContainer| source.log_hints.get(p, c);
-            let reports = assess(p, events.as_ref(), &logs, now, source.healthy_details);
-            PodRows { pod: p, reports, events }
-        })
-        .collect();
+    let scan = Scan::of(&pods, &mut events, source, now);
     let mut text = Text { buf: Vec::with_capacity(CHUNK + 4096), out, format };
-    encode_pods(&mut text, &rows)?;
+    encode_pods(&mut text, &pods, &scan)?;
     encode_cache(&mut text, &source.caches, pods.len(), records)?;
     let mut own = String::new();
     let encoded = match format {
@@ -366,59 +354,76 @@ impl Text<'_> {
     }
 }
 
-/// One pod's reports, computed once per scrape and read by every family.
-struct PodRows<'a> {
-    pod: &'a SlimPod,
-    reports: Vec<ContainerReport<'a>>,
-    events: Option<PodEvents>,
+/// What one pass over the pods finds: the containers with detail series (or counted
+/// Events), each with its label set rendered once; the missing objects; the aggregates.
+/// Healthy containers leave nothing behind, so a render's memory follows the troubled.
+struct Scan<'a> {
+    details: Vec<Detail<'a>>,
+    missing: Vec<(&'a SlimPod, crate::model::ObjectKind, String)>,
+    troubled: BTreeMap<(&'a str, &'static str), i64>,
+    in_backoff: BTreeMap<&'a str, i64>,
+    waiting: BTreeMap<(&'a str, &'static str), i64>,
 }
 
-/// A container with detail series, or with counted Events: its label set is rendered once.
+/// A container with detail series, or with counted Events.
 struct Detail<'a> {
-    report: &'a ContainerReport<'a>,
-    events: Option<&'a ContainerEvents>,
+    report: ContainerReport<'a>,
+    events: Option<ContainerEvents>,
     labels: Vec<u8>,
 }
 
-fn container_labels(pod: &SlimPod, c: &SlimContainer) -> Vec<u8> {
-    label_set(&[
-        ("namespace", pod.namespace()),
-        ("pod", pod.name()),
-        ("container", &*c.name),
-        ("container_type", c.container_type.as_str()),
-    ])
+impl<'a> Scan<'a> {
+    fn of(pods: &'a [Arc<SlimPod>], events: &mut HashMap<(String, String), PodEvents>, source: &PodSource, now: Timestamp) -> Self {
+        let mut scan = Scan { details: Vec::new(), missing: Vec::new(), troubled: BTreeMap::new(), in_backoff: BTreeMap::new(), waiting: BTreeMap::new() };
+        for pod in pods {
+            let pod: &'a SlimPod = pod;
+            let pod_events = if events.is_empty() {
+                None
+            } else {
+                events.remove(&(pod.namespace().to_string(), pod.name().to_string())).filter(|e| e.uid == pod.uid())
+            };
+            let logs = |c: &SlimContainer| source.log_hints.get(pod, c);
+            let ns = pod.namespace();
+            for report in assess(pod, pod_events.as_ref(), &logs, now, source.healthy_details) {
+                if let Some(cause) = report.cause {
+                    *scan.troubled.entry((ns, cause.as_str())).or_default() += 1;
+                }
+                if let Some(w) = report.container.state.waiting() {
+                    *scan.waiting.entry((ns, w.reason.as_str())).or_default() += 1;
+                    if w.reason == WaitingReason::CrashLoopBackOff {
+                        *scan.in_backoff.entry(ns).or_default() += 1;
+                    }
+                }
+                let container_events = pod_events.as_ref().and_then(|e| e.containers.get(&*report.container.name)).cloned();
+                if report.detailed || container_events.is_some() {
+                    let labels = container_labels(pod, report.container);
+                    scan.details.push(Detail { report, events: container_events, labels });
+                }
+            }
+            scan.missing.extend(missing_objects(pod, pod_events.as_ref()).into_iter().map(|(kind, name)| (pod, kind, name)));
+        }
+        scan
+    }
 }
 
-fn encode_pods(text: &mut Text, rows: &[PodRows]) -> std::io::Result<()> {
+fn container_labels(pod: &SlimPod, c: &SlimContainer) -> Vec<u8> {
+    label_set(&[("namespace", pod.namespace()), ("pod", pod.name()), ("container", &c.name), ("container_type", c.container_type.as_str())])
+}
+
+fn encode_pods(text: &mut Text, pods: &[Arc<SlimPod>], scan: &Scan) -> std::io::Result<()> {
     let mut labels = Vec::with_capacity(160);
     text.family("crashloop_container_restarts_total");
-    for row in rows {
-        for r in &row.reports {
+    for pod in pods {
+        for c in &pod.containers {
             labels.clear();
             push_labels(
                 &mut labels,
-                &[
-                    ("namespace", row.pod.namespace()),
-                    ("pod", row.pod.name()),
-                    ("container", &*r.container.name),
-                    ("container_type", r.container.container_type.as_str()),
-                ],
+                &[("namespace", pod.namespace()), ("pod", pod.name()), ("container", &c.name), ("container_type", c.container_type.as_str())],
             );
-            text.sample("crashloop_container_restarts_total", &labels, None, u64::from(r.container.restart_count))?;
+            text.sample("crashloop_container_restarts_total", &labels, None, c.restart_count)?;
         }
     }
-    // Detailed containers, and the others only where Events were counted for them.
-    let details: Vec<Detail> = rows
-        .iter()
-        .flat_map(|row| {
-            row.reports.iter().filter_map(move |r| {
-                let events = row.events.as_ref().and_then(|e| e.containers.get(&*r.container.name));
-                (r.detailed || events.is_some()).then(|| Detail { report: r, events, labels: container_labels(row.pod, r.container) })
-            })
-        })
-        .collect();
-    let detailed = || details.iter().filter(|d| d.report.detailed);
-
+    let detailed = || scan.details.iter().filter(|d| d.report.detailed);
     text.family("crashloop_container_state");
     for d in detailed() {
         let current = d.report.container.state.label();
@@ -497,8 +502,7 @@ fn encode_pods(text: &mut Text, rows: &[PodRows]) -> std::io::Result<()> {
         }
     }
     text.family("crashloop_pod_workload_info");
-    for row in rows {
-        let p = row.pod;
+    for p in pods {
         labels.clear();
         push_labels(
             &mut labels,
@@ -507,54 +511,32 @@ fn encode_pods(text: &mut Text, rows: &[PodRows]) -> std::io::Result<()> {
         text.sample("crashloop_pod_workload_info", &labels, None, 1i64)?;
     }
     text.family("crashloop_container_probable_cause");
-    for d in &details {
+    for d in &scan.details {
         if let Some(cause) = d.report.cause {
             for c in crate::diagnose::Cause::ALL {
                 text.sample("crashloop_container_probable_cause", &d.labels, Some(("cause", c.as_str())), c == cause)?;
             }
         }
     }
-    encode_aggregates(text, rows)?;
-    encode_events(text, rows, &details)
-}
-
-/// Per-namespace counts over every container.
-fn encode_aggregates(text: &mut Text, rows: &[PodRows]) -> std::io::Result<()> {
-    let mut troubled: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    let mut in_backoff: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut waiting: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for row in rows {
-        let ns = row.pod.namespace();
-        for r in &row.reports {
-            if let Some(cause) = r.cause {
-                *troubled.entry((ns, cause.as_str())).or_default() += 1;
-            }
-            if let Some(w) = r.container.state.waiting() {
-                *waiting.entry((ns, w.reason.as_str())).or_default() += 1;
-                if w.reason == WaitingReason::CrashLoopBackOff {
-                    *in_backoff.entry(ns).or_default() += 1;
-                }
-            }
-        }
-    }
     text.family("crashloop_troubled_containers");
-    for ((ns, cause), n) in &troubled {
+    for ((ns, cause), n) in &scan.troubled {
         text.sample("crashloop_troubled_containers", &label_set(&[("namespace", ns), ("cause", cause)]), None, *n)?;
     }
     text.family("crashloop_crashloopbackoff_containers");
-    for (ns, n) in &in_backoff {
+    for (ns, n) in &scan.in_backoff {
         text.sample("crashloop_crashloopbackoff_containers", &label_set(&[("namespace", ns)]), None, *n)?;
     }
     text.family("crashloop_waiting_containers");
-    for ((ns, reason), n) in &waiting {
+    for ((ns, reason), n) in &scan.waiting {
         text.sample("crashloop_waiting_containers", &label_set(&[("namespace", ns), ("reason", reason)]), None, *n)?;
     }
-    Ok(())
+    encode_events(text, scan)
 }
 
 /// Counter families from Events: a detailed container gets explicit zeros for the probes it
 /// has; any container gets a series once something was counted.
-fn encode_events(text: &mut Text, rows: &[PodRows], details: &[Detail]) -> std::io::Result<()> {
+fn encode_events(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
+    let details = &scan.details;
     let has_probe = |c: &SlimContainer, p: Probe| match p {
         Probe::Liveness => c.has_liveness_probe,
         Probe::Readiness => c.has_readiness_probe,
@@ -568,7 +550,7 @@ fn encode_events(text: &mut Text, rows: &[PodRows], details: &[Detail]) -> std::
         text.family(name);
         for d in details {
             for p in probes {
-                let n = d.events.map_or(0, |e| count(e, *p));
+                let n = d.events.as_ref().map_or(0, |e| count(e, *p));
                 if n > 0 || (d.report.detailed && has_probe(d.report.container, *p)) {
                     text.sample(name, &d.labels, Some(("probe", p.as_str())), n)?;
                 }
@@ -582,7 +564,7 @@ fn encode_events(text: &mut Text, rows: &[PodRows], details: &[Detail]) -> std::
     for (name, count) in event_families {
         text.family(name);
         for d in details {
-            match d.events.map_or(0, count) {
+            match d.events.as_ref().map_or(0, count) {
                 n if n > 0 || d.report.detailed => text.sample(name, &d.labels, None, n)?,
                 _ => {}
             }
@@ -591,35 +573,26 @@ fn encode_events(text: &mut Text, rows: &[PodRows], details: &[Detail]) -> std::
     text.family("crashloop_container_image_pull_failure");
     for d in details {
         if d.report.container.state.waiting().is_some_and(|w| w.reason.is_image_problem()) {
-            let category = d.events.and_then(|e| e.pull_failure).unwrap_or(crate::events::PullFailure::Other);
+            let category = d.events.as_ref().and_then(|e| e.pull_failure).unwrap_or(crate::events::PullFailure::Other);
             text.sample("crashloop_container_image_pull_failure", &d.labels, Some(("category", category.as_str())), 1i64)?;
         }
     }
     text.family("crashloop_pod_missing_object");
-    for row in rows {
-        for (kind, name) in missing_objects(row) {
-            let labels = label_set(&[("namespace", row.pod.namespace()), ("pod", row.pod.name()), ("kind", kind.as_str()), ("name", &name)]);
-            text.sample("crashloop_pod_missing_object", &labels, None, 1i64)?;
-        }
+    for (pod, kind, name) in &scan.missing {
+        let labels = label_set(&[("namespace", pod.namespace()), ("pod", pod.name()), ("kind", kind.as_str()), ("name", name)]);
+        text.sample("crashloop_pod_missing_object", &labels, None, 1i64)?;
     }
     Ok(())
 }
 
 /// Objects the pod waits for: from its containers' waiting messages, and from Events while
 /// some container has not started yet.
-fn missing_objects(row: &PodRows) -> std::collections::BTreeSet<(crate::model::ObjectKind, String)> {
-    let mut out: std::collections::BTreeSet<_> = row
-        .pod
-        .containers
-        .iter()
-        .filter_map(|c| c.state.waiting()?.missing.as_deref())
-        .map(|o| (o.kind, o.name.clone()))
-        .collect();
-    let not_started = row.pod.containers.iter().any(|c| matches!(c.state, State::Waiting(_) | State::Unknown));
-    if not_started {
-        if let Some(events) = &row.events {
-            out.extend(events.missing.keys().map(|o| (o.kind, o.name.clone())));
-        }
+fn missing_objects(pod: &SlimPod, events: Option<&PodEvents>) -> std::collections::BTreeSet<(crate::model::ObjectKind, String)> {
+    let mut out: std::collections::BTreeSet<_> =
+        pod.containers.iter().filter_map(|c| c.state.waiting()?.missing.as_deref()).map(|o| (o.kind, o.name.clone())).collect();
+    let not_started = pod.containers.iter().any(|c| matches!(c.state, State::Waiting(_) | State::Unknown));
+    if let Some(events) = events.filter(|_| not_started) {
+        out.extend(events.missing.keys().map(|o| (o.kind, o.name.clone())));
     }
     out
 }
