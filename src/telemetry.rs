@@ -20,13 +20,13 @@ pub fn init(args: &LogArgs) -> Result<(), crate::Error> {
     Ok(())
 }
 
-/// kube-runtime and kube-client warn at every retry of a failing watch (a 403 every back-off
-/// step); the exporter reports those errors itself, once (`watch::ErrorLog`). Their warnings
-/// are kept out unless the filter names them.
+/// kube-runtime and kube-client log at every retry of a failing watch (a 403 or a refused
+/// connection every back-off step); the exporter reports those errors itself, once
+/// (`watch::ErrorLog`). Their lines are kept out unless the filter names them.
 fn quiet_kube(filter: &str) -> String {
     if filter.contains("kube") {
         filter.to_string()
     } else {
-        format!("{filter},kube_runtime::watcher=error,kube_client::client=error")
+        format!("{filter},kube_runtime::watcher=error,kube_client::client=error,kube_client::client::builder=off")
     }
 }

@@ -452,4 +452,31 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_timeout_anywhere_in_the_chain_is_a_timeout() {
+        use std::io::{Error as IoError, ErrorKind};
+        // kube wraps the body error (whose cause is the read timeout) in an io::Error of kind Other.
+        let stalled = IoError::other(IoError::from(ErrorKind::TimedOut));
+        assert_eq!(error_kind(&watcher::Error::WatchFailed(kube::Error::ReadEvents(stalled))), "timeout");
+        let reset = IoError::other(IoError::from(ErrorKind::ConnectionReset));
+        assert_eq!(error_kind(&watcher::Error::WatchFailed(kube::Error::ReadEvents(reset))), "connection");
+        let connect = kube::Error::Service(Box::new(IoError::from(ErrorKind::TimedOut)));
+        assert_eq!(error_kind(&watcher::Error::WatchStartFailed(connect)), "timeout");
+    }
+
+    #[test]
+    fn init_is_no_recovery() {
+        let metrics = SelfMetrics::default();
+        let mut log = ErrorLog::default();
+        let forbidden = || {
+            let status = kube::core::Status::failure("events is forbidden", "Forbidden").with_code(403);
+            Err(watcher::Error::InitialListFailed(kube::Error::Api(status.boxed())))
+        };
+        assert!(log.check::<SlimPod>(forbidden(), "events", &metrics).is_none());
+        assert!(log.check::<SlimPod>(Ok(Event::Init), "events", &metrics).is_some());
+        assert_eq!(log.last, Some("forbidden"), "a relist that has not answered yet is no recovery");
+        assert!(log.check::<SlimPod>(Ok(Event::InitDone), "events", &metrics).is_some());
+        assert_eq!(log.last, None);
+    }
 }

@@ -136,6 +136,16 @@ async fn assert_matches_fresh_exporter(kubeconfig: &std::path::Path, ns: &str, o
     assert_eq!(seen, expected, "the exporter's series differ from a fresh exporter's");
 }
 
+/// Starts the exporter and waits until its Event watch has its first list: an Event posted
+/// before that would be part of the start-up baseline, which counts nothing.
+async fn start_exporter(kubeconfig: &std::path::Path, args: &[&str]) -> Exporter {
+    let exporter = Exporter::start(kubeconfig, args).await;
+    exporter.metrics_until("the first list of Events", |o| o.contains(EVENTS_LISTED)).await;
+    exporter
+}
+
+const EVENTS_LISTED: &str = r#"crashloop_exporter_watch_events_total{resource="events",type="init_done"} 1"#;
+
 /// Remembers every counter sample seen and fails when one goes down.
 #[derive(Default)]
 struct Monotonic(HashMap<String, f64>);
@@ -220,7 +230,9 @@ async fn apiserver_restart_keeps_serving_and_counts_once() {
         crashloop_pod(&client, ns, "batch", 3).await,
     ];
     let kubeconfig = cluster.kubeconfig_path();
-    let exporter = Exporter::start(&kubeconfig, &["--namespace", ns]).await;
+    let (log_path, stderr) = log_file("restart");
+    let exporter = Exporter::spawn(&kubeconfig, &["--namespace", ns, "--log-format", "json"], stderr).ready().await;
+    exporter.metrics_until("the first list of Events", |o| o.contains(EVENTS_LISTED)).await;
     let mut monotonic = Monotonic::default();
     let probe = unhealthy(&pods[0], 1);
     testbed::post_event(&client, ns, &probe).await.expect("post event");
@@ -276,6 +288,15 @@ async fn apiserver_restart_keeps_serving_and_counts_once() {
     assert!(after.contains(&oom_terminations(ns, &pods[1], 0)), "{after}");
     assert!(value(&after, last_sync).expect("last sync") >= synced_before);
     assert_matches_fresh_exporter(&kubeconfig, ns, &after).await;
+
+    // The outage is logged once per watch, however many retries it took.
+    let log = std::fs::read_to_string(&log_path).expect("exporter log");
+    for resource in ["pods", "events"] {
+        assert_eq!(logged(&log, "ERROR", resource, "connection").len(), 1, "{resource}:\n{log}");
+    }
+    let foreign = log.lines().filter(|l| l.contains(r#""level":"ERROR""#) && !l.contains(r#""target":"crashloop_exporter::"#)).count();
+    assert_eq!(foreign, 0, "errors logged by dependencies repeat the exporter's own:\n{log}");
+    let _ = std::fs::remove_file(log_path);
 }
 
 /// An etcd compaction while the exporter is cut off: its watches resume from a compacted
@@ -291,7 +312,7 @@ async fn compaction_gone_relists_exactly() {
     let pods = [crashloop_pod(&client, ns, "api", 2).await, crashloop_pod(&client, ns, "web", 2).await];
     let proxy = Proxy::start(cluster.api_addr()).await.expect("proxy");
     let kubeconfig = cluster.kubeconfig_through("admin", proxy.addr()).expect("kubeconfig");
-    let exporter = Exporter::start(&kubeconfig, &["--namespace", ns]).await;
+    let exporter = start_exporter(&kubeconfig, &["--namespace", ns]).await;
     let mut monotonic = Monotonic::default();
     let probe = unhealthy(&pods[0], 2);
     testbed::post_event(&client, ns, &probe).await.expect("post event");
@@ -346,7 +367,7 @@ async fn stalled_stream_times_out_and_scrapes_stay_responsive() {
     let proxy = Proxy::start(cluster.api_addr()).await.expect("proxy");
     let kubeconfig = cluster.kubeconfig_through("admin", proxy.addr()).expect("kubeconfig");
     // Watches renewed every 2 s: silence beyond 5 s is a stall.
-    let exporter = Exporter::start(&kubeconfig, &["--namespace", ns, "--watch-timeout", "2"]).await;
+    let exporter = start_exporter(&kubeconfig, &["--namespace", ns, "--watch-timeout", "2"]).await;
     let mut monotonic = Monotonic::default();
     let probe = unhealthy(&pods[0], 1);
     testbed::post_event(&client, ns, &probe).await.expect("post event");
@@ -478,7 +499,7 @@ async fn burst_of_ten_thousand_events_counts_all() {
     for workload in ["api", "web", "batch", "worker"] {
         pods.push(crashloop_pod(&client, ns, workload, 2).await);
     }
-    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", ns]).await;
+    let exporter = start_exporter(&cluster.kubeconfig_path(), &["--namespace", ns]).await;
     exporter.metrics_until("the pods", |o| pods.iter().all(|p| o.contains(&restarts(ns, p, 2)))).await;
     let rss_before = rss_kib(exporter.pid());
 
