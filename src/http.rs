@@ -179,8 +179,9 @@ struct Activity {
 
 impl Activity {
     fn new(epoch: Instant) -> Activity {
-        let now = epoch.elapsed().as_millis() as u64;
-        Activity { epoch, idle_since: AtomicU64::new(now), deadline: AtomicU64::new(0), request_started: Notify::new() }
+        let activity = Activity { epoch, idle_since: AtomicU64::new(0), deadline: AtomicU64::new(0), request_started: Notify::new() };
+        activity.end();
+        activity
     }
 
     fn millis(&self) -> u64 {
@@ -381,5 +382,31 @@ pub async fn serve(listener: TcpListener, state: AppState, listening: Listening,
     drop(listener);
     if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await.is_err() {
         tracing::warn!("open connections did not finish within 5 s");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_table_closes_the_longest_idle_connection_and_refuses_when_all_are_busy() {
+        let connections = Connections::new(2);
+        let (first, mut first_closed) = connections.admit().expect("a free slot");
+        std::thread::sleep(Duration::from_millis(5));
+        let (second, mut second_closed) = connections.admit().expect("a free slot");
+        second.activity.begin();
+        let (third, _third_closed) = connections.admit().expect("the idle first makes room");
+        assert_eq!(first_closed.try_recv(), Ok(()), "the idle connection is told to close");
+        assert!(second_closed.try_recv().is_err(), "the busy one is left alone");
+        third.activity.begin();
+        assert!(connections.admit().is_none(), "every connection is serving a request");
+        assert_eq!(connections.refused.load(Ordering::Relaxed), 1);
+        second.activity.end();
+        let fourth = connections.admit();
+        assert!(fourth.is_some(), "a finished request makes its connection idle again");
+        assert_eq!(second_closed.try_recv(), Ok(()));
+        drop(first);
+        assert_eq!(connections.open.lock().expect("lock").len(), 2, "dropping a closed connection's slot frees nothing else");
     }
 }

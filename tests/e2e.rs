@@ -242,7 +242,6 @@ receivers:
         .to_string(),
     )
     .expect("targets.json");
-    let prom_addr = format!("127.0.0.1:{}", free_port());
     let prom_config = dir.join("prometheus.yml");
     fs::write(
         &prom_config,
@@ -253,18 +252,7 @@ receivers:
         ),
     )
     .expect("prometheus.yml");
-    let check = Command::new("promtool").args(["check", "config"]).arg(&prom_config).output().expect("promtool");
-    assert!(check.status.success(), "promtool check config:\n{}", String::from_utf8_lossy(&check.stdout));
-    fs::create_dir_all(dir.join("prom-data")).unwrap();
-    let mut prometheus = Proc::spawn(
-        "prometheus",
-        &dir,
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", prom_config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("prom-data").display()))
-            .arg(format!("--web.listen-address={prom_addr}"))
-            .arg("--log.level=warn"),
-    );
+    let (mut prometheus, prom_addr) = Proc::prometheus(&dir, &prom_config);
 
     let ready = |addr: String, path: &'static str| async move {
         matches!(http_get(&addr, path, &[]).await, Ok((200, _, _))).then_some(())

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, wait_for};
+use common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, running_pod, wait_for};
 use crashloop_exporter::testbed;
 
 const USER: &str = "prometheus";
@@ -117,17 +117,6 @@ async fn start_with_config(cluster: &testbed::Cluster, ns: &str, config: &Path, 
     exporter
 }
 
-/// Creates a running pod `app-6c8f7d9b5-<suffix>` in `ns`.
-async fn running_pod(ns: &str, suffix: &str) {
-    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
-    let client = cluster.client().await.expect("client");
-    testbed::ensure_namespace(&client, ns).await.expect("namespace");
-    let manifest = testbed::deployment_pod(ns, "app", "6c8f7d9b5", suffix, vec![testbed::container("main", "registry.example/app:1")]);
-    let pod = testbed::create_pod(&client, ns, &manifest).await.expect("create pod");
-    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status("main", 0, &testbed::ago(30), None)]);
-    testbed::patch_status(&client, ns, &format!("app-6c8f7d9b5-{suffix}"), &status).await.expect("running");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_and_basic_auth_with_curl() {
     const NS: &str = "it-web-curl";
@@ -194,6 +183,14 @@ async fn tls_and_basic_auth_with_curl() {
     let times: Vec<f64> = (0..10).map(|_| curl(&dir, &url("/healthz"), &["--cacert", "ca.pem", "-u", &auth]).seconds).collect();
     let wrong: Vec<f64> =
         (0..3).map(|_| curl(&dir, &url("/healthz"), &["--cacert", "ca.pem", "-u", &format!("{USER}:wrong")]).seconds).collect();
+    // A rotated certificate is served from the next handshake on: here, one of another CA.
+    make_leaf(&dir, "other-ca", "rotated", "serverAuth");
+    fs::copy(dir.join("rotated.key"), dir.join("server.key")).expect("rotate key");
+    fs::copy(dir.join("rotated.pem"), dir.join("server.pem")).expect("rotate cert");
+    let rotated = curl(&dir, &url("/healthz"), &["--cacert", "other-ca.pem", "-u", &auth]);
+    assert_eq!(rotated.status, 200, "the rotated certificate is not served (curl exit {})", rotated.exit);
+    assert_eq!(curl(&dir, &url("/healthz"), &["--cacert", "ca.pem", "-u", &auth]).status, 0, "the old certificate is still served");
+
     report(&format!(
         "webconfig: curl over TLS with basic auth (bcrypt cost 10): remembered password {:.1} ms median, wrong password (bcrypt every time) {:.1} ms median",
         median(times) * 1000.0,
@@ -277,19 +274,7 @@ async fn prometheus_scrapes_over_tls_with_basic_auth() {
         ),
     )
     .expect("prometheus.yml");
-    let check = Command::new("promtool").args(["check", "config"]).arg(&config).output().expect("promtool");
-    assert!(check.status.success(), "promtool check config:\n{}", String::from_utf8_lossy(&check.stdout));
-    let prom_addr = format!("127.0.0.1:{}", free_port());
-    fs::create_dir_all(dir.join("prom-data")).expect("data dir");
-    let mut prometheus = Proc::spawn(
-        "prometheus",
-        &dir,
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("prom-data").display()))
-            .arg(format!("--web.listen-address={prom_addr}"))
-            .arg("--log.level=warn"),
-    );
+    let (mut prometheus, prom_addr) = Proc::prometheus(&dir, &config);
     let started = Instant::now();
     let up = wait_for("`up` of all three jobs", Duration::from_secs(60), || {
         prometheus.assert_running();

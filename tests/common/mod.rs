@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crashloop_exporter::testbed;
 use serde_json::Value;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -138,12 +139,21 @@ pub async fn http_get(
     path: &str,
     headers: &[(&str, &str)],
 ) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
     request.push_str("\r\n");
+    exchange(addr, &request).await
+}
+
+/// Sends `request` on a fresh connection and reads until the server closes it: status,
+/// headers (lower-cased names), body.
+async fn exchange(
+    addr: &str,
+    request: &str,
+) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;
@@ -300,6 +310,40 @@ impl Proc {
     }
 }
 
+impl Proc {
+    /// Checks `config` with `promtool check config`, then starts Prometheus with it on a free
+    /// loopback port, its data in `dir`: the process and its address.
+    pub fn prometheus(dir: &Path, config: &Path) -> (Proc, String) {
+        let check = Command::new("promtool").args(["check", "config"]).arg(config).output().expect("promtool (.ci/install)");
+        assert!(check.status.success(), "promtool check config:\n{}", String::from_utf8_lossy(&check.stdout));
+        let addr = format!("127.0.0.1:{}", free_port());
+        fs::create_dir_all(dir.join("prom-data")).expect("Prometheus data dir");
+        let proc = Proc::spawn(
+            "prometheus",
+            dir,
+            Command::new("prometheus")
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.tsdb.path={}", dir.join("prom-data").display()))
+                .arg(format!("--web.listen-address={addr}"))
+                .arg("--log.level=warn"),
+        );
+        (proc, addr)
+    }
+}
+
+/// Creates Deployment pod `app-6c8f7d9b5-<suffix>` in `ns` (made if missing), its container
+/// `main` running; returns the pod as stored.
+pub async fn running_pod(ns: &str, suffix: &str) -> k8s_openapi::api::core::v1::Pod {
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = cluster.client().await.expect("client");
+    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    let manifest = testbed::deployment_pod(ns, "app", "6c8f7d9b5", suffix, vec![testbed::container("main", "registry.example/app:1")]);
+    let pod = testbed::create_pod(&client, ns, &manifest).await.expect("create pod");
+    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status("main", 0, &testbed::ago(30), None)]);
+    testbed::patch_status(&client, ns, &format!("app-6c8f7d9b5-{suffix}"), &status).await.expect("running");
+    pod
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -345,24 +389,8 @@ pub fn encode(s: &str) -> String {
 
 /// A GET in HTTP/1.0, so that Go's server answers without chunked encoding: status, body.
 pub async fn get10(addr: &str, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
-        .await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or(std::io::ErrorKind::InvalidData)?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or(std::io::ErrorKind::InvalidData)?;
-    Ok((status, raw[split + 4..].to_vec()))
+    let (status, _, body) = exchange(addr, &format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")).await?;
+    Ok((status, body))
 }
 
 /// GET on Prometheus' or Alertmanager's HTTP API: the JSON body.
