@@ -8,10 +8,10 @@
 //! A scrape renders on the blocking pool, so it never holds up the watch tasks, and the
 //! store is only read-locked long enough to clone its `Arc`s.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -214,11 +214,14 @@ impl Activity {
 struct Connections {
     max: usize,
     epoch: Instant,
-    open: Mutex<HashMap<u64, (Arc<Activity>, oneshot::Sender<()>)>>,
+    open: Mutex<HashMap<u64, Open>>,
     next_id: AtomicU64,
     refused: AtomicU64,
     last_warning: Mutex<Option<Instant>>,
 }
+
+/// An open connection: what it is doing, and the signal that closes it.
+type Open = (Arc<Activity>, oneshot::Sender<()>);
 
 /// A connection's place in [`Connections`], given back on drop.
 struct Slot {

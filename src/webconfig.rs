@@ -114,10 +114,10 @@ fn headers(wanted: BTreeMap<String, String>) -> Result<Vec<(HeaderName, HeaderVa
         if value.is_empty() {
             continue;
         }
-        if let Some(allowed) = allowed {
-            if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&value)) {
-                return Err(format!("http_server_config.headers.{name}: {value:?} is not allowed\n  use one of {}", allowed.join(", ")));
-            }
+        if let Some(allowed) = allowed
+            && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&value))
+        {
+            return Err(format!("http_server_config.headers.{name}: {value:?} is not allowed\n  use one of {}", allowed.join(", ")));
         }
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("header {name}: {e}"))?;
         let value = HeaderValue::from_str(&value).map_err(|e| format!("header {name}: {value:?}: {e}"))?;
@@ -394,10 +394,10 @@ impl BasicAuth {
         let known = self.users.get(&user);
         if known.is_some() {
             let verified = self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(tag) = verified.get(&user) {
-                if ring::hmac::verify(&self.remember, password.as_bytes(), tag.as_ref()).is_ok() {
-                    return true;
-                }
+            if let Some(tag) = verified.get(&user)
+                && ring::hmac::verify(&self.remember, password.as_bytes(), tag.as_ref()).is_ok()
+            {
+                return true;
             }
         }
         let hash = known.cloned().unwrap_or_else(|| self.decoy.clone());

@@ -251,10 +251,10 @@ async fn idle_and_trickling_connections_are_closed() {
                     break;
                 }
                 let mut buf = [0u8; 256];
-                if let Ok(n) = tokio::time::timeout(Duration::from_millis(1), stream.read(&mut buf)).await {
-                    if !matches!(n, Ok(n) if n > 0) {
-                        break;
-                    }
+                if let Ok(n) = tokio::time::timeout(Duration::from_millis(1), stream.read(&mut buf)).await
+                    && !matches!(n, Ok(n) if n > 0)
+                {
+                    break;
                 }
                 assert!(since.elapsed() < Duration::from_secs(30), "the trickling connection was not closed");
             }
