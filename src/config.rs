@@ -280,8 +280,11 @@ impl ClusterArgs {
         // kube sets no read timeout: a stalled connection would hold a list, a watch start or
         // a log fetch forever, and a stalled watch stream is dropped silently after its idle
         // timeout (the watch timeout + 5 s). This one fires first and is reported.
-        config.read_timeout = Some(std::time::Duration::from_secs(u64::from(self.watch_timeout)) + STALL_MARGIN);
+        let stall = std::time::Duration::from_secs(u64::from(self.watch_timeout)) + STALL_MARGIN;
+        config.read_timeout = Some(stall);
         config.reset_reader_on_write = true;
+        // A connection (TCP and TLS) gets no longer than a silent read.
+        config.connect_timeout = config.connect_timeout.map(|t| t.min(stall));
         kube::Client::try_from(config).map_err(|e| crate::Error::Kubeconfig(e.to_string()))
     }
 }

@@ -40,6 +40,13 @@ const CLUSTER_FAMILIES: &[&str] = &[
     "crashloop_waiting_containers",
 ];
 
+/// An admin client, and namespace `ns` created in `cluster`.
+async fn admin_in(cluster: &testbed::Cluster, ns: &str) -> Client {
+    let client = cluster.client().await.expect("client");
+    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    client
+}
+
 /// A container with a liveness probe and a memory limit.
 fn probed_container() -> serde_json::Value {
     let mut app = testbed::container("app", "registry.example/api:3");
@@ -222,8 +229,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn apiserver_restart_keeps_serving_and_counts_once() {
     let ns = "fault-restart";
     let cluster = testbed::Cluster::start().expect("private testbed cluster (run .ci/install)");
-    let client = cluster.client().await.expect("client");
-    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    let client = admin_in(&cluster, ns).await;
     let pods = [
         crashloop_pod(&client, ns, "api", 3).await,
         crashloop_pod(&client, ns, "web", 3).await,
@@ -307,8 +313,7 @@ async fn compaction_gone_relists_exactly() {
     // Without the watch cache, watches are served by etcd, whose compaction answers an old
     // resourceVersion with 410 Gone.
     let cluster = testbed::Cluster::start_with_apiserver_flags(&["--watch-cache=false"]).expect("private testbed cluster");
-    let client = cluster.client().await.expect("client");
-    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    let client = admin_in(&cluster, ns).await;
     let pods = [crashloop_pod(&client, ns, "api", 2).await, crashloop_pod(&client, ns, "web", 2).await];
     let proxy = Proxy::start(cluster.api_addr()).await.expect("proxy");
     let kubeconfig = cluster.kubeconfig_through("admin", proxy.addr()).expect("kubeconfig");
@@ -360,9 +365,8 @@ async fn compaction_gone_relists_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_stream_times_out_and_scrapes_stay_responsive() {
     let ns = "fault-stall";
-    let cluster = testbed::shared().expect("testbed cluster");
-    let client = cluster.client().await.expect("client");
-    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = admin_in(cluster, ns).await;
     let pods = [crashloop_pod(&client, ns, "api", 2).await, crashloop_pod(&client, ns, "web", 2).await];
     let proxy = Proxy::start(cluster.api_addr()).await.expect("proxy");
     let kubeconfig = cluster.kubeconfig_through("admin", proxy.addr()).expect("kubeconfig");
@@ -426,9 +430,8 @@ async fn stalled_stream_times_out_and_scrapes_stay_responsive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_forbidden_pods_still_served() {
     let ns = "fault-rbac-events";
-    let cluster = testbed::shared().expect("testbed cluster");
-    let client = cluster.client().await.expect("client");
-    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = admin_in(cluster, ns).await;
     grant_limited(&client, ns, &["pods"]).await;
     let pod = crashloop_pod(&client, ns, "api", 2).await;
     let (log_path, stderr) = log_file("events-forbidden");
@@ -454,9 +457,8 @@ async fn events_forbidden_pods_still_served() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pods_forbidden_stays_up_not_ready() {
     let ns = "fault-rbac-pods";
-    let cluster = testbed::shared().expect("testbed cluster");
-    let client = cluster.client().await.expect("client");
-    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = admin_in(cluster, ns).await;
     grant_limited(&client, ns, &["events"]).await;
     crashloop_pod(&client, ns, "api", 2).await;
     let (log_path, stderr) = log_file("pods-forbidden");
@@ -492,9 +494,8 @@ async fn pods_forbidden_stays_up_not_ready() {
 async fn burst_of_ten_thousand_events_counts_all() {
     const EVENTS: usize = 10_000;
     let ns = "fault-burst";
-    let cluster = testbed::shared().expect("testbed cluster");
-    let client = cluster.client().await.expect("client");
-    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = admin_in(cluster, ns).await;
     let mut pods = Vec::new();
     for workload in ["api", "web", "batch", "worker"] {
         pods.push(crashloop_pod(&client, ns, workload, 2).await);
