@@ -4,7 +4,9 @@
 //! processes listening on free `127.0.0.1` ports, with token authentication and RBAC. There is
 //! no scheduler, no controller-manager and no kubelet: tests create pods that are already bound
 //! to a node (`spec.nodeName`) and then write what a kubelet would write (pod status, events)
-//! through the real API with the helpers in this module.
+//! through the real API with the helpers in this module. For fault tests, [`Proxy`] sits
+//! between a client and the apiserver and stalls, slows or cuts its connections, and
+//! [`Cluster`] can stop and start either component and compact etcd.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
