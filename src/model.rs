@@ -347,8 +347,10 @@ impl SlimPod {
 pub type Name = Arc<str>;
 
 /// The one copy of `s` (see [`Name`]). Copies no pod holds any more are dropped once the
-/// table has doubled since the last sweep.
+/// table has doubled since the last sweep. A name is cut to [`MAX_NAME_BYTES`]: owner
+/// references and container statuses are not validated by the apiserver.
 pub fn intern(s: &str) -> Name {
+    let s = truncated(s);
     static TABLE: std::sync::OnceLock<Mutex<(HashSet<Name>, usize)>> = std::sync::OnceLock::new();
     let mut table = TABLE.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(name) = table.0.get(s) {
@@ -489,11 +491,16 @@ pub fn parse_missing_object(message: &str) -> Option<MissingObject> {
 }
 
 fn bounded(s: &str) -> String {
+    truncated(s).to_string()
+}
+
+/// `s` cut to at most [`MAX_NAME_BYTES`], on a character boundary.
+fn truncated(s: &str) -> &str {
     let mut end = s.len().min(MAX_NAME_BYTES);
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_string()
+    &s[..end]
 }
 
 /// Derives the owning workload: a ReplicaSet named `<deployment>-<pod-template-hash>` maps
