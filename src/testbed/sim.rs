@@ -1156,17 +1156,21 @@ mod tests {
         (starts, exits)
     }
 
+    /// From each exit to the next start.
+    fn waits(starts: &[(i32, f64)], exits: &[Exit]) -> Vec<f64> {
+        exits
+            .iter()
+            .zip(&starts[1..])
+            .map(|(e, (_, s))| s - e.finished)
+            .collect()
+    }
+
     #[test]
     fn first_crash_restarts_at_once_then_waits_the_delay_after_finished_at() {
         let oom = Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(vec![5.0]);
         let (starts, exits) = instances(oom, 2000.0);
-        let waits: Vec<f64> = exits
-            .iter()
-            .zip(&starts[1..])
-            .map(|(e, (_, s))| s - e.finished)
-            .collect();
         assert_eq!(
-            waits[..8],
+            waits(&starts, &exits)[..8],
             [EXIT_SECONDS, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]
         );
         assert_eq!(starts[0], (0, START_SECONDS));
@@ -1191,25 +1195,15 @@ mod tests {
         let runs = [5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 601.0, 5.0, 5.0, 5.0];
         let oom = Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(runs.to_vec());
         let (starts, exits) = instances(oom, 5000.0);
-        let waits: Vec<f64> = exits
-            .iter()
-            .zip(&starts[1..])
-            .map(|(e, (_, s))| s - e.finished)
-            .collect();
         assert_eq!(
-            waits[..10],
+            waits(&starts, &exits)[..10],
             [1.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 1.0, 10.0, 20.0]
         );
         // Exactly 600 s is not "more than 10 minutes": no reset.
         let runs = [5.0, 5.0, 600.0, 5.0];
         let oom = Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(runs.to_vec());
         let (starts, exits) = instances(oom, 2000.0);
-        let waits: Vec<f64> = exits
-            .iter()
-            .zip(&starts[1..])
-            .map(|(e, (_, s))| s - e.finished)
-            .collect();
-        assert_eq!(waits[..3], [1.0, 10.0, 20.0]);
+        assert_eq!(waits(&starts, &exits)[..3], [1.0, 10.0, 20.0]);
     }
 
     #[test]
@@ -1431,12 +1425,7 @@ mod tests {
         let leak = Lifecycle::new(Scenario::Leak, subject(), 0).with_runs(vec![700.0]);
         let (starts, exits) = instances(leak, 5000.0);
         assert!(exits.len() >= 6);
-        assert!(
-            exits
-                .iter()
-                .zip(&starts[1..])
-                .all(|(e, (_, s))| s - e.finished == EXIT_SECONDS)
-        );
+        assert!(waits(&starts, &exits).iter().all(|w| *w == EXIT_SECONDS));
     }
 
     #[test]
