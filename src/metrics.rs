@@ -259,10 +259,31 @@ impl From<bool> for Value {
     }
 }
 
+/// Whether `bytes` holds a `\`, `"` or newline, tested eight bytes at a time (label
+/// values are short, and almost never need escaping).
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGH != 0
+    };
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        if has(word, b'\\') | has(word, b'"') | has(word, b'\n') {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|b| matches!(b, b'\\' | b'"' | b'\n'))
+}
+
 /// Appends `value` with `\`, `"` and newlines escaped, as both formats require in label values.
 fn escape_into(buf: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
-    if !bytes.iter().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+    if !needs_escape(bytes) {
         buf.extend_from_slice(bytes);
         return;
     }
@@ -322,6 +343,7 @@ impl Text<'_> {
     /// One sample: `name{labels[,extra="value"]} value`; `labels` is already escaped.
     fn sample(&mut self, name: &str, labels: &[u8], extra: Option<(&str, &str)>, value: impl Into<Value>) -> std::io::Result<()> {
         let buf = &mut self.buf;
+        buf.reserve(name.len() + labels.len() + 96);
         buf.extend_from_slice(name.as_bytes());
         buf.push(b'{');
         buf.extend_from_slice(labels);
@@ -414,12 +436,13 @@ fn encode_pods(text: &mut Text, pods: &[Arc<SlimPod>], scan: &Scan) -> std::io::
     let mut labels = Vec::with_capacity(160);
     text.family("crashloop_container_restarts_total");
     for pod in pods {
+        labels.clear();
+        push_labels(&mut labels, &[("namespace", pod.namespace()), ("pod", pod.name())]);
+        let pod_labels = labels.len();
         for c in &pod.containers {
-            labels.clear();
-            push_labels(
-                &mut labels,
-                &[("namespace", pod.namespace()), ("pod", pod.name()), ("container", &c.name), ("container_type", c.container_type.as_str())],
-            );
+            labels.truncate(pod_labels);
+            labels.push(b',');
+            push_labels(&mut labels, &[("container", &c.name), ("container_type", c.container_type.as_str())]);
             text.sample("crashloop_container_restarts_total", &labels, None, c.restart_count)?;
         }
     }
@@ -887,6 +910,21 @@ pub(crate) mod tests {
         assert_eq!(self_metrics.renders.get(), 2, "a change: a new render");
         exposition.get(Format::OpenMetrics, false).await.expect("renders");
         assert_eq!(self_metrics.renders.get(), 3, "each format has its own body");
+    }
+
+    #[test]
+    fn escaping_is_needed_exactly_where_a_special_byte_is() {
+        for len in 0..40 {
+            for at in 0..len {
+                for special in [b'\\', b'"', b'\n'] {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = special;
+                    assert!(needs_escape(&bytes), "{len} {at} {special}");
+                }
+            }
+            assert!(!needs_escape(&vec![b'z'; len]));
+            assert!(!needs_escape("ü-é-\u{7f}-#".repeat(len).as_bytes()));
+        }
     }
 
     #[test]
