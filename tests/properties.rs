@@ -380,6 +380,7 @@ fn a_huge_pod_keeps_a_few_bytes() {
     drop(full);
 
     let (pod, bytes) = kept(|| serde_json::from_slice::<SlimPod>(&raw).expect("decodes"));
+    eprintln!("memory: a {} byte pod keeps {bytes} bytes as a SlimPod, {full_bytes} as a Pod", raw.len());
     assert!(bytes <= KEPT_LIMIT, "the slim pod keeps {bytes} bytes of a {} byte pod", raw.len());
     // And it still says what matters.
     let app = pod.container("app").expect("app");
@@ -410,6 +411,7 @@ fn huge_unvalidated_names_are_capped() {
     })
     .to_string();
     let (pod, bytes) = kept(|| serde_json::from_str::<SlimPod>(&raw).expect("decodes"));
+    eprintln!("memory: a {} byte pod with 1 MiB names keeps {bytes} bytes", raw.len());
     checks::bounded_pod(&pod);
     assert!(bytes <= 4 * KEPT_LIMIT, "the pod keeps {bytes} bytes");
     let missing = pod.containers[0].state.waiting().and_then(|w| w.missing.as_deref()).expect("missing");
@@ -433,6 +435,7 @@ fn a_huge_event_keeps_a_few_bytes() {
 
     let missing = event(format!("MountVolume.SetUp failed for volume \"cfg\" : configmap \"{}\" not found", "c".repeat(MIB)));
     let (e, bytes) = kept(|| serde_json::from_str::<SlimEvent>(&missing).expect("decodes"));
+    eprintln!("memory: a {} byte Event naming a missing ConfigMap keeps {bytes} bytes", missing.len());
     assert!(bytes <= KEPT_LIMIT, "the slim Event keeps {bytes} bytes");
     let events::Signal::Missing(object) = &e.signal else { panic!("not a missing object: {:?}", e.signal) };
     assert_eq!((object.kind, object.name.len()), (ObjectKind::ConfigMap, MAX_NAME_BYTES));
