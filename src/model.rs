@@ -26,7 +26,7 @@ pub const INITIAL_BACKOFF_SECONDS: f64 = 10.0;
 /// The kubelet's default maximum crash-loop back-off.
 pub const MAX_BACKOFF_SECONDS: f64 = 300.0;
 /// Longest name kept from an event or message (object names are at most 253 bytes).
-const MAX_NAME_BYTES: usize = 253;
+pub const MAX_NAME_BYTES: usize = 253;
 
 /// Declares a bounded label enum with its string form, parsed case-sensitively with an
 /// `Other` fallback so unknown values from the API never become label values.

@@ -7,9 +7,8 @@ use crashloop_exporter::diagnose::{self, LogHint};
 use crashloop_exporter::events::{self, ContainerEvents, EventCounts, Outcome, PodEvents, Probe, PullFailure, SlimEvent, Target};
 use crashloop_exporter::model::{self, MissingObject, ObjectKind, SlimPod, Timestamp};
 
-/// Longest name the exporter keeps from free text or from an unvalidated field (the
-/// longest Kubernetes object name).
-pub const MAX_NAME_BYTES: usize = 253;
+/// Longest name the exporter keeps from free text or from an unvalidated field.
+pub use crashloop_exporter::model::MAX_NAME_BYTES;
 
 /// A fixed "now" (2026-11-24T10:00:00Z), so that a failure replays the same way.
 pub const NOW: Timestamp = 1_795_514_400;
