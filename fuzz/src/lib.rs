@@ -128,10 +128,10 @@ pub fn event_json(data: &[u8]) {
         if let Outcome::Counted { added } = outcome {
             assert!(added <= event.count, "added {added} of a count of {}", event.count);
         }
-        if let (Some(before), Some(after)) = (before, counts.pod(&pod.namespace, &pod.name)) {
-            if before.uid == after.uid {
-                not_backwards(&before, after);
-            }
+        if let (Some(before), Some(after)) = (before, counts.pod(&pod.namespace, &pod.name))
+            && before.uid == after.uid
+        {
+            not_backwards(&before, after);
         }
         if i % 3 == 2 {
             counts.delete(&event, NOW);
