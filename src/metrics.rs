@@ -192,8 +192,8 @@ pub enum Format {
 /// compressed scrape never holds the whole text.
 ///
 /// The encoder is hand-written rather than prometheus-client's: at 100,000 pods it writes
-/// about 700,000 series, and a label prefix rendered once per container and reused by
-/// every family is what keeps a render within 100 ms.
+/// about 700,000 series, so each container's label set is rendered once and reused by
+/// every family (BENCHMARKS.md has the figures).
 pub fn render(source: &PodSource, self_metrics: &Registry, format: Format, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let now = (source.clock)();
     let pods: Vec<Arc<SlimPod>> = source.caches.iter().flat_map(|c| c.store.state()).collect();

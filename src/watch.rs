@@ -280,26 +280,20 @@ impl PodIngest {
         let now = (self.clock)();
         let reader = &self.reader;
         let previous = |pod: &SlimPod| reader.get(&ObjectRef::from_obj(pod));
-        let event = match event {
-            Event::InitApply(pod) => Event::InitApply(pod.settle()),
-            Event::Apply(pod) => Event::Apply(pod.settle()),
-            Event::Delete(pod) => Event::Delete(pod.settle()),
-            other => other,
-        };
         let (event, kind) = match event {
             Event::Init => {
                 self.metrics.relists.get_or_create(&ResourceLabels { resource: RESOURCE }).inc();
                 (Event::Init, "init")
             }
             Event::InitApply(pod) => {
-                let pod = track(previous(&pod).as_deref(), pod, now, self.first_list);
+                let pod = track(previous(&pod).as_deref(), pod.settle(), now, self.first_list);
                 (Event::InitApply(pod), "init_apply")
             }
             Event::InitDone => {
                 self.first_list = false;
                 (Event::InitDone, "init_done")
             }
-            Event::Apply(pod) => (Event::Apply(track(previous(&pod).as_deref(), pod, now, false)), "apply"),
+            Event::Apply(pod) => (Event::Apply(track(previous(&pod).as_deref(), pod.settle(), now, false)), "apply"),
             Event::Delete(pod) => {
                 lock(&self.events).forget_pod(pod.namespace(), pod.name());
                 (Event::Delete(pod), "delete")
