@@ -24,8 +24,8 @@
 //!
 //! Run: `cargo bench --bench footprint -- [--pods N]` (default 100000). Prints a markdown
 //! table: figure, value, target, baseline, ratio. To profile one side, write the stream
-//! with `footprint stream N DIR`, then run `footprint child slim N DIR` under a profiler
-//! (`valgrind --tool=callgrind`, say).
+//! with `footprint stream N DIR`, then run `footprint child slim N DIR` (or `child render N DIR`, the list and 20
+//! plain renders) under a profiler (`perf record`, say).
 
 use std::process::Command;
 use std::sync::Arc;
@@ -222,6 +222,22 @@ fn child_slim(dir: std::path::PathBuf, n: usize) {
     println!("rss_after_updates_bytes={}", rss_bytes());
 }
 
+/// Only the list, then 20 plain renders: the side to profile for render time.
+fn child_render(dir: std::path::PathBuf, n: usize) {
+    let self_metrics = SelfMetrics::default();
+    let events = crashloop_exporter::watch::SharedEvents::default();
+    let clock: crashloop_exporter::Clock = Arc::new(|| NOW);
+    let (cache, mut ingest) = PodIngest::new(Shard::default(), self_metrics.clone(), events.clone(), clock.clone());
+    let mut pipeline = Pipeline::<SlimPod> { apply: Box::new(move |e| ingest.apply(e)), dir };
+    pipeline.list();
+    let source = PodSource { caches: vec![cache], events, log_hints: Default::default(), healthy_details: false, clock };
+    let exposition = Exposition::new(source, &self_metrics);
+    println!("pods={}", n);
+    let (_, wall, cpu) = timed(|| (0..20).for_each(|_| drop(exposition.render(Format::Prometheus, false))));
+    println!("render_plain_ms={:.1}", wall / 20.0 * 1e3);
+    println!("render_plain_cpu_ms={:.1}", cpu / 20.0 * 1e3);
+}
+
 /// The baseline: a stock reflector of full Pods, fed the same stream.
 fn child_stock(dir: std::path::PathBuf, n: usize) {
     let (reader, mut writer) = reflector::store::<Pod>();
@@ -268,7 +284,11 @@ fn main() {
     if let [_, child, side, n, dir, ..] = args.as_slice() {
         if child == "child" {
             let (n, dir) = (n.parse().unwrap_or(100_000), std::path::PathBuf::from(dir));
-            return if side == "slim" { child_slim(dir, n) } else { child_stock(dir, n) };
+            return match side.as_str() {
+                "slim" => child_slim(dir, n),
+                "render" => child_render(dir, n),
+                _ => child_stock(dir, n),
+            };
         }
     }
     let n = args.iter().position(|a| a == "--pods").and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(100_000usize);

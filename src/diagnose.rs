@@ -122,7 +122,7 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
     let waiting = c.state.waiting();
     let last = match &c.state {
         State::Terminated(t) => Some(t),
-        _ => c.last_termination.as_ref(),
+        _ => c.last_termination(),
     };
     let container_events: Option<&ContainerEvents> = events.and_then(|e| e.containers.get(&*c.name));
     let hint = waiting.map(|w| w.hint).filter(|h| *h != Hint::None).or(last.map(|t| t.hint)).unwrap_or_default();
@@ -221,9 +221,9 @@ pub fn backoff(c: &SlimContainer) -> Backoff {
     };
     let (delay, estimated) = match w.backoff_seconds {
         Some(d) => (d, false),
-        None => (estimated_backoff(c.history.fast_restarts.max(c.restart_count.min(1))), true),
+        None => (estimated_backoff(c.history().fast_restarts.max(c.restart_count.min(1))), true),
     };
-    let next_restart = c.last_termination.as_ref().and_then(|t| t.finished_at).map(|f| f as f64 + delay);
+    let next_restart = c.last_termination().and_then(|t| t.finished_at).map(|f| f as f64 + delay);
     Backoff { active: true, delay_seconds: delay, estimated, next_restart }
 }
 
@@ -232,9 +232,16 @@ pub fn backoff(c: &SlimContainer) -> Backoff {
 pub fn needs_detail(c: &SlimContainer, healthy_details: bool) -> bool {
     healthy_details
         || c.restart_count > 0
-        || c.history.loop_since.is_some()
+        || c.history().loop_since.is_some()
         || !matches!(c.state, State::Running { .. })
             && !(c.container_type == ContainerType::Init && is_completed(&c.state))
+}
+
+/// A pod whose only series are its restart counters and its workload, at any time: not
+/// evicted, and no container [`needs_detail`] (each runs, or is a completed init
+/// container, and none has restarted or is in a crash loop). Only its Events can add more.
+pub fn is_quiet(pod: &SlimPod) -> bool {
+    !pod.evicted && pod.containers.iter().all(|c| !needs_detail(c, false))
 }
 
 fn is_completed(state: &State) -> bool {
@@ -244,7 +251,7 @@ fn is_completed(state: &State) -> bool {
 /// Crash-looping with hysteresis: set from the first observed loop, cleared once the
 /// container has run for the kubelet's reset window (10 minutes) without a restart.
 pub fn crashlooping(c: &SlimContainer, now: Timestamp) -> bool {
-    c.history.loop_since.is_some() && !running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
+    c.history().loop_since.is_some() && !running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
 }
 
 /// The report for each container of a pod, from the pod, its Events and any log hints.
@@ -425,12 +432,12 @@ mod tests {
         // An unrelated status update after recovery keeps it at 0.
         let p = track(Some(&p), running_since(t0 + 40, 5), t0 + 700, false);
         assert!(!looping(&p, t0 + 700));
-        assert_eq!(p.containers[0].history.loop_since, None);
+        assert_eq!(p.containers[0].history().loop_since, None);
         // It crashes again into CrashLoopBackOff: 1 again, with a new start time.
         let mut again = crashed(1, "Error", "");
         again["restartCount"] = json!(7);
         let p = track(Some(&p), pod("Always", again, json!({})), t0 + 800, false);
         assert!(looping(&p, t0 + 800));
-        assert_eq!(p.containers[0].history.loop_since, Some(t0 + 800));
+        assert_eq!(p.containers[0].history().loop_since, Some(t0 + 800));
     }
 }

@@ -371,9 +371,9 @@ impl EventCounts {
         });
     }
 
-    /// A copy of every pod's state, for one scrape.
-    pub fn snapshot(&self) -> HashMap<(String, String), PodEvents> {
-        self.pods.clone()
+    /// A copy of every pod's state for one scrape, by pod uid (a pod recreated under the same name is another pod).
+    pub fn snapshot(&self) -> HashMap<String, PodEvents> {
+        self.pods.values().map(|e| (e.uid.clone(), e.clone())).collect()
     }
 
     /// Changes so far: equal values mean an unchanged state.

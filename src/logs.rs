@@ -106,7 +106,7 @@ pub async fn run(client: kube::Client, caches: Vec<PodCache>, hints: LogHints, f
         let pods: Vec<Arc<SlimPod>> = caches.iter().flat_map(|c| c.store.state()).collect();
         let mut fetched_any = false;
         for pod in &pods {
-            for c in pod.containers.iter().filter(|c| c.last_termination.is_some() && c.restart_count > 0) {
+            for c in pod.containers.iter().filter(|c| c.last_termination().is_some() && c.restart_count > 0) {
                 if hints.fetched(pod, c) {
                     continue;
                 }

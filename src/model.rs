@@ -276,8 +276,60 @@ pub struct SlimContainer {
     pub has_startup_probe: bool,
     pub restart_count: u32,
     pub state: State,
-    pub last_termination: Option<Termination>,
-    pub history: History,
+    /// The last termination and the history, which most containers never have: boxed, so
+    /// a healthy container does not pay for them (see BENCHMARKS.md).
+    past: Option<Box<Past>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Past {
+    last_termination: Option<Termination>,
+    history: History,
+}
+
+static NO_HISTORY: History = History { observed_restarts: 0, fast_restarts: 0, loop_since: None, terminations: Terminations([0; 5]) };
+
+impl SlimContainer {
+    /// A container of this name and type with nothing known of its status yet.
+    pub fn new(name: &str, container_type: ContainerType) -> Self {
+        SlimContainer {
+            name: intern(name),
+            container_type,
+            memory_limit_bytes: None,
+            has_liveness_probe: false,
+            has_readiness_probe: false,
+            has_startup_probe: false,
+            restart_count: 0,
+            state: State::Unknown,
+            past: None,
+        }
+    }
+
+    /// `lastState.terminated`.
+    pub fn last_termination(&self) -> Option<&Termination> {
+        self.past.as_ref()?.last_termination.as_ref()
+    }
+
+    /// What the tracker carried over from earlier versions of the pod.
+    pub fn history(&self) -> &History {
+        self.past.as_ref().map_or(&NO_HISTORY, |p| &p.history)
+    }
+
+    pub fn set_last_termination(&mut self, last: Option<Termination>) {
+        self.update_past(|p| p.last_termination = last);
+    }
+
+    pub fn set_history(&mut self, history: History) {
+        self.update_past(|p| p.history = history);
+    }
+
+    fn update_past(&mut self, f: impl FnOnce(&mut Past)) {
+        let past = self.past.get_or_insert_with(Box::default);
+        f(past);
+        if **past == Past::default() {
+            self.past = None;
+        }
+    }
 }
 
 /// A Pod's `status.phase`.
@@ -318,6 +370,8 @@ pub struct SlimPod {
     pub containers: Vec<SlimContainer>,
     /// True once the tracker has carried history into this object.
     pub tracked: bool,
+    /// The lines every pod has, pre-rendered at ingest ([`crate::metrics::PodLines`]).
+    pub lines: Option<crate::metrics::PodLines>,
 }
 
 impl SlimPod {
@@ -533,10 +587,11 @@ pub fn track(previous: Option<&SlimPod>, mut pod: SlimPod, now: Timestamp, basel
     let previous = previous.filter(|p| p.uid() == pod.uid() && p.tracked);
     for c in &mut pod.containers {
         let prev = previous.and_then(|p| p.containers.iter().find(|pc| pc.name == c.name && pc.container_type == c.container_type));
-        c.history = match prev {
-            Some(prev) => advance(&prev.history, c, now),
+        let history = match prev {
+            Some(prev) => advance(prev.history(), c, now),
             None => first_history(c, now, baseline),
         };
+        c.set_history(history);
     }
     pod.tracked = true;
     pod
@@ -553,7 +608,7 @@ fn in_crashloop_backoff(c: &SlimContainer) -> bool {
 fn first_history(c: &SlimContainer, now: Timestamp, baseline: bool) -> History {
     let mut h = History { observed_restarts: if baseline { c.restart_count } else { 0 }, ..Default::default() };
     // Without history, assume the restarts so far were a fast streak unless the last one ran long.
-    h.fast_restarts = if ran_long(c.last_termination.as_ref()) { 1.min(c.restart_count) } else { c.restart_count };
+    h.fast_restarts = if ran_long(c.last_termination()) { 1.min(c.restart_count) } else { c.restart_count };
     advance(&h, c, now)
 }
 
@@ -565,13 +620,13 @@ fn advance(prev: &History, c: &SlimContainer, now: Timestamp) -> History {
         h.observed_restarts = restarts;
     } else if restarts > prev.observed_restarts {
         let delta = restarts - prev.observed_restarts;
-        let reason = c.last_termination.as_ref().map_or(TerminationReason::Other, |t| t.reason);
+        let reason = c.last_termination().map_or(TerminationReason::Other, |t| t.reason);
         h.terminations.add(reason, u64::from(delta));
         h.observed_restarts = restarts;
-        h.fast_restarts = if ran_long(c.last_termination.as_ref()) { 1 } else { prev.fast_restarts.saturating_add(delta) };
+        h.fast_restarts = if ran_long(c.last_termination()) { 1 } else { prev.fast_restarts.saturating_add(delta) };
     }
     let recovered = running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
-        || (restarts > prev.observed_restarts && ran_long(c.last_termination.as_ref()));
+        || (restarts > prev.observed_restarts && ran_long(c.last_termination()));
     if recovered {
         h.loop_since = None;
         if running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS) {
@@ -812,12 +867,7 @@ mod wire {
                     has_liveness_probe: c.liveness_probe.is_some(),
                     has_readiness_probe: c.readiness_probe.is_some(),
                     has_startup_probe: c.startup_probe.is_some(),
-                    name: intern(&c.name),
-                    container_type,
-                    restart_count: 0,
-                    state: State::Unknown,
-                    last_termination: None,
-                    history: History::default(),
+                    ..SlimContainer::new(&c.name, container_type)
                 })
                 .collect();
 
@@ -834,24 +884,13 @@ mod wire {
                     let slot = match containers.iter_mut().find(same_list) {
                         Some(slot) => slot,
                         None => {
-                            containers.push(SlimContainer {
-                                name: intern(&s.name),
-                                container_type: list_type,
-                                memory_limit_bytes: None,
-                                has_liveness_probe: false,
-                                has_readiness_probe: false,
-                                has_startup_probe: false,
-                                restart_count: 0,
-                                state: State::Unknown,
-                                last_termination: None,
-                                history: History::default(),
-                            });
+                            containers.push(SlimContainer::new(&s.name, list_type));
                             containers.last_mut().expect("just pushed")
                         }
                     };
                     slot.restart_count = u32::try_from(s.restart_count.max(0)).unwrap_or(u32::MAX);
                     slot.state = s.state.into();
-                    slot.last_termination = s.last_state.terminated.map(Termination::from);
+                    slot.set_last_termination(s.last_state.terminated.map(Termination::from));
                 }
             }
 
@@ -876,6 +915,7 @@ mod wire {
                 restart_always: spec.restart_policy.as_deref().is_none_or(|p| p == "Always"),
                 containers,
                 tracked: false,
+                lines: None,
             }
         }
     }
@@ -984,7 +1024,7 @@ pub(crate) mod tests {
         assert!(app.has_liveness_probe && !app.has_startup_probe);
         let w = app.state.waiting().expect("waiting");
         assert_eq!((w.reason, w.backoff_seconds), (WaitingReason::CrashLoopBackOff, Some(160.0)));
-        let last = app.last_termination.as_ref().expect("last");
+        let last = app.last_termination().expect("last");
         assert_eq!((last.exit_code, last.reason, last.signal()), (137, TerminationReason::OomKilled, Some(9)));
         assert_eq!(last.finished_at, Some(ts("2026-11-24T09:20:40Z")));
         assert_eq!(last.run_seconds(), Some(30));
@@ -1022,22 +1062,22 @@ pub(crate) mod tests {
     #[test]
     fn terminations_and_hints() {
         let oom1 = fixture("oom-exit-1");
-        let t = oom1.containers[0].last_termination.as_ref().expect("last");
+        let t = oom1.containers[0].last_termination().expect("last");
         assert_eq!((t.exit_code, t.reason, t.signal()), (1, TerminationReason::OomKilled, None));
 
         let live = fixture("liveness-killed");
-        let t = live.containers[0].last_termination.as_ref().expect("last");
+        let t = live.containers[0].last_termination().expect("last");
         assert_eq!((t.exit_code, t.reason, t.signal()), (137, TerminationReason::Error, Some(9)));
 
         let done = fixture("cronjob-completed-restarted");
-        let t = done.containers[0].last_termination.as_ref().expect("last");
+        let t = done.containers[0].last_termination().expect("last");
         assert_eq!((t.exit_code, t.reason, t.signal()), (0, TerminationReason::Completed, None));
         assert_eq!(done.workload, Workload { kind: "CronJob".into(), name: "nightly".into() });
         assert!(!done.restart_always);
 
         let start = fixture("start-error-not-found");
         let c = &start.containers[0];
-        let t = c.last_termination.as_ref().expect("last");
+        let t = c.last_termination().expect("last");
         assert_eq!((t.exit_code, t.reason, t.hint), (128, TerminationReason::StartError, Hint::ExecutableNotFound));
         let w = c.state.waiting().expect("waiting");
         assert_eq!((w.reason, w.hint), (WaitingReason::RunContainerError, Hint::ExecutableNotFound));
@@ -1092,37 +1132,36 @@ pub(crate) mod tests {
         let t0 = ts("2026-11-24T09:21:00Z");
         let first = track(None, fixture("deployment-oom-crashloop"), t0, true);
         let app = first.container("app").expect("app");
-        assert_eq!((app.history.observed_restarts, app.history.terminations.get(TerminationReason::OomKilled)), (5, 0));
-        assert_eq!(app.history.loop_since, Some(t0));
-        assert_eq!(app.history.fast_restarts, 5);
+        assert_eq!((app.history().observed_restarts, app.history().terminations.get(TerminationReason::OomKilled)), (5, 0));
+        assert_eq!(app.history().loop_since, Some(t0));
+        assert_eq!(app.history().fast_restarts, 5);
 
         // One more restart, then a jump of three: all attributed to the last reason seen.
         let next = with_status(fixture("deployment-oom-crashloop"), |c| c.restart_count = 6);
         let second = track(Some(&first), next, t0 + 60, false);
         let next = with_status(fixture("deployment-oom-crashloop"), |c| {
             c.restart_count = 9;
-            if let Some(t) = c.last_termination.as_mut() {
-                t.reason = TerminationReason::Error;
-            }
+            let last = c.last_termination().map(|t| Termination { reason: TerminationReason::Error, ..t.clone() });
+            c.set_last_termination(last);
         });
         let third = track(Some(&second), next, t0 + 120, false);
-        let h = &third.container("app").expect("app").history;
+        let h = &third.container("app").expect("app").history();
         assert_eq!(h.terminations.0, [1, 3, 0, 0, 0]);
         assert_eq!((h.observed_restarts, h.loop_since), (9, Some(t0)));
 
         // A pod first seen after start counts its restarts from zero.
         let fresh = track(None, fixture("oom-exit-1"), t0, false);
-        assert_eq!(fresh.containers[0].history.terminations.get(TerminationReason::OomKilled), 2);
+        assert_eq!(fresh.containers[0].history().terminations.get(TerminationReason::OomKilled), 2);
 
         // restartCount reset (node restart): new baseline, nothing counted, nothing lost.
         let reset = track(Some(&third), with_status(fixture("deployment-oom-crashloop"), |c| c.restart_count = 1), t0 + 180, false);
-        let h = &reset.container("app").expect("app").history;
+        let h = &reset.container("app").expect("app").history();
         assert_eq!((h.observed_restarts, h.terminations.0), (1, [1, 3, 0, 0, 0]));
 
         // A new pod with the same name (new uid) starts a new history.
         let mut other = fixture("deployment-oom-crashloop");
         other.uid = "another".into();
         let replaced = track(Some(&third), other, t0 + 240, false);
-        assert_eq!(replaced.container("app").expect("app").history.terminations.0, [5, 0, 0, 0, 0]);
+        assert_eq!(replaced.container("app").expect("app").history().terminations.0, [5, 0, 0, 0, 0]);
     }
 }

@@ -17,7 +17,7 @@ use kube::runtime::WatchStreamExt;
 use kube::Api;
 
 use crate::events::{EventCounts, Outcome, SlimEvent};
-use crate::metrics::{ApiErrorLabels, ReasonLabels, ResourceLabels, SelfMetrics, WatchEventLabels};
+use crate::metrics::{ApiErrorLabels, PodLines, ReasonLabels, ResourceLabels, SelfMetrics, WatchEventLabels};
 use crate::model::{track, SlimPod, Timestamp};
 use crate::Clock;
 
@@ -287,13 +287,13 @@ impl PodIngest {
             }
             Event::InitApply(pod) => {
                 let pod = track(previous(&pod).as_deref(), pod.settle(), now, self.first_list);
-                (Event::InitApply(pod), "init_apply")
+                (Event::InitApply(PodLines::attach(pod)), "init_apply")
             }
             Event::InitDone => {
                 self.first_list = false;
                 (Event::InitDone, "init_done")
             }
-            Event::Apply(pod) => (Event::Apply(track(previous(&pod).as_deref(), pod.settle(), now, false)), "apply"),
+            Event::Apply(pod) => (Event::Apply(PodLines::attach(track(previous(&pod).as_deref(), pod.settle(), now, false))), "apply"),
             Event::Delete(pod) => {
                 lock(&self.events).forget_pod(pod.namespace(), pod.name());
                 (Event::Delete(pod), "delete")

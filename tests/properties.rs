@@ -253,13 +253,13 @@ proptest! {
                 "status": {"containerStatuses": [{"name": "c", "restartCount": count,
                     "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}});
             let next: SlimPod = serde_json::from_value(doc).expect("decodes");
-            let before = pod.as_ref().map_or(0, |p| p.containers[0].history.terminations.get(TerminationReason::Error));
+            let before = pod.as_ref().map_or(0, |p| p.containers[0].history().terminations.get(TerminationReason::Error));
             let tracked = model::track(pod.as_ref(), next, NOW + i as i64, i == 0);
-            prop_assert!(tracked.containers[0].history.terminations.get(TerminationReason::Error) >= before);
+            prop_assert!(tracked.containers[0].history().terminations.get(TerminationReason::Error) >= before);
             pod = Some(tracked);
         }
         let expected: u32 = restarts.windows(2).map(|w| w[1].saturating_sub(w[0])).sum();
-        let counted = pod.expect("tracked").containers[0].history.terminations.get(TerminationReason::Error);
+        let counted = pod.expect("tracked").containers[0].history().terminations.get(TerminationReason::Error);
         prop_assert_eq!(counted, u64::from(expected));
     }
 
@@ -385,7 +385,7 @@ fn a_huge_pod_keeps_a_few_bytes() {
     // And it still says what matters.
     let app = pod.container("app").expect("app");
     assert_eq!(app.state.waiting().and_then(|w| w.backoff_seconds), Some(160.0));
-    assert_eq!(app.last_termination.as_ref().map(|t| (t.exit_code, t.reason)), Some((137, TerminationReason::OomKilled)));
+    assert_eq!(app.last_termination().map(|t| (t.exit_code, t.reason)), Some((137, TerminationReason::OomKilled)));
     assert_eq!((&*pod.workload.kind, &*pod.workload.name), ("Deployment", "web"));
     assert!(pod.metadata.annotations.is_none() && pod.metadata.labels.is_none() && pod.metadata.managed_fields.is_none());
 

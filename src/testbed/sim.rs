@@ -1619,7 +1619,7 @@ mod tests {
             (waiting.reason, waiting.backoff_seconds),
             (WaitingReason::CrashLoopBackOff, Some(300.0))
         );
-        let last = c.last_termination.as_ref().expect("last state");
+        let last = c.last_termination().expect("last state");
         assert_eq!(
             (last.reason, last.exit_code, last.run_seconds()),
             (TerminationReason::OomKilled, 137, Some(5))
