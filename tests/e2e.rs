@@ -1,12 +1,18 @@
 //! End to end, everything real: kube-apiserver + etcd (the testbed), the exporter binary, a
 //! Prometheus loading the shipped alert rules and scraping through the shipped scrape job
 //! (`deploy/prometheus/scrape-config.yaml`), an Alertmanager, and a webhook receiver served
-//! by this test. The test plays the kubelet: a Deployment's pod is OOM-killed three times and
-//! goes into CrashLoopBackOff; the alerts must arrive at the webhook with the labels and
-//! runbook links on-call needs; the pod recovers and the resolution must arrive; every
+//! by this test. The kubelet is the simulator (`crashloop-sim run`, at 10x): one pod each
+//! is OOM-killed over and over, killed by its liveness probe, waits on an image it cannot
+//! pull, misses its ConfigMap, and runs healthily. The alerts must arrive at the webhook
+//! with the labels, probable causes and runbook links on-call needs, and none for the
+//! healthy pod; the OOM-killed pod then recovers and the resolution must arrive; every
 //! dashboard query must work against the data.
 //!
-//! Takes about 1.5 minutes (ContainerCrashLooping has `for: 1m`); the waits allow 4.
+//! The recovery is written by the test, not the simulator: the exporter judges "ran 10
+//! minutes" on its own clock, which the simulator's speed-up does not move, so the test
+//! writes what a kubelet shows 11 minutes after the last restart (`startedAt` 11 minutes ago).
+//!
+//! Takes about 4 minutes (PodMissingConfigObject has `for: 3m`); the waits allow 6.
 
 mod common;
 
@@ -20,17 +26,21 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, unix_now, wait_for};
+use crashloop_exporter::testbed::sim::{self, Mix, PodPlan, Scenario};
 use crashloop_exporter::testbed::{self, Terminated};
+use k8s_openapi::api::core::v1::Pod;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use serde_json::{Value, json};
 
 const NS: &str = "it-e2e";
-const POD: &str = "shop-7d9c8b6f5-x2zqp";
-const WORKLOAD: &str = "shop";
+/// One pod of each scenario but the slow leak.
+const MIX: &str = "oom=1,liveness=1,image=1,config=1,healthy=1";
+const PODS: usize = 5;
+const SPEEDUP: &str = "10";
 const RUNBOOKS: &str = "/docs/runbooks/";
 /// How long an alert may take to arrive (the rules' `for:` may be minutes).
-const ALERT_TIMEOUT: Duration = Duration::from_secs(240);
+const ALERT_TIMEOUT: Duration = Duration::from_secs(360);
 
 /// What the webhook received: arrival time and the Alertmanager payload.
 type Received = Arc<Mutex<Vec<(Instant, Value)>>>;
@@ -65,16 +75,39 @@ async fn serve_webhook(addr: SocketAddr, received: Received) {
     });
 }
 
-/// The first alert named `name` with status `status` the webhook received, with its arrival.
-fn received_alert(received: &Received, name: &str, status: &str) -> Option<(Instant, Value)> {
+/// The first alert named `name` about `pod` with status `status` the webhook received, with
+/// its arrival.
+fn received_alert(received: &Received, name: &str, pod: &str, status: &str) -> Option<(Instant, Value)> {
     let payloads = received.lock().unwrap();
     payloads.iter().find_map(|(at, payload)| {
         payload["alerts"]
             .as_array()?
             .iter()
-            .find(|a| a["labels"]["alertname"] == name && a["status"] == status)
+            .find(|a| a["labels"]["alertname"] == name && a["labels"]["pod"] == pod && a["status"] == status)
             .map(|a| (*at, a.clone()))
     })
+}
+
+/// Every (alert name, pod) the webhook received.
+fn received_pairs(received: &Received) -> Vec<(String, String)> {
+    let payloads = received.lock().unwrap();
+    let alerts = payloads.iter().flat_map(|(_, p)| p["alerts"].as_array().cloned().unwrap_or_default());
+    alerts.map(|a| (a["labels"]["alertname"].as_str().unwrap_or_default().to_owned(), a["labels"]["pod"].as_str().unwrap_or_default().to_owned())).collect()
+}
+
+/// The simulator's pod of `scenario`, as `crashloop-sim run` lays the pods out.
+fn planned(scenario: Scenario) -> PodPlan {
+    let mix: Mix = MIX.parse().expect("the mix");
+    let plans = sim::plan(PODS, &sim::namespaces(NS, 1), &mix);
+    plans.into_iter().find(|p| p.scenario == scenario).expect("one pod per scenario")
+}
+
+/// The last termination in `pod`'s status (the current state, or `lastState`).
+fn last_termination(pod: &Pod) -> Option<Terminated> {
+    let status = pod.status.as_ref()?.container_statuses.as_ref()?.first()?;
+    let t = status.state.as_ref().and_then(|s| s.terminated.clone()).or_else(|| status.last_state.as_ref()?.terminated.clone())?;
+    let time = |t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>| t.map(|t| t.0.to_string()).unwrap_or_default();
+    Some(Terminated::new(t.reason.as_deref().unwrap_or_default(), t.exit_code, time(t.started_at.as_ref()), time(t.finished_at.as_ref())))
 }
 
 /// The dashboard queries, from the dashboards engineer's `.ci/checks/dashboards --emit FILE`.
@@ -162,13 +195,7 @@ fn expand_grafana_variables(q: &str) -> String {
 
 /// Dashboard queries that may legitimately be empty in this scenario, matched by a substring
 /// of the query, with the reason.
-const MAY_BE_EMPTY: &[(&str, &str)] = &[
-    ("crashloop_container_image_pull_failure", "no container waits on an image here"),
-    ("crashloop_pod_missing_object", "no pod waits for a missing ConfigMap/Secret/PVC here"),
-    ("crashloop_container_probe_failures_total", "no probe failure (Unhealthy Event) is played here"),
-    ("crashloop_container_probe_kills_total", "no probe kill (Killing Event) is played here"),
-    ("crashloop_exporter_api_errors_total", "the API answers every request: no error series exist"),
-];
+const MAY_BE_EMPTY: &[(&str, &str)] = &[("crashloop_exporter_api_errors_total", "the API answers every request: no error series exist")];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oom_crash_loop_alerts_reach_alertmanager_and_resolve() {
@@ -178,17 +205,10 @@ async fn oom_crash_loop_alerts_reach_alertmanager_and_resolve() {
     let tmp = TempDir::new();
     let dir = tmp.0.clone();
 
-    // 1. The cluster and a Deployment's pod, as its ReplicaSet would create it.
+    // 1. The cluster.
     let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
     let client = cluster.client().await.expect("client");
     testbed::ensure_namespace(&client, NS).await.expect("namespace");
-    let mut app = testbed::container("app", "registry.example/shop:2.3.1");
-    app["resources"] = json!({"limits": {"memory": "256Mi"}, "requests": {"memory": "128Mi"}});
-    let manifest = testbed::deployment_pod(NS, WORKLOAD, "7d9c8b6f5", "x2zqp", vec![app]);
-    let pod = testbed::create_pod(&client, NS, &manifest).await.expect("create pod");
-    let started = testbed::ago(30);
-    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status("app", 0, &started, None)]);
-    testbed::patch_status(&client, NS, POD, &status).await.expect("running");
 
     // 2. The exporter.
     let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS]).await;
@@ -275,14 +295,6 @@ receivers:
     assert_eq!(active[0]["scrapeUrl"], format!("http://{}/metrics", exporter.addr));
     assert_eq!(dropped.len(), 2, "dropped targets: {dropped:#?}");
 
-    // The healthy pod is in Prometheus before anything happens to it.
-    let selector = format!(r#"{{namespace="{NS}",pod="{POD}",container="app"}}"#);
-    wait_for("the pod's restart counter in Prometheus", Duration::from_secs(30), || {
-        let q = format!("crashloop_container_restarts_total{selector}");
-        let prom = prom_addr.clone();
-        async move { (query(&prom, &q, None).await.ok()?.len() == 1).then_some(()) }
-    })
-    .await;
     let rules_loaded = api(&prom_addr, "/api/v1/rules").await.expect("rules");
     let rule_names: Vec<&str> = rules_loaded["data"]["groups"]
         .as_array()
@@ -295,59 +307,85 @@ receivers:
         assert!(rule_names.contains(&name), "Prometheus did not load {name}: {rule_names:?}");
     }
 
-    // 5. The kubelet: OOM-killed three times, a few seconds apart, in CrashLoopBackOff.
+    // 5. The kubelet: the simulator plays one pod of each scenario at 10x.
+    let mut simulator = Proc::spawn(
+        "crashloop-sim",
+        &dir,
+        Command::new(env!("CARGO_BIN_EXE_crashloop-sim"))
+            .args(["run", "--pods", &PODS.to_string(), "--namespace-prefix", NS, "--mix", MIX, "--speedup", SPEEDUP, "--progress", "30s"])
+            .arg("--kubeconfig")
+            .arg(cluster.kubeconfig_path()),
+    );
     let first_crash = Instant::now();
-    for (restarts, back_off) in [(1, "10s"), (2, "20s"), (3, "40s")] {
-        let last = Terminated::new("OOMKilled", 137, testbed::ago(4), testbed::ago(1));
-        let status = testbed::pod_status(&pod, "Running", vec![testbed::crashloop_status(&pod, "app", restarts, back_off, &last)]);
-        testbed::patch_status(&client, NS, POD, &status).await.expect("crash status");
-        tokio::time::sleep(Duration::from_secs(4)).await;
-    }
-    let last = Terminated::new("OOMKilled", 137, testbed::ago(5), testbed::ago(2));
 
-    // 6. The alerts arrive at the webhook.
+    // 6. The alerts arrive at the webhook, each about its pod, with the probable cause.
+    let (oom, liveness, config) = (planned(Scenario::Oom), planned(Scenario::Liveness), planned(Scenario::Config));
+    let expected = [
+        ("ContainerCrashLooping", &oom, Some("(oom_killed)")),
+        ("ContainerOOMKilledRepeatedly", &oom, None),
+        ("ContainerCrashLooping", &liveness, Some("(liveness_probe)")),
+        ("ContainerProbeKilled", &liveness, None),
+        ("PodMissingConfigObject", &config, None),
+    ];
     let mut fired = Vec::new();
-    for name in ["ContainerCrashLooping", "ContainerOOMKilledRepeatedly"] {
-        let (at, alert) = wait_for(&format!("a firing {name} at the webhook"), ALERT_TIMEOUT, || {
+    for (name, plan, cause) in expected {
+        let pod = plan.name(0);
+        let (at, alert) = wait_for(&format!("a firing {name} about {pod} at the webhook"), ALERT_TIMEOUT, || {
             prometheus.assert_running();
             alertmanager.assert_running();
-            let hit = received_alert(&received, name, "firing");
+            simulator.assert_running();
+            let hit = received_alert(&received, name, &pod, "firing");
             async move { hit }
         })
         .await;
         let after = at.duration_since(first_crash).as_secs_f64();
-        report(&format!("e2e: {name} fired after {after:.0} s"));
+        report(&format!("e2e: {name} about {pod} fired after {after:.0} s"));
         let labels = &alert["labels"];
         assert_eq!(labels["namespace"], NS, "{alert:#}");
-        assert_eq!(labels["pod"], POD, "{alert:#}");
-        assert_eq!(labels["container"], "app", "{alert:#}");
-        assert_eq!(labels["workload"], WORKLOAD, "{alert:#}");
+        assert_eq!(labels["workload"], plan.deployment.as_str(), "{alert:#}");
         assert_eq!(labels["workload_kind"], "Deployment", "{alert:#}");
+        if name != "PodMissingConfigObject" {
+            assert_eq!(labels["container"], sim::CONTAINER, "{alert:#}");
+        }
         let runbook = alert["annotations"]["runbook_url"].as_str().unwrap_or_default();
         assert!(runbook.ends_with(&format!("{RUNBOOKS}{name}.md")), "runbook_url of {name}: {runbook:?}");
         for key in ["summary", "description"] {
             let text = alert["annotations"][key].as_str().unwrap_or_default();
-            assert!(text.contains(POD), "{name} {key} does not name the pod: {text:?}");
+            assert!(text.contains(&pod), "{name} {key} does not name the pod: {text:?}");
             assert!(!text.contains("<no value>") && !text.contains("{{"), "{name} {key} is badly templated: {text:?}");
         }
-        fired.push((name, after));
+        if let Some(cause) = cause {
+            let summary = alert["annotations"]["summary"].as_str().unwrap_or_default();
+            assert!(summary.ends_with(cause), "{name} about {pod}: the summary does not give the cause {cause}: {summary:?}");
+        }
+        fired.push((name, pod, after));
     }
-    // A moment inside the crash loop, for the dashboard queries below.
+    let healthy = planned(Scenario::Healthy).name(0);
+    let about_healthy: Vec<_> = received_pairs(&received).into_iter().filter(|(_, pod)| *pod == healthy).collect();
+    assert!(about_healthy.is_empty(), "alerts about the healthy pod {healthy}: {about_healthy:?}");
+    // A moment inside the crash loops, for the dashboard queries below.
     let crash_time = unix_now() - 1.0;
 
-    // 7. The pod recovers: running, and for more than the kubelet's 10-minute reset window
-    // (startedAt 11 minutes ago: the exporter's clock is the wall clock).
-    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status("app", 3, &testbed::ago(660), Some(&last))]);
-    testbed::patch_status(&client, NS, POD, &status).await.expect("recovered status");
+    // 7. The simulator stops; the OOM-killed pod recovers: running, and for more than the
+    // kubelet's 10-minute reset window (startedAt 11 minutes ago: the exporter's clock is the
+    // wall clock, which the speed-up does not move).
+    drop(simulator);
+    let pod_name = oom.name(0);
+    let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), NS);
+    let pod = pods.get(&pod_name).await.expect("the OOM-killed pod");
+    let restarts = pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).and_then(|c| c.first()).map_or(0, |c| c.restart_count);
+    let last = last_termination(&pod).expect("the OOM-killed pod has terminated");
+    assert_eq!((last.reason.as_str(), last.exit_code), ("OOMKilled", 137));
+    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status(sim::CONTAINER, restarts, &testbed::ago(660), Some(&last))]);
+    testbed::patch_status(&client, NS, &pod_name, &status).await.expect("recovered status");
     let recovered = Instant::now();
     let (at, resolved) = wait_for("ContainerCrashLooping to resolve at the webhook", ALERT_TIMEOUT, || {
-        let hit = received_alert(&received, "ContainerCrashLooping", "resolved");
+        let hit = received_alert(&received, "ContainerCrashLooping", &pod_name, "resolved");
         async move { hit }
     })
     .await;
     report(&format!("e2e: ContainerCrashLooping resolved {:.0} s after the recovery", at.duration_since(recovered).as_secs_f64()));
-    assert_eq!(resolved["labels"]["pod"], POD);
-    assert_eq!(resolved["labels"]["workload"], WORKLOAD);
+    assert_eq!(resolved["labels"]["workload"], oom.deployment.as_str());
     let now_time = unix_now();
 
     // 8. Every dashboard query works against this Prometheus, and returns data in the crash
@@ -372,8 +410,8 @@ receivers:
     }
     assert!(failures.is_empty(), "{} of {} dashboard queries failed:\n{}", failures.len(), queries.len(), failures.join("\n"));
     report(&format!("e2e: {} dashboard queries answered", queries.len()));
-    for (name, after) in fired {
-        report(&format!("e2e: summary: {name} fired {after:.0} s after the first crash"));
+    for (name, pod, after) in fired {
+        report(&format!("e2e: summary: {name} about {pod} fired {after:.0} s after the simulator started"));
     }
     drop(exporter);
 }
