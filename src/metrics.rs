@@ -321,16 +321,15 @@ fn push_labels(buf: &mut Vec<u8>, pairs: &[(&str, &str)]) {
 /// pod is ingested, as kube-state-metrics does: a render then copies them from one block
 /// per pod instead of gathering names from all over the heap.
 ///
-/// `text` holds the pod's escaped label pairs; then one entry per container: the length
-/// of its `,container="…"` pair (two bytes, little-endian), its type (an index into
-/// [`ContainerType::ALL`]), its restart count (four bytes, little-endian) and the pair;
-/// then the workload's tail `,workload_kind=…} 1\n`. A pair is at most 520 bytes:
-/// names are cut to 253.
+/// `text` starts with two offsets (four bytes each, little-endian): where the containers
+/// begin and where the workload begins. Then come the pod's escaped label pairs; then one
+/// entry per container: the length of its `,container="…"` pair (two bytes), its type (an
+/// index into [`ContainerType::ALL`]), its restart count (four bytes) and the pair; then
+/// the workload's tail `,workload_kind=…} 1\n`. A pair is at most 520 bytes: names are
+/// cut to 253.
 #[derive(Clone, Debug)]
 pub struct PodLines {
     text: Box<[u8]>,
-    pod_end: u32,
-    workload_start: u32,
     /// [`crate::diagnose::is_quiet`]: the pod has no other series unless Events add some.
     quiet: bool,
 }
@@ -348,9 +347,10 @@ struct ContainerLine<'a> {
 
 impl PodLines {
     pub fn of(pod: &SlimPod) -> Self {
-        let mut text = Vec::with_capacity(64 + 32 * pod.containers.len());
+        let mut text = Vec::with_capacity(72 + 32 * pod.containers.len());
+        text.extend_from_slice(&[0; 8]);
         push_labels(&mut text, &[("namespace", pod.namespace()), ("pod", pod.name())]);
-        let pod_end = text.len();
+        let containers_start = text.len();
         for c in &pod.containers {
             let start = text.len();
             let kind = ContainerType::ALL.iter().position(|t| *t == c.container_type).unwrap_or_default();
@@ -366,8 +366,10 @@ impl PodLines {
         push_labels(&mut text, &[("workload_kind", &pod.workload.kind), ("workload", &pod.workload.name)]);
         text.extend_from_slice(b"} 1\n");
         // A pod object is at most a few MiB (etcd's limit), so the offsets fit.
-        let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        PodLines { text: text.into_boxed_slice(), pod_end: offset(pod_end), workload_start: offset(workload_start), quiet: crate::diagnose::is_quiet(pod) }
+        let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+        text[..4].copy_from_slice(&offset(containers_start));
+        text[4..8].copy_from_slice(&offset(workload_start));
+        PodLines { text: text.into_boxed_slice(), quiet: crate::diagnose::is_quiet(pod) }
     }
 
     /// `pod` with its lines.
@@ -376,17 +378,32 @@ impl PodLines {
         pod
     }
 
-    /// The lines of `pod`: those attached at ingest, or rendered now.
-    fn get(pod: &SlimPod) -> std::borrow::Cow<'_, PodLines> {
-        pod.lines.as_ref().map_or_else(|| std::borrow::Cow::Owned(PodLines::of(pod)), std::borrow::Cow::Borrowed)
+    /// The text and quietness of `pod`'s lines: those attached at ingest, or made now.
+    fn get(pod: &SlimPod) -> (std::borrow::Cow<'_, [u8]>, bool) {
+        match &pod.lines {
+            Some(lines) => (std::borrow::Cow::Borrowed(&lines.text), lines.quiet),
+            None => {
+                let lines = PodLines::of(pod);
+                (std::borrow::Cow::Owned(lines.text.into_vec()), lines.quiet)
+            }
+        }
+    }
+}
+
+/// Reads the text of [`PodLines`].
+mod lines {
+    use super::{ContainerLine, CONTAINER_TYPE_TAILS};
+
+    fn offset(text: &[u8], at: usize) -> usize {
+        text.get(at..at + 4).and_then(|b| b.try_into().ok()).map_or(0, |b| u32::from_le_bytes(b) as usize)
     }
 
-    fn pod_labels(&self) -> &[u8] {
-        self.text.get(..self.pod_end as usize).unwrap_or_default()
+    pub(super) fn pod_labels(text: &[u8]) -> &[u8] {
+        text.get(8..offset(text, 0)).unwrap_or_default()
     }
 
-    fn containers(&self) -> impl Iterator<Item = ContainerLine<'_>> {
-        let mut rest = self.text.get(self.pod_end as usize..self.workload_start as usize).unwrap_or_default();
+    pub(super) fn containers(text: &[u8]) -> impl Iterator<Item = ContainerLine<'_>> {
+        let mut rest = text.get(offset(text, 0)..offset(text, 4)).unwrap_or_default();
         std::iter::from_fn(move || {
             let (&[lo, hi, kind, r0, r1, r2, r3], after) = rest.split_first_chunk::<7>()?;
             let (container, after) = after.split_at_checked(usize::from(u16::from_le_bytes([lo, hi])))?;
@@ -396,8 +413,8 @@ impl PodLines {
         })
     }
 
-    fn workload_tail(&self) -> &[u8] {
-        self.text.get(self.workload_start as usize..).unwrap_or_default()
+    pub(super) fn workload_tail(text: &[u8]) -> &[u8] {
+        text.get(offset(text, 4)..).unwrap_or_default()
     }
 }
 
@@ -482,8 +499,8 @@ impl Text<'_> {
 /// Events), each with its label set rendered once; the missing objects; the aggregates.
 /// Healthy containers leave nothing behind, so a render's memory follows the troubled.
 struct Scan<'a> {
-    /// Every pod's [`PodLines`], in the order of `pods`.
-    lines: Vec<std::borrow::Cow<'a, PodLines>>,
+    /// Every pod's [`PodLines`] text, in the order of `pods`.
+    lines: Vec<std::borrow::Cow<'a, [u8]>>,
     details: Vec<Detail<'a>>,
     missing: Vec<(&'a SlimPod, crate::model::ObjectKind, String)>,
     troubled: BTreeMap<(&'a str, &'static str), i64>,
@@ -504,8 +521,7 @@ impl<'a> Scan<'a> {
         let mut scan = Scan { lines: Vec::with_capacity(pods.len()), details: Vec::new(), missing: Vec::new(), troubled: BTreeMap::new(), in_backoff: BTreeMap::new(), waiting: BTreeMap::new() };
         for pod in pods {
             let pod: &'a SlimPod = pod;
-            let lines = PodLines::get(pod);
-            let quiet = lines.quiet;
+            let (lines, quiet) = PodLines::get(pod);
             scan.lines.push(lines);
             let pod_events = if events.is_empty() { None } else { events.remove(pod.uid()) };
             if quiet && pod_events.is_none() && !source.healthy_details {
@@ -541,11 +557,11 @@ fn container_labels(pod: &SlimPod, c: &SlimContainer) -> Vec<u8> {
 
 fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
     text.family("crashloop_container_restarts_total");
-    for lines in &scan.lines {
-        for c in lines.containers() {
+    for pod in &scan.lines {
+        for c in lines::containers(pod) {
             let mut restarts = itoa::Buffer::new();
             let restarts = restarts.format(c.restarts).as_bytes();
-            text.line("crashloop_container_restarts_total", &[lines.pod_labels(), c.container, c.type_tail.as_bytes(), restarts, b"\n"])?;
+            text.line("crashloop_container_restarts_total", &[lines::pod_labels(pod), c.container, c.type_tail.as_bytes(), restarts, b"\n"])?;
         }
     }
     let detailed = || scan.details.iter().filter(|d| d.report.detailed);
@@ -626,8 +642,8 @@ fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
         }
     }
     text.family("crashloop_pod_workload_info");
-    for lines in &scan.lines {
-        text.line("crashloop_pod_workload_info", &[lines.pod_labels(), lines.workload_tail()])?;
+    for pod in &scan.lines {
+        text.line("crashloop_pod_workload_info", &[lines::pod_labels(pod), lines::workload_tail(pod)])?;
     }
     text.family("crashloop_container_probable_cause");
     for d in &scan.details {
