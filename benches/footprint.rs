@@ -55,7 +55,7 @@ fn rss_bytes() -> u64 {
 
 /// One real-shaped pod; `generation` moves the resourceVersion and the restart count.
 fn pod(i: usize, generation: u32) -> serde_json::Value {
-    let troubled = i % 20 == 0;
+    let troubled = i.is_multiple_of(20);
     let env: Vec<_> = (0..10).map(|e| json!({"name": format!("VAR_{e}"), "value": format!("value-{e}-{i}")})).collect();
     let container = |name: &str| {
         json!({"name": name, "image": format!("registry.example/team/{name}:1.{}", i % 7), "env": env,
@@ -275,22 +275,22 @@ fn run_child(side: &str, dir: &std::path::Path, n: usize) -> std::collections::H
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let [_, stream, n, dir, ..] = args.as_slice() {
-        if stream == "stream" {
-            let dir = std::path::PathBuf::from(dir);
-            let _ = std::fs::create_dir_all(&dir);
-            return write_stream(&dir, n.parse().unwrap_or(100_000)).expect("the synthetic stream is written");
-        }
+    if let [_, stream, n, dir, ..] = args.as_slice()
+        && stream == "stream"
+    {
+        let dir = std::path::PathBuf::from(dir);
+        let _ = std::fs::create_dir_all(&dir);
+        return write_stream(&dir, n.parse().unwrap_or(100_000)).expect("the synthetic stream is written");
     }
-    if let [_, child, side, n, dir, ..] = args.as_slice() {
-        if child == "child" {
-            let (n, dir) = (n.parse().unwrap_or(100_000), std::path::PathBuf::from(dir));
-            return match side.as_str() {
-                "slim" => child_slim(dir, n),
-                "render" => child_render(dir, n),
-                _ => child_stock(dir, n),
-            };
-        }
+    if let [_, child, side, n, dir, ..] = args.as_slice()
+        && child == "child"
+    {
+        let (n, dir) = (n.parse().unwrap_or(100_000), std::path::PathBuf::from(dir));
+        return match side.as_str() {
+            "slim" => child_slim(dir, n),
+            "render" => child_render(dir, n),
+            _ => child_stock(dir, n),
+        };
     }
     let n = args.iter().position(|a| a == "--pods").and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(100_000usize);
     let dir = std::env::temp_dir().join(format!("crashloop-footprint-{}", std::process::id()));

@@ -233,8 +233,7 @@ pub fn needs_detail(c: &SlimContainer, healthy_details: bool) -> bool {
     healthy_details
         || c.restart_count > 0
         || c.history().loop_since.is_some()
-        || !matches!(c.state, State::Running { .. })
-            && !(c.container_type == ContainerType::Init && is_completed(&c.state))
+        || !(matches!(c.state, State::Running { .. }) || c.container_type == ContainerType::Init && is_completed(&c.state))
 }
 
 /// A pod whose only series are its restart counters and its workload, at any time: not
@@ -251,7 +250,7 @@ fn is_completed(state: &State) -> bool {
 /// Crash-looping with hysteresis: set from the first observed loop, cleared once the
 /// container has run for the kubelet's reset window (10 minutes) without a restart.
 pub fn crashlooping(c: &SlimContainer, now: Timestamp) -> bool {
-    c.history().loop_since.is_some() && !running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
+    c.history().loop_since.is_some() && running_for(c, now).is_none_or(|s| s < BACKOFF_RESET_SECONDS)
 }
 
 /// The report for each container of a pod, from the pod, its Events and any log hints.

@@ -325,10 +325,10 @@ impl EventCounts {
                     Signal::ProbeFailure(p) => c.probe_failures[*p as usize] = c.probe_failures[*p as usize].saturating_add(added),
                     Signal::ProbeKill(p) => {
                         c.probe_kills[*p as usize] = c.probe_kills[*p as usize].saturating_add(added);
-                        if let Some(at) = event.last_seen {
-                            if c.last_probe_kill.is_none_or(|(_, t)| at >= t) {
-                                c.last_probe_kill = Some((*p, at));
-                            }
+                        if let Some(at) = event.last_seen
+                            && c.last_probe_kill.is_none_or(|(_, t)| at >= t)
+                        {
+                            c.last_probe_kill = Some((*p, at));
                         }
                     }
                     Signal::CrashBackOff => c.backoffs = c.backoffs.saturating_add(added),

@@ -19,7 +19,7 @@
 //! - [`http`]: `/metrics`, `/healthz`, `/readyz`;
 //! - [`webconfig`]: TLS and basic auth from an exporter-toolkit web config file;
 //! - [`report`]: the `scan` and `diagnose` commands;
-//! - [`telemetry`]: logging;
+//! - [`telemetry`]: the logging setup;
 //! - [`testbed`]: a real local kube-apiserver and kubelet-playing helpers, for tests and the demo.
 
 pub mod app;

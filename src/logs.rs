@@ -26,17 +26,19 @@ pub const TAIL_LINES: i64 = 100;
 pub const LIMIT_BYTES: i64 = 64 * 1024;
 
 type Key = (String, String, String);
+/// The pod uid, the restart count and the hint of a container's last termination.
+type Entry = (String, u32, Option<LogHint>);
 
 /// The hint for each container's last termination, keyed by pod uid and restart count so
 /// a newer termination never reads an older hint.
 #[derive(Clone, Debug, Default)]
 pub struct LogHints {
-    map: Arc<Mutex<HashMap<Key, (String, u32, Option<LogHint>)>>>,
+    map: Arc<Mutex<HashMap<Key, Entry>>>,
     changes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl LogHints {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Key, (String, u32, Option<LogHint>)>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
         self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 

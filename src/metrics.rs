@@ -675,7 +675,8 @@ fn encode_events(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
         Probe::Readiness => c.has_readiness_probe,
         Probe::Startup => c.has_startup_probe,
     };
-    let probe_families: [(&'static str, &[Probe], fn(&ContainerEvents, Probe) -> u64); 2] = [
+    type Count = fn(&ContainerEvents, Probe) -> u64;
+    let probe_families: [(&'static str, &[Probe], Count); 2] = [
         ("crashloop_container_probe_failures_total", &Probe::ALL, |e, p| e.probe_failures[p as usize]),
         ("crashloop_container_probe_kills_total", &[Probe::Liveness, Probe::Startup], |e, p| e.probe_kills[p as usize]),
     ];
@@ -690,7 +691,8 @@ fn encode_events(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
             }
         }
     }
-    let event_families: [(&'static str, fn(&ContainerEvents) -> u64); 2] = [
+    type Total = fn(&ContainerEvents) -> u64;
+    let event_families: [(&'static str, Total); 2] = [
         ("crashloop_container_backoff_events_total", |e| e.backoffs),
         ("crashloop_container_image_pull_backoff_events_total", |e| e.image_pull_backoffs),
     ];

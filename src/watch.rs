@@ -272,10 +272,10 @@ impl PodIngest {
     /// Applies one watch event.
     pub fn apply(&mut self, event: Event<SlimPod>) {
         const RESOURCE: &str = "pods";
-        if let Event::InitApply(pod) | Event::Apply(pod) = &event {
-            if !self.shard.owns(pod.uid()) {
-                return;
-            }
+        if let Event::InitApply(pod) | Event::Apply(pod) = &event
+            && !self.shard.owns(pod.uid())
+        {
+            return;
         }
         let now = (self.clock)();
         let reader = &self.reader;

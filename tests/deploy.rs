@@ -378,7 +378,8 @@ fn rbac_is_read_only_pods_and_events() {
         ("", "events", "watch"),
     ]);
     let logs = triples(&[("", "pods/log", "get")]);
-    for overlay in OVERLAYS {
+    // The sharded overlay too: it swaps the Deployment for a StatefulSet, not the RBAC.
+    for overlay in OVERLAYS.into_iter().chain(["sharded"]) {
         let objects = objects(overlay);
         let roles: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "ClusterRole" || o["kind"] == "Role").collect();
         let names: BTreeSet<&str> = roles.iter().filter_map(|r| r["metadata"]["name"].as_str()).collect();

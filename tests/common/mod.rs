@@ -60,10 +60,8 @@ impl Exporter {
     pub async fn ready(self) -> Exporter {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok((status, _)) = self.get("/readyz", &[]).await {
-                if status == 200 {
-                    return self;
-                }
+            if let Ok((200, _)) = self.get("/readyz", &[]).await {
+                return self;
             }
             assert!(
                 Instant::now() < deadline,
