@@ -1089,6 +1089,17 @@ pub(crate) mod tests {
         assert_eq!((missing.kind, missing.name.as_str(), missing.key.as_deref()), (ObjectKind::ConfigMap, "app-config", Some("DATABASE_URL")));
     }
 
+    /// A container with nothing to remember keeps no box, and reads as the default.
+    #[test]
+    fn an_empty_past_is_not_boxed() {
+        assert_eq!(NO_HISTORY, History::default());
+        let mut c = SlimContainer::new("app", ContainerType::Regular);
+        c.set_history(History { observed_restarts: 2, ..Default::default() });
+        assert!(c.past.is_some() && c.history().observed_restarts == 2);
+        c.set_history(History::default());
+        assert!(c.past.is_none() && c.last_termination().is_none());
+    }
+
     #[test]
     fn every_waiting_reason_round_trips_and_unknown_is_other() {
         for r in WaitingReason::ALL.iter().filter(|r| **r != WaitingReason::Other) {
