@@ -279,21 +279,22 @@ impl PodIngest {
         }
         let now = (self.clock)();
         let reader = &self.reader;
-        let previous = |pod: &SlimPod| reader.get(&ObjectRef::from_obj(pod));
+        // History from the cached version, what only the watch needed dropped, lines made.
+        let ingested = |pod: SlimPod, baseline: bool| {
+            let previous = reader.get(&ObjectRef::from_obj(&pod));
+            PodLines::attach(track(previous.as_deref(), pod.settle(), now, baseline))
+        };
         let (event, kind) = match event {
             Event::Init => {
                 self.metrics.relists.get_or_create(&ResourceLabels { resource: RESOURCE }).inc();
                 (Event::Init, "init")
             }
-            Event::InitApply(pod) => {
-                let pod = track(previous(&pod).as_deref(), pod.settle(), now, self.first_list);
-                (Event::InitApply(PodLines::attach(pod)), "init_apply")
-            }
+            Event::InitApply(pod) => (Event::InitApply(ingested(pod, self.first_list)), "init_apply"),
             Event::InitDone => {
                 self.first_list = false;
                 (Event::InitDone, "init_done")
             }
-            Event::Apply(pod) => (Event::Apply(PodLines::attach(track(previous(&pod).as_deref(), pod.settle(), now, false))), "apply"),
+            Event::Apply(pod) => (Event::Apply(ingested(pod, false)), "apply"),
             Event::Delete(pod) => {
                 lock(&self.events).forget_pod(pod.namespace(), pod.name());
                 (Event::Delete(pod), "delete")
