@@ -334,7 +334,9 @@ pub struct PodLines {
     quiet: bool,
 }
 
-/// `,container_type="…"} ` for each of [`ContainerType::ALL`].
+/// `,container_type="…"} ` for each of [`ContainerType::ALL`], as literals: made at run
+/// time (a `LazyLock`) they cost the render about 7 ms at 100,000 pods (measured side by
+/// side). A test keeps them equal to [`ContainerType::as_str`].
 const CONTAINER_TYPE_TAILS: [&str; 4] =
     [",container_type=\"regular\"} ", ",container_type=\"init\"} ", ",container_type=\"sidecar\"} ", ",container_type=\"ephemeral\"} "];
 
@@ -933,6 +935,14 @@ pub(crate) mod tests {
             samples(&out, "crashloop_exporter_last_sync_timestamp_seconds"),
             [r#"crashloop_exporter_last_sync_timestamp_seconds{resource="pods"} 1795000000"#]
         );
+    }
+
+    #[test]
+    fn container_type_tails_follow_the_label_values() {
+        assert_eq!(CONTAINER_TYPE_TAILS.len(), ContainerType::ALL.len());
+        for (tail, t) in CONTAINER_TYPE_TAILS.iter().zip(ContainerType::ALL) {
+            assert_eq!(*tail, format!(",container_type=\"{}\"}} ", t.as_str()));
+        }
     }
 
     /// Lines attached at ingest render exactly as lines made at render time.
