@@ -33,8 +33,8 @@ wait_for() {
 
 build_release() {
   .ci/install
-  log "cargo build --release --bins"
-  cargo build --release --bins
+  log "cargo build --release --workspace --bins"
+  cargo build --release --workspace --bins
 }
 
 # start_cluster: etcd + kube-apiserver in $tmp/cluster; sets $kubeconfig.

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crashloop_exporter::testbed::{self, Terminated};
+use crashloop_testbed::{self as testbed, Terminated};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 
@@ -91,7 +91,7 @@ fn options() -> Options {
 /// Runs `crashloop-sim populate`; returns how many containers it put in CrashLoopBackOff.
 fn populate(kubeconfig: &Path, pods: usize, prefix: &str) -> usize {
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_crashloop-sim"))
+    let out = Command::new(testbed::sim_binary().expect("crashloop-sim is built"))
         .arg("populate")
         .arg("--kubeconfig")
         .arg(kubeconfig)

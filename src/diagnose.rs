@@ -5,7 +5,8 @@
 
 use crate::events::{ContainerEvents, PodEvents, Probe};
 use crate::model::{
-    running_for, ContainerType, Hint, SlimContainer, SlimPod, State, TerminationReason, Timestamp, WaitingReason,
+    running_for, ContainerType, Hint, RestartPolicy, SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp,
+    WaitingReason,
     BACKOFF_RESET_SECONDS, INITIAL_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS,
 };
 
@@ -110,20 +111,20 @@ pub fn classify_log(text: &str) -> Option<LogHint> {
     LOG_PATTERNS.iter().find(|(_, needles)| needles.iter().any(|n| lower.contains(n))).map(|(hint, _)| *hint)
 }
 
-/// A container needs a cause when it is crash-looping, waiting for an error, or evicted.
+/// A container needs a cause when it is crash-looping, waiting for an error, evicted, or
+/// has ended ([`SlimPod::has_ended`]) with a failure: an OOM-killed batch container that
+/// will never restart is the case an on-call engineer must still see.
 pub fn is_troubled(pod: &SlimPod, c: &SlimContainer, crashlooping: bool) -> bool {
     crashlooping
         || pod.evicted
         || c.state.waiting().is_some_and(|w| !matches!(w.reason, WaitingReason::ContainerCreating | WaitingReason::PodInitializing))
+        || (pod.has_ended(c) && c.latest_termination().is_some_and(Termination::is_failure))
 }
 
 /// The probable cause, decided by the first rule that holds (see the README's table).
 pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, log: Option<LogHint>) -> Cause {
     let waiting = c.state.waiting();
-    let last = match &c.state {
-        State::Terminated(t) => Some(t),
-        _ => c.last_termination(),
-    };
+    let last = c.latest_termination();
     let container_events: Option<&ContainerEvents> = events.and_then(|e| e.containers.get(&*c.name));
     let hint = waiting.map(|w| w.hint).filter(|h| *h != Hint::None).or(last.map(|t| t.hint)).unwrap_or_default();
     let exit = last.map(|t| t.exit_code);
@@ -163,7 +164,7 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
     if exit == Some(134) {
         return Cause::Abort;
     }
-    if last.is_some_and(|t| t.exit_code == 0 && t.reason == TerminationReason::Completed) && pod.restart_always {
+    if last.is_some_and(|t| t.exit_code == 0 && t.reason == TerminationReason::Completed) && pod.restart_policy_of(c) == RestartPolicy::Always {
         return Cause::CompletedButRestarted;
     }
     match log {
@@ -248,9 +249,10 @@ fn is_completed(state: &State) -> bool {
 }
 
 /// Crash-looping with hysteresis: set from the first observed loop, cleared once the
-/// container has run for the kubelet's reset window (10 minutes) without a restart.
-pub fn crashlooping(c: &SlimContainer, now: Timestamp) -> bool {
-    c.history().loop_since.is_some() && running_for(c, now).is_none_or(|s| s < BACKOFF_RESET_SECONDS)
+/// container has run for the kubelet's reset window (10 minutes) without a restart, or
+/// once it has ended (it will not run again: a recovered init container, a finished Job).
+pub fn crashlooping(pod: &SlimPod, c: &SlimContainer, now: Timestamp) -> bool {
+    c.history().loop_since.is_some() && !pod.has_ended(c) && running_for(c, now).is_none_or(|s| s < BACKOFF_RESET_SECONDS)
 }
 
 /// The report for each container of a pod, from the pod, its Events and any log hints.
@@ -264,7 +266,7 @@ pub fn assess<'a>(
     pod.containers
         .iter()
         .map(|c| {
-            let looping = crashlooping(c, now);
+            let looping = crashlooping(pod, c, now);
             let troubled = is_troubled(pod, c, looping);
             ContainerReport {
                 container: c,
@@ -406,12 +408,85 @@ mod tests {
         assert_eq!([0, 1, 2, 3, 4, 5, 6, 7, 40].map(estimated_backoff), [10.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0, 300.0]);
     }
 
+    /// The one "will not run again" rule, seen through the hysteresis, the causes and the
+    /// terminations: a recovered init container, a Job that succeeded on its third try,
+    /// and an OOM kill in a `Never` pod, each as the real kubelet reports them.
+    #[test]
+    fn a_container_that_has_ended_is_never_crashlooping() {
+        let t0 = FINISHED + 10;
+        let verdict = |p: &SlimPod, now| {
+            let reports = assess(p, None, &|_| None, now, false);
+            let r = reports.iter().find(|r| &*r.container.name == "c").expect("container c");
+            (r.crashlooping, r.cause, r.container.history().terminations.clone())
+        };
+        let completed = json!({"terminated": {"exitCode": 0, "reason": "Completed",
+            "startedAt": "2026-11-24T10:01:10Z", "finishedAt": "2026-11-24T10:01:11Z"}});
+        let with_state = |mut status: serde_json::Value, state: &serde_json::Value| {
+            status["state"] = state.clone();
+            status
+        };
+
+        // An init container that failed twice, then completed; the pod then runs.
+        let init_pod = |status: serde_json::Value, phase: &str| -> SlimPod {
+            serde_json::from_value(json!({
+                "metadata": {"name": "p", "namespace": "ns", "uid": "u"},
+                "spec": {"restartPolicy": "Always", "initContainers": [{"name": "c"}], "containers": [{"name": "app"}]},
+                "status": {"phase": phase, "initContainerStatuses": [status],
+                    "containerStatuses": [{"name": "app", "restartCount": 0, "state": {"running": {"startedAt": "2026-11-24T10:01:12Z"}}}]}
+            }))
+            .expect("pod")
+        };
+        let mut failing = crashed(1, "Error", "");
+        failing["restartCount"] = json!(2);
+        let p = track(None, init_pod(failing.clone(), "Pending"), t0, false);
+        assert_eq!(verdict(&p, t0).0, true, "crash-looping while it fails");
+        let p = track(Some(&p), init_pod(with_state(failing.clone(), &completed), "Running"), t0 + 60, false);
+        let (looping, cause, terminations) = verdict(&p, t0 + 60);
+        assert_eq!((looping, cause), (false, None), "0 and no cause once it completed");
+        assert_eq!((terminations.get(TerminationReason::Error), terminations.get(TerminationReason::Completed)), (2, 0));
+        assert_eq!(p.container("c").map(|c| c.history().loop_since), Some(None));
+
+        // A Job's container (OnFailure) that failed twice and succeeded on the third try.
+        let job = |status: serde_json::Value, phase: &str| pod("OnFailure", status, json!({"phase": phase}));
+        let mut first = crashed(1, "Error", "");
+        first["restartCount"] = json!(0);
+        let p = track(None, job(with_state(first.clone(), &json!({"running": {"startedAt": "2026-11-24T10:00:00Z"}})), "Running"), t0, false);
+        let p = track(Some(&p), job(failing.clone(), "Running"), t0 + 30, false);
+        assert_eq!(verdict(&p, t0 + 30).0, true);
+        let p = track(Some(&p), job(with_state(failing.clone(), &completed), "Succeeded"), t0 + 90, false);
+        let (looping, cause, terminations) = verdict(&p, t0 + 90);
+        assert_eq!((looping, cause), (false, None));
+        assert_eq!(terminations.get(TerminationReason::Error), 2, "the two failures, counted by the restarts");
+        assert_eq!(terminations.get(TerminationReason::Completed), 0, "a success is no failure to count");
+
+        // OOM-killed in a Never pod: no restart ever, yet counted once, with its cause.
+        let oom = json!({"name": "c", "restartCount": 0, "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled",
+            "startedAt": "2026-11-24T10:00:00Z", "finishedAt": "2026-11-24T10:00:30Z"}}});
+        let never = || pod("Never", oom.clone(), json!({"phase": "Failed"}));
+        let p = track(None, never(), t0, false);
+        let (looping, cause, terminations) = verdict(&p, t0);
+        assert_eq!((looping, cause, terminations.get(TerminationReason::OomKilled)), (false, Some(Cause::OomKilled), 1));
+        let p = track(Some(&p), never(), t0 + 60, false);
+        assert_eq!(verdict(&p, t0 + 60).2.get(TerminationReason::OomKilled), 1, "counted once");
+        assert_eq!(p.containers[0].latest_termination().map(|t| t.exit_code), Some(137));
+        // Seen in the exporter's first list, the kill happened before it started: baseline.
+        let p = track(None, never(), t0, true);
+        let (_, cause, terminations) = verdict(&p, t0);
+        assert_eq!((cause, terminations.get(TerminationReason::OomKilled)), (Some(Cause::OomKilled), 0));
+        let p = track(Some(&p), never(), t0 + 60, false);
+        assert_eq!(verdict(&p, t0 + 60).2.get(TerminationReason::OomKilled), 0);
+
+        // Completed under Always is restarted: not ended, and the cause says so.
+        let p = track(None, pod("Always", with_state(failing, &completed), json!({"phase": "Running"})), t0, false);
+        assert_eq!(verdict(&p, t0).1, Some(Cause::CompletedButRestarted));
+    }
+
     /// CrashLoopBackOff, then Running without a restart for a simulated 10 minutes, then
     /// crashing again: 1, stays 1, goes 0, and 1 again.
     #[test]
     fn crashloop_state_has_hysteresis() {
         let t0 = FINISHED + 10;
-        let looping = |p: &SlimPod, now| crashlooping(&p.containers[0], now);
+        let looping = |p: &SlimPod, now| crashlooping(p, &p.containers[0], now);
         let backoff = pod("Always", crashed(1, "Error", ""), json!({}));
         let p = track(None, backoff, t0, true);
         assert!(looping(&p, t0));
@@ -431,7 +506,7 @@ mod tests {
         // An unrelated status update after recovery keeps it at 0.
         let p = track(Some(&p), running_since(t0 + 40, 5), t0 + 700, false);
         assert!(!looping(&p, t0 + 700));
-        assert_eq!(p.containers[0].history().loop_since, None);
+        assert_eq!(p.container("c").map(|c| c.history().loop_since), Some(None));
         // It crashes again into CrashLoopBackOff: 1 again, with a new start time.
         let mut again = crashed(1, "Error", "");
         again["restartCount"] = json!(7);

@@ -20,7 +20,6 @@
 //! - [`webconfig`]: TLS and basic auth from an exporter-toolkit web config file;
 //! - [`report`]: the `scan` and `diagnose` commands;
 //! - [`telemetry`]: the logging setup;
-//! - [`testbed`]: a real local kube-apiserver and kubelet-playing helpers, for tests and the demo.
 
 pub mod app;
 pub mod config;
@@ -32,7 +31,7 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod telemetry;
-pub mod testbed;
+
 pub mod watch;
 pub mod webconfig;
 

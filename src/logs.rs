@@ -1,8 +1,17 @@
 //! The optional previous-log classifier (`--logs`).
 //!
-//! When a container has a new termination, the previous instance's log tail is fetched
-//! once (`tailLines` and `limitBytes` capped, a cluster-wide rate limit), reduced to a
-//! [`LogHint`] and dropped: the text is never kept, logged at info level, or exported.
+//! When a container has a new failed termination, the log tail of the instance that
+//! ended is fetched once (`tailLines` and `limitBytes` capped, a cluster-wide rate limit),
+//! reduced to a [`LogHint`] and dropped: the text is never kept, logged at info level, or
+//! exported.
+//!
+//! Which instance's log that is, as a real kubelet reports a crash: a container that dies
+//! at once is seen `terminated` with its new restartCount (the instance that ended is the
+//! current one: `previous=false`), then waiting in back-off with that instance as
+//! `lastState` (`previous=true`). A hint is keyed by the termination it describes
+//! (restartCount and `finishedAt`), so the two reads of one crash are one fetch, and it
+//! stands until the log of a newer termination has been read: between a crash and its
+//! fetch, the container keeps the cause its previous crash's log gave.
 //! Needs `get` on `pods/log`; without it, or without a kubelet, each fetch is counted by
 //! result and the exporter carries on.
 
@@ -26,11 +35,20 @@ pub const TAIL_LINES: i64 = 100;
 pub const LIMIT_BYTES: i64 = 64 * 1024;
 
 type Key = (String, String, String);
-/// The pod uid, the restart count and the hint of a container's last termination.
-type Entry = (String, u32, Option<LogHint>);
 
-/// The hint for each container's last termination, keyed by pod uid and restart count so
-/// a newer termination never reads an older hint.
+/// The termination a hint was read for: the restart count and `finishedAt` of the
+/// container's latest termination.
+type TerminationId = (u32, Option<crate::model::Timestamp>);
+
+/// The pod uid, the termination read and its hint.
+type Entry = (String, TerminationId, Option<LogHint>);
+
+fn termination_id(c: &SlimContainer) -> Option<TerminationId> {
+    c.latest_termination().map(|t| (c.restart_count, t.finished_at))
+}
+
+/// The hint for each container's latest classified log, for the pod's uid: a newer pod of
+/// the same name never reads an older pod's hint.
 #[derive(Clone, Debug, Default)]
 pub struct LogHints {
     map: Arc<Mutex<HashMap<Key, Entry>>>,
@@ -46,16 +64,18 @@ impl LogHints {
         (pod.namespace().to_string(), pod.name().to_string(), c.name.to_string())
     }
 
-    /// The hint for the container's current last termination, if one was fetched.
+    /// The hint of the container's latest log read: of its latest termination once that
+    /// one has been read, of the one before until then.
     pub fn get(&self, pod: &SlimPod, c: &SlimContainer) -> Option<LogHint> {
         match self.map().get(&Self::key(pod, c)) {
-            Some((uid, restarts, hint)) if uid == pod.uid() && *restarts == c.restart_count => *hint,
+            Some((uid, _, hint)) if uid == pod.uid() => *hint,
             _ => None,
         }
     }
 
     fn fetched(&self, pod: &SlimPod, c: &SlimContainer) -> bool {
-        self.map().get(&Self::key(pod, c)).is_some_and(|(uid, restarts, _)| uid == pod.uid() && *restarts == c.restart_count)
+        let current = termination_id(c);
+        self.map().get(&Self::key(pod, c)).is_some_and(|(uid, id, _)| uid == pod.uid() && Some(*id) == current)
     }
 
     /// Changes so far: equal values mean unchanged hints.
@@ -63,9 +83,14 @@ impl LogHints {
         self.changes.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    fn set(&self, pod: &SlimPod, c: &SlimContainer, hint: Option<LogHint>) {
+    /// Records the read of the container's latest termination: `Some(hint)` after a read,
+    /// `None` after a failed one, which keeps the hint held so far.
+    fn set(&self, pod: &SlimPod, c: &SlimContainer, read: Option<Option<LogHint>>) {
+        let Some(id) = termination_id(c) else { return };
         self.changes.fetch_add(1, std::sync::atomic::Ordering::Release);
-        self.map().insert(Self::key(pod, c), (pod.uid().to_string(), c.restart_count, hint));
+        let mut map = self.map();
+        let held = map.get(&Self::key(pod, c)).filter(|(uid, _, _)| uid == pod.uid()).and_then(|(_, _, h)| *h);
+        map.insert(Self::key(pod, c), (pod.uid().to_string(), id, read.unwrap_or(held)));
     }
 
     fn retain(&self, exists: impl Fn(&Key) -> bool) {
@@ -83,11 +108,13 @@ pub fn fetch_result(err: &kube::Error) -> &'static str {
     }
 }
 
-/// Reads the previous instance's log tail, capped at [`TAIL_LINES`] and [`LIMIT_BYTES`].
-pub async fn fetch_previous(client: &kube::Client, namespace: &str, pod: &str, container: &str) -> Result<String, kube::Error> {
+/// Reads the log tail of the container's latest termination, capped at [`TAIL_LINES`] and
+/// [`LIMIT_BYTES`]: the current instance's while the container is terminated, else the
+/// previous one's (see the module doc).
+pub async fn fetch_termination_log(client: &kube::Client, namespace: &str, pod: &str, c: &SlimContainer) -> Result<String, kube::Error> {
     let params = LogParams {
-        container: Some(container.to_string()),
-        previous: true,
+        container: Some(c.name.to_string()),
+        previous: !matches!(c.state, crate::model::State::Terminated(_)),
         tail_lines: Some(TAIL_LINES),
         limit_bytes: Some(LIMIT_BYTES),
         ..LogParams::default()
@@ -95,9 +122,14 @@ pub async fn fetch_previous(client: &kube::Client, namespace: &str, pod: &str, c
     Api::<Pod>::namespaced(client.clone(), namespace).logs(pod, &params).await
 }
 
-/// Fetches and classifies one previous log tail.
-pub async fn fetch_hint(client: &kube::Client, pod: &SlimPod, container: &str) -> Result<Option<LogHint>, kube::Error> {
-    Ok(classify_log(&fetch_previous(client, pod.namespace(), pod.name(), container).await?))
+/// Fetches and classifies the log tail of a container's latest termination.
+pub async fn fetch_hint(client: &kube::Client, pod: &SlimPod, c: &SlimContainer) -> Result<Option<LogHint>, kube::Error> {
+    Ok(classify_log(&fetch_termination_log(client, pod.namespace(), pod.name(), c).await?))
+}
+
+/// A container whose latest termination failed has a log worth reading.
+pub fn worth_reading(c: &SlimContainer) -> bool {
+    c.latest_termination().is_some_and(crate::model::Termination::is_failure)
 }
 
 /// Watches the caches for new terminations and fetches their logs, at most `per_second`.
@@ -108,13 +140,13 @@ pub async fn run(client: kube::Client, caches: Vec<PodCache>, hints: LogHints, f
         let pods: Vec<Arc<SlimPod>> = caches.iter().flat_map(|c| c.store.state()).collect();
         let mut fetched_any = false;
         for pod in &pods {
-            for c in pod.containers.iter().filter(|c| c.last_termination().is_some() && c.restart_count > 0) {
+            for c in pod.containers.iter().filter(|c| worth_reading(c)) {
                 if hints.fetched(pod, c) {
                     continue;
                 }
-                let result = match fetch_hint(&client, pod, &c.name).await {
+                let result = match fetch_hint(&client, pod, c).await {
                     Ok(hint) => {
-                        hints.set(pod, c, hint);
+                        hints.set(pod, c, Some(hint));
                         "ok"
                     }
                     Err(e) => {
@@ -139,5 +171,56 @@ pub async fn run(client: kube::Client, caches: Vec<PodCache>, hints: LogHints, f
         if !fetched_any {
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The dependency pod as the real kubelet writes it around its third crash.
+    fn pod(restarts: u32, state: serde_json::Value, last_finished: &str) -> SlimPod {
+        serde_json::from_value(json!({
+            "metadata": {"name": "dependency", "namespace": "ns", "uid": "u"},
+            "spec": {"containers": [{"name": "app"}]},
+            "status": {"containerStatuses": [{"name": "app", "restartCount": restarts, "state": state,
+                "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": last_finished, "finishedAt": last_finished}}}]}
+        }))
+        .expect("pod")
+    }
+
+    #[test]
+    fn one_read_per_crash_and_the_hint_stands_until_a_newer_one() {
+        let hints = LogHints::default();
+        let backoff = json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed container=app pod=dependency_ns(u)"}});
+        let waiting = pod(1, backoff.clone(), "2026-12-02T00:43:43Z");
+        let c = &waiting.containers[0];
+        assert!(worth_reading(c) && !hints.fetched(&waiting, c));
+        hints.set(&waiting, c, Some(Some(LogHint::DependencyUnavailable)));
+        assert!(hints.fetched(&waiting, c));
+        assert_eq!(hints.get(&waiting, c), Some(LogHint::DependencyUnavailable));
+
+        // It crashes again at once: terminated with the new restart count, never running.
+        let crashed = pod(2, json!({"terminated": {"exitCode": 1, "reason": "Error",
+            "startedAt": "2026-12-02T00:43:55Z", "finishedAt": "2026-12-02T00:43:55Z"}}), "2026-12-02T00:43:43Z");
+        let c = &crashed.containers[0];
+        assert!(!hints.fetched(&crashed, c), "a new termination is read");
+        assert_eq!(hints.get(&crashed, c), Some(LogHint::DependencyUnavailable), "the last hint stands until then");
+        hints.set(&crashed, c, None);
+        assert_eq!(hints.get(&crashed, c), Some(LogHint::DependencyUnavailable), "a failed read keeps it");
+        hints.set(&crashed, c, Some(Some(LogHint::DependencyUnavailable)));
+
+        // Then in back-off with that termination as lastState: the same crash, no new read.
+        let waiting = pod(2, backoff, "2026-12-02T00:43:55Z");
+        assert!(hints.fetched(&waiting, &waiting.containers[0]));
+
+        // A newer read replaces the hint, and another pod of the same name reads nothing.
+        hints.set(&waiting, &waiting.containers[0], Some(None));
+        assert_eq!(hints.get(&waiting, &waiting.containers[0]), None);
+        hints.set(&waiting, &waiting.containers[0], Some(Some(LogHint::ConfigError)));
+        let mut other = waiting.clone();
+        other.uid = "v".into();
+        assert_eq!(hints.get(&other, &other.containers[0]), None);
     }
 }

@@ -26,7 +26,7 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("crashloop_container_restarts_total", "counter", "Restarts of the container (the kubelet's restartCount)."),
     ("crashloop_container_state", "gauge", "Current state of the container: 1 for the state it is in, 0 for the others."),
     ("crashloop_container_waiting_reason", "gauge", "Why the container is waiting (value 1, no series when it is not waiting); unknown reasons are `other`."),
-    ("crashloop_container_last_terminated_exit_code", "gauge", "Exit code of the container's last termination."),
+    ("crashloop_container_last_terminated_exit_code", "gauge", "Exit code of the container's latest termination (the current one while it is terminated)."),
     ("crashloop_container_last_terminated_signal", "gauge", "Signal that ended the last termination, derived as exit code - 128 where the code is over 128."),
     ("crashloop_container_last_terminated_reason", "gauge", "Reason of the last termination (value 1); unknown reasons are `other`."),
     ("crashloop_container_last_terminated_timestamp_seconds", "gauge", "When the last termination finished, in seconds since the epoch."),
@@ -37,7 +37,7 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("crashloop_container_memory_limit_bytes", "gauge", "Memory limit of the container, where one is set."),
     ("crashloop_container_crashlooping", "gauge", "1 from a container's first crash loop until it has run 10 minutes without a restart, then 0."),
     ("crashloop_container_crashloop_start_timestamp_seconds", "gauge", "When the current crash loop was first seen, in seconds since the epoch."),
-    ("crashloop_container_terminations_total", "counter", "Terminations observed through restartCount increases, by the reason of the last termination."),
+    ("crashloop_container_terminations_total", "counter", "Terminations observed through restartCount increases, and the failed end of a container that will not run again, by reason."),
     ("crashloop_container_probe_failures_total", "counter", "Failed or errored probe runs, from the kubelet's Unhealthy events, by probe."),
     ("crashloop_container_probe_kills_total", "counter", "Containers killed by the kubelet because a liveness or startup probe failed, from Killing events, by probe."),
     ("crashloop_container_backoff_events_total", "counter", "The kubelet's `Back-off restarting failed container` events."),
@@ -45,7 +45,7 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("crashloop_container_image_pull_failure", "gauge", "1 while the container waits on an image it cannot pull, with the category of the last pull error."),
     ("crashloop_pod_missing_object", "gauge", "1 for each ConfigMap, Secret or PVC the pod waits for and the cluster does not have."),
     ("crashloop_container_probable_cause", "gauge", "Probable cause of a troubled container's trouble (value 1)."),
-    ("crashloop_troubled_containers", "gauge", "Troubled containers (crash-looping, waiting on an error, or evicted) by namespace and probable cause."),
+    ("crashloop_troubled_containers", "gauge", "Troubled containers (crash-looping, waiting on an error, evicted, or ended with a failure) by namespace and probable cause."),
     ("crashloop_pod_workload_info", "gauge", "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments, Jobs to CronJobs."),
     ("crashloop_crashloopbackoff_containers", "gauge", "Containers waiting in CrashLoopBackOff, by namespace."),
     ("crashloop_waiting_containers", "gauge", "Waiting containers by namespace and reason."),
@@ -580,7 +580,7 @@ fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
             text.sample("crashloop_container_waiting_reason", &d.labels, Some(("reason", w.reason.as_str())), 1i64)?;
         }
     }
-    let last = || detailed().filter_map(|d| d.report.container.last_termination().map(|t| (d, t)));
+    let last = || detailed().filter_map(|d| d.report.container.latest_termination().map(|t| (d, t)));
     text.family("crashloop_container_last_terminated_exit_code");
     for (d, t) in last() {
         text.sample("crashloop_container_last_terminated_exit_code", &d.labels, None, i64::from(t.exit_code))?;
@@ -637,7 +637,7 @@ fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
         }
     }
     text.family("crashloop_container_terminations_total");
-    for d in detailed().filter(|d| d.report.container.restart_count > 0) {
+    for d in detailed().filter(|d| d.report.container.restart_count > 0 || !d.report.container.history().terminations.is_empty()) {
         let counts = &d.report.container.history().terminations.0;
         for (reason, n) in crate::model::Terminations::REASONS.iter().zip(counts) {
             text.sample("crashloop_container_terminations_total", &d.labels, Some(("reason", reason)), *n)?;

@@ -192,6 +192,12 @@ impl Termination {
         (self.exit_code > 128 && self.exit_code < 128 + 65).then(|| self.exit_code - 128)
     }
 
+    /// Ended otherwise than by exiting 0 as `Completed`: a non-zero exit, an OOM kill, a
+    /// start error, an unknown end.
+    pub fn is_failure(&self) -> bool {
+        self.exit_code != 0 || self.reason != TerminationReason::Completed
+    }
+
     /// How long the instance ran, where both ends are known.
     pub fn run_seconds(&self) -> Option<i64> {
         Some(self.finished_at? - self.started_at?)
@@ -237,8 +243,12 @@ pub struct History {
     pub fast_restarts: u32,
     /// When the current crash loop began (first observation of it).
     pub loop_since: Option<Timestamp>,
-    /// Terminations observed through restartCount deltas, by reason.
+    /// Terminations observed through restartCount deltas, and the failed last one of a
+    /// container that has ended ([`has_ended`]), by reason.
     pub terminations: Terminations,
+    /// The container has ended and its last termination was taken into `terminations`
+    /// (or into the baseline): it is never counted twice.
+    pub end_seen: bool,
 }
 
 /// Terminations counted by reason (`OOMKilled`, `Error`, `Completed`, `StartError`, other).
@@ -262,6 +272,10 @@ impl Terminations {
     }
     pub fn get(&self, reason: TerminationReason) -> u64 {
         u64::from(self.0[Self::slot(reason)])
+    }
+    /// Nothing counted yet.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|n| *n == 0)
     }
 }
 
@@ -287,7 +301,8 @@ struct Past {
     history: History,
 }
 
-static NO_HISTORY: History = History { observed_restarts: 0, fast_restarts: 0, loop_since: None, terminations: Terminations([0; 5]) };
+static NO_HISTORY: History =
+    History { observed_restarts: 0, fast_restarts: 0, loop_since: None, terminations: Terminations([0; 5]), end_seen: false };
 
 impl SlimContainer {
     /// A container of this name and type with nothing known of its status yet.
@@ -305,9 +320,19 @@ impl SlimContainer {
         }
     }
 
-    /// `lastState.terminated`.
+    /// `lastState.terminated`: the termination before the current instance.
     pub fn last_termination(&self) -> Option<&Termination> {
         self.past.as_ref()?.last_termination.as_ref()
+    }
+
+    /// The most recent termination: `state.terminated` while the container is terminated
+    /// (between an exit and the back-off, or for good once it has ended), else
+    /// `lastState.terminated`. The `last_terminated_*` series and the causes read this one.
+    pub fn latest_termination(&self) -> Option<&Termination> {
+        match &self.state {
+            State::Terminated(t) => Some(t),
+            _ => self.last_termination(),
+        }
     }
 
     /// What the tracker carried over from earlier versions of the pod.
@@ -328,6 +353,27 @@ impl SlimContainer {
         f(past);
         if **past == Past::default() {
             self.past = None;
+        }
+    }
+}
+
+/// A restart policy: a pod's `spec.restartPolicy`, or what the kubelet applies to one of
+/// its containers ([`SlimPod::restart_policy_of`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RestartPolicy {
+    #[default]
+    Always,
+    OnFailure,
+    Never,
+}
+
+impl RestartPolicy {
+    /// `spec.restartPolicy`; absent or unknown is the API's default, `Always`.
+    pub fn parse(s: Option<&str>) -> Self {
+        match s {
+            Some("OnFailure") => Self::OnFailure,
+            Some("Never") => Self::Never,
+            _ => Self::Always,
         }
     }
 }
@@ -365,8 +411,8 @@ pub struct SlimPod {
     pub phase: Phase,
     /// `status.reason == "Evicted"`.
     pub evicted: bool,
-    /// `spec.restartPolicy` is `Always` (the default).
-    pub restart_always: bool,
+    /// `spec.restartPolicy`.
+    pub restart_policy: RestartPolicy,
     pub containers: Vec<SlimContainer>,
     /// True once the tracker has carried history into this object.
     pub tracked: bool,
@@ -394,6 +440,46 @@ impl SlimPod {
     pub fn container(&self, name: &str) -> Option<&SlimContainer> {
         self.containers.iter().find(|c| *c.name == *name)
     }
+
+    /// The restart policy the kubelet applies to `c` (see [`restart_policy_of`]).
+    pub fn restart_policy_of(&self, c: &SlimContainer) -> RestartPolicy {
+        restart_policy_of(self.restart_policy, c.container_type)
+    }
+
+    /// Whether `c` has ended: terminated, and the kubelet will not start it again (see
+    /// [`has_ended`]).
+    pub fn has_ended(&self, c: &SlimContainer) -> bool {
+        has_ended(self.phase, self.restart_policy, c)
+    }
+}
+
+/// The restart policy the kubelet applies to a container of a pod with `pod_policy`: a
+/// sidecar always restarts; an init container runs again only after a failure, and not
+/// in a `Never` pod; an ephemeral container never runs again; a regular container follows
+/// the pod.
+pub fn restart_policy_of(pod_policy: RestartPolicy, container_type: ContainerType) -> RestartPolicy {
+    match container_type {
+        ContainerType::Regular => pod_policy,
+        ContainerType::Sidecar => RestartPolicy::Always,
+        ContainerType::Init if pod_policy == RestartPolicy::Never => RestartPolicy::Never,
+        ContainerType::Init => RestartPolicy::OnFailure,
+        ContainerType::Ephemeral => RestartPolicy::Never,
+    }
+}
+
+/// The one rule for "this container will not run again": it is terminated, and either
+/// the pod is `Succeeded` or `Failed` (the kubelet starts nothing in a finished pod) or its
+/// restart policy keeps it down (`Never`; `OnFailure` after exit 0). An ended container is
+/// never crash-looping, its failed last termination is counted once, and it has a cause
+/// only when it failed. Used by the tracker, the verdict and the commands alike.
+pub fn has_ended(phase: Phase, pod_policy: RestartPolicy, c: &SlimContainer) -> bool {
+    let State::Terminated(t) = &c.state else { return false };
+    matches!(phase, Phase::Succeeded | Phase::Failed)
+        || match restart_policy_of(pod_policy, c.container_type) {
+            RestartPolicy::Always => false,
+            RestartPolicy::OnFailure => t.exit_code == 0,
+            RestartPolicy::Never => true,
+        }
 }
 
 /// A shared, immutable string: container names, workload kinds and names repeat across
@@ -585,11 +671,13 @@ pub fn workload_of(pod_name: &str, owner: Option<&OwnerReference>, template_hash
 /// restarts that happened before start are then taken as the baseline, not counted.
 pub fn track(previous: Option<&SlimPod>, mut pod: SlimPod, now: Timestamp, baseline: bool) -> SlimPod {
     let previous = previous.filter(|p| p.uid() == pod.uid() && p.tracked);
+    let (phase, policy) = (pod.phase, pod.restart_policy);
     for c in &mut pod.containers {
         let prev = previous.and_then(|p| p.containers.iter().find(|pc| pc.name == c.name && pc.container_type == c.container_type));
+        let ended = has_ended(phase, policy, c);
         let history = match prev {
-            Some(prev) => advance(prev.history(), c, now),
-            None => first_history(c, now, baseline),
+            Some(prev) => advance(prev.history(), c, now, ended, false),
+            None => first_history(c, now, ended, baseline),
         };
         c.set_history(history);
     }
@@ -605,14 +693,16 @@ fn in_crashloop_backoff(c: &SlimContainer) -> bool {
     c.state.waiting().is_some_and(|w| w.reason == WaitingReason::CrashLoopBackOff)
 }
 
-fn first_history(c: &SlimContainer, now: Timestamp, baseline: bool) -> History {
+fn first_history(c: &SlimContainer, now: Timestamp, ended: bool, baseline: bool) -> History {
     let mut h = History { observed_restarts: if baseline { c.restart_count } else { 0 }, ..Default::default() };
     // Without history, assume the restarts so far were a fast streak unless the last one ran long.
     h.fast_restarts = if ran_long(c.last_termination()) { 1.min(c.restart_count) } else { c.restart_count };
-    advance(&h, c, now)
+    advance(&h, c, now, ended, baseline)
 }
 
-fn advance(prev: &History, c: &SlimContainer, now: Timestamp) -> History {
+/// `ended` is [`has_ended`]; `baseline` is true when an end seen now happened before the
+/// exporter started (its first list), so it is not counted.
+fn advance(prev: &History, c: &SlimContainer, now: Timestamp, ended: bool, baseline: bool) -> History {
     let mut h = prev.clone();
     let restarts = c.restart_count;
     if restarts < prev.observed_restarts {
@@ -624,6 +714,21 @@ fn advance(prev: &History, c: &SlimContainer, now: Timestamp) -> History {
         h.terminations.add(reason, u64::from(delta));
         h.observed_restarts = restarts;
         h.fast_restarts = if ran_long(c.last_termination()) { 1 } else { prev.fast_restarts.saturating_add(delta) };
+    }
+    if ended {
+        // It will not run again: no crash loop, and its last termination counts once.
+        h.loop_since = None;
+        h.fast_restarts = 0;
+        if !h.end_seen {
+            if let State::Terminated(t) = &c.state
+                && t.is_failure()
+                && !baseline
+            {
+                h.terminations.add(t.reason, 1);
+            }
+            h.end_seen = true;
+        }
+        return h;
     }
     let recovered = running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
         || (restarts > prev.observed_restarts && ran_long(c.last_termination()));
@@ -912,7 +1017,7 @@ mod wire {
                 workload,
                 phase,
                 evicted: status.reason.as_deref() == Some("Evicted"),
-                restart_always: spec.restart_policy.as_deref().is_none_or(|p| p == "Always"),
+                restart_policy: RestartPolicy::parse(spec.restart_policy.as_deref()),
                 containers,
                 tracked: false,
                 lines: None,
@@ -1056,7 +1161,7 @@ pub(crate) mod tests {
         let c = &pod.containers[0];
         assert_eq!((c.restart_count, &c.state, c.memory_limit_bytes), (0, &State::Unknown, Some(64_000_000)));
         assert_eq!(pod.workload, Workload { kind: "Pod".into(), name: "bare".into() });
-        assert!(pod.restart_always);
+        assert_eq!(pod.restart_policy, RestartPolicy::Always);
     }
 
     #[test]
@@ -1073,7 +1178,7 @@ pub(crate) mod tests {
         let t = done.containers[0].last_termination().expect("last");
         assert_eq!((t.exit_code, t.reason, t.signal()), (0, TerminationReason::Completed, None));
         assert_eq!(done.workload, Workload { kind: "CronJob".into(), name: "nightly".into() });
-        assert!(!done.restart_always);
+        assert_ne!(done.restart_policy, RestartPolicy::Always);
 
         let start = fixture("start-error-not-found");
         let c = &start.containers[0];

@@ -53,7 +53,7 @@ fn rfc3339(t: f64) -> String {
 /// Builds a row from a report.
 pub fn row(pod: &SlimPod, r: &ContainerReport) -> Row {
     let c = r.container;
-    let last = c.last_termination();
+    let last = c.latest_termination();
     Row {
         namespace: pod.namespace().into(),
         pod: pod.name().into(),
@@ -367,9 +367,9 @@ pub async fn diagnose(client: &kube::Client, namespace: &str, name: &str, logs: 
     let pod_events: Option<PodEvents> = counts.pod(namespace, name).cloned();
 
     let mut logs_by_container: HashMap<String, (PreviousLog, Option<LogHint>)> = HashMap::new();
-    for c in slim.containers.iter().filter(|c| c.restart_count > 0 || c.last_termination().is_some()) {
+    for c in slim.containers.iter().filter(|c| c.restart_count > 0 || c.latest_termination().is_some()) {
         let previous = if logs {
-            match crate::logs::fetch_previous(client, namespace, name, &c.name).await {
+            match crate::logs::fetch_termination_log(client, namespace, name, c).await {
                 Ok(text) => {
                     let hint = diagnose::classify_log(&text);
                     let lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -405,7 +405,7 @@ pub async fn diagnose(client: &kube::Client, namespace: &str, name: &str, logs: 
             let requests = resources.and_then(|r| r.requests.as_ref()).map_or(json!({}), |v| json!(v));
             let limits = resources.and_then(|r| r.limits.as_ref()).map_or(json!({}), |v| json!(v));
             let ev = pod_events.as_ref().and_then(|e| e.containers.get(&*c.name));
-            let last = c.last_termination();
+            let last = c.latest_termination();
             let missing: Vec<String> = c
                 .state
                 .waiting()

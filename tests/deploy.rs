@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use crashloop_exporter::testbed::{self, Cluster};
+use crashloop_testbed::{self as testbed, Cluster};
 use serde_json::{Value, json};
 
 const OVERLAYS: [&str; 3] = ["default", "logs", "no-operator"];

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use clap::Parser;
 use common::{free_port, http_get, samples, Exporter};
 use crashloop_exporter::config::{Cli, Command as Sub};
-use crashloop_exporter::testbed::{self, Terminated};
+use crashloop_testbed::{self as testbed, Terminated};
 use serde_json::{json, Value};
 
 fn labels(ns: &str, pod: &str, container: &str) -> String {

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, unix_now, wait_for};
-use crashloop_exporter::testbed::sim::{self, Mix, PodPlan, Scenario};
-use crashloop_exporter::testbed::{self, Terminated};
+use crashloop_testbed::sim::{self, Mix, PodPlan, Scenario};
+use crashloop_testbed::{self as testbed, Terminated};
 use k8s_openapi::api::core::v1::Pod;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
@@ -311,7 +311,7 @@ receivers:
     let mut simulator = Proc::spawn(
         "crashloop-sim",
         &dir,
-        Command::new(env!("CARGO_BIN_EXE_crashloop-sim"))
+        Command::new(testbed::sim_binary().expect("crashloop-sim is built"))
             .args(["run", "--pods", &PODS.to_string(), "--namespace-prefix", NS, "--mix", MIX, "--speedup", SPEEDUP, "--progress", "30s"])
             .arg("--kubeconfig")
             .arg(cluster.kubeconfig_path()),

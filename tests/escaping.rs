@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{Exporter, Proc, TempDir, free_port, http_get, promtool_check_metrics, query, wait_for};
-use crashloop_exporter::testbed::{self, EventSpec, Terminated};
+use crashloop_testbed::{self as testbed, EventSpec, Terminated};
 use http_body_util::Full;
 use hyper::Response;
 use serde_json::Value;

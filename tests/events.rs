@@ -4,7 +4,7 @@
 mod common;
 
 use common::{samples, Exporter};
-use crashloop_exporter::testbed::{self, EventSpec};
+use crashloop_testbed::{self as testbed, EventSpec};
 use serde_json::json;
 
 const NS: &str = "it-events";

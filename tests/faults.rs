@@ -15,7 +15,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{samples, Exporter};
-use crashloop_exporter::testbed::{self, EventSpec, Proxy, Terminated};
+use crashloop_testbed::{self as testbed, EventSpec, Proxy, Terminated};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;

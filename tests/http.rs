@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Exporter, http_get, pod_lines, report, running_pod};
-use crashloop_exporter::testbed::{self, Terminated};
+use crashloop_testbed::{self as testbed, Terminated};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

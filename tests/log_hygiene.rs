@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{Exporter, TempDir, pod_lines};
-use crashloop_exporter::testbed::{self, EventSpec, Terminated};
+use crashloop_testbed::{self as testbed, EventSpec, Terminated};
 use serde_json::json;
 
 const NS: &str = "it-log-hygiene";

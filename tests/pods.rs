@@ -4,7 +4,7 @@
 mod common;
 
 use common::{pod_lines, promtool_check_metrics, samples, Exporter};
-use crashloop_exporter::testbed::{self, Terminated};
+use crashloop_testbed::{self as testbed, Terminated};
 use serde_json::json;
 
 const NS: &str = "it-pods";

@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 use std::process::Command;
 
-use crashloop_exporter::testbed;
+use crashloop_testbed as testbed;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams};
 use serde_json::Value;
 
 fn sim(args: &[&str]) -> String {
     let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
-    let out = Command::new(env!("CARGO_BIN_EXE_crashloop-sim"))
+    let out = Command::new(testbed::sim_binary().expect("crashloop-sim is built"))
         .args(args)
         .arg("--kubeconfig")
         .arg(cluster.kubeconfig_path())

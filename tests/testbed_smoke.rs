@@ -3,7 +3,7 @@
 
 use std::error::Error;
 
-use crashloop_exporter::testbed::{self, EventSpec, Terminated};
+use crashloop_testbed::{self as testbed, EventSpec, Terminated};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::Api;
 

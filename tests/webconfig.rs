@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, running_pod, wait_for};
-use crashloop_exporter::testbed;
+use crashloop_testbed as testbed;
 
 const USER: &str = "prometheus";
 const PASSWORD: &str = "correct horse battery staple";

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crashloop_exporter::testbed;
+use crashloop_testbed as testbed;
 use serde_json::Value;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

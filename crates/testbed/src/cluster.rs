@@ -492,7 +492,7 @@ fn signal_group(pgid: u32, signal: &str) {
 }
 
 /// Runs a future on a fresh runtime in a scoped thread, so callers may be inside a runtime.
-fn block_on<F: Future + Send>(fut: F) -> Result<F::Output>
+pub(super) fn block_on<F: Future + Send>(fut: F) -> Result<F::Output>
 where
     F::Output: Send,
 {
@@ -509,7 +509,7 @@ where
     })
 }
 
-fn free_ports<const N: usize>() -> Result<[u16; N]> {
+pub(super) fn free_ports<const N: usize>() -> Result<[u16; N]> {
     // Hold all listeners at once so that the ports differ, then release them.
     let listeners = (0..N)
         .map(|_| TcpListener::bind("127.0.0.1:0"))
@@ -550,7 +550,7 @@ fn cache_dir() -> Option<PathBuf> {
     })
 }
 
-fn is_executable(path: &Path) -> bool {
+pub(super) fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
@@ -584,4 +584,15 @@ fn locate_binaries() -> Result<(PathBuf, PathBuf)> {
             })
     };
     Ok((find("etcd")?, find("kube-apiserver")?))
+}
+
+/// A binary that `.ci/install` builds into the cache (kubelet, kube-scheduler, …): the cache's
+/// bin, then PATH.
+pub(super) fn locate_in_cache(name: &'static str) -> Result<PathBuf> {
+    let mut dirs: Vec<PathBuf> = cache_dir().map(|c| c.join("bin")).into_iter().collect();
+    dirs.extend(std::env::var_os("PATH").iter().flat_map(std::env::split_paths));
+    dirs.iter().map(|d| d.join(name)).find(|p| is_executable(p)).ok_or_else(|| Error::MissingBinary {
+        name,
+        looked_in: dirs.first().map_or("the cache".into(), |d| d.display().to_string()) + ", PATH",
+    })
 }

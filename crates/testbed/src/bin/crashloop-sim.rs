@@ -31,11 +31,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
-use crashloop_exporter::model::parse_go_duration;
-use crashloop_exporter::testbed::sim::{
+
+use crashloop_testbed::sim::{
     self, Correlator, EventWrite, Mix, PodPlan, Scenario, Subject,
 };
-use crashloop_exporter::testbed::{self, EventSpec, Terminated, ago, container};
+use crashloop_testbed::{self as testbed, EventSpec, Terminated, ago, container};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::Client;
@@ -125,6 +125,26 @@ struct RunArgs {
 
 fn parse_mix(s: &str) -> Result<Mix, String> {
     s.parse()
+}
+
+/// A Go-style duration of whole units: `90s`, `10m`, `1h30m`.
+fn parse_go_duration(s: &str) -> Option<f64> {
+    let (mut total, mut number) = (0.0, String::new());
+    for ch in s.chars() {
+        if ch.is_ascii_digit() || ch == '.' {
+            number.push(ch);
+            continue;
+        }
+        let scale = match ch {
+            'h' => 3600.0,
+            'm' => 60.0,
+            's' => 1.0,
+            _ => return None,
+        };
+        total += number.parse::<f64>().ok()? * scale;
+        number.clear();
+    }
+    number.is_empty().then_some(total)
 }
 
 fn parse_duration(s: &str) -> Result<f64, String> {

@@ -1,4 +1,6 @@
-//! A real Kubernetes control plane on loopback, and helpers to play the kubelet against it.
+//! The testbed: a real Kubernetes control plane on loopback (and, with [`Node`], a real
+//! node), and helpers to play the kubelet against it. Used by the tests, the benchmarks and
+//! the demo; never shipped (`publish = false`).
 //!
 //! [`Cluster`] starts etcd and kube-apiserver (1.20, built by `.ci/install`) as child
 //! processes listening on free `127.0.0.1` ports, with token authentication and RBAC. There is
@@ -10,7 +12,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use crashloop_exporter::testbed::{self, Terminated};
+//! use crashloop_testbed::{self as testbed, Terminated};
 //! let cluster = testbed::shared()?; // one apiserver per test binary
 //! let client = cluster.client().await?;
 //! testbed::ensure_namespace(&client, "t1").await?;
@@ -38,6 +40,7 @@
 mod cluster;
 mod fixtures;
 mod kubelet;
+mod node;
 mod proxy;
 pub mod sim;
 
@@ -47,11 +50,29 @@ pub use fixtures::{
     fake_uid, job_pod, owned_by, pod, pod_status, running_status, terminated_status, timestamp,
     waiting_status,
 };
+pub use node::{Node, shared_node};
 pub use proxy::Proxy;
 pub use kubelet::{
     client_from_kubeconfig, create_pod, delete_pod, ensure_namespace, patch_event_count,
     patch_status, post_event, record_event,
 };
+
+/// The `crashloop-sim` binary of the same build as the running test or benchmark: tests run
+/// from `target/<profile>/deps/`, the binary sits in `target/<profile>/`. Build it with
+/// `cargo build --workspace --bins` (`.ci/test` does).
+pub fn sim_binary() -> Result<std::path::PathBuf> {
+    let exe = std::env::current_exe().map_err(io("finding the running test binary"))?;
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| if deps.ends_with("deps") { deps.parent() } else { Some(deps) })
+        .ok_or_else(|| Error::Startup(format!("no target directory above {}", exe.display())))?;
+    let sim = profile_dir.join("crashloop-sim");
+    if sim.is_file() {
+        Ok(sim)
+    } else {
+        Err(Error::MissingBinary { name: "crashloop-sim", looked_in: profile_dir.display().to_string() + " (run cargo build --workspace --bins)" })
+    }
+}
 
 /// The node every testbed pod is bound to.
 pub const NODE_NAME: &str = "node-1";

@@ -1070,7 +1070,7 @@ impl Correlator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{
+    use crashloop_exporter::model::{
         SlimPod, State as Slim, TerminationReason, WaitingReason, parse_go_duration,
     };
 
@@ -1548,7 +1548,7 @@ mod tests {
             "256Mi"
         );
         assert_eq!(oom["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
-        assert_eq!(oom["spec"]["nodeName"], super::super::NODE_NAME);
+        assert_eq!(oom["spec"]["nodeName"], crate::NODE_NAME);
         let liveness = find(&|p| p.scenario == Scenario::Liveness);
         assert_eq!(
             liveness["spec"]["containers"][0]["livenessProbe"]["failureThreshold"],
@@ -1594,10 +1594,10 @@ mod tests {
             "spec": { "containers": [{ "name": "app", "image": "registry.example/checkout:1.2.3" }] },
         });
         let pod: Pod = serde_json::from_value(pod_json.clone()).expect("pod");
-        let wall = |t: f64| super::super::timestamp(1_800_000_000 + t as i64);
+        let wall = |t: f64| crate::timestamp(1_800_000_000 + t as i64);
         let c = status.to_json(&pod, "registry.example/checkout:1.2.3", &wall);
         let mut full = pod_json;
-        full["status"] = super::super::pod_status(&pod, status.phase(), vec![c]);
+        full["status"] = crate::pod_status(&pod, status.phase(), vec![c]);
         serde_json::from_value(full).expect("the exporter decodes it")
     }
 

@@ -1,0 +1,585 @@
+//! A real node beside a [`Cluster`]: kube-scheduler, kube-controller-manager, containerd,
+//! runc and a kubelet, with images made on this machine and two registries on loopback.
+//!
+//! Everything runs from the node's own directory (configs, roots, states, sockets, logs),
+//! so it never touches a containerd, CNI or kubelet set up on the machine. The kubelet is
+//! named `localhost`, so the apiserver reaches it on 127.0.0.1 for `kubectl logs`. Traps of
+//! this machine that the settings below answer (see `shared/reference/real-node.md`):
+//! - a negative `oom_score_adj` is refused, so containerd runs with
+//!   `restrict_oom_score_adj = true` (else runc fails and no pod starts);
+//! - a short image name is normalised to `docker.io/…` and pulled from outside when it is
+//!   not found: every image here is `localhost/NAME:testbed`, and test containers take
+//!   `imagePullPolicy: Never` ([`Node::BUSYBOX`]);
+//! - the bridge is no gateway and nothing masquerades: pods live in network namespaces
+//!   that this node's containerd makes, and no packet of theirs leaves them.
+//!
+//! Pull failures stay on loopback: [`Node::registry`] answers "not found", the
+//! [`Node::auth_registry`] "unauthorized", and [`Node::closed_registry`] refuses
+//! connections.
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Node as NodeObject;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+
+use super::cluster::{Cluster, free_ports, is_executable, locate_in_cache};
+use super::{Error, Result, io};
+
+/// How long [`Node::start`] waits for the node to be Ready and schedulable.
+const READY_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Stops everything the node started and removes its directory; run by [`Node`]'s `Drop`
+/// and, if the process that started the node dies first, by its guardian.
+/// Arguments: the node's directory, keep|remove, the bridge's name.
+const STOP_SCRIPT: &str = r#"dir=$1
+for c in kubelet kube-controller-manager kube-scheduler; do
+  [ -f "$dir/$c.pid" ] && kill -TERM "-$(cat "$dir/$c.pid")" 2>/dev/null
+done
+sleep 1
+for c in kubelet kube-controller-manager kube-scheduler; do
+  [ -f "$dir/$c.pid" ] && kill -KILL "-$(cat "$dir/$c.pid")" 2>/dev/null
+done
+# The containers: runc's state of this containerd only.
+for id in $(runc --root "$dir/runc/k8s.io" list -q 2>/dev/null); do
+  runc --root "$dir/runc/k8s.io" kill --all "$id" KILL 2>/dev/null
+  runc --root "$dir/runc/k8s.io" delete -f "$id" 2>/dev/null
+done
+pkill -KILL -f -- "-address $dir/containerd.sock" 2>/dev/null
+for c in containerd registry auth-registry; do
+  [ -f "$dir/$c.pid" ] && kill -KILL "-$(cat "$dir/$c.pid")" 2>/dev/null
+done
+sleep 0.5
+# Mounts under the directory (overlay snapshots, volumes, the sandboxes' shm), deepest first.
+awk -v d="$dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
+  umount -l "$m" 2>/dev/null
+done
+ip link del "$3" 2>/dev/null
+[ "$2" = keep ] || rm -rf "$dir"
+true"#;
+
+/// Waits for the parent to exit, then runs the stop script. Arguments: parent pid, then the
+/// stop script's.
+const GUARDIAN: &str = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
+shift
+sh "$1/stop.sh" "$@""#;
+
+/// A real node registered as `localhost`, with the control-plane controllers that make
+/// Deployments, Jobs and CronJobs real.
+pub struct Node {
+    dir: PathBuf,
+    keep: bool,
+    registry_port: u16,
+    auth_registry_port: u16,
+    closed_port: u16,
+    children: Mutex<Vec<Child>>,
+    guardian: Mutex<Option<Child>>,
+}
+
+/// The name of the node's CNI bridge.
+const BRIDGE: &str = "cltb0";
+
+/// One cluster with a real node for the whole test binary, started on first use and
+/// stopped by guardians when the binary exits. Give each test its own namespace.
+pub fn shared_node() -> Result<&'static (Cluster, Node)> {
+    static SHARED: OnceLock<std::result::Result<(Cluster, Node), String>> = OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            let cluster = Cluster::start().map_err(|e| e.to_string())?;
+            let node = Node::start(&cluster).map_err(|e| e.to_string())?;
+            Ok((cluster, node))
+        })
+        .as_ref()
+        .map_err(|e| Error::Shared(e.clone()))
+}
+
+impl Node {
+    /// The image test containers run: busybox-static, `imagePullPolicy: Never`.
+    pub const BUSYBOX: &'static str = "localhost/busybox:testbed";
+    /// The sandbox image.
+    pub const PAUSE: &'static str = "localhost/pause:testbed";
+
+    /// Starts the node's parts against `cluster` and waits until the node is Ready and
+    /// schedulable (about 20 s once the binaries are cached).
+    pub fn start(cluster: &Cluster) -> Result<Node> {
+        let bins = NodeBinaries::locate()?;
+        let dir = cluster.dir().join("node");
+        fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+        let [registry_port, auth_registry_port, closed_port, kubelet_port, healthz_port] = free_ports()?;
+        let node = Node {
+            dir,
+            keep: std::env::var_os("CRASHLOOP_KEEP_TESTBED").is_some(),
+            registry_port,
+            auth_registry_port,
+            closed_port,
+            children: Mutex::new(Vec::new()),
+            guardian: Mutex::new(None),
+        };
+        fs::write(node.dir.join("stop.sh"), STOP_SCRIPT).map_err(io("writing stop.sh"))?;
+        node.spawn_guardian()?;
+        node.start_containerd(&bins)?;
+        node.import_base_images(&bins)?;
+        node.start_registries()?;
+        let kubeconfig = cluster.kubeconfig_path();
+        let k = kubeconfig.display().to_string();
+        #[rustfmt::skip]
+        node.spawn("kube-scheduler", &bins.scheduler, &[
+            format!("--kubeconfig={k}"), "--leader-elect=false".into(), "--port=0".into(),
+            "--secure-port=0".into(), "--v=1".into(),
+        ])?;
+        #[rustfmt::skip]
+        node.spawn("kube-controller-manager", &bins.controller_manager, &[
+            format!("--kubeconfig={k}"), "--leader-elect=false".into(), "--port=0".into(),
+            "--secure-port=0".into(),
+            format!("--service-account-private-key-file={}", cluster.dir().join("sa.key").display()),
+            format!("--root-ca-file={}", cluster.dir().join("certs/apiserver.crt").display()),
+            // podgc would delete the API-only tests' pods, bound to nodes that do not exist.
+            "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service,-route,-podgc".into(),
+            "--v=1".into(),
+        ])?;
+        node.start_kubelet(&bins, &kubeconfig, kubelet_port, healthz_port)?;
+        node.wait_ready(cluster)?;
+        Ok(node)
+    }
+
+    /// The node's directory: configs, logs (`kubelet.log`, `containerd.log`, …).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `127.0.0.1:PORT` of a plain-HTTP registry holding no image: pulls end "not found".
+    pub fn registry(&self) -> String {
+        format!("127.0.0.1:{}", self.registry_port)
+    }
+
+    /// `127.0.0.1:PORT` of a registry that wants a password: pulls end "unauthorized".
+    pub fn auth_registry(&self) -> String {
+        format!("127.0.0.1:{}", self.auth_registry_port)
+    }
+
+    /// `127.0.0.1:PORT` where nothing listens: pulls end "connection refused".
+    pub fn closed_registry(&self) -> String {
+        format!("127.0.0.1:{}", self.closed_port)
+    }
+
+    /// The containerd socket, for `ctr -a`.
+    pub fn containerd_socket(&self) -> PathBuf {
+        self.dir.join("containerd.sock")
+    }
+
+    /// Makes an OCI image named `name` (`localhost/…:tag`) from the files of `rootfs` with
+    /// `entrypoint`, and imports it into the node's containerd.
+    pub fn import_image(&self, name: &str, rootfs: &Path, entrypoint: &[&str]) -> Result<()> {
+        let archive = oci_archive(&self.dir.join("images"), name, rootfs, entrypoint)?;
+        let socket = self.containerd_socket();
+        run(Command::new("ctr")
+            .arg("-a")
+            .arg(&socket)
+            .args(["-n", "k8s.io", "images", "import"])
+            .arg(&archive))
+        .map(|_| ())
+    }
+
+    fn start_containerd(&self, bins: &NodeBinaries) -> Result<()> {
+        let d = |p: &str| self.dir.join(p).display().to_string();
+        let cni_dir = self.dir.join("cni");
+        fs::create_dir_all(&cni_dir).map_err(io("creating cni/"))?;
+        let conflist = json!({
+            "cniVersion": "0.4.0",
+            "name": "testbed",
+            "plugins": [
+                {"type": "bridge", "bridge": BRIDGE, "isGateway": false, "ipMasq": false,
+                 "ipam": {"type": "host-local", "dataDir": d("cni-ipam"),
+                          "ranges": [[{"subnet": "10.88.0.0/16"}]]}},
+                {"type": "loopback"}
+            ]
+        });
+        fs::write(cni_dir.join("10-testbed.conflist"), conflist.to_string()).map_err(io("writing the CNI config"))?;
+        let mirror = |port: u16| {
+            format!(
+                "  [plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"127.0.0.1:{port}\"]\n    endpoint = [\"http://127.0.0.1:{port}\"]\n"
+            )
+        };
+        let config = format!(
+            r#"version = 2
+root = "{root}"
+state = "{state}"
+[grpc]
+  address = "{socket}"
+[ttrpc]
+  address = "{ttrpc}"
+[debug]
+  level = "warn"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{pause}"
+  restrict_oom_score_adj = true
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        Root = "{runc}"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "{cni_bin}"
+    conf_dir = "{cni_conf}"
+{mirrors}"#,
+            root = d("containerd/root"),
+            state = d("containerd/state"),
+            socket = d("containerd.sock"),
+            ttrpc = d("containerd-ttrpc.sock"),
+            pause = Self::PAUSE,
+            runc = d("runc"),
+            cni_bin = bins.cni.display(),
+            cni_conf = cni_dir.display(),
+            mirrors = mirror(self.registry_port) + &mirror(self.auth_registry_port) + &mirror(self.closed_port),
+        );
+        let path = self.dir.join("containerd.toml");
+        fs::write(&path, config).map_err(io("writing containerd.toml"))?;
+        self.spawn("containerd", &bins.containerd, &["--config".into(), path.display().to_string()])?;
+        let socket = self.containerd_socket();
+        self.wait_for("containerd", Duration::from_secs(20), || {
+            Command::new("ctr")
+                .arg("-a")
+                .arg(&socket)
+                .arg("version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+    }
+
+    /// `localhost/busybox:testbed` (busybox-static and its applet links) and the sandbox image
+    /// (the pause binary `.ci/install` compiles from the Kubernetes tree).
+    fn import_base_images(&self, bins: &NodeBinaries) -> Result<()> {
+        let busybox = self.dir.join("images/rootfs-busybox");
+        fs::create_dir_all(busybox.join("bin")).map_err(io("creating the busybox rootfs"))?;
+        fs::create_dir_all(busybox.join("tmp")).map_err(io("creating the busybox rootfs"))?;
+        fs::copy(&bins.busybox, busybox.join("bin/busybox")).map_err(io("copying busybox"))?;
+        let applets = run(Command::new(&bins.busybox).arg("--list"))?;
+        for applet in applets.lines().map(str::trim).filter(|a| !a.is_empty() && *a != "busybox") {
+            let link = busybox.join("bin").join(applet);
+            if !link.exists() {
+                std::os::unix::fs::symlink("busybox", &link).map_err(io(format!("linking {applet}")))?;
+            }
+        }
+        self.import_image(Self::BUSYBOX, &busybox, &["/bin/sh"])?;
+        let pause = self.dir.join("images/rootfs-pause");
+        fs::create_dir_all(&pause).map_err(io("creating the pause rootfs"))?;
+        fs::copy(&bins.pause, pause.join("pause")).map_err(io("copying pause"))?;
+        self.import_image(Self::PAUSE, &pause, &["/pause"])
+    }
+
+    fn start_registries(&self) -> Result<()> {
+        let registry_config = |name: &str, port: u16, auth: &str| {
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
+                self.dir.join(format!("{name}-data")).display()
+            )
+        };
+        let htpasswd = self.dir.join("htpasswd");
+        let entry = run(Command::new("htpasswd").args(["-Bbn", "testbed", "testbed"]))?;
+        fs::write(&htpasswd, entry).map_err(io("writing htpasswd"))?;
+        let auth = format!("auth:\n  htpasswd:\n    realm: testbed\n    path: {}\n", htpasswd.display());
+        for (name, port, auth) in [("registry", self.registry_port, ""), ("auth-registry", self.auth_registry_port, auth.as_str())] {
+            let path = self.dir.join(format!("{name}.yml"));
+            fs::write(&path, registry_config(name, port, auth)).map_err(io(format!("writing {name}.yml")))?;
+            let bin = which("docker-registry")?;
+            self.spawn(name, &bin, &["serve".into(), path.display().to_string()])?;
+            self.wait_for(name, Duration::from_secs(15), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())?;
+        }
+        Ok(())
+    }
+
+    fn start_kubelet(&self, bins: &NodeBinaries, kubeconfig: &Path, port: u16, healthz_port: u16) -> Result<()> {
+        let config = json!({
+            "apiVersion": "kubelet.config.k8s.io/v1beta1",
+            "kind": "KubeletConfiguration",
+            "address": "127.0.0.1",
+            "port": port,
+            "readOnlyPort": 0,
+            "healthzBindAddress": "127.0.0.1",
+            "healthzPort": healthz_port,
+            "cgroupDriver": "cgroupfs",
+            "cgroupsPerQOS": false,
+            "enforceNodeAllocatable": [],
+            "failSwapOn": false,
+            "authentication": {"anonymous": {"enabled": true}, "webhook": {"enabled": false}},
+            "authorization": {"mode": "AlwaysAllow"},
+            "evictionHard": {},
+            "imageGCHighThresholdPercent": 100,
+            "imageGCLowThresholdPercent": 99,
+            // The host's firewall is left alone, and pods get no resolver: nothing of theirs
+            // looks a name up.
+            "makeIPTablesUtilChains": false,
+            "resolvConf": "",
+        });
+        let path = self.dir.join("kubelet.json");
+        fs::write(&path, config.to_string()).map_err(io("writing kubelet.json"))?;
+        let d = |p: &str| self.dir.join(p).display().to_string();
+        #[rustfmt::skip]
+        let args = [
+            format!("--config={}", path.display()),
+            format!("--kubeconfig={}", kubeconfig.display()),
+            "--container-runtime=remote".into(),
+            format!("--container-runtime-endpoint=unix://{}", d("containerd.sock")),
+            format!("--root-dir={}", d("kubelet")),
+            format!("--cert-dir={}", d("kubelet/pki")),
+            "--hostname-override=localhost".into(),
+            format!("--pod-infra-container-image={}", Self::PAUSE),
+            "--v=1".into(),
+        ];
+        self.spawn("kubelet", &bins.kubelet, &args)
+    }
+
+    /// Waits until node `localhost` is Ready, then clears the taints it registered with.
+    fn wait_ready(&self, cluster: &Cluster) -> Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        super::cluster::block_on(async {
+            let client = cluster.client().await?;
+            let nodes: Api<NodeObject> = Api::all(client);
+            loop {
+                if let Ok(node) = nodes.get("localhost").await {
+                    let ready = node.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
+                        cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+                    });
+                    let tainted = node.spec.as_ref().and_then(|s| s.taints.as_ref()).is_some_and(|t| !t.is_empty());
+                    if ready && !tainted {
+                        return Ok(());
+                    }
+                    if ready {
+                        let patch = json!({"spec": {"taints": null}});
+                        let _ = nodes.patch("localhost", &PatchParams::default(), &Patch::Merge(&patch)).await;
+                    }
+                }
+                self.check_alive()?;
+                if Instant::now() > deadline {
+                    return Err(self.startup_error("kubelet", "node localhost not Ready and untainted after 90 s"));
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })?
+    }
+
+    fn spawn(&self, name: &str, bin: &Path, args: &[String]) -> Result<()> {
+        let log_path = self.dir.join(format!("{name}.log"));
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io(format!("opening {}", log_path.display())))?;
+        let log2 = log.try_clone().map_err(io("duplicating a log file handle"))?;
+        let child = Command::new(bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .process_group(0)
+            .spawn()
+            .map_err(io(format!("starting {}", bin.display())))?;
+        fs::write(self.dir.join(format!("{name}.pid")), child.id().to_string()).map_err(io(format!("writing {name}.pid")))?;
+        self.children.lock().unwrap_or_else(|p| p.into_inner()).push(child);
+        Ok(())
+    }
+
+    fn spawn_guardian(&self) -> Result<()> {
+        let child = Command::new("sh")
+            .args(["-c", GUARDIAN, "node-guardian"])
+            .arg(std::process::id().to_string())
+            .arg(&self.dir)
+            .arg(if self.keep { "keep" } else { "remove" })
+            .arg(BRIDGE)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(io("starting the node guardian (sh)"))?;
+        *self.guardian.lock().unwrap_or_else(|p| p.into_inner()) = Some(child);
+        Ok(())
+    }
+
+    fn wait_for(&self, name: &str, timeout: Duration, ready: impl Fn() -> bool) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while !ready() {
+            self.check_alive()?;
+            if Instant::now() > deadline {
+                return Err(self.startup_error(name, &format!("not ready after {timeout:?}")));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    /// Fails with the log's tail of the first part that has exited.
+    fn check_alive(&self) -> Result<()> {
+        let mut children = self.children.lock().unwrap_or_else(|p| p.into_inner());
+        for child in children.iter_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                let pid = child.id().to_string();
+                let name = ["containerd", "registry", "auth-registry", "kube-scheduler", "kube-controller-manager", "kubelet"]
+                    .into_iter()
+                    .find(|n| fs::read_to_string(self.dir.join(format!("{n}.pid"))).is_ok_and(|p| p == pid))
+                    .unwrap_or("a node part");
+                return Err(self.startup_error(name, &format!("exited ({status})")));
+            }
+        }
+        Ok(())
+    }
+
+    fn startup_error(&self, name: &str, why: &str) -> Error {
+        let log = self.dir.join(format!("{name}.log"));
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+        Error::Startup(format!("{name} {why}; log {}:\n{tail}", log.display()))
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut guardian) = self.guardian.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", guardian.id())]).status();
+            let _ = guardian.wait();
+        }
+        let _ = Command::new("sh")
+            .arg(self.dir.join("stop.sh"))
+            .arg(&self.dir)
+            .arg(if self.keep { "keep" } else { "remove" })
+            .arg(BRIDGE)
+            .status();
+        for mut child in self.children.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Where the node's binaries are: the Kubernetes ones in the cache `.ci/install` fills, the
+/// rest from Debian's packages.
+struct NodeBinaries {
+    kubelet: PathBuf,
+    scheduler: PathBuf,
+    controller_manager: PathBuf,
+    pause: PathBuf,
+    containerd: PathBuf,
+    busybox: PathBuf,
+    cni: PathBuf,
+}
+
+impl NodeBinaries {
+    fn locate() -> Result<Self> {
+        let cni = PathBuf::from("/usr/lib/cni");
+        if !is_executable(&cni.join("bridge")) {
+            return Err(Error::MissingBinary { name: "CNI bridge plugin", looked_in: cni.display().to_string() });
+        }
+        Ok(NodeBinaries {
+            kubelet: locate_in_cache("kubelet")?,
+            scheduler: locate_in_cache("kube-scheduler")?,
+            controller_manager: locate_in_cache("kube-controller-manager")?,
+            pause: locate_in_cache("pause")?,
+            containerd: which("containerd")?,
+            busybox: which("busybox")?,
+            cni,
+        })
+    }
+}
+
+/// A program on `PATH`.
+fn which(name: &'static str) -> Result<PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+        .ok_or(Error::MissingBinary { name, looked_in: "PATH".into() })
+}
+
+/// Runs a command to its end; its stdout, or an error with its stderr.
+fn run(command: &mut Command) -> Result<String> {
+    let what = format!("{command:?}");
+    let out = command.stdin(Stdio::null()).output().map_err(io(format!("running {what}")))?;
+    if !out.status.success() {
+        return Err(Error::Startup(format!("{what} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr))));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn sha256_of(path: &Path) -> Result<String> {
+    let out = run(Command::new("sha256sum").arg(path))?;
+    out.split_whitespace()
+        .next()
+        .map(str::to_string)
+        .ok_or_else(|| Error::Startup(format!("sha256sum printed nothing for {}", path.display())))
+}
+
+/// An OCI image archive of one layer (the files of `rootfs`), named by the annotation
+/// containerd's import reads. Four JSON documents and a gzipped tar: no registry, no tool
+/// beyond tar, gzip and sha256sum.
+fn oci_archive(work: &Path, name: &str, rootfs: &Path, entrypoint: &[&str]) -> Result<PathBuf> {
+    let slug: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let layout = work.join(format!("oci-{slug}"));
+    let blobs = layout.join("blobs/sha256");
+    fs::create_dir_all(&blobs).map_err(io(format!("creating {}", blobs.display())))?;
+    let layer_tar = work.join(format!("{slug}-layer.tar"));
+    run(Command::new("tar")
+        .args(["--numeric-owner", "--owner=0", "--group=0", "--mtime=@0", "-cf"])
+        .arg(&layer_tar)
+        .arg("-C")
+        .arg(rootfs)
+        .arg("."))?;
+    let diff_id = sha256_of(&layer_tar)?;
+    run(Command::new("gzip").args(["-n", "-f"]).arg(&layer_tar))?;
+    let layer_gz = work.join(format!("{slug}-layer.tar.gz"));
+    let layer_digest = sha256_of(&layer_gz)?;
+    let layer_size = fs::metadata(&layer_gz).map_err(io("reading the layer's size"))?.len();
+    fs::rename(&layer_gz, blobs.join(&layer_digest)).map_err(io("moving the layer"))?;
+
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let put = |doc: &serde_json::Value| -> Result<(String, usize)> {
+        let bytes = doc.to_string();
+        let path = work.join(format!("{slug}-doc.json"));
+        fs::write(&path, &bytes).map_err(io("writing an image document"))?;
+        let digest = sha256_of(&path)?;
+        fs::rename(&path, blobs.join(&digest)).map_err(io("moving an image document"))?;
+        Ok((digest, bytes.len()))
+    };
+    let (config_digest, config_size) = put(&json!({
+        "architecture": arch,
+        "os": "linux",
+        "config": {"Entrypoint": entrypoint, "Env": ["PATH=/bin:/usr/bin:/usr/local/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff_id}")]},
+    }))?;
+    let (manifest_digest, manifest_size) = put(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_digest}"), "size": config_size},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": format!("sha256:{layer_digest}"), "size": layer_size}],
+    }))?;
+    let index = json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": format!("sha256:{manifest_digest}"),
+            "size": manifest_size,
+            "annotations": {"io.containerd.image.name": name},
+            "platform": {"architecture": arch, "os": "linux"},
+        }],
+    });
+    fs::write(layout.join("index.json"), index.to_string()).map_err(io("writing index.json"))?;
+    fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).map_err(io("writing oci-layout"))?;
+    let archive = work.join(format!("{slug}.oci.tar"));
+    run(Command::new("tar").arg("-cf").arg(&archive).arg("-C").arg(&layout).arg("."))?;
+    Ok(archive)
+}

@@ -1,0 +1,506 @@
+//! Real containers fail on a real node (kubelet, kube-scheduler and kube-controller-manager
+//! 1.20, containerd and runc; see `crashloop_testbed::Node`), and the exporter, watching
+//! with `--logs`, gives the exact series of each scenario. Nothing here writes a status:
+//! every crash, probe kill, OOM kill, pull failure and Event is the real component's.
+//!
+//! All scenarios start together, each in its own namespace, and one loop scrapes the
+//! exporter every second until every check has passed (or one has failed for good), so
+//! the kubelet's back-offs (10 s, 20 s, 40 s …) run side by side: about four minutes in all.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Exporter;
+use crashloop_testbed::{self as testbed, Node};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams};
+use serde_json::{Value, json};
+
+/// How long the scenarios get, all together.
+const DEADLINE: Duration = Duration::from_secs(420);
+
+/// The counter script of a container that fails twice, then succeeds: the count lives in
+/// an `emptyDir`, which outlives the container's restarts.
+const THIRD_TIME_LUCKY: &str =
+    "n=$(cat /work/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /work/n; echo attempt $n; [ $n -ge 3 ]";
+
+fn container(name: &str, command: &[&str]) -> Value {
+    json!({"name": name, "image": Node::BUSYBOX, "imagePullPolicy": "Never", "command": command})
+}
+
+fn sh(name: &str, script: &str) -> Value {
+    container(name, &["sh", "-c", script])
+}
+
+fn with(mut v: Value, extra: Value) -> Value {
+    if let (Some(dst), Some(src)) = (v.as_object_mut(), extra.as_object()) {
+        dst.extend(src.clone());
+    }
+    v
+}
+
+fn bare_pod(name: &str, restart_policy: &str, spec: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+           "spec": with(json!({"restartPolicy": restart_policy, "terminationGracePeriodSeconds": 1}), spec)})
+}
+
+fn counter_volume() -> Value {
+    json!([{"name": "work", "emptyDir": {}}])
+}
+
+fn mount_work(c: Value) -> Value {
+    with(c, json!({"volumeMounts": [{"name": "work", "mountPath": "/work"}]}))
+}
+
+/// Creates objects with `kubectl create` (it knows every kind of 1.20's API).
+fn kubectl_create(kubeconfig: &Path, ns: &str, objects: &[Value]) {
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
+    let mut child = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["-n", ns, "create", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    child.stdin.take().expect("stdin").write_all(list.to_string().as_bytes()).expect("write manifest");
+    let out = child.wait_with_output().expect("kubectl finishes");
+    assert!(out.status.success(), "kubectl create in {ns}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// What a check says after one scrape.
+enum Verdict {
+    Pending(String),
+    Pass,
+    Fail(String),
+}
+
+/// The pods of each scenario's namespace at the time of a scrape, oldest first.
+struct Seen {
+    pods: BTreeMap<String, Vec<String>>,
+}
+
+impl Seen {
+    fn pods(&self, ns: &str) -> &[String] {
+        self.pods.get(ns).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// `family{namespace="ns",pod="pod",container="c",container_type="t"[,k="v"]}`.
+fn series(family: &str, ns: &str, pod: &str, c: &str, ctype: &str, extra: Option<(&str, &str)>) -> String {
+    let extra = extra.map_or(String::new(), |(k, v)| format!(",{k}=\"{v}\""));
+    format!("{family}{{namespace=\"{ns}\",pod=\"{pod}\",container=\"{c}\",container_type=\"{ctype}\"{extra}}}")
+}
+
+/// The value of the exact series, as written.
+fn value<'a>(out: &'a str, series: &str) -> Option<&'a str> {
+    out.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+}
+
+/// Every `(family, extra label, value)` of one container must be in the scrape.
+fn expect_all(out: &str, ns: &str, pod: &str, c: &str, ctype: &str, wanted: &[(&str, Option<(&str, &str)>, &str)]) -> Verdict {
+    for (family, extra, want) in wanted {
+        let s = series(family, ns, pod, c, ctype, *extra);
+        match value(out, &s) {
+            Some(v) if v == *want => {}
+            got => return Verdict::Pending(format!("{s} is {got:?}, want {want}")),
+        }
+    }
+    Verdict::Pass
+}
+
+fn number(out: &str, s: &str) -> Option<f64> {
+    value(out, s).and_then(|v| v.parse().ok())
+}
+
+type Check = Box<dyn FnMut(&Seen, &str) -> Verdict>;
+
+/// A check of the only pod of `ns`.
+fn on_pod(ns: &'static str, mut f: impl FnMut(&str, &str) -> Verdict + 'static) -> Check {
+    Box::new(move |seen: &Seen, out: &str| match seen.pods(ns) {
+        [pod] => f(pod, out),
+        pods => Verdict::Pending(format!("{ns} has pods {pods:?}")),
+    })
+}
+
+/// The scenarios: the objects to create in each namespace, and the checks of their series.
+fn scenarios(node: &Node) -> Vec<(&'static str, Vec<Value>, Check)> {
+    let mut s: Vec<(&'static str, Vec<Value>, Check)> = Vec::new();
+
+    // OOM kill under a memory limit, in a Deployment's pod.
+    let mut oom = sh("app", "dd if=/dev/zero of=/dev/null bs=100M count=1");
+    oom["resources"] = json!({"limits": {"memory": "32Mi"}});
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "oom"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "oom"}},
+                 "template": {"metadata": {"labels": {"app": "oom"}}, "spec": {"containers": [oom], "terminationGracePeriodSeconds": 1}}}});
+    s.push(("rn-oom", vec![deployment], on_pod("rn-oom", |pod, out| {
+        let ns = "rn-oom";
+        if let Verdict::Pending(why) = expect_all(out, ns, pod, "app", "regular", &[
+            ("crashloop_container_last_terminated_reason", Some(("reason", "OOMKilled")), "1"),
+            ("crashloop_container_last_terminated_exit_code", None, "137"),
+            ("crashloop_container_last_terminated_signal", None, "9"),
+            ("crashloop_container_last_terminated_oom_killed", None, "1"),
+            ("crashloop_container_memory_limit_bytes", None, "33554432"),
+            ("crashloop_container_crashlooping", None, "1"),
+            ("crashloop_container_probable_cause", Some(("cause", "oom_killed")), "1"),
+        ]) {
+            return Verdict::Pending(why);
+        }
+        let workload = format!("crashloop_pod_workload_info{{namespace=\"{ns}\",pod=\"{pod}\",workload_kind=\"Deployment\",workload=\"oom\"}}");
+        if value(out, &workload) != Some("1") {
+            return Verdict::Pending(format!("{workload} missing"));
+        }
+        let restarts = number(out, &series("crashloop_container_restarts_total", ns, pod, "app", "regular", None));
+        let ooms = number(out, &series("crashloop_container_terminations_total", ns, pod, "app", "regular", Some(("reason", "OOMKilled"))));
+        match (restarts, ooms) {
+            (Some(r), Some(o)) if r >= 2.0 && o == r => Verdict::Pass,
+            (Some(r), Some(o)) if r >= 2.0 && o > r => Verdict::Fail(format!("{o} OOM kills counted for {r} restarts")),
+            other => Verdict::Pending(format!("(restarts, OOMKilled terminations) = {other:?}, want equal and >= 2")),
+        }
+    })));
+
+    // Exit 1 after a dependency error in the log: with --logs the cause must stay
+    // dependency_unavailable from its first sight across two more crashes.
+    let dependency = bare_pod("dependency", "Always", json!({"containers": [sh("app",
+        "echo 'connecting to the database'; echo 'dial tcp 127.0.0.1:5432: connect: connection refused' >&2; exit 1")]}));
+    let mut since: Option<f64> = None;
+    s.push(("rn-dependency", vec![dependency], on_pod("rn-dependency", move |pod, out| {
+        let ns = "rn-dependency";
+        let restarts = number(out, &series("crashloop_container_restarts_total", ns, pod, "app", "regular", None)).unwrap_or(0.0);
+        let dependency = series("crashloop_container_probable_cause", ns, pod, "app", "regular", Some(("cause", "dependency_unavailable")));
+        let causes: Vec<&str> = out.lines().filter(|l| l.starts_with("crashloop_container_probable_cause{") && l.contains(&format!("pod=\"{pod}\""))).collect();
+        match since {
+            None if value(out, &dependency) == Some("1") => {
+                since = Some(restarts);
+                Verdict::Pending(format!("dependency_unavailable first seen at {restarts} restarts"))
+            }
+            None => Verdict::Pending(format!("causes so far {causes:?}")),
+            Some(first) if value(out, &dependency) != Some("1") => {
+                Verdict::Fail(format!("the cause left dependency_unavailable at {restarts} restarts (first seen at {first}): {causes:?}"))
+            }
+            Some(first) if restarts >= first + 2.0 => expect_all(out, ns, pod, "app", "regular", &[
+                ("crashloop_container_last_terminated_exit_code", None, "1"),
+                ("crashloop_container_last_terminated_reason", Some(("reason", "Error")), "1"),
+                ("crashloop_container_crashlooping", None, "1"),
+            ]),
+            Some(first) => Verdict::Pending(format!("{restarts} restarts, waiting for {}", first + 2.0)),
+        }
+    })));
+
+    // A command that does not exist: runc cannot start it.
+    let missing_command = bare_pod("no-such-command", "Always", json!({"containers": [container("app", &["/bin/does-not-exist"])]}));
+    s.push(("rn-command", vec![missing_command], on_pod("rn-command", |pod, out| {
+        expect_all(out, "rn-command", pod, "app", "regular", &[
+            ("crashloop_container_last_terminated_reason", Some(("reason", "StartError")), "1"),
+            ("crashloop_container_last_terminated_exit_code", None, "128"),
+            ("crashloop_container_probable_cause", Some(("cause", "command_not_found")), "1"),
+            ("crashloop_container_crashlooping", None, "1"),
+        ])
+    })));
+
+    // An exec liveness probe that always fails: the kubelet kills the container.
+    let mut probed = container("app", &["sleep", "3600"]);
+    probed["livenessProbe"] = json!({"exec": {"command": ["false"]}, "periodSeconds": 2, "failureThreshold": 1});
+    let liveness = bare_pod("liveness", "Always", json!({"containers": [probed]}));
+    s.push(("rn-liveness", vec![liveness], on_pod("rn-liveness", |pod, out| {
+        let ns = "rn-liveness";
+        if let Verdict::Pending(why) = expect_all(out, ns, pod, "app", "regular", &[
+            ("crashloop_container_last_terminated_reason", Some(("reason", "Error")), "1"),
+            ("crashloop_container_last_terminated_exit_code", None, "137"),
+            ("crashloop_container_probable_cause", Some(("cause", "liveness_probe")), "1"),
+        ]) {
+            return Verdict::Pending(why);
+        }
+        let failures = number(out, &series("crashloop_container_probe_failures_total", ns, pod, "app", "regular", Some(("probe", "liveness"))));
+        let kills = number(out, &series("crashloop_container_probe_kills_total", ns, pod, "app", "regular", Some(("probe", "liveness"))));
+        match (failures, kills) {
+            (Some(f), Some(k)) if f >= 2.0 && k >= 2.0 => Verdict::Pass,
+            other => Verdict::Pending(format!("(liveness failures, kills) = {other:?}, want both >= 2")),
+        }
+    })));
+
+    // A ConfigMap volume that does not exist: the pod never leaves ContainerCreating.
+    let volume = bare_pod("missing-volume", "Always", json!({
+        "containers": [with(container("app", &["sleep", "3600"]), json!({"volumeMounts": [{"name": "cfg", "mountPath": "/cfg"}]}))],
+        "volumes": [{"name": "cfg", "configMap": {"name": "absent-config"}}]}));
+    s.push(("rn-configmap", vec![volume], on_pod("rn-configmap", |pod, out| {
+        let ns = "rn-configmap";
+        let missing = format!("crashloop_pod_missing_object{{namespace=\"{ns}\",pod=\"{pod}\",kind=\"configmap\",name=\"absent-config\"}}");
+        if value(out, &missing) != Some("1") {
+            return Verdict::Pending(format!("{missing} missing"));
+        }
+        // The container waits in ContainerCreating, which is no trouble of its own: the
+        // pod-level series names what is missing, and PodMissingConfigObject alerts on it.
+        expect_all(out, ns, pod, "app", "regular", &[
+            ("crashloop_container_waiting_reason", Some(("reason", "ContainerCreating")), "1"),
+            ("crashloop_container_state", Some(("state", "waiting")), "1"),
+        ])
+    })));
+
+    // A key that the Secret does not have, in `env`.
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app-secret"}, "stringData": {"other": "x"}});
+    let mut env_user = container("app", &["sleep", "3600"]);
+    env_user["env"] = json!([{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "app-secret", "key": "password"}}}]);
+    let env_pod = bare_pod("missing-key", "Always", json!({"containers": [env_user]}));
+    s.push(("rn-secret", vec![secret, env_pod], on_pod("rn-secret", |pod, out| {
+        let ns = "rn-secret";
+        let missing = format!("crashloop_pod_missing_object{{namespace=\"{ns}\",pod=\"{pod}\",kind=\"secret\",name=\"app-secret\"}}");
+        if value(out, &missing) != Some("1") {
+            return Verdict::Pending(format!("{missing} missing"));
+        }
+        expect_all(out, ns, pod, "app", "regular", &[
+            ("crashloop_container_waiting_reason", Some(("reason", "CreateContainerConfigError")), "1"),
+            ("crashloop_container_probable_cause", Some(("cause", "missing_config")), "1"),
+        ])
+    })));
+
+    // Image pulls that fail, all on loopback.
+    for (ns, image, category) in [
+        ("rn-pull-not-found", format!("{}/absent:1", node.registry()), "not_found"),
+        ("rn-pull-unauthorized", format!("{}/private:1", node.auth_registry()), "unauthorized"),
+        ("rn-pull-unreachable", format!("{}/gone:1", node.closed_registry()), "unreachable"),
+    ] {
+        let pod = bare_pod("pull", "Always", json!({"containers": [{"name": "app", "image": image, "imagePullPolicy": "Always"}]}));
+        s.push((ns, vec![pod], on_pod(ns, move |pod, out| {
+            expect_all(out, ns, pod, "app", "regular", &[
+                ("crashloop_container_image_pull_failure", Some(("category", category)), "1"),
+                ("crashloop_container_probable_cause", Some(("cause", "image_pull")), "1"),
+            ])
+        })));
+    }
+
+    // Exit 0 under restartPolicy Always: restarted, and crash-looping.
+    let done = bare_pod("exits-zero", "Always", json!({"containers": [sh("app", "echo done; exit 0")]}));
+    s.push(("rn-exit-zero", vec![done], on_pod("rn-exit-zero", |pod, out| {
+        expect_all(out, "rn-exit-zero", pod, "app", "regular", &[
+            ("crashloop_container_last_terminated_reason", Some(("reason", "Completed")), "1"),
+            ("crashloop_container_last_terminated_exit_code", None, "0"),
+            ("crashloop_container_crashlooping", None, "1"),
+            ("crashloop_container_probable_cause", Some(("cause", "completed_but_restarted")), "1"),
+        ])
+    })));
+
+    // A segfault: PID 1 ignores a signal it sends itself, so a child dies of SIGSEGV and the
+    // shell exits with its status. The kubelet turns `$$` into `$`.
+    let segv = bare_pod("segfault", "Always", json!({"containers": [sh("app", "sh -c 'kill -SEGV $$$$'; exit $?")]}));
+    s.push(("rn-segfault", vec![segv], on_pod("rn-segfault", |pod, out| {
+        expect_all(out, "rn-segfault", pod, "app", "regular", &[
+            ("crashloop_container_last_terminated_exit_code", None, "139"),
+            ("crashloop_container_last_terminated_signal", None, "11"),
+            ("crashloop_container_probable_cause", Some(("cause", "segfault")), "1"),
+            ("crashloop_container_crashlooping", None, "1"),
+        ])
+    })));
+
+    // An init container that fails twice, then succeeds: 1 while it fails, 0 in the very
+    // scrape that shows it completed, and no cause after.
+    let init = bare_pod("init-recovers", "Always", json!({
+        "initContainers": [mount_work(sh("init", THIRD_TIME_LUCKY))],
+        "containers": [container("app", &["sleep", "3600"])],
+        "volumes": counter_volume()}));
+    s.push(("rn-init", vec![init], recovers("rn-init", "init", "init", None)));
+
+    // A Job (OnFailure) that succeeds on its third try.
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "lucky"},
+        "spec": {"backoffLimit": 6, "template": {"spec": {"restartPolicy": "OnFailure", "terminationGracePeriodSeconds": 1,
+            "containers": [mount_work(sh("app", THIRD_TIME_LUCKY))], "volumes": counter_volume()}}}});
+    s.push(("rn-job", vec![job], recovers("rn-job", "app", "regular", Some(("Job", "lucky")))));
+
+    // A CronJob's Job, the same: the workload is the CronJob.
+    let cronjob = json!({"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "nightly"},
+        "spec": {"schedule": "* * * * *", "concurrencyPolicy": "Forbid", "jobTemplate": {"spec": {"backoffLimit": 6,
+            "template": {"spec": {"restartPolicy": "OnFailure", "terminationGracePeriodSeconds": 1,
+                "containers": [mount_work(sh("app", THIRD_TIME_LUCKY))], "volumes": counter_volume()}}}}}});
+    s.push(("rn-cronjob", vec![cronjob], recovers("rn-cronjob", "app", "regular", Some(("CronJob", "nightly")))));
+
+    // OOM-killed in a restartPolicy Never pod: no restart, yet exported, counted once, and
+    // still counted once ten scrapes later.
+    let mut batch = sh("app", "dd if=/dev/zero of=/dev/null bs=100M count=1");
+    batch["resources"] = json!({"limits": {"memory": "32Mi"}});
+    let never = bare_pod("batch-oom", "Never", json!({"containers": [batch]}));
+    s.push(("rn-never-oom", vec![never], stays(10, on_pod("rn-never-oom", |pod, out| {
+        expect_all(out, "rn-never-oom", pod, "app", "regular", &[
+            ("crashloop_container_restarts_total", None, "0"),
+            ("crashloop_container_terminations_total", Some(("reason", "OOMKilled")), "1"),
+            ("crashloop_container_last_terminated_reason", Some(("reason", "OOMKilled")), "1"),
+            ("crashloop_container_last_terminated_exit_code", None, "137"),
+            ("crashloop_container_last_terminated_oom_killed", None, "1"),
+            ("crashloop_container_state", Some(("state", "terminated")), "1"),
+            ("crashloop_container_crashlooping", None, "0"),
+            ("crashloop_container_probable_cause", Some(("cause", "oom_killed")), "1"),
+        ])
+    }))));
+
+    // A Job whose pods fail until backoffLimit: each failed pod's termination, counted once.
+    let failing = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "doomed"},
+        "spec": {"backoffLimit": 1, "template": {"spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
+            "containers": [sh("app", "echo 'fatal: cannot continue' >&2; exit 3")]}}}});
+    s.push(("rn-job-fails", vec![failing], stays(10, Box::new(|seen: &Seen, out: &str| {
+        let ns = "rn-job-fails";
+        let pods = seen.pods(ns);
+        if pods.len() < 2 {
+            return Verdict::Pending(format!("{ns} has pods {pods:?}, want 2 (backoffLimit 1)"));
+        }
+        for pod in pods {
+            if let Verdict::Pending(why) = expect_all(out, ns, pod, "app", "regular", &[
+                ("crashloop_container_restarts_total", None, "0"),
+                ("crashloop_container_terminations_total", Some(("reason", "Error")), "1"),
+                ("crashloop_container_last_terminated_exit_code", None, "3"),
+                ("crashloop_container_crashlooping", None, "0"),
+                ("crashloop_container_probable_cause", Some(("cause", "app_error")), "1"),
+            ]) {
+                return Verdict::Pending(why);
+            }
+        }
+        Verdict::Pass
+    }))));
+    s
+}
+
+/// A check that must hold in `scrapes` consecutive scrapes once it first holds; a lapse
+/// after it held is a failure (a counted-once series that moves, say).
+fn stays(scrapes: u32, mut inner: Check) -> Check {
+    let mut held = 0;
+    Box::new(move |seen: &Seen, out: &str| match inner(seen, out) {
+        Verdict::Pass if held + 1 >= scrapes => Verdict::Pass,
+        Verdict::Pass => {
+            held += 1;
+            Verdict::Pending(format!("held {held} of {scrapes} scrapes"))
+        }
+        Verdict::Pending(why) if held > 0 => Verdict::Fail(format!("held {held} scrapes, then: {why}")),
+        other => other,
+    })
+}
+
+/// The checks of a container that crash-loops and then completes: crash-looping seen, then
+/// in the first scrape that shows it terminated, crash-looping 0, no cause, two restarts.
+fn recovers(ns: &'static str, c: &'static str, ctype: &'static str, workload: Option<(&'static str, &'static str)>) -> Check {
+    let mut looped = false;
+    Box::new(move |seen: &Seen, out: &str| {
+        let Some(pod) = seen.pods(ns).first() else { return Verdict::Pending(format!("{ns} has no pod yet")) };
+        let crashlooping = value(out, &series("crashloop_container_crashlooping", ns, pod, c, ctype, None));
+        let terminated = value(out, &series("crashloop_container_state", ns, pod, c, ctype, Some(("state", "terminated")))) == Some("1");
+        if !terminated {
+            looped |= crashlooping == Some("1");
+            return Verdict::Pending(format!("{ns}/{pod}/{c}: crashlooping {crashlooping:?}, seen looping: {looped}"));
+        }
+        if !looped {
+            return Verdict::Fail(format!("{ns}/{pod}/{c} completed before any scrape saw it crash-looping"));
+        }
+        let cause = out.lines().find(|l| l.starts_with(&series("crashloop_container_probable_cause", ns, pod, c, ctype, None).replace('}', "")));
+        if crashlooping != Some("0") || cause.is_some() {
+            return Verdict::Fail(format!("{ns}/{pod}/{c} completed, yet crashlooping {crashlooping:?}, cause {cause:?}"));
+        }
+        if let Some((kind, name)) = workload {
+            let info = format!("crashloop_pod_workload_info{{namespace=\"{ns}\",pod=\"{pod}\",workload_kind=\"{kind}\",workload=\"{name}\"}}");
+            if value(out, &info) != Some("1") {
+                return Verdict::Fail(format!("{info} missing"));
+            }
+        }
+        match value(out, &series("crashloop_container_restarts_total", ns, pod, c, ctype, None)) {
+            Some("2") => Verdict::Pass,
+            other => Verdict::Fail(format!("{ns}/{pod}/{c} restarts {other:?}, want 2")),
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_gives_its_series_on_a_real_node() {
+    let (cluster, node) = testbed::shared_node().expect("a cluster with a real node");
+    let kubeconfig = cluster.kubeconfig_path();
+    let client = cluster.client().await.expect("client");
+    let exporter = Exporter::start(&kubeconfig, &["--logs", "--logs-per-second", "20"]).await;
+
+    let mut checks: Vec<(&'static str, Check)> = Vec::new();
+    for (ns, objects, check) in scenarios(node) {
+        testbed::ensure_namespace(&client, ns).await.expect("namespace");
+        kubectl_create(&kubeconfig, ns, &objects);
+        checks.push((ns, check));
+    }
+    let pods_api: Api<Pod> = Api::all(client.clone());
+    let started = Instant::now();
+    let mut open: BTreeMap<&str, String> = checks.iter().map(|(ns, _)| (*ns, String::from("not run"))).collect();
+    let mut failed: Vec<String> = Vec::new();
+    let mut last = String::new();
+    while !open.is_empty() && failed.is_empty() && started.elapsed() < DEADLINE {
+        let pods = pods_api.list(&ListParams::default()).await.expect("list pods");
+        let mut seen = Seen { pods: BTreeMap::new() };
+        let mut items = pods.items;
+        items.sort_by_key(|p| p.metadata.creation_timestamp.clone().map(|t| t.0));
+        for p in items {
+            let (Some(ns), Some(name)) = (p.metadata.namespace, p.metadata.name) else { continue };
+            seen.pods.entry(ns).or_default().push(name);
+        }
+        last = exporter.metrics().await;
+        for (ns, check) in checks.iter_mut() {
+            if !open.contains_key(ns) {
+                continue;
+            }
+            match check(&seen, &last) {
+                Verdict::Pass => {
+                    eprintln!("real node: {ns} passed after {:.0} s", started.elapsed().as_secs_f64());
+                    open.remove(ns);
+                }
+                Verdict::Pending(why) => {
+                    open.insert(ns, why);
+                }
+                Verdict::Fail(why) => failed.push(format!("{ns}: {why}")),
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    if !failed.is_empty() || !open.is_empty() {
+        let lines: Vec<&str> = last.lines().filter(|l| l.contains("namespace=\"rn-")).collect();
+        panic!(
+            "after {:.0} s: failed {failed:#?}; still pending {open:#?}\nlast scrape (scenario series):\n{}\nnode logs in {}",
+            started.elapsed().as_secs_f64(),
+            lines.join("\n"),
+            node.dir().display()
+        );
+    }
+
+    // `scan` finds every container the kubectl | jq census finds on the same state, and
+    // `diagnose` prints the real previous log.
+    let census = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "kubectl --kubeconfig {} get pods -A -o json | jq -r '{}'",
+            kubeconfig.display(),
+            r#".items[] | .metadata.namespace as $ns | .metadata.name as $pod | (.status.containerStatuses // [])[] | select(.state.waiting.reason == "CrashLoopBackOff") | [$ns, $pod, .name] | @tsv"#
+        ))
+        .output()
+        .expect("kubectl | jq runs");
+    assert!(census.status.success(), "census: {}", String::from_utf8_lossy(&census.stderr));
+    let census: BTreeSet<String> = String::from_utf8_lossy(&census.stdout).lines().map(str::to_string).collect();
+    let scan = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+        .args(["scan", "-o", "json", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .expect("scan runs");
+    let rows: Value = serde_json::from_slice(&scan.stdout).expect("scan prints JSON");
+    let scanned: BTreeSet<String> = rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| format!("{}\t{}\t{}", r["namespace"].as_str().unwrap_or(""), r["pod"].as_str().unwrap_or(""), r["container"].as_str().unwrap_or("")))
+        .collect();
+    assert!(!census.is_empty(), "the census found no CrashLoopBackOff container");
+    let missed: Vec<&String> = census.difference(&scanned).collect();
+    assert!(missed.is_empty(), "scan missed what the census found: {missed:?}\nscan found: {scanned:?}");
+
+    let dependency_pod = "dependency";
+    let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+        .args(["diagnose", dependency_pod, "-n", "rn-dependency", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .expect("diagnose runs");
+    let report = String::from_utf8_lossy(&diagnose.stdout);
+    assert!(report.contains("dial tcp 127.0.0.1:5432: connect: connection refused"), "diagnose shows the previous log:\n{report}");
+    assert!(report.contains("dependency_unavailable"), "diagnose names the cause:\n{report}");
+}
