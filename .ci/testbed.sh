@@ -37,10 +37,11 @@ build_release() {
   cargo build --release --workspace --bins
 }
 
-# start_cluster: etcd + kube-apiserver in $tmp/cluster; sets $kubeconfig.
+# start_cluster [--node]: etcd + kube-apiserver in $tmp/cluster (and, with --node, a real
+# node: kubelet, containerd, runc, scheduler, controller-manager); sets $kubeconfig.
 start_cluster() {
-  log "starting etcd + kube-apiserver in $tmp/cluster"
-  "$bin/crashloop-sim" cluster --dir "$tmp/cluster" >"$tmp/cluster.out" 2>"$tmp/cluster.err" &
+  log "starting etcd + kube-apiserver${1:+ and a real node} in $tmp/cluster"
+  "$bin/crashloop-sim" cluster --dir "$tmp/cluster" "$@" >"$tmp/cluster.out" 2>"$tmp/cluster.err" &
   started
   wait_for 90 "$!" "crashloop-sim cluster" "$tmp/cluster.err" grep -qs '^KUBECONFIG=' "$tmp/cluster.out"
   kubeconfig=$(sed -n 's/^KUBECONFIG=//p' "$tmp/cluster.out")

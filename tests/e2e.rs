@@ -1,18 +1,15 @@
-//! End to end, everything real: kube-apiserver + etcd (the testbed), the exporter binary, a
-//! Prometheus loading the shipped alert rules and scraping through the shipped scrape job
+//! End to end, everything real: kube-apiserver + etcd, a real node (kubelet, containerd,
+//! runc, scheduler and controller-manager: `crashloop_testbed::Node`), the exporter binary,
+//! a Prometheus loading the shipped alert rules and scraping through the shipped scrape job
 //! (`deploy/prometheus/scrape-config.yaml`), an Alertmanager, and a webhook receiver served
-//! by this test. The kubelet is the simulator (`crashloop-sim run`, at 10x): one pod each
-//! is OOM-killed over and over, killed by its liveness probe, waits on an image it cannot
-//! pull, misses its ConfigMap, and runs healthily. The alerts must arrive at the webhook
-//! with the labels, probable causes and runbook links on-call needs, and none for the
-//! healthy pod; the OOM-killed pod then recovers and the resolution must arrive; every
-//! dashboard query must work against the data.
+//! by this test. One Deployment each is OOM-killed over and over, killed by its liveness
+//! probe, waits on an image it cannot pull (from a registry on loopback), misses its
+//! ConfigMap, and runs healthily. The alerts must arrive at the webhook with the labels,
+//! probable causes and runbook links on-call needs, and none for the healthy pod; then the
+//! OOM and probe Deployments are fixed (a rollout replaces their pods) and the resolutions
+//! must arrive; every dashboard query must work against the data.
 //!
-//! The recovery is written by the test, not the simulator: the exporter judges "ran 10
-//! minutes" on its own clock, which the simulator's speed-up does not move, so the test
-//! writes what a kubelet shows 11 minutes after the last restart (`startedAt` 11 minutes ago).
-//!
-//! Takes about 4 minutes (PodMissingConfigObject has `for: 3m`); the waits allow 6.
+//! Takes about 5 minutes (PodMissingConfigObject has `for: 3m`); the waits allow 6.
 
 mod common;
 
@@ -26,18 +23,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, unix_now, wait_for};
-use crashloop_testbed::sim::{self, Mix, PodPlan, Scenario};
-use crashloop_testbed::{self as testbed, Terminated};
-use k8s_openapi::api::core::v1::Pod;
+use crashloop_testbed as testbed;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use serde_json::{Value, json};
 
 const NS: &str = "it-e2e";
-/// One pod of each scenario but the slow leak.
-const MIX: &str = "oom=1,liveness=1,image=1,config=1,healthy=1";
-const PODS: usize = 5;
-const SPEEDUP: &str = "10";
+/// The container of every Deployment.
+const CONTAINER: &str = "app";
 const RUNBOOKS: &str = "/docs/runbooks/";
 /// How long an alert may take to arrive (the rules' `for:` may be minutes).
 const ALERT_TIMEOUT: Duration = Duration::from_secs(360);
@@ -75,39 +68,43 @@ async fn serve_webhook(addr: SocketAddr, received: Received) {
     });
 }
 
-/// The first alert named `name` about `pod` with status `status` the webhook received, with
-/// its arrival.
-fn received_alert(received: &Received, name: &str, pod: &str, status: &str) -> Option<(Instant, Value)> {
+/// The first alert named `name` about a pod of `workload` with status `status` the webhook
+/// received, with its arrival.
+fn received_alert(received: &Received, name: &str, workload: &str, status: &str) -> Option<(Instant, Value)> {
     let payloads = received.lock().unwrap();
     payloads.iter().find_map(|(at, payload)| {
         payload["alerts"]
             .as_array()?
             .iter()
-            .find(|a| a["labels"]["alertname"] == name && a["labels"]["pod"] == pod && a["status"] == status)
+            .find(|a| a["labels"]["alertname"] == name && a["labels"]["workload"] == workload && a["status"] == status)
             .map(|a| (*at, a.clone()))
     })
 }
 
-/// Every (alert name, pod) the webhook received.
+/// Every (alert name, workload) the webhook received.
 fn received_pairs(received: &Received) -> Vec<(String, String)> {
     let payloads = received.lock().unwrap();
     let alerts = payloads.iter().flat_map(|(_, p)| p["alerts"].as_array().cloned().unwrap_or_default());
-    alerts.map(|a| (a["labels"]["alertname"].as_str().unwrap_or_default().to_owned(), a["labels"]["pod"].as_str().unwrap_or_default().to_owned())).collect()
+    alerts.map(|a| (a["labels"]["alertname"].as_str().unwrap_or_default().to_owned(), a["labels"]["workload"].as_str().unwrap_or_default().to_owned())).collect()
 }
 
-/// The simulator's pod of `scenario`, as `crashloop-sim run` lays the pods out.
-fn planned(scenario: Scenario) -> PodPlan {
-    let mix: Mix = MIX.parse().expect("the mix");
-    let plans = sim::plan(PODS, &sim::namespaces(NS, 1), &mix);
-    plans.into_iter().find(|p| p.scenario == scenario).expect("one pod per scenario")
-}
-
-/// The last termination in `pod`'s status (the current state, or `lastState`).
-fn last_termination(pod: &Pod) -> Option<Terminated> {
-    let status = pod.status.as_ref()?.container_statuses.as_ref()?.first()?;
-    let t = status.state.as_ref().and_then(|s| s.terminated.clone()).or_else(|| status.last_state.as_ref()?.terminated.clone())?;
-    let time = |t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>| t.map(|t| t.0.to_string()).unwrap_or_default();
-    Some(Terminated::new(t.reason.as_deref().unwrap_or_default(), t.exit_code, time(t.started_at.as_ref()), time(t.finished_at.as_ref())))
+/// The Deployments the real node runs: each crashes (or waits) in its own way.
+fn workloads(node: &testbed::Node) -> Vec<Value> {
+    let mut oom = testbed::busybox_sh(CONTAINER, "dd if=/dev/zero of=/dev/null bs=100M count=1");
+    oom["resources"] = json!({"limits": {"memory": "32Mi"}});
+    let mut liveness = testbed::busybox(CONTAINER, &["sleep", "3600"]);
+    liveness["livenessProbe"] = json!({"exec": {"command": ["false"]}, "periodSeconds": 2, "failureThreshold": 1});
+    let image = json!({"name": CONTAINER, "image": format!("{}/shop/web:1.2.3", node.registry()), "imagePullPolicy": "Always"});
+    let mut config = testbed::deployment("config", vec![testbed::busybox(CONTAINER, &["sleep", "3600"])]);
+    config["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = json!([{"name": "cfg", "mountPath": "/cfg"}]);
+    config["spec"]["template"]["spec"]["volumes"] = json!([{"name": "cfg", "configMap": {"name": "config-settings"}}]);
+    vec![
+        testbed::deployment("oom", vec![oom]),
+        testbed::deployment("liveness", vec![liveness]),
+        testbed::deployment("image", vec![image]),
+        config,
+        testbed::deployment("healthy", vec![testbed::busybox(CONTAINER, &["sleep", "3600"])]),
+    ]
 }
 
 /// The dashboard queries, from the dashboards engineer's `.ci/checks/dashboards --emit FILE`.
@@ -205,8 +202,8 @@ async fn oom_crash_loop_alerts_reach_alertmanager_and_resolve() {
     let tmp = TempDir::new();
     let dir = tmp.0.clone();
 
-    // 1. The cluster.
-    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    // 1. The cluster, with a real node.
+    let (cluster, node) = testbed::shared_node().expect("a cluster with a real node (run .ci/install)");
     let client = cluster.client().await.expect("client");
     testbed::ensure_namespace(&client, NS).await.expect("namespace");
 
@@ -307,45 +304,36 @@ receivers:
         assert!(rule_names.contains(&name), "Prometheus did not load {name}: {rule_names:?}");
     }
 
-    // 5. The kubelet: the simulator plays one pod of each scenario at 10x.
-    let mut simulator = Proc::spawn(
-        "crashloop-sim",
-        &dir,
-        Command::new(testbed::sim_binary().expect("crashloop-sim is built"))
-            .args(["run", "--pods", &PODS.to_string(), "--namespace-prefix", NS, "--mix", MIX, "--speedup", SPEEDUP, "--progress", "30s"])
-            .arg("--kubeconfig")
-            .arg(cluster.kubeconfig_path()),
-    );
+    // 5. The workloads, on the real node.
+    cluster.create_objects(NS, &workloads(node)).unwrap_or_else(|e| panic!("{e}"));
     let first_crash = Instant::now();
 
-    // 6. The alerts arrive at the webhook, each about its pod, with the probable cause.
-    let (oom, liveness, config) = (planned(Scenario::Oom), planned(Scenario::Liveness), planned(Scenario::Config));
+    // 6. The alerts arrive at the webhook, each about its workload's pod, with the probable cause.
     let expected = [
-        ("ContainerCrashLooping", &oom, Some("(oom_killed)")),
-        ("ContainerOOMKilledRepeatedly", &oom, None),
-        ("ContainerCrashLooping", &liveness, Some("(liveness_probe)")),
-        ("ContainerProbeKilled", &liveness, None),
-        ("PodMissingConfigObject", &config, None),
+        ("ContainerOOMKilledRepeatedly", "oom", None),
+        ("ContainerProbeKilled", "liveness", None),
+        ("ContainerCrashLooping", "oom", Some("(oom_killed)")),
+        ("ContainerCrashLooping", "liveness", Some("(liveness_probe)")),
+        ("PodMissingConfigObject", "config", None),
     ];
     let mut fired = Vec::new();
-    for (name, plan, cause) in expected {
-        let pod = plan.name(0);
-        let (at, alert) = wait_for(&format!("a firing {name} about {pod} at the webhook"), ALERT_TIMEOUT, || {
+    for (name, workload, cause) in expected {
+        let (at, alert) = wait_for(&format!("a firing {name} about {workload} at the webhook"), ALERT_TIMEOUT, || {
             prometheus.assert_running();
             alertmanager.assert_running();
-            simulator.assert_running();
-            let hit = received_alert(&received, name, &pod, "firing");
+            let hit = received_alert(&received, name, workload, "firing");
             async move { hit }
         })
         .await;
         let after = at.duration_since(first_crash).as_secs_f64();
-        report(&format!("e2e: {name} about {pod} fired after {after:.0} s"));
+        report(&format!("e2e: {name} about {workload} fired after {after:.0} s"));
         let labels = &alert["labels"];
+        let pod = labels["pod"].as_str().unwrap_or_default().to_owned();
+        assert!(pod.starts_with(&format!("{workload}-")), "{alert:#}");
         assert_eq!(labels["namespace"], NS, "{alert:#}");
-        assert_eq!(labels["workload"], plan.deployment.as_str(), "{alert:#}");
         assert_eq!(labels["workload_kind"], "Deployment", "{alert:#}");
         if name != "PodMissingConfigObject" {
-            assert_eq!(labels["container"], sim::CONTAINER, "{alert:#}");
+            assert_eq!(labels["container"], CONTAINER, "{alert:#}");
         }
         let runbook = alert["annotations"]["runbook_url"].as_str().unwrap_or_default();
         assert!(runbook.ends_with(&format!("{RUNBOOKS}{name}.md")), "runbook_url of {name}: {runbook:?}");
@@ -360,32 +348,31 @@ receivers:
         }
         fired.push((name, pod, after));
     }
-    let healthy = planned(Scenario::Healthy).name(0);
-    let about_healthy: Vec<_> = received_pairs(&received).into_iter().filter(|(_, pod)| *pod == healthy).collect();
-    assert!(about_healthy.is_empty(), "alerts about the healthy pod {healthy}: {about_healthy:?}");
+    let about_healthy: Vec<_> = received_pairs(&received).into_iter().filter(|(_, w)| w == "healthy").collect();
+    assert!(about_healthy.is_empty(), "alerts about the healthy Deployment: {about_healthy:?}");
     // A moment inside the crash loops, for the dashboard queries below.
     let crash_time = unix_now() - 1.0;
 
-    // 7. The simulator stops; the OOM-killed pod recovers: running, and for more than the
-    // kubelet's 10-minute reset window (startedAt 11 minutes ago: the exporter's clock is the
-    // wall clock, which the speed-up does not move).
-    drop(simulator);
-    let pod_name = oom.name(0);
-    let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), NS);
-    let pod = pods.get(&pod_name).await.expect("the OOM-killed pod");
-    let restarts = pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).and_then(|c| c.first()).map_or(0, |c| c.restart_count);
-    let last = last_termination(&pod).expect("the OOM-killed pod has terminated");
-    assert_eq!((last.reason.as_str(), last.exit_code), ("OOMKilled", 137));
-    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status(sim::CONTAINER, restarts, &testbed::ago(660), Some(&last))]);
-    testbed::patch_status(&client, NS, &pod_name, &status).await.expect("recovered status");
-    let recovered = Instant::now();
-    let (at, resolved) = wait_for("ContainerCrashLooping to resolve at the webhook", ALERT_TIMEOUT, || {
-        let hit = received_alert(&received, "ContainerCrashLooping", &pod_name, "resolved");
-        async move { hit }
-    })
-    .await;
-    report(&format!("e2e: ContainerCrashLooping resolved {:.0} s after the recovery", at.duration_since(recovered).as_secs_f64()));
-    assert_eq!(resolved["labels"]["workload"], oom.deployment.as_str());
+    // 7. The fixes: the OOM Deployment gets a command that fits its limit, the probe one a
+    // probe that passes. Each rollout replaces the crashing pod, and every alert about the
+    // old pods resolves.
+    let fixed = Instant::now();
+    for (workload, patch) in [
+        ("oom", json!({"spec": {"template": {"spec": {"containers": [{"name": CONTAINER, "command": ["sleep", "3600"]}]}}}})),
+        ("liveness", json!({"spec": {"template": {"spec": {"containers": [{"name": CONTAINER, "livenessProbe": {"exec": {"command": ["true"]}}}]}}}})),
+    ] {
+        cluster
+            .kubectl(&["-n", NS, "patch", "deployment", workload, "--type", "strategic", "-p", &patch.to_string()])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    for (name, workload) in [("ContainerCrashLooping", "oom"), ("ContainerOOMKilledRepeatedly", "oom"), ("ContainerCrashLooping", "liveness"), ("ContainerProbeKilled", "liveness")] {
+        let (at, _) = wait_for(&format!("{name} about {workload} to resolve at the webhook"), ALERT_TIMEOUT, || {
+            let hit = received_alert(&received, name, workload, "resolved");
+            async move { hit }
+        })
+        .await;
+        report(&format!("e2e: {name} about {workload} resolved {:.0} s after the fix", at.duration_since(fixed).as_secs_f64()));
+    }
     let now_time = unix_now();
 
     // 8. Every dashboard query works against this Prometheus, and returns data in the crash
@@ -411,7 +398,7 @@ receivers:
     assert!(failures.is_empty(), "{} of {} dashboard queries failed:\n{}", failures.len(), queries.len(), failures.join("\n"));
     report(&format!("e2e: {} dashboard queries answered", queries.len()));
     for (name, pod, after) in fired {
-        report(&format!("e2e: summary: {name} about {pod} fired {after:.0} s after the simulator started"));
+        report(&format!("e2e: summary: {name} about {pod} fired {after:.0} s after the workloads were created"));
     }
     drop(exporter);
 }

@@ -10,9 +10,8 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::Exporter;
@@ -30,11 +29,11 @@ const THIRD_TIME_LUCKY: &str =
     "n=$(cat /work/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /work/n; echo attempt $n; [ $n -ge 3 ]";
 
 fn container(name: &str, command: &[&str]) -> Value {
-    json!({"name": name, "image": Node::BUSYBOX, "imagePullPolicy": "Never", "command": command})
+    testbed::busybox(name, command)
 }
 
 fn sh(name: &str, script: &str) -> Value {
-    container(name, &["sh", "-c", script])
+    testbed::busybox_sh(name, script)
 }
 
 fn with(mut v: Value, extra: Value) -> Value {
@@ -57,21 +56,8 @@ fn mount_work(c: Value) -> Value {
     with(c, json!({"volumeMounts": [{"name": "work", "mountPath": "/work"}]}))
 }
 
-/// Creates objects with `kubectl create` (it knows every kind of 1.20's API).
-fn kubectl_create(kubeconfig: &Path, ns: &str, objects: &[Value]) {
-    let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
-    let mut child = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(["-n", ns, "create", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl runs");
-    child.stdin.take().expect("stdin").write_all(list.to_string().as_bytes()).expect("write manifest");
-    let out = child.wait_with_output().expect("kubectl finishes");
-    assert!(out.status.success(), "kubectl create in {ns}: {}", String::from_utf8_lossy(&out.stderr));
+fn kubectl_create(cluster: &testbed::Cluster, ns: &str, objects: &[Value]) {
+    cluster.create_objects(ns, objects).unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// What a check says after one scrape.
@@ -136,9 +122,7 @@ fn scenarios(node: &Node) -> Vec<(&'static str, Vec<Value>, Check)> {
     // OOM kill under a memory limit, in a Deployment's pod.
     let mut oom = sh("app", "dd if=/dev/zero of=/dev/null bs=100M count=1");
     oom["resources"] = json!({"limits": {"memory": "32Mi"}});
-    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "oom"},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "oom"}},
-                 "template": {"metadata": {"labels": {"app": "oom"}}, "spec": {"containers": [oom], "terminationGracePeriodSeconds": 1}}}});
+    let deployment = testbed::deployment("oom", vec![oom]);
     s.push(("rn-oom", vec![deployment], on_pod("rn-oom", |pod, out| {
         let ns = "rn-oom";
         if let Verdict::Pending(why) = expect_all(out, ns, pod, "app", "regular", &[
@@ -379,13 +363,14 @@ fn stays(scrapes: u32, mut inner: Check) -> Check {
 }
 
 /// The checks of a container that crash-loops and then completes: crash-looping seen, then
-/// in the first scrape that shows it terminated, crash-looping 0, no cause, two restarts.
+/// in the first scrape that shows it terminated `Completed`, crash-looping 0, no cause, two restarts.
 fn recovers(ns: &'static str, c: &'static str, ctype: &'static str, workload: Option<(&'static str, &'static str)>) -> Check {
     let mut looped = false;
     Box::new(move |seen: &Seen, out: &str| {
         let Some(pod) = seen.pods(ns).first() else { return Verdict::Pending(format!("{ns} has no pod yet")) };
         let crashlooping = value(out, &series("crashloop_container_crashlooping", ns, pod, c, ctype, None));
-        let terminated = value(out, &series("crashloop_container_state", ns, pod, c, ctype, Some(("state", "terminated")))) == Some("1");
+        let terminated = value(out, &series("crashloop_container_state", ns, pod, c, ctype, Some(("state", "terminated")))) == Some("1")
+            && value(out, &series("crashloop_container_last_terminated_reason", ns, pod, c, ctype, Some(("reason", "Completed")))) == Some("1");
         if !terminated {
             looped |= crashlooping == Some("1");
             return Verdict::Pending(format!("{ns}/{pod}/{c}: crashlooping {crashlooping:?}, seen looping: {looped}"));
@@ -420,7 +405,7 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     let mut checks: Vec<(&'static str, Check)> = Vec::new();
     for (ns, objects, check) in scenarios(node) {
         testbed::ensure_namespace(&client, ns).await.expect("namespace");
-        kubectl_create(&kubeconfig, ns, &objects);
+        kubectl_create(cluster, ns, &objects);
         checks.push((ns, check));
     }
     let pods_api: Api<Pod> = Api::all(client.clone());
@@ -503,4 +488,171 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     let report = String::from_utf8_lossy(&diagnose.stdout);
     assert!(report.contains("dial tcp 127.0.0.1:5432: connect: connection refused"), "diagnose shows the previous log:\n{report}");
     assert!(report.contains("dependency_unavailable"), "diagnose names the cause:\n{report}");
+}
+
+/// The release binary, which `.ci/test` builds: `target/release/` beside this test's
+/// `target/debug/deps/`.
+fn release_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let target = exe.ancestors().nth(3).expect("target directory");
+    let binary = target.join("release/crashloop-exporter");
+    assert!(binary.is_file(), "{} is missing: run cargo build --release --bin crashloop-exporter (.ci/test does)", binary.display());
+    binary
+}
+
+/// The image's root: the binary at `/crashloop-exporter` and every library `ldd` names, at
+/// its own path. No base image is pulled.
+fn exporter_rootfs(dir: &Path) -> std::path::PathBuf {
+    let root = dir.join("rootfs-exporter");
+    std::fs::create_dir_all(&root).expect("rootfs");
+    let binary = release_binary();
+    std::fs::copy(&binary, root.join("crashloop-exporter")).expect("copy the binary");
+    let ldd = Command::new("ldd").arg(&binary).output().expect("ldd runs");
+    for lib in String::from_utf8_lossy(&ldd.stdout).split_whitespace().filter(|w| w.starts_with('/')) {
+        let target = root.join(lib.trim_start_matches('/'));
+        std::fs::create_dir_all(target.parent().expect("a library's folder")).expect("library folder");
+        std::fs::copy(lib, &target).unwrap_or_else(|e| panic!("copy {lib}: {e}"));
+    }
+    root
+}
+
+/// The shipped `deploy/overlays/no-operator` through a test overlay whose only changes are
+/// the ones a node without kube-proxy needs: host networking on loopback (listener and
+/// probes), the apiserver's address, the image, and the ServiceAccount token (the test
+/// apiserver runs without the ServiceAccount admission plugin, so it is mounted from a
+/// token Secret the controller-manager fills).
+fn test_overlay(dir: &Path, listen_port: u16, api_port: u16) -> std::path::PathBuf {
+    let overlay = dir.join("overlay");
+    std::fs::create_dir_all(&overlay).expect("overlay dir");
+    // Kustomize takes only relative paths: up from the overlay to `/`, then down.
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/overlays/no-operator").canonicalize().expect("deploy/overlays/no-operator");
+    let overlay_abs = overlay.canonicalize().expect("the overlay dir");
+    let ups = "../".repeat(overlay_abs.components().count() - 1);
+    let base = format!("{ups}{}", base.display().to_string().trim_start_matches('/'));
+    let kustomization = format!(
+        r#"apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - {base}
+  - token.yaml
+images:
+  - name: ghcr.io/crashloop-exporter/crashloop-exporter
+    newName: localhost/crashloop-exporter
+    newTag: testbed
+patches:
+  - patch: |-
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: crashloop-exporter
+        namespace: crashloop-exporter
+      spec:
+        template:
+          spec:
+            hostNetwork: true
+            automountServiceAccountToken: false
+            volumes:
+              - name: token
+                secret:
+                  secretName: crashloop-exporter-token
+            containers:
+              - name: crashloop-exporter
+                imagePullPolicy: Never
+                args: ["--log-format=json", "--listen-address=127.0.0.1:{listen_port}"]
+                env:
+                  - name: KUBERNETES_SERVICE_HOST
+                    value: "127.0.0.1"
+                  - name: KUBERNETES_SERVICE_PORT
+                    value: "{api_port}"
+                livenessProbe:
+                  httpGet: {{host: 127.0.0.1, port: {listen_port}, path: /healthz}}
+                readinessProbe:
+                  httpGet: {{host: 127.0.0.1, port: {listen_port}, path: /readyz}}
+                volumeMounts:
+                  - name: token
+                    mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+                    readOnly: true
+"#,
+    );
+    std::fs::write(overlay.join("kustomization.yaml"), kustomization).expect("kustomization");
+    let token = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: crashloop-exporter-token\n  namespace: crashloop-exporter\n  annotations:\n    kubernetes.io/service-account.name: crashloop-exporter\ntype: kubernetes.io/service-account-token\n";
+    std::fs::write(overlay.join("token.yaml"), token).expect("token.yaml");
+    overlay
+}
+
+/// The exporter as shipped, running inside the cluster under the real kubelet: the shipped
+/// securityContext, its ServiceAccount's token and the shipped RBAC; scraped by real
+/// Prometheus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_deployment_runs_on_the_real_node() {
+    let (cluster, node) = testbed::shared_node().expect("a cluster with a real node");
+    let kubeconfig = cluster.kubeconfig_path();
+    let client = cluster.client().await.expect("client");
+    let dir = common::TempDir::new();
+    node.import_image("localhost/crashloop-exporter:testbed", &exporter_rootfs(&dir.0), &["/crashloop-exporter"]).expect("import the exporter image");
+
+    // Something to report, in a namespace of its own.
+    let ns = "rn-in-cluster";
+    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    kubectl_create(cluster, ns, &[bare_pod("crasher", "Always", json!({"containers": [sh("app", "exit 2")]}))]);
+
+    let listen_port = common::free_port();
+    let overlay = test_overlay(&dir.0, listen_port, cluster.api_addr().port());
+    let apply = Command::new("kubectl").arg("--kubeconfig").arg(&kubeconfig).arg("apply").arg("-k").arg(&overlay).output().expect("kubectl apply -k");
+    assert!(apply.status.success(), "kubectl apply -k: {}", String::from_utf8_lossy(&apply.stderr));
+
+    // Ready means /readyz answered the kubelet's probe: the initial list, read with the
+    // ServiceAccount's token through the shipped ClusterRole, is complete.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "crashloop-exporter");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let pod = loop {
+        let list = pods.list(&ListParams::default().labels("app.kubernetes.io/name=crashloop-exporter")).await.expect("list");
+        let ready = list.items.into_iter().find(|p| {
+            p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        });
+        if let Some(p) = ready {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "the exporter pod is not Ready after 120 s; node logs in {}", node.dir().display());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let status = pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).and_then(|c| c.first()).expect("container status");
+    assert_eq!(status.restart_count, 0, "the exporter never restarted: {status:?}");
+
+    // The process runs as the shipped user, 65532, with no capability.
+    let pgrep = Command::new("pgrep").args(["-f", &format!("listen-address=127.0.0.1:{listen_port}")]).output().expect("pgrep");
+    let pid = String::from_utf8_lossy(&pgrep.stdout).lines().next().map(str::to_string).expect("the exporter's process");
+    let proc_status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its /proc status");
+    let field = |name: &str| proc_status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.split_whitespace().collect::<Vec<_>>());
+    assert_eq!(field("Uid:"), Some(vec!["65532"; 4]), "{proc_status}");
+    assert_eq!(field("CapEff:"), Some(vec!["0000000000000000"]), "{proc_status}");
+
+    // It serves every namespace's pods: the crasher's series appear.
+    let addr = format!("127.0.0.1:{listen_port}");
+    let restarts = format!(r#"crashloop_container_restarts_total{{namespace="{ns}",pod="crasher",container="app",container_type="regular"}}"#);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let body = common::http_get(&addr, "/metrics", &[]).await.map(|(_, _, b)| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        if value(&body, &restarts).and_then(|v| v.parse::<u32>().ok()).is_some_and(|n| n >= 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no {restarts} >= 1 from the in-cluster exporter; last body:\n{body}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+
+    // Real Prometheus scrapes it.
+    let config = dir.0.join("prometheus.yml");
+    std::fs::write(&config, format!("global:\n  scrape_interval: 2s\nscrape_configs:\n  - job_name: crashloop-exporter\n    static_configs:\n      - targets: ['{addr}']\n")).expect("prometheus.yml");
+    let (mut prometheus, prom) = common::Proc::prometheus(&dir.0, &config);
+    let query = format!("/api/v1/query?query={}", common::encode(&format!(r#"crashloop_container_restarts_total{{namespace="{ns}"}} and on() up{{job="crashloop-exporter"}} == 1"#)));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        prometheus.assert_running();
+        let result = common::api(&prom, &query).await.ok().and_then(|v| v["data"]["result"].as_array().map(Vec::len));
+        if result == Some(1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Prometheus did not scrape the in-cluster exporter: {result:?}\n{}", prometheus.tail());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }

@@ -50,7 +50,7 @@ pub use fixtures::{
     fake_uid, job_pod, owned_by, pod, pod_status, running_status, terminated_status, timestamp,
     waiting_status,
 };
-pub use node::{Node, shared_node};
+pub use node::{Node, busybox, busybox_sh, deployment, shared_node};
 pub use proxy::Proxy;
 pub use kubelet::{
     client_from_kubeconfig, create_pod, delete_pod, ensure_namespace, patch_event_count,

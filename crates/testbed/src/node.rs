@@ -35,7 +35,8 @@ use super::{Error, Result, io};
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Stops everything the node started and removes its directory; run by [`Node`]'s `Drop`
-/// and, if the process that started the node dies first, by its guardian.
+/// and, if the process that started the node dies first, by its guardian. It is passed
+/// inline (`sh -c`), never read from the directory it removes.
 /// Arguments: the node's directory, keep|remove, the bridge's name.
 const STOP_SCRIPT: &str = r#"dir=$1
 for c in kubelet kube-controller-manager kube-scheduler; do
@@ -50,10 +51,12 @@ for id in $(runc --root "$dir/runc/k8s.io" list -q 2>/dev/null); do
   runc --root "$dir/runc/k8s.io" kill --all "$id" KILL 2>/dev/null
   runc --root "$dir/runc/k8s.io" delete -f "$id" 2>/dev/null
 done
-pkill -KILL -f -- "-address $dir/containerd.sock" 2>/dev/null
 for c in containerd registry auth-registry; do
   [ -f "$dir/$c.pid" ] && kill -KILL "-$(cat "$dir/$c.pid")" 2>/dev/null
 done
+# Whatever else names the directory: the shims (`-address $dir/containerd.sock`), and any
+# part whose pid file is gone.
+pkill -KILL -f -- "$dir/" 2>/dev/null
 sleep 0.5
 # Mounts under the directory (overlay snapshots, volumes, the sandboxes' shm), deepest first.
 awk -v d="$dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
@@ -63,11 +66,12 @@ ip link del "$3" 2>/dev/null
 [ "$2" = keep ] || rm -rf "$dir"
 true"#;
 
-/// Waits for the parent to exit, then runs the stop script. Arguments: parent pid, then the
-/// stop script's.
+/// Waits for the parent to exit, then runs the stop script. Arguments: parent pid, the stop
+/// script, then the stop script's arguments.
 const GUARDIAN: &str = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
-shift
-sh "$1/stop.sh" "$@""#;
+script=$2
+shift 2
+sh -c "$script" node-stop "$@""#;
 
 /// A real node registered as `localhost`, with the control-plane controllers that make
 /// Deployments, Jobs and CronJobs real.
@@ -108,7 +112,11 @@ impl Node {
     /// schedulable (about 20 s once the binaries are cached).
     pub fn start(cluster: &Cluster) -> Result<Node> {
         let bins = NodeBinaries::locate()?;
-        let dir = cluster.dir().join("node");
+        // Beside the cluster's directory, not in it: the cluster's guardian removes its own
+        // directory, and this node's guardian must still find the state of its containers.
+        let mut name = cluster.dir().file_name().unwrap_or_default().to_os_string();
+        name.push("-node");
+        let dir = cluster.dir().with_file_name(name);
         fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
         let [registry_port, auth_registry_port, closed_port, kubelet_port, healthz_port] = free_ports()?;
         let node = Node {
@@ -120,7 +128,6 @@ impl Node {
             children: Mutex::new(Vec::new()),
             guardian: Mutex::new(None),
         };
-        fs::write(node.dir.join("stop.sh"), STOP_SCRIPT).map_err(io("writing stop.sh"))?;
         node.spawn_guardian()?;
         node.start_containerd(&bins)?;
         node.import_base_images(&bins)?;
@@ -393,6 +400,7 @@ state = "{state}"
         let child = Command::new("sh")
             .args(["-c", GUARDIAN, "node-guardian"])
             .arg(std::process::id().to_string())
+            .arg(STOP_SCRIPT)
             .arg(&self.dir)
             .arg(if self.keep { "keep" } else { "remove" })
             .arg(BRIDGE)
@@ -450,7 +458,7 @@ impl Drop for Node {
             let _ = guardian.wait();
         }
         let _ = Command::new("sh")
-            .arg(self.dir.join("stop.sh"))
+            .args(["-c", STOP_SCRIPT, "node-stop"])
             .arg(&self.dir)
             .arg(if self.keep { "keep" } else { "remove" })
             .arg(BRIDGE)
@@ -582,4 +590,54 @@ fn oci_archive(work: &Path, name: &str, rootfs: &Path, entrypoint: &[&str]) -> R
     let archive = work.join(format!("{slug}.oci.tar"));
     run(Command::new("tar").arg("-cf").arg(&archive).arg("-C").arg(&layout).arg("."))?;
     Ok(archive)
+}
+
+/// A container of the node's busybox image, never pulled, running `command`.
+pub fn busybox(name: &str, command: &[&str]) -> serde_json::Value {
+    json!({"name": name, "image": Node::BUSYBOX, "imagePullPolicy": "Never", "command": command})
+}
+
+/// A busybox container running `sh -c script`. The kubelet expands `$(VAR)` and turns `$$`
+/// into `$` in commands, so a script's `$$` is written `$$$$`.
+pub fn busybox_sh(name: &str, script: &str) -> serde_json::Value {
+    busybox(name, &["sh", "-c", script])
+}
+
+/// A Deployment of one replica whose pod has `containers` (labels `app: NAME`) and a grace
+/// period of 1 s, so a rollout replaces a crashing pod at once.
+pub fn deployment(name: &str, containers: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}},
+                              "spec": {"containers": containers, "terminationGracePeriodSeconds": 1}}}})
+}
+
+impl Cluster {
+    /// Creates `objects` in `ns` with `kubectl create` (it knows every kind of the API).
+    pub fn create_objects(&self, ns: &str, objects: &[serde_json::Value]) -> Result<()> {
+        use std::io::Write;
+        let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
+        let mut child = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig_path())
+            .args(["-n", ns, "create", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(io("running kubectl"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(list.to_string().as_bytes()).map_err(io("writing to kubectl"))?;
+        }
+        let out = child.wait_with_output().map_err(io("running kubectl"))?;
+        if !out.status.success() {
+            return Err(Error::Startup(format!("kubectl create in {ns}: {}", String::from_utf8_lossy(&out.stderr))));
+        }
+        Ok(())
+    }
+
+    /// Runs `kubectl` with this cluster's admin kubeconfig; its stdout.
+    pub fn kubectl(&self, args: &[&str]) -> Result<String> {
+        run(Command::new("kubectl").arg("--kubeconfig").arg(self.kubeconfig_path()).args(args))
+    }
 }

@@ -63,6 +63,10 @@ enum Command {
         /// Directory for logs, keys, kubeconfig and etcd data.
         #[arg(long)]
         dir: PathBuf,
+        /// Also run a real node (kubelet, containerd, runc, scheduler, controller-manager;
+        /// needs root): pods then run for real, with the image `localhost/busybox:testbed`.
+        #[arg(long)]
+        node: bool,
     },
     /// Create pods in typical crash-looping states (and one healthy pod), playing the kubelet
     /// once: pod statuses and events. Pods of a previous run, and their events,
@@ -164,7 +168,7 @@ fn parse_speedup(s: &str) -> Result<f64, String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Cluster { dir } => cluster(dir).await,
+        Command::Cluster { dir, node } => cluster(dir, node).await,
         Command::Demo {
             kubeconfig,
             namespace,
@@ -181,12 +185,16 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn cluster(dir: PathBuf) -> Result<(), Box<dyn Error>> {
+async fn cluster(dir: PathBuf, with_node: bool) -> Result<(), Box<dyn Error>> {
     let (mut int, mut term) = (
         signal(SignalKind::interrupt())?,
         signal(SignalKind::terminate())?,
     );
     let cluster = testbed::Cluster::start_in(dir)?;
+    let node = if with_node { Some(testbed::Node::start(&cluster)?) } else { None };
+    if let Some(node) = &node {
+        eprintln!("crashloop-sim: node localhost Ready, its logs in {}", node.dir().display());
+    }
     println!("KUBECONFIG={}", cluster.kubeconfig_path().display());
     std::io::stdout().flush()?;
     eprintln!(
@@ -199,6 +207,7 @@ async fn cluster(dir: PathBuf) -> Result<(), Box<dyn Error>> {
         _ = term.recv() => {}
     }
     eprintln!("crashloop-sim: stopping");
+    drop(node);
     drop(cluster);
     Ok(())
 }
