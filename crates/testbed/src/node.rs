@@ -94,8 +94,10 @@ pub fn shared_node() -> Result<&'static (Cluster, Node)> {
     static SHARED: OnceLock<std::result::Result<(Cluster, Node), String>> = OnceLock::new();
     SHARED
         .get_or_init(|| {
+            let started = Instant::now();
             let cluster = Cluster::start().map_err(|e| e.to_string())?;
             let node = Node::start(&cluster).map_err(|e| e.to_string())?;
+            eprintln!("testbed: cluster and real node Ready in {:.1} s", started.elapsed().as_secs_f64());
             Ok((cluster, node))
         })
         .as_ref()
