@@ -18,6 +18,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY benches ./benches
 COPY crates ./crates
+COPY tests ./tests
 # No DWARF in the image (the release profile keeps line tables, which make the binary ~4x
 # bigger); symbols stay, so panics still name their functions.
 ENV CARGO_PROFILE_RELEASE_DEBUG=false

@@ -26,7 +26,8 @@
 //! the ratio is the script's over scan's. Both must find the same number of containers in
 //! CrashLoopBackOff as the simulator populated, or the bench fails.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/cluster/common.rs"]
+#[allow(dead_code)] // the bench uses only some of the tests' helpers
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -50,19 +51,12 @@ struct Options {
 }
 
 fn options() -> Options {
-    let mut o = Options {
-        pods: 1000,
-        patches: 200,
-        census_pods: 10_000,
-        runs: 3,
-    };
+    let mut o = Options { pods: 1000, patches: 200, census_pods: 10_000, runs: 3 };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
         let value = || -> usize {
-            args.get(i + 1)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("{} needs a number", args[i]))
+            args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{} needs a number", args[i]))
         };
         match args[i].as_str() {
             "--pods" => o.pods = value(),
@@ -74,17 +68,12 @@ fn options() -> Options {
                 i += 1;
                 continue;
             }
-            other => panic!(
-                "unknown argument {other:?} (known: --pods N, --patches N, --census-pods N, --runs N)"
-            ),
+            other => panic!("unknown argument {other:?} (known: --pods N, --patches N, --census-pods N, --runs N)"),
         }
         i += 2;
     }
     assert!(o.patches <= o.pods, "--patches must not exceed --pods");
-    assert!(
-        o.census_pods >= o.pods,
-        "--census-pods must be at least --pods"
-    );
+    assert!(o.census_pods >= o.pods, "--census-pods must be at least --pods");
     o
 }
 
@@ -101,14 +90,8 @@ fn populate(kubeconfig: &Path, pods: usize, prefix: &str) -> usize {
         .output()
         .expect("crashloop-sim runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "crashloop-sim populate failed:\n{text}"
-    );
-    eprintln!(
-        "cluster bench: populated {pods} pods in {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
+    assert!(out.status.success(), "crashloop-sim populate failed:\n{text}");
+    eprintln!("cluster bench: populated {pods} pods in {:.0} s", started.elapsed().as_secs_f64());
     text.lines()
         .find_map(|l| l.strip_prefix("crash-looping containers (CrashLoopBackOff): "))
         .and_then(|n| n.trim().parse().ok())
@@ -134,14 +117,8 @@ impl Exporter {
             .expect("the exporter binary starts");
         let exporter = Exporter { child, addr };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !matches!(
-            common::http_get(&exporter.addr, "/readyz", &[]).await,
-            Ok((200, _, _))
-        ) {
-            assert!(
-                Instant::now() < deadline,
-                "the exporter is not ready after 60 s"
-            );
+        while !matches!(common::http_get(&exporter.addr, "/readyz", &[]).await, Ok((200, _, _))) {
+            assert!(Instant::now() < deadline, "the exporter is not ready after 60 s");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         exporter
@@ -171,73 +148,39 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Detection latencies in milliseconds, sorted.
 async fn detection_latency(kubeconfig: &Path, patches: usize) -> Vec<f64> {
-    let client = testbed::client_from_kubeconfig(kubeconfig)
-        .await
-        .expect("client");
-    let pods = Api::<Pod>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .expect("list pods");
+    let client = testbed::client_from_kubeconfig(kubeconfig).await.expect("client");
+    let pods = Api::<Pod>::all(client.clone()).list(&ListParams::default()).await.expect("list pods");
     let mut healthy: Vec<Pod> = pods
         .items
         .into_iter()
         .filter(|p| {
-            let statuses = p
-                .status
-                .as_ref()
-                .and_then(|s| s.container_statuses.as_ref());
+            let statuses = p.status.as_ref().and_then(|s| s.container_statuses.as_ref());
             statuses.is_some_and(|s| {
-                s.iter().all(|c| {
-                    c.restart_count == 0 && c.state.as_ref().is_some_and(|st| st.running.is_some())
-                })
+                s.iter().all(|c| c.restart_count == 0 && c.state.as_ref().is_some_and(|st| st.running.is_some()))
             })
         })
         .collect();
     healthy.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-    assert!(
-        healthy.len() >= patches,
-        "only {} healthy pods for {patches} patches",
-        healthy.len()
-    );
+    assert!(healthy.len() >= patches, "only {} healthy pods for {patches} patches", healthy.len());
     let exporter = Exporter::start(kubeconfig).await;
     let mut latencies = Vec::with_capacity(patches);
     for pod in healthy.iter().take(patches) {
         let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
         let name = pod.metadata.name.as_deref().unwrap_or_default();
         let last = Terminated::new("Error", 1, testbed::ago(20), testbed::ago(2));
-        let status = testbed::pod_status(
-            pod,
-            "Running",
-            vec![testbed::running_status(
-                "app",
-                1,
-                &testbed::ago(1),
-                Some(&last),
-            )],
-        );
-        let (_, before) = common::http_get(&exporter.addr, "/metrics", &[])
-            .await
-            .map(|(s, _, b)| (s, b))
-            .expect("scrape");
-        assert!(
-            shows(&before, name, "0"),
-            "{ns}/{name} is not at 0 restarts before its PATCH"
-        );
+        let status =
+            testbed::pod_status(pod, "Running", vec![testbed::running_status("app", 1, &testbed::ago(1), Some(&last))]);
+        let (_, before) =
+            common::http_get(&exporter.addr, "/metrics", &[]).await.map(|(s, _, b)| (s, b)).expect("scrape");
+        assert!(shows(&before, name, "0"), "{ns}/{name} is not at 0 restarts before its PATCH");
         let start = Instant::now();
-        testbed::patch_status(&client, ns, name, &status)
-            .await
-            .expect("patch status");
+        testbed::patch_status(&client, ns, name, &status).await.expect("patch status");
         loop {
-            let (_, _, body) = common::http_get(&exporter.addr, "/metrics", &[])
-                .await
-                .expect("scrape");
+            let (_, _, body) = common::http_get(&exporter.addr, "/metrics", &[]).await.expect("scrape");
             if shows(&body, name, "1") {
                 break;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "{ns}/{name}: the change is not on /metrics after 30 s"
-            );
+            assert!(start.elapsed() < Duration::from_secs(30), "{ns}/{name}: the change is not on /metrics after 30 s");
             tokio::time::sleep(POLL).await;
         }
         latencies.push(start.elapsed().as_secs_f64() * 1e3);
@@ -265,11 +208,7 @@ fn timed(script: &str) -> (f64, f64, String) {
         .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()))
         .unwrap_or(f64::NAN);
     let _ = std::fs::remove_file(&rss_file);
-    (
-        wall,
-        kib / 1024.0,
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    (wall, kib / 1024.0, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -306,15 +245,9 @@ fn census(kubeconfig: &Path, runs: usize) -> [Census; 3] {
                     let rows: serde_json::Value =
                         serde_json::from_str(&out).unwrap_or_else(|e| panic!("scan -o json: {e}"));
                     let rows = rows.as_array().cloned().unwrap_or_default();
-                    let waiting = rows
-                        .iter()
-                        .filter(|r| r["state"] == "CrashLoopBackOff")
-                        .count();
+                    let waiting = rows.iter().filter(|r| r["state"] == "CrashLoopBackOff").count();
                     let looping = rows.iter().filter(|r| r["crashlooping"] == true).count();
-                    assert!(
-                        looping >= waiting,
-                        "scan: {looping} crash-looping rows but {waiting} in CrashLoopBackOff"
-                    );
+                    assert!(looping >= waiting, "scan: {looping} crash-looping rows but {waiting} in CrashLoopBackOff");
                     waiting
                 }
                 _ => 0,
@@ -340,11 +273,8 @@ fn row(figure: &str, value: &str, target: &str, baseline: &str, ratio: &str) {
 
 fn main() {
     let o = options();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     let cluster = testbed::Cluster::start().expect("testbed cluster (run .ci/install)");
     let kubeconfig: PathBuf = cluster.kubeconfig_path();
 
@@ -360,34 +290,13 @@ fn main() {
     println!("|---|---|---|---|---|");
     let ms = |v: f64| format!("{v:.0} ms");
     let what = format!("{} PATCHes among {} pods", latencies.len(), o.pods);
-    row(
-        &format!("detection latency p50 ({what})"),
-        &ms(percentile(&latencies, 50.0)),
-        "",
-        "",
-        "",
-    );
+    row(&format!("detection latency p50 ({what})"), &ms(percentile(&latencies, 50.0)), "", "", "");
     let p99 = percentile(&latencies, 99.0);
-    row(
-        "detection latency p99",
-        &ms(p99),
-        "<= 250 ms",
-        "",
-        if p99 <= 250.0 { "met" } else { "missed" },
-    );
-    row(
-        "detection latency max",
-        &ms(percentile(&latencies, 100.0)),
-        "",
-        "",
-        "",
-    );
+    row("detection latency p99", &ms(p99), "<= 250 ms", "", if p99 <= 250.0 { "met" } else { "missed" });
+    row("detection latency max", &ms(percentile(&latencies, 100.0)), "", "", "");
     let pods = o.census_pods;
     row(
-        &format!(
-            "census of {pods} pods, wall (median of {}): scan -o json vs kubectl \\| jq",
-            o.runs
-        ),
+        &format!("census of {pods} pods, wall (median of {}): scan -o json vs kubectl \\| jq", o.runs),
         &format!("{:.2} s", scan.wall),
         "",
         &format!("{:.2} s", script.wall),

@@ -96,7 +96,10 @@ fn write_stream(dir: &std::path::Path, n: usize) -> std::io::Result<()> {
     let mut watch = std::io::BufWriter::new(std::fs::File::create(dir.join("watch.jsonl"))?);
     for start in (0..n).step_by(PAGE) {
         let items: Vec<_> = (start..(start + PAGE).min(n)).map(|i| pod(i, 0)).collect();
-        serde_json::to_writer(&mut list, &json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "1"}, "items": items}))?;
+        serde_json::to_writer(
+            &mut list,
+            &json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "1"}, "items": items}),
+        )?;
         list.write_all(b"\n")?;
         for i in start..(start + PAGE).min(n) {
             // The apiserver writes `type` first, which lets the decoder stream the object.
@@ -185,7 +188,8 @@ fn child_slim(dir: std::path::PathBuf, n: usize) {
     let ingest = std::rc::Rc::new(std::cell::RefCell::new(ingest));
     let feed = ingest.clone();
     let mut pipeline = Pipeline::<SlimPod> { apply: Box::new(move |e| feed.borrow_mut().apply(e)), dir };
-    let source = PodSource { caches: vec![cache.clone()], events, log_hints: Default::default(), healthy_details: false, clock };
+    let source =
+        PodSource { caches: vec![cache.clone()], events, log_hints: Default::default(), healthy_details: false, clock };
     let exposition = Exposition::new(source, &self_metrics);
 
     let before = rss_bytes();
@@ -231,7 +235,8 @@ fn child_render(dir: std::path::PathBuf, n: usize) {
     let (cache, mut ingest) = PodIngest::new(Shard::default(), self_metrics.clone(), events.clone(), clock.clone());
     let mut pipeline = Pipeline::<SlimPod> { apply: Box::new(move |e| ingest.apply(e)), dir };
     pipeline.list();
-    let source = PodSource { caches: vec![cache], events, log_hints: Default::default(), healthy_details: false, clock };
+    let source =
+        PodSource { caches: vec![cache], events, log_hints: Default::default(), healthy_details: false, clock };
     let exposition = Exposition::new(source, &self_metrics);
     println!("pods={}", n);
     let (_, wall, cpu) = timed(|| (0..20).for_each(|_| drop(exposition.render(Format::Prometheus, false))));
@@ -259,7 +264,13 @@ fn child_stock(dir: std::path::PathBuf, n: usize) {
 /// Runs this benchmark again as `child <side> <n>`, on one core where `taskset` exists.
 fn run_child(side: &str, dir: &std::path::Path, n: usize) -> std::collections::HashMap<String, f64> {
     let exe = std::env::current_exe().expect("the bench's own path");
-    let args = [exe.to_string_lossy().to_string(), "child".into(), side.into(), n.to_string(), dir.to_string_lossy().to_string()];
+    let args = [
+        exe.to_string_lossy().to_string(),
+        "child".into(),
+        side.into(),
+        n.to_string(),
+        dir.to_string_lossy().to_string(),
+    ];
     let pinned = Command::new("taskset").arg("-c").arg("1").args(&args).output();
     let output = match pinned {
         Ok(o) if o.status.success() => o,
@@ -292,7 +303,12 @@ fn main() {
             _ => child_stock(dir, n),
         };
     }
-    let n = args.iter().position(|a| a == "--pods").and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(100_000usize);
+    let n = args
+        .iter()
+        .position(|a| a == "--pods")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000usize);
     let dir = std::env::temp_dir().join(format!("crashloop-footprint-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     write_stream(&dir, n).expect("the synthetic stream is written");
@@ -302,7 +318,9 @@ fn main() {
     let get = |m: &std::collections::HashMap<String, f64>, k: &str| m.get(k).copied().unwrap_or(f64::NAN);
     let mib = |b: f64| b / (1024.0 * 1024.0);
     let ratio = |a: f64, b: f64| format!("{:.1}x", a / b);
-    println!("in-process benchmarks: {n} pods of 3 containers, 5% crash-looping; each side in its own process on one core");
+    println!(
+        "in-process benchmarks: {n} pods of 3 containers, 5% crash-looping; each side in its own process on one core"
+    );
     println!("times are CPU time of the working thread (wall time in brackets; they differ when the machine is busy)");
     println!();
     println!("| figure | crashloop-exporter | target | stock reflector (full Pods) | ratio |");
@@ -310,8 +328,15 @@ fn main() {
     let (slim_b, stock_b) = (get(&slim, "bytes_per_pod"), get(&stock, "bytes_per_pod"));
     println!("| memory per cached pod | {slim_b:.0} B | | {stock_b:.0} B | {} less |", ratio(stock_b, slim_b));
     let (slim_rss, stock_rss) = (get(&slim, "rss_bytes"), get(&stock, "rss_bytes"));
-    println!("| process RSS, {n} pods cached, after gzip renders | {:.1} MiB | ≤ 150 MiB | {:.1} MiB | {} less |", mib(slim_rss), mib(stock_rss), ratio(stock_rss, slim_rss));
-    let rate = |m: &std::collections::HashMap<String, f64>, k: &str| format!("{:.0}/s ({:.0}/s)", get(m, &format!("{k}_per_cpu_s")), get(m, &format!("{k}_per_s")));
+    println!(
+        "| process RSS, {n} pods cached, after gzip renders | {:.1} MiB | ≤ 150 MiB | {:.1} MiB | {} less |",
+        mib(slim_rss),
+        mib(stock_rss),
+        ratio(stock_rss, slim_rss)
+    );
+    let rate = |m: &std::collections::HashMap<String, f64>, k: &str| {
+        format!("{:.0}/s ({:.0}/s)", get(m, &format!("{k}_per_cpu_s")), get(m, &format!("{k}_per_s")))
+    };
     println!(
         "| initial list: decode + ingest, pods | {} | | {} | {} faster |",
         rate(&slim, "list_pods"),
@@ -324,9 +349,20 @@ fn main() {
         rate(&stock, "ingest_without_render"),
         ratio(get(&slim, "ingest_without_render_per_cpu_s"), get(&stock, "ingest_without_render_per_cpu_s"))
     );
-    println!("| watch events incl. a full gzip render after the {n} | {} | ≥ 50,000/s | | |", rate(&slim, "ingest_events"));
-    println!("| /metrics render, plain, mean of 5 | {:.1} ms ({:.1} ms) | ≤ 100 ms | | |", get(&slim, "render_plain_cpu_ms"), get(&slim, "render_plain_ms"));
-    println!("| /metrics render, gzip, mean of 5 | {:.1} ms ({:.1} ms) | ≤ 400 ms | | |", get(&slim, "render_gzip_cpu_ms"), get(&slim, "render_gzip_ms"));
+    println!(
+        "| watch events incl. a full gzip render after the {n} | {} | ≥ 50,000/s | | |",
+        rate(&slim, "ingest_events")
+    );
+    println!(
+        "| /metrics render, plain, mean of 5 | {:.1} ms ({:.1} ms) | ≤ 100 ms | | |",
+        get(&slim, "render_plain_cpu_ms"),
+        get(&slim, "render_plain_ms")
+    );
+    println!(
+        "| /metrics render, gzip, mean of 5 | {:.1} ms ({:.1} ms) | ≤ 400 ms | | |",
+        get(&slim, "render_gzip_cpu_ms"),
+        get(&slim, "render_gzip_ms")
+    );
     println!(
         "| exposition | {:.1} MB plain, {:.2} MB gzip, {:.0} series | | | |",
         get(&slim, "exposition_bytes") / 1e6,

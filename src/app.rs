@@ -3,11 +3,11 @@
 //! it with a clock they move.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::ServeArgs;
-use crate::{http, metrics, watch, Clock, Error};
+use crate::{Clock, Error, http, metrics, watch};
 
 /// Runs the exporter until `shutdown` resolves.
 pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
@@ -41,7 +41,14 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
     }
     for scope in &scopes {
         let scope = watch::Scope { label_selector: None, ..scope.clone() };
-        tasks.spawn(watch::events(client.clone(), &scope, caches.clone(), events.clone(), self_metrics.clone(), clock.clone()));
+        tasks.spawn(watch::events(
+            client.clone(),
+            &scope,
+            caches.clone(),
+            events.clone(),
+            self_metrics.clone(),
+            clock.clone(),
+        ));
     }
 
     let log_hints = crate::logs::LogHints::default();
@@ -69,7 +76,8 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
         tracing::info!("initial list complete: ready");
     });
 
-    let source = metrics::PodSource { caches, events, log_hints, healthy_details: args.healthy_container_details, clock };
+    let source =
+        metrics::PodSource { caches, events, log_hints, healthy_details: args.healthy_container_details, clock };
     let state = http::AppState { exposition: Arc::new(metrics::Exposition::new(source, &self_metrics)), ready };
     let scheme = if listening.web.tls.is_some() { "https" } else { "http" };
     tracing::info!(address = %args.listen_address, scheme, basic_auth = listening.web.users.is_some(), "serving /metrics");
@@ -78,4 +86,3 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
     tracing::info!("stopped");
     Ok(())
 }
-

@@ -183,7 +183,6 @@ pub struct ServeArgs {
           value_parser = parse_max_connections, value_name = "N")]
     pub web_max_connections: usize,
 
-
     /// Also export detail series (state, reasons, back-off…) for running containers that never
     /// restarted. Off by default: they get only the restart counter, which keeps series low.
     #[arg(long, env = "CRASHLOOP_HEALTHY_CONTAINER_DETAILS")]
@@ -271,9 +270,9 @@ impl ClusterArgs {
                     .await
                     .map_err(|e| crate::Error::Kubeconfig(format!("{}: {e}", path.display())))?
             }
-            None if self.context.is_some() => kube::Config::from_kubeconfig(&options)
-                .await
-                .map_err(|e| crate::Error::Kubeconfig(e.to_string()))?,
+            None if self.context.is_some() => {
+                kube::Config::from_kubeconfig(&options).await.map_err(|e| crate::Error::Kubeconfig(e.to_string()))?
+            }
             None => kube::Config::infer().await.map_err(|e| crate::Error::Kubeconfig(e.to_string()))?,
         };
         let mut config = config;
@@ -298,7 +297,8 @@ mod tests {
         assert_eq!(parse_shard("3"), Ok(3));
         assert_eq!(parse_shard("crashloop-exporter-2"), Ok(2));
         assert!(parse_shard("crashloop-exporter").is_err());
-        let args = |a: &[&str]| match Cli::try_parse_from([&["crashloop-exporter"], a].concat()).map(Cli::into_command) {
+        let args = |a: &[&str]| match Cli::try_parse_from([&["crashloop-exporter"], a].concat()).map(Cli::into_command)
+        {
             Ok(Command::Serve(s)) => s.shard().map(|s| (s.index, s.total)).map_err(|e| e.to_string()),
             other => Err(format!("{other:?}")),
         };

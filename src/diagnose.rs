@@ -5,9 +5,8 @@
 
 use crate::events::{ContainerEvents, PodEvents, Probe};
 use crate::model::{
-    running_for, ContainerType, Hint, RestartPolicy, SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp,
-    WaitingReason,
-    BACKOFF_RESET_SECONDS, INITIAL_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS,
+    BACKOFF_RESET_SECONDS, ContainerType, Hint, INITIAL_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS, RestartPolicy,
+    SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, WaitingReason, running_for,
 };
 
 /// How close a probe kill must be to a termination to explain it: the kill is recorded
@@ -91,18 +90,55 @@ pub enum LogHint {
 
 /// Patterns of the log classifier, in order: the first that matches wins.
 const LOG_PATTERNS: &[(LogHint, &[&str])] = &[
-    (LogHint::OutOfMemory, &["java.lang.outofmemoryerror", "javascript heap out of memory", "fatal error: runtime: out of memory", "memoryerror"]),
+    (
+        LogHint::OutOfMemory,
+        &[
+            "java.lang.outofmemoryerror",
+            "javascript heap out of memory",
+            "fatal error: runtime: out of memory",
+            "memoryerror",
+        ],
+    ),
     (LogHint::Segfault, &["[signal sigsegv", "segmentation fault", "sigsegv"]),
     (LogHint::PermissionDenied, &["permission denied", "eacces", "operation not permitted"]),
     (
         LogHint::DependencyUnavailable,
-        &["connection refused", "econnrefused", "no such host", "enotfound", "unknownhostexception", "i/o timeout", "connection timed out", "could not connect to", "name or service not known"],
+        &[
+            "connection refused",
+            "econnrefused",
+            "no such host",
+            "enotfound",
+            "unknownhostexception",
+            "i/o timeout",
+            "connection timed out",
+            "could not connect to",
+            "name or service not known",
+        ],
     ),
     (
         LogHint::ConfigError,
-        &["error reading config", "invalid configuration", "unknown flag", "flag provided but not defined", "yaml: unmarshal", "missing required", "application failed to start", "keyerror", "invalid value for"],
+        &[
+            "error reading config",
+            "invalid configuration",
+            "unknown flag",
+            "flag provided but not defined",
+            "yaml: unmarshal",
+            "missing required",
+            "application failed to start",
+            "keyerror",
+            "invalid value for",
+        ],
     ),
-    (LogHint::Crash, &["panic:", "traceback (most recent call last)", "exception in thread \"main\"", "uncaught exception", "unhandled exception"]),
+    (
+        LogHint::Crash,
+        &[
+            "panic:",
+            "traceback (most recent call last)",
+            "exception in thread \"main\"",
+            "uncaught exception",
+            "unhandled exception",
+        ],
+    ),
 ];
 
 /// Classifies a log tail. Case-insensitive; looks at the text as given (callers cap its size).
@@ -111,13 +147,36 @@ pub fn classify_log(text: &str) -> Option<LogHint> {
     LOG_PATTERNS.iter().find(|(_, needles)| needles.iter().any(|n| lower.contains(n))).map(|(hint, _)| *hint)
 }
 
+/// A ConfigMap, Secret or PVC a container waits for, as `(kind, name)`.
+pub type MissingName = (crate::model::ObjectKind, String);
+
+/// The one missing-object rule: what container `c` waits for and the cluster does not have,
+/// named by its own waiting message, or by the pod's Events (`FailedMount`, `Failed`)
+/// while it has not started: once it runs, those Events are history. `/metrics`, the
+/// cause and `diagnose` all read this.
+pub fn missing_objects_of(c: &SlimContainer, events: Option<&PodEvents>) -> std::collections::BTreeSet<MissingName> {
+    let mut out: std::collections::BTreeSet<MissingName> =
+        c.state.waiting().and_then(|w| w.missing.as_deref()).map(|o| (o.kind, o.name.clone())).into_iter().collect();
+    if let Some(events) = events.filter(|_| matches!(c.state, State::Waiting(_) | State::Unknown)) {
+        out.extend(events.missing.keys().map(|o| (o.kind, o.name.clone())));
+    }
+    out
+}
+
+/// What the pod waits for: [`missing_objects_of`] over its containers.
+pub fn missing_objects(pod: &SlimPod, events: Option<&PodEvents>) -> std::collections::BTreeSet<MissingName> {
+    pod.containers.iter().flat_map(|c| missing_objects_of(c, events)).collect()
+}
+
 /// A container needs a cause when it is crash-looping, waiting for an error, evicted, or
 /// has ended ([`SlimPod::has_ended`]) with a failure: an OOM-killed batch container that
 /// will never restart is the case an on-call engineer must still see.
 pub fn is_troubled(pod: &SlimPod, c: &SlimContainer, crashlooping: bool) -> bool {
     crashlooping
         || pod.evicted
-        || c.state.waiting().is_some_and(|w| !matches!(w.reason, WaitingReason::ContainerCreating | WaitingReason::PodInitializing))
+        || c.state
+            .waiting()
+            .is_some_and(|w| !matches!(w.reason, WaitingReason::ContainerCreating | WaitingReason::PodInitializing))
         || (pod.has_ended(c) && c.latest_termination().is_some_and(Termination::is_failure))
 }
 
@@ -138,8 +197,8 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
     if waiting.is_some_and(|w| w.reason.is_image_problem()) {
         return Cause::ImagePull;
     }
-    let missing = waiting.is_some_and(|w| w.missing.is_some() || w.reason == WaitingReason::CreateContainerConfigError)
-        || (matches!(c.state, State::Waiting(_) | State::Unknown) && events.is_some_and(|e| !e.missing.is_empty()));
+    let missing = waiting.is_some_and(|w| w.reason == WaitingReason::CreateContainerConfigError)
+        || !missing_objects_of(c, events).is_empty();
     if missing {
         return Cause::MissingConfig;
     }
@@ -164,7 +223,9 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
     if exit == Some(134) {
         return Cause::Abort;
     }
-    if last.is_some_and(|t| t.exit_code == 0 && t.reason == TerminationReason::Completed) && pod.restart_policy_of(c) == RestartPolicy::Always {
+    if last.is_some_and(|t| t.exit_code == 0 && t.reason == TerminationReason::Completed)
+        && pod.restart_policy_of(c) == RestartPolicy::Always
+    {
         return Cause::CompletedButRestarted;
     }
     match log {
@@ -234,7 +295,8 @@ pub fn needs_detail(c: &SlimContainer, healthy_details: bool) -> bool {
     healthy_details
         || c.restart_count > 0
         || c.history().loop_since.is_some()
-        || !(matches!(c.state, State::Running { .. }) || c.container_type == ContainerType::Init && is_completed(&c.state))
+        || !(matches!(c.state, State::Running { .. })
+            || c.container_type == ContainerType::Init && is_completed(&c.state))
 }
 
 /// A pod whose only series are its restart counters and its workload, at any time: not
@@ -252,7 +314,9 @@ fn is_completed(state: &State) -> bool {
 /// container has run for the kubelet's reset window (10 minutes) without a restart, or
 /// once it has ended (it will not run again: a recovered init container, a finished Job).
 pub fn crashlooping(pod: &SlimPod, c: &SlimContainer, now: Timestamp) -> bool {
-    c.history().loop_since.is_some() && !pod.has_ended(c) && running_for(c, now).is_none_or(|s| s < BACKOFF_RESET_SECONDS)
+    c.history().loop_since.is_some()
+        && !pod.has_ended(c)
+        && running_for(c, now).is_none_or(|s| s < BACKOFF_RESET_SECONDS)
 }
 
 /// The report for each container of a pod, from the pod, its Events and any log hints.
@@ -284,7 +348,7 @@ mod tests {
     use super::*;
     use crate::events::{ContainerEvents, PodEvents};
     use crate::model::tests::fixture;
-    use crate::model::{track, MissingObject, ObjectKind};
+    use crate::model::{MissingObject, ObjectKind, track};
     use serde_json::json;
 
     /// `finishedAt` of [`crashed`]'s last termination (2026-11-24T10:00:30Z).
@@ -336,36 +400,172 @@ mod tests {
         let cases: Vec<(&str, SlimPod, Option<&PodEvents>, &str, Cause)> = vec![
             ("OOMKilled 137", always(crashed(137, "OOMKilled", "")), None, "", Cause::OomKilled),
             ("trap: OOMKilled with exit 1 is an OOM", always(crashed(1, "OOMKilled", "")), None, "", Cause::OomKilled),
-            ("trap: Error/137 after a liveness kill is not an OOM", always(crashed(137, "Error", "")), Some(&liveness), "", Cause::LivenessProbe),
-            ("Error/143 after a liveness kill", always(crashed(143, "Error", "")), Some(&liveness), "", Cause::LivenessProbe),
+            (
+                "trap: Error/137 after a liveness kill is not an OOM",
+                always(crashed(137, "Error", "")),
+                Some(&liveness),
+                "",
+                Cause::LivenessProbe,
+            ),
+            (
+                "Error/143 after a liveness kill",
+                always(crashed(143, "Error", "")),
+                Some(&liveness),
+                "",
+                Cause::LivenessProbe,
+            ),
             ("startup probe kill", always(crashed(137, "Error", "")), Some(&startup), "", Cause::StartupProbe),
-            ("a probe kill long before is not the cause", always(crashed(1, "Error", "")), Some(&long_ago), "", Cause::AppError),
+            (
+                "a probe kill long before is not the cause",
+                always(crashed(1, "Error", "")),
+                Some(&long_ago),
+                "",
+                Cause::AppError,
+            ),
             ("Error/137 without a probe kill", always(crashed(137, "Error", "")), None, "", Cause::Unknown),
             ("exit 1", always(crashed(1, "Error", "")), None, "", Cause::AppError),
-            ("exit 1 with a traceback", always(crashed(1, "Error", "")), None, "Traceback (most recent call last):\n  File \"app.py\"", Cause::AppError),
+            (
+                "exit 1 with a traceback",
+                always(crashed(1, "Error", "")),
+                None,
+                "Traceback (most recent call last):\n  File \"app.py\"",
+                Cause::AppError,
+            ),
             ("segfault 139", always(crashed(139, "Error", "")), None, "", Cause::Segfault),
-            ("trap: Go exit 2 with SIGSEGV in the log", always(crashed(2, "Error", "")), None, "panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a1b2c]", Cause::Segfault),
+            (
+                "trap: Go exit 2 with SIGSEGV in the log",
+                always(crashed(2, "Error", "")),
+                None,
+                "panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a1b2c]",
+                Cause::Segfault,
+            ),
             ("abort 134", always(crashed(134, "Error", "")), None, "", Cause::Abort),
-            ("JVM heap in the log", always(crashed(1, "Error", "")), None, "Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space", Cause::OomKilled),
-            ("Node heap abort", always(crashed(134, "Error", "")), None, "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory", Cause::OomKilled),
+            (
+                "JVM heap in the log",
+                always(crashed(1, "Error", "")),
+                None,
+                "Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space",
+                Cause::OomKilled,
+            ),
+            (
+                "Node heap abort",
+                always(crashed(134, "Error", "")),
+                None,
+                "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory",
+                Cause::OomKilled,
+            ),
             ("shell 127", always(crashed(127, "Error", "")), None, "sh: wrker: not found", Cause::CommandNotFound),
-            ("StartError 128, executable not found", always(crashed(128, "StartError", "exec: \"wrker\": executable file not found in $PATH: unknown")), None, "", Cause::CommandNotFound),
-            ("RunContainerError, no such file", always(waiting("RunContainerError", "failed to create containerd task: exec: \"/app/x\": stat /app/x: no such file or directory: unknown")), None, "", Cause::CommandNotFound),
+            (
+                "StartError 128, executable not found",
+                always(crashed(128, "StartError", "exec: \"wrker\": executable file not found in $PATH: unknown")),
+                None,
+                "",
+                Cause::CommandNotFound,
+            ),
+            (
+                "RunContainerError, no such file",
+                always(waiting(
+                    "RunContainerError",
+                    "failed to create containerd task: exec: \"/app/x\": stat /app/x: no such file or directory: unknown",
+                )),
+                None,
+                "",
+                Cause::CommandNotFound,
+            ),
             ("shell 126", always(crashed(126, "Error", "")), None, "", Cause::NotExecutable),
-            ("StartError permission denied", always(crashed(128, "StartError", "exec: \"/app/run\": permission denied: unknown")), None, "", Cause::NotExecutable),
-            ("trap: missing key is missing_config", always(waiting("CreateContainerConfigError", "couldn't find key DATABASE_URL in ConfigMap shop/app-config")), None, "", Cause::MissingConfig),
-            ("missing secret", always(waiting("CreateContainerConfigError", "secret \"db\" not found")), None, "", Cause::MissingConfig),
-            ("FailedMount while creating", always(waiting("ContainerCreating", "")), Some(&mount), "", Cause::MissingConfig),
-            ("ImagePullBackOff", always(waiting("ImagePullBackOff", "Back-off pulling image \"x\"")), None, "", Cause::ImagePull),
+            (
+                "StartError permission denied",
+                always(crashed(128, "StartError", "exec: \"/app/run\": permission denied: unknown")),
+                None,
+                "",
+                Cause::NotExecutable,
+            ),
+            (
+                "trap: missing key is missing_config",
+                always(waiting(
+                    "CreateContainerConfigError",
+                    "couldn't find key DATABASE_URL in ConfigMap shop/app-config",
+                )),
+                None,
+                "",
+                Cause::MissingConfig,
+            ),
+            (
+                "missing secret",
+                always(waiting("CreateContainerConfigError", "secret \"db\" not found")),
+                None,
+                "",
+                Cause::MissingConfig,
+            ),
+            (
+                "FailedMount while creating",
+                always(waiting("ContainerCreating", "")),
+                Some(&mount),
+                "",
+                Cause::MissingConfig,
+            ),
+            (
+                "ImagePullBackOff",
+                always(waiting("ImagePullBackOff", "Back-off pulling image \"x\"")),
+                None,
+                "",
+                Cause::ImagePull,
+            ),
             ("ErrImagePull", always(waiting("ErrImagePull", "rpc error: code = NotFound")), None, "", Cause::ImagePull),
-            ("connection refused", always(crashed(1, "Error", "")), None, "Error: connect ECONNREFUSED 10.0.0.5:5432", Cause::DependencyUnavailable),
-            ("no such host", always(crashed(1, "Error", "")), None, "dial tcp: lookup db.shop.svc on 10.96.0.10:53: no such host", Cause::DependencyUnavailable),
-            ("config error, Go flags exit 2", always(crashed(2, "Error", "")), None, "flag provided but not defined: -listen\nUsage of /app:", Cause::ConfigError),
-            ("yaml", always(crashed(1, "Error", "")), None, "error: yaml: unmarshal errors:\n  line 3: cannot unmarshal", Cause::ConfigError),
-            ("EACCES", always(crashed(1, "Error", "")), None, "Error: EACCES: permission denied, open '/data/db.lock'", Cause::PermissionDenied),
+            (
+                "connection refused",
+                always(crashed(1, "Error", "")),
+                None,
+                "Error: connect ECONNREFUSED 10.0.0.5:5432",
+                Cause::DependencyUnavailable,
+            ),
+            (
+                "no such host",
+                always(crashed(1, "Error", "")),
+                None,
+                "dial tcp: lookup db.shop.svc on 10.96.0.10:53: no such host",
+                Cause::DependencyUnavailable,
+            ),
+            (
+                "config error, Go flags exit 2",
+                always(crashed(2, "Error", "")),
+                None,
+                "flag provided but not defined: -listen\nUsage of /app:",
+                Cause::ConfigError,
+            ),
+            (
+                "yaml",
+                always(crashed(1, "Error", "")),
+                None,
+                "error: yaml: unmarshal errors:\n  line 3: cannot unmarshal",
+                Cause::ConfigError,
+            ),
+            (
+                "EACCES",
+                always(crashed(1, "Error", "")),
+                None,
+                "Error: EACCES: permission denied, open '/data/db.lock'",
+                Cause::PermissionDenied,
+            ),
             ("completed under Always", always(crashed(0, "Completed", "")), None, "", Cause::CompletedButRestarted),
-            ("completed under OnFailure", pod("OnFailure", crashed(0, "Completed", ""), none.clone()), None, "", Cause::Unknown),
-            ("evicted", pod("Always", json!({"name": "c", "restartCount": 0, "state": {"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown"}}}), json!({"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: memory. "})), None, "", Cause::Evicted),
+            (
+                "completed under OnFailure",
+                pod("OnFailure", crashed(0, "Completed", ""), none.clone()),
+                None,
+                "",
+                Cause::Unknown,
+            ),
+            (
+                "evicted",
+                pod(
+                    "Always",
+                    json!({"name": "c", "restartCount": 0, "state": {"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown"}}}),
+                    json!({"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: memory. "}),
+                ),
+                None,
+                "",
+                Cause::Evicted,
+            ),
         ];
         let mut seen = std::collections::BTreeSet::new();
         for (name, p, events, log, expected) in &cases {
@@ -405,7 +605,10 @@ mod tests {
 
     #[test]
     fn backoff_estimates() {
-        assert_eq!([0, 1, 2, 3, 4, 5, 6, 7, 40].map(estimated_backoff), [10.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0, 300.0]);
+        assert_eq!(
+            [0, 1, 2, 3, 4, 5, 6, 7, 40].map(estimated_backoff),
+            [10.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0, 300.0]
+        );
     }
 
     /// The one "will not run again" rule, seen through the hysteresis, the causes and the
@@ -439,20 +642,28 @@ mod tests {
         let mut failing = crashed(1, "Error", "");
         failing["restartCount"] = json!(2);
         let p = track(None, init_pod(failing.clone(), "Pending"), t0, false);
-        assert_eq!(verdict(&p, t0).0, true, "crash-looping while it fails");
+        assert!(verdict(&p, t0).0, "crash-looping while it fails");
         let p = track(Some(&p), init_pod(with_state(failing.clone(), &completed), "Running"), t0 + 60, false);
         let (looping, cause, terminations) = verdict(&p, t0 + 60);
         assert_eq!((looping, cause), (false, None), "0 and no cause once it completed");
-        assert_eq!((terminations.get(TerminationReason::Error), terminations.get(TerminationReason::Completed)), (2, 0));
+        assert_eq!(
+            (terminations.get(TerminationReason::Error), terminations.get(TerminationReason::Completed)),
+            (2, 0)
+        );
         assert_eq!(p.container("c").map(|c| c.history().loop_since), Some(None));
 
         // A Job's container (OnFailure) that failed twice and succeeded on the third try.
         let job = |status: serde_json::Value, phase: &str| pod("OnFailure", status, json!({"phase": phase}));
         let mut first = crashed(1, "Error", "");
         first["restartCount"] = json!(0);
-        let p = track(None, job(with_state(first.clone(), &json!({"running": {"startedAt": "2026-11-24T10:00:00Z"}})), "Running"), t0, false);
+        let p = track(
+            None,
+            job(with_state(first.clone(), &json!({"running": {"startedAt": "2026-11-24T10:00:00Z"}})), "Running"),
+            t0,
+            false,
+        );
         let p = track(Some(&p), job(failing.clone(), "Running"), t0 + 30, false);
-        assert_eq!(verdict(&p, t0 + 30).0, true);
+        assert!(verdict(&p, t0 + 30).0);
         let p = track(Some(&p), job(with_state(failing.clone(), &completed), "Succeeded"), t0 + 90, false);
         let (looping, cause, terminations) = verdict(&p, t0 + 90);
         assert_eq!((looping, cause), (false, None));
@@ -465,7 +676,10 @@ mod tests {
         let never = || pod("Never", oom.clone(), json!({"phase": "Failed"}));
         let p = track(None, never(), t0, false);
         let (looping, cause, terminations) = verdict(&p, t0);
-        assert_eq!((looping, cause, terminations.get(TerminationReason::OomKilled)), (false, Some(Cause::OomKilled), 1));
+        assert_eq!(
+            (looping, cause, terminations.get(TerminationReason::OomKilled)),
+            (false, Some(Cause::OomKilled), 1)
+        );
         let p = track(Some(&p), never(), t0 + 60, false);
         assert_eq!(verdict(&p, t0 + 60).2.get(TerminationReason::OomKilled), 1, "counted once");
         assert_eq!(p.containers[0].latest_termination().map(|t| t.exit_code), Some(137));

@@ -20,7 +20,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 use serde::Deserialize;
 
-use crate::model::{parse_missing_object, timestamp, MissingObject, Timestamp};
+use crate::model::{MissingObject, Timestamp, parse_missing_object, timestamp};
 
 /// How long the record of a deleted Event is kept (the apiserver's TTL is 1 h).
 pub const RECORD_GRACE_SECONDS: i64 = 2 * 3600;
@@ -69,9 +69,24 @@ impl PullFailure {
     pub fn classify(message: &str) -> PullFailure {
         let m = message.to_ascii_lowercase();
         let any = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
-        if any(&["unauthorized", "authentication required", "insufficient_scope", "403 forbidden", "pull access denied", "access denied"]) {
+        if any(&[
+            "unauthorized",
+            "authentication required",
+            "insufficient_scope",
+            "403 forbidden",
+            "pull access denied",
+            "access denied",
+        ]) {
             PullFailure::Unauthorized
-        } else if any(&["no such host", "i/o timeout", "connection refused", "network is unreachable", "tls handshake timeout", "context deadline exceeded", "dial tcp"]) {
+        } else if any(&[
+            "no such host",
+            "i/o timeout",
+            "connection refused",
+            "network is unreachable",
+            "tls handshake timeout",
+            "context deadline exceeded",
+            "dial tcp",
+        ]) {
             PullFailure::Unreachable
         } else if any(&["manifest unknown", "not found", "repository does not exist", "name unknown"]) {
             PullFailure::NotFound
@@ -140,7 +155,9 @@ pub fn classify(reason: &str, message: &str) -> Signal {
                 Signal::Missing(missing)
             } else if reason == "Failed" && lower.starts_with("failed to pull image") {
                 Signal::ImagePullFailed(PullFailure::classify(&lower))
-            } else if reason == "Failed" && (lower.starts_with("error: errimagepull") || lower.starts_with("error: imagepullbackoff")) {
+            } else if reason == "Failed"
+                && (lower.starts_with("error: errimagepull") || lower.starts_with("error: imagepullbackoff"))
+            {
                 Signal::Ignored("pull_summary")
             } else {
                 Signal::Ignored("other_failure")
@@ -168,7 +185,9 @@ pub fn parse_field_path(path: &str) -> Target {
     }
     for prefix in ["spec.containers{", "spec.initContainers{", "spec.ephemeralContainers{"] {
         if let Some(name) = path.strip_prefix(prefix).and_then(|r| r.strip_suffix('}')) {
-            let valid = !name.is_empty() && name.len() <= 253 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+            let valid = !name.is_empty()
+                && name.len() <= 253
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
             return if valid { Target::Container(name.to_string()) } else { Target::Malformed };
         }
     }
@@ -308,7 +327,10 @@ impl EventCounts {
             }
             None => {
                 let pod_key = (pod.namespace.clone(), pod.name.clone());
-                self.records.insert(key.clone(), Record { uid: event_uid, last_count: event.count, pod: pod_key, deleted_at: None });
+                self.records.insert(
+                    key.clone(),
+                    Record { uid: event_uid, last_count: event.count, pod: pod_key, deleted_at: None },
+                );
                 if self.baseline { 0 } else { event.count }
             }
         };
@@ -324,7 +346,9 @@ impl EventCounts {
             signal => {
                 let c = state.containers.entry(container).or_default();
                 match signal {
-                    Signal::ProbeFailure(p) => c.probe_failures[*p as usize] = c.probe_failures[*p as usize].saturating_add(added),
+                    Signal::ProbeFailure(p) => {
+                        c.probe_failures[*p as usize] = c.probe_failures[*p as usize].saturating_add(added)
+                    }
                     Signal::ProbeKill(p) => {
                         c.probe_kills[*p as usize] = c.probe_kills[*p as usize].saturating_add(added);
                         if let Some(at) = event.last_seen
@@ -369,7 +393,8 @@ impl EventCounts {
         self.pods.retain(|(ns, name), _| pod_exists(ns, name));
         let pods = &self.pods;
         self.records.retain(|_, r| {
-            r.deleted_at.is_none_or(|t| now - t < RECORD_GRACE_SECONDS) && (pods.contains_key(&r.pod) || pod_exists(&r.pod.0, &r.pod.1))
+            r.deleted_at.is_none_or(|t| now - t < RECORD_GRACE_SECONDS)
+                && (pods.contains_key(&r.pod) || pod_exists(&r.pod.0, &r.pod.1))
         });
     }
 
@@ -431,7 +456,6 @@ mod wire {
         count: Option<i64>,
         last_observed_time: Option<String>,
     }
-
 
     impl From<Event> for SlimEvent {
         fn from(e: Event) -> Self {
@@ -511,10 +535,22 @@ mod tests {
     #[test]
     fn pull_failures_from_containerd() {
         let cases = [
-            ("failed to resolve reference \"127.0.0.1:40195/gone:1\": failed to do request: Head \"http://127.0.0.1:40195/v2/gone/manifests/1\": dial tcp 127.0.0.1:40195: connect: connection refused", PullFailure::Unreachable),
-            ("failed to resolve reference \"127.0.0.1:33383/private:1\": pulling from host 127.0.0.1:33383 failed with status code [manifests 1]: 401 Unauthorized", PullFailure::Unauthorized),
-            ("rpc error: code = NotFound desc = failed to pull and unpack image \"127.0.0.1:38441/absent:1\": failed to resolve reference \"127.0.0.1:38441/absent:1\": 127.0.0.1:38441/absent:1: not found", PullFailure::NotFound),
-            ("failed to resolve reference \"127.0.0.1:4011/x:1\": 127.0.0.1:4011/x:1: not found", PullFailure::NotFound),
+            (
+                "failed to resolve reference \"127.0.0.1:40195/gone:1\": failed to do request: Head \"http://127.0.0.1:40195/v2/gone/manifests/1\": dial tcp 127.0.0.1:40195: connect: connection refused",
+                PullFailure::Unreachable,
+            ),
+            (
+                "failed to resolve reference \"127.0.0.1:33383/private:1\": pulling from host 127.0.0.1:33383 failed with status code [manifests 1]: 401 Unauthorized",
+                PullFailure::Unauthorized,
+            ),
+            (
+                "rpc error: code = NotFound desc = failed to pull and unpack image \"127.0.0.1:38441/absent:1\": failed to resolve reference \"127.0.0.1:38441/absent:1\": 127.0.0.1:38441/absent:1: not found",
+                PullFailure::NotFound,
+            ),
+            (
+                "failed to resolve reference \"127.0.0.1:4011/x:1\": 127.0.0.1:4011/x:1: not found",
+                PullFailure::NotFound,
+            ),
         ];
         for (message, expected) in cases {
             assert_eq!(PullFailure::classify(message), expected, "{message}");
@@ -533,14 +569,26 @@ mod tests {
         assert_eq!(parse_field_path("spec.containers{app}"), Target::Container("app".into()));
         assert_eq!(parse_field_path("spec.initContainers{migrate}"), Target::Container("migrate".into()));
         assert_eq!(parse_field_path("spec.ephemeralContainers{debugger-x7}"), Target::Container("debugger-x7".into()));
-        for bad in ["spec.containers{", "spec.containers{}", "spec.containers{a}b", "spec.volumes{x}", "metadata", "spec.containers{a\"b}"] {
+        for bad in [
+            "spec.containers{",
+            "spec.containers{}",
+            "spec.containers{a}b",
+            "spec.volumes{x}",
+            "metadata",
+            "spec.containers{a\"b}",
+        ] {
             assert_eq!(parse_field_path(bad), Target::Malformed, "{bad:?}");
         }
     }
 
     fn event(name: &str, count: u64, signal: Signal) -> SlimEvent {
         SlimEvent {
-            metadata: ObjectMeta { name: Some(name.into()), namespace: Some("shop".into()), uid: Some(format!("uid-{name}")), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("shop".into()),
+                uid: Some(format!("uid-{name}")),
+                ..Default::default()
+            },
             pod: Some(PodRef { namespace: "shop".into(), name: "web".into(), uid: "pod-uid".into() }),
             target: Target::Container("app".into()),
             signal,
@@ -550,7 +598,10 @@ mod tests {
     }
 
     fn liveness(counts: &EventCounts) -> u64 {
-        counts.pod("shop", "web").and_then(|p| p.containers.get("app")).map_or(0, |c| c.probe_failures[Probe::Liveness as usize])
+        counts
+            .pod("shop", "web")
+            .and_then(|p| p.containers.get("app"))
+            .map_or(0, |c| c.probe_failures[Probe::Liveness as usize])
     }
 
     const POD: fn(&str, &str) -> Option<String> = |_, _| Some("pod-uid".to_string());
@@ -601,7 +652,10 @@ mod tests {
         counts.baseline = false;
         let fail = Signal::ProbeFailure(Probe::Liveness);
         assert_eq!(counts.apply(&event("x", 1, fail.clone()), |_, _| None), Outcome::Ignored("unknown_pod"));
-        assert_eq!(counts.apply(&event("x", 1, fail.clone()), |_, _| Some("other-uid".into())), Outcome::Ignored("previous_pod"));
+        assert_eq!(
+            counts.apply(&event("x", 1, fail.clone()), |_, _| Some("other-uid".into())),
+            Outcome::Ignored("previous_pod")
+        );
         let mut bad = event("y", 1, fail);
         bad.target = Target::Malformed;
         assert_eq!(counts.apply(&bad, POD), Outcome::Ignored("bad_field_path"));

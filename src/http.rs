@@ -16,17 +16,19 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::metrics::Format;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, VARY, WWW_AUTHENTICATE};
+use hyper::header::{
+    ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY, WWW_AUTHENTICATE,
+};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::Watcher;
-use crate::metrics::Format;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{Notify, oneshot};
 
 use crate::webconfig::WebConfig;
 
@@ -76,7 +78,8 @@ pub fn negotiate(accept: Option<&str>, accept_encoding: Option<&str>) -> Negotia
     let gzip = accept_encoding.is_some_and(|e| {
         e.split(',').any(|part| {
             let mut fields = part.split(';').map(str::trim);
-            fields.next().is_some_and(|c| c.eq_ignore_ascii_case("gzip")) && !fields.any(|f| f.replace(' ', "") == "q=0")
+            fields.next().is_some_and(|c| c.eq_ignore_ascii_case("gzip"))
+                && !fields.any(|f| f.replace(' ', "") == "q=0")
         })
     });
     Negotiated { openmetrics, gzip }
@@ -101,7 +104,8 @@ async fn metrics(state: &AppState, req: &Request<Incoming>) -> Response<Full<Byt
         }
     };
     let mut response = Response::new(Full::new(body));
-    let content_type = if want.openmetrics { OPENMETRICS } else { prometheus_client::encoding::prometheus_text::CONTENT_TYPE };
+    let content_type =
+        if want.openmetrics { OPENMETRICS } else { prometheus_client::encoding::prometheus_text::CONTENT_TYPE };
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
@@ -179,7 +183,12 @@ struct Activity {
 
 impl Activity {
     fn new(epoch: Instant) -> Activity {
-        let activity = Activity { epoch, idle_since: AtomicU64::new(0), deadline: AtomicU64::new(0), request_started: Notify::new() };
+        let activity = Activity {
+            epoch,
+            idle_since: AtomicU64::new(0),
+            deadline: AtomicU64::new(0),
+            request_started: Notify::new(),
+        };
         activity.end();
         activity
     }
@@ -410,6 +419,10 @@ mod tests {
         assert!(fourth.is_some(), "a finished request makes its connection idle again");
         assert_eq!(second_closed.try_recv(), Ok(()));
         drop(first);
-        assert_eq!(connections.open.lock().expect("lock").len(), 2, "dropping a closed connection's slot frees nothing else");
+        assert_eq!(
+            connections.open.lock().expect("lock").len(),
+            2,
+            "dropping a closed connection's slot frees nothing else"
+        );
     }
 }

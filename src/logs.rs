@@ -20,12 +20,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::LogParams;
 use kube::Api;
+use kube::api::LogParams;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
-use crate::diagnose::{classify_log, LogHint};
+use crate::diagnose::{LogHint, classify_log};
 use crate::metrics::ResultLabels;
 use crate::model::{SlimContainer, SlimPod};
 use crate::watch::PodCache;
@@ -111,7 +111,12 @@ pub fn fetch_result(err: &kube::Error) -> &'static str {
 /// Reads the log tail of the container's latest termination, capped at [`TAIL_LINES`] and
 /// [`LIMIT_BYTES`]: the current instance's while the container is terminated, else the
 /// previous one's (see the module doc).
-pub async fn fetch_termination_log(client: &kube::Client, namespace: &str, pod: &str, c: &SlimContainer) -> Result<String, kube::Error> {
+pub async fn fetch_termination_log(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    c: &SlimContainer,
+) -> Result<String, kube::Error> {
     let params = LogParams {
         container: Some(c.name.to_string()),
         previous: !matches!(c.state, crate::model::State::Terminated(_)),
@@ -123,7 +128,11 @@ pub async fn fetch_termination_log(client: &kube::Client, namespace: &str, pod: 
 }
 
 /// Fetches and classifies the log tail of a container's latest termination.
-pub async fn fetch_hint(client: &kube::Client, pod: &SlimPod, c: &SlimContainer) -> Result<Option<LogHint>, kube::Error> {
+pub async fn fetch_hint(
+    client: &kube::Client,
+    pod: &SlimPod,
+    c: &SlimContainer,
+) -> Result<Option<LogHint>, kube::Error> {
     Ok(classify_log(&fetch_termination_log(client, pod.namespace(), pod.name(), c).await?))
 }
 
@@ -133,7 +142,13 @@ pub fn worth_reading(c: &SlimContainer) -> bool {
 }
 
 /// Watches the caches for new terminations and fetches their logs, at most `per_second`.
-pub async fn run(client: kube::Client, caches: Vec<PodCache>, hints: LogHints, fetches: Family<ResultLabels, Counter>, per_second: f64) {
+pub async fn run(
+    client: kube::Client,
+    caches: Vec<PodCache>,
+    hints: LogHints,
+    fetches: Family<ResultLabels, Counter>,
+    per_second: f64,
+) {
     let pause = Duration::from_secs_f64(1.0 / per_second.max(0.01));
     let mut forbidden_logged = false;
     loop {
@@ -155,7 +170,13 @@ pub async fn run(client: kube::Client, caches: Vec<PodCache>, hints: LogHints, f
                             tracing::error!(error = %e, "cannot read previous logs: grant `get` on `pods/log` (deploy/overlays/logs), or drop --logs");
                             forbidden_logged = true;
                         }
-                        tracing::debug!(namespace = pod.namespace(), pod = pod.name(), container = &*c.name, result, "previous log not read");
+                        tracing::debug!(
+                            namespace = pod.namespace(),
+                            pod = pod.name(),
+                            container = &*c.name,
+                            result,
+                            "previous log not read"
+                        );
                         // Remembered as fetched: the same termination is not asked for again.
                         hints.set(pod, c, None);
                         result
@@ -202,8 +223,12 @@ mod tests {
         assert_eq!(hints.get(&waiting, c), Some(LogHint::DependencyUnavailable));
 
         // It crashes again at once: terminated with the new restart count, never running.
-        let crashed = pod(2, json!({"terminated": {"exitCode": 1, "reason": "Error",
-            "startedAt": "2026-12-02T00:43:55Z", "finishedAt": "2026-12-02T00:43:55Z"}}), "2026-12-02T00:43:43Z");
+        let crashed = pod(
+            2,
+            json!({"terminated": {"exitCode": 1, "reason": "Error",
+            "startedAt": "2026-12-02T00:43:55Z", "finishedAt": "2026-12-02T00:43:55Z"}}),
+            "2026-12-02T00:43:43Z",
+        );
         let c = &crashed.containers[0];
         assert!(!hints.fetched(&crashed, c), "a new termination is read");
         assert_eq!(hints.get(&crashed, c), Some(LogHint::DependencyUnavailable), "the last hint stands until then");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use crashloop_exporter::config::{Cli, Command, DiagnoseArgs, ScanArgs, ServeArgs};
-use crashloop_exporter::{app, report, telemetry, Error};
+use crashloop_exporter::{Error, app, report, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -6,8 +6,8 @@
 //! sets (anything else is `other`), and exit codes, signals and delays are values.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -16,52 +16,152 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::diagnose::{assess, ContainerReport};
+use crate::diagnose::{ContainerReport, assess};
 use crate::events::{ContainerEvents, PodEvents, Probe};
-use crate::watch::{PodCache, SharedEvents};
 use crate::model::{ContainerType, SlimContainer, SlimPod, State, TerminationReason, Timestamp, WaitingReason};
+use crate::watch::{PodCache, SharedEvents};
 
 /// `(name, type, help)` of every family the exporter serves; names as exposed.
 pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("crashloop_container_restarts_total", "counter", "Restarts of the container (the kubelet's restartCount)."),
-    ("crashloop_container_state", "gauge", "Current state of the container: 1 for the state it is in, 0 for the others."),
-    ("crashloop_container_waiting_reason", "gauge", "Why the container is waiting (value 1, no series when it is not waiting); unknown reasons are `other`."),
-    ("crashloop_container_last_terminated_exit_code", "gauge", "Exit code of the container's latest termination (the current one while it is terminated)."),
-    ("crashloop_container_last_terminated_signal", "gauge", "Signal that ended the last termination, derived as exit code - 128 where the code is over 128."),
-    ("crashloop_container_last_terminated_reason", "gauge", "Reason of the last termination (value 1); unknown reasons are `other`."),
-    ("crashloop_container_last_terminated_timestamp_seconds", "gauge", "When the last termination finished, in seconds since the epoch."),
-    ("crashloop_container_last_terminated_oom_killed", "gauge", "1 when the last termination was an OOM kill (reason OOMKilled, whatever the exit code)."),
+    (
+        "crashloop_container_state",
+        "gauge",
+        "Current state of the container: 1 for the state it is in, 0 for the others.",
+    ),
+    (
+        "crashloop_container_waiting_reason",
+        "gauge",
+        "Why the container is waiting (value 1, no series when it is not waiting); unknown reasons are `other`.",
+    ),
+    (
+        "crashloop_container_last_terminated_exit_code",
+        "gauge",
+        "Exit code of the container's latest termination (the current one while it is terminated).",
+    ),
+    (
+        "crashloop_container_last_terminated_signal",
+        "gauge",
+        "Signal that ended the last termination, derived as exit code - 128 where the code is over 128.",
+    ),
+    (
+        "crashloop_container_last_terminated_reason",
+        "gauge",
+        "Reason of the last termination (value 1); unknown reasons are `other`.",
+    ),
+    (
+        "crashloop_container_last_terminated_timestamp_seconds",
+        "gauge",
+        "When the last termination finished, in seconds since the epoch.",
+    ),
+    (
+        "crashloop_container_last_terminated_oom_killed",
+        "gauge",
+        "1 when the last termination was an OOM kill (reason OOMKilled, whatever the exit code).",
+    ),
     ("crashloop_container_in_backoff", "gauge", "1 while the container waits in CrashLoopBackOff."),
-    ("crashloop_container_backoff_delay_seconds", "gauge", "Current crash-loop back-off delay; `source` says whether it is the kubelet's or an estimate."),
-    ("crashloop_container_next_restart_timestamp_seconds", "gauge", "Estimated time of the next restart: last finishedAt plus the back-off delay."),
+    (
+        "crashloop_container_backoff_delay_seconds",
+        "gauge",
+        "Current crash-loop back-off delay; `source` says whether it is the kubelet's or an estimate.",
+    ),
+    (
+        "crashloop_container_next_restart_timestamp_seconds",
+        "gauge",
+        "Estimated time of the next restart: last finishedAt plus the back-off delay.",
+    ),
     ("crashloop_container_memory_limit_bytes", "gauge", "Memory limit of the container, where one is set."),
-    ("crashloop_container_crashlooping", "gauge", "1 from a container's first crash loop until it has run 10 minutes without a restart, then 0."),
-    ("crashloop_container_crashloop_start_timestamp_seconds", "gauge", "When the current crash loop was first seen, in seconds since the epoch."),
-    ("crashloop_container_terminations_total", "counter", "Terminations observed through restartCount increases, and the failed end of a container that will not run again, by reason."),
-    ("crashloop_container_probe_failures_total", "counter", "Failed or errored probe runs, from the kubelet's Unhealthy events, by probe."),
-    ("crashloop_container_probe_kills_total", "counter", "Containers killed by the kubelet because a liveness or startup probe failed, from Killing events, by probe."),
-    ("crashloop_container_backoff_events_total", "counter", "The kubelet's `Back-off restarting failed container` events."),
-    ("crashloop_container_image_pull_backoff_events_total", "counter", "The kubelet's `Back-off pulling image` events."),
-    ("crashloop_container_image_pull_failure", "gauge", "1 while the container waits on an image it cannot pull, with the category of the last pull error."),
-    ("crashloop_pod_missing_object", "gauge", "1 for each ConfigMap, Secret or PVC the pod waits for and the cluster does not have."),
+    (
+        "crashloop_container_crashlooping",
+        "gauge",
+        "1 from a container's first crash loop until it has run 10 minutes without a restart, then 0.",
+    ),
+    (
+        "crashloop_container_crashloop_start_timestamp_seconds",
+        "gauge",
+        "When the current crash loop was first seen, in seconds since the epoch.",
+    ),
+    (
+        "crashloop_container_terminations_total",
+        "counter",
+        "Terminations observed through restartCount increases, and the failed end of a container that will not run again, by reason.",
+    ),
+    (
+        "crashloop_container_probe_failures_total",
+        "counter",
+        "Failed or errored probe runs, from the kubelet's Unhealthy events, by probe.",
+    ),
+    (
+        "crashloop_container_probe_kills_total",
+        "counter",
+        "Containers killed by the kubelet because a liveness or startup probe failed, from Killing events, by probe.",
+    ),
+    (
+        "crashloop_container_backoff_events_total",
+        "counter",
+        "The kubelet's `Back-off restarting failed container` events.",
+    ),
+    (
+        "crashloop_container_image_pull_backoff_events_total",
+        "counter",
+        "The kubelet's `Back-off pulling image` events.",
+    ),
+    (
+        "crashloop_container_image_pull_failure",
+        "gauge",
+        "1 while the container waits on an image it cannot pull, with the category of the last pull error.",
+    ),
+    (
+        "crashloop_pod_missing_object",
+        "gauge",
+        "1 for each ConfigMap, Secret or PVC the pod waits for and the cluster does not have.",
+    ),
     ("crashloop_container_probable_cause", "gauge", "Probable cause of a troubled container's trouble (value 1)."),
-    ("crashloop_troubled_containers", "gauge", "Troubled containers (crash-looping, waiting on an error, evicted, or ended with a failure) by namespace and probable cause."),
-    ("crashloop_pod_workload_info", "gauge", "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments, Jobs to CronJobs."),
+    (
+        "crashloop_troubled_containers",
+        "gauge",
+        "Troubled containers (crash-looping, waiting on an error, evicted, or ended with a failure) by namespace and probable cause.",
+    ),
+    (
+        "crashloop_pod_workload_info",
+        "gauge",
+        "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments, Jobs to CronJobs.",
+    ),
     ("crashloop_crashloopbackoff_containers", "gauge", "Containers waiting in CrashLoopBackOff, by namespace."),
     ("crashloop_waiting_containers", "gauge", "Waiting containers by namespace and reason."),
     ("crashloop_exporter_build_info", "gauge", "Build information (value 1)."),
     ("crashloop_exporter_watch_events_total", "counter", "Watch events handled, by resource and event type."),
-    ("crashloop_exporter_relists_total", "counter", "Full lists of a resource: the first one and every relist after a watch restart or 410 Gone."),
+    (
+        "crashloop_exporter_relists_total",
+        "counter",
+        "Full lists of a resource: the first one and every relist after a watch restart or 410 Gone.",
+    ),
     ("crashloop_exporter_api_errors_total", "counter", "Errors from the Kubernetes API, by resource and kind."),
     ("crashloop_exporter_events_seen_total", "counter", "Events about pods received from the API."),
     ("crashloop_exporter_events_ignored_total", "counter", "Events left out, by reason."),
-    ("crashloop_exporter_event_parse_failures_total", "counter", "Events of a reason the exporter reads whose message it could not parse."),
-    ("crashloop_exporter_renders_total", "counter", "Renders of the /metrics body; scrapes that ask at the same time, or before anything changed, share one."),
-    ("crashloop_exporter_log_fetches_total", "counter", "Previous-log fetches (--logs), by result: ok, not_found (no previous instance, or no kubelet), forbidden, error."),
+    (
+        "crashloop_exporter_event_parse_failures_total",
+        "counter",
+        "Events of a reason the exporter reads whose message it could not parse.",
+    ),
+    (
+        "crashloop_exporter_renders_total",
+        "counter",
+        "Renders of the /metrics body; scrapes that ask at the same time, or before anything changed, share one.",
+    ),
+    (
+        "crashloop_exporter_log_fetches_total",
+        "counter",
+        "Previous-log fetches (--logs), by result: ok, not_found (no previous instance, or no kubelet), forbidden, error.",
+    ),
     ("crashloop_exporter_shard_ordinal", "gauge", "This replica's shard (--shard)."),
     ("crashloop_exporter_total_shards", "gauge", "How many shards there are (--total-shards)."),
     ("crashloop_exporter_cached_objects", "gauge", "Objects held in the cache, by resource."),
-    ("crashloop_exporter_last_sync_timestamp_seconds", "gauge", "When the resource's cache was last in sync with the API (a list completed or a watch event arrived)."),
+    (
+        "crashloop_exporter_last_sync_timestamp_seconds",
+        "gauge",
+        "When the resource's cache was last in sync with the API (a list completed or a watch event arrived).",
+    ),
 ];
 
 fn help(name: &str) -> &'static str {
@@ -156,7 +256,10 @@ impl SelfMetrics {
         registry.register(TOTAL_SHARDS, help(TOTAL_SHARDS), m.total_shards);
         self.total_shards.set(self.total_shards.get().max(1));
         self.build_info
-            .get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION"), rust_version: env!("CARGO_PKG_RUST_VERSION") })
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+                rust_version: env!("CARGO_PKG_RUST_VERSION"),
+            })
             .set(1);
     }
 }
@@ -337,8 +440,12 @@ pub struct PodLines {
 /// `,container_type="…"} ` for each of [`ContainerType::ALL`], as literals: made at run
 /// time (a `LazyLock`) they cost the render about 7 ms at 100,000 pods (measured side by
 /// side). A test keeps them equal to [`ContainerType::as_str`].
-const CONTAINER_TYPE_TAILS: [&str; 4] =
-    [",container_type=\"regular\"} ", ",container_type=\"init\"} ", ",container_type=\"sidecar\"} ", ",container_type=\"ephemeral\"} "];
+const CONTAINER_TYPE_TAILS: [&str; 4] = [
+    ",container_type=\"regular\"} ",
+    ",container_type=\"init\"} ",
+    ",container_type=\"sidecar\"} ",
+    ",container_type=\"ephemeral\"} ",
+];
 
 /// One container's entry in [`PodLines`].
 struct ContainerLine<'a> {
@@ -394,7 +501,7 @@ impl PodLines {
 
 /// Reads the text of [`PodLines`].
 mod lines {
-    use super::{ContainerLine, CONTAINER_TYPE_TAILS};
+    use super::{CONTAINER_TYPE_TAILS, ContainerLine};
 
     fn offset(text: &[u8], at: usize) -> usize {
         text.get(at..at + 4).and_then(|b| b.try_into().ok()).map_or(0, |b| u32::from_le_bytes(b) as usize)
@@ -456,7 +563,13 @@ impl Text<'_> {
     }
 
     /// One sample: `name{labels[,extra="value"]} value`; `labels` is already escaped.
-    fn sample(&mut self, name: &str, labels: &[u8], extra: Option<(&str, &str)>, value: impl Into<Value>) -> std::io::Result<()> {
+    fn sample(
+        &mut self,
+        name: &str,
+        labels: &[u8],
+        extra: Option<(&str, &str)>,
+        value: impl Into<Value>,
+    ) -> std::io::Result<()> {
         let buf = &mut self.buf;
         buf.reserve(name.len() + labels.len() + 96);
         buf.extend_from_slice(name.as_bytes());
@@ -519,8 +632,20 @@ struct Detail<'a> {
 
 impl<'a> Scan<'a> {
     /// `events` is keyed by pod uid.
-    fn of(pods: &'a [Arc<SlimPod>], events: &mut HashMap<String, PodEvents>, source: &PodSource, now: Timestamp) -> Self {
-        let mut scan = Scan { lines: Vec::with_capacity(pods.len()), details: Vec::new(), missing: Vec::new(), troubled: BTreeMap::new(), in_backoff: BTreeMap::new(), waiting: BTreeMap::new() };
+    fn of(
+        pods: &'a [Arc<SlimPod>],
+        events: &mut HashMap<String, PodEvents>,
+        source: &PodSource,
+        now: Timestamp,
+    ) -> Self {
+        let mut scan = Scan {
+            lines: Vec::with_capacity(pods.len()),
+            details: Vec::new(),
+            missing: Vec::new(),
+            troubled: BTreeMap::new(),
+            in_backoff: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+        };
         for pod in pods {
             let pod: &'a SlimPod = pod;
             let (lines, quiet) = PodLines::get(pod);
@@ -541,20 +666,30 @@ impl<'a> Scan<'a> {
                         *scan.in_backoff.entry(ns).or_default() += 1;
                     }
                 }
-                let container_events = pod_events.as_ref().and_then(|e| e.containers.get(&*report.container.name)).cloned();
+                let container_events =
+                    pod_events.as_ref().and_then(|e| e.containers.get(&*report.container.name)).cloned();
                 if report.detailed || container_events.is_some() {
                     let labels = container_labels(pod, report.container);
                     scan.details.push(Detail { report, events: container_events, labels });
                 }
             }
-            scan.missing.extend(missing_objects(pod, pod_events.as_ref()).into_iter().map(|(kind, name)| (pod, kind, name)));
+            scan.missing.extend(
+                crate::diagnose::missing_objects(pod, pod_events.as_ref())
+                    .into_iter()
+                    .map(|(kind, name)| (pod, kind, name)),
+            );
         }
         scan
     }
 }
 
 fn container_labels(pod: &SlimPod, c: &SlimContainer) -> Vec<u8> {
-    label_set(&[("namespace", pod.namespace()), ("pod", pod.name()), ("container", &c.name), ("container_type", c.container_type.as_str())])
+    label_set(&[
+        ("namespace", pod.namespace()),
+        ("pod", pod.name()),
+        ("container", &c.name),
+        ("container_type", c.container_type.as_str()),
+    ])
 }
 
 fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
@@ -563,7 +698,10 @@ fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
         for c in lines::containers(pod) {
             let mut restarts = itoa::Buffer::new();
             let restarts = restarts.format(c.restarts).as_bytes();
-            text.line("crashloop_container_restarts_total", &[lines::pod_labels(pod), c.container, c.type_tail.as_bytes(), restarts, b"\n"])?;
+            text.line(
+                "crashloop_container_restarts_total",
+                &[lines::pod_labels(pod), c.container, c.type_tail.as_bytes(), restarts, b"\n"],
+            )?;
         }
     }
     let detailed = || scan.details.iter().filter(|d| d.report.detailed);
@@ -593,7 +731,12 @@ fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
     }
     text.family("crashloop_container_last_terminated_reason");
     for (d, t) in last() {
-        text.sample("crashloop_container_last_terminated_reason", &d.labels, Some(("reason", t.reason.as_str())), 1i64)?;
+        text.sample(
+            "crashloop_container_last_terminated_reason",
+            &d.labels,
+            Some(("reason", t.reason.as_str())),
+            1i64,
+        )?;
     }
     text.family("crashloop_container_last_terminated_timestamp_seconds");
     for (d, t) in last() {
@@ -603,7 +746,12 @@ fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
     }
     text.family("crashloop_container_last_terminated_oom_killed");
     for (d, t) in last() {
-        text.sample("crashloop_container_last_terminated_oom_killed", &d.labels, None, t.reason == TerminationReason::OomKilled)?;
+        text.sample(
+            "crashloop_container_last_terminated_oom_killed",
+            &d.labels,
+            None,
+            t.reason == TerminationReason::OomKilled,
+        )?;
     }
     text.family("crashloop_container_in_backoff");
     for d in detailed() {
@@ -612,7 +760,12 @@ fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
     text.family("crashloop_container_backoff_delay_seconds");
     for d in detailed().filter(|d| d.report.backoff.active) {
         let source = if d.report.backoff.estimated { "estimate" } else { "kubelet" };
-        text.sample("crashloop_container_backoff_delay_seconds", &d.labels, Some(("source", source)), d.report.backoff.delay_seconds)?;
+        text.sample(
+            "crashloop_container_backoff_delay_seconds",
+            &d.labels,
+            Some(("source", source)),
+            d.report.backoff.delay_seconds,
+        )?;
     }
     text.family("crashloop_container_next_restart_timestamp_seconds");
     for d in detailed() {
@@ -637,7 +790,9 @@ fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
         }
     }
     text.family("crashloop_container_terminations_total");
-    for d in detailed().filter(|d| d.report.container.restart_count > 0 || !d.report.container.history().terminations.is_empty()) {
+    for d in detailed()
+        .filter(|d| d.report.container.restart_count > 0 || !d.report.container.history().terminations.is_empty())
+    {
         let counts = &d.report.container.history().terminations.0;
         for (reason, n) in crate::model::Terminations::REASONS.iter().zip(counts) {
             text.sample("crashloop_container_terminations_total", &d.labels, Some(("reason", reason)), *n)?;
@@ -711,27 +866,21 @@ fn encode_events(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
     for d in details {
         if d.report.container.state.waiting().is_some_and(|w| w.reason.is_image_problem()) {
             let category = d.events.as_ref().and_then(|e| e.pull_failure).unwrap_or(crate::events::PullFailure::Other);
-            text.sample("crashloop_container_image_pull_failure", &d.labels, Some(("category", category.as_str())), 1i64)?;
+            text.sample(
+                "crashloop_container_image_pull_failure",
+                &d.labels,
+                Some(("category", category.as_str())),
+                1i64,
+            )?;
         }
     }
     text.family("crashloop_pod_missing_object");
     for (pod, kind, name) in &scan.missing {
-        let labels = label_set(&[("namespace", pod.namespace()), ("pod", pod.name()), ("kind", kind.as_str()), ("name", name)]);
+        let labels =
+            label_set(&[("namespace", pod.namespace()), ("pod", pod.name()), ("kind", kind.as_str()), ("name", name)]);
         text.sample("crashloop_pod_missing_object", &labels, None, 1i64)?;
     }
     Ok(())
-}
-
-/// Objects the pod waits for: from its containers' waiting messages, and from Events while
-/// some container has not started yet.
-fn missing_objects(pod: &SlimPod, events: Option<&PodEvents>) -> std::collections::BTreeSet<(crate::model::ObjectKind, String)> {
-    let mut out: std::collections::BTreeSet<_> =
-        pod.containers.iter().filter_map(|c| c.state.waiting()?.missing.as_deref()).map(|o| (o.kind, o.name.clone())).collect();
-    let not_started = pod.containers.iter().any(|c| matches!(c.state, State::Waiting(_) | State::Unknown));
-    if let Some(events) = events.filter(|_| not_started) {
-        out.extend(events.missing.keys().map(|o| (o.kind, o.name.clone())));
-    }
-    out
 }
 
 fn encode_cache(text: &mut Text, caches: &[PodCache], cached: usize, events: usize) -> std::io::Result<()> {
@@ -781,7 +930,13 @@ impl Exposition {
     pub fn new(source: PodSource, self_metrics: &SelfMetrics) -> Self {
         let mut registry = Registry::default();
         self_metrics.register(&mut registry);
-        Exposition { source, self_metrics: registry, renders: self_metrics.renders.clone(), plain_bytes: Default::default(), slots: Default::default() }
+        Exposition {
+            source,
+            self_metrics: registry,
+            renders: self_metrics.renders.clone(),
+            plain_bytes: Default::default(),
+            slots: Default::default(),
+        }
     }
 
     /// What the body depends on: every change counter, and the second.
@@ -845,7 +1000,7 @@ impl Exposition {
 pub(crate) mod tests {
     use super::*;
     use crate::model::tests::fixture;
-    use crate::model::{track, Timestamp};
+    use crate::model::{Timestamp, track};
     use kube::runtime::reflector;
     use kube::runtime::watcher::Event;
     use std::sync::atomic::AtomicI64;
@@ -859,13 +1014,24 @@ pub(crate) mod tests {
             writer.apply_watcher_event(&Event::InitApply(track(None, pod, NOW, true)));
         }
         writer.apply_watcher_event(&Event::InitDone);
-        let source = PodSource { caches: vec![cache(reader)], events: SharedEvents::default(), log_hints: Default::default(), healthy_details, clock: Arc::new(|| NOW) };
+        let source = PodSource {
+            caches: vec![cache(reader)],
+            events: SharedEvents::default(),
+            log_hints: Default::default(),
+            healthy_details,
+            clock: Arc::new(|| NOW),
+        };
         let format = if openmetrics { Format::OpenMetrics } else { Format::Prometheus };
         text_of(&Exposition::new(source, &SelfMetrics::default()), format)
     }
 
     pub(crate) fn cache(store: reflector::Store<SlimPod>) -> PodCache {
-        PodCache { store, last_sync: Arc::new(AtomicI64::new(NOW)), changes: Arc::default(), ready: tokio::sync::watch::channel(true).1 }
+        PodCache {
+            store,
+            last_sync: Arc::new(AtomicI64::new(NOW)),
+            changes: Arc::default(),
+            ready: tokio::sync::watch::channel(true).1,
+        }
     }
 
     pub(crate) fn text_of(exposition: &Exposition, format: Format) -> String {
@@ -887,7 +1053,13 @@ pub(crate) mod tests {
             let sep = if extra.is_empty() { "" } else { "," };
             format!("{family}{{{APP}{sep}{extra}}} {value}")
         };
-        assert_eq!(samples(&out, "crashloop_container_restarts_total"), [line("crashloop_container_restarts_total", "", "5"), format!("crashloop_container_restarts_total{{{PROXY}}} 0")]);
+        assert_eq!(
+            samples(&out, "crashloop_container_restarts_total"),
+            [
+                line("crashloop_container_restarts_total", "", "5"),
+                format!("crashloop_container_restarts_total{{{PROXY}}} 0")
+            ]
+        );
         let expected = [
             ("crashloop_container_last_terminated_exit_code", "", "137"),
             ("crashloop_container_last_terminated_signal", "", "9"),
@@ -908,7 +1080,10 @@ pub(crate) mod tests {
             samples(&out, "crashloop_container_waiting_reason"),
             [line("crashloop_container_waiting_reason", r#"reason="CrashLoopBackOff""#, "1")]
         );
-        assert_eq!(samples(&out, "crashloop_container_probable_cause"), [line("crashloop_container_probable_cause", r#"cause="oom_killed""#, "1")]);
+        assert_eq!(
+            samples(&out, "crashloop_container_probable_cause"),
+            [line("crashloop_container_probable_cause", r#"cause="oom_killed""#, "1")]
+        );
         assert_eq!(
             samples(&out, "crashloop_container_state"),
             ["waiting 1", "running 0", "terminated 0", "unknown 0"].map(|sv| {
@@ -920,16 +1095,24 @@ pub(crate) mod tests {
         assert!(samples(&out, "crashloop_container_terminations_total").iter().all(|l| l.ends_with(" 0")));
         assert_eq!(
             samples(&out, "crashloop_pod_workload_info"),
-            [r#"crashloop_pod_workload_info{namespace="shop",pod="checkout-7d9c8b6f5-x2zqp",workload_kind="Deployment",workload="checkout"} 1"#]
+            [
+                r#"crashloop_pod_workload_info{namespace="shop",pod="checkout-7d9c8b6f5-x2zqp",workload_kind="Deployment",workload="checkout"} 1"#
+            ]
         );
-        assert_eq!(samples(&out, "crashloop_crashloopbackoff_containers"), [r#"crashloop_crashloopbackoff_containers{namespace="shop"} 1"#]);
+        assert_eq!(
+            samples(&out, "crashloop_crashloopbackoff_containers"),
+            [r#"crashloop_crashloopbackoff_containers{namespace="shop"} 1"#]
+        );
         assert_eq!(
             samples(&out, "crashloop_waiting_containers"),
             [r#"crashloop_waiting_containers{namespace="shop",reason="CrashLoopBackOff"} 1"#]
         );
         assert_eq!(
             samples(&out, "crashloop_exporter_cached_objects"),
-            [r#"crashloop_exporter_cached_objects{resource="pods"} 1"#, r#"crashloop_exporter_cached_objects{resource="events"} 0"#]
+            [
+                r#"crashloop_exporter_cached_objects{resource="pods"} 1"#,
+                r#"crashloop_exporter_cached_objects{resource="events"} 0"#
+            ]
         );
         assert_eq!(
             samples(&out, "crashloop_exporter_last_sync_timestamp_seconds"),
@@ -948,9 +1131,11 @@ pub(crate) mod tests {
     /// Lines attached at ingest render exactly as lines made at render time.
     #[test]
     fn prerendered_lines_render_as_fresh_ones() {
-        let names = ["deployment-oom-crashloop", "init-and-sidecar", "missing-configmap", "liveness-killed", "oom-exit-1"];
+        let names =
+            ["deployment-oom-crashloop", "init-and-sidecar", "missing-configmap", "liveness-killed", "oom-exit-1"];
         let fresh: Vec<SlimPod> = names.iter().map(|n| fixture(n)).collect();
-        let attached: Vec<SlimPod> = names.iter().map(|n| PodLines::attach(track(None, fixture(n), NOW, true))).collect();
+        let attached: Vec<SlimPod> =
+            names.iter().map(|n| PodLines::attach(track(None, fixture(n), NOW, true))).collect();
         assert!(attached.iter().all(|p| p.lines.is_some()));
         // Each store has its own order: compare the lines, sorted.
         let sorted = |text: String| {
@@ -959,7 +1144,10 @@ pub(crate) mod tests {
             lines
         };
         for (healthy_details, openmetrics) in [(false, false), (false, true), (true, false)] {
-            assert_eq!(sorted(render_pods(attached.clone(), healthy_details, openmetrics)), sorted(render_pods(fresh.clone(), healthy_details, openmetrics)));
+            assert_eq!(
+                sorted(render_pods(attached.clone(), healthy_details, openmetrics)),
+                sorted(render_pods(fresh.clone(), healthy_details, openmetrics))
+            );
         }
     }
 
@@ -978,7 +1166,9 @@ pub(crate) mod tests {
         let out = render_pods(vec![fixture("init-and-sidecar")], false, false);
         let migrate = r#"namespace="bank",pod="ledger-0",container="migrate",container_type="init""#;
         assert!(out.contains(&format!("crashloop_container_restarts_total{{{migrate}}} 3\n")));
-        assert!(out.contains(&format!("crashloop_container_backoff_delay_seconds{{{migrate},source=\"kubelet\"}} 40.0\n")));
+        assert!(
+            out.contains(&format!("crashloop_container_backoff_delay_seconds{{{migrate},source=\"kubelet\"}} 40.0\n"))
+        );
         assert!(out.contains(r#"container="log-shipper",container_type="sidecar"} 0"#));
         assert!(out.contains(r#"crashloop_pod_workload_info{namespace="bank",pod="ledger-0",workload_kind="StatefulSet",workload="ledger"} 1"#));
     }
@@ -1040,10 +1230,23 @@ pub(crate) mod tests {
         writer.apply_watcher_event(&Event::InitDone);
         let cache = cache(reader);
         let changes = cache.changes.clone();
-        let source = PodSource { caches: vec![cache], events: SharedEvents::default(), log_hints: Default::default(), healthy_details: false, clock: Arc::new(|| NOW) };
+        let source = PodSource {
+            caches: vec![cache],
+            events: SharedEvents::default(),
+            log_hints: Default::default(),
+            healthy_details: false,
+            clock: Arc::new(|| NOW),
+        };
         let self_metrics = SelfMetrics::default();
         let exposition = Arc::new(Exposition::new(source, &self_metrics));
-        let scrapes: Vec<_> = (0..8).map(|_| tokio::spawn({ let e = exposition.clone(); async move { e.get(Format::Prometheus, true).await } })).collect();
+        let scrapes: Vec<_> = (0..8)
+            .map(|_| {
+                tokio::spawn({
+                    let e = exposition.clone();
+                    async move { e.get(Format::Prometheus, true).await }
+                })
+            })
+            .collect();
         let mut bodies = Vec::new();
         for s in scrapes {
             bodies.push(s.await.expect("joins").expect("renders"));
@@ -1111,13 +1314,109 @@ pub(crate) mod tests {
         self_metrics.watch_events.get_or_create(&WatchEventLabels { resource: "pods", r#type: "apply" }).inc();
         self_metrics.relists.get_or_create(&ResourceLabels { resource: "pods" }).inc();
         self_metrics.api_errors.get_or_create(&ApiErrorLabels { resource: "pods", kind: "forbidden" }).inc();
-        let source = PodSource { caches: vec![cache(reader)], events: SharedEvents::default(), log_hints: Default::default(), healthy_details: false, clock: Arc::new(|| NOW) };
+        let source = PodSource {
+            caches: vec![cache(reader)],
+            events: SharedEvents::default(),
+            log_hints: Default::default(),
+            healthy_details: false,
+            clock: Arc::new(|| NOW),
+        };
         let out = text_of(&Exposition::new(source, &self_metrics), Format::Prometheus);
         assert!(out.contains(r#"crashloop_pod_missing_object{namespace="shop",pod="api-6f7d8-qwert",kind="configmap",name="app-config"} 1"#));
         assert!(out.contains(r#"crashloop_container_image_pull_failure{namespace="shop",pod="puller",container="c",container_type="regular",category="other"} 1"#));
         for (name, kind, _) in FAMILIES {
             assert!(out.contains(&format!("# TYPE {name} {kind}\n")), "{name} has no TYPE line");
             assert!(!samples(&out, name).is_empty(), "{name} has no sample");
+        }
+    }
+
+    /// The whole pipe against golden files, as node_exporter's `e2e-output.txt`: the pods
+    /// and Events a real node wrote (`tests/fixtures/real-node/`, dumped by the real-node
+    /// test with `CRASHLOOP_DUMP_FIXTURES`) go through the real ingest (`PodIngest`, the
+    /// Event counts) and the real exposition, in both formats, and must equal
+    /// `tests/golden/real-node.{prom,om}` byte for byte, samples sorted within each family.
+    /// `UPDATE_GOLDEN=1` rewrites them.
+    #[test]
+    fn golden_exposition_of_a_real_node() {
+        use crate::events::SlimEvent;
+        use crate::watch::{PodIngest, Shard, lock};
+        let root = env!("CARGO_MANIFEST_DIR");
+        let read = |name: &str| -> serde_json::Value {
+            let path = format!("{root}/tests/fixtures/real-node/{name}");
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("fixture JSON")
+        };
+        let now: Timestamp = read("now.json")["now"].as_i64().expect("now");
+        let shared = SharedEvents::default();
+        let metrics = SelfMetrics::default();
+        let (cache, mut ingest) =
+            PodIngest::new(Shard::default(), metrics.clone(), shared.clone(), Arc::new(move || now));
+        ingest.apply(Event::Init);
+        for item in read("pods.json")["items"].as_array().expect("pods") {
+            ingest.apply(Event::InitApply(serde_json::from_value(item.clone()).expect("a slim pod")));
+        }
+        ingest.apply(Event::InitDone);
+        {
+            let mut counts = lock(&shared);
+            counts.baseline = false;
+            for item in read("events.json")["items"].as_array().expect("events") {
+                let event: SlimEvent = serde_json::from_value(item.clone()).expect("a slim event");
+                counts.apply(&event, |ns, name| {
+                    cache
+                        .store
+                        .get(&kube::runtime::reflector::ObjectRef::new(name).within(ns))
+                        .map(|p| p.uid().to_string())
+                });
+            }
+        }
+        let source = PodSource {
+            caches: vec![cache],
+            events: shared,
+            log_hints: Default::default(),
+            healthy_details: false,
+            clock: Arc::new(move || now),
+        };
+        let exposition = Exposition::new(source, &metrics);
+        // The store is a hash map: pods come in no set order. Within each family the samples
+        // are sorted, so the files change only when the output does.
+        let canonical = |text: String| {
+            let mut out: Vec<String> = Vec::new();
+            let mut samples: Vec<&str> = Vec::new();
+            for line in text.lines() {
+                if line.starts_with('#') {
+                    samples.sort_unstable();
+                    out.extend(samples.drain(..).map(str::to_string));
+                    out.push(line.to_string());
+                } else {
+                    samples.push(line);
+                }
+            }
+            samples.sort_unstable();
+            out.extend(samples.drain(..).map(str::to_string));
+            out.join("\n") + "\n"
+        };
+        for (format, file) in [(Format::Prometheus, "real-node.prom"), (Format::OpenMetrics, "real-node.om")] {
+            let got = canonical(text_of(&exposition, format));
+            let path = format!("{root}/tests/golden/{file}");
+            if std::env::var_os("UPDATE_GOLDEN").is_some() {
+                std::fs::write(&path, &got).expect("write golden");
+                continue;
+            }
+            let want = std::fs::read_to_string(&path).expect("golden file (UPDATE_GOLDEN=1 writes it)");
+            if got != want {
+                let diff: Vec<String> = want
+                    .lines()
+                    .zip(got.lines())
+                    .filter(|(w, g)| w != g)
+                    .take(10)
+                    .map(|(w, g)| format!("- {w}\n+ {g}"))
+                    .collect();
+                panic!(
+                    "{file} differs ({} lines want, {} got; UPDATE_GOLDEN=1 rewrites it):\n{}",
+                    want.lines().count(),
+                    got.lines().count(),
+                    diff.join("\n")
+                );
+            }
         }
     }
 }

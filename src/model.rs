@@ -211,7 +211,9 @@ pub enum State {
     #[default]
     Unknown,
     Waiting(Waiting),
-    Running { started_at: Option<Timestamp> },
+    Running {
+        started_at: Option<Timestamp>,
+    },
     Terminated(Termination),
 }
 
@@ -301,8 +303,13 @@ struct Past {
     history: History,
 }
 
-static NO_HISTORY: History =
-    History { observed_restarts: 0, fast_restarts: 0, loop_since: None, terminations: Terminations([0; 5]), end_seen: false };
+static NO_HISTORY: History = History {
+    observed_restarts: 0,
+    fast_restarts: 0,
+    loop_since: None,
+    terminations: Terminations([0; 5]),
+    end_seen: false,
+};
 
 impl SlimContainer {
     /// A container of this name and type with nothing known of its status yet.
@@ -555,9 +562,7 @@ pub fn parse_backoff_message(message: &str) -> Option<f64> {
 /// Parses a Kubernetes resource quantity (`128Mi`, `1Gi`, `500M`, `1e9`) into whole units.
 pub fn parse_quantity(s: &str) -> Option<u64> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(s.len());
     let (number, suffix) = s.split_at(split);
     let number: f64 = number.parse().ok()?;
     let scale = match suffix {
@@ -673,7 +678,8 @@ pub fn track(previous: Option<&SlimPod>, mut pod: SlimPod, now: Timestamp, basel
     let previous = previous.filter(|p| p.uid() == pod.uid() && p.tracked);
     let (phase, policy) = (pod.phase, pod.restart_policy);
     for c in &mut pod.containers {
-        let prev = previous.and_then(|p| p.containers.iter().find(|pc| pc.name == c.name && pc.container_type == c.container_type));
+        let prev = previous
+            .and_then(|p| p.containers.iter().find(|pc| pc.name == c.name && pc.container_type == c.container_type));
         let ended = has_ended(phase, policy, c);
         let history = match prev {
             Some(prev) => advance(prev.history(), c, now, ended, false),
@@ -895,7 +901,6 @@ mod wire {
         finished_at: Option<String>,
     }
 
-
     fn quantity(v: Option<&serde_json::Value>) -> Option<u64> {
         match v? {
             serde_json::Value::String(s) => parse_quantity(s),
@@ -962,7 +967,11 @@ mod wire {
                 .into_iter()
                 .map(|c| (ContainerType::Regular, c))
                 .chain(spec.init_containers.into_iter().map(|c| {
-                    let kind = if c.restart_policy.as_deref() == Some("Always") { ContainerType::Sidecar } else { ContainerType::Init };
+                    let kind = if c.restart_policy.as_deref() == Some("Always") {
+                        ContainerType::Sidecar
+                    } else {
+                        ContainerType::Init
+                    };
                     (kind, c)
                 }))
                 .chain(spec.ephemeral_containers.into_iter().map(|c| (ContainerType::Ephemeral, c)));
@@ -984,7 +993,9 @@ mod wire {
             for (list, list_type) in statuses {
                 for s in list {
                     let same_list = |c: &&mut SlimContainer| {
-                        *c.name == *s.name && (c.container_type == list_type || (list_type == ContainerType::Init && c.container_type == ContainerType::Sidecar))
+                        *c.name == *s.name
+                            && (c.container_type == list_type
+                                || (list_type == ContainerType::Init && c.container_type == ContainerType::Sidecar))
                     };
                     let slot = match containers.iter_mut().find(same_list) {
                         Some(slot) => slot,
@@ -1091,7 +1102,10 @@ pub(crate) mod tests {
         let pvc = parse_missing_object("persistentvolumeclaim \"data-ledger-0\" not found").expect("pvc");
         assert_eq!((pvc.kind, pvc.name.as_str()), (ObjectKind::Pvc, "data-ledger-0"));
         let key = parse_missing_object("couldn't find key DATABASE_URL in ConfigMap shop/app-config").expect("key");
-        assert_eq!((key.kind, key.name.as_str(), key.key.as_deref()), (ObjectKind::ConfigMap, "app-config", Some("DATABASE_URL")));
+        assert_eq!(
+            (key.kind, key.name.as_str(), key.key.as_deref()),
+            (ObjectKind::ConfigMap, "app-config", Some("DATABASE_URL"))
+        );
         let skey = parse_missing_object("couldn't find key token in Secret prod/api").expect("secret key");
         assert_eq!((skey.kind, skey.name.as_str()), (ObjectKind::Secret, "api"));
         assert_eq!(parse_missing_object("configmap \"x\" is forbidden"), None);
@@ -1102,9 +1116,13 @@ pub(crate) mod tests {
 
     #[test]
     fn workloads() {
-        let owner = |kind: &str, name: &str| OwnerReference { kind: kind.into(), name: name.into(), ..Default::default() };
+        let owner =
+            |kind: &str, name: &str| OwnerReference { kind: kind.into(), name: name.into(), ..Default::default() };
         let w = |k: &str, n: &str| Workload { kind: k.into(), name: n.into() };
-        assert_eq!(workload_of("p", Some(&owner("ReplicaSet", "web-7d9c8b6f5")), Some("7d9c8b6f5")), w("Deployment", "web"));
+        assert_eq!(
+            workload_of("p", Some(&owner("ReplicaSet", "web-7d9c8b6f5")), Some("7d9c8b6f5")),
+            w("Deployment", "web")
+        );
         assert_eq!(workload_of("p", Some(&owner("ReplicaSet", "bare-rs")), None), w("ReplicaSet", "bare-rs"));
         assert_eq!(workload_of("p", Some(&owner("ReplicaSet", "web-abc")), Some("zzz")), w("ReplicaSet", "web-abc"));
         assert_eq!(workload_of("p", Some(&owner("Job", "nightly-28391040")), None), w("CronJob", "nightly"));
@@ -1120,7 +1138,11 @@ pub(crate) mod tests {
         let pod = fixture("deployment-oom-crashloop");
         assert_eq!((pod.namespace(), pod.name()), ("shop", "checkout-7d9c8b6f5-x2zqp"));
         assert_eq!(pod.workload, Workload { kind: "Deployment".into(), name: "checkout".into() });
-        assert!(pod.metadata.labels.is_none() && pod.metadata.annotations.is_none() && pod.metadata.managed_fields.is_none());
+        assert!(
+            pod.metadata.labels.is_none()
+                && pod.metadata.annotations.is_none()
+                && pod.metadata.managed_fields.is_none()
+        );
         assert_eq!(pod.containers.len(), 2);
         let app = pod.container("app").expect("app");
         assert_eq!(app.container_type, ContainerType::Regular);
@@ -1144,7 +1166,11 @@ pub(crate) mod tests {
         let types: Vec<_> = pod.containers.iter().map(|c| (&*c.name, c.container_type)).collect();
         assert_eq!(
             types,
-            [("ledger", ContainerType::Regular), ("migrate", ContainerType::Init), ("log-shipper", ContainerType::Sidecar)]
+            [
+                ("ledger", ContainerType::Regular),
+                ("migrate", ContainerType::Init),
+                ("log-shipper", ContainerType::Sidecar)
+            ]
         );
         assert_eq!(pod.workload, Workload { kind: "StatefulSet".into(), name: "ledger".into() });
         let migrate = pod.container("migrate").expect("migrate");
@@ -1191,7 +1217,10 @@ pub(crate) mod tests {
         let w = cfg.containers[0].state.waiting().expect("waiting");
         assert_eq!(w.reason, WaitingReason::CreateContainerConfigError);
         let missing = w.missing.as_deref().expect("missing");
-        assert_eq!((missing.kind, missing.name.as_str(), missing.key.as_deref()), (ObjectKind::ConfigMap, "app-config", Some("DATABASE_URL")));
+        assert_eq!(
+            (missing.kind, missing.name.as_str(), missing.key.as_deref()),
+            (ObjectKind::ConfigMap, "app-config", Some("DATABASE_URL"))
+        );
     }
 
     /// A container with nothing to remember keeps no box, and reads as the default.
@@ -1230,7 +1259,10 @@ pub(crate) mod tests {
         let c = pod.container("c").expect("c");
         assert_eq!((c.restart_count, c.memory_limit_bytes), (0, None));
         assert!(matches!(&c.state, State::Terminated(t) if t.exit_code == i32::MAX && t.finished_at.is_none()));
-        assert_eq!(pod.container("ghost").map(|g| (g.container_type, g.restart_count)), Some((ContainerType::Regular, 1)));
+        assert_eq!(
+            pod.container("ghost").map(|g| (g.container_type, g.restart_count)),
+            Some((ContainerType::Regular, 1))
+        );
         let huge = format!("back-off 10s {}", "x".repeat(2 << 20));
         let json = serde_json::json!({"metadata": {"name": "p"}, "status": {"containerStatuses": [
             {"name": "c", "state": {"waiting": {"reason": "CrashLoopBackOff", "message": huge}}}]}});
@@ -1248,7 +1280,10 @@ pub(crate) mod tests {
         let t0 = ts("2026-11-24T09:21:00Z");
         let first = track(None, fixture("deployment-oom-crashloop"), t0, true);
         let app = first.container("app").expect("app");
-        assert_eq!((app.history().observed_restarts, app.history().terminations.get(TerminationReason::OomKilled)), (5, 0));
+        assert_eq!(
+            (app.history().observed_restarts, app.history().terminations.get(TerminationReason::OomKilled)),
+            (5, 0)
+        );
         assert_eq!(app.history().loop_since, Some(t0));
         assert_eq!(app.history().fast_restarts, 5);
 
@@ -1270,7 +1305,12 @@ pub(crate) mod tests {
         assert_eq!(fresh.containers[0].history().terminations.get(TerminationReason::OomKilled), 2);
 
         // restartCount reset (node restart): new baseline, nothing counted, nothing lost.
-        let reset = track(Some(&third), with_status(fixture("deployment-oom-crashloop"), |c| c.restart_count = 1), t0 + 180, false);
+        let reset = track(
+            Some(&third),
+            with_status(fixture("deployment-oom-crashloop"), |c| c.restart_count = 1),
+            t0 + 180,
+            false,
+        );
         let h = &reset.container("app").expect("app").history();
         assert_eq!((h.observed_restarts, h.terminations.0), (1, [1, 3, 0, 0, 0]));
 

@@ -6,15 +6,15 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
-use kube::api::ListParams;
 use kube::Api;
+use kube::api::ListParams;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::config::{ClusterArgs, Output};
-use crate::diagnose::{self, assess, Cause, ContainerReport, LogHint};
+use crate::diagnose::{self, Cause, ContainerReport, LogHint, assess};
 use crate::events::{EventCounts, PodEvents, SlimEvent};
-use crate::model::{track, SlimContainer, SlimPod, State, Timestamp};
+use crate::model::{SlimContainer, SlimPod, State, Timestamp, track};
 use crate::watch::{event_fields, scoped_api};
 
 /// One troubled container, as `scan` prints it.
@@ -105,7 +105,9 @@ pub async fn scan(client: &kube::Client, cluster: &ClusterArgs, now: Timestamp) 
         pods.extend(list_all(&scoped_api::<SlimPod>(client.clone(), ns.as_deref()), params).await?);
         let fields = event_fields(cluster.field_selector().as_deref());
         // Events only sharpen the causes: without permission to list them, carry on.
-        match list_all(&scoped_api::<SlimEvent>(client.clone(), ns.as_deref()), ListParams::default().fields(&fields)).await {
+        match list_all(&scoped_api::<SlimEvent>(client.clone(), ns.as_deref()), ListParams::default().fields(&fields))
+            .await
+        {
             Ok(list) => events.extend(list),
             Err(e) => tracing::warn!(error = %e, "cannot list events; causes rely on pod status only"),
         }
@@ -162,7 +164,19 @@ pub fn render_scan(rows: &[Row], output: Output) -> String {
         return "No troubled containers.\n".into();
     }
     let wide = output == Output::Wide;
-    let mut headers = vec!["NAMESPACE", "POD", "CONTAINER", "WORKLOAD", "RESTARTS", "STATE", "EXIT", "SIGNAL", "CAUSE", "BACKOFF", "NEXT-RESTART"];
+    let mut headers = vec![
+        "NAMESPACE",
+        "POD",
+        "CONTAINER",
+        "WORKLOAD",
+        "RESTARTS",
+        "STATE",
+        "EXIT",
+        "SIGNAL",
+        "CAUSE",
+        "BACKOFF",
+        "NEXT-RESTART",
+    ];
     if wide {
         headers.extend(["TYPE", "LOOPING", "LAST-REASON", "MEMORY-LIMIT"]);
     }
@@ -225,7 +239,9 @@ pub fn exit_code_meaning(code: i32) -> String {
         127 => "command not found (shell)".into(),
         128 => "the runtime could not start the process (StartError)".into(),
         134 => "SIGABRT: the process aborted (assertion, Node heap limit, JVM CrashOnOutOfMemoryError)".into(),
-        137 => "SIGKILL: an OOM kill, a liveness/startup kill after the grace period, or kill -9: not proof of OOM".into(),
+        137 => {
+            "SIGKILL: an OOM kill, a liveness/startup kill after the grace period, or kill -9: not proof of OOM".into()
+        }
         139 => "SIGSEGV: segmentation fault".into(),
         143 => "SIGTERM: asked to stop (a probe kill or a deletion), and it did".into(),
         255 => "exit(-1), or a program's own convention".into(),
@@ -249,9 +265,17 @@ pub fn advice(cause: Cause) -> (&'static str, &'static str) {
             "The container did not start in time for its startup probe. Allow a longer start: failureThreshold x periodSeconds should cover the slowest start (migrations, cache warm-up).",
             "startupProbe:\n  httpGet: {path: /healthz, port: 8080}\n  periodSeconds: 10\n  failureThreshold: 30   # up to 5 minutes",
         ),
-        Cause::AppError => ("The application exited with an error. Read the previous log: kubectl logs --previous.", ""),
-        Cause::Segfault => ("The process crashed on a memory fault (SIGSEGV). Look for a native crash or a nil dereference in the previous log; check native libraries and the image's architecture.", ""),
-        Cause::Abort => ("The process aborted (SIGABRT): an assertion, a runtime heap limit (Node), or a JVM started with CrashOnOutOfMemoryError.", ""),
+        Cause::AppError => {
+            ("The application exited with an error. Read the previous log: kubectl logs --previous.", "")
+        }
+        Cause::Segfault => (
+            "The process crashed on a memory fault (SIGSEGV). Look for a native crash or a nil dereference in the previous log; check native libraries and the image's architecture.",
+            "",
+        ),
+        Cause::Abort => (
+            "The process aborted (SIGABRT): an assertion, a runtime heap limit (Node), or a JVM started with CrashOnOutOfMemoryError.",
+            "",
+        ),
         Cause::CommandNotFound => (
             "The container's command does not exist in the image. Check `command`/`args` against the image's entrypoint and PATH.",
             "command: [\"/app/server\"]   # a path that exists in the image\nargs: [\"--port=8080\"]",
@@ -264,18 +288,30 @@ pub fn advice(cause: Cause) -> (&'static str, &'static str) {
             "The pod references a ConfigMap, Secret, key or PVC that does not exist. Create it (in the pod's namespace), or mark the reference optional.",
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config}\ndata:\n  DATABASE_URL: postgres://db:5432/app\n---\n# or, where absence is fine:\nenvFrom:\n- configMapRef: {name: app-config, optional: true}",
         ),
-        Cause::ImagePull => ("The image cannot be pulled: check its name and tag, the registry's reachability, and imagePullSecrets.", "imagePullSecrets:\n- name: registry-credentials"),
+        Cause::ImagePull => (
+            "The image cannot be pulled: check its name and tag, the registry's reachability, and imagePullSecrets.",
+            "imagePullSecrets:\n- name: registry-credentials",
+        ),
         Cause::DependencyUnavailable => (
             "The app exits when a dependency (database, DNS name, service) is unreachable. Wait for it in an init container, or retry with back-off in the app.",
             "initContainers:\n- name: wait-for-db\n  image: busybox:1.36\n  command: [\"sh\", \"-c\", \"until nc -z db 5432; do sleep 2; done\"]",
         ),
-        Cause::ConfigError => ("The app rejected its configuration (flags, config file, env). Compare them with what the image version expects.", ""),
+        Cause::ConfigError => (
+            "The app rejected its configuration (flags, config file, env). Compare them with what the image version expects.",
+            "",
+        ),
         Cause::PermissionDenied => (
             "The app was denied access to a file or directory. Run as a user that owns its volumes, or set fsGroup.",
             "securityContext:\n  runAsUser: 1000\n  runAsGroup: 1000\n  fsGroup: 1000",
         ),
-        Cause::CompletedButRestarted => ("The process finished successfully but restartPolicy is Always: a batch task in a Deployment. Run it as a Job or CronJob, or keep the process running.", "apiVersion: batch/v1\nkind: Job"),
-        Cause::Evicted => ("The kubelet evicted the pod under node pressure. Set requests that match real use, and check the node's memory and disk.", "resources:\n  requests: {memory: 256Mi, ephemeral-storage: 1Gi}"),
+        Cause::CompletedButRestarted => (
+            "The process finished successfully but restartPolicy is Always: a batch task in a Deployment. Run it as a Job or CronJob, or keep the process running.",
+            "apiVersion: batch/v1\nkind: Job",
+        ),
+        Cause::Evicted => (
+            "The kubelet evicted the pod under node pressure. Set requests that match real use, and check the node's memory and disk.",
+            "resources:\n  requests: {memory: 256Mi, ephemeral-storage: 1Gi}",
+        ),
         Cause::Unknown => ("No rule matched. Read the events and the previous log.", ""),
     }
 }
@@ -339,22 +375,36 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Gathers the one-pod report: status, events, previous logs (unless `logs` is false).
-pub async fn diagnose(client: &kube::Client, namespace: &str, name: &str, logs: bool, now: Timestamp) -> Result<Diagnosis, kube::Error> {
+pub async fn diagnose(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    logs: bool,
+    now: Timestamp,
+) -> Result<Diagnosis, kube::Error> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let full = pods.get(name).await?;
-    let slim: SlimPod = serde_json::to_value(&full).and_then(serde_json::from_value).map_err(kube::Error::SerdeError)?;
+    let slim: SlimPod =
+        serde_json::to_value(&full).and_then(serde_json::from_value).map_err(kube::Error::SerdeError)?;
     let slim = track(None, slim, now, true);
 
     let fields = format!("involvedObject.kind=Pod,involvedObject.name={name}");
-    let mut raw_events = match list_all(&Api::<CoreEvent>::namespaced(client.clone(), namespace), ListParams::default().fields(&fields)).await {
-        Ok(list) => list,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot list events");
-            Vec::new()
-        }
-    };
+    let mut raw_events =
+        match list_all(&Api::<CoreEvent>::namespaced(client.clone(), namespace), ListParams::default().fields(&fields))
+            .await
+        {
+            Ok(list) => list,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list events");
+                Vec::new()
+            }
+        };
     let time = |e: &CoreEvent| {
-        e.last_timestamp.as_ref().map(|t| t.0.as_second()).or(e.event_time.as_ref().map(|t| t.0.as_second())).unwrap_or(0)
+        e.last_timestamp
+            .as_ref()
+            .map(|t| t.0.as_second())
+            .or(e.event_time.as_ref().map(|t| t.0.as_second()))
+            .unwrap_or(0)
     };
     raw_events.sort_by_key(|e| std::cmp::Reverse(time(e)));
     let mut counts = EventCounts::new();
@@ -378,7 +428,10 @@ pub async fn diagnose(client: &kube::Client, namespace: &str, name: &str, logs: 
                 }
                 Err(e) => {
                     let why = match &e {
-                        kube::Error::Api(s) => format!("{} (HTTP {}): no previous instance, no kubelet, or no permission", s.message, s.code),
+                        kube::Error::Api(s) => format!(
+                            "{} (HTTP {}): no previous instance, no kubelet, or no permission",
+                            s.message, s.code
+                        ),
                         other => other.to_string(),
                     };
                     (PreviousLog { result: crate::logs::fetch_result(&e), tail: vec![why] }, None)
@@ -392,11 +445,8 @@ pub async fn diagnose(client: &kube::Client, namespace: &str, name: &str, logs: 
     let hints = |c: &SlimContainer| logs_by_container.get(&*c.name).and_then(|(_, h)| *h);
     let reports = assess(&slim, pod_events.as_ref(), &hints, now, true);
 
-    let spec_containers: Vec<&k8s_openapi::api::core::v1::Container> = full
-        .spec
-        .iter()
-        .flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()))
-        .collect();
+    let spec_containers: Vec<&k8s_openapi::api::core::v1::Container> =
+        full.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten())).collect();
     let containers = reports
         .iter()
         .map(|r| {
@@ -406,19 +456,18 @@ pub async fn diagnose(client: &kube::Client, namespace: &str, name: &str, logs: 
             let limits = resources.and_then(|r| r.limits.as_ref()).map_or(json!({}), |v| json!(v));
             let ev = pod_events.as_ref().and_then(|e| e.containers.get(&*c.name));
             let last = c.latest_termination();
-            let missing: Vec<String> = c
-                .state
-                .waiting()
-                .and_then(|w| w.missing.as_deref())
-                .map(|m| format!("{} {}", m.kind.as_str(), m.name))
+            let missing: Vec<String> = diagnose::missing_objects_of(c, pod_events.as_ref())
                 .into_iter()
-                .chain(pod_events.iter().flat_map(|e| e.missing.keys().map(|m| format!("{} {}", m.kind.as_str(), m.name))))
+                .map(|(kind, name)| format!("{} {name}", kind.as_str()))
                 .collect();
             let checks = vec![
                 Check {
                     name: "oom_killed",
                     failed: last.is_some_and(|t| t.reason == crate::model::TerminationReason::OomKilled),
-                    detail: format!("memory limit {}", opt(c.memory_limit_bytes.map(|b| format!("{} MiB", b / (1 << 20))))),
+                    detail: format!(
+                        "memory limit {}",
+                        opt(c.memory_limit_bytes.map(|b| format!("{} MiB", b / (1 << 20))))
+                    ),
                 },
                 Check {
                     name: "image_pull",
@@ -429,10 +478,12 @@ pub async fn diagnose(client: &kube::Client, namespace: &str, name: &str, logs: 
                 Check {
                     name: "probe_kills",
                     failed: ev.is_some_and(|e| e.probe_kills.iter().any(|n| *n > 0)),
-                    detail: ev.map_or("-".into(), |e| format!("liveness {}, startup {}", e.probe_kills[0], e.probe_kills[2])),
+                    detail: ev
+                        .map_or("-".into(), |e| format!("liveness {}, startup {}", e.probe_kills[0], e.probe_kills[2])),
                 },
             ];
-            let (log, _) = logs_by_container.remove(&*c.name).unwrap_or((PreviousLog { result: "skipped", tail: vec![] }, None));
+            let (log, _) =
+                logs_by_container.remove(&*c.name).unwrap_or((PreviousLog { result: "skipped", tail: vec![] }, None));
             let (fix, yaml) = r.cause.map(advice).unzip();
             ContainerDiagnosis {
                 row: row(&slim, r),
@@ -488,7 +539,16 @@ pub fn render_diagnosis(d: &Diagnosis, output: Output) -> String {
     }
     let st = Style { on: std::io::stdout().is_terminal() };
     let mut o = String::new();
-    let _ = writeln!(o, "{} {}/{}  phase {}  workload {}  node {}", st.bold("Pod"), d.namespace, d.pod, d.phase, d.workload, opt(d.node.as_deref()));
+    let _ = writeln!(
+        o,
+        "{} {}/{}  phase {}  workload {}  node {}",
+        st.bold("Pod"),
+        d.namespace,
+        d.pod,
+        d.phase,
+        d.workload,
+        opt(d.node.as_deref())
+    );
     let _ = writeln!(o, "\n{}", st.bold("Containers"));
     let rows: Vec<Row> = d.containers.iter().map(|c| c.row.clone()).collect();
     o.push_str(&render_scan(&rows, Output::Wide));
@@ -507,7 +567,11 @@ pub fn render_diagnosis(d: &Diagnosis, output: Output) -> String {
         let _ = writeln!(o, "  (none)");
     }
     for e in &d.events {
-        let _ = writeln!(o, "  {}  {:<7} {:<12} x{:<4} {}  {}", e.last_seen, e.r#type, e.reason, e.count, e.object, e.message);
+        let _ = writeln!(
+            o,
+            "  {}  {:<7} {:<12} x{:<4} {}  {}",
+            e.last_seen, e.r#type, e.reason, e.count, e.object, e.message
+        );
     }
     for c in &d.containers {
         let _ = writeln!(o, "\n{} {}", st.bold("Container"), c.row.container);

@@ -11,15 +11,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use kube::Api;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Event};
-use kube::runtime::WatchStreamExt;
-use kube::Api;
 
+use crate::Clock;
 use crate::events::{EventCounts, Outcome, SlimEvent};
 use crate::metrics::{ApiErrorLabels, PodLines, ReasonLabels, ResourceLabels, SelfMetrics, WatchEventLabels};
-use crate::model::{track, SlimPod, Timestamp};
-use crate::Clock;
+use crate::model::{SlimPod, Timestamp, track};
 
 /// The Event counting state, shared by the event watch (writes), the pod watch (forgets
 /// deleted pods) and scrapes (copy). Each holds the lock only briefly.
@@ -112,14 +112,18 @@ pub fn error_kind(err: &watcher::Error) -> &'static str {
     let client_error = match err {
         watcher::Error::WatchError(status) => return status_kind(status.code),
         watcher::Error::NoResourceVersion => return "no_resource_version",
-        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => e,
+        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
+            e
+        }
     };
     if timed_out(client_error) {
         return "timeout";
     }
     match client_error {
         kube::Error::Api(status) => status_kind(status.code),
-        kube::Error::SerdeError(_) | kube::Error::FromUtf8(_) | kube::Error::LinesCodecMaxLineLengthExceeded => "decode",
+        kube::Error::SerdeError(_) | kube::Error::FromUtf8(_) | kube::Error::LinesCodecMaxLineLengthExceeded => {
+            "decode"
+        }
         kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => "connection",
         kube::Error::Auth(_) => "auth",
         _ => "other",
@@ -165,10 +169,14 @@ pub struct ErrorLog {
 impl ErrorLog {
     pub fn error(&mut self, resource: &str, kind: &'static str, err: &dyn std::error::Error) {
         let hint = match kind {
-            "forbidden" => " (the exporter's ServiceAccount needs list and watch on this resource: apply deploy/base's ClusterRole)",
+            "forbidden" => {
+                " (the exporter's ServiceAccount needs list and watch on this resource: apply deploy/base's ClusterRole)"
+            }
             "unauthorized" => " (the credentials were refused: check the kubeconfig or the ServiceAccount token)",
             "connection" => " (is the apiserver reachable? retrying with back-off)",
-            "timeout" => " (the apiserver or the network went silent for longer than --watch-timeout + 3 s; reconnecting with back-off)",
+            "timeout" => {
+                " (the apiserver or the network went silent for longer than --watch-timeout + 3 s; reconnecting with back-off)"
+            }
             _ => "",
         };
         if kind == "gone" && self.last != Some(kind) {
@@ -183,7 +191,12 @@ impl ErrorLog {
     }
 
     /// Passes an event through, or counts and logs the error.
-    pub fn check<K>(&mut self, item: Result<Event<K>, watcher::Error>, resource: &'static str, metrics: &SelfMetrics) -> Option<Event<K>> {
+    pub fn check<K>(
+        &mut self,
+        item: Result<Event<K>, watcher::Error>,
+        resource: &'static str,
+        metrics: &SelfMetrics,
+    ) -> Option<Event<K>> {
         match item {
             Ok(event) => {
                 // `Init` comes before the list is even tried: only what the API sent proves recovery.
@@ -253,7 +266,8 @@ impl PodIngest {
     pub fn new(shard: Shard, metrics: SelfMetrics, events: SharedEvents, clock: Clock) -> (PodCache, PodIngest) {
         let (reader, writer) = reflector::store::<SlimPod>();
         let (ready, ready_rx) = tokio::sync::watch::channel(false);
-        let cache = PodCache { store: reader.clone(), last_sync: Arc::default(), changes: Arc::default(), ready: ready_rx };
+        let cache =
+            PodCache { store: reader.clone(), last_sync: Arc::default(), changes: Arc::default(), ready: ready_rx };
         let ingest = PodIngest {
             reader,
             writer,
@@ -393,15 +407,16 @@ pub fn events(
                     lock(&state).baseline = false;
                     "init_done"
                 }
-                Event::InitApply(e) | Event::Apply(e) if e.pod.as_ref().is_some_and(|p| !p.uid.is_empty() && !shard.owns(&p.uid)) => {
+                Event::InitApply(e) | Event::Apply(e)
+                    if e.pod.as_ref().is_some_and(|p| !p.uid.is_empty() && !shard.owns(&p.uid)) =>
+                {
                     metrics.events_ignored.get_or_create(&ReasonLabels { reason: "other_shard" }).inc();
                     "apply"
                 }
                 Event::InitApply(e) | Event::Apply(e) => {
                     metrics.events_seen.inc();
-                    let outcome = lock(&state).apply(&e, |ns, name| {
-                        find_pod(&caches, ns, name).map(|p| p.uid().to_string())
-                    });
+                    let outcome =
+                        lock(&state).apply(&e, |ns, name| find_pod(&caches, ns, name).map(|p| p.uid().to_string()));
                     match outcome {
                         Outcome::Counted { .. } => {}
                         Outcome::Ignored(reason) => {
@@ -430,7 +445,9 @@ mod tests {
     #[test]
     fn jump_hash_matches_the_reference_values() {
         // The test vectors of the Go implementation kube-state-metrics uses.
-        for (key, buckets, expected) in [(1, 1, 0), (42, 57, 43), (0xDEAD_10CC, 1, 0), (0xDEAD_10CC, 666, 361), (256, 1024, 520)] {
+        for (key, buckets, expected) in
+            [(1, 1, 0), (42, 57, 43), (0xDEAD_10CC, 1, 0), (0xDEAD_10CC, 666, 361), (256, 1024, 520)]
+        {
             assert_eq!(jump_hash(key, buckets), expected, "jump({key}, {buckets})");
         }
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);

@@ -69,7 +69,8 @@ struct HttpFile {
 /// Reads and checks the file at `path`; relative paths inside it are relative to its directory.
 pub fn load(path: &Path) -> Result<WebConfig, crate::Error> {
     let fail = |what: String| crate::Error::Usage(format!("web config {}: {what}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it: {e}\n  check --web.config.file")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it: {e}\n  check --web.config.file")))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     parse(&text, dir).map_err(fail)
 }
@@ -83,7 +84,10 @@ pub fn parse(text: &str, dir: &Path) -> Result<WebConfig, String> {
         serde_saphyr::from_str(text).map_err(|e| e.to_string())?
     };
     if file.rate_limit.is_some() {
-        return Err("rate_limit is not supported by crashloop-exporter\n  remove it; --web.max-connections bounds the load".into());
+        return Err(
+            "rate_limit is not supported by crashloop-exporter\n  remove it; --web.max-connections bounds the load"
+                .into(),
+        );
     }
     let tls = tls(file.tls_server_config.unwrap_or_default(), dir)?;
     let http = file.http_server_config.unwrap_or_default();
@@ -109,7 +113,10 @@ fn headers(wanted: BTreeMap<String, String>) -> Result<Vec<(HeaderName, HeaderVa
     for (name, value) in wanted {
         let Some((_, allowed)) = HEADERS.iter().find(|(known, _)| *known == name) else {
             let known: Vec<&str> = HEADERS.iter().map(|(n, _)| *n).collect();
-            return Err(format!("http_server_config.headers: {name:?} is not supported\n  use one of {}", known.join(", ")));
+            return Err(format!(
+                "http_server_config.headers: {name:?} is not supported\n  use one of {}",
+                known.join(", ")
+            ));
         };
         if value.is_empty() {
             continue;
@@ -117,7 +124,10 @@ fn headers(wanted: BTreeMap<String, String>) -> Result<Vec<(HeaderName, HeaderVa
         if let Some(allowed) = allowed
             && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&value))
         {
-            return Err(format!("http_server_config.headers.{name}: {value:?} is not allowed\n  use one of {}", allowed.join(", ")));
+            return Err(format!(
+                "http_server_config.headers.{name}: {value:?} is not allowed\n  use one of {}",
+                allowed.join(", ")
+            ));
         }
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("header {name}: {e}"))?;
         let value = HeaderValue::from_str(&value).map_err(|e| format!("header {name}: {value:?}: {e}"))?;
@@ -199,7 +209,9 @@ fn tls(file: TlsFile, dir: &Path) -> Result<Option<Arc<rustls::ServerConfig>>, S
         return Ok(None);
     }
     let (Some(cert), Some(key)) = (cert, key) else {
-        return Err("tls_server_config needs a certificate and its key\n  set cert_file and key_file (or cert and key)".into());
+        return Err(
+            "tls_server_config needs a certificate and its key\n  set cert_file and key_file (or cert and key)".into(),
+        );
     };
 
     let mut provider = rustls::crypto::ring::default_provider();
@@ -216,11 +228,12 @@ fn tls(file: TlsFile, dir: &Path) -> Result<Option<Arc<rustls::ServerConfig>>, S
     if min > max {
         return Err("tls_server_config: min_version is above max_version".into());
     }
-    let versions: Vec<&'static rustls::SupportedProtocolVersion> = [(12, &rustls::version::TLS12), (13, &rustls::version::TLS13)]
-        .into_iter()
-        .filter(|(v, _)| (min..=max).contains(v))
-        .map(|(_, v)| v)
-        .collect();
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> =
+        [(12, &rustls::version::TLS12), (13, &rustls::version::TLS13)]
+            .into_iter()
+            .filter(|(v, _)| (min..=max).contains(v))
+            .map(|(_, v)| v)
+            .collect();
 
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
@@ -240,14 +253,19 @@ fn version(name: &str, field: &str) -> Result<u8, String> {
     match name {
         "TLS12" => Ok(12),
         "TLS13" => Ok(13),
-        "TLS10" | "TLS11" => Err(format!("tls_server_config.{field}: {name} is not supported (only TLS 1.2 and 1.3 are)\n  use TLS12")),
+        "TLS10" | "TLS11" => {
+            Err(format!("tls_server_config.{field}: {name} is not supported (only TLS 1.2 and 1.3 are)\n  use TLS12"))
+        }
         _ => Err(format!("tls_server_config.{field}: unknown version {name:?}\n  use TLS12 or TLS13")),
     }
 }
 
 /// The TLS 1.2 suites named (Go's names, which are IANA's), in that order, and every TLS 1.3
 /// suite: as in Go, `cipher_suites` does not apply to TLS 1.3.
-fn cipher_suites(available: &[rustls::SupportedCipherSuite], names: &[String]) -> Result<Vec<rustls::SupportedCipherSuite>, String> {
+fn cipher_suites(
+    available: &[rustls::SupportedCipherSuite],
+    names: &[String],
+) -> Result<Vec<rustls::SupportedCipherSuite>, String> {
     let tls13: Vec<_> = available.iter().filter(|s| s.version() == &rustls::version::TLS13).copied().collect();
     let mut out = Vec::new();
     for name in names {
@@ -258,9 +276,15 @@ fn cipher_suites(available: &[rustls::SupportedCipherSuite], names: &[String]) -
         match available.iter().find(|s| s.suite().as_str() == Some(name.as_str())) {
             Some(suite) => out.push(*suite),
             None => {
-                let names: Vec<&str> =
-                    available.iter().filter(|s| s.version() == &rustls::version::TLS12).filter_map(|s| s.suite().as_str()).collect();
-                return Err(format!("tls_server_config.cipher_suites: {name:?} is not supported\n  use some of {}", names.join(", ")));
+                let names: Vec<&str> = available
+                    .iter()
+                    .filter(|s| s.version() == &rustls::version::TLS12)
+                    .filter_map(|s| s.suite().as_str())
+                    .collect();
+                return Err(format!(
+                    "tls_server_config.cipher_suites: {name:?} is not supported\n  use some of {}",
+                    names.join(", ")
+                ));
             }
         }
     }
@@ -274,7 +298,9 @@ fn curve(name: &str) -> Result<&'static dyn rustls::crypto::SupportedKxGroup, St
         "X25519" => Ok(kx_group::X25519),
         "CurveP256" => Ok(kx_group::SECP256R1),
         "CurveP384" => Ok(kx_group::SECP384R1),
-        _ => Err(format!("tls_server_config.curve_preferences: {name:?} is not supported\n  use some of X25519, CurveP256, CurveP384")),
+        _ => Err(format!(
+            "tls_server_config.curve_preferences: {name:?} is not supported\n  use some of X25519, CurveP256, CurveP384"
+        )),
     }
 }
 
@@ -308,7 +334,10 @@ fn client_verifier(
         }
     };
     let Some(ca) = client_ca else {
-        return Err("tls_server_config: client_auth_type verifies client certificates but no CA is given\n  set client_ca_file".into());
+        return Err(
+            "tls_server_config: client_auth_type verifies client certificates but no CA is given\n  set client_ca_file"
+                .into(),
+        );
     };
     let mut roots = rustls::RootCertStore::empty();
     for cert in certificates(ca, "client_ca")? {
@@ -383,7 +412,13 @@ impl BasicAuth {
         let decoy = bcrypt::hash("crashloop-exporter decoy", cost).map_err(|e| format!("basic_auth_users: {e}"))?;
         let remember = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &ring::rand::SystemRandom::new())
             .map_err(|_| "basic_auth_users: no system randomness for the credential cache".to_string())?;
-        Ok(BasicAuth { users, decoy, remember, verified: Mutex::default(), bcrypt_slots: tokio::sync::Semaphore::new(2) })
+        Ok(BasicAuth {
+            users,
+            decoy,
+            remember,
+            verified: Mutex::default(),
+            bcrypt_slots: tokio::sync::Semaphore::new(2),
+        })
     }
 
     /// Whether an `Authorization` header value names a user with the right password.
@@ -451,10 +486,16 @@ mod tests {
 
     #[test]
     fn unknown_and_unsupported_keys_are_errors() {
-        assert!(err("tls_config:\n  cert_file: a\n").contains("tls_config"), "{}", err("tls_config:\n  cert_file: a\n"));
+        assert!(
+            err("tls_config:\n  cert_file: a\n").contains("tls_config"),
+            "{}",
+            err("tls_config:\n  cert_file: a\n")
+        );
         assert!(err("tls_server_config:\n  certfile: a\n").contains("certfile"));
         assert!(err("rate_limit:\n  interval: 1s\n  burst: 5\n").contains("rate_limit is not supported"));
-        assert!(err("tls_server_config:\n  client_allowed_sans: [a]\n").contains("client_allowed_sans is not supported"));
+        assert!(
+            err("tls_server_config:\n  client_allowed_sans: [a]\n").contains("client_allowed_sans is not supported")
+        );
         assert!(err("http_server_config:\n  headers:\n    X-Powered-By: me\n").contains("X-Powered-By"));
         assert!(err("http_server_config:\n  headers:\n    X-Frame-Options: allow\n").contains("deny, sameorigin"));
     }
@@ -463,12 +504,16 @@ mod tests {
     fn tls_settings_are_checked() {
         assert!(err("tls_server_config:\n  cert_file: c.pem\n").contains("needs a certificate and its key"));
         assert!(err("tls_server_config:\n  min_version: TLS13\n").contains("TLS is not"));
-        assert!(err("tls_server_config:\n  cert_file: c.pem\n  cert: x\n  key_file: k\n").contains("both cert and cert_file"));
+        assert!(
+            err("tls_server_config:\n  cert_file: c.pem\n  cert: x\n  key_file: k\n")
+                .contains("both cert and cert_file")
+        );
         assert!(err("tls_server_config:\n  cert_file: c.pem\n  key_file: k.pem\n").contains("/nonexistent/c.pem"));
         assert_eq!(version("TLS11", "min_version").map_err(|e| e.contains("not supported")), Err(true));
         let suites = rustls::crypto::ring::default_provider().cipher_suites;
-        let picked = cipher_suites(&suites, &["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into(), "TLS_AES_128_GCM_SHA256".into()])
-            .expect("known suites");
+        let picked =
+            cipher_suites(&suites, &["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into(), "TLS_AES_128_GCM_SHA256".into()])
+                .expect("known suites");
         assert_eq!(picked[0].suite().as_str(), Some("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
         assert!(picked[1..].iter().all(|s| s.version() == &rustls::version::TLS13));
         assert!(cipher_suites(&suites, &["TLS_RSA_WITH_RC4_128_SHA".into()]).is_err());
@@ -481,8 +526,14 @@ mod tests {
         let ca = Pem::Inline(String::new());
         assert!(client_verifier(Some("NoClientCert"), None, &provider).expect("none").is_none());
         assert!(client_verifier(None, Some(&ca), &provider).is_err_and(|e| e.contains("RequireAndVerifyClientCert")));
-        assert!(client_verifier(Some("RequireAnyClientCert"), Some(&ca), &provider).is_err_and(|e| e.contains("without verifying")));
-        assert!(client_verifier(Some("RequireAndVerifyClientCert"), None, &provider).is_err_and(|e| e.contains("client_ca_file")));
+        assert!(
+            client_verifier(Some("RequireAnyClientCert"), Some(&ca), &provider)
+                .is_err_and(|e| e.contains("without verifying"))
+        );
+        assert!(
+            client_verifier(Some("RequireAndVerifyClientCert"), None, &provider)
+                .is_err_and(|e| e.contains("client_ca_file"))
+        );
         assert!(client_verifier(Some("Sometimes"), None, &provider).is_err_and(|e| e.contains("unknown value")));
     }
 
@@ -491,7 +542,10 @@ mod tests {
         let hash = bcrypt::hash("s3cret", 4).expect("hash");
         let config = parse(&format!("basic_auth_users:\n  prometheus: '{hash}'\n"), Path::new(".")).expect("config");
         let auth = config.users.expect("users");
-        let basic = |s: &str| HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s))).expect("header");
+        let basic = |s: &str| {
+            HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s)))
+                .expect("header")
+        };
         assert!(auth.check(Some(&basic("prometheus:s3cret"))).await);
         assert!(auth.verified.lock().expect("lock").contains_key("prometheus"));
         assert!(auth.check(Some(&basic("prometheus:s3cret"))).await, "remembered");

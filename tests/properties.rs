@@ -26,7 +26,8 @@ fn text_around(pieces: &'static [&'static str]) -> impl Strategy<Value = String>
     proptest::collection::vec(piece, 0..6).prop_map(|p| p.concat())
 }
 
-const DURATION_PIECES: &[&str] = &["back-off ", "Back-off ", "1m", "20s", "0", ".", "5", "h", "ms", "µs", "ns", "e9", "1e400", " restarting"];
+const DURATION_PIECES: &[&str] =
+    &["back-off ", "Back-off ", "1m", "20s", "0", ".", "5", "h", "ms", "µs", "ns", "e9", "1e400", " restarting"];
 const MESSAGE_PIECES: &[&str] = &[
     "configmap \"",
     "secret \"",
@@ -51,33 +52,80 @@ const MESSAGE_PIECES: &[&str] = &[
     "é",
     "\"",
 ];
-const REASONS: &[&str] = &["Unhealthy", "Killing", "BackOff", "Failed", "FailedMount", "FailedAttachVolume", "Pulled", ""];
+const REASONS: &[&str] =
+    &["Unhealthy", "Killing", "BackOff", "Failed", "FailedMount", "FailedAttachVolume", "Pulled", ""];
 
 /// Any JSON value, nested a few levels, with keys the decoders look for.
 fn any_json() -> impl Strategy<Value = Value> {
     let key = prop_oneof![
-        proptest::sample::select(&[
-            "metadata", "spec", "status", "name", "namespace", "uid", "labels", "pod-template-hash", "ownerReferences", "kind",
-            "controller", "containers", "initContainers", "restartPolicy", "resources", "limits", "memory", "containerStatuses",
-            "initContainerStatuses", "restartCount", "state", "lastState", "waiting", "terminated", "running", "reason", "message",
-            "exitCode", "startedAt", "finishedAt", "involvedObject", "fieldPath", "count", "series", "lastTimestamp", "eventTime",
-        ][..])
+        proptest::sample::select(
+            &[
+                "metadata",
+                "spec",
+                "status",
+                "name",
+                "namespace",
+                "uid",
+                "labels",
+                "pod-template-hash",
+                "ownerReferences",
+                "kind",
+                "controller",
+                "containers",
+                "initContainers",
+                "restartPolicy",
+                "resources",
+                "limits",
+                "memory",
+                "containerStatuses",
+                "initContainerStatuses",
+                "restartCount",
+                "state",
+                "lastState",
+                "waiting",
+                "terminated",
+                "running",
+                "reason",
+                "message",
+                "exitCode",
+                "startedAt",
+                "finishedAt",
+                "involvedObject",
+                "fieldPath",
+                "count",
+                "series",
+                "lastTimestamp",
+                "eventTime",
+            ][..]
+        )
         .prop_map(str::to_string),
         any::<String>(),
     ];
     let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        text_around(MESSAGE_PIECES).prop_map(Value::from),
-        proptest::sample::select(&["Pod", "ReplicaSet", "Job", "Always", "CrashLoopBackOff", "OOMKilled", "2026-11-24T09:20:40Z", "256Mi"][..])
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            text_around(MESSAGE_PIECES).prop_map(Value::from),
+            proptest::sample::select(
+                &[
+                    "Pod",
+                    "ReplicaSet",
+                    "Job",
+                    "Always",
+                    "CrashLoopBackOff",
+                    "OOMKilled",
+                    "2026-11-24T09:20:40Z",
+                    "256Mi"
+                ][..]
+            )
             .prop_map(Value::from),
-    ];
+        ];
     leaf.prop_recursive(4, 64, 8, move |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            proptest::collection::btree_map(key.clone(), inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+            proptest::collection::btree_map(key.clone(), inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -101,7 +149,9 @@ const POD_FIXTURES: &[&str] = &[
 /// Every JSON pointer into `v`.
 fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
     match v {
-        Value::Object(m) => m.iter().for_each(|(k, v)| pointers(v, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out)),
+        Value::Object(m) => {
+            m.iter().for_each(|(k, v)| pointers(v, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out))
+        }
         Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| pointers(v, format!("{at}/{i}"), out)),
         _ => {}
     }
@@ -125,7 +175,8 @@ fn mutated(mut doc: Value, edits: &[(usize, Value)]) -> Value {
 /// A Pod fixture with some of its values replaced by arbitrary JSON.
 fn mutated_pod() -> impl Strategy<Value = Value> {
     let edits = proptest::collection::vec((any::<usize>(), any_json()), 1..4);
-    (proptest::sample::select(POD_FIXTURES), edits).prop_map(|(name, edits)| mutated(fixture(&format!("pods/{name}.json")), &edits))
+    (proptest::sample::select(POD_FIXTURES), edits)
+        .prop_map(|(name, edits)| mutated(fixture(&format!("pods/{name}.json")), &edits))
 }
 
 /// The kubelet Events of the fixture, one per element.
@@ -349,7 +400,8 @@ const KEPT_LIMIT: usize = 4096;
 /// fields, waiting message and termination message, and a 1 MiB-named missing ConfigMap.
 fn huge_pod() -> Vec<u8> {
     let big = |c: &str| c.repeat(MIB);
-    let annotations: serde_json::Map<String, Value> = (0..1024).map(|i| (format!("example.com/a{i}"), Value::from("x".repeat(1024)))).collect();
+    let annotations: serde_json::Map<String, Value> =
+        (0..1024).map(|i| (format!("example.com/a{i}"), Value::from("x".repeat(1024)))).collect();
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "web-7d9c8b6f5-x2zqp", "namespace": "shop", "uid": "4f1c2a9e-7b0d-4a57-9a43-1d9a8f3c2b10", "resourceVersion": "918000",
@@ -375,7 +427,8 @@ fn a_huge_pod_keeps_a_few_bytes() {
     assert!(raw.len() > 7 * MIB, "the pod is {} bytes on the wire", raw.len());
 
     // The measure works: the full Pod keeps its megabytes.
-    let (full, full_bytes) = kept(|| serde_json::from_slice::<k8s_openapi::api::core::v1::Pod>(&raw).expect("a valid Pod"));
+    let (full, full_bytes) =
+        kept(|| serde_json::from_slice::<k8s_openapi::api::core::v1::Pod>(&raw).expect("a valid Pod"));
     assert!(full_bytes > 7 * MIB, "the full Pod keeps {full_bytes} bytes");
     drop(full);
 
@@ -387,7 +440,9 @@ fn a_huge_pod_keeps_a_few_bytes() {
     assert_eq!(app.state.waiting().and_then(|w| w.backoff_seconds), Some(160.0));
     assert_eq!(app.last_termination().map(|t| (t.exit_code, t.reason)), Some((137, TerminationReason::OomKilled)));
     assert_eq!((&*pod.workload.kind, &*pod.workload.name), ("Deployment", "web"));
-    assert!(pod.metadata.annotations.is_none() && pod.metadata.labels.is_none() && pod.metadata.managed_fields.is_none());
+    assert!(
+        pod.metadata.annotations.is_none() && pod.metadata.labels.is_none() && pod.metadata.managed_fields.is_none()
+    );
 
     // Tracking and assessing add only the reports.
     let (tracked, bytes) = kept(|| model::track(None, pod, NOW, true));
@@ -433,7 +488,8 @@ fn a_huge_event_keeps_a_few_bytes() {
     assert!(bytes <= KEPT_LIMIT, "the slim Event keeps {bytes} bytes");
     assert_eq!(e.signal, events::Signal::Ignored("other_failure"));
 
-    let missing = event(format!("MountVolume.SetUp failed for volume \"cfg\" : configmap \"{}\" not found", "c".repeat(MIB)));
+    let missing =
+        event(format!("MountVolume.SetUp failed for volume \"cfg\" : configmap \"{}\" not found", "c".repeat(MIB)));
     let (e, bytes) = kept(|| serde_json::from_str::<SlimEvent>(&missing).expect("decodes"));
     eprintln!("memory: a {} byte Event naming a missing ConfigMap keeps {bytes} bytes", missing.len());
     assert!(bytes <= KEPT_LIMIT, "the slim Event keeps {bytes} bytes");
@@ -455,7 +511,9 @@ fn a_huge_event_keeps_a_few_bytes() {
 fn regression_event_counters_saturate() {
     let mut counts = EventCounts::new();
     counts.baseline = false;
-    for (i, count) in [1_967_899_375_802_068_240i64, 8_008_737_556_716_545_625, 8_470_107_141_190_937_751].into_iter().enumerate() {
+    for (i, count) in
+        [1_967_899_375_802_068_240i64, 8_008_737_556_716_545_625, 8_470_107_141_190_937_751].into_iter().enumerate()
+    {
         let e: SlimEvent = serde_json::from_value(json!({
             "metadata": {"name": format!("web.{i}"), "namespace": "n", "uid": format!("e{i}")},
             "involvedObject": {"kind": "Pod", "namespace": "n", "name": "web", "uid": "u", "fieldPath": "spec.containers{app}"},

@@ -4,7 +4,9 @@
 //! that must hold is that nothing panics.
 
 use crashloop_exporter::diagnose::{self, LogHint};
-use crashloop_exporter::events::{self, ContainerEvents, EventCounts, Outcome, PodEvents, Probe, PullFailure, SlimEvent, Target};
+use crashloop_exporter::events::{
+    self, ContainerEvents, EventCounts, Outcome, PodEvents, Probe, PullFailure, SlimEvent, Target,
+};
 use crashloop_exporter::model::{self, MissingObject, ObjectKind, SlimPod, Timestamp};
 
 /// Longest name the exporter keeps from free text or from an unvalidated field.
@@ -42,7 +44,11 @@ pub fn event_message(reason: &str, message: &str) {
 
 fn bounded_object(object: &MissingObject) {
     assert!(object.name.len() <= MAX_NAME_BYTES, "object name of {} bytes", object.name.len());
-    assert!(object.key.as_ref().is_none_or(|k| k.len() <= MAX_NAME_BYTES), "key of {:?} bytes", object.key.as_ref().map(String::len));
+    assert!(
+        object.key.as_ref().is_none_or(|k| k.len() <= MAX_NAME_BYTES),
+        "key of {:?} bytes",
+        object.key.as_ref().map(String::len)
+    );
 }
 
 /// The log classifier: ignores ASCII case.
@@ -76,7 +82,10 @@ pub fn pod_json(data: &[u8]) {
                     let b = r.backoff;
                     assert!(b.delay_seconds.is_finite() && b.delay_seconds >= 0.0, "delay {b:?}");
                     assert!(b.next_restart.is_none_or(f64::is_finite), "next restart {b:?}");
-                    assert_eq!(b.active, r.container.state.waiting().is_some_and(|w| w.reason == model::WaitingReason::CrashLoopBackOff));
+                    assert_eq!(
+                        b.active,
+                        r.container.state.waiting().is_some_and(|w| w.reason == model::WaitingReason::CrashLoopBackOff)
+                    );
                 }
             }
         }
@@ -87,7 +96,10 @@ pub fn pod_json(data: &[u8]) {
         if diagnose::is_quiet(p) {
             for now in [NOW, NOW + 30, NOW + 86_400] {
                 let reports = diagnose::assess(p, None, &|_| Some(LogHint::Crash), now, false);
-                assert!(reports.iter().all(|r| !r.detailed && r.cause.is_none() && r.container.state.waiting().is_none()), "a quiet pod with details");
+                assert!(
+                    reports.iter().all(|r| !r.detailed && r.cause.is_none() && r.container.state.waiting().is_none()),
+                    "a quiet pod with details"
+                );
             }
         }
     }
@@ -101,7 +113,11 @@ pub fn pod_json(data: &[u8]) {
 /// container statuses, messages): bounded, whatever the JSON held. (Its own name,
 /// namespace and uid are validated by the apiserver.)
 pub fn bounded_pod(pod: &SlimPod) {
-    assert!(pod.workload.kind.len() <= MAX_NAME_BYTES && pod.workload.name.len() <= MAX_NAME_BYTES, "workload of {} bytes", pod.workload.name.len());
+    assert!(
+        pod.workload.kind.len() <= MAX_NAME_BYTES && pod.workload.name.len() <= MAX_NAME_BYTES,
+        "workload of {} bytes",
+        pod.workload.name.len()
+    );
     for c in &pod.containers {
         assert!(c.name.len() <= MAX_NAME_BYTES, "container name of {} bytes", c.name.len());
         if let Some(missing) = c.state.waiting().and_then(|w| w.missing.as_deref()) {
@@ -115,7 +131,9 @@ fn pod_events(pod: &SlimPod) -> PodEvents {
     let mut events = PodEvents { uid: pod.uid().to_string(), ..Default::default() };
     if let Some(c) = pod.containers.first() {
         let last_kill = c.last_termination().and_then(|t| t.finished_at).map(|at| (Probe::Startup, at - 5));
-        events.containers.insert(c.name.to_string(), ContainerEvents { last_probe_kill: last_kill, ..Default::default() });
+        events
+            .containers
+            .insert(c.name.to_string(), ContainerEvents { last_probe_kill: last_kill, ..Default::default() });
         events.missing.insert(MissingObject { kind: ObjectKind::Secret, name: "tls".into(), key: None }, "e".into());
     }
     events

@@ -60,10 +60,7 @@ pub struct Cluster {
 /// process about a second after the test binary exits. Give each test its own namespace.
 pub fn shared() -> Result<&'static Cluster> {
     static SHARED: OnceLock<std::result::Result<Cluster, String>> = OnceLock::new();
-    SHARED
-        .get_or_init(|| Cluster::start().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| Error::Shared(e.clone()))
+    SHARED.get_or_init(|| Cluster::start().map_err(|e| e.to_string())).as_ref().map_err(|e| Error::Shared(e.clone()))
 }
 
 impl Cluster {
@@ -81,9 +78,7 @@ impl Cluster {
 
     fn start_fresh(extra_apiserver_flags: &[String]) -> Result<Self> {
         static SEQ: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
         let name = format!(
             "crashloop-testbed-{}-{}-{:x}",
             std::process::id(),
@@ -107,9 +102,7 @@ impl Cluster {
     fn launch(dir: PathBuf, keep: bool, extra_apiserver_flags: &[String]) -> Result<Self> {
         let (etcd_bin, apiserver_bin) = locate_binaries()?;
         fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
-        let dir = dir
-            .canonicalize()
-            .map_err(io(format!("resolving {}", dir.display())))?;
+        let dir = dir.canonicalize().map_err(io(format!("resolving {}", dir.display())))?;
         let [etcd_port, etcd_peer_port, api_port] = free_ports()?;
         let tokens: Vec<String> = USERS.iter().map(|_| random_hex()).collect();
         let cluster = Cluster {
@@ -175,9 +168,7 @@ impl Cluster {
     /// Writes and returns a kubeconfig of a testbed user that reaches the apiserver through
     /// `proxy` (a [`Proxy`](super::Proxy) in front of [`Cluster::api_addr`]).
     pub fn kubeconfig_through(&self, user: &str, proxy: std::net::SocketAddr) -> Result<PathBuf> {
-        let yaml = self
-            .kubeconfig_yaml(user)?
-            .replace(&self.server_url(), &format!("https://{proxy}"));
+        let yaml = self.kubeconfig_yaml(user)?.replace(&self.server_url(), &format!("https://{proxy}"));
         let path = self.dir.join(format!("kubeconfig-{user}-via-{}", proxy.port()));
         write_atomically(&path, &yaml)?;
         Ok(path)
@@ -225,10 +216,7 @@ impl Cluster {
         if running(&mut slot) {
             return Ok(());
         }
-        let (client, peer) = (
-            self.etcd_url(),
-            format!("http://127.0.0.1:{}", self.etcd_peer_port),
-        );
+        let (client, peer) = (self.etcd_url(), format!("http://127.0.0.1:{}", self.etcd_peer_port));
         let data = self.dir.join("etcd");
         #[rustfmt::skip]
         let args = [
@@ -305,9 +293,8 @@ impl Cluster {
         block_on(async {
             let client = client_from_yaml(&yaml).await?;
             loop {
-                let request = hyper::Request::get("/readyz")
-                    .body(Vec::new())
-                    .map_err(|e| Error::Startup(e.to_string()))?;
+                let request =
+                    hyper::Request::get("/readyz").body(Vec::new()).map_err(|e| Error::Startup(e.to_string()))?;
                 let last = match client.request_text(request).await {
                     Ok(_) => return Ok(()),
                     Err(e) => e,
@@ -329,9 +316,7 @@ impl Cluster {
             .append(true)
             .open(&log_path)
             .map_err(io(format!("opening {}", log_path.display())))?;
-        let log2 = log
-            .try_clone()
-            .map_err(io("duplicating a log file handle"))?;
+        let log2 = log.try_clone().map_err(io("duplicating a log file handle"))?;
         let child = Command::new(bin)
             .args(args)
             .stdin(Stdio::null())
@@ -341,8 +326,7 @@ impl Cluster {
             .spawn()
             .map_err(io(format!("starting {}", bin.display())))?;
         let pid_file = self.dir.join(format!("{name}.pid"));
-        fs::write(&pid_file, child.id().to_string())
-            .map_err(io(format!("writing {}", pid_file.display())))?;
+        fs::write(&pid_file, child.id().to_string()).map_err(io(format!("writing {}", pid_file.display())))?;
         Ok(child)
     }
 
@@ -375,17 +359,12 @@ impl Cluster {
         if key.exists() {
             return Ok(());
         }
-        let out = Command::new("openssl")
-            .args(["genrsa", "-out"])
-            .arg(&key)
-            .arg("2048")
-            .output()
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => Error::MissingBinary {
-                    name: "openssl",
-                    looked_in: "PATH".into(),
-                },
-                _ => io("running openssl genrsa")(e),
+        let out =
+            Command::new("openssl").args(["genrsa", "-out"]).arg(&key).arg("2048").output().map_err(|e| {
+                match e.kind() {
+                    std::io::ErrorKind::NotFound => Error::MissingBinary { name: "openssl", looked_in: "PATH".into() },
+                    _ => io("running openssl genrsa")(e),
+                }
             })?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
@@ -395,10 +374,7 @@ impl Cluster {
     }
 
     fn kubeconfig_yaml(&self, user: &str) -> Result<String> {
-        let i = USERS
-            .iter()
-            .position(|(u, _)| *u == user)
-            .ok_or_else(|| Error::UnknownUser(user.into()))?;
+        let i = USERS.iter().position(|(u, _)| *u == user).ok_or_else(|| Error::UnknownUser(user.into()))?;
         Ok(format!(
             "apiVersion: v1\nkind: Config\n\
              clusters:\n- name: testbed\n  cluster:\n    server: {server}\n    insecure-skip-tls-verify: true\n\
@@ -530,23 +506,15 @@ fn random_hex() -> String {
 fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let tmp = path.with_extension("tmp");
     fs::write(&tmp, text).map_err(io(format!("writing {}", tmp.display())))?;
-    File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(io(format!("syncing {}", tmp.display())))?;
+    File::open(&tmp).and_then(|f| f.sync_all()).map_err(io(format!("syncing {}", tmp.display())))?;
     fs::rename(&tmp, path).map_err(io(format!("writing {}", path.display())))
 }
 
 /// `$CRASHLOOP_CACHE`, default `${XDG_CACHE_HOME:-$HOME/.cache}/crashloop-exporter`.
 fn cache_dir() -> Option<PathBuf> {
-    let env = |k| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
+    let env = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     env("CRASHLOOP_CACHE").or_else(|| {
-        env("XDG_CACHE_HOME")
-            .or_else(|| env("HOME").map(|h| h.join(".cache")))
-            .map(|c| c.join("crashloop-exporter"))
+        env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache"))).map(|c| c.join("crashloop-exporter"))
     })
 }
 
@@ -563,25 +531,13 @@ fn locate_binaries() -> Result<(PathBuf, PathBuf)> {
         }
     }
     let mut dirs: Vec<PathBuf> = cache_dir().map(|c| c.join("bin")).into_iter().collect();
-    dirs.extend(
-        std::env::var_os("PATH")
-            .iter()
-            .flat_map(std::env::split_paths),
-    );
+    dirs.extend(std::env::var_os("PATH").iter().flat_map(std::env::split_paths));
     let find = |name: &'static str| {
-        dirs.iter()
-            .map(|d| d.join(name))
-            .find(|p| is_executable(p))
-            .ok_or_else(|| {
-                let mut looked_in = String::from("$KUBEBUILDER_ASSETS, ");
-                looked_in += &dirs
-                    .first()
-                    .map_or("the cache".into(), |d| d.display().to_string());
-                Error::MissingBinary {
-                    name,
-                    looked_in: looked_in + ", PATH",
-                }
-            })
+        dirs.iter().map(|d| d.join(name)).find(|p| is_executable(p)).ok_or_else(|| {
+            let mut looked_in = String::from("$KUBEBUILDER_ASSETS, ");
+            looked_in += &dirs.first().map_or("the cache".into(), |d| d.display().to_string());
+            Error::MissingBinary { name, looked_in: looked_in + ", PATH" }
+        })
     };
     Ok((find("etcd")?, find("kube-apiserver")?))
 }

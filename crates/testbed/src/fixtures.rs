@@ -12,35 +12,20 @@ use super::NODE_NAME;
 
 /// An RFC 3339 timestamp with second precision, as the API writes them.
 pub fn timestamp(unix_seconds: i64) -> String {
-    Timestamp::from_second(unix_seconds)
-        .unwrap_or(Timestamp::UNIX_EPOCH)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    Timestamp::from_second(unix_seconds).unwrap_or(Timestamp::UNIX_EPOCH).strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// [`timestamp`] of `seconds` before now.
 pub fn ago(seconds: i64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     timestamp(now - seconds)
 }
 
 /// A stable, UUID-shaped id derived from `seed` (for owner references and fake digests).
 pub fn fake_uid(seed: &str) -> String {
-    let h = hash(&(seed, 0))
-        .to_be_bytes()
-        .into_iter()
-        .chain(hash(&(seed, 1)).to_be_bytes());
+    let h = hash(&(seed, 0)).to_be_bytes().into_iter().chain(hash(&(seed, 1)).to_be_bytes());
     let hex: String = h.map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 fn hash(v: &impl Hash) -> u64 {
@@ -74,10 +59,7 @@ pub fn pod(ns: &str, name: &str, containers: Vec<Value>) -> Value {
 
 /// Adds a controller owner reference (with a fake uid) to a pod manifest.
 pub fn owned_by(mut pod: Value, api_version: &str, kind: &str, name: &str) -> Value {
-    let ns = pod["metadata"]["namespace"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
     pod["metadata"]["ownerReferences"] = json!([{
         "apiVersion": api_version,
         "kind": kind,
@@ -91,20 +73,9 @@ pub fn owned_by(mut pod: Value, api_version: &str, kind: &str, name: &str) -> Va
 
 /// A pod of Deployment `deploy`, as its ReplicaSet `<deploy>-<hash>` names it:
 /// `<deploy>-<hash>-<suffix>`, label `pod-template-hash: <hash>` (and `app: <deploy>`).
-pub fn deployment_pod(
-    ns: &str,
-    deploy: &str,
-    hash: &str,
-    suffix: &str,
-    containers: Vec<Value>,
-) -> Value {
+pub fn deployment_pod(ns: &str, deploy: &str, hash: &str, suffix: &str, containers: Vec<Value>) -> Value {
     let rs = format!("{deploy}-{hash}");
-    let mut p = owned_by(
-        pod(ns, &format!("{rs}-{suffix}"), containers),
-        "apps/v1",
-        "ReplicaSet",
-        &rs,
-    );
+    let mut p = owned_by(pod(ns, &format!("{rs}-{suffix}"), containers), "apps/v1", "ReplicaSet", &rs);
     p["metadata"]["labels"] = json!({ "app": deploy, "pod-template-hash": hash });
     p
 }
@@ -112,12 +83,7 @@ pub fn deployment_pod(
 /// A pod of Job `job` (`<job>-<suffix>`, label `job-name`, `restartPolicy: OnFailure`). A
 /// CronJob's Job is named `<cronjob>-<scheduled minute>`, e.g. `nightly-28391040`.
 pub fn job_pod(ns: &str, job: &str, suffix: &str, containers: Vec<Value>) -> Value {
-    let mut p = owned_by(
-        pod(ns, &format!("{job}-{suffix}"), containers),
-        "batch/v1",
-        "Job",
-        job,
-    );
+    let mut p = owned_by(pod(ns, &format!("{job}-{suffix}"), containers), "batch/v1", "Job", job);
     let uid = fake_uid(&format!("{ns}/Job/{job}"));
     p["metadata"]["labels"] = json!({ "job-name": job, "controller-uid": uid });
     p["spec"]["restartPolicy"] = json!("OnFailure");
@@ -142,20 +108,9 @@ pub struct Terminated {
 
 impl Terminated {
     /// A termination without message.
-    pub fn new(
-        reason: &str,
-        exit_code: i32,
-        started_at: impl Into<String>,
-        finished_at: impl Into<String>,
-    ) -> Self {
+    pub fn new(reason: &str, exit_code: i32, started_at: impl Into<String>, finished_at: impl Into<String>) -> Self {
         let (started_at, finished_at) = (started_at.into(), finished_at.into());
-        Terminated {
-            reason: reason.into(),
-            exit_code,
-            started_at,
-            finished_at,
-            message: None,
-        }
+        Terminated { reason: reason.into(), exit_code, started_at, finished_at, message: None }
     }
 
     fn to_json(&self) -> Value {
@@ -172,13 +127,7 @@ impl Terminated {
     }
 }
 
-fn container_status(
-    name: &str,
-    state: Value,
-    ready: bool,
-    restarts: i32,
-    last: Option<&Terminated>,
-) -> Value {
+fn container_status(name: &str, state: Value, ready: bool, restarts: i32, last: Option<&Terminated>) -> Value {
     json!({
         "name": name,
         "state": state,
@@ -190,12 +139,7 @@ fn container_status(
 }
 
 /// A ready, running container status.
-pub fn running_status(
-    container: &str,
-    restart_count: i32,
-    started_at: &str,
-    last: Option<&Terminated>,
-) -> Value {
+pub fn running_status(container: &str, restart_count: i32, started_at: &str, last: Option<&Terminated>) -> Value {
     let state = json!({ "running": { "startedAt": started_at } });
     container_status(container, state, true, restart_count, last)
 }
@@ -213,52 +157,23 @@ pub fn waiting_status(
     if !message.is_empty() {
         waiting["message"] = json!(message);
     }
-    container_status(
-        container,
-        json!({ "waiting": waiting }),
-        false,
-        restart_count,
-        last,
-    )
+    container_status(container, json!({ "waiting": waiting }), false, restart_count, last)
 }
 
 /// A container status whose current state is terminated (a finished Job container, or one
 /// the kubelet has not restarted yet).
-pub fn terminated_status(
-    container: &str,
-    restart_count: i32,
-    state: &Terminated,
-    last: Option<&Terminated>,
-) -> Value {
+pub fn terminated_status(container: &str, restart_count: i32, state: &Terminated, last: Option<&Terminated>) -> Value {
     container_status(container, state.to_json(), false, restart_count, last)
 }
 
 /// A container in `CrashLoopBackOff`, with the kubelet's message:
 /// `back-off <back_off> restarting failed container=<c> pod=<pod>_<ns>(<uid>)`.
-pub fn crashloop_status(
-    pod: &Pod,
-    container: &str,
-    restart_count: i32,
-    back_off: &str,
-    last: &Terminated,
-) -> Value {
+pub fn crashloop_status(pod: &Pod, container: &str, restart_count: i32, back_off: &str, last: &Terminated) -> Value {
     let m = &pod.metadata;
     let (name, ns, uid) = (m.name.as_deref(), m.namespace.as_deref(), m.uid.as_deref());
-    let (name, ns, uid) = (
-        name.unwrap_or_default(),
-        ns.unwrap_or_default(),
-        uid.unwrap_or_default(),
-    );
-    let message = format!(
-        "back-off {back_off} restarting failed container={container} pod={name}_{ns}({uid})"
-    );
-    waiting_status(
-        container,
-        "CrashLoopBackOff",
-        &message,
-        restart_count,
-        Some(last),
-    )
+    let (name, ns, uid) = (name.unwrap_or_default(), ns.unwrap_or_default(), uid.unwrap_or_default());
+    let message = format!("back-off {back_off} restarting failed container={container} pod={name}_{ns}({uid})");
+    waiting_status(container, "CrashLoopBackOff", &message, restart_count, Some(last))
 }
 
 /// A pod status as the kubelet reports it, for a pod as created (with its uid and spec).
@@ -271,25 +186,15 @@ pub fn pod_status(pod: &Pod, phase: &str, statuses: Vec<Value>) -> Value {
     let spec = pod.spec.as_ref();
     let uid = pod.metadata.uid.as_deref().unwrap_or_default();
     let image_of = |init: bool, name: &str| {
-        let list = spec.and_then(|s| {
-            if init {
-                s.init_containers.as_ref()
-            } else {
-                Some(&s.containers)
-            }
-        });
-        list.into_iter()
-            .flatten()
-            .find(|c| c.name == name)
-            .and_then(|c| c.image.clone())
+        let list = spec.and_then(|s| if init { s.init_containers.as_ref() } else { Some(&s.containers) });
+        list.into_iter().flatten().find(|c| c.name == name).and_then(|c| c.image.clone())
     };
     let (mut main, mut init) = (Vec::new(), Vec::new());
     for mut s in statuses {
         let name = s["name"].as_str().unwrap_or_default().to_owned();
         let is_init = image_of(false, &name).is_none() && image_of(true, &name).is_some();
         let image = image_of(is_init, &name).unwrap_or_default();
-        let has_run =
-            s["lastState"].get("terminated").is_some() || s["state"].get("waiting").is_none();
+        let has_run = s["lastState"].get("terminated").is_some() || s["state"].get("waiting").is_none();
         if s.get("image").is_none() {
             s["image"] = json!(image);
         }
@@ -302,32 +207,18 @@ pub fn pod_status(pod: &Pod, phase: &str, statuses: Vec<Value>) -> Value {
             });
         }
         if s.get("containerID").is_none() && has_run {
-            let (a, b) = (
-                hash(&(uid, &name, 0)),
-                hash(&(uid, &name, s["restartCount"].as_i64())),
-            );
+            let (a, b) = (hash(&(uid, &name, 0)), hash(&(uid, &name, s["restartCount"].as_i64())));
             s["containerID"] = json!(format!("containerd://{a:016x}{b:016x}{a:016x}{b:016x}"));
         }
         if is_init { init.push(s) } else { main.push(s) }
     }
     let all_ready = main.iter().all(|s| s["ready"] == json!(true));
-    let inits_done = init
-        .iter()
-        .all(|s| s["state"]["terminated"]["exitCode"] == json!(0) || s["ready"] == json!(true));
-    let start = pod
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .map(|t| timestamp(t.0.as_second()))
-        .unwrap_or_else(|| ago(0));
+    let inits_done = init.iter().all(|s| s["state"]["terminated"]["exitCode"] == json!(0) || s["ready"] == json!(true));
+    let start = pod.metadata.creation_timestamp.as_ref().map(|t| timestamp(t.0.as_second())).unwrap_or_else(|| ago(0));
     let condition = |type_: &str, ok: bool| {
         let mut c = json!({ "type": type_, "status": if ok { "True" } else { "False" }, "lastProbeTime": null, "lastTransitionTime": start });
         if !ok {
-            c["reason"] = json!(if type_ == "Initialized" {
-                "ContainersNotInitialized"
-            } else {
-                "ContainersNotReady"
-            });
+            c["reason"] = json!(if type_ == "Initialized" { "ContainersNotInitialized" } else { "ContainersNotReady" });
         }
         c
     };
@@ -382,9 +273,7 @@ impl EventSpec {
     /// A `Warning` (or, if `warning` is false, `Normal`) event about `pod`, now, count 1.
     pub fn for_pod(pod: &Pod, warning: bool, reason: &str, message: &str) -> Self {
         let name = pod.metadata.name.clone().unwrap_or_default();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         EventSpec {
             name: format!("{name}.{nanos:x}"),
             pod_name: name,

@@ -40,10 +40,7 @@ fn is_status(e: &kube::Error, code: u16) -> bool {
 /// Creates namespace `ns` unless it exists.
 pub async fn ensure_namespace(client: &Client, ns: &str) -> Result<()> {
     let namespace: Namespace = serde_json::from_value(json!({ "metadata": { "name": ns } }))?;
-    match Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &namespace)
-        .await
-    {
+    match Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &namespace).await {
         Err(e) if !is_status(&e, 409) => Err(e.into()),
         _ => Ok(()),
     }
@@ -53,18 +50,14 @@ pub async fn ensure_namespace(client: &Client, ns: &str) -> Result<()> {
 /// and returns it as stored, with its uid.
 pub async fn create_pod(client: &Client, ns: &str, manifest: &Value) -> Result<Pod> {
     let pod: Pod = serde_json::from_value(manifest.clone())?;
-    Ok(Api::<Pod>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &pod)
-        .await?)
+    Ok(Api::<Pod>::namespaced(client.clone(), ns).create(&PostParams::default(), &pod).await?)
 }
 
 /// Writes a pod's status as the kubelet does: a strategic-merge PATCH of the `status`
 /// subresource with `{"status": status}` (see [`pod_status`](super::pod_status)).
 pub async fn patch_status(client: &Client, ns: &str, name: &str, status: &Value) -> Result<Pod> {
     let patch = Patch::Strategic(json!({ "status": status }));
-    Ok(Api::<Pod>::namespaced(client.clone(), ns)
-        .patch_status(name, &PatchParams::default(), &patch)
-        .await?)
+    Ok(Api::<Pod>::namespaced(client.clone(), ns).patch_status(name, &PatchParams::default(), &patch).await?)
 }
 
 /// Deletes a pod at once (`gracePeriodSeconds: 0`) and waits until it is gone; a missing pod
@@ -72,10 +65,7 @@ pub async fn patch_status(client: &Client, ns: &str, name: &str, status: &Value)
 /// `deletionTimestamp` and waits for a kubelet that does not exist.
 pub async fn delete_pod(client: &Client, ns: &str, name: &str) -> Result<()> {
     let pods = Api::<Pod>::namespaced(client.clone(), ns);
-    let params = DeleteParams {
-        grace_period_seconds: Some(0),
-        ..DeleteParams::default()
-    };
+    let params = DeleteParams { grace_period_seconds: Some(0), ..DeleteParams::default() };
     match pods.delete(name, &params).await {
         Err(e) if is_status(&e, 404) => return Ok(()),
         other => other?,
@@ -86,17 +76,13 @@ pub async fn delete_pod(client: &Client, ns: &str, name: &str) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(Error::Timeout(format!(
-        "pod {ns}/{name} still exists 10 s after deletion"
-    )))
+    Err(Error::Timeout(format!("pod {ns}/{name} still exists 10 s after deletion")))
 }
 
 /// Records an event as the kubelet does (POST to core/v1 events).
 pub async fn post_event(client: &Client, ns: &str, spec: &EventSpec) -> Result<Event> {
     let event: Event = serde_json::from_value(event_manifest(ns, spec))?;
-    Ok(Api::<Event>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &event)
-        .await?)
+    Ok(Api::<Event>::namespaced(client.clone(), ns).create(&PostParams::default(), &event).await?)
 }
 
 /// Bumps an event's count as the kubelet's event correlator does when the same event
@@ -109,20 +95,13 @@ pub async fn patch_event_count(
     last_timestamp: &str,
 ) -> Result<Event> {
     let patch = Patch::Strategic(json!({ "count": count, "lastTimestamp": last_timestamp }));
-    Ok(Api::<Event>::namespaced(client.clone(), ns)
-        .patch(name, &PatchParams::default(), &patch)
-        .await?)
+    Ok(Api::<Event>::namespaced(client.clone(), ns).patch(name, &PatchParams::default(), &patch).await?)
 }
 
 /// Writes one occurrence of an event as the kubelet's recorder does: a new event is POSTed,
 /// a repeat PATCHes `count` and `lastTimestamp`; a PATCH of an event that is gone (TTL) POSTs
 /// it again under the same name, and a POST of a name that exists PATCHes it.
-pub async fn record_event(
-    client: &Client,
-    ns: &str,
-    spec: &EventSpec,
-    create: bool,
-) -> Result<Event> {
+pub async fn record_event(client: &Client, ns: &str, spec: &EventSpec, create: bool) -> Result<Event> {
     if create {
         match post_event(client, ns, spec).await {
             Err(Error::Kube(e)) if is_status(&e, 409) => {}

@@ -46,16 +46,15 @@ pub mod sim;
 
 pub use cluster::{Cluster, shared};
 pub use fixtures::{
-    EventSpec, Terminated, ago, container, crashloop_status, deployment_pod, event_manifest,
-    fake_uid, job_pod, owned_by, pod, pod_status, running_status, terminated_status, timestamp,
-    waiting_status,
+    EventSpec, Terminated, ago, container, crashloop_status, deployment_pod, event_manifest, fake_uid, job_pod,
+    owned_by, pod, pod_status, running_status, terminated_status, timestamp, waiting_status,
+};
+pub use kubelet::{
+    client_from_kubeconfig, create_pod, delete_pod, ensure_namespace, patch_event_count, patch_status, post_event,
+    record_event,
 };
 pub use node::{Node, busybox, busybox_sh, deployment, shared_node};
 pub use proxy::Proxy;
-pub use kubelet::{
-    client_from_kubeconfig, create_pod, delete_pod, ensure_namespace, patch_event_count,
-    patch_status, post_event, record_event,
-};
 
 /// The `crashloop-sim` binary of the same build as the running test or benchmark: tests run
 /// from `target/<profile>/deps/`, the binary sits in `target/<profile>/`. Build it with
@@ -70,7 +69,10 @@ pub fn sim_binary() -> Result<std::path::PathBuf> {
     if sim.is_file() {
         Ok(sim)
     } else {
-        Err(Error::MissingBinary { name: "crashloop-sim", looked_in: profile_dir.display().to_string() + " (run cargo build --workspace --bins)" })
+        Err(Error::MissingBinary {
+            name: "crashloop-sim",
+            looked_in: profile_dir.display().to_string() + " (run cargo build --workspace --bins)",
+        })
     }
 }
 

@@ -186,12 +186,8 @@ impl Node {
     pub fn import_image(&self, name: &str, rootfs: &Path, entrypoint: &[&str]) -> Result<()> {
         let archive = oci_archive(&self.dir.join("images"), name, rootfs, entrypoint)?;
         let socket = self.containerd_socket();
-        run(Command::new("ctr")
-            .arg("-a")
-            .arg(&socket)
-            .args(["-n", "k8s.io", "images", "import"])
-            .arg(&archive))
-        .map(|_| ())
+        run(Command::new("ctr").arg("-a").arg(&socket).args(["-n", "k8s.io", "images", "import"]).arg(&archive))
+            .map(|_| ())
     }
 
     fn start_containerd(&self, bins: &NodeBinaries) -> Result<()> {
@@ -297,7 +293,9 @@ state = "{state}"
         let entry = run(Command::new("htpasswd").args(["-Bbn", "testbed", "testbed"]))?;
         fs::write(&htpasswd, entry).map_err(io("writing htpasswd"))?;
         let auth = format!("auth:\n  htpasswd:\n    realm: testbed\n    path: {}\n", htpasswd.display());
-        for (name, port, auth) in [("registry", self.registry_port, ""), ("auth-registry", self.auth_registry_port, auth.as_str())] {
+        for (name, port, auth) in
+            [("registry", self.registry_port, ""), ("auth-registry", self.auth_registry_port, auth.as_str())]
+        {
             let path = self.dir.join(format!("{name}.yml"));
             fs::write(&path, registry_config(name, port, auth)).map_err(io(format!("writing {name}.yml")))?;
             let bin = which("docker-registry")?;
@@ -356,9 +354,11 @@ state = "{state}"
             let nodes: Api<NodeObject> = Api::all(client);
             loop {
                 if let Ok(node) = nodes.get("localhost").await {
-                    let ready = node.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
-                        cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")
-                    });
+                    let ready = node
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
                     let tainted = node.spec.as_ref().and_then(|s| s.taints.as_ref()).is_some_and(|t| !t.is_empty());
                     if ready && !tainted {
                         return Ok(());
@@ -393,7 +393,8 @@ state = "{state}"
             .process_group(0)
             .spawn()
             .map_err(io(format!("starting {}", bin.display())))?;
-        fs::write(self.dir.join(format!("{name}.pid")), child.id().to_string()).map_err(io(format!("writing {name}.pid")))?;
+        fs::write(self.dir.join(format!("{name}.pid")), child.id().to_string())
+            .map_err(io(format!("writing {name}.pid")))?;
         self.children.lock().unwrap_or_else(|p| p.into_inner()).push(child);
         Ok(())
     }
@@ -434,10 +435,11 @@ state = "{state}"
         for child in children.iter_mut() {
             if let Ok(Some(status)) = child.try_wait() {
                 let pid = child.id().to_string();
-                let name = ["containerd", "registry", "auth-registry", "kube-scheduler", "kube-controller-manager", "kubelet"]
-                    .into_iter()
-                    .find(|n| fs::read_to_string(self.dir.join(format!("{n}.pid"))).is_ok_and(|p| p == pid))
-                    .unwrap_or("a node part");
+                let name =
+                    ["containerd", "registry", "auth-registry", "kube-scheduler", "kube-controller-manager", "kubelet"]
+                        .into_iter()
+                        .find(|n| fs::read_to_string(self.dir.join(format!("{n}.pid"))).is_ok_and(|p| p == pid))
+                        .unwrap_or("a node part");
                 return Err(self.startup_error(name, &format!("exited ({status})")));
             }
         }
@@ -517,7 +519,11 @@ fn run(command: &mut Command) -> Result<String> {
     let what = format!("{command:?}");
     let out = command.stdin(Stdio::null()).output().map_err(io(format!("running {what}")))?;
     if !out.status.success() {
-        return Err(Error::Startup(format!("{what} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr))));
+        return Err(Error::Startup(format!(
+            "{what} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

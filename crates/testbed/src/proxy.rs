@@ -42,23 +42,12 @@ impl Proxy {
     /// Listens on a free loopback port and forwards every connection to `upstream`. The
     /// proxy runs on the caller's tokio runtime.
     pub async fn start(upstream: SocketAddr) -> Result<Proxy> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(io("binding the proxy"))?;
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(io("binding the proxy"))?;
         let addr = listener.local_addr().map_err(io("binding the proxy"))?;
-        let (control, _) = watch::channel(Control {
-            forwarding: true,
-            delay: Duration::ZERO,
-            generation: 0,
-        });
+        let (control, _) = watch::channel(Control { forwarding: true, delay: Duration::ZERO, generation: 0 });
         let open = Arc::new(AtomicUsize::new(0));
         let accept = tokio::spawn(accept_loop(listener, upstream, control.clone(), open.clone()));
-        Ok(Proxy {
-            addr,
-            control,
-            open,
-            accept,
-        })
+        Ok(Proxy { addr, control, open, accept })
     }
 
     /// Where clients connect.
@@ -164,10 +153,7 @@ async fn forward(
 
 /// Waits until bytes may move; the chunk delay, or `None` when the connection must close.
 async fn wait_forwarding(control: &mut watch::Receiver<Control>, generation: u64) -> Option<Duration> {
-    let c = *control
-        .wait_for(|c| c.forwarding || c.generation != generation)
-        .await
-        .ok()?;
+    let c = *control.wait_for(|c| c.forwarding || c.generation != generation).await.ok()?;
     (c.generation == generation).then_some(c.delay)
 }
 

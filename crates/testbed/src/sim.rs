@@ -33,8 +33,7 @@ use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 
 use super::fixtures::{
-    Terminated, container, crashloop_status, deployment_pod, running_status, terminated_status,
-    waiting_status,
+    Terminated, container, crashloop_status, deployment_pod, running_status, terminated_status, waiting_status,
 };
 
 /// The kubelet's initial crash-loop back-off.
@@ -84,14 +83,8 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in `--mix` order.
-    pub const ALL: [Scenario; 6] = [
-        Scenario::Oom,
-        Scenario::Liveness,
-        Scenario::Image,
-        Scenario::Config,
-        Scenario::Leak,
-        Scenario::Healthy,
-    ];
+    pub const ALL: [Scenario; 6] =
+        [Scenario::Oom, Scenario::Liveness, Scenario::Image, Scenario::Config, Scenario::Leak, Scenario::Healthy];
 
     /// Its name in `--mix`.
     pub fn as_str(self) -> &'static str {
@@ -140,19 +133,14 @@ impl FromStr for Mix {
         let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.as_str()).collect();
         let mut shares = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, share) = part
-                .split_once('=')
-                .ok_or_else(|| format!("{part:?} is not NAME=SHARE (e.g. oom=5)"))?;
+            let (name, share) =
+                part.split_once('=').ok_or_else(|| format!("{part:?} is not NAME=SHARE (e.g. oom=5)"))?;
             let scenario = Scenario::ALL
                 .into_iter()
                 .find(|sc| sc.as_str() == name.trim())
-                .ok_or_else(|| {
-                    format!("unknown scenario {name:?} (known: {})", names.join(", "))
-                })?;
-            let share: u32 = share
-                .trim()
-                .parse()
-                .map_err(|_| format!("share of {name} is not a whole number: {share:?}"))?;
+                .ok_or_else(|| format!("unknown scenario {name:?} (known: {})", names.join(", ")))?;
+            let share: u32 =
+                share.trim().parse().map_err(|_| format!("share of {name} is not a whole number: {share:?}"))?;
             if shares.iter().any(|(sc, _)| *sc == scenario) {
                 return Err(format!("{name} is given twice"));
             }
@@ -171,11 +159,8 @@ impl Mix {
     pub fn counts(&self, pods: usize) -> Vec<(Scenario, usize)> {
         let total: u64 = self.0.iter().map(|(_, s)| u64::from(*s)).sum();
         let exact = |share: u32| pods as u64 * u64::from(share);
-        let mut counts: Vec<(Scenario, usize, u64)> = self
-            .0
-            .iter()
-            .map(|&(sc, share)| (sc, (exact(share) / total) as usize, exact(share) % total))
-            .collect();
+        let mut counts: Vec<(Scenario, usize, u64)> =
+            self.0.iter().map(|&(sc, share)| (sc, (exact(share) / total) as usize, exact(share) % total)).collect();
         let left = pods - counts.iter().map(|c| c.1).sum::<usize>();
         let mut by_remainder: Vec<usize> = (0..counts.len()).collect();
         by_remainder.sort_by_key(|&i| std::cmp::Reverse(counts[i].2));
@@ -217,11 +202,7 @@ fn safe_chars(key: &impl Hash, n: usize) -> String {
 
 /// The namespaces of a run: `prefix` alone for one, else `prefix-0` … `prefix-(k-1)`.
 pub fn namespaces(prefix: &str, k: usize) -> Vec<String> {
-    if k <= 1 {
-        vec![prefix.to_string()]
-    } else {
-        (0..k).map(|i| format!("{prefix}-{i}")).collect()
-    }
+    if k <= 1 { vec![prefix.to_string()] } else { (0..k).map(|i| format!("{prefix}-{i}")).collect() }
 }
 
 /// One simulated pod: the replica of a Deployment, and what happens to it.
@@ -244,11 +225,7 @@ pub fn plan(pods: usize, namespaces: &[String], mix: &Mix) -> Vec<PodPlan> {
     let mut per_scenario: Vec<VecDeque<(Scenario, usize)>> = mix
         .counts(pods)
         .into_iter()
-        .map(|(sc, n)| {
-            (0..n.div_ceil(REPLICAS))
-                .map(|d| (sc, (n - d * REPLICAS).min(REPLICAS)))
-                .collect()
-        })
+        .map(|(sc, n)| (0..n.div_ceil(REPLICAS)).map(|d| (sc, (n - d * REPLICAS).min(REPLICAS))).collect())
         .collect();
     let mut out = Vec::with_capacity(pods);
     let mut numbers: HashMap<Scenario, usize> = HashMap::new();
@@ -323,8 +300,7 @@ impl PodPlan {
             "requests": { "cpu": "100m", "memory": "128Mi" },
             "limits": { "memory": "256Mi" },
         });
-        app["readinessProbe"] =
-            json!({ "httpGet": { "path": "/ready", "port": 8080 }, "periodSeconds": 5 });
+        app["readinessProbe"] = json!({ "httpGet": { "path": "/ready", "port": 8080 }, "periodSeconds": 5 });
         if self.scenario == Scenario::Liveness {
             app["livenessProbe"] = json!({
                 "httpGet": { "path": "/healthz", "port": 8080 },
@@ -341,16 +317,9 @@ impl PodPlan {
         }
         let name = self.name(generation);
         let suffix = name.rsplit('-').next().unwrap_or_default();
-        let mut pod = deployment_pod(
-            &self.namespace,
-            &self.deployment,
-            &self.template_hash(),
-            suffix,
-            vec![app],
-        );
+        let mut pod = deployment_pod(&self.namespace, &self.deployment, &self.template_hash(), suffix, vec![app]);
         if needs_config && self.config_through_volume() {
-            pod["spec"]["volumes"] =
-                json!([{ "name": "config", "configMap": { "name": self.config_map() } }]);
+            pod["spec"]["volumes"] = json!([{ "name": "config", "configMap": { "name": self.config_map() } }]);
         }
         pod["spec"]["terminationGracePeriodSeconds"] = json!(GRACE_SECONDS as i64);
         pod
@@ -369,8 +338,7 @@ impl PodPlan {
 
     /// The lifecycle of generation `generation` of this pod, once created as `subject`.
     pub fn lifecycle(&self, subject: Subject, generation: u32) -> Lifecycle {
-        let mut lifecycle =
-            Lifecycle::new(self.scenario, subject, hash64(&(self.seed, generation)));
+        let mut lifecycle = Lifecycle::new(self.scenario, subject, hash64(&(self.seed, generation)));
         lifecycle.config_volume = self.config_through_volume();
         lifecycle
     }
@@ -390,38 +358,27 @@ pub struct Backoff {
 impl Backoff {
     /// The kubelet's crash-loop back-off: 10 s doubling to 300 s, reset after a 600 s run.
     pub fn crash_loop() -> Self {
-        Backoff {
-            initial: INITIAL_BACKOFF,
-            max: MAX_BACKOFF,
-            expiry: BACKOFF_RESET,
-            entry: None,
-        }
+        Backoff { initial: INITIAL_BACKOFF, max: MAX_BACKOFF, expiry: BACKOFF_RESET, entry: None }
     }
 
     /// The kubelet's image-pull back-off: 10 s doubling to 300 s (client-go's default expiry,
     /// twice the maximum).
     pub fn image_pull() -> Self {
-        Backoff {
-            expiry: 2.0 * MAX_BACKOFF,
-            ..Self::crash_loop()
-        }
+        Backoff { expiry: 2.0 * MAX_BACKOFF, ..Self::crash_loop() }
     }
 
     fn live(&self, event_time: f64) -> Option<(f64, f64)> {
-        self.entry
-            .filter(|(_, last_update)| event_time - last_update <= self.expiry)
+        self.entry.filter(|(_, last_update)| event_time - last_update <= self.expiry)
     }
 
     /// `IsInBackOffSince(eventTime)` at `now`: whether `now` is within the delay after `event_time`.
     pub fn in_backoff_since(&self, event_time: f64, now: f64) -> bool {
-        self.live(event_time)
-            .is_some_and(|(delay, _)| now - event_time < delay)
+        self.live(event_time).is_some_and(|(delay, _)| now - event_time < delay)
     }
 
     /// `IsInBackOffSinceUpdate` at `now`: whether `now` is within the delay after the last `next`.
     pub fn in_backoff_since_update(&self, now: f64) -> bool {
-        self.live(now)
-            .is_some_and(|(delay, last_update)| now - last_update < delay)
+        self.live(now).is_some_and(|(delay, last_update)| now - last_update < delay)
     }
 
     /// `Next(eventTime)` at `now`: starts at the initial delay (or over, if the entry
@@ -511,34 +468,25 @@ impl Status {
     /// The container status JSON for `pod` (as created), with simulated times turned into
     /// RFC 3339 by `wall`.
     pub fn to_json(&self, pod: &Pod, image: &str, wall: &dyn Fn(f64) -> String) -> Value {
-        let term =
-            |e: &Exit| Terminated::new(e.reason, e.exit_code, wall(e.started), wall(e.finished));
+        let term = |e: &Exit| Terminated::new(e.reason, e.exit_code, wall(e.started), wall(e.finished));
         let last = self.last.as_ref().map(term);
         let c = CONTAINER;
         match &self.state {
             State::Creating => waiting_status(c, "ContainerCreating", "", self.restarts, None),
-            State::Running { started } => {
-                running_status(c, self.restarts, &wall(*started), last.as_ref())
-            }
+            State::Running { started } => running_status(c, self.restarts, &wall(*started), last.as_ref()),
             State::Exited(e) => terminated_status(c, self.restarts, &term(e), last.as_ref()),
             State::CrashLoopBackOff { delay } => match &last {
                 Some(last) => crashloop_status(pod, c, self.restarts, &go_duration(*delay), last),
                 None => waiting_status(c, "CrashLoopBackOff", "", self.restarts, None),
             },
-            State::ErrImagePull { message } => {
-                waiting_status(c, "ErrImagePull", message, self.restarts, None)
-            }
+            State::ErrImagePull { message } => waiting_status(c, "ErrImagePull", message, self.restarts, None),
             State::ImagePullBackOff => {
                 let message = format!("Back-off pulling image \"{image}\"");
                 waiting_status(c, "ImagePullBackOff", &message, self.restarts, None)
             }
-            State::ConfigError { message } => waiting_status(
-                c,
-                "CreateContainerConfigError",
-                message,
-                self.restarts,
-                None,
-            ),
+            State::ConfigError { message } => {
+                waiting_status(c, "CreateContainerConfigError", message, self.restarts, None)
+            }
         }
     }
 }
@@ -554,19 +502,11 @@ pub struct Occurrence {
 }
 
 fn normal(reason: &'static str, message: String) -> Occurrence {
-    Occurrence {
-        reason,
-        message,
-        warning: false,
-        on_container: true,
-    }
+    Occurrence { reason, message, warning: false, on_container: true }
 }
 
 fn warning(reason: &'static str, message: String) -> Occurrence {
-    Occurrence {
-        warning: true,
-        ..normal(reason, message)
-    }
+    Occurrence { warning: true, ..normal(reason, message) }
 }
 
 /// Something that happens at one moment: a new status (if it changed) and Events.
@@ -637,11 +577,7 @@ impl Lifecycle {
             seed,
             runs: None,
             config_volume: false,
-            status: Status {
-                state: State::Creating,
-                restarts: 0,
-                last: None,
-            },
+            status: Status { state: State::Creating, restarts: 0, last: None },
             crash: Backoff::crash_loop(),
             pull: Backoff::image_pull(),
             next_at: START_SECONDS,
@@ -708,11 +644,7 @@ impl Lifecycle {
         match self.scenario {
             Scenario::Healthy if self.status.state == State::Creating => {
                 let at = self.next_at;
-                self.push(
-                    at,
-                    Some(State::Running { started: at }),
-                    self.start_events(),
-                );
+                self.push(at, Some(State::Running { started: at }), self.start_events());
             }
             Scenario::Healthy => {}
             Scenario::Oom | Scenario::Leak | Scenario::Liveness => self.instance_run(),
@@ -725,10 +657,7 @@ impl Lifecycle {
     fn start_events(&self) -> Vec<Occurrence> {
         let image = &self.subject.image;
         vec![
-            normal(
-                "Pulled",
-                format!("Container image \"{image}\" already present on machine"),
-            ),
+            normal("Pulled", format!("Container image \"{image}\" already present on machine")),
             normal("Created", format!("Created container {CONTAINER}")),
             normal("Started", format!("Started container {CONTAINER}")),
         ]
@@ -738,10 +667,7 @@ impl Lifecycle {
         let s = &self.subject;
         warning(
             "BackOff",
-            format!(
-                "Back-off restarting failed container {CONTAINER} in pod {}_{}({})",
-                s.pod, s.namespace, s.uid
-            ),
+            format!("Back-off restarting failed container {CONTAINER} in pod {}_{}({})", s.pod, s.namespace, s.uid),
         )
     }
 
@@ -764,33 +690,18 @@ impl Lifecycle {
                     if i + 1 == PROBE_FAILURES {
                         events.push(normal(
                             "Killing",
-                            format!(
-                                "Container {CONTAINER} failed liveness probe, will be restarted"
-                            ),
+                            format!("Container {CONTAINER} failed liveness probe, will be restarted"),
                         ));
                     }
                     self.push(first_failure + f64::from(i) * PROBE_PERIOD, None, events);
                 }
                 let killed = first_failure + f64::from(PROBE_FAILURES - 1) * PROBE_PERIOD;
-                Exit {
-                    reason: "Error",
-                    exit_code: 137,
-                    started,
-                    finished: killed + GRACE_SECONDS,
-                }
+                Exit { reason: "Error", exit_code: 137, started, finished: killed + GRACE_SECONDS }
             }
             scenario => {
-                let run = if scenario == Scenario::Leak {
-                    self.run_time(540.0, 780.0)
-                } else {
-                    self.run_time(10.0, 90.0)
-                };
-                Exit {
-                    reason: "OOMKilled",
-                    exit_code: 137,
-                    started,
-                    finished: started + run,
-                }
+                let run =
+                    if scenario == Scenario::Leak { self.run_time(540.0, 780.0) } else { self.run_time(10.0, 90.0) };
+                Exit { reason: "OOMKilled", exit_code: 137, started, finished: started + run }
             }
         };
         let finished = exit.finished;
@@ -800,11 +711,7 @@ impl Lifecycle {
         let restart = if self.crash.in_backoff_since(finished, sync) {
             let delay = self.crash.delay();
             let until = finished + delay;
-            self.push(
-                sync,
-                Some(State::CrashLoopBackOff { delay }),
-                vec![self.backoff_event()],
-            );
+            self.push(sync, Some(State::CrashLoopBackOff { delay }), vec![self.backoff_event()]);
             let mut t = sync + SYNC_SECONDS;
             while t < until {
                 self.push(t, None, vec![self.backoff_event()]);
@@ -820,10 +727,7 @@ impl Lifecycle {
     }
 
     fn pulling(&self) -> Occurrence {
-        normal(
-            "Pulling",
-            format!("Pulling image \"{}\"", self.subject.image),
-        )
+        normal("Pulling", format!("Pulling image \"{}\"", self.subject.image))
     }
 
     fn pull_error(&self) -> String {
@@ -854,14 +758,9 @@ impl Lifecycle {
         let image = self.subject.image.clone();
         self.push(
             failed,
-            Some(State::ErrImagePull {
-                message: error.clone(),
-            }),
+            Some(State::ErrImagePull { message: error.clone() }),
             vec![
-                warning(
-                    "Failed",
-                    format!("Failed to pull image \"{image}\": {error}"),
-                ),
+                warning("Failed", format!("Failed to pull image \"{image}\": {error}")),
                 warning("Failed", "Error: ErrImagePull".into()),
             ],
         );
@@ -888,17 +787,10 @@ impl Lifecycle {
         let at = self.next_at;
         let message = format!("configmap \"{}\" not found", self.subject.config_map);
         let events = vec![
-            normal(
-                "Pulled",
-                format!(
-                    "Container image \"{}\" already present on machine",
-                    self.subject.image
-                ),
-            ),
+            normal("Pulled", format!("Container image \"{}\" already present on machine", self.subject.image)),
             warning("Failed", format!("Error: {message}")),
         ];
-        let state =
-            (self.status.state == State::Creating).then_some(State::ConfigError { message });
+        let state = (self.status.state == State::Creating).then_some(State::ConfigError { message });
         self.push(at, state, events);
         self.next_at = at + SYNC_SECONDS;
     }
@@ -926,10 +818,7 @@ impl Lifecycle {
                 "Unable to attach or mount volumes: unmounted volumes=[config], unattached volumes=[config kube-api-access-{}]: timed out waiting for the condition",
                 safe_chars(&self.seed, 5)
             );
-            let event = Occurrence {
-                on_container: false,
-                ..warning("FailedMount", message)
-            };
+            let event = Occurrence { on_container: false, ..warning("FailedMount", message) };
             self.push(at, None, vec![event]);
             self.mount_timeout_at += MOUNT_TIMEOUT;
         } else {
@@ -977,10 +866,7 @@ pub fn snapshot(lifecycle: Lifecycle, depth: i32, horizon: f64) -> Snapshot {
         if let Some(s) = t.status {
             status = s;
         }
-        if crash_loops
-            && status.restarts >= depth.max(1)
-            && matches!(status.state, State::CrashLoopBackOff { .. })
-        {
+        if crash_loops && status.restarts >= depth.max(1) && matches!(status.state, State::CrashLoopBackOff { .. }) {
             break;
         }
     }
@@ -1033,12 +919,7 @@ impl Correlator {
 
     /// Records one occurrence at `at`; returns the write to make, or `None` when the spam
     /// filter drops it. `name` names a new Event.
-    pub fn observe(
-        &mut self,
-        occurrence: &Occurrence,
-        at: f64,
-        name: impl FnOnce() -> String,
-    ) -> Option<EventWrite> {
+    pub fn observe(&mut self, occurrence: &Occurrence, at: f64, name: impl FnOnce() -> String) -> Option<EventWrite> {
         let seen = self.seen.entry(occurrence.clone()).or_insert_with(|| Seen {
             name: name(),
             count: 0,
@@ -1070,9 +951,7 @@ impl Correlator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crashloop_exporter::model::{
-        SlimPod, State as Slim, TerminationReason, WaitingReason, parse_go_duration,
-    };
+    use crashloop_exporter::model::{SlimPod, State as Slim, TerminationReason, WaitingReason, parse_go_duration};
 
     fn subject() -> Subject {
         Subject {
@@ -1097,15 +976,9 @@ mod tests {
     #[test]
     fn crash_loop_backoff_doubles_from_10_to_300() {
         let oom = Lifecycle::new(Scenario::Oom, subject(), 7);
-        assert_eq!(
-            delays(oom, 8),
-            [10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0, 300.0]
-        );
+        assert_eq!(delays(oom, 8), [10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0, 300.0]);
         let liveness = Lifecycle::new(Scenario::Liveness, subject(), 7);
-        assert_eq!(
-            delays(liveness, 7),
-            [10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]
-        );
+        assert_eq!(delays(liveness, 7), [10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]);
     }
 
     #[test]
@@ -1158,35 +1031,19 @@ mod tests {
 
     /// From each exit to the next start.
     fn waits(starts: &[(i32, f64)], exits: &[Exit]) -> Vec<f64> {
-        exits
-            .iter()
-            .zip(&starts[1..])
-            .map(|(e, (_, s))| s - e.finished)
-            .collect()
+        exits.iter().zip(&starts[1..]).map(|(e, (_, s))| s - e.finished).collect()
     }
 
     #[test]
     fn first_crash_restarts_at_once_then_waits_the_delay_after_finished_at() {
         let oom = Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(vec![5.0]);
         let (starts, exits) = instances(oom, 2000.0);
-        assert_eq!(
-            waits(&starts, &exits)[..8],
-            [EXIT_SECONDS, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]
-        );
+        assert_eq!(waits(&starts, &exits)[..8], [EXIT_SECONDS, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]);
         assert_eq!(starts[0], (0, START_SECONDS));
         let counts: Vec<i32> = starts.iter().map(|(r, _)| *r).take(4).collect();
         assert_eq!(counts, [0, 1, 2, 3]);
-        assert!(
-            exits
-                .iter()
-                .all(|e| e.reason == "OOMKilled" && e.exit_code == 137)
-        );
-        assert!(
-            exits
-                .iter()
-                .zip(&starts)
-                .all(|(e, (_, s))| e.started == *s && e.finished == s + 5.0)
-        );
+        assert!(exits.iter().all(|e| e.reason == "OOMKilled" && e.exit_code == 137));
+        assert!(exits.iter().zip(&starts).all(|(e, (_, s))| e.started == *s && e.finished == s + 5.0));
     }
 
     #[test]
@@ -1195,10 +1052,7 @@ mod tests {
         let runs = [5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 601.0, 5.0, 5.0, 5.0];
         let oom = Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(runs.to_vec());
         let (starts, exits) = instances(oom, 5000.0);
-        assert_eq!(
-            waits(&starts, &exits)[..10],
-            [1.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 1.0, 10.0, 20.0]
-        );
+        assert_eq!(waits(&starts, &exits)[..10], [1.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 1.0, 10.0, 20.0]);
         // Exactly 600 s is not "more than 10 minutes": no reset.
         let runs = [5.0, 5.0, 600.0, 5.0];
         let oom = Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(runs.to_vec());
@@ -1209,10 +1063,7 @@ mod tests {
     #[test]
     fn backoff_follows_client_go() {
         let mut b = Backoff::crash_loop();
-        assert!(
-            !b.in_backoff_since(100.0, 101.0),
-            "no entry: not in back-off"
-        );
+        assert!(!b.in_backoff_since(100.0, 101.0), "no entry: not in back-off");
         b.next(100.0, 101.0);
         assert_eq!((b.delay(), b.until()), (10.0, 111.0));
         assert!(b.in_backoff_since(120.0, 129.9));
@@ -1234,10 +1085,7 @@ mod tests {
         let first: Vec<Transition> = lifecycle.take(6).collect();
         let at: Vec<f64> = first.iter().map(|t| t.at).collect();
         assert_eq!(at, [0.0, 2.0, 42.0, 52.0, 62.0, 92.0]);
-        let reasons: Vec<Vec<&str>> = first
-            .iter()
-            .map(|t| t.events.iter().map(|e| e.reason).collect())
-            .collect();
+        let reasons: Vec<Vec<&str>> = first.iter().map(|t| t.events.iter().map(|e| e.reason).collect()).collect();
         assert_eq!(
             reasons,
             [
@@ -1249,26 +1097,12 @@ mod tests {
                 vec![]
             ]
         );
-        assert_eq!(
-            first[2].events[0].message,
-            "Liveness probe failed: HTTP probe failed with statuscode: 500"
-        );
+        assert_eq!(first[2].events[0].message, "Liveness probe failed: HTTP probe failed with statuscode: 500");
         assert!(first[2].events[0].warning && first[2].events[0].on_container);
-        assert_eq!(
-            first[4].events[1].message,
-            "Container app failed liveness probe, will be restarted"
-        );
+        assert_eq!(first[4].events[1].message, "Container app failed liveness probe, will be restarted");
         assert!(!first[4].events[1].warning);
-        let exit = Exit {
-            reason: "Error",
-            exit_code: 137,
-            started: 2.0,
-            finished: 92.0,
-        };
-        assert_eq!(
-            first[5].status.as_ref().map(|s| &s.state),
-            Some(&State::Exited(exit))
-        );
+        let exit = Exit { reason: "Error", exit_code: 137, started: 2.0, finished: 92.0 };
+        assert_eq!(first[5].status.as_ref().map(|s| &s.state), Some(&State::Exited(exit)));
     }
 
     #[test]
@@ -1276,21 +1110,13 @@ mod tests {
         let lifecycle = Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(vec![5.0]);
         let backoffs: Vec<(f64, String)> = lifecycle
             .take_while(|t| t.at < 90.0)
-            .flat_map(|t| {
-                t.events
-                    .into_iter()
-                    .filter(|e| e.reason == "BackOff")
-                    .map(move |e| (t.at, e.message))
-            })
+            .flat_map(|t| t.events.into_iter().filter(|e| e.reason == "BackOff").map(move |e| (t.at, e.message)))
             .collect();
         let times: Vec<f64> = backoffs.iter().map(|(at, _)| *at).collect();
         // Crash 2 at 13: back-off 10 s (sync at 14); crash 3 at 28: 20 s (syncs 29, 39);
         // crash 4 at 53: 40 s (54, 64, 74, 84).
         assert_eq!(times, [14.0, 29.0, 39.0, 54.0, 64.0, 74.0, 84.0]);
-        assert_eq!(
-            backoffs[0].1,
-            "Back-off restarting failed container app in pod checkout-5d4f8c7b9b-x2x4q_ns(u-1)"
-        );
+        assert_eq!(backoffs[0].1, "Back-off restarting failed container app in pod checkout-5d4f8c7b9b-x2x4q_ns(u-1)");
     }
 
     #[test]
@@ -1312,47 +1138,22 @@ mod tests {
             states[..4],
             [
                 (0.0, State::Creating),
-                (
-                    2.0,
-                    State::ErrImagePull {
-                        message: error.into()
-                    }
-                ),
+                (2.0, State::ErrImagePull { message: error.into() }),
                 (3.0, State::ImagePullBackOff),
-                (
-                    14.0,
-                    State::ErrImagePull {
-                        message: error.into()
-                    }
-                ),
+                (14.0, State::ErrImagePull { message: error.into() }),
             ]
         );
         let events: Vec<(f64, String)> = Lifecycle::new(Scenario::Image, subject(), 0)
             .take_while(|t| t.at <= 3.0)
-            .flat_map(|t| {
-                t.events
-                    .into_iter()
-                    .map(move |e| (t.at, format!("{} {}", e.reason, e.message)))
-            })
+            .flat_map(|t| t.events.into_iter().map(move |e| (t.at, format!("{} {}", e.reason, e.message))))
             .collect();
         assert_eq!(
             events,
             [
-                (
-                    0.0,
-                    "Pulling Pulling image \"registry.example/checkout:1.2.3\"".into()
-                ),
-                (
-                    2.0,
-                    format!(
-                        "Failed Failed to pull image \"registry.example/checkout:1.2.3\": {error}"
-                    )
-                ),
+                (0.0, "Pulling Pulling image \"registry.example/checkout:1.2.3\"".into()),
+                (2.0, format!("Failed Failed to pull image \"registry.example/checkout:1.2.3\": {error}")),
                 (2.0, "Failed Error: ErrImagePull".into()),
-                (
-                    3.0,
-                    "BackOff Back-off pulling image \"registry.example/checkout:1.2.3\"".into()
-                ),
+                (3.0, "BackOff Back-off pulling image \"registry.example/checkout:1.2.3\"".into()),
                 (3.0, "Failed Error: ImagePullBackOff".into()),
             ]
         );
@@ -1362,46 +1163,22 @@ mod tests {
     fn missing_config_map_through_env_is_a_config_error_retried_every_sync() {
         let lifecycle = Lifecycle::new(Scenario::Config, subject(), 0);
         let t: Vec<Transition> = lifecycle.take(4).collect();
-        assert_eq!(
-            t.iter().map(|t| t.at).collect::<Vec<_>>(),
-            [0.0, 2.0, 12.0, 22.0]
-        );
+        assert_eq!(t.iter().map(|t| t.at).collect::<Vec<_>>(), [0.0, 2.0, 12.0, 22.0]);
         let message = "configmap \"checkout-config\" not found";
-        assert_eq!(
-            t[1].status.as_ref().map(|s| &s.state),
-            Some(&State::ConfigError {
-                message: message.into()
-            })
-        );
+        assert_eq!(t[1].status.as_ref().map(|s| &s.state), Some(&State::ConfigError { message: message.into() }));
         assert!(t[2].status.is_none());
-        assert_eq!(
-            t[2].events[1],
-            warning("Failed", format!("Error: {message}"))
-        );
+        assert_eq!(t[2].events[1], warning("Failed", format!("Error: {message}")));
     }
 
     #[test]
     fn missing_config_map_volume_keeps_container_creating_with_failed_mounts() {
         let lifecycle = Lifecycle::new(Scenario::Config, subject(), 0).with_config_volume(true);
         let t: Vec<Transition> = lifecycle.take_while(|t| t.at < 300.0).collect();
-        assert!(
-            t.iter().skip(1).all(|t| t.status.is_none()),
-            "stays ContainerCreating"
-        );
-        let mounts: Vec<f64> = t
-            .iter()
-            .filter(|t| t.events[0].message.starts_with("MountVolume"))
-            .map(|t| t.at)
-            .collect();
-        assert_eq!(
-            mounts,
-            [0.0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5, 63.5, 127.5, 249.5]
-        );
-        let timeouts: Vec<f64> = t
-            .iter()
-            .filter(|t| t.events[0].message.starts_with("Unable"))
-            .map(|t| t.at)
-            .collect();
+        assert!(t.iter().skip(1).all(|t| t.status.is_none()), "stays ContainerCreating");
+        let mounts: Vec<f64> =
+            t.iter().filter(|t| t.events[0].message.starts_with("MountVolume")).map(|t| t.at).collect();
+        assert_eq!(mounts, [0.0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5, 63.5, 127.5, 249.5]);
+        let timeouts: Vec<f64> = t.iter().filter(|t| t.events[0].message.starts_with("Unable")).map(|t| t.at).collect();
         assert_eq!(timeouts, [123.0, 246.0]);
         assert_eq!(
             t[0].events[0].message,
@@ -1431,10 +1208,7 @@ mod tests {
     #[test]
     fn correlator_patches_repeats_and_spam_filter_drops_writes_not_counts() {
         let mut c = Correlator::new();
-        let backoff = warning(
-            "BackOff",
-            "Back-off restarting failed container app in pod p_ns(u)".into(),
-        );
+        let backoff = warning("BackOff", "Back-off restarting failed container app in pod p_ns(u)".into());
         let mut n = 0;
         let mut name = || {
             n += 1;
@@ -1443,26 +1217,16 @@ mod tests {
         let w1 = c.observe(&backoff, 10.0, &mut name).expect("first write");
         let w2 = c.observe(&backoff, 20.0, &mut name).expect("second write");
         assert_eq!((w1.create, w1.count, w1.name.as_str()), (true, 1, "p.1"));
-        assert_eq!(
-            (w2.create, w2.count, w2.name.as_str(), w2.first, w2.last),
-            (false, 2, "p.1", 10.0, 20.0)
-        );
+        assert_eq!((w2.create, w2.count, w2.name.as_str(), w2.first, w2.last), (false, 2, "p.1", 10.0, 20.0));
         let other = warning("Failed", "Error: ErrImagePull".into());
         let w3 = c.observe(&other, 20.0, &mut name).expect("another event");
         assert_eq!((w3.create, w3.count, w3.name.as_str()), (true, 1, "p.2"));
         // 25 Warning writes in the burst (3 used), then dropped until the bucket refills.
-        let writes = (0..30)
-            .filter_map(|_| c.observe(&backoff, 30.0, &mut name))
-            .count();
+        let writes = (0..30).filter_map(|_| c.observe(&backoff, 30.0, &mut name)).count();
         assert_eq!(writes, 22);
         let normal_event = normal("Pulled", "x".into());
-        assert!(
-            c.observe(&normal_event, 30.0, &mut name).is_some(),
-            "Normal has its own bucket"
-        );
-        let after = c
-            .observe(&backoff, 330.0, &mut name)
-            .expect("a token after 300 s");
+        assert!(c.observe(&normal_event, 30.0, &mut name).is_some(), "Normal has its own bucket");
+        let after = c.observe(&backoff, 330.0, &mut name).expect("a token after 300 s");
         assert_eq!((after.count, after.create), (33, false));
         assert!(c.observe(&backoff, 331.0, &mut name).is_none());
     }
@@ -1505,55 +1269,33 @@ mod tests {
         assert_eq!(plans.len(), 100);
         let oom = plans.iter().filter(|p| p.scenario == Scenario::Oom).count();
         assert_eq!(oom, 5);
-        let mut names: Vec<(String, String)> = plans
-            .iter()
-            .map(|p| (p.namespace.clone(), p.name(0)))
-            .collect();
+        let mut names: Vec<(String, String)> = plans.iter().map(|p| (p.namespace.clone(), p.name(0))).collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), 100);
         for n in &ns {
-            assert!(
-                plans
-                    .iter()
-                    .any(|p| &p.namespace == n && p.scenario == Scenario::Healthy),
-                "{n}"
-            );
+            assert!(plans.iter().any(|p| &p.namespace == n && p.scenario == Scenario::Healthy), "{n}");
         }
         let p = &plans[0];
         assert_ne!(p.name(0), p.name(1), "a replacement pod gets a new suffix");
-        assert!(
-            p.name(0)
-                .starts_with(&format!("{}-{}-", p.deployment, p.template_hash()))
-        );
+        assert!(p.name(0).starts_with(&format!("{}-{}-", p.deployment, p.template_hash())));
         assert_eq!(plan(7, &ns, &"healthy=1".parse().expect("mix")).len(), 7);
     }
 
     #[test]
     fn manifests_carry_what_each_scenario_needs() {
-        let plans = plan(
-            200,
-            &namespaces("sim", 1),
-            &"oom=1,liveness=1,config=2".parse().expect("mix"),
-        );
+        let plans = plan(200, &namespaces("sim", 1), &"oom=1,liveness=1,config=2".parse().expect("mix"));
         for p in &plans {
             let pod: Result<Pod, _> = serde_json::from_value(p.manifest(0));
             assert!(pod.is_ok(), "{}: {pod:?}", p.name(0));
         }
-        let find =
-            |f: &dyn Fn(&PodPlan) -> bool| plans.iter().find(|p| f(p)).expect("a plan").manifest(0);
+        let find = |f: &dyn Fn(&PodPlan) -> bool| plans.iter().find(|p| f(p)).expect("a plan").manifest(0);
         let oom = find(&|p| p.scenario == Scenario::Oom);
-        assert_eq!(
-            oom["spec"]["containers"][0]["resources"]["limits"]["memory"],
-            "256Mi"
-        );
+        assert_eq!(oom["spec"]["containers"][0]["resources"]["limits"]["memory"], "256Mi");
         assert_eq!(oom["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
         assert_eq!(oom["spec"]["nodeName"], crate::NODE_NAME);
         let liveness = find(&|p| p.scenario == Scenario::Liveness);
-        assert_eq!(
-            liveness["spec"]["containers"][0]["livenessProbe"]["failureThreshold"],
-            3
-        );
+        assert_eq!(liveness["spec"]["containers"][0]["livenessProbe"]["failureThreshold"], 3);
         let env = find(&|p| p.scenario == Scenario::Config && !p.config_through_volume());
         assert!(
             env["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"]
@@ -1561,27 +1303,14 @@ mod tests {
                 .is_some_and(|n| n.ends_with("-config"))
         );
         let volume = find(&|p| p.scenario == Scenario::Config && p.config_through_volume());
-        assert!(
-            volume["spec"]["volumes"][0]["configMap"]["name"]
-                .as_str()
-                .is_some_and(|n| n.ends_with("-config"))
-        );
-        assert_eq!(
-            volume["spec"]["containers"][0]["volumeMounts"][0]["name"],
-            "config"
-        );
+        assert!(volume["spec"]["volumes"][0]["configMap"]["name"].as_str().is_some_and(|n| n.ends_with("-config")));
+        assert_eq!(volume["spec"]["containers"][0]["volumeMounts"][0]["name"], "config");
         assert!(volume["spec"]["containers"][0]["envFrom"].is_null());
     }
 
     #[test]
     fn go_durations_read_back_as_the_exporter_parses_them() {
-        for (s, text) in [
-            (10.0, "10s"),
-            (80.0, "1m20s"),
-            (160.0, "2m40s"),
-            (300.0, "5m0s"),
-            (3600.0, "1h0m0s"),
-        ] {
+        for (s, text) in [(10.0, "10s"), (80.0, "1m20s"), (160.0, "2m40s"), (300.0, "5m0s"), (3600.0, "1h0m0s")] {
             assert_eq!(go_duration(s), text);
             assert_eq!(parse_go_duration(text), Some(s));
         }
@@ -1603,53 +1332,27 @@ mod tests {
 
     #[test]
     fn statuses_decode_in_the_exporter_as_intended() {
-        let (_, exits) = instances(
-            Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(vec![5.0]),
-            100.0,
-        );
-        let status = Status {
-            state: State::CrashLoopBackOff { delay: 300.0 },
-            restarts: 6,
-            last: Some(exits[0].clone()),
-        };
+        let (_, exits) = instances(Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(vec![5.0]), 100.0);
+        let status =
+            Status { state: State::CrashLoopBackOff { delay: 300.0 }, restarts: 6, last: Some(exits[0].clone()) };
         let pod = decode(&status);
         let c = &pod.containers[0];
         let waiting = c.state.waiting().expect("waiting");
-        assert_eq!(
-            (waiting.reason, waiting.backoff_seconds),
-            (WaitingReason::CrashLoopBackOff, Some(300.0))
-        );
+        assert_eq!((waiting.reason, waiting.backoff_seconds), (WaitingReason::CrashLoopBackOff, Some(300.0)));
         let last = c.last_termination().expect("last state");
-        assert_eq!(
-            (last.reason, last.exit_code, last.run_seconds()),
-            (TerminationReason::OomKilled, 137, Some(5))
-        );
+        assert_eq!((last.reason, last.exit_code, last.run_seconds()), (TerminationReason::OomKilled, 137, Some(5)));
         assert_eq!(c.restart_count, 6);
 
         let config = Status {
-            state: State::ConfigError {
-                message: "configmap \"w-config\" not found".into(),
-            },
+            state: State::ConfigError { message: "configmap \"w-config\" not found".into() },
             restarts: 0,
             last: None,
         };
-        let missing = decode(&config).containers[0]
-            .state
-            .waiting()
-            .and_then(|w| w.missing.clone())
-            .expect("missing object");
+        let missing =
+            decode(&config).containers[0].state.waiting().and_then(|w| w.missing.clone()).expect("missing object");
         assert_eq!(missing.name, "w-config");
-        let running = decode(&Status {
-            state: State::Running { started: 2.0 },
-            restarts: 0,
-            last: None,
-        });
-        assert_eq!(
-            running.containers[0].state,
-            Slim::Running {
-                started_at: Some(1_800_000_002)
-            }
-        );
+        let running = decode(&Status { state: State::Running { started: 2.0 }, restarts: 0, last: None });
+        assert_eq!(running.containers[0].state, Slim::Running { started_at: Some(1_800_000_002) });
     }
 
     #[test]
@@ -1660,14 +1363,8 @@ mod tests {
         assert_eq!(s.status.state, State::CrashLoopBackOff { delay: 40.0 });
         assert!(s.events.iter().any(|(_, e)| e.reason == "BackOff"));
         let healthy = snapshot(Lifecycle::new(Scenario::Healthy, subject(), 5), 3, 600.0);
-        assert_eq!(
-            (healthy.at, &healthy.status.state),
-            (600.0, &State::Running { started: 2.0 })
-        );
+        assert_eq!((healthy.at, &healthy.status.state), (600.0, &State::Running { started: 2.0 }));
         let image = snapshot(Lifecycle::new(Scenario::Image, subject(), 5), 3, 600.0);
-        assert!(matches!(
-            image.status.state,
-            State::ImagePullBackOff | State::ErrImagePull { .. }
-        ));
+        assert!(matches!(image.status.state, State::ImagePullBackOff | State::ErrImagePull { .. }));
     }
 }

@@ -32,9 +32,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 
-use crashloop_testbed::sim::{
-    self, Correlator, EventWrite, Mix, PodPlan, Scenario, Subject,
-};
+use crashloop_testbed::sim::{self, Correlator, EventWrite, Mix, PodPlan, Scenario, Subject};
 use crashloop_testbed::{self as testbed, EventSpec, Terminated, ago, container};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Pod};
@@ -46,10 +44,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 #[derive(Parser)]
-#[command(
-    version,
-    about = "A real kube-apiserver on loopback, and a kubelet played through its API"
-)]
+#[command(version, about = "A real kube-apiserver on loopback, and a kubelet played through its API")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -153,9 +148,7 @@ fn parse_go_duration(s: &str) -> Option<f64> {
 
 fn parse_duration(s: &str) -> Result<f64, String> {
     let seconds = s.parse::<f64>().ok().or_else(|| parse_go_duration(s));
-    seconds
-        .filter(|d| *d > 0.0)
-        .ok_or_else(|| format!("{s:?} is not a positive duration (e.g. 90s, 10m, 1h)"))
+    seconds.filter(|d| *d > 0.0).ok_or_else(|| format!("{s:?} is not a positive duration (e.g. 90s, 10m, 1h)"))
 }
 
 fn parse_speedup(s: &str) -> Result<f64, String> {
@@ -169,10 +162,7 @@ fn parse_speedup(s: &str) -> Result<f64, String> {
 async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Cluster { dir, node } => cluster(dir, node).await,
-        Command::Demo {
-            kubeconfig,
-            namespace,
-        } => demo(kubeconfig, &namespace).await,
+        Command::Demo { kubeconfig, namespace } => demo(kubeconfig, &namespace).await,
         Command::Run(args) => run(args).await,
         Command::Populate(args) => populate(args).await,
     };
@@ -186,10 +176,7 @@ async fn main() -> ExitCode {
 }
 
 async fn cluster(dir: PathBuf, with_node: bool) -> Result<(), Box<dyn Error>> {
-    let (mut int, mut term) = (
-        signal(SignalKind::interrupt())?,
-        signal(SignalKind::terminate())?,
-    );
+    let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
     let cluster = testbed::Cluster::start_in(dir)?;
     let node = if with_node { Some(testbed::Node::start(&cluster)?) } else { None };
     if let Some(node) = &node {
@@ -197,11 +184,7 @@ async fn cluster(dir: PathBuf, with_node: bool) -> Result<(), Box<dyn Error>> {
     }
     println!("KUBECONFIG={}", cluster.kubeconfig_path().display());
     std::io::stdout().flush()?;
-    eprintln!(
-        "crashloop-sim: kube-apiserver at {}, logs in {}",
-        cluster.server_url(),
-        cluster.dir().display()
-    );
+    eprintln!("crashloop-sim: kube-apiserver at {}, logs in {}", cluster.server_url(), cluster.dir().display());
     tokio::select! {
         _ = int.recv() => {}
         _ = term.recv() => {}
@@ -222,9 +205,7 @@ struct DemoPod {
 }
 
 fn back_off(pod: &Pod, c: &str, count: i32) -> EventSpec {
-    EventSpec::for_pod(pod, true, "BackOff", "Back-off restarting failed container")
-        .container(c)
-        .repeated(count, 900)
+    EventSpec::for_pod(pod, true, "BackOff", "Back-off restarting failed container").container(c).repeated(count, 900)
 }
 
 fn demo_pods(ns: &str) -> Vec<DemoPod> {
@@ -233,14 +214,13 @@ fn demo_pods(ns: &str) -> Vec<DemoPod> {
         c
     };
     let mut liveness = container("api", "registry.example/api:3.0.2");
-    liveness["livenessProbe"] = json!({ "httpGet": { "path": "/healthz", "port": 8080 }, "periodSeconds": 10, "failureThreshold": 3 });
+    liveness["livenessProbe"] =
+        json!({ "httpGet": { "path": "/healthz", "port": 8080 }, "periodSeconds": 10, "failureThreshold": 3 });
     let mut needs_config = container("worker", "registry.example/worker:1.8.0");
     needs_config["envFrom"] = json!([{ "configMapRef": { "name": "app-config" } }]);
     needs_config["volumeMounts"] = json!([{ "name": "config", "mountPath": "/etc/app" }]);
-    let mut worker =
-        testbed::deployment_pod(ns, "worker", "84d7f6c9b5", "t6n3v", vec![needs_config]);
-    worker["spec"]["volumes"] =
-        json!([{ "name": "config", "configMap": { "name": "app-config" } }]);
+    let mut worker = testbed::deployment_pod(ns, "worker", "84d7f6c9b5", "t6n3v", vec![needs_config]);
+    worker["spec"]["volumes"] = json!([{ "name": "config", "configMap": { "name": "app-config" } }]);
     vec![
         // OOMKilled over and over: restartCount 5, back-off 2m40s.
         DemoPod {
@@ -249,10 +229,7 @@ fn demo_pods(ns: &str) -> Vec<DemoPod> {
                 "checkout",
                 "7c9d6b5f4",
                 "m2x8k",
-                vec![with_memory_limit(
-                    container("app", "registry.example/checkout:2.4.1"),
-                    "256Mi",
-                )],
+                vec![with_memory_limit(container("app", "registry.example/checkout:2.4.1"), "256Mi")],
             ),
             phase: "Running",
             statuses: |p| {
@@ -277,13 +254,7 @@ fn demo_pods(ns: &str) -> Vec<DemoPod> {
             ),
             phase: "Running",
             statuses: |p| {
-                vec![testbed::crashloop_status(
-                    p,
-                    "server",
-                    3,
-                    "40s",
-                    &Terminated::new("Error", 1, ago(32), ago(30)),
-                )]
+                vec![testbed::crashloop_status(p, "server", 3, "40s", &Terminated::new("Error", 1, ago(32), ago(30)))]
             },
             events: |p| vec![back_off(p, "server", 9)],
         },
@@ -328,9 +299,17 @@ fn demo_pods(ns: &str) -> Vec<DemoPod> {
             },
             events: |p| {
                 vec![
-                EventSpec::for_pod(p, true, "FailedMount", "MountVolume.SetUp failed for volume \"config\" : configmap \"app-config\" not found").repeated(8, 300),
-                EventSpec::for_pod(p, true, "Failed", "Error: configmap \"app-config\" not found").container("worker").repeated(12, 300),
-            ]
+                    EventSpec::for_pod(
+                        p,
+                        true,
+                        "FailedMount",
+                        "MountVolume.SetUp failed for volume \"config\" : configmap \"app-config\" not found",
+                    )
+                    .repeated(8, 300),
+                    EventSpec::for_pod(p, true, "Failed", "Error: configmap \"app-config\" not found")
+                        .container("worker")
+                        .repeated(12, 300),
+                ]
             },
         },
         // Killed by its liveness probe (SIGKILL after the grace period): Error, 137.
@@ -338,13 +317,7 @@ fn demo_pods(ns: &str) -> Vec<DemoPod> {
             manifest: testbed::deployment_pod(ns, "api", "69c8d7b4f6", "w5j2h", vec![liveness]),
             phase: "Running",
             statuses: |p| {
-                vec![testbed::crashloop_status(
-                    p,
-                    "api",
-                    4,
-                    "1m20s",
-                    &Terminated::new("Error", 137, ago(150), ago(60)),
-                )]
+                vec![testbed::crashloop_status(p, "api", 4, "1m20s", &Terminated::new("Error", 137, ago(150), ago(60)))]
             },
             events: |p| {
                 vec![
@@ -356,14 +329,9 @@ fn demo_pods(ns: &str) -> Vec<DemoPod> {
                     )
                     .container("api")
                     .repeated(12, 1200),
-                    EventSpec::for_pod(
-                        p,
-                        false,
-                        "Killing",
-                        "Container api failed liveness probe, will be restarted",
-                    )
-                    .container("api")
-                    .repeated(4, 1200),
+                    EventSpec::for_pod(p, false, "Killing", "Container api failed liveness probe, will be restarted")
+                        .container("api")
+                        .repeated(4, 1200),
                     back_off(p, "api", 6),
                 ]
             },
@@ -409,45 +377,26 @@ async fn demo(kubeconfig: PathBuf, ns: &str) -> Result<(), Box<dyn Error>> {
     testbed::ensure_namespace(&client, ns).await?;
     let events: Api<Event> = Api::namespaced(client.clone(), ns);
     for s in demo_pods(ns) {
-        let name = s.manifest["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let name = s.manifest["metadata"]["name"].as_str().unwrap_or_default().to_owned();
         testbed::delete_pod(&client, ns, &name).await?;
         let of_pod = ListParams::default().fields(&format!("involvedObject.name={name}"));
-        events
-            .delete_collection(&DeleteParams::default(), &of_pod)
-            .await?;
+        events.delete_collection(&DeleteParams::default(), &of_pod).await?;
         let pod = testbed::create_pod(&client, ns, &s.manifest).await?;
         let statuses = (s.statuses)(&pod);
-        testbed::patch_status(
-            &client,
-            ns,
-            &name,
-            &testbed::pod_status(&pod, s.phase, statuses.clone()),
-        )
-        .await?;
+        testbed::patch_status(&client, ns, &name, &testbed::pod_status(&pod, s.phase, statuses.clone())).await?;
         for event in (s.events)(&pod) {
             testbed::post_event(&client, ns, &event).await?;
         }
         let state = &statuses[0]["state"];
         let reason =
-            state["waiting"]["reason"]
-                .as_str()
-                .unwrap_or(if state.get("running").is_some() {
-                    "Running"
-                } else {
-                    "?"
-                });
+            state["waiting"]["reason"].as_str().unwrap_or(if state.get("running").is_some() { "Running" } else { "?" });
         println!("pod {ns}/{name}: {reason}");
     }
     Ok(())
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// What a run did, for the progress lines.
@@ -547,17 +496,11 @@ impl Kubelet {
 
     /// Deletes a pod at once, as the kubelet confirms a deletion, without waiting for it.
     async fn delete(&self, ns: &str, name: &str) {
-        let params = DeleteParams {
-            grace_period_seconds: Some(0),
-            ..DeleteParams::default()
-        };
+        let params = DeleteParams { grace_period_seconds: Some(0), ..DeleteParams::default() };
         let Ok(_permit) = self.permits.acquire().await else {
             return;
         };
-        match Api::<Pod>::namespaced(self.client.clone(), ns)
-            .delete(name, &params)
-            .await
-        {
+        match Api::<Pod>::namespaced(self.client.clone(), ns).delete(name, &params).await {
             Ok(_) => Stats::add(&self.stats.pods_deleted),
             Err(e) => self.error(&format!("deleting pod {ns}/{name}"), &e),
         }
@@ -593,18 +536,13 @@ impl Kubelet {
     /// Notes how late a write scheduled for `due` starts.
     fn lag(&self, due: Instant) {
         let late = Instant::now().saturating_duration_since(due).as_millis();
-        self.stats
-            .max_lag_ms
-            .fetch_max(u64::try_from(late).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.stats.max_lag_ms.fetch_max(u64::try_from(late).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 }
 
 fn names(pod: &Pod) -> (&str, &str) {
     let m = &pod.metadata;
-    (
-        m.namespace.as_deref().unwrap_or_default(),
-        m.name.as_deref().unwrap_or_default(),
-    )
+    (m.namespace.as_deref().unwrap_or_default(), m.name.as_deref().unwrap_or_default())
 }
 
 /// The Event object of one write.
@@ -651,10 +589,7 @@ fn describe(plans: &[PodPlan]) -> String {
 }
 
 async fn run(args: RunArgs) -> Result<(), Box<dyn Error>> {
-    let (mut int, mut term) = (
-        signal(SignalKind::interrupt())?,
-        signal(SignalKind::terminate())?,
-    );
+    let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
     let (client, namespaces, plans) = connect(&args.pods).await?;
     eprintln!(
         "crashloop-sim: playing the kubelet for {} pods ({}) in {} namespace(s), speed-up {}x{}",
@@ -662,9 +597,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn Error>> {
         describe(&plans),
         namespaces.len(),
         args.speedup,
-        args.churn.map_or(String::new(), |c| format!(
-            ", pods replaced every ~{c}s (simulated)"
-        )),
+        args.churn.map_or(String::new(), |c| format!(", pods replaced every ~{c}s (simulated)")),
     );
     let kubelet = Arc::new(Kubelet {
         client,
@@ -701,11 +634,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn Error>> {
         }
     }
     tasks.shutdown().await;
-    println!(
-        "crashloop-sim: stopped after {:.0}s: {}",
-        started.elapsed().as_secs_f64(),
-        kubelet.stats.line()
-    );
+    println!("crashloop-sim: stopped after {:.0}s: {}", started.elapsed().as_secs_f64(), kubelet.stats.line());
     Ok(())
 }
 
@@ -719,11 +648,7 @@ async fn play(kubelet: Arc<Kubelet>, plan: PodPlan, speedup: f64, churn: Option<
             tokio::time::sleep(Duration::from_secs(5)).await;
             continue;
         };
-        let clock = PodClock {
-            origin: Instant::now(),
-            origin_unix: unix_now(),
-            speedup,
-        };
+        let clock = PodClock { origin: Instant::now(), origin_unix: unix_now(), speedup };
         let name = names(&pod).1.to_owned();
         let mut lifecycle = plan.lifecycle(Subject::of(&pod, &plan), generation);
         let mut correlator = Correlator::new();
@@ -767,11 +692,7 @@ async fn populate(args: PodArgs) -> Result<(), Box<dyn Error>> {
     let (client, namespaces, plans) = connect(&args).await?;
     let summary = describe(&plans);
     let started = Instant::now();
-    let kubelet = Kubelet {
-        client,
-        permits: Semaphore::new(Semaphore::MAX_PERMITS),
-        stats: Stats::default(),
-    };
+    let kubelet = Kubelet { client, permits: Semaphore::new(Semaphore::MAX_PERMITS), stats: Stats::default() };
     let looping: usize = futures::stream::iter(&plans)
         .map(|plan| populate_one(&kubelet, plan))
         .buffer_unordered(args.concurrency.unwrap_or(32).max(1))
@@ -800,19 +721,9 @@ async fn populate_one(kubelet: &Kubelet, plan: &PodPlan) -> bool {
     let Some(pod) = kubelet.create(plan, 0).await else {
         return false;
     };
-    let snap = sim::snapshot(
-        plan.lifecycle(Subject::of(&pod, plan), 0),
-        plan.populate_depth(),
-        POPULATE_HORIZON,
-    );
-    let clock = PodClock {
-        origin: Instant::now(),
-        origin_unix: unix_now() - snap.at,
-        speedup: 1.0,
-    };
-    kubelet
-        .write_status(&pod, &plan.image(), &snap.status, &clock)
-        .await;
+    let snap = sim::snapshot(plan.lifecycle(Subject::of(&pod, plan), 0), plan.populate_depth(), POPULATE_HORIZON);
+    let clock = PodClock { origin: Instant::now(), origin_unix: unix_now() - snap.at, speedup: 1.0 };
+    kubelet.write_status(&pod, &plan.image(), &snap.status, &clock).await;
     if plan.scenario != Scenario::Healthy {
         // The Events as the correlator left them: the last write of each.
         let name = names(&pod).1.to_owned();

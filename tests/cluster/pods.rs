@@ -1,9 +1,7 @@
 //! The exporter against a real kube-apiserver and etcd: a Deployment pod is created, the
 //! test plays the kubelet through the status subresource, and `/metrics` must follow.
 
-mod common;
-
-use common::{pod_lines, promtool_check_metrics, samples, Exporter};
+use crate::common::{Exporter, pod_lines, promtool_check_metrics, samples};
 use crashloop_testbed::{self as testbed, Terminated};
 use serde_json::json;
 
@@ -61,23 +59,27 @@ async fn crashloop_pod_lifecycle_on_real_apiserver() {
     assert_eq!(samples(&out, "crashloop_container_waiting_reason"), [reason("CrashLoopBackOff", "1")]);
     assert_eq!(
         samples(&out, "crashloop_pod_workload_info"),
-        [r#"crashloop_pod_workload_info{namespace="it-pods",pod="web-5d4f8c7b9-x2x4q",workload_kind="Deployment",workload="web"} 1"#]
+        [
+            r#"crashloop_pod_workload_info{namespace="it-pods",pod="web-5d4f8c7b9-x2x4q",workload_kind="Deployment",workload="web"} 1"#
+        ]
     );
-    assert_eq!(samples(&out, "crashloop_crashloopbackoff_containers"), [r#"crashloop_crashloopbackoff_containers{namespace="it-pods"} 1"#]);
+    assert_eq!(
+        samples(&out, "crashloop_crashloopbackoff_containers"),
+        [r#"crashloop_crashloopbackoff_containers{namespace="it-pods"} 1"#]
+    );
     // Restarts before the first observation are the baseline: the pod was first seen with 0,
     // so all five are counted, as OOM kills.
-    assert!(samples(&out, "crashloop_container_terminations_total").contains(&line(
-        "crashloop_container_terminations_total",
-        r#"reason="OOMKilled""#,
-        "5"
-    )
-    .as_str()));
+    assert!(
+        samples(&out, "crashloop_container_terminations_total")
+            .contains(&line("crashloop_container_terminations_total", r#"reason="OOMKilled""#, "5").as_str())
+    );
 
     let (ok, report) = promtool_check_metrics(&out);
     assert!(ok, "promtool check metrics reported:\n{report}");
 
     // Back to Running: no longer in back-off, still crash-looping until it has run 10 minutes.
-    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status("app", 5, &testbed::ago(5), Some(&last))]);
+    let status =
+        testbed::pod_status(&pod, "Running", vec![testbed::running_status("app", 5, &testbed::ago(5), Some(&last))]);
     testbed::patch_status(&client, NS, POD, &status).await.expect("patch running");
     let out = exporter
         .metrics_until("running", |out| out.contains(&line("crashloop_container_state", r#"state="running""#, "1")))
@@ -87,7 +89,10 @@ async fn crashloop_pod_lifecycle_on_real_apiserver() {
     assert!(samples(&out, "crashloop_container_next_restart_timestamp_seconds").is_empty());
     assert_eq!(samples(&out, "crashloop_container_crashlooping"), [line("crashloop_container_crashlooping", "", "1")]);
     assert!(samples(&out, "crashloop_container_waiting_reason").is_empty(), "not waiting: no reason");
-    assert_eq!(samples(&out, "crashloop_container_restarts_total"), [line("crashloop_container_restarts_total", "", "5")]);
+    assert_eq!(
+        samples(&out, "crashloop_container_restarts_total"),
+        [line("crashloop_container_restarts_total", "", "5")]
+    );
     assert!(samples(&out, "crashloop_crashloopbackoff_containers").is_empty());
 
     // Deleted: every series of the pod is gone.
@@ -107,18 +112,24 @@ async fn http_endpoints_formats_and_gzip() {
     testbed::create_pod(&client, ns, &manifest).await.expect("create pod");
     let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", ns]).await;
 
-    let (status, headers, body) = common::http_get(&exporter.addr, "/metrics", &[("Accept", "application/openmetrics-text; version=1.0.0")])
-        .await
-        .expect("openmetrics scrape");
+    let (status, headers, body) = crate::common::http_get(
+        &exporter.addr,
+        "/metrics",
+        &[("Accept", "application/openmetrics-text; version=1.0.0")],
+    )
+    .await
+    .expect("openmetrics scrape");
     assert_eq!(status, 200);
     let content_type = headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
     assert_eq!(content_type, Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
     let text = String::from_utf8(body).expect("utf-8");
     assert!(text.ends_with("# EOF\n"));
-    assert!(text.contains(r#"crashloop_pod_workload_info{namespace="it-http",pod="solo",workload_kind="Pod",workload="solo"} 1"#));
+    assert!(text.contains(
+        r#"crashloop_pod_workload_info{namespace="it-http",pod="solo",workload_kind="Pod",workload="solo"} 1"#
+    ));
 
     let (status, headers, body) =
-        common::http_get(&exporter.addr, "/metrics", &[("Accept-Encoding", "gzip")]).await.expect("gzip scrape");
+        crate::common::http_get(&exporter.addr, "/metrics", &[("Accept-Encoding", "gzip")]).await.expect("gzip scrape");
     assert_eq!(status, 200);
     assert!(headers.contains(&("content-encoding".into(), "gzip".into())));
     let mut plain = String::new();

@@ -7,14 +7,12 @@
 //! exporter every second until every check has passed (or one has failed for good), so
 //! the kubelet's back-offs (10 s, 20 s, 40 s …) run side by side: about four minutes in all.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::Exporter;
+use crate::common::Exporter;
 use crashloop_testbed::{self as testbed, Node};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
@@ -89,8 +87,11 @@ fn value<'a>(out: &'a str, series: &str) -> Option<&'a str> {
     out.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
 }
 
+/// `(family, extra label, value)`: one series of a container and its value, as written.
+type Wanted<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a str);
+
 /// Every `(family, extra label, value)` of one container must be in the scrape.
-fn expect_all(out: &str, ns: &str, pod: &str, c: &str, ctype: &str, wanted: &[(&str, Option<(&str, &str)>, &str)]) -> Verdict {
+fn expect_all(out: &str, ns: &str, pod: &str, c: &str, ctype: &str, wanted: &[Wanted]) -> Verdict {
     for (family, extra, want) in wanted {
         let s = series(family, ns, pod, c, ctype, *extra);
         match value(out, &s) {
@@ -151,68 +152,143 @@ fn scenarios(node: &Node) -> Vec<(&'static str, Vec<Value>, Check)> {
 
     // Exit 1 after a dependency error in the log: with --logs the cause must stay
     // dependency_unavailable from its first sight across two more crashes.
-    let dependency = bare_pod("dependency", "Always", json!({"containers": [sh("app",
-        "echo 'connecting to the database'; echo 'dial tcp 127.0.0.1:5432: connect: connection refused' >&2; exit 1")]}));
+    let dependency = bare_pod(
+        "dependency",
+        "Always",
+        json!({"containers": [sh("app",
+        "echo 'connecting to the database'; echo 'dial tcp 127.0.0.1:5432: connect: connection refused' >&2; exit 1")]}),
+    );
     let mut since: Option<f64> = None;
-    s.push(("rn-dependency", vec![dependency], on_pod("rn-dependency", move |pod, out| {
-        let ns = "rn-dependency";
-        let restarts = number(out, &series("crashloop_container_restarts_total", ns, pod, "app", "regular", None)).unwrap_or(0.0);
-        let dependency = series("crashloop_container_probable_cause", ns, pod, "app", "regular", Some(("cause", "dependency_unavailable")));
-        let causes: Vec<&str> = out.lines().filter(|l| l.starts_with("crashloop_container_probable_cause{") && l.contains(&format!("pod=\"{pod}\""))).collect();
-        match since {
-            None if value(out, &dependency) == Some("1") => {
-                since = Some(restarts);
-                Verdict::Pending(format!("dependency_unavailable first seen at {restarts} restarts"))
+    s.push((
+        "rn-dependency",
+        vec![dependency],
+        on_pod("rn-dependency", move |pod, out| {
+            let ns = "rn-dependency";
+            let restarts = number(out, &series("crashloop_container_restarts_total", ns, pod, "app", "regular", None))
+                .unwrap_or(0.0);
+            let dependency = series(
+                "crashloop_container_probable_cause",
+                ns,
+                pod,
+                "app",
+                "regular",
+                Some(("cause", "dependency_unavailable")),
+            );
+            let causes: Vec<&str> = out
+                .lines()
+                .filter(|l| {
+                    l.starts_with("crashloop_container_probable_cause{") && l.contains(&format!("pod=\"{pod}\""))
+                })
+                .collect();
+            match since {
+                None if value(out, &dependency) == Some("1") => {
+                    since = Some(restarts);
+                    Verdict::Pending(format!("dependency_unavailable first seen at {restarts} restarts"))
+                }
+                None => Verdict::Pending(format!("causes so far {causes:?}")),
+                Some(first) if value(out, &dependency) != Some("1") => Verdict::Fail(format!(
+                    "the cause left dependency_unavailable at {restarts} restarts (first seen at {first}): {causes:?}"
+                )),
+                Some(first) if restarts >= first + 2.0 => expect_all(
+                    out,
+                    ns,
+                    pod,
+                    "app",
+                    "regular",
+                    &[
+                        ("crashloop_container_last_terminated_exit_code", None, "1"),
+                        ("crashloop_container_last_terminated_reason", Some(("reason", "Error")), "1"),
+                        ("crashloop_container_crashlooping", None, "1"),
+                    ],
+                ),
+                Some(first) => Verdict::Pending(format!("{restarts} restarts, waiting for {}", first + 2.0)),
             }
-            None => Verdict::Pending(format!("causes so far {causes:?}")),
-            Some(first) if value(out, &dependency) != Some("1") => {
-                Verdict::Fail(format!("the cause left dependency_unavailable at {restarts} restarts (first seen at {first}): {causes:?}"))
-            }
-            Some(first) if restarts >= first + 2.0 => expect_all(out, ns, pod, "app", "regular", &[
-                ("crashloop_container_last_terminated_exit_code", None, "1"),
-                ("crashloop_container_last_terminated_reason", Some(("reason", "Error")), "1"),
-                ("crashloop_container_crashlooping", None, "1"),
-            ]),
-            Some(first) => Verdict::Pending(format!("{restarts} restarts, waiting for {}", first + 2.0)),
-        }
-    })));
+        }),
+    ));
 
     // A command that does not exist: runc cannot start it.
-    let missing_command = bare_pod("no-such-command", "Always", json!({"containers": [container("app", &["/bin/does-not-exist"])]}));
-    s.push(("rn-command", vec![missing_command], on_pod("rn-command", |pod, out| {
-        expect_all(out, "rn-command", pod, "app", "regular", &[
-            ("crashloop_container_last_terminated_reason", Some(("reason", "StartError")), "1"),
-            ("crashloop_container_last_terminated_exit_code", None, "128"),
-            ("crashloop_container_probable_cause", Some(("cause", "command_not_found")), "1"),
-            ("crashloop_container_crashlooping", None, "1"),
-        ])
-    })));
+    let missing_command =
+        bare_pod("no-such-command", "Always", json!({"containers": [container("app", &["/bin/does-not-exist"])]}));
+    s.push((
+        "rn-command",
+        vec![missing_command],
+        on_pod("rn-command", |pod, out| {
+            expect_all(
+                out,
+                "rn-command",
+                pod,
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_last_terminated_reason", Some(("reason", "StartError")), "1"),
+                    ("crashloop_container_last_terminated_exit_code", None, "128"),
+                    ("crashloop_container_probable_cause", Some(("cause", "command_not_found")), "1"),
+                    ("crashloop_container_crashlooping", None, "1"),
+                ],
+            )
+        }),
+    ));
 
     // An exec liveness probe that always fails: the kubelet kills the container.
     let mut probed = container("app", &["sleep", "3600"]);
     probed["livenessProbe"] = json!({"exec": {"command": ["false"]}, "periodSeconds": 2, "failureThreshold": 1});
     let liveness = bare_pod("liveness", "Always", json!({"containers": [probed]}));
-    s.push(("rn-liveness", vec![liveness], on_pod("rn-liveness", |pod, out| {
-        let ns = "rn-liveness";
-        if let Verdict::Pending(why) = expect_all(out, ns, pod, "app", "regular", &[
-            ("crashloop_container_last_terminated_reason", Some(("reason", "Error")), "1"),
-            ("crashloop_container_last_terminated_exit_code", None, "137"),
-            ("crashloop_container_probable_cause", Some(("cause", "liveness_probe")), "1"),
-        ]) {
-            return Verdict::Pending(why);
-        }
-        let failures = number(out, &series("crashloop_container_probe_failures_total", ns, pod, "app", "regular", Some(("probe", "liveness"))));
-        let kills = number(out, &series("crashloop_container_probe_kills_total", ns, pod, "app", "regular", Some(("probe", "liveness"))));
-        match (failures, kills) {
-            (Some(f), Some(k)) if f >= 2.0 && k >= 2.0 => Verdict::Pass,
-            other => Verdict::Pending(format!("(liveness failures, kills) = {other:?}, want both >= 2")),
-        }
-    })));
+    s.push((
+        "rn-liveness",
+        vec![liveness],
+        on_pod("rn-liveness", |pod, out| {
+            let ns = "rn-liveness";
+            if let Verdict::Pending(why) = expect_all(
+                out,
+                ns,
+                pod,
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_last_terminated_reason", Some(("reason", "Error")), "1"),
+                    ("crashloop_container_last_terminated_exit_code", None, "137"),
+                    ("crashloop_container_probable_cause", Some(("cause", "liveness_probe")), "1"),
+                ],
+            ) {
+                return Verdict::Pending(why);
+            }
+            let failures = number(
+                out,
+                &series(
+                    "crashloop_container_probe_failures_total",
+                    ns,
+                    pod,
+                    "app",
+                    "regular",
+                    Some(("probe", "liveness")),
+                ),
+            );
+            let kills = number(
+                out,
+                &series(
+                    "crashloop_container_probe_kills_total",
+                    ns,
+                    pod,
+                    "app",
+                    "regular",
+                    Some(("probe", "liveness")),
+                ),
+            );
+            match (failures, kills) {
+                (Some(f), Some(k)) if f >= 2.0 && k >= 2.0 => Verdict::Pass,
+                other => Verdict::Pending(format!("(liveness failures, kills) = {other:?}, want both >= 2")),
+            }
+        }),
+    ));
 
     // A ConfigMap volume that does not exist: the pod never leaves ContainerCreating.
-    let volume = bare_pod("missing-volume", "Always", json!({
+    let volume = bare_pod(
+        "missing-volume",
+        "Always",
+        json!({
         "containers": [with(container("app", &["sleep", "3600"]), json!({"volumeMounts": [{"name": "cfg", "mountPath": "/cfg"}]}))],
-        "volumes": [{"name": "cfg", "configMap": {"name": "absent-config"}}]}));
+        "volumes": [{"name": "cfg", "configMap": {"name": "absent-config"}}]}),
+    );
     s.push(("rn-configmap", vec![volume], on_pod("rn-configmap", |pod, out| {
         let ns = "rn-configmap";
         let missing = format!("crashloop_pod_missing_object{{namespace=\"{ns}\",pod=\"{pod}\",kind=\"configmap\",name=\"absent-config\"}}");
@@ -228,21 +304,36 @@ fn scenarios(node: &Node) -> Vec<(&'static str, Vec<Value>, Check)> {
     })));
 
     // A key that the Secret does not have, in `env`.
-    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app-secret"}, "stringData": {"other": "x"}});
+    let secret =
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app-secret"}, "stringData": {"other": "x"}});
     let mut env_user = container("app", &["sleep", "3600"]);
-    env_user["env"] = json!([{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "app-secret", "key": "password"}}}]);
+    env_user["env"] =
+        json!([{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "app-secret", "key": "password"}}}]);
     let env_pod = bare_pod("missing-key", "Always", json!({"containers": [env_user]}));
-    s.push(("rn-secret", vec![secret, env_pod], on_pod("rn-secret", |pod, out| {
-        let ns = "rn-secret";
-        let missing = format!("crashloop_pod_missing_object{{namespace=\"{ns}\",pod=\"{pod}\",kind=\"secret\",name=\"app-secret\"}}");
-        if value(out, &missing) != Some("1") {
-            return Verdict::Pending(format!("{missing} missing"));
-        }
-        expect_all(out, ns, pod, "app", "regular", &[
-            ("crashloop_container_waiting_reason", Some(("reason", "CreateContainerConfigError")), "1"),
-            ("crashloop_container_probable_cause", Some(("cause", "missing_config")), "1"),
-        ])
-    })));
+    s.push((
+        "rn-secret",
+        vec![secret, env_pod],
+        on_pod("rn-secret", |pod, out| {
+            let ns = "rn-secret";
+            let missing = format!(
+                "crashloop_pod_missing_object{{namespace=\"{ns}\",pod=\"{pod}\",kind=\"secret\",name=\"app-secret\"}}"
+            );
+            if value(out, &missing) != Some("1") {
+                return Verdict::Pending(format!("{missing} missing"));
+            }
+            expect_all(
+                out,
+                ns,
+                pod,
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_waiting_reason", Some(("reason", "CreateContainerConfigError")), "1"),
+                    ("crashloop_container_probable_cause", Some(("cause", "missing_config")), "1"),
+                ],
+            )
+        }),
+    ));
 
     // Image pulls that fail, all on loopback.
     for (ns, image, category) in [
@@ -250,44 +341,85 @@ fn scenarios(node: &Node) -> Vec<(&'static str, Vec<Value>, Check)> {
         ("rn-pull-unauthorized", format!("{}/private:1", node.auth_registry()), "unauthorized"),
         ("rn-pull-unreachable", format!("{}/gone:1", node.closed_registry()), "unreachable"),
     ] {
-        let pod = bare_pod("pull", "Always", json!({"containers": [{"name": "app", "image": image, "imagePullPolicy": "Always"}]}));
-        s.push((ns, vec![pod], on_pod(ns, move |pod, out| {
-            expect_all(out, ns, pod, "app", "regular", &[
-                ("crashloop_container_image_pull_failure", Some(("category", category)), "1"),
-                ("crashloop_container_probable_cause", Some(("cause", "image_pull")), "1"),
-            ])
-        })));
+        let pod = bare_pod(
+            "pull",
+            "Always",
+            json!({"containers": [{"name": "app", "image": image, "imagePullPolicy": "Always"}]}),
+        );
+        s.push((
+            ns,
+            vec![pod],
+            on_pod(ns, move |pod, out| {
+                expect_all(
+                    out,
+                    ns,
+                    pod,
+                    "app",
+                    "regular",
+                    &[
+                        ("crashloop_container_image_pull_failure", Some(("category", category)), "1"),
+                        ("crashloop_container_probable_cause", Some(("cause", "image_pull")), "1"),
+                    ],
+                )
+            }),
+        ));
     }
 
     // Exit 0 under restartPolicy Always: restarted, and crash-looping.
     let done = bare_pod("exits-zero", "Always", json!({"containers": [sh("app", "echo done; exit 0")]}));
-    s.push(("rn-exit-zero", vec![done], on_pod("rn-exit-zero", |pod, out| {
-        expect_all(out, "rn-exit-zero", pod, "app", "regular", &[
-            ("crashloop_container_last_terminated_reason", Some(("reason", "Completed")), "1"),
-            ("crashloop_container_last_terminated_exit_code", None, "0"),
-            ("crashloop_container_crashlooping", None, "1"),
-            ("crashloop_container_probable_cause", Some(("cause", "completed_but_restarted")), "1"),
-        ])
-    })));
+    s.push((
+        "rn-exit-zero",
+        vec![done],
+        on_pod("rn-exit-zero", |pod, out| {
+            expect_all(
+                out,
+                "rn-exit-zero",
+                pod,
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_last_terminated_reason", Some(("reason", "Completed")), "1"),
+                    ("crashloop_container_last_terminated_exit_code", None, "0"),
+                    ("crashloop_container_crashlooping", None, "1"),
+                    ("crashloop_container_probable_cause", Some(("cause", "completed_but_restarted")), "1"),
+                ],
+            )
+        }),
+    ));
 
     // A segfault: PID 1 ignores a signal it sends itself, so a child dies of SIGSEGV and the
     // shell exits with its status. The kubelet turns `$$` into `$`.
     let segv = bare_pod("segfault", "Always", json!({"containers": [sh("app", "sh -c 'kill -SEGV $$$$'; exit $?")]}));
-    s.push(("rn-segfault", vec![segv], on_pod("rn-segfault", |pod, out| {
-        expect_all(out, "rn-segfault", pod, "app", "regular", &[
-            ("crashloop_container_last_terminated_exit_code", None, "139"),
-            ("crashloop_container_last_terminated_signal", None, "11"),
-            ("crashloop_container_probable_cause", Some(("cause", "segfault")), "1"),
-            ("crashloop_container_crashlooping", None, "1"),
-        ])
-    })));
+    s.push((
+        "rn-segfault",
+        vec![segv],
+        on_pod("rn-segfault", |pod, out| {
+            expect_all(
+                out,
+                "rn-segfault",
+                pod,
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_last_terminated_exit_code", None, "139"),
+                    ("crashloop_container_last_terminated_signal", None, "11"),
+                    ("crashloop_container_probable_cause", Some(("cause", "segfault")), "1"),
+                    ("crashloop_container_crashlooping", None, "1"),
+                ],
+            )
+        }),
+    ));
 
     // An init container that fails twice, then succeeds: 1 while it fails, 0 in the very
     // scrape that shows it completed, and no cause after.
-    let init = bare_pod("init-recovers", "Always", json!({
+    let init = bare_pod(
+        "init-recovers",
+        "Always",
+        json!({
         "initContainers": [mount_work(sh("init", THIRD_TIME_LUCKY))],
         "containers": [container("app", &["sleep", "3600"])],
-        "volumes": counter_volume()}));
+        "volumes": counter_volume()}),
+    );
     s.push(("rn-init", vec![init], recovers("rn-init", "init", "init", None)));
 
     // A Job (OnFailure) that succeeds on its third try.
@@ -308,42 +440,70 @@ fn scenarios(node: &Node) -> Vec<(&'static str, Vec<Value>, Check)> {
     let mut batch = sh("app", "dd if=/dev/zero of=/dev/null bs=100M count=1");
     batch["resources"] = json!({"limits": {"memory": "32Mi"}});
     let never = bare_pod("batch-oom", "Never", json!({"containers": [batch]}));
-    s.push(("rn-never-oom", vec![never], stays(10, on_pod("rn-never-oom", |pod, out| {
-        expect_all(out, "rn-never-oom", pod, "app", "regular", &[
-            ("crashloop_container_restarts_total", None, "0"),
-            ("crashloop_container_terminations_total", Some(("reason", "OOMKilled")), "1"),
-            ("crashloop_container_last_terminated_reason", Some(("reason", "OOMKilled")), "1"),
-            ("crashloop_container_last_terminated_exit_code", None, "137"),
-            ("crashloop_container_last_terminated_oom_killed", None, "1"),
-            ("crashloop_container_state", Some(("state", "terminated")), "1"),
-            ("crashloop_container_crashlooping", None, "0"),
-            ("crashloop_container_probable_cause", Some(("cause", "oom_killed")), "1"),
-        ])
-    }))));
+    s.push((
+        "rn-never-oom",
+        vec![never],
+        stays(
+            10,
+            on_pod("rn-never-oom", |pod, out| {
+                expect_all(
+                    out,
+                    "rn-never-oom",
+                    pod,
+                    "app",
+                    "regular",
+                    &[
+                        ("crashloop_container_restarts_total", None, "0"),
+                        ("crashloop_container_terminations_total", Some(("reason", "OOMKilled")), "1"),
+                        ("crashloop_container_last_terminated_reason", Some(("reason", "OOMKilled")), "1"),
+                        ("crashloop_container_last_terminated_exit_code", None, "137"),
+                        ("crashloop_container_last_terminated_oom_killed", None, "1"),
+                        ("crashloop_container_state", Some(("state", "terminated")), "1"),
+                        ("crashloop_container_crashlooping", None, "0"),
+                        ("crashloop_container_probable_cause", Some(("cause", "oom_killed")), "1"),
+                    ],
+                )
+            }),
+        ),
+    ));
 
     // A Job whose pods fail until backoffLimit: each failed pod's termination, counted once.
     let failing = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "doomed"},
         "spec": {"backoffLimit": 1, "template": {"spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
             "containers": [sh("app", "echo 'fatal: cannot continue' >&2; exit 3")]}}}});
-    s.push(("rn-job-fails", vec![failing], stays(10, Box::new(|seen: &Seen, out: &str| {
-        let ns = "rn-job-fails";
-        let pods = seen.pods(ns);
-        if pods.len() < 2 {
-            return Verdict::Pending(format!("{ns} has pods {pods:?}, want 2 (backoffLimit 1)"));
-        }
-        for pod in pods {
-            if let Verdict::Pending(why) = expect_all(out, ns, pod, "app", "regular", &[
-                ("crashloop_container_restarts_total", None, "0"),
-                ("crashloop_container_terminations_total", Some(("reason", "Error")), "1"),
-                ("crashloop_container_last_terminated_exit_code", None, "3"),
-                ("crashloop_container_crashlooping", None, "0"),
-                ("crashloop_container_probable_cause", Some(("cause", "app_error")), "1"),
-            ]) {
-                return Verdict::Pending(why);
-            }
-        }
-        Verdict::Pass
-    }))));
+    s.push((
+        "rn-job-fails",
+        vec![failing],
+        stays(
+            10,
+            Box::new(|seen: &Seen, out: &str| {
+                let ns = "rn-job-fails";
+                let pods = seen.pods(ns);
+                if pods.len() < 2 {
+                    return Verdict::Pending(format!("{ns} has pods {pods:?}, want 2 (backoffLimit 1)"));
+                }
+                for pod in pods {
+                    if let Verdict::Pending(why) = expect_all(
+                        out,
+                        ns,
+                        pod,
+                        "app",
+                        "regular",
+                        &[
+                            ("crashloop_container_restarts_total", None, "0"),
+                            ("crashloop_container_terminations_total", Some(("reason", "Error")), "1"),
+                            ("crashloop_container_last_terminated_exit_code", None, "3"),
+                            ("crashloop_container_crashlooping", None, "0"),
+                            ("crashloop_container_probable_cause", Some(("cause", "app_error")), "1"),
+                        ],
+                    ) {
+                        return Verdict::Pending(why);
+                    }
+                }
+                Verdict::Pass
+            }),
+        ),
+    ));
     s
 }
 
@@ -364,13 +524,30 @@ fn stays(scrapes: u32, mut inner: Check) -> Check {
 
 /// The checks of a container that crash-loops and then completes: crash-looping seen, then
 /// in the first scrape that shows it terminated `Completed`, crash-looping 0, no cause, two restarts.
-fn recovers(ns: &'static str, c: &'static str, ctype: &'static str, workload: Option<(&'static str, &'static str)>) -> Check {
+fn recovers(
+    ns: &'static str,
+    c: &'static str,
+    ctype: &'static str,
+    workload: Option<(&'static str, &'static str)>,
+) -> Check {
     let mut looped = false;
     Box::new(move |seen: &Seen, out: &str| {
         let Some(pod) = seen.pods(ns).first() else { return Verdict::Pending(format!("{ns} has no pod yet")) };
         let crashlooping = value(out, &series("crashloop_container_crashlooping", ns, pod, c, ctype, None));
-        let terminated = value(out, &series("crashloop_container_state", ns, pod, c, ctype, Some(("state", "terminated")))) == Some("1")
-            && value(out, &series("crashloop_container_last_terminated_reason", ns, pod, c, ctype, Some(("reason", "Completed")))) == Some("1");
+        let terminated =
+            value(out, &series("crashloop_container_state", ns, pod, c, ctype, Some(("state", "terminated"))))
+                == Some("1")
+                && value(
+                    out,
+                    &series(
+                        "crashloop_container_last_terminated_reason",
+                        ns,
+                        pod,
+                        c,
+                        ctype,
+                        Some(("reason", "Completed")),
+                    ),
+                ) == Some("1");
         if !terminated {
             looped |= crashlooping == Some("1");
             return Verdict::Pending(format!("{ns}/{pod}/{c}: crashlooping {crashlooping:?}, seen looping: {looped}"));
@@ -378,12 +555,18 @@ fn recovers(ns: &'static str, c: &'static str, ctype: &'static str, workload: Op
         if !looped {
             return Verdict::Fail(format!("{ns}/{pod}/{c} completed before any scrape saw it crash-looping"));
         }
-        let cause = out.lines().find(|l| l.starts_with(&series("crashloop_container_probable_cause", ns, pod, c, ctype, None).replace('}', "")));
+        let cause = out.lines().find(|l| {
+            l.starts_with(&series("crashloop_container_probable_cause", ns, pod, c, ctype, None).replace('}', ""))
+        });
         if crashlooping != Some("0") || cause.is_some() {
-            return Verdict::Fail(format!("{ns}/{pod}/{c} completed, yet crashlooping {crashlooping:?}, cause {cause:?}"));
+            return Verdict::Fail(format!(
+                "{ns}/{pod}/{c} completed, yet crashlooping {crashlooping:?}, cause {cause:?}"
+            ));
         }
         if let Some((kind, name)) = workload {
-            let info = format!("crashloop_pod_workload_info{{namespace=\"{ns}\",pod=\"{pod}\",workload_kind=\"{kind}\",workload=\"{name}\"}}");
+            let info = format!(
+                "crashloop_pod_workload_info{{namespace=\"{ns}\",pod=\"{pod}\",workload_kind=\"{kind}\",workload=\"{name}\"}}"
+            );
             if value(out, &info) != Some("1") {
                 return Verdict::Fail(format!("{info} missing"));
             }
@@ -450,6 +633,29 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
         );
     }
 
+    // CRASHLOOP_DUMP_FIXTURES=DIR keeps what the real node wrote, for the golden tests'
+    // fixtures: every scenario pod and its Events, as the API returns them.
+    if let Some(dir) = std::env::var_os("CRASHLOOP_DUMP_FIXTURES") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("fixture dir");
+        for kind in ["pods", "events"] {
+            let json = cluster.kubectl(&["get", kind, "-A", "-o", "json"]).expect("kubectl get");
+            let mut list: Value = serde_json::from_str(&json).expect("JSON");
+            if let Some(items) = list["items"].as_array_mut() {
+                items.retain(|i| i["metadata"]["namespace"].as_str().is_some_and(|ns| ns.starts_with("rn-")));
+                for i in items.iter_mut() {
+                    if let Some(meta) = i["metadata"].as_object_mut() {
+                        meta.remove("managedFields");
+                    }
+                }
+            }
+            std::fs::write(dir.join(format!("{kind}.json")), serde_json::to_string_pretty(&list).expect("JSON"))
+                .expect("write");
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        std::fs::write(dir.join("now.json"), json!({"now": now}).to_string()).expect("write");
+    }
+
     // `scan` finds every container the kubectl | jq census finds on the same state, and
     // `diagnose` prints the real previous log.
     let census = Command::new("sh")
@@ -473,7 +679,14 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|r| format!("{}\t{}\t{}", r["namespace"].as_str().unwrap_or(""), r["pod"].as_str().unwrap_or(""), r["container"].as_str().unwrap_or("")))
+        .map(|r| {
+            format!(
+                "{}\t{}\t{}",
+                r["namespace"].as_str().unwrap_or(""),
+                r["pod"].as_str().unwrap_or(""),
+                r["container"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     assert!(!census.is_empty(), "the census found no CrashLoopBackOff container");
     let missed: Vec<&String> = census.difference(&scanned).collect();
@@ -486,7 +699,10 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
         .output()
         .expect("diagnose runs");
     let report = String::from_utf8_lossy(&diagnose.stdout);
-    assert!(report.contains("dial tcp 127.0.0.1:5432: connect: connection refused"), "diagnose shows the previous log:\n{report}");
+    assert!(
+        report.contains("dial tcp 127.0.0.1:5432: connect: connection refused"),
+        "diagnose shows the previous log:\n{report}"
+    );
     assert!(report.contains("dependency_unavailable"), "diagnose names the cause:\n{report}");
 }
 
@@ -496,7 +712,11 @@ fn release_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let target = exe.ancestors().nth(3).expect("target directory");
     let binary = target.join("release/crashloop-exporter");
-    assert!(binary.is_file(), "{} is missing: run cargo build --release --bin crashloop-exporter (.ci/test does)", binary.display());
+    assert!(
+        binary.is_file(),
+        "{} is missing: run cargo build --release --bin crashloop-exporter (.ci/test does)",
+        binary.display()
+    );
     binary
 }
 
@@ -525,7 +745,10 @@ fn test_overlay(dir: &Path, listen_port: u16, api_port: u16) -> std::path::PathB
     let overlay = dir.join("overlay");
     std::fs::create_dir_all(&overlay).expect("overlay dir");
     // Kustomize takes only relative paths: up from the overlay to `/`, then down.
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/overlays/no-operator").canonicalize().expect("deploy/overlays/no-operator");
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy/overlays/no-operator")
+        .canonicalize()
+        .expect("deploy/overlays/no-operator");
     let overlay_abs = overlay.canonicalize().expect("the overlay dir");
     let ups = "../".repeat(overlay_abs.components().count() - 1);
     let base = format!("{ups}{}", base.display().to_string().trim_start_matches('/'));
@@ -588,17 +811,25 @@ async fn the_shipped_deployment_runs_on_the_real_node() {
     let (cluster, node) = testbed::shared_node().expect("a cluster with a real node");
     let kubeconfig = cluster.kubeconfig_path();
     let client = cluster.client().await.expect("client");
-    let dir = common::TempDir::new();
-    node.import_image("localhost/crashloop-exporter:testbed", &exporter_rootfs(&dir.0), &["/crashloop-exporter"]).expect("import the exporter image");
+    let dir = crate::common::TempDir::new();
+    node.import_image("localhost/crashloop-exporter:testbed", &exporter_rootfs(&dir.0), &["/crashloop-exporter"])
+        .expect("import the exporter image");
 
     // Something to report, in a namespace of its own.
     let ns = "rn-in-cluster";
     testbed::ensure_namespace(&client, ns).await.expect("namespace");
     kubectl_create(cluster, ns, &[bare_pod("crasher", "Always", json!({"containers": [sh("app", "exit 2")]}))]);
 
-    let listen_port = common::free_port();
+    let listen_port = crate::common::free_port();
     let overlay = test_overlay(&dir.0, listen_port, cluster.api_addr().port());
-    let apply = Command::new("kubectl").arg("--kubeconfig").arg(&kubeconfig).arg("apply").arg("-k").arg(&overlay).output().expect("kubectl apply -k");
+    let apply = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("apply")
+        .arg("-k")
+        .arg(&overlay)
+        .output()
+        .expect("kubectl apply -k");
     assert!(apply.status.success(), "kubectl apply -k: {}", String::from_utf8_lossy(&apply.stderr));
 
     // Ready means /readyz answered the kubelet's probe: the initial list, read with the
@@ -606,33 +837,55 @@ async fn the_shipped_deployment_runs_on_the_real_node() {
     let pods: Api<Pod> = Api::namespaced(client.clone(), "crashloop-exporter");
     let deadline = Instant::now() + Duration::from_secs(120);
     let pod = loop {
-        let list = pods.list(&ListParams::default().labels("app.kubernetes.io/name=crashloop-exporter")).await.expect("list");
+        let list =
+            pods.list(&ListParams::default().labels("app.kubernetes.io/name=crashloop-exporter")).await.expect("list");
         let ready = list.items.into_iter().find(|p| {
-            p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            p.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
         });
         if let Some(p) = ready {
             break p;
         }
-        assert!(Instant::now() < deadline, "the exporter pod is not Ready after 120 s; node logs in {}", node.dir().display());
+        assert!(
+            Instant::now() < deadline,
+            "the exporter pod is not Ready after 120 s; node logs in {}",
+            node.dir().display()
+        );
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
-    let status = pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).and_then(|c| c.first()).expect("container status");
+    let status = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|c| c.first())
+        .expect("container status");
     assert_eq!(status.restart_count, 0, "the exporter never restarted: {status:?}");
 
     // The process runs as the shipped user, 65532, with no capability.
-    let pgrep = Command::new("pgrep").args(["-f", &format!("listen-address=127.0.0.1:{listen_port}")]).output().expect("pgrep");
-    let pid = String::from_utf8_lossy(&pgrep.stdout).lines().next().map(str::to_string).expect("the exporter's process");
+    let pgrep =
+        Command::new("pgrep").args(["-f", &format!("listen-address=127.0.0.1:{listen_port}")]).output().expect("pgrep");
+    let pid =
+        String::from_utf8_lossy(&pgrep.stdout).lines().next().map(str::to_string).expect("the exporter's process");
     let proc_status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its /proc status");
-    let field = |name: &str| proc_status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.split_whitespace().collect::<Vec<_>>());
+    let field = |name: &str| {
+        proc_status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.split_whitespace().collect::<Vec<_>>())
+    };
     assert_eq!(field("Uid:"), Some(vec!["65532"; 4]), "{proc_status}");
     assert_eq!(field("CapEff:"), Some(vec!["0000000000000000"]), "{proc_status}");
 
     // It serves every namespace's pods: the crasher's series appear.
     let addr = format!("127.0.0.1:{listen_port}");
-    let restarts = format!(r#"crashloop_container_restarts_total{{namespace="{ns}",pod="crasher",container="app",container_type="regular"}}"#);
+    let restarts = format!(
+        r#"crashloop_container_restarts_total{{namespace="{ns}",pod="crasher",container="app",container_type="regular"}}"#
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let body = common::http_get(&addr, "/metrics", &[]).await.map(|(_, _, b)| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let body = crate::common::http_get(&addr, "/metrics", &[])
+            .await
+            .map(|(_, _, b)| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
         if value(&body, &restarts).and_then(|v| v.parse::<u32>().ok()).is_some_and(|n| n >= 1) {
             break;
         }
@@ -643,16 +896,26 @@ async fn the_shipped_deployment_runs_on_the_real_node() {
     // Real Prometheus scrapes it.
     let config = dir.0.join("prometheus.yml");
     std::fs::write(&config, format!("global:\n  scrape_interval: 2s\nscrape_configs:\n  - job_name: crashloop-exporter\n    static_configs:\n      - targets: ['{addr}']\n")).expect("prometheus.yml");
-    let (mut prometheus, prom) = common::Proc::prometheus(&dir.0, &config);
-    let query = format!("/api/v1/query?query={}", common::encode(&format!(r#"crashloop_container_restarts_total{{namespace="{ns}"}} and on() up{{job="crashloop-exporter"}} == 1"#)));
+    let (mut prometheus, prom) = crate::common::Proc::prometheus(&dir.0, &config);
+    let query = format!(
+        "/api/v1/query?query={}",
+        crate::common::encode(&format!(
+            r#"crashloop_container_restarts_total{{namespace="{ns}"}} and on() up{{job="crashloop-exporter"}} == 1"#
+        ))
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         prometheus.assert_running();
-        let result = common::api(&prom, &query).await.ok().and_then(|v| v["data"]["result"].as_array().map(Vec::len));
+        let result =
+            crate::common::api(&prom, &query).await.ok().and_then(|v| v["data"]["result"].as_array().map(Vec::len));
         if result == Some(1) {
             break;
         }
-        assert!(Instant::now() < deadline, "Prometheus did not scrape the in-cluster exporter: {result:?}\n{}", prometheus.tail());
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus did not scrape the in-cluster exporter: {result:?}\n{}",
+            prometheus.tail()
+        );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

@@ -8,13 +8,11 @@
 //! others share one. Figures (reconnect time, scrape latency during the stall, RSS around
 //! the burst) are printed to stderr, not asserted: timings belong to benchmarks.
 
-mod common;
-
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{samples, Exporter};
+use crate::common::{Exporter, samples};
 use crashloop_testbed::{self as testbed, EventSpec, Proxy, Terminated};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
@@ -71,7 +69,8 @@ async fn crashloop_pod(client: &Client, ns: &str, workload: &str, restarts: i32)
 
 async fn set_restarts(client: &Client, pod: &Pod, restarts: i32) {
     let delay = if restarts > 4 { "5m0s" } else { "40s" };
-    let status = testbed::pod_status(pod, "Running", vec![testbed::crashloop_status(pod, "app", restarts, delay, &oom_kill())]);
+    let status =
+        testbed::pod_status(pod, "Running", vec![testbed::crashloop_status(pod, "app", restarts, delay, &oom_kill())]);
     let name = pod.metadata.name.as_deref().expect("pod name");
     let ns = pod.metadata.namespace.as_deref().expect("pod namespace");
     testbed::patch_status(client, ns, name, &status).await.expect("patch status");
@@ -242,7 +241,8 @@ async fn apiserver_restart_keeps_serving_and_counts_once() {
     let mut monotonic = Monotonic::default();
     let probe = unhealthy(&pods[0], 1);
     testbed::post_event(&client, ns, &probe).await.expect("post event");
-    let before = exporter.metrics_until("one liveness failure", |o| o.contains(&liveness_failures(ns, &pods[0], 1))).await;
+    let before =
+        exporter.metrics_until("one liveness failure", |o| o.contains(&liveness_failures(ns, &pods[0], 1))).await;
     monotonic.check(&before);
     let last_sync = r#"crashloop_exporter_last_sync_timestamp_seconds{resource="pods"}"#;
     let synced_before = value(&before, last_sync).expect("last sync");
@@ -250,10 +250,16 @@ async fn apiserver_restart_keeps_serving_and_counts_once() {
     // The outage: the last good data stays, the errors are counted, the sync time stands still.
     cluster.stop_apiserver();
     let during = exporter
-        .metrics_until("connection errors", |o| api_errors(o, "pods", "connection") >= 2.0 && api_errors(o, "events", "connection") >= 1.0)
+        .metrics_until("connection errors", |o| {
+            api_errors(o, "pods", "connection") >= 2.0 && api_errors(o, "events", "connection") >= 1.0
+        })
         .await;
     monotonic.check(&during);
-    assert_eq!(cluster_view(&during, ns), cluster_view(&before, ns), "the last good data must be served during the outage");
+    assert_eq!(
+        cluster_view(&during, ns),
+        cluster_view(&before, ns),
+        "the last good data must be served during the outage"
+    );
     assert!(during.contains(&liveness_failures(ns, &pods[0], 1)));
     assert_eq!(value(&during, last_sync), Some(synced_before), "the sync time must not move while the API is down");
     for (path, code) in [("/healthz", 200), ("/readyz", 200)] {
@@ -287,7 +293,8 @@ async fn apiserver_restart_keeps_serving_and_counts_once() {
     // Exact counters: the event's 1 -> 3 adds 2, one restart is one OOM termination.
     let mut failures = samples(&after, "crashloop_container_probe_failures_total");
     failures.sort();
-    let mut expected = [liveness_failures(ns, &pods[0], 3), liveness_failures(ns, &pods[1], 2), liveness_failures(ns, &added, 0)];
+    let mut expected =
+        [liveness_failures(ns, &pods[0], 3), liveness_failures(ns, &pods[1], 2), liveness_failures(ns, &added, 0)];
     expected.sort();
     assert_eq!(failures, expected);
     assert!(after.contains(&oom_terminations(ns, &pods[0], 1)), "{after}");
@@ -300,7 +307,10 @@ async fn apiserver_restart_keeps_serving_and_counts_once() {
     for resource in ["pods", "events"] {
         assert_eq!(logged(&log, "ERROR", resource, "connection").len(), 1, "{resource}:\n{log}");
     }
-    let foreign = log.lines().filter(|l| l.contains(r#""level":"ERROR""#) && !l.contains(r#""target":"crashloop_exporter::"#)).count();
+    let foreign = log
+        .lines()
+        .filter(|l| l.contains(r#""level":"ERROR""#) && !l.contains(r#""target":"crashloop_exporter::"#))
+        .count();
     assert_eq!(foreign, 0, "errors logged by dependencies repeat the exporter's own:\n{log}");
     let _ = std::fs::remove_file(log_path);
 }
@@ -312,7 +322,8 @@ async fn compaction_gone_relists_exactly() {
     let ns = "fault-gone";
     // Without the watch cache, watches are served by etcd, whose compaction answers an old
     // resourceVersion with 410 Gone.
-    let cluster = testbed::Cluster::start_with_apiserver_flags(&["--watch-cache=false"]).expect("private testbed cluster");
+    let cluster =
+        testbed::Cluster::start_with_apiserver_flags(&["--watch-cache=false"]).expect("private testbed cluster");
     let client = admin_in(&cluster, ns).await;
     let pods = [crashloop_pod(&client, ns, "api", 2).await, crashloop_pod(&client, ns, "web", 2).await];
     let proxy = Proxy::start(cluster.api_addr()).await.expect("proxy");
@@ -321,7 +332,8 @@ async fn compaction_gone_relists_exactly() {
     let mut monotonic = Monotonic::default();
     let probe = unhealthy(&pods[0], 2);
     testbed::post_event(&client, ns, &probe).await.expect("post event");
-    let before = exporter.metrics_until("two liveness failures", |o| o.contains(&liveness_failures(ns, &pods[0], 2))).await;
+    let before =
+        exporter.metrics_until("two liveness failures", |o| o.contains(&liveness_failures(ns, &pods[0], 2))).await;
     monotonic.check(&before);
     assert_eq!((relists(&before, "pods"), relists(&before, "events")), (1.0, 1.0));
 
@@ -353,7 +365,11 @@ async fn compaction_gone_relists_exactly() {
     monotonic.check(&after);
     assert!(api_errors(&after, "pods", "gone") >= 1.0, "no 410 Gone counted for pods:\n{after}");
     assert!(api_errors(&after, "events", "gone") >= 1.0, "no 410 Gone counted for events:\n{after}");
-    assert_eq!(value(&after, "crashloop_exporter_events_seen_total"), Some(3.0), "Events seen: 1 live, 2 in the relist");
+    assert_eq!(
+        value(&after, "crashloop_exporter_events_seen_total"),
+        Some(3.0),
+        "Events seen: 1 live, 2 in the relist"
+    );
     assert_matches_fresh_exporter(&cluster.kubeconfig_path(), ns, &after).await;
 }
 
@@ -373,7 +389,8 @@ async fn stalled_stream_times_out_and_scrapes_stay_responsive() {
     let mut monotonic = Monotonic::default();
     let probe = unhealthy(&pods[0], 1);
     testbed::post_event(&client, ns, &probe).await.expect("post event");
-    let before = exporter.metrics_until("one liveness failure", |o| o.contains(&liveness_failures(ns, &pods[0], 1))).await;
+    let before =
+        exporter.metrics_until("one liveness failure", |o| o.contains(&liveness_failures(ns, &pods[0], 1))).await;
     monotonic.check(&before);
 
     // Slow: every chunk waits 200 ms; the exporter still follows.
@@ -394,7 +411,10 @@ async fn stalled_stream_times_out_and_scrapes_stay_responsive() {
         latencies.push(start.elapsed());
         monotonic.check(&out);
         assert!(out.contains(&restarts(ns, &pods[0], 2)), "the last good data must be served during the stall");
-        if timed_out.is_none() && api_errors(&out, "pods", "timeout") >= 1.0 && api_errors(&out, "events", "timeout") >= 1.0 {
+        if timed_out.is_none()
+            && api_errors(&out, "pods", "timeout") >= 1.0
+            && api_errors(&out, "events", "timeout") >= 1.0
+        {
             timed_out = Some(stalled.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -530,7 +550,11 @@ async fn burst_of_ten_thousand_events_counts_all() {
     );
     let per_pod = (EVENTS / pods.len()) as u64;
     for pod in &pods {
-        assert!(out.contains(&liveness_failures(ns, pod, per_pod)), "missing {}\n{out}", liveness_failures(ns, pod, per_pod));
+        assert!(
+            out.contains(&liveness_failures(ns, pod, per_pod)),
+            "missing {}\n{out}",
+            liveness_failures(ns, pod, per_pod)
+        );
     }
     assert_eq!(value(&out, seen), Some(EVENTS as f64));
     assert_eq!(value(&out, r#"crashloop_exporter_cached_objects{resource="events"}"#), Some(EVENTS as f64));

@@ -1,6 +1,5 @@
 //! Support for integration tests: runs the real exporter binary against the testbed
 //! apiserver and scrapes it over HTTP.
-#![allow(dead_code)]
 
 use std::fs;
 use std::net::TcpListener;
@@ -20,19 +19,14 @@ pub struct Exporter {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
 }
 
 impl Exporter {
     /// Starts the exporter with `args` after the kubeconfig and listen address, and waits
     /// until `/readyz` answers 200.
     pub async fn start(kubeconfig: &Path, args: &[&str]) -> Exporter {
-        Exporter::spawn(kubeconfig, args, Stdio::inherit())
-            .ready()
-            .await
+        Exporter::spawn(kubeconfig, args, Stdio::inherit()).ready().await
     }
 
     /// Starts the exporter as [`Exporter::start`] does, its stderr to `stderr`, without waiting.
@@ -63,23 +57,14 @@ impl Exporter {
             if let Ok((200, _)) = self.get("/readyz", &[]).await {
                 return self;
             }
-            assert!(
-                Instant::now() < deadline,
-                "the exporter did not become ready within 30 s"
-            );
+            assert!(Instant::now() < deadline, "the exporter did not become ready within 30 s");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     /// A GET; returns the status code and the raw body.
-    pub async fn get(
-        &self,
-        path: &str,
-        headers: &[(&str, &str)],
-    ) -> std::io::Result<(u16, Vec<u8>)> {
-        http_get(&self.addr, path, headers)
-            .await
-            .map(|(s, _, b)| (s, b))
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> std::io::Result<(u16, Vec<u8>)> {
+        http_get(&self.addr, path, headers).await.map(|(s, _, b)| (s, b))
     }
 
     /// `/metrics` in the Prometheus text format.
@@ -91,17 +76,11 @@ impl Exporter {
 
     /// Scrapes until `done` holds for the exposition, or panics after 15 s with the last one.
     pub async fn metrics_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        self.metrics_within(Duration::from_secs(15), what, done)
-            .await
+        self.metrics_within(Duration::from_secs(15), what, done).await
     }
 
     /// [`Exporter::metrics_until`] with another deadline.
-    pub async fn metrics_within(
-        &self,
-        timeout: Duration,
-        what: &str,
-        done: impl Fn(&str) -> bool,
-    ) -> String {
+    pub async fn metrics_within(&self, timeout: Duration, what: &str, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             let out = self.metrics().await;
@@ -147,18 +126,12 @@ pub async fn http_get(
 
 /// Sends `request` on a fresh connection and reads until the server closes it: status,
 /// headers (lower-cased names), body.
-async fn exchange(
-    addr: &str,
-    request: &str,
-) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+async fn exchange(addr: &str, request: &str) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or(std::io::ErrorKind::InvalidData)?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::InvalidData)?;
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut lines = head.lines();
     let status = lines
@@ -175,17 +148,13 @@ async fn exchange(
 
 /// The sample lines of one family, e.g. `samples(out, "crashloop_container_restarts_total")`.
 pub fn samples<'a>(out: &'a str, family: &str) -> Vec<&'a str> {
-    out.lines()
-        .filter(|l| l.starts_with(family) && l[family.len()..].starts_with(['{', ' ']))
-        .collect()
+    out.lines().filter(|l| l.starts_with(family) && l[family.len()..].starts_with(['{', ' '])).collect()
 }
 
 /// Every sample line that mentions `pod="<name>"`.
 pub fn pod_lines<'a>(out: &'a str, pod: &str) -> Vec<&'a str> {
     let needle = format!("pod=\"{pod}\"");
-    out.lines()
-        .filter(|l| !l.starts_with('#') && l.contains(&needle))
-        .collect()
+    out.lines().filter(|l| !l.starts_with('#') && l.contains(&needle)).collect()
 }
 
 /// Runs `promtool check metrics` on an exposition; returns what it reported.
@@ -198,18 +167,9 @@ pub fn promtool_check_metrics(exposition: &str) -> (bool, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool is installed (.ci/install)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(exposition.as_bytes())
-        .expect("write to promtool");
+    child.stdin.take().expect("stdin").write_all(exposition.as_bytes()).expect("write to promtool");
     let out = child.wait_with_output().expect("promtool runs");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success() && report.trim().is_empty(), report)
 }
 
@@ -254,11 +214,7 @@ pub fn scrape_config_with_file_sd(targets_file: &Path, interval: &str) -> String
 
 /// A file_sd target group as Kubernetes endpoints discovery would describe one port of a
 /// Service: `service_label` is its `app.kubernetes.io/name` label, `port_name` the port's name.
-pub fn kubernetes_endpoint_target(
-    addr: &str,
-    service_label: &str,
-    port_name: &str,
-) -> serde_json::Value {
+pub fn kubernetes_endpoint_target(addr: &str, service_label: &str, port_name: &str) -> serde_json::Value {
     serde_json::json!({
         "targets": [addr],
         "labels": {
@@ -294,11 +250,7 @@ impl Proc {
     pub fn tail(&self) -> String {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        format!(
-            "--- {} log (last lines) ---\n{}",
-            self.name,
-            lines[lines.len().saturating_sub(25)..].join("\n")
-        )
+        format!("--- {} log (last lines) ---\n{}", self.name, lines[lines.len().saturating_sub(25)..].join("\n"))
     }
 
     pub fn assert_running(&mut self) {
@@ -312,7 +264,8 @@ impl Proc {
     /// Checks `config` with `promtool check config`, then starts Prometheus with it on a free
     /// loopback port, its data in `dir`: the process and its address.
     pub fn prometheus(dir: &Path, config: &Path) -> (Proc, String) {
-        let check = Command::new("promtool").args(["check", "config"]).arg(config).output().expect("promtool (.ci/install)");
+        let check =
+            Command::new("promtool").args(["check", "config"]).arg(config).output().expect("promtool (.ci/install)");
         assert!(check.status.success(), "promtool check config:\n{}", String::from_utf8_lossy(&check.stdout));
         let addr = format!("127.0.0.1:{}", free_port());
         fs::create_dir_all(dir.join("prom-data")).expect("Prometheus data dir");
@@ -335,9 +288,16 @@ pub async fn running_pod(ns: &str, suffix: &str) -> k8s_openapi::api::core::v1::
     let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
     let client = cluster.client().await.expect("client");
     testbed::ensure_namespace(&client, ns).await.expect("namespace");
-    let manifest = testbed::deployment_pod(ns, "app", "6c8f7d9b5", suffix, vec![testbed::container("main", "registry.example/app:1")]);
+    let manifest = testbed::deployment_pod(
+        ns,
+        "app",
+        "6c8f7d9b5",
+        suffix,
+        vec![testbed::container("main", "registry.example/app:1")],
+    );
     let pod = testbed::create_pod(&client, ns, &manifest).await.expect("create pod");
-    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status("main", 0, &testbed::ago(30), None)]);
+    let status =
+        testbed::pod_status(&pod, "Running", vec![testbed::running_status("main", 0, &testbed::ago(30), None)]);
     testbed::patch_status(&client, ns, &format!("app-6c8f7d9b5-{suffix}"), &status).await.expect("running");
     pod
 }
@@ -354,12 +314,8 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new() -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("crashloop-test-{}-{nanos:x}", std::process::id()));
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        let dir = std::env::temp_dir().join(format!("crashloop-test-{}-{nanos:x}", std::process::id()));
         fs::create_dir_all(&dir).expect("temp dir");
         TempDir(dir)
     }
@@ -377,9 +333,7 @@ impl Drop for TempDir {
 pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -393,11 +347,8 @@ pub async fn get10(addr: &str, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
 
 /// GET on Prometheus' or Alertmanager's HTTP API: the JSON body.
 pub async fn api(addr: &str, path: &str) -> Result<Value, String> {
-    let (status, body) = get10(addr, path)
-        .await
-        .map_err(|e| format!("GET {path}: {e}"))?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| format!("GET {path}: {status}, not JSON: {e}"))?;
+    let (status, body) = get10(addr, path).await.map_err(|e| format!("GET {path}: {e}"))?;
+    let value: Value = serde_json::from_slice(&body).map_err(|e| format!("GET {path}: {status}, not JSON: {e}"))?;
     if status != 200 {
         return Err(format!("GET {path}: {status} {value}"));
     }
@@ -428,10 +379,7 @@ pub fn report(line: &str) {
 }
 
 pub fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
 }
 
 /// Polls `check` every 250 ms until it returns Some, or panics with `what` after `timeout`.
@@ -445,10 +393,7 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

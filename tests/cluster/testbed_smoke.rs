@@ -35,11 +35,7 @@ async fn plays_the_kubelet_against_a_real_apiserver() -> TestResult {
     let uid = pod.metadata.uid.clone().ok_or("no uid")?;
 
     let last = Terminated::new("OOMKilled", 137, testbed::ago(200), testbed::ago(160));
-    let status = testbed::pod_status(
-        &pod,
-        "Running",
-        vec![testbed::crashloop_status(&pod, "app", 5, "2m40s", &last)],
-    );
+    let status = testbed::pod_status(&pod, "Running", vec![testbed::crashloop_status(&pod, "app", 5, "2m40s", &last)]);
     testbed::patch_status(&client, ns, name, &status).await?;
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
@@ -49,53 +45,24 @@ async fn plays_the_kubelet_against_a_real_apiserver() -> TestResult {
     let cs = &st.container_statuses.ok_or("no container statuses")?[0];
     assert_eq!(cs.restart_count, 5);
     assert!(!cs.ready);
-    let waiting = cs
-        .state
-        .as_ref()
-        .and_then(|s| s.waiting.as_ref())
-        .ok_or("not waiting")?;
+    let waiting = cs.state.as_ref().and_then(|s| s.waiting.as_ref()).ok_or("not waiting")?;
     assert_eq!(waiting.reason.as_deref(), Some("CrashLoopBackOff"));
     let expected = format!("back-off 2m40s restarting failed container=app pod={name}_{ns}({uid})");
     assert_eq!(waiting.message.as_deref(), Some(expected.as_str()));
-    let terminated = cs
-        .last_state
-        .as_ref()
-        .and_then(|s| s.terminated.as_ref())
-        .ok_or("no last state")?;
-    assert_eq!(
-        (terminated.reason.as_deref(), terminated.exit_code),
-        (Some("OOMKilled"), 137)
-    );
-    assert!(
-        cs.container_id
-            .as_deref()
-            .is_some_and(|id| id.starts_with("containerd://"))
-    );
+    let terminated = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()).ok_or("no last state")?;
+    assert_eq!((terminated.reason.as_deref(), terminated.exit_code), (Some("OOMKilled"), 137));
+    assert!(cs.container_id.as_deref().is_some_and(|id| id.starts_with("containerd://")));
 
-    let spec = EventSpec::for_pod(
-        &pod,
-        true,
-        "BackOff",
-        "Back-off restarting failed container",
-    )
-    .container("app");
+    let spec = EventSpec::for_pod(&pod, true, "BackOff", "Back-off restarting failed container").container("app");
     let event = testbed::post_event(&client, ns, &spec).await?;
     assert_eq!(event.metadata.name.as_deref(), Some(spec.name.as_str()));
     assert!(spec.name.starts_with(&format!("{name}.")));
     testbed::patch_event_count(&client, ns, &spec.name, 3, &testbed::ago(0)).await?;
-    let read = Api::<Event>::namespaced(client.clone(), ns)
-        .get(&spec.name)
-        .await?;
+    let read = Api::<Event>::namespaced(client.clone(), ns).get(&spec.name).await?;
     assert_eq!(read.count, Some(3));
-    assert_eq!(
-        read.involved_object.field_path.as_deref(),
-        Some("spec.containers{app}")
-    );
+    assert_eq!(read.involved_object.field_path.as_deref(), Some("spec.containers{app}"));
     assert_eq!(read.involved_object.uid.as_deref(), Some(uid.as_str()));
-    assert_eq!(
-        read.source.and_then(|s| s.host).as_deref(),
-        Some(testbed::NODE_NAME)
-    );
+    assert_eq!(read.source.and_then(|s| s.host).as_deref(), Some(testbed::NODE_NAME));
 
     testbed::delete_pod(&client, ns, name).await?;
     assert!(pods.get_opt(name).await?.is_none());
@@ -112,10 +79,7 @@ async fn limited_user_is_authenticated_but_not_authorized() -> TestResult {
         .await
         .err()
         .ok_or("limited may list pods")?;
-    assert!(
-        matches!(err, kube::Error::Api(ref s) if s.code == 403),
-        "{err}"
-    );
+    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 403), "{err}");
     assert!(cluster.kubeconfig_for("limited")?.exists());
     assert!(cluster.kubeconfig_for("nobody").is_err());
     Ok(())
@@ -135,11 +99,7 @@ async fn apiserver_1_20_quirks() -> TestResult {
     sidecar["restartPolicy"] = "Always".into();
     manifest["spec"]["initContainers"] = serde_json::json!([sidecar]);
     let pod = testbed::create_pod(&client, ns, &manifest).await?;
-    let init = &pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.init_containers.clone())
-        .ok_or("no init containers")?[0];
+    let init = &pod.spec.as_ref().and_then(|s| s.init_containers.clone()).ok_or("no init containers")?[0];
     assert_eq!(init.restart_policy, None);
 
     // Init container statuses land in initContainerStatuses.
@@ -152,10 +112,7 @@ async fn apiserver_1_20_quirks() -> TestResult {
             testbed::running_status("app", 0, &testbed::ago(58), None),
         ],
     );
-    let read = testbed::patch_status(&client, ns, "sidecar", &status)
-        .await?
-        .status
-        .ok_or("no status")?;
+    let read = testbed::patch_status(&client, ns, "sidecar", &status).await?.status.ok_or("no status")?;
     assert_eq!(read.init_container_statuses.map(|s| s.len()), Some(1));
     assert_eq!(read.container_statuses.map(|s| s[0].ready), Some(true));
 
@@ -175,11 +132,7 @@ async fn components_restart() -> TestResult {
     let dir = cluster.dir().to_owned();
     testbed::ensure_namespace(&cluster.client().await?, "before").await?;
     cluster.stop_apiserver();
-    assert!(
-        testbed::ensure_namespace(&cluster.client().await?, "down")
-            .await
-            .is_err()
-    );
+    assert!(testbed::ensure_namespace(&cluster.client().await?, "down").await.is_err());
     cluster.start_apiserver()?;
     cluster.stop_etcd();
     cluster.start_etcd()?;
@@ -188,10 +141,7 @@ async fn components_restart() -> TestResult {
     let client = cluster.client().await?;
     testbed::ensure_namespace(&client, "after").await?;
     let namespaces = Api::<k8s_openapi::api::core::v1::Namespace>::all(client);
-    assert!(
-        namespaces.get_opt("before").await?.is_some(),
-        "etcd data survives restarts"
-    );
+    assert!(namespaces.get_opt("before").await?.is_some(), "etcd data survives restarts");
     drop(cluster);
     assert!(!dir.exists());
     Ok(())

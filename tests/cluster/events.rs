@@ -1,9 +1,7 @@
 //! Event counters against a real kube-apiserver: the test POSTs Events and PATCHes their
 //! count as the kubelet's correlator does, and the counters must hold exactly.
 
-mod common;
-
-use common::{samples, Exporter};
+use crate::common::{Exporter, samples};
 use crashloop_testbed::{self as testbed, EventSpec};
 use serde_json::json;
 
@@ -12,7 +10,9 @@ const POD: &str = "api-7c8d9f-abcde";
 
 fn app(extra: &str, value: &str) -> String {
     let sep = if extra.is_empty() { "" } else { "," };
-    format!(r#"{{namespace="it-events",pod="api-7c8d9f-abcde",container="app",container_type="regular"{sep}{extra}}} {value}"#)
+    format!(
+        r#"{{namespace="it-events",pod="api-7c8d9f-abcde",container="app",container_type="regular"{sep}{extra}}} {value}"#
+    )
 }
 
 fn probe_line(family: &str, probe: &str, value: u64) -> String {
@@ -34,7 +34,8 @@ async fn event_counters_hold_through_updates_and_restarts() {
         .await
         .expect("create pod");
     let last = testbed::Terminated::new("Error", 137, testbed::ago(100), testbed::ago(60));
-    let status = testbed::pod_status(&pod, "Running", vec![testbed::running_status("app", 1, &testbed::ago(50), Some(&last))]);
+    let status =
+        testbed::pod_status(&pod, "Running", vec![testbed::running_status("app", 1, &testbed::ago(50), Some(&last))]);
     testbed::patch_status(&client, NS, POD, &status).await.expect("status");
 
     let kubeconfig = cluster.kubeconfig_path();
@@ -43,7 +44,9 @@ async fn event_counters_hold_through_updates_and_restarts() {
     exporter.metrics_until("liveness at 0", |o| o.contains(&liveness(0))).await;
 
     // One Unhealthy event, then the correlator's PATCHes to 3 and 7.
-    let unhealthy = EventSpec::for_pod(&pod, true, "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 503").container("app");
+    let unhealthy =
+        EventSpec::for_pod(&pod, true, "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 503")
+            .container("app");
     testbed::post_event(&client, NS, &unhealthy).await.expect("post");
     exporter.metrics_until("liveness 1", |o| o.contains(&liveness(1))).await;
     testbed::patch_event_count(&client, NS, &unhealthy.name, 3, &testbed::ago(0)).await.expect("patch 3");
@@ -71,7 +74,9 @@ async fn event_counters_hold_through_updates_and_restarts() {
         testbed::post_event(&client, NS, &spec).await.expect("post");
     }
     let out = exporter
-        .metrics_until("all counters", |o| o.contains(&format!("crashloop_container_backoff_events_total{}", app("", "5"))))
+        .metrics_until("all counters", |o| {
+            o.contains(&format!("crashloop_container_backoff_events_total{}", app("", "5")))
+        })
         .await;
     let kills = |p, n| probe_line("crashloop_container_probe_kills_total", p, n);
     for expected in [
@@ -95,7 +100,9 @@ async fn event_counters_hold_through_updates_and_restarts() {
     bad.name.push('b');
     testbed::post_event(&client, NS, &bad).await.expect("post bad fieldPath");
     let out = exporter
-        .metrics_until("two skips", |o| o.contains(r#"crashloop_exporter_events_ignored_total{reason="bad_field_path"} 1"#))
+        .metrics_until("two skips", |o| {
+            o.contains(r#"crashloop_exporter_events_ignored_total{reason="bad_field_path"} 1"#)
+        })
         .await;
     assert!(out.contains(r#"crashloop_exporter_events_ignored_total{reason="unknown_pod"} 1"#), "{out}");
     assert!(out.contains(&liveness(2)), "skipped events must not count\n{out}");
@@ -111,13 +118,20 @@ async fn missing_configmap_is_reported_until_the_pod_starts() {
     testbed::ensure_namespace(&client, ns).await.expect("namespace");
     let manifest = testbed::pod(ns, "reader", vec![testbed::container("main", "busybox")]);
     let pod = testbed::create_pod(&client, ns, &manifest).await.expect("pod");
-    let waiting = testbed::pod_status(&pod, "Pending", vec![testbed::waiting_status("main", "ContainerCreating", "", 0, None)]);
+    let waiting =
+        testbed::pod_status(&pod, "Pending", vec![testbed::waiting_status("main", "ContainerCreating", "", 0, None)]);
     testbed::patch_status(&client, ns, "reader", &waiting).await.expect("status");
     let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", ns]).await;
 
-    let mount = EventSpec::for_pod(&pod, true, "FailedMount", "MountVolume.SetUp failed for volume \"cfg\" : configmap \"app-config\" not found");
+    let mount = EventSpec::for_pod(
+        &pod,
+        true,
+        "FailedMount",
+        "MountVolume.SetUp failed for volume \"cfg\" : configmap \"app-config\" not found",
+    );
     testbed::post_event(&client, ns, &mount).await.expect("post FailedMount");
-    let gauge = r#"crashloop_pod_missing_object{namespace="it-missing",pod="reader",kind="configmap",name="app-config"} 1"#;
+    let gauge =
+        r#"crashloop_pod_missing_object{namespace="it-missing",pod="reader",kind="configmap",name="app-config"} 1"#;
     let out = exporter.metrics_until("the missing ConfigMap", |o| o.contains(gauge)).await;
     assert_eq!(samples(&out, "crashloop_pod_missing_object"), [gauge]);
 
@@ -128,7 +142,8 @@ async fn missing_configmap_is_reported_until_the_pod_starts() {
         .create(&Default::default(), &cm)
         .await
         .expect("create configmap");
-    let running = testbed::pod_status(&pod, "Running", vec![testbed::running_status("main", 0, &testbed::ago(1), None)]);
+    let running =
+        testbed::pod_status(&pod, "Running", vec![testbed::running_status("main", 0, &testbed::ago(1), None)]);
     testbed::patch_status(&client, ns, "reader", &running).await.expect("running");
     exporter.metrics_until("the gauge to clear", |o| samples(o, "crashloop_pod_missing_object").is_empty()).await;
 }

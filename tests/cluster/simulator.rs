@@ -18,11 +18,7 @@ fn sim(args: &[&str]) -> String {
         .output()
         .expect("crashloop-sim runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "crashloop-sim {args:?} failed:\n{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "crashloop-sim {args:?} failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
     stdout
 }
 
@@ -54,7 +50,15 @@ fn name(p: &Pod) -> String {
 #[tokio::test]
 async fn populate_creates_each_scenario_as_scan_diagnoses_it() {
     let ns = "it-sim-populate";
-    let out = sim(&["populate", "--pods", "36", "--namespace-prefix", ns, "--mix", "oom=1,liveness=1,image=1,config=2,healthy=1"]);
+    let out = sim(&[
+        "populate",
+        "--pods",
+        "36",
+        "--namespace-prefix",
+        ns,
+        "--mix",
+        "oom=1,liveness=1,image=1,config=2,healthy=1",
+    ]);
     assert!(out.contains("crash-looping containers (CrashLoopBackOff): 12"), "{out}");
     let pods = pods(ns).await;
     assert_eq!(pods.len(), 36);
@@ -89,7 +93,9 @@ async fn populate_creates_each_scenario_as_scan_diagnoses_it() {
             }
             "worker" => match waiting.as_deref() {
                 Some("CreateContainerConfigError") => assert_eq!(cause, Some("missing_config"), "{name}"),
-                Some("ContainerCreating") => assert!(pod.spec.as_ref().and_then(|s| s.volumes.as_ref()).is_some(), "{name}"),
+                Some("ContainerCreating") => {
+                    assert!(pod.spec.as_ref().and_then(|s| s.volumes.as_ref()).is_some(), "{name}")
+                }
                 other => panic!("{name}: {other:?}"),
             },
             "web" => {
@@ -109,7 +115,8 @@ async fn populate_creates_each_scenario_as_scan_diagnoses_it() {
 #[tokio::test]
 async fn run_moves_containers_through_crash_loops_and_aggregates_events() {
     let ns = "it-sim-run";
-    let out = sim(&["run", "--pods", "6", "--namespace-prefix", ns, "--mix", "oom=1", "--speedup", "40", "--duration", "8s"]);
+    let out =
+        sim(&["run", "--pods", "6", "--namespace-prefix", ns, "--mix", "oom=1", "--speedup", "40", "--duration", "8s"]);
     assert!(out.contains("pods created 6 deleted 0"), "{out}");
     assert!(out.contains("errors 0"), "{out}");
     for pod in pods(ns).await {
@@ -121,14 +128,22 @@ async fn run_moves_containers_through_crash_loops_and_aggregates_events() {
     let events = Api::<Event>::namespaced(client, ns).list(&ListParams::default()).await.expect("events").items;
     let mut objects: HashMap<(String, String, String), i32> = HashMap::new();
     for e in &events {
-        let key = (e.involved_object.name.clone().unwrap_or_default(), e.reason.clone().unwrap_or_default(), e.message.clone().unwrap_or_default());
-        assert!(objects.insert(key.clone(), e.count.unwrap_or(0)).is_none(), "two Event objects for {key:?}: repeats must PATCH count");
+        let key = (
+            e.involved_object.name.clone().unwrap_or_default(),
+            e.reason.clone().unwrap_or_default(),
+            e.message.clone().unwrap_or_default(),
+        );
+        assert!(
+            objects.insert(key.clone(), e.count.unwrap_or(0)).is_none(),
+            "two Event objects for {key:?}: repeats must PATCH count"
+        );
         assert_eq!(e.involved_object.field_path.as_deref(), Some("spec.containers{app}"));
         assert_eq!(e.source.as_ref().and_then(|s| s.component.as_deref()), Some("kubelet"));
     }
     let started = objects.iter().filter(|((_, reason, _), _)| reason == "Started").map(|(_, n)| *n);
     assert!(started.clone().count() == 6 && started.clone().all(|n| n >= 3), "Started counts: {objects:?}");
-    let backoffs: Vec<i32> = objects.iter().filter(|((_, reason, _), _)| reason == "BackOff").map(|(_, n)| *n).collect();
+    let backoffs: Vec<i32> =
+        objects.iter().filter(|((_, reason, _), _)| reason == "BackOff").map(|(_, n)| *n).collect();
     assert!(backoffs.len() == 6 && backoffs.iter().any(|n| *n >= 2), "BackOff counts: {backoffs:?}");
     let rows = scan(ns);
     assert_eq!(rows.len(), 6, "{rows:#?}");

@@ -11,8 +11,6 @@
 //!
 //! Takes about 5 minutes (PodMissingConfigObject has `for: 3m`); the waits allow 6.
 
-mod common;
-
 use std::convert::Infallible;
 use std::fs;
 use std::net::SocketAddr;
@@ -21,8 +19,8 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, unix_now, wait_for};
 use bytes::Bytes;
-use common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, unix_now, wait_for};
 use crashloop_testbed as testbed;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
@@ -85,7 +83,14 @@ fn received_alert(received: &Received, name: &str, workload: &str, status: &str)
 fn received_pairs(received: &Received) -> Vec<(String, String)> {
     let payloads = received.lock().unwrap();
     let alerts = payloads.iter().flat_map(|(_, p)| p["alerts"].as_array().cloned().unwrap_or_default());
-    alerts.map(|a| (a["labels"]["alertname"].as_str().unwrap_or_default().to_owned(), a["labels"]["workload"].as_str().unwrap_or_default().to_owned())).collect()
+    alerts
+        .map(|a| {
+            (
+                a["labels"]["alertname"].as_str().unwrap_or_default().to_owned(),
+                a["labels"]["workload"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// The Deployments the real node runs: each crashes (or waits) in its own way.
@@ -94,7 +99,8 @@ fn workloads(node: &testbed::Node) -> Vec<Value> {
     oom["resources"] = json!({"limits": {"memory": "32Mi"}});
     let mut liveness = testbed::busybox(CONTAINER, &["sleep", "3600"]);
     liveness["livenessProbe"] = json!({"exec": {"command": ["false"]}, "periodSeconds": 2, "failureThreshold": 1});
-    let image = json!({"name": CONTAINER, "image": format!("{}/shop/web:1.2.3", node.registry()), "imagePullPolicy": "Always"});
+    let image =
+        json!({"name": CONTAINER, "image": format!("{}/shop/web:1.2.3", node.registry()), "imagePullPolicy": "Always"});
     let mut config = testbed::deployment("config", vec![testbed::busybox(CONTAINER, &["sleep", "3600"])]);
     config["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = json!([{"name": "cfg", "mountPath": "/cfg"}]);
     config["spec"]["template"]["spec"]["volumes"] = json!([{"name": "cfg", "configMap": {"name": "config-settings"}}]);
@@ -114,7 +120,8 @@ fn dashboard_queries(repo: &Path, dir: &Path) -> Vec<(String, String)> {
     let script = repo.join(".ci/checks/dashboards");
     assert!(script.exists(), "{} is missing: it lists the dashboards' queries (--emit)", script.display());
     let file = dir.join("dashboard-queries");
-    let out = Command::new(&script).arg("--emit").arg(&file).current_dir(repo).output().expect("run .ci/checks/dashboards");
+    let out =
+        Command::new(&script).arg("--emit").arg(&file).current_dir(repo).output().expect("run .ci/checks/dashboards");
     assert!(
         out.status.success(),
         ".ci/checks/dashboards --emit failed:\n{}{}",
@@ -164,7 +171,9 @@ fn dashboard_queries(repo: &Path, dir: &Path) -> Vec<(String, String)> {
 /// durations, the others (namespace, job, ...) match everything.
 fn expand_grafana_variables(q: &str) -> String {
     let mut q = q.to_owned();
-    for (var, value) in [("__rate_interval", "1m"), ("__interval", "15s"), ("__range", "5m"), ("__interval_ms", "15000")] {
+    for (var, value) in
+        [("__rate_interval", "1m"), ("__interval", "15s"), ("__range", "5m"), ("__interval_ms", "15000")]
+    {
         q = q.replace(&format!("${{{var}}}"), value).replace(&format!("${var}"), value);
     }
     let mut out = String::new();
@@ -192,7 +201,8 @@ fn expand_grafana_variables(q: &str) -> String {
 
 /// Dashboard queries that may legitimately be empty in this scenario, matched by a substring
 /// of the query, with the reason.
-const MAY_BE_EMPTY: &[(&str, &str)] = &[("crashloop_exporter_api_errors_total", "the API answers every request: no error series exist")];
+const MAY_BE_EMPTY: &[(&str, &str)] =
+    &[("crashloop_exporter_api_errors_total", "the API answers every request: no error series exist")];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oom_crash_loop_alerts_reach_alertmanager_and_resolve() {
@@ -252,9 +262,9 @@ receivers:
     fs::write(
         &targets,
         json!([
-            common::kubernetes_endpoint_target(&exporter.addr, "crashloop-exporter", "metrics"),
-            common::kubernetes_endpoint_target("127.0.0.1:9", "crashloop-exporter", "http"),
-            common::kubernetes_endpoint_target("127.0.0.1:10", "some-other-service", "metrics"),
+            crate::common::kubernetes_endpoint_target(&exporter.addr, "crashloop-exporter", "metrics"),
+            crate::common::kubernetes_endpoint_target("127.0.0.1:9", "crashloop-exporter", "http"),
+            crate::common::kubernetes_endpoint_target("127.0.0.1:10", "some-other-service", "metrics"),
         ])
         .to_string(),
     )
@@ -265,7 +275,7 @@ receivers:
         format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{am_addr}']\n{}",
             rules.display(),
-            common::scrape_config_with_file_sd(&targets, "1s")
+            crate::common::scrape_config_with_file_sd(&targets, "1s")
         ),
     )
     .expect("prometheus.yml");
@@ -344,7 +354,10 @@ receivers:
         }
         if let Some(cause) = cause {
             let summary = alert["annotations"]["summary"].as_str().unwrap_or_default();
-            assert!(summary.ends_with(cause), "{name} about {pod}: the summary does not give the cause {cause}: {summary:?}");
+            assert!(
+                summary.ends_with(cause),
+                "{name} about {pod}: the summary does not give the cause {cause}: {summary:?}"
+            );
         }
         fired.push((name, pod, after));
     }
@@ -358,20 +371,34 @@ receivers:
     // old pods resolves.
     let fixed = Instant::now();
     for (workload, patch) in [
-        ("oom", json!({"spec": {"template": {"spec": {"containers": [{"name": CONTAINER, "command": ["sleep", "3600"]}]}}}})),
-        ("liveness", json!({"spec": {"template": {"spec": {"containers": [{"name": CONTAINER, "livenessProbe": {"exec": {"command": ["true"]}}}]}}}})),
+        (
+            "oom",
+            json!({"spec": {"template": {"spec": {"containers": [{"name": CONTAINER, "command": ["sleep", "3600"]}]}}}}),
+        ),
+        (
+            "liveness",
+            json!({"spec": {"template": {"spec": {"containers": [{"name": CONTAINER, "livenessProbe": {"exec": {"command": ["true"]}}}]}}}}),
+        ),
     ] {
         cluster
             .kubectl(&["-n", NS, "patch", "deployment", workload, "--type", "strategic", "-p", &patch.to_string()])
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    for (name, workload) in [("ContainerCrashLooping", "oom"), ("ContainerOOMKilledRepeatedly", "oom"), ("ContainerCrashLooping", "liveness"), ("ContainerProbeKilled", "liveness")] {
+    for (name, workload) in [
+        ("ContainerCrashLooping", "oom"),
+        ("ContainerOOMKilledRepeatedly", "oom"),
+        ("ContainerCrashLooping", "liveness"),
+        ("ContainerProbeKilled", "liveness"),
+    ] {
         let (at, _) = wait_for(&format!("{name} about {workload} to resolve at the webhook"), ALERT_TIMEOUT, || {
             let hit = received_alert(&received, name, workload, "resolved");
             async move { hit }
         })
         .await;
-        report(&format!("e2e: {name} about {workload} resolved {:.0} s after the fix", at.duration_since(fixed).as_secs_f64()));
+        report(&format!(
+            "e2e: {name} about {workload} resolved {:.0} s after the fix",
+            at.duration_since(fixed).as_secs_f64()
+        ));
     }
     let now_time = unix_now();
 
@@ -395,7 +422,13 @@ receivers:
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} dashboard queries failed:\n{}", failures.len(), queries.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} dashboard queries failed:\n{}",
+        failures.len(),
+        queries.len(),
+        failures.join("\n")
+    );
     report(&format!("e2e: {} dashboard queries answered", queries.len()));
     for (name, pod, after) in fired {
         report(&format!("e2e: summary: {name} about {pod} fired {after:.0} s after the workloads were created"));

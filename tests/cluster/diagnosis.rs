@@ -2,17 +2,15 @@
 //! clock the test moves), the terminations counter, `scan` and `diagnose`, and the
 //! previous-log fetch failing gracefully (this apiserver has no kubelet).
 
-mod common;
-
 use std::process::Command;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
+use crate::common::{Exporter, free_port, http_get, samples};
 use clap::Parser;
-use common::{free_port, http_get, samples, Exporter};
 use crashloop_exporter::config::{Cli, Command as Sub};
 use crashloop_testbed::{self as testbed, Terminated};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn labels(ns: &str, pod: &str, container: &str) -> String {
     format!(r#"namespace="{ns}",pod="{pod}",container="{container}",container_type="regular""#)
@@ -43,9 +41,10 @@ async fn crashloop_state_hysteresis_and_terminations_with_a_moving_clock() {
     let client = cluster.client().await.expect("client");
     let ns = "it-hysteresis";
     testbed::ensure_namespace(&client, ns).await.expect("namespace");
-    let pod = testbed::create_pod(&client, ns, &testbed::pod(ns, "flappy", vec![testbed::container("app", "flappy:1")]))
-        .await
-        .expect("pod");
+    let pod =
+        testbed::create_pod(&client, ns, &testbed::pod(ns, "flappy", vec![testbed::container("app", "flappy:1")]))
+            .await
+            .expect("pod");
 
     let offset = Arc::new(AtomicI64::new(0));
     let clock_offset = offset.clone();
@@ -70,7 +69,8 @@ async fn crashloop_state_hysteresis_and_terminations_with_a_moving_clock() {
 
     let l = labels(ns, "flappy", "app");
     let looping = |v: u8| format!("crashloop_container_crashlooping{{{l}}} {v}");
-    let terminations = |reason: &str, v: u64| format!("crashloop_container_terminations_total{{{l},reason=\"{reason}\"}} {v}");
+    let terminations =
+        |reason: &str, v: u64| format!("crashloop_container_terminations_total{{{l},reason=\"{reason}\"}} {v}");
 
     // The first list must have seen the pod with no restarts: they are the baseline.
     scrape_until(&addr, "the pod", |o| o.contains(&format!("crashloop_container_restarts_total{{{l}}} 0"))).await;
@@ -78,7 +78,11 @@ async fn crashloop_state_hysteresis_and_terminations_with_a_moving_clock() {
     // First crash: restartCount 1, OOMKilled (a jump of 1).
     let oom = Terminated::new("OOMKilled", 137, testbed::ago(40), testbed::ago(30));
     let running = |restarts, since: i64, last: &Terminated| {
-        testbed::pod_status(&pod, "Running", vec![testbed::running_status("app", restarts, &testbed::ago(since), Some(last))])
+        testbed::pod_status(
+            &pod,
+            "Running",
+            vec![testbed::running_status("app", restarts, &testbed::ago(since), Some(last))],
+        )
     };
     testbed::patch_status(&client, ns, "flappy", &running(1, 29, &oom)).await.expect("status");
     let out = scrape_until(&addr, "one OOM termination", |o| o.contains(&terminations("OOMKilled", 1))).await;
@@ -95,7 +99,8 @@ async fn crashloop_state_hysteresis_and_terminations_with_a_moving_clock() {
 
     // Running again: the gap between crashes keeps the state at 1.
     testbed::patch_status(&client, ns, "flappy", &running(5, 1, &err)).await.expect("status");
-    scrape_until(&addr, "running", |o| o.contains(&format!("crashloop_container_state{{{l},state=\"running\"}} 1"))).await;
+    scrape_until(&addr, "running", |o| o.contains(&format!("crashloop_container_state{{{l},state=\"running\"}} 1")))
+        .await;
     offset.store(300, Ordering::Relaxed);
     assert!(scrape(&addr).await.contains(&looping(1)), "still 1 five minutes into the run");
 
@@ -119,24 +124,34 @@ async fn crashloop_state_hysteresis_and_terminations_with_a_moving_clock() {
 /// Creates pods in each state the demo knows, in a namespace of their own.
 async fn populate(client: &kube::Client, ns: &str) {
     testbed::ensure_namespace(client, ns).await.expect("namespace");
-    let make = |name: &str| testbed::deployment_pod(ns, name, "5f6d7c8b9", "abcde", vec![testbed::container("app", "x:1")]);
+    let make =
+        |name: &str| testbed::deployment_pod(ns, name, "5f6d7c8b9", "abcde", vec![testbed::container("app", "x:1")]);
     let oom = testbed::create_pod(client, ns, &make("oom")).await.expect("pod");
     let last = Terminated::new("OOMKilled", 137, testbed::ago(100), testbed::timestamp(1_795_000_000));
     let status = testbed::pod_status(&oom, "Running", vec![testbed::crashloop_status(&oom, "app", 5, "2m40s", &last)]);
     testbed::patch_status(client, ns, "oom-5f6d7c8b9-abcde", &status).await.expect("status");
 
     let cfg = testbed::create_pod(client, ns, &make("cfg")).await.expect("pod");
-    let status = testbed::pod_status(&cfg, "Pending", vec![testbed::waiting_status("app", "CreateContainerConfigError", "secret \"db-creds\" not found", 0, None)]);
+    let status = testbed::pod_status(
+        &cfg,
+        "Pending",
+        vec![testbed::waiting_status("app", "CreateContainerConfigError", "secret \"db-creds\" not found", 0, None)],
+    );
     testbed::patch_status(client, ns, "cfg-5f6d7c8b9-abcde", &status).await.expect("status");
 
     let ok = testbed::create_pod(client, ns, &make("ok")).await.expect("pod");
-    let status = testbed::pod_status(&ok, "Running", vec![testbed::running_status("app", 0, &testbed::ago(3600), None)]);
+    let status =
+        testbed::pod_status(&ok, "Running", vec![testbed::running_status("app", 0, &testbed::ago(3600), None)]);
     testbed::patch_status(client, ns, "ok-5f6d7c8b9-abcde", &status).await.expect("status");
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter")).args(args).output().expect("runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,9 +188,25 @@ async fn scan_and_diagnose_report_exact_fields() {
     assert_eq!(lines.len(), 3, "{table}");
     assert!(lines[0].starts_with("NAMESPACE  POD"));
     let cells: Vec<&str> = lines[2].split_whitespace().collect();
-    assert_eq!(cells, ["it-scan", "oom-5f6d7c8b9-abcde", "app", "Deployment/oom", "5", "CrashLoopBackOff", "137", "SIGKILL", "oom_killed", "160s", "2026-11-18T11:09:20Z"]);
+    assert_eq!(
+        cells,
+        [
+            "it-scan",
+            "oom-5f6d7c8b9-abcde",
+            "app",
+            "Deployment/oom",
+            "5",
+            "CrashLoopBackOff",
+            "137",
+            "SIGKILL",
+            "oom_killed",
+            "160s",
+            "2026-11-18T11:09:20Z"
+        ]
+    );
 
-    let (code, stdout, stderr) = run(&["diagnose", "oom-5f6d7c8b9-abcde", "-n", ns, "--kubeconfig", kc, "-o", "json", "--log-level", "error"]);
+    let (code, stdout, stderr) =
+        run(&["diagnose", "oom-5f6d7c8b9-abcde", "-n", ns, "--kubeconfig", kc, "-o", "json", "--log-level", "error"]);
     assert_eq!(code, 0, "{stderr}");
     let d: Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(d["workload"], "Deployment/oom");
@@ -183,14 +214,18 @@ async fn scan_and_diagnose_report_exact_fields() {
     let c = &d["containers"][0];
     assert_eq!(c["cause"], "oom_killed");
     assert_eq!(c["last_exit_code"], 137);
-    assert_eq!(c["exit_code_meaning"], "SIGKILL: an OOM kill, a liveness/startup kill after the grace period, or kill -9: not proof of OOM");
+    assert_eq!(
+        c["exit_code_meaning"],
+        "SIGKILL: an OOM kill, a liveness/startup kill after the grace period, or kill -9: not proof of OOM"
+    );
     assert_eq!(c["checks"][0], json!({"name": "oom_killed", "failed": true, "detail": "memory limit -"}));
     // No kubelet behind this apiserver: the previous log can't be had, and that is said.
     assert_eq!(c["previous_log"]["result"], "not_found");
     assert!(c["fix"].as_str().is_some_and(|f| f.contains("memory limit")));
     assert!(c["fix_yaml"].as_str().is_some_and(|y| y.contains("MaxRAMPercentage")));
 
-    let (code, text, _) = run(&["diagnose", "cfg-5f6d7c8b9-abcde", "-n", ns, "--kubeconfig", kc, "--log-level", "error"]);
+    let (code, text, _) =
+        run(&["diagnose", "cfg-5f6d7c8b9-abcde", "-n", ns, "--kubeconfig", kc, "--log-level", "error"]);
     assert_eq!(code, 0);
     assert!(text.contains("probable cause: missing_config"), "{text}");
     assert!(text.contains("FAIL missing_config  secret db-creds"), "{text}");
@@ -207,11 +242,15 @@ async fn log_fetch_fails_gracefully_without_a_kubelet() {
     let client = cluster.client().await.expect("client");
     let ns = "it-logs";
     populate(&client, ns).await;
-    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", ns, "--logs", "--logs-per-second", "20"]).await;
+    let exporter =
+        Exporter::start(&cluster.kubeconfig_path(), &["--namespace", ns, "--logs", "--logs-per-second", "20"]).await;
     let out = exporter
         .metrics_until("a log fetch", |o| o.contains(r#"crashloop_exporter_log_fetches_total{result="not_found"} 1"#))
         .await;
-    let cause = format!("crashloop_container_probable_cause{{{},cause=\"oom_killed\"}} 1", labels(ns, "oom-5f6d7c8b9-abcde", "app"));
+    let cause = format!(
+        "crashloop_container_probable_cause{{{},cause=\"oom_killed\"}} 1",
+        labels(ns, "oom-5f6d7c8b9-abcde", "app")
+    );
     assert!(out.contains(&cause), "{out}");
     let (status, _) = exporter.get("/healthz", &[]).await.expect("healthz");
     assert_eq!(status, 200);

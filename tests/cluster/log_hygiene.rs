@@ -3,13 +3,11 @@
 //! the real binary on a real kube-apiserver, at info and at debug level. The env value must
 //! never appear in the log; the message texts must not appear at info.
 
-mod common;
-
 use std::fs;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Exporter, TempDir, pod_lines};
+use crate::common::{Exporter, TempDir, pod_lines};
 use crashloop_testbed::{self as testbed, EventSpec, Terminated};
 use serde_json::json;
 
@@ -26,7 +24,9 @@ async fn log_at(level: &str, tmp: &TempDir) -> String {
     let path = tmp.0.join(format!("exporter-{level}.log"));
     let file = fs::File::create(&path).expect("log file");
     let exporter =
-        Exporter::spawn(&cluster.kubeconfig_path(), &["--namespace", NS, "--log-level", level], Stdio::from(file)).ready().await;
+        Exporter::spawn(&cluster.kubeconfig_path(), &["--namespace", NS, "--log-level", level], Stdio::from(file))
+            .ready()
+            .await;
     exporter
         .metrics_until("the pod's termination and probe failure", |out| {
             let lines = pod_lines(out, POD);
@@ -46,13 +46,15 @@ async fn the_log_holds_no_env_values_and_no_message_text_at_info() {
     let client = cluster.client().await.expect("client");
     testbed::ensure_namespace(&client, NS).await.expect("namespace");
     let mut app = testbed::container("app", "registry.example/vault-client:1");
-    app["env"] = json!([{"name": "DB_PASSWORD", "value": SECRET}, {"name": "API_TOKEN", "value": format!("Bearer {SECRET}")}]);
+    app["env"] =
+        json!([{"name": "DB_PASSWORD", "value": SECRET}, {"name": "API_TOKEN", "value": format!("Bearer {SECRET}")}]);
     app["livenessProbe"] = json!({"httpGet": {"path": "/healthz", "port": 8080}});
     let manifest = testbed::deployment_pod(NS, "vault-client", "7b9d6c5f4", "k8s2p", vec![app]);
     let pod = testbed::create_pod(&client, NS, &manifest).await.expect("create pod");
     let mut last = Terminated::new("Error", 1, testbed::ago(20), testbed::ago(10));
     last.message = Some(format!("{TERMINATION_TEXT} {SECRET}"));
-    let waiting = testbed::waiting_status("app", "CrashLoopBackOff", &format!("{WAITING_TEXT}{SECRET}"), 4, Some(&last));
+    let waiting =
+        testbed::waiting_status("app", "CrashLoopBackOff", &format!("{WAITING_TEXT}{SECRET}"), 4, Some(&last));
     let status = testbed::pod_status(&pod, "Running", vec![waiting]);
     testbed::patch_status(&client, NS, POD, &status).await.expect("status");
     let probe = EventSpec::for_pod(&pod, true, "Unhealthy", &format!("{EVENT_TEXT}{SECRET}")).container("app");

@@ -2,14 +2,12 @@
 //! certificates made by `openssl`, requests by `curl`, and a real Prometheus scraping over
 //! TLS with basic auth. Timings are reported on stderr, never asserted.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, running_pod, wait_for};
+use crate::common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, running_pod, wait_for};
 use crashloop_testbed as testbed;
 
 const USER: &str = "prometheus";
@@ -26,8 +24,24 @@ fn make_ca(dir: &Path, ca: &str) {
     openssl(
         dir,
         &[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", &key, "-out", &pem,
-            "-days", "2", "-subj", &subject, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-subj",
+            &subject,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
             "keyUsage=critical,keyCertSign,cRLSign",
         ],
     );
@@ -35,10 +49,24 @@ fn make_ca(dir: &Path, ca: &str) {
 
 /// A leaf `<name>.pem`/`<name>.key` signed by `<ca>`, for `usage` (serverAuth or clientAuth).
 fn make_leaf(dir: &Path, ca: &str, name: &str, usage: &str) {
-    let (key, csr, pem, ext) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"), format!("{name}.ext"));
+    let (key, csr, pem, ext) =
+        (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"), format!("{name}.ext"));
     openssl(
         dir,
-        &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", &key, "-out", &csr, "-subj", &format!("/CN={name}")],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &format!("/CN={name}"),
+        ],
     );
     fs::write(
         dir.join(&ext),
@@ -48,8 +76,21 @@ fn make_leaf(dir: &Path, ca: &str, name: &str, usage: &str) {
     openssl(
         dir,
         &[
-            "x509", "-req", "-in", &csr, "-CA", &format!("{ca}.pem"), "-CAkey", &format!("{ca}.key"), "-CAcreateserial", "-out", &pem,
-            "-days", "2", "-extfile", &ext,
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
         ],
     );
 }
@@ -106,9 +147,18 @@ fn bcrypt_hash(password: &str) -> String {
 }
 
 /// Starts the exporter with `--web.config.file config` and waits until `ready` holds.
-async fn start_with_config(cluster: &testbed::Cluster, ns: &str, config: &Path, ready: impl Fn(&str) -> bool) -> Exporter {
+async fn start_with_config(
+    cluster: &testbed::Cluster,
+    ns: &str,
+    config: &Path,
+    ready: impl Fn(&str) -> bool,
+) -> Exporter {
     let config = config.to_string_lossy().to_string();
-    let exporter = Exporter::spawn(&cluster.kubeconfig_path(), &["--namespace", ns, "--web.config.file", &config], Stdio::inherit());
+    let exporter = Exporter::spawn(
+        &cluster.kubeconfig_path(),
+        &["--namespace", ns, "--web.config.file", &config],
+        Stdio::inherit(),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ready(&exporter.addr) {
         assert!(Instant::now() < deadline, "the exporter did not become ready within 30 s");
@@ -154,7 +204,12 @@ async fn tls_and_basic_auth_with_curl() {
     assert!(ok.headers.contains("x-content-type-options: nosniff"), "{}", ok.headers);
 
     // A wrong password, an unknown user, no credentials: 401 with the Basic challenge, on every path.
-    for (path, credentials) in [("/metrics", Some(format!("{USER}:wrong"))), ("/metrics", Some(format!("nobody:{PASSWORD}"))), ("/healthz", None), ("/", None)] {
+    for (path, credentials) in [
+        ("/metrics", Some(format!("{USER}:wrong"))),
+        ("/metrics", Some(format!("nobody:{PASSWORD}"))),
+        ("/healthz", None),
+        ("/", None),
+    ] {
         let mut args = vec!["--cacert", "ca.pem"];
         if let Some(c) = &credentials {
             args.extend(["-u", c.as_str()]);
@@ -175,21 +230,28 @@ async fn tls_and_basic_auth_with_curl() {
     // TLS 1.2 and 1.3 both work.
     for version in ["--tlsv1.2", "--tlsv1.3"] {
         let max = version.replace("--tlsv", "--tls-max ");
-        let args: Vec<&str> = [&["--cacert", "ca.pem", "-u", &auth, version][..], max.split(' ').collect::<Vec<_>>().as_slice()].concat();
+        let args: Vec<&str> =
+            [&["--cacert", "ca.pem", "-u", &auth, version][..], max.split(' ').collect::<Vec<_>>().as_slice()].concat();
         assert_eq!(curl(&dir, &url("/healthz"), &args).status, 200, "{version}");
     }
 
     // The password is checked with bcrypt once, then remembered.
-    let times: Vec<f64> = (0..10).map(|_| curl(&dir, &url("/healthz"), &["--cacert", "ca.pem", "-u", &auth]).seconds).collect();
-    let wrong: Vec<f64> =
-        (0..3).map(|_| curl(&dir, &url("/healthz"), &["--cacert", "ca.pem", "-u", &format!("{USER}:wrong")]).seconds).collect();
+    let times: Vec<f64> =
+        (0..10).map(|_| curl(&dir, &url("/healthz"), &["--cacert", "ca.pem", "-u", &auth]).seconds).collect();
+    let wrong: Vec<f64> = (0..3)
+        .map(|_| curl(&dir, &url("/healthz"), &["--cacert", "ca.pem", "-u", &format!("{USER}:wrong")]).seconds)
+        .collect();
     // A rotated certificate is served from the next handshake on: here, one of another CA.
     make_leaf(&dir, "other-ca", "rotated", "serverAuth");
     fs::copy(dir.join("rotated.key"), dir.join("server.key")).expect("rotate key");
     fs::copy(dir.join("rotated.pem"), dir.join("server.pem")).expect("rotate cert");
     let rotated = curl(&dir, &url("/healthz"), &["--cacert", "other-ca.pem", "-u", &auth]);
     assert_eq!(rotated.status, 200, "the rotated certificate is not served (curl exit {})", rotated.exit);
-    assert_eq!(curl(&dir, &url("/healthz"), &["--cacert", "ca.pem", "-u", &auth]).status, 0, "the old certificate is still served");
+    assert_eq!(
+        curl(&dir, &url("/healthz"), &["--cacert", "ca.pem", "-u", &auth]).status,
+        0,
+        "the old certificate is still served"
+    );
 
     report(&format!(
         "webconfig: curl over TLS with basic auth (bcrypt cost 10): remembered password {:.1} ms median, wrong password (bcrypt every time) {:.1} ms median",
@@ -243,7 +305,10 @@ async fn prometheus_scrapes_over_tls_with_basic_auth() {
     make_pki(&dir);
     fs::write(
         dir.join("web.yml"),
-        format!("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\nbasic_auth_users:\n  {USER}: '{}'\n", bcrypt_hash(PASSWORD)),
+        format!(
+            "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\nbasic_auth_users:\n  {USER}: '{}'\n",
+            bcrypt_hash(PASSWORD)
+        ),
     )
     .expect("web.yml");
     running_pod(NS, "pr0m1").await;
@@ -283,7 +348,12 @@ async fn prometheus_scrapes_over_tls_with_basic_auth() {
             let result = query(&prom, "up", None).await.ok()?;
             let up: Vec<(String, String)> = result
                 .iter()
-                .map(|s| (s["metric"]["job"].as_str().unwrap_or("").to_owned(), s["value"][1].as_str().unwrap_or("").to_owned()))
+                .map(|s| {
+                    (
+                        s["metric"]["job"].as_str().unwrap_or("").to_owned(),
+                        s["value"][1].as_str().unwrap_or("").to_owned(),
+                    )
+                })
                 .collect();
             (up.len() == 3 && up.iter().any(|(job, v)| job == "tls-auth" && v == "1")).then_some(up)
         }
@@ -299,7 +369,9 @@ async fn prometheus_scrapes_over_tls_with_basic_auth() {
     let series = wait_for("the pod's series in Prometheus", Duration::from_secs(30), || {
         let prom = prom_addr.clone();
         async move {
-            let q = format!(r#"crashloop_container_restarts_total{{job="tls-auth",namespace="{NS}",pod="app-6c8f7d9b5-pr0m1"}}"#);
+            let q = format!(
+                r#"crashloop_container_restarts_total{{job="tls-auth",namespace="{NS}",pod="app-6c8f7d9b5-pr0m1"}}"#
+            );
             let r = query(&prom, &q, None).await.ok()?;
             (!r.is_empty()).then_some(r)
         }
@@ -312,7 +384,9 @@ async fn prometheus_scrapes_over_tls_with_basic_auth() {
         .as_array()
         .expect("active targets")
         .iter()
-        .map(|t| (t["labels"]["job"].as_str().unwrap_or("").to_owned(), t["lastError"].as_str().unwrap_or("").to_owned()))
+        .map(|t| {
+            (t["labels"]["job"].as_str().unwrap_or("").to_owned(), t["lastError"].as_str().unwrap_or("").to_owned())
+        })
         .collect();
     let wrong = errors.iter().find(|(job, _)| job == "tls-wrong-password").expect("the wrong-password job");
     assert!(wrong.1.contains("401"), "{errors:?}");
@@ -365,7 +439,8 @@ async fn the_example_web_config_loads_and_its_user_is_changeme() {
     let users = config.users.expect("basic_auth_users");
     use base64::Engine;
     let basic = |s: &str| {
-        hyper::header::HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s))).expect("header")
+        hyper::header::HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s)))
+            .expect("header")
     };
     assert!(users.check(Some(&basic("prometheus:changeme"))).await);
     assert!(!users.check(Some(&basic("prometheus:changeMe"))).await);

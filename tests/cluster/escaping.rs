@@ -6,14 +6,12 @@
 //!   `promtool check metrics`, and read back from Prometheus exactly as they were written;
 //! - a 1 MiB Event message and a 512 KiB waiting message give the right series.
 
-mod common;
-
 use std::convert::Infallible;
 use std::fs;
 use std::time::Duration;
 
+use crate::common::{Exporter, Proc, TempDir, free_port, http_get, promtool_check_metrics, query, wait_for};
 use bytes::Bytes;
-use common::{Exporter, Proc, TempDir, free_port, http_get, promtool_check_metrics, query, wait_for};
 use crashloop_testbed::{self as testbed, EventSpec, Terminated};
 use http_body_util::Full;
 use hyper::Response;
@@ -36,9 +34,18 @@ const MOUNT_CONFIGMAP: &str = "we\\ird\\name\nü";
 
 /// Each label value, escaped as the exposition formats want it, in the exact line.
 const EXPECTED: [(&str, &str); 3] = [
-    ("crashloop_pod_workload_info", r#"{namespace="it-escaping",pod="owned-0",workload_kind="StatefulSet",workload="we\"ird\\name\nü"} 1"#),
-    ("crashloop_pod_missing_object", r#"{namespace="it-escaping",pod="config-0",kind="configmap",name="we\"ird\\name-ü"} 1"#),
-    ("crashloop_pod_missing_object", r#"{namespace="it-escaping",pod="mount-0",kind="configmap",name="we\\ird\\name\nü"} 1"#),
+    (
+        "crashloop_pod_workload_info",
+        r#"{namespace="it-escaping",pod="owned-0",workload_kind="StatefulSet",workload="we\"ird\\name\nü"} 1"#,
+    ),
+    (
+        "crashloop_pod_missing_object",
+        r#"{namespace="it-escaping",pod="config-0",kind="configmap",name="we\"ird\\name-ü"} 1"#,
+    ),
+    (
+        "crashloop_pod_missing_object",
+        r#"{namespace="it-escaping",pod="mount-0",kind="configmap",name="we\\ird\\name\nü"} 1"#,
+    ),
 ];
 
 fn has_every_line(out: &str) -> bool {
@@ -67,9 +74,15 @@ async fn serve_text_only(addr: String, exporter: String) {
                 let service = hyper::service::service_fn(move |_req| {
                     let exporter = exporter.clone();
                     async move {
-                        let (status, headers, body) = http_get(&exporter, "/metrics", &[("Accept", TEXT)]).await.unwrap_or((502, Vec::new(), Vec::new()));
-                        let content_type = headers.iter().find(|(k, _)| k == "content-type").map_or(String::new(), |(_, v)| v.clone());
-                        let response = Response::builder().status(status).header("content-type", content_type).body(Full::new(Bytes::from(body)));
+                        let (status, headers, body) = http_get(&exporter, "/metrics", &[("Accept", TEXT)])
+                            .await
+                            .unwrap_or((502, Vec::new(), Vec::new()));
+                        let content_type =
+                            headers.iter().find(|(k, _)| k == "content-type").map_or(String::new(), |(_, v)| v.clone());
+                        let response = Response::builder()
+                            .status(status)
+                            .header("content-type", content_type)
+                            .body(Full::new(Bytes::from(body)));
                         Ok::<_, Infallible>(response.expect("a valid response"))
                     }
                 });
@@ -88,34 +101,50 @@ async fn label_values_are_escaped_and_read_back_exactly() {
     let app = || vec![testbed::container("app", "registry.example/app:1")];
 
     // A StatefulSet's pod, as far as its owner reference says.
-    let owned = testbed::create_pod(&client, NS, &testbed::owned_by(testbed::pod(NS, "owned-0", app()), "apps/v1", "StatefulSet", OWNER))
-        .await
-        .expect("create owned-0");
-    let status = testbed::pod_status(&owned, "Running", vec![testbed::running_status("app", 0, &testbed::ago(60), None)]);
+    let owned = testbed::create_pod(
+        &client,
+        NS,
+        &testbed::owned_by(testbed::pod(NS, "owned-0", app()), "apps/v1", "StatefulSet", OWNER),
+    )
+    .await
+    .expect("create owned-0");
+    let status =
+        testbed::pod_status(&owned, "Running", vec![testbed::running_status("app", 0, &testbed::ago(60), None)]);
     testbed::patch_status(&client, NS, "owned-0", &status).await.expect("owned-0 running");
 
     // A container waiting for a key of a ConfigMap.
     let config = testbed::create_pod(&client, NS, &testbed::pod(NS, "config-0", app())).await.expect("create config-0");
     let message = format!("couldn't find key DATABASE_URL in ConfigMap {NS}/{KEY_CONFIGMAP}");
-    let status = testbed::pod_status(&config, "Pending", vec![testbed::waiting_status("app", "CreateContainerConfigError", &message, 0, None)]);
+    let status = testbed::pod_status(
+        &config,
+        "Pending",
+        vec![testbed::waiting_status("app", "CreateContainerConfigError", &message, 0, None)],
+    );
     testbed::patch_status(&client, NS, "config-0", &status).await.expect("config-0 waiting");
 
     // A pod whose volume can't be mounted: the name comes from the kubelet's Event.
     let mount = testbed::create_pod(&client, NS, &testbed::pod(NS, "mount-0", app())).await.expect("create mount-0");
-    let status = testbed::pod_status(&mount, "Pending", vec![testbed::waiting_status("app", "ContainerCreating", "", 0, None)]);
+    let status =
+        testbed::pod_status(&mount, "Pending", vec![testbed::waiting_status("app", "ContainerCreating", "", 0, None)]);
     testbed::patch_status(&client, NS, "mount-0", &status).await.expect("mount-0 creating");
     let message = format!("MountVolume.SetUp failed for volume \"cfg\" : configmap \"{MOUNT_CONFIGMAP}\" not found");
-    testbed::post_event(&client, NS, &EventSpec::for_pod(&mount, true, "FailedMount", &message)).await.expect("post FailedMount");
+    testbed::post_event(&client, NS, &EventSpec::for_pod(&mount, true, "FailedMount", &message))
+        .await
+        .expect("post FailedMount");
 
     let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS]).await;
     exporter.metrics_until("the three escaped series", has_every_line).await;
 
     // Both formats: the exact lines, and promtool accepts the whole exposition.
     for accept in [TEXT, OPENMETRICS] {
-        let (status, headers, body) = http_get(&exporter.addr, "/metrics", &[("Accept", accept)]).await.expect("scrape");
+        let (status, headers, body) =
+            http_get(&exporter.addr, "/metrics", &[("Accept", accept)]).await.expect("scrape");
         assert_eq!(status, 200);
         let content_type = headers.iter().find(|(k, _)| k == "content-type").map_or("", |(_, v)| v.as_str());
-        assert!(content_type.starts_with(accept.split(';').next().unwrap_or_default()), "asked for {accept}, got {content_type}");
+        assert!(
+            content_type.starts_with(accept.split(';').next().unwrap_or_default()),
+            "asked for {accept}, got {content_type}"
+        );
         let out = String::from_utf8(body).expect("UTF-8");
         assert!(has_every_line(&out), "{accept}: the escaped lines are missing:\n{out}");
         let (ok, report) = promtool_check_metrics(&out);
@@ -129,24 +158,37 @@ async fn label_values_are_escaped_and_read_back_exactly() {
     // Prometheus' own parser, once per format: it scrapes the exporter (OpenMetrics, which it
     // prefers) and the text-only proxy, and the label values come back exactly.
     let (_, headers, _) = http_get(&exporter.addr, "/metrics", &[("Accept", PROMETHEUS_ACCEPT)]).await.expect("scrape");
-    assert!(headers.iter().any(|(k, v)| k == "content-type" && v.starts_with("application/openmetrics-text")), "{headers:?}");
+    assert!(
+        headers.iter().any(|(k, v)| k == "content-type" && v.starts_with("application/openmetrics-text")),
+        "{headers:?}"
+    );
     let proxy = format!("127.0.0.1:{}", free_port());
     serve_text_only(proxy.clone(), exporter.addr.clone()).await;
     let tmp = TempDir::new();
     let config = tmp.0.join("prometheus.yml");
-    let job = |name: &str, target: &str| format!("  - job_name: {name}\n    static_configs:\n      - targets: ['{target}']\n");
-    let yaml = format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{}{}", job("openmetrics", &exporter.addr), job("text", &proxy));
+    let job = |name: &str, target: &str| {
+        format!("  - job_name: {name}\n    static_configs:\n      - targets: ['{target}']\n")
+    };
+    let yaml = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{}{}",
+        job("openmetrics", &exporter.addr),
+        job("text", &proxy)
+    );
     fs::write(&config, yaml).expect("prometheus.yml");
     let (mut prometheus, prom) = Proc::prometheus(&tmp.0, &config);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         prometheus.assert_running();
-        let targets = common::api(&prom, "/api/v1/targets").await.unwrap_or_default();
+        let targets = crate::common::api(&prom, "/api/v1/targets").await.unwrap_or_default();
         let active = targets["data"]["activeTargets"].as_array().cloned().unwrap_or_default();
         if active.len() == 2 && active.iter().all(|t| t["health"] == "up") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "Prometheus did not scrape both targets:\n{targets:#}\n{}", prometheus.tail());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Prometheus did not scrape both targets:\n{targets:#}\n{}",
+            prometheus.tail()
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
@@ -160,8 +202,13 @@ async fn label_values_are_escaped_and_read_back_exactly() {
         .await;
         assert_eq!(series[0]["metric"]["workload"], OWNER, "{job}: {series:?}");
 
-        let missing = query(&prom, &format!(r#"crashloop_pod_missing_object{{job="{job}",namespace="{NS}"}}"#), None).await.expect("query");
-        let mut names: Vec<(&str, &str)> = missing.iter().filter_map(|s| Some((s["metric"]["pod"].as_str()?, s["metric"]["name"].as_str()?))).collect();
+        let missing = query(&prom, &format!(r#"crashloop_pod_missing_object{{job="{job}",namespace="{NS}"}}"#), None)
+            .await
+            .expect("query");
+        let mut names: Vec<(&str, &str)> = missing
+            .iter()
+            .filter_map(|s| Some((s["metric"]["pod"].as_str()?, s["metric"]["name"].as_str()?)))
+            .collect();
         names.sort();
         assert_eq!(names, [("config-0", KEY_CONFIGMAP), ("mount-0", MOUNT_CONFIGMAP)], "{job}: {missing:?}");
 
@@ -177,36 +224,67 @@ async fn huge_messages_give_the_right_series() {
     let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
     let client = cluster.client().await.expect("client");
     testbed::ensure_namespace(&client, HUGE_NS).await.expect("namespace");
-    let pod = testbed::create_pod(&client, HUGE_NS, &testbed::pod(HUGE_NS, "huge-0", vec![testbed::container("app", "registry.example/app:1")]))
-        .await
-        .expect("create huge-0");
+    let pod = testbed::create_pod(
+        &client,
+        HUGE_NS,
+        &testbed::pod(HUGE_NS, "huge-0", vec![testbed::container("app", "registry.example/app:1")]),
+    )
+    .await
+    .expect("create huge-0");
 
     // CrashLoopBackOff with a 512 KiB waiting message and a 256 KiB termination message.
-    let mut status = testbed::crashloop_status(&pod, "app", 3, "40s", &Terminated::new("Error", 1, testbed::ago(60), testbed::ago(30)));
+    let mut status = testbed::crashloop_status(
+        &pod,
+        "app",
+        3,
+        "40s",
+        &Terminated::new("Error", 1, testbed::ago(60), testbed::ago(30)),
+    );
     let waiting = status["state"]["waiting"]["message"].as_str().expect("the kubelet's message").to_string();
     status["state"]["waiting"]["message"] = Value::from(format!("{waiting} {}", "w".repeat(512 * KIB)));
     status["lastState"]["terminated"]["message"] = Value::from("t".repeat(256 * KIB));
-    testbed::patch_status(&client, HUGE_NS, "huge-0", &testbed::pod_status(&pod, "Running", vec![status])).await.expect("huge status");
+    testbed::patch_status(&client, HUGE_NS, "huge-0", &testbed::pod_status(&pod, "Running", vec![status]))
+        .await
+        .expect("huge status");
 
     let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", HUGE_NS]).await;
     let labels = r#"namespace="it-huge-input",pod="huge-0",container="app",container_type="regular""#;
     let delay = format!(r#"crashloop_container_backoff_delay_seconds{{{labels},source="kubelet"}} 40"#);
     // Once the Events' first list is done, new Events count (the list itself is the baseline).
     let listed = r#"crashloop_exporter_watch_events_total{resource="events",type="init_done"} 1"#;
-    exporter.metrics_until("the delay from the 512 KiB message", |o| o.lines().any(|l| l.starts_with(&delay)) && o.contains(listed)).await;
+    exporter
+        .metrics_until("the delay from the 512 KiB message", |o| {
+            o.lines().any(|l| l.starts_with(&delay)) && o.contains(listed)
+        })
+        .await;
 
     // Two 1 MiB Event messages: a back-off, and a missing ConfigMap with a 1 MiB name.
-    let backoff = format!("Back-off restarting failed container app in pod huge-0_{HUGE_NS}(uid) {}", "b".repeat(1024 * KIB));
-    testbed::post_event(&client, HUGE_NS, &EventSpec::for_pod(&pod, true, "BackOff", &backoff).container("app")).await.expect("post 1 MiB BackOff");
+    let backoff =
+        format!("Back-off restarting failed container app in pod huge-0_{HUGE_NS}(uid) {}", "b".repeat(1024 * KIB));
+    testbed::post_event(&client, HUGE_NS, &EventSpec::for_pod(&pod, true, "BackOff", &backoff).container("app"))
+        .await
+        .expect("post 1 MiB BackOff");
     let name = "c".repeat(1024 * KIB);
     let mount = format!("MountVolume.SetUp failed for volume \"cfg\" : configmap \"{name}\" not found");
-    testbed::post_event(&client, HUGE_NS, &EventSpec::for_pod(&pod, true, "FailedMount", &mount)).await.expect("post 1 MiB FailedMount");
+    testbed::post_event(&client, HUGE_NS, &EventSpec::for_pod(&pod, true, "FailedMount", &mount))
+        .await
+        .expect("post 1 MiB FailedMount");
 
     let backoffs = format!("crashloop_container_backoff_events_total{{{labels}}} 1");
     // The name is kept to its first 253 bytes, the longest object name there is.
-    let missing = format!(r#"crashloop_pod_missing_object{{namespace="it-huge-input",pod="huge-0",kind="configmap",name="{}"}} 1"#, &name[..253]);
-    let out = exporter.metrics_until("the series of the 1 MiB Events", |o| o.lines().any(|l| l == backoffs) && o.lines().any(|l| l == missing)).await;
-    assert_eq!(common::samples(&out, "crashloop_pod_missing_object").iter().filter(|l| l.contains("huge-0")).count(), 1);
+    let missing = format!(
+        r#"crashloop_pod_missing_object{{namespace="it-huge-input",pod="huge-0",kind="configmap",name="{}"}} 1"#,
+        &name[..253]
+    );
+    let out = exporter
+        .metrics_until("the series of the 1 MiB Events", |o| {
+            o.lines().any(|l| l == backoffs) && o.lines().any(|l| l == missing)
+        })
+        .await;
+    assert_eq!(
+        crate::common::samples(&out, "crashloop_pod_missing_object").iter().filter(|l| l.contains("huge-0")).count(),
+        1
+    );
     let (ok, report) = promtool_check_metrics(&out);
     assert!(ok, "promtool check metrics:\n{report}");
     assert!(out.len() < 64 * KIB, "the exposition is {} bytes", out.len());

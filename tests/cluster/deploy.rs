@@ -18,8 +18,6 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-mod common;
-
 use crashloop_testbed::{self as testbed, Cluster};
 use serde_json::{Value, json};
 
@@ -126,7 +124,11 @@ fn install(cluster: &Cluster) -> Result<(), String> {
 /// The objects of an overlay, as JSON (kubectl converts; needs the CRDs for the mapping).
 fn objects(overlay: &str) -> Vec<Value> {
     let yaml = build(overlay);
-    let json = kubectl_ok(Some(cluster()), &["create", "--dry-run=client", "--validate=false", "-o", "json", "-f", "-"], Some(&yaml));
+    let json = kubectl_ok(
+        Some(cluster()),
+        &["create", "--dry-run=client", "--validate=false", "-o", "json", "-f", "-"],
+        Some(&yaml),
+    );
     serde_json::Deserializer::from_str(&json).into_iter::<Value>().map(|v| v.expect("kubectl prints JSON")).collect()
 }
 
@@ -218,13 +220,17 @@ fn deployment_is_hardened_and_serves_the_named_metrics_port() {
         assert_eq!(sc["allowPrivilegeEscalation"], false);
         assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]));
         assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
-        assert_eq!(c["resources"], json!({"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}));
+        assert_eq!(
+            c["resources"],
+            json!({"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}})
+        );
         assert_eq!(c["ports"], json!([{"name": "metrics", "containerPort": 10743, "protocol": "TCP"}]));
         assert_eq!(c["livenessProbe"]["httpGet"], json!({"path": "/healthz", "port": "metrics"}));
         assert_eq!(c["readinessProbe"]["httpGet"], json!({"path": "/readyz", "port": "metrics"}));
 
         let args: Vec<&str> = c["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
-        let expected: &[&str] = if overlay == "logs" { &["--log-format=json", "--logs"] } else { &["--log-format=json"] };
+        let expected: &[&str] =
+            if overlay == "logs" { &["--log-format=json", "--logs"] } else { &["--log-format=json"] };
         assert_eq!(args, expected, "{overlay}");
         for arg in args {
             let flag = arg.split('=').next().unwrap_or(arg);
@@ -235,7 +241,10 @@ fn deployment_is_hardened_and_serves_the_named_metrics_port() {
         }
 
         let service = find(&objects, "Service", "crashloop-exporter");
-        assert_eq!(service["spec"]["ports"], json!([{"name": "metrics", "port": 10743, "targetPort": "metrics", "protocol": "TCP"}]));
+        assert_eq!(
+            service["spec"]["ports"],
+            json!([{"name": "metrics", "port": 10743, "targetPort": "metrics", "protocol": "TCP"}])
+        );
         assert_eq!(service["spec"]["selector"], deploy["spec"]["selector"]["matchLabels"]);
         let pod_labels = &deploy["spec"]["template"]["metadata"]["labels"];
         for (k, v) in deploy["spec"]["selector"]["matchLabels"].as_object().expect("selector") {
@@ -278,16 +287,22 @@ fn network_policy_admits_only_the_metrics_port_and_egresses_to_api_and_dns() {
 fn core_objects_pass_server_side_dry_run() {
     for overlay in OVERLAYS {
         let objects = objects(overlay);
-        let core: Vec<&Value> = objects.iter().filter(|o| !MONITORING_KINDS.contains(&o["kind"].as_str().unwrap_or_default())).collect();
+        let core: Vec<&Value> =
+            objects.iter().filter(|o| !MONITORING_KINDS.contains(&o["kind"].as_str().unwrap_or_default())).collect();
         let out = dry_run(&list(core), &[]).unwrap_or_else(|e| panic!("{overlay}: the apiserver rejected:\n{e}"));
         assert!(out.contains("deployment.apps/crashloop-exporter created (server dry run)"), "{overlay}:\n{out}");
-        assert!(out.contains("networkpolicy.networking.k8s.io/crashloop-exporter created (server dry run)"), "{overlay}:\n{out}");
+        assert!(
+            out.contains("networkpolicy.networking.k8s.io/crashloop-exporter created (server dry run)"),
+            "{overlay}:\n{out}"
+        );
     }
     // The dry run can fail: a misspelt field is caught by the validation against the
     // server's schema.
     let objects = objects("default");
     let mut deploy = find(&objects, "Deployment", "crashloop-exporter").clone();
-    let sc = deploy["spec"]["template"]["spec"]["containers"][0]["securityContext"].as_object_mut().expect("securityContext");
+    let sc = deploy["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+        .as_object_mut()
+        .expect("securityContext");
     let v = sc.remove("readOnlyRootFilesystem").expect("readOnlyRootFilesystem");
     sc.insert("readOnlyRootFileSystem".into(), v);
     let err = dry_run(&list(vec![&deploy]), &[]).expect_err("a misspelt field must be rejected");
@@ -298,12 +313,18 @@ fn core_objects_pass_server_side_dry_run() {
 fn monitoring_objects_match_the_prometheus_operator_crds() {
     for overlay in ["default", "logs"] {
         let objects = objects(overlay);
-        let mut monitoring: Vec<Value> =
-            objects.into_iter().filter(|o| MONITORING_KINDS.contains(&o["kind"].as_str().unwrap_or_default())).collect();
+        let mut monitoring: Vec<Value> = objects
+            .into_iter()
+            .filter(|o| MONITORING_KINDS.contains(&o["kind"].as_str().unwrap_or_default()))
+            .collect();
         assert_eq!(monitoring.len(), 2, "{overlay}");
         monitoring.iter_mut().for_each(fill_empty_strings);
-        let out = dry_run(&list(monitoring.iter().collect()), &[]).unwrap_or_else(|e| panic!("{overlay}: rejected by the CRD schemas:\n{e}"));
-        assert!(out.contains("servicemonitor.monitoring.coreos.com/crashloop-exporter created (server dry run)"), "{out}");
+        let out = dry_run(&list(monitoring.iter().collect()), &[])
+            .unwrap_or_else(|e| panic!("{overlay}: rejected by the CRD schemas:\n{e}"));
+        assert!(
+            out.contains("servicemonitor.monitoring.coreos.com/crashloop-exporter created (server dry run)"),
+            "{out}"
+        );
         assert!(out.contains("prometheusrule.monitoring.coreos.com/"), "{out}");
     }
 
@@ -339,7 +360,10 @@ fn grants(role: &Value) -> BTreeSet<(String, String, String)> {
     let mut out = BTreeSet::new();
     for rule in role["rules"].as_array().expect("rules") {
         let strings = |key: &str| -> Vec<String> {
-            rule[key].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default()
+            rule[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                .unwrap_or_default()
         };
         assert!(strings("resourceNames").is_empty() && strings("nonResourceURLs").is_empty(), "{rule}");
         for group in strings("apiGroups") {
@@ -383,8 +407,11 @@ fn rbac_is_read_only_pods_and_events() {
         let objects = objects(overlay);
         let roles: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "ClusterRole" || o["kind"] == "Role").collect();
         let names: BTreeSet<&str> = roles.iter().filter_map(|r| r["metadata"]["name"].as_str()).collect();
-        let expected_names: BTreeSet<&str> =
-            if overlay == "logs" { ["crashloop-exporter", "crashloop-exporter-logs"].into() } else { ["crashloop-exporter"].into() };
+        let expected_names: BTreeSet<&str> = if overlay == "logs" {
+            ["crashloop-exporter", "crashloop-exporter-logs"].into()
+        } else {
+            ["crashloop-exporter"].into()
+        };
         assert_eq!(names, expected_names, "{overlay}: roles");
         assert_eq!(grants(find(&objects, "ClusterRole", "crashloop-exporter")), base, "{overlay}");
         // Least privilege, said outright: no Secrets, no ConfigMaps, no wildcards anywhere,
@@ -399,19 +426,25 @@ fn rbac_is_read_only_pods_and_events() {
             assert_eq!(grants(find(&objects, "ClusterRole", "crashloop-exporter-logs")), logs);
         }
         // Every binding gives a role of this overlay to the Deployment's ServiceAccount.
-        let bindings: Vec<&Value> = objects.iter().filter(|o| o["kind"].as_str().is_some_and(|k| k.ends_with("RoleBinding"))).collect();
+        let bindings: Vec<&Value> =
+            objects.iter().filter(|o| o["kind"].as_str().is_some_and(|k| k.ends_with("RoleBinding"))).collect();
         assert_eq!(bindings.len(), names.len(), "{overlay}: one binding per role");
         for b in bindings {
             assert_eq!(b["roleRef"]["kind"], "ClusterRole");
             assert!(names.contains(b["roleRef"]["name"].as_str().unwrap_or_default()), "{b}");
-            assert_eq!(b["subjects"], json!([{"kind": "ServiceAccount", "name": "crashloop-exporter", "namespace": NS}]), "{overlay}");
+            assert_eq!(
+                b["subjects"],
+                json!([{"kind": "ServiceAccount", "name": "crashloop-exporter", "namespace": NS}]),
+                "{overlay}"
+            );
         }
     }
 
     // As the real authorizer decides it: apply the default RBAC for real and ask as the
     // ServiceAccount, then add the logs overlay's role.
     let default = objects("default");
-    let rbac: Vec<&Value> = default.iter().filter(|o| o["kind"].as_str().is_some_and(|k| k.starts_with("ClusterRole"))).collect();
+    let rbac: Vec<&Value> =
+        default.iter().filter(|o| o["kind"].as_str().is_some_and(|k| k.starts_with("ClusterRole"))).collect();
     kubectl_ok(Some(cluster()), &["apply", "-f", "-"], Some(&list(rbac)));
     let allowed = [("get", "pods"), ("list", "pods"), ("watch", "pods"), ("list", "events"), ("watch", "events")];
     let denied = [
@@ -445,7 +478,14 @@ fn rbac_is_read_only_pods_and_events() {
         assert!(Instant::now() < deadline, "the logs overlay does not allow get pods/log");
         std::thread::sleep(Duration::from_millis(300));
     }
-    for (verb, resource) in [("list", "pods/log"), ("get", "secrets"), ("list", "secrets"), ("get", "configmaps"), ("list", "configmaps"), ("create", "pods/exec")] {
+    for (verb, resource) in [
+        ("list", "pods/log"),
+        ("get", "secrets"),
+        ("list", "secrets"),
+        ("get", "configmaps"),
+        ("list", "configmaps"),
+        ("create", "pods/exec"),
+    ] {
         assert!(!can_i(verb, resource), "with the logs overlay the ServiceAccount may {verb} {resource}");
     }
 }
@@ -458,10 +498,10 @@ fn plain_prometheus_scrape_config_passes_promtool() {
     let dir = std::env::temp_dir().join(format!("crashloop-deploy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let targets = dir.join("targets.json");
-    let group = common::kubernetes_endpoint_target("127.0.0.1:10743", "crashloop-exporter", "metrics");
+    let group = crate::common::kubernetes_endpoint_target("127.0.0.1:10743", "crashloop-exporter", "metrics");
     std::fs::write(&targets, json!([group]).to_string()).expect("targets file");
     let config = dir.join("prometheus.yml");
-    std::fs::write(&config, common::scrape_config_with_file_sd(&targets, "30s")).expect("config");
+    std::fs::write(&config, crate::common::scrape_config_with_file_sd(&targets, "30s")).expect("config");
     let out = Command::new("promtool").args(["check", "config"]).arg(&config).output().expect("promtool runs");
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.status.success(), "promtool check config:\n{}", text(&out));
@@ -483,6 +523,9 @@ fn sharded_overlay_runs_a_statefulset_whose_pods_name_their_shard() {
     let args: Vec<&str> = container["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     assert_eq!(args, ["--log-format=json", "--shard=$(POD_NAME)", "--total-shards=3"]);
     assert_eq!(container["env"][0]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");
-    let core: Vec<&Value> = objects.iter().filter(|o| !["ServiceMonitor", "PrometheusRule"].contains(&o["kind"].as_str().unwrap_or(""))).collect();
+    let core: Vec<&Value> = objects
+        .iter()
+        .filter(|o| !["ServiceMonitor", "PrometheusRule"].contains(&o["kind"].as_str().unwrap_or("")))
+        .collect();
     dry_run(&list(core), &[]).unwrap_or_else(|e| panic!("the apiserver rejected the sharded overlay:\n{e}"));
 }
