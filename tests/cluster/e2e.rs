@@ -434,4 +434,6 @@ receivers:
         report(&format!("e2e: summary: {name} about {pod} fired {after:.0} s after the workloads were created"));
     }
     drop(exporter);
+    // The node is shared by the binary's other tests: its crash loops stop here.
+    cluster.kubectl(&["delete", "namespace", NS, "--wait=false"]).unwrap_or_else(|e| panic!("{e}"));
 }

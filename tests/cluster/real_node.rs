@@ -704,6 +704,16 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
         "diagnose shows the previous log:\n{report}"
     );
     assert!(report.contains("dependency_unavailable"), "diagnose names the cause:\n{report}");
+
+    // The node is shared by the binary's other tests: its crash loops stop here.
+    let namespaces: Vec<&str> = checks.iter().map(|(ns, _)| *ns).collect();
+    delete_namespaces(cluster, &namespaces);
+}
+
+/// Deletes namespaces without waiting: the controllers and the kubelet stop their pods.
+fn delete_namespaces(cluster: &testbed::Cluster, namespaces: &[&str]) {
+    let args = [&["delete", "namespace", "--wait=false"], namespaces].concat();
+    cluster.kubectl(&args).unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The release binary, which `.ci/test` builds: `target/release/` beside this test's
@@ -918,4 +928,5 @@ async fn the_shipped_deployment_runs_on_the_real_node() {
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    delete_namespaces(cluster, &[ns, "crashloop-exporter"]);
 }
