@@ -310,24 +310,7 @@ impl Cluster {
     }
 
     fn spawn(&self, name: &str, bin: &Path, args: &[String]) -> Result<Child> {
-        let log_path = self.dir.join(format!("{name}.log"));
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(io(format!("opening {}", log_path.display())))?;
-        let log2 = log.try_clone().map_err(io("duplicating a log file handle"))?;
-        let child = Command::new(bin)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
-            .process_group(0)
-            .spawn()
-            .map_err(io(format!("starting {}", bin.display())))?;
-        let pid_file = self.dir.join(format!("{name}.pid"));
-        fs::write(&pid_file, child.id().to_string()).map_err(io(format!("writing {}", pid_file.display())))?;
-        Ok(child)
+        spawn_logged(&self.dir, name, bin, args)
     }
 
     fn spawn_guardian(&self) -> Result<()> {
@@ -417,6 +400,29 @@ impl Drop for Cluster {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Starts `bin` in a process group of its own (so a guardian can stop it and its children
+/// at once), its output to `DIR/NAME.log` and its pid in `DIR/NAME.pid`.
+pub(super) fn spawn_logged(dir: &Path, name: &str, bin: &Path, args: &[String]) -> Result<Child> {
+    let log_path = dir.join(format!("{name}.log"));
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(io(format!("opening {}", log_path.display())))?;
+    let log2 = log.try_clone().map_err(io("duplicating a log file handle"))?;
+    let child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2)
+        .process_group(0)
+        .spawn()
+        .map_err(io(format!("starting {}", bin.display())))?;
+    let pid_file = dir.join(format!("{name}.pid"));
+    fs::write(&pid_file, child.id().to_string()).map_err(io(format!("writing {}", pid_file.display())))?;
+    Ok(child)
 }
 
 /// One POST to etcd's gRPC JSON gateway (HTTP/1.0, so the answer is not chunked).

@@ -17,7 +17,7 @@
 //! [`Node::auth_registry`] "unauthorized", and [`Node::closed_registry`] refuses
 //! connections.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -28,7 +28,7 @@ use k8s_openapi::api::core::v1::Node as NodeObject;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
-use super::cluster::{Cluster, free_ports, is_executable, locate_in_cache};
+use super::cluster::{Cluster, free_ports, is_executable, locate_in_cache, spawn_logged};
 use super::{Error, Result, io};
 
 /// How long [`Node::start`] waits for the node to be Ready and schedulable.
@@ -378,23 +378,7 @@ state = "{state}"
     }
 
     fn spawn(&self, name: &str, bin: &Path, args: &[String]) -> Result<()> {
-        let log_path = self.dir.join(format!("{name}.log"));
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(io(format!("opening {}", log_path.display())))?;
-        let log2 = log.try_clone().map_err(io("duplicating a log file handle"))?;
-        let child = Command::new(bin)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
-            .process_group(0)
-            .spawn()
-            .map_err(io(format!("starting {}", bin.display())))?;
-        fs::write(self.dir.join(format!("{name}.pid")), child.id().to_string())
-            .map_err(io(format!("writing {name}.pid")))?;
+        let child = spawn_logged(&self.dir, name, bin, args)?;
         self.children.lock().unwrap_or_else(|p| p.into_inner()).push(child);
         Ok(())
     }
