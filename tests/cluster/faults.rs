@@ -537,8 +537,13 @@ async fn burst_of_ten_thousand_events_counts_all() {
         .expect("post events");
     let posted = started.elapsed();
     let seen = r#"crashloop_exporter_events_seen_total"#;
+    let per_pod = (EVENTS / pods.len()) as u64;
+    // `events_seen_total` moves when an Event is received, its count when it is applied: a
+    // scrape between the two sees the one before the other, so wait for both.
     let out = exporter
-        .metrics_within(Duration::from_secs(60), "every Event", |o| value(o, seen) >= Some(EVENTS as f64))
+        .metrics_within(Duration::from_secs(60), "every Event", |o| {
+            value(o, seen) >= Some(EVENTS as f64) && pods.iter().all(|p| o.contains(&liveness_failures(ns, p, per_pod)))
+        })
         .await;
     let rss_after = rss_kib(exporter.pid());
     eprintln!(
@@ -548,7 +553,6 @@ async fn burst_of_ten_thousand_events_counts_all() {
         rss_before,
         rss_after
     );
-    let per_pod = (EVENTS / pods.len()) as u64;
     for pod in &pods {
         assert!(
             out.contains(&liveness_failures(ns, pod, per_pod)),
