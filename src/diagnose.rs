@@ -223,9 +223,7 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
     if exit == Some(134) {
         return Cause::Abort;
     }
-    if last.is_some_and(|t| t.exit_code == 0 && t.reason == TerminationReason::Completed)
-        && pod.restart_policy_of(c) == RestartPolicy::Always
-    {
+    if last.is_some_and(|t| !t.is_failure()) && pod.restart_policy_of(c) == RestartPolicy::Always {
         return Cause::CompletedButRestarted;
     }
     match log {
@@ -311,12 +309,11 @@ fn is_completed(state: &State) -> bool {
 }
 
 /// Crash-looping with hysteresis: set from the first observed loop, cleared once the
-/// container has run for the kubelet's reset window (10 minutes) without a restart, or
-/// once it has ended (it will not run again: a recovered init container, a finished Job).
-pub fn crashlooping(pod: &SlimPod, c: &SlimContainer, now: Timestamp) -> bool {
-    c.history().loop_since.is_some()
-        && !pod.has_ended(c)
-        && running_for(c, now).is_none_or(|s| s < BACKOFF_RESET_SECONDS)
+/// container has run for the kubelet's reset window (10 minutes) without a restart. The
+/// tracker clears the loop of a container that has ended (`model::has_ended`: a recovered
+/// init container, a finished Job), so an ended container is never crash-looping.
+pub fn crashlooping(c: &SlimContainer, now: Timestamp) -> bool {
+    c.history().loop_since.is_some() && running_for(c, now).is_none_or(|s| s < BACKOFF_RESET_SECONDS)
 }
 
 /// The report for each container of a pod, from the pod, its Events and any log hints.
@@ -330,7 +327,7 @@ pub fn assess<'a>(
     pod.containers
         .iter()
         .map(|c| {
-            let looping = crashlooping(pod, c, now);
+            let looping = crashlooping(c, now);
             let troubled = is_troubled(pod, c, looping);
             ContainerReport {
                 container: c,
@@ -700,7 +697,7 @@ mod tests {
     #[test]
     fn crashloop_state_has_hysteresis() {
         let t0 = FINISHED + 10;
-        let looping = |p: &SlimPod, now| crashlooping(p, &p.containers[0], now);
+        let looping = |p: &SlimPod, now| crashlooping(&p.containers[0], now);
         let backoff = pod("Always", crashed(1, "Error", ""), json!({}));
         let p = track(None, backoff, t0, true);
         assert!(looping(&p, t0));

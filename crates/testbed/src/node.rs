@@ -81,7 +81,8 @@ pub struct Node {
     registry_port: u16,
     auth_registry_port: u16,
     closed_port: u16,
-    children: Mutex<Vec<Child>>,
+    /// Each part it started, by the name of its log and pid files.
+    children: Mutex<Vec<(String, Child)>>,
     guardian: Mutex<Option<Child>>,
 }
 
@@ -379,7 +380,7 @@ state = "{state}"
 
     fn spawn(&self, name: &str, bin: &Path, args: &[String]) -> Result<()> {
         let child = spawn_logged(&self.dir, name, bin, args)?;
-        self.children.lock().unwrap_or_else(|p| p.into_inner()).push(child);
+        self.children.lock().unwrap_or_else(|p| p.into_inner()).push((name.to_string(), child));
         Ok(())
     }
 
@@ -416,14 +417,8 @@ state = "{state}"
     /// Fails with the log's tail of the first part that has exited.
     fn check_alive(&self) -> Result<()> {
         let mut children = self.children.lock().unwrap_or_else(|p| p.into_inner());
-        for child in children.iter_mut() {
+        for (name, child) in children.iter_mut() {
             if let Ok(Some(status)) = child.try_wait() {
-                let pid = child.id().to_string();
-                let name =
-                    ["containerd", "registry", "auth-registry", "kube-scheduler", "kube-controller-manager", "kubelet"]
-                        .into_iter()
-                        .find(|n| fs::read_to_string(self.dir.join(format!("{n}.pid"))).is_ok_and(|p| p == pid))
-                        .unwrap_or("a node part");
                 return Err(self.startup_error(name, &format!("exited ({status})")));
             }
         }
@@ -451,7 +446,7 @@ impl Drop for Node {
             .arg(if self.keep { "keep" } else { "remove" })
             .arg(BRIDGE)
             .status();
-        for mut child in self.children.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        for (_, mut child) in self.children.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             let _ = child.wait();
         }
     }

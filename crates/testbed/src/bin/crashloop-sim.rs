@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
+use crashloop_exporter::model::parse_go_duration;
 
 use crashloop_testbed::sim::{self, Correlator, EventWrite, Mix, PodPlan, Scenario, Subject};
 use crashloop_testbed::{self as testbed, EventSpec, Terminated, ago, container};
@@ -124,26 +125,6 @@ struct RunArgs {
 
 fn parse_mix(s: &str) -> Result<Mix, String> {
     s.parse()
-}
-
-/// A Go-style duration of whole units: `90s`, `10m`, `1h30m`.
-fn parse_go_duration(s: &str) -> Option<f64> {
-    let (mut total, mut number) = (0.0, String::new());
-    for ch in s.chars() {
-        if ch.is_ascii_digit() || ch == '.' {
-            number.push(ch);
-            continue;
-        }
-        let scale = match ch {
-            'h' => 3600.0,
-            'm' => 60.0,
-            's' => 1.0,
-            _ => return None,
-        };
-        total += number.parse::<f64>().ok()? * scale;
-        number.clear();
-    }
-    number.is_empty().then_some(total)
 }
 
 fn parse_duration(s: &str) -> Result<f64, String> {
