@@ -405,6 +405,17 @@ impl Drop for Cluster {
 /// Starts `bin` in a process group of its own (so a guardian can stop it and its children
 /// at once), its output to `DIR/NAME.log` and its pid in `DIR/NAME.pid`.
 pub(super) fn spawn_logged(dir: &Path, name: &str, bin: &Path, args: &[String]) -> Result<Child> {
+    spawn_logged_with(dir, name, bin, args, &[])
+}
+
+/// [`spawn_logged`] with more environment variables.
+pub(super) fn spawn_logged_with(
+    dir: &Path,
+    name: &str,
+    bin: &Path,
+    args: &[String],
+    envs: &[(&str, &str)],
+) -> Result<Child> {
     let log_path = dir.join(format!("{name}.log"));
     let log = OpenOptions::new()
         .create(true)
@@ -414,6 +425,7 @@ pub(super) fn spawn_logged(dir: &Path, name: &str, bin: &Path, args: &[String]) 
     let log2 = log.try_clone().map_err(io("duplicating a log file handle"))?;
     let child = Command::new(bin)
         .args(args)
+        .envs(envs.iter().copied())
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log2)

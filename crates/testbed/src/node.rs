@@ -28,7 +28,7 @@ use k8s_openapi::api::core::v1::Node as NodeObject;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
-use super::cluster::{Cluster, free_ports, is_executable, locate_in_cache, spawn_logged};
+use super::cluster::{Cluster, free_ports, is_executable, locate_in_cache, spawn_logged, spawn_logged_with};
 use super::{Error, Result, io};
 
 /// How long [`Node::start`] waits for the node to be Ready and schedulable.
@@ -344,7 +344,12 @@ state = "{state}"
             format!("--pod-infra-container-image={}", Self::PAUSE),
             "--v=1".into(),
         ];
-        self.spawn("kubelet", &bins.kubelet, &args)
+        // The kubelet's in-tree AWS credential provider would ask the EC2 metadata address
+        // (169.254.169.254) for credentials: nothing here may leave loopback.
+        let child =
+            spawn_logged_with(&self.dir, "kubelet", &bins.kubelet, &args, &[("AWS_EC2_METADATA_DISABLED", "true")])?;
+        self.children.lock().unwrap_or_else(|p| p.into_inner()).push(("kubelet".to_string(), child));
+        Ok(())
     }
 
     /// Waits until node `localhost` is Ready, then clears the taints it registered with.
