@@ -81,13 +81,18 @@ pub struct Node {
     registry_port: u16,
     auth_registry_port: u16,
     closed_port: u16,
+    bridge: String,
     /// Each part it started, by the name of its log and pid files.
     children: Mutex<Vec<(String, Child)>>,
     guardian: Mutex<Option<Child>>,
 }
 
-/// The name of the node's CNI bridge.
-const BRIDGE: &str = "cltb0";
+/// The name of this process's node bridge: its own, so that the stop of another run's node
+/// (which deletes its bridge) never takes this one's down. The bridge has no address, so two
+/// of them route nothing and never conflict.
+fn bridge_name() -> String {
+    format!("cltb{}", std::process::id() % 100_000)
+}
 
 /// One cluster with a real node for the whole test binary, started on first use and
 /// stopped by guardians when the binary exits. Give each test its own namespace.
@@ -97,7 +102,13 @@ pub fn shared_node() -> Result<&'static (Cluster, Node)> {
         .get_or_init(|| {
             let started = Instant::now();
             let cluster = Cluster::start().map_err(|e| e.to_string())?;
-            let node = Node::start(&cluster).map_err(|e| e.to_string())?;
+            // One more try if a part fails at start-up: the error (with its log's tail) is
+            // printed, so that a flaky start is seen, not hidden.
+            let node = Node::start(&cluster).or_else(|first| {
+                eprintln!("testbed: the node did not start, trying once more: {first}");
+                Node::start(&cluster)
+            });
+            let node = node.map_err(|e| e.to_string())?;
             eprintln!("testbed: cluster and real node Ready in {:.1} s", started.elapsed().as_secs_f64());
             Ok((cluster, node))
         })
@@ -128,6 +139,7 @@ impl Node {
             registry_port,
             auth_registry_port,
             closed_port,
+            bridge: bridge_name(),
             children: Mutex::new(Vec::new()),
             guardian: Mutex::new(None),
         };
@@ -199,7 +211,7 @@ impl Node {
             "cniVersion": "0.4.0",
             "name": "testbed",
             "plugins": [
-                {"type": "bridge", "bridge": BRIDGE, "isGateway": false, "ipMasq": false,
+                {"type": "bridge", "bridge": self.bridge, "isGateway": false, "ipMasq": false,
                  "ipam": {"type": "host-local", "dataDir": d("cni-ipam"),
                           "ranges": [[{"subnet": "10.88.0.0/16"}]]}},
                 {"type": "loopback"}
@@ -224,6 +236,9 @@ state = "{state}"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{pause}"
   restrict_oom_score_adj = true
+  # The pods' network namespaces under the state dir, so that the stop script's unmount of
+  # the node's directory removes them (and their veths) with everything else.
+  netns_mounts_under_state_dir = true
   enable_selinux = false
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
@@ -396,7 +411,7 @@ state = "{state}"
             .arg(STOP_SCRIPT)
             .arg(&self.dir)
             .arg(if self.keep { "keep" } else { "remove" })
-            .arg(BRIDGE)
+            .arg(&self.bridge)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -449,7 +464,7 @@ impl Drop for Node {
             .args(["-c", STOP_SCRIPT, "node-stop"])
             .arg(&self.dir)
             .arg(if self.keep { "keep" } else { "remove" })
-            .arg(BRIDGE)
+            .arg(&self.bridge)
             .status();
         for (_, mut child) in self.children.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             let _ = child.wait();
