@@ -32,9 +32,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crashloop_exporter::metrics::{Exposition, Format, PodSource, SelfMetrics};
-use crashloop_exporter::model::SlimPod;
-use crashloop_exporter::watch::{PodIngest, Shard};
+use crashloop_exporter::view::SlimPod;
+use crashloop_exporter::{Exposition, Format, PodSource, SelfMetrics};
+use crashloop_exporter::{PodIngest, Shard, prerender};
 use k8s_openapi::api::core::v1::Pod;
 use kube::core::{ObjectList, WatchEvent};
 use kube::runtime::reflector;
@@ -182,9 +182,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// The exporter's side: prints `key=value` lines.
 fn child_slim(dir: std::path::PathBuf, n: usize) {
     let self_metrics = SelfMetrics::default();
-    let events = crashloop_exporter::watch::SharedEvents::default();
+    let events = crashloop_exporter::SharedEvents::default();
     let clock: crashloop_exporter::Clock = Arc::new(|| NOW);
-    let (cache, ingest) = PodIngest::new(Shard::default(), self_metrics.clone(), events.clone(), clock.clone());
+    let (cache, ingest) =
+        PodIngest::new(Shard::default(), self_metrics.clone(), events.clone(), clock.clone(), prerender);
     let ingest = std::rc::Rc::new(std::cell::RefCell::new(ingest));
     let feed = ingest.clone();
     let mut pipeline = Pipeline::<SlimPod> { apply: Box::new(move |e| feed.borrow_mut().apply(e)), dir };
@@ -230,9 +231,10 @@ fn child_slim(dir: std::path::PathBuf, n: usize) {
 /// Only the list, then 20 plain renders: the side to profile for render time.
 fn child_render(dir: std::path::PathBuf, n: usize) {
     let self_metrics = SelfMetrics::default();
-    let events = crashloop_exporter::watch::SharedEvents::default();
+    let events = crashloop_exporter::SharedEvents::default();
     let clock: crashloop_exporter::Clock = Arc::new(|| NOW);
-    let (cache, mut ingest) = PodIngest::new(Shard::default(), self_metrics.clone(), events.clone(), clock.clone());
+    let (cache, mut ingest) =
+        PodIngest::new(Shard::default(), self_metrics.clone(), events.clone(), clock.clone(), prerender);
     let mut pipeline = Pipeline::<SlimPod> { apply: Box::new(move |e| ingest.apply(e)), dir };
     pipeline.list();
     let source =

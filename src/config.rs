@@ -228,14 +228,14 @@ fn parse_shard(value: &str) -> Result<u32, String> {
 
 impl ServeArgs {
     /// The shard, checked against the total.
-    pub fn shard(&self) -> Result<crate::watch::Shard, crate::Error> {
+    pub fn shard(&self) -> Result<crate::store::Shard, crate::Error> {
         if self.shard >= self.total_shards {
             return Err(crate::Error::Usage(format!(
                 "--shard {} is out of range for --total-shards {}: shards are numbered from 0",
                 self.shard, self.total_shards
             )));
         }
-        Ok(crate::watch::Shard { index: self.shard, total: self.total_shards })
+        Ok(crate::store::Shard { index: self.shard, total: self.total_shards })
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::metrics::Format;
+use crate::exposition::Format;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -53,7 +53,7 @@ const LANDING: &str = r#"<!doctype html>
 /// What the endpoints serve from.
 #[derive(Clone)]
 pub struct AppState {
-    pub exposition: Arc<crate::metrics::Exposition>,
+    pub exposition: Arc<crate::exposition::Exposition>,
     /// Set once every cache has completed its first list.
     pub ready: Arc<AtomicBool>,
 }

@@ -1,39 +1,57 @@
 //! # crashloop-exporter
 //!
 //! Tells an on-call engineer which Kubernetes containers are crash-looping, and most
-//! likely why, as Prometheus metrics.
+//! likely why, as Prometheus metrics, and from the command line (`scan`, `diagnose`).
 //!
-//! The exporter keeps a kube-runtime reflector cache of slim pods ([`model::SlimPod`]),
-//! turns each pod into per-container verdicts with a pure function ([`diagnose::assess`])
-//! and renders them at scrape time ([`metrics`]).
+//! A pod becomes metrics in one direction, each step a module that imports only the ones
+//! below it (`docs/architecture.md` draws it; a test keeps the order):
 //!
-//! Modules, one concern each:
-//! - [`app`]: the serve pipeline, assembled;
-//! - [`config`]: command-line flags and their environment twins;
-//! - [`model`]: the slim pod view, its parsers and the history tracker;
-//! - [`diagnose`]: the pure per-container verdict;
-//! - [`events`]: kubelet Events turned into bounded counters;
-//! - [`watch`]: the pod and event watches feeding the caches;
-//! - [`metrics`]: metric families and the scrape-time collector;
-//! - [`logs`]: the optional previous-log classifier;
-//! - [`http`]: `/metrics`, `/healthz`, `/readyz`;
-//! - [`webconfig`]: TLS and basic auth from an exporter-toolkit web config file;
-//! - [`report`]: the `scan` and `diagnose` commands;
-//! - [`telemetry`]: the logging setup;
+//! | layer | modules | what |
+//! |---|---|---|
+//! | 0 | [`view`], `counters` | the slim Pod and Event, interned names; the exporter's own counters |
+//! | 1 | [`parse`] | pure parsers of messages, durations, quantities, logs |
+//! | 2 | `decode` | Pod and Event JSON → slim view |
+//! | 3 | `history`, `event_counts` | the history tracker; Events → bounded counters |
+//! | 4 | `verdict` | the rules: crash-loop state, back-off, missing objects, probable cause |
+//! | 5 | `store` | the caches and the ingest that fills them (shard, history, prerender) |
+//! | 6 | `watch`, `log_fetch` | the API side: the watches, the previous-log fetcher |
+//! | 7 | `exposition` | the `/metrics` body: families, scan, encoders, body cache |
+//! | 8 | `webconfig`, `http` | TLS and basic auth; `/metrics`, `/healthz`, `/readyz` |
+//! | 9 | `config`, `commands`, `telemetry` | flags; `scan` and `diagnose`; logging |
+//! | 10 | `serve` | the exporter assembled |
 
-pub mod app;
-pub mod config;
-pub mod diagnose;
-pub mod events;
-pub mod http;
-pub mod logs;
-pub mod metrics;
-pub mod model;
-pub mod report;
-pub mod telemetry;
+mod commands;
+mod config;
+mod counters;
+mod decode;
+mod event_counts;
+mod exposition;
+mod history;
+mod http;
+mod log_fetch;
+pub mod parse;
+mod serve;
+mod store;
+mod telemetry;
+mod verdict;
+pub mod view;
+mod watch;
+mod webconfig;
 
-pub mod watch;
-pub mod webconfig;
+#[cfg(test)]
+mod fixtures;
+
+pub use commands::{Diagnosis, Row, diagnose, render_diagnosis, render_scan, scan};
+pub use config::{Cli, ClusterArgs, Command, DiagnoseArgs, LogArgs, Output, ScanArgs, ServeArgs};
+pub use counters::SelfMetrics;
+pub use event_counts::{ContainerEvents, EventCounts, Outcome, PodEvents, RECORD_GRACE_SECONDS};
+pub use exposition::{Exposition, Format, PodSource, families, prerender};
+pub use history::track;
+pub use serve::serve;
+pub use store::{EventIngest, LogHints, PodCache, PodIngest, Prerender, Shard, SharedEvents};
+pub use telemetry::init as init_logging;
+pub use verdict::{Cause, ContainerReport, assess, is_quiet};
+pub use webconfig::{WebConfig, load as load_web_config};
 
 use std::net::SocketAddr;
 
@@ -51,10 +69,10 @@ pub enum Error {
 }
 
 /// Seconds since the epoch, injectable: `serve` takes one, tests move it.
-pub type Clock = std::sync::Arc<dyn Fn() -> model::Timestamp + Send + Sync>;
+pub type Clock = std::sync::Arc<dyn Fn() -> view::Timestamp + Send + Sync>;
 
 /// The wall clock, in seconds since the epoch.
-pub fn now() -> model::Timestamp {
+pub fn now() -> view::Timestamp {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -4,8 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use crashloop_exporter::config::{Cli, Command, DiagnoseArgs, ScanArgs, ServeArgs};
-use crashloop_exporter::{Error, app, report, telemetry};
+use crashloop_exporter::{Cli, Command, DiagnoseArgs, Error, ScanArgs, ServeArgs};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -23,24 +22,25 @@ async fn main() -> ExitCode {
 
 /// Exit status 1 when a container is crash-looping, so the command serves in scripts.
 async fn scan(args: ScanArgs) -> Result<ExitCode, Error> {
-    telemetry::init(&args.log)?;
+    crashloop_exporter::init_logging(&args.log)?;
     let client = args.cluster.client().await?;
-    let rows = report::scan(&client, &args.cluster, crashloop_exporter::now()).await?;
-    print!("{}", report::render_scan(&rows, args.output));
+    let rows = crashloop_exporter::scan(&client, &args.cluster, crashloop_exporter::now()).await?;
+    print!("{}", crashloop_exporter::render_scan(&rows, args.output));
     Ok(if rows.iter().any(|r| r.crashlooping) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 async fn diagnose(args: DiagnoseArgs) -> Result<(), Error> {
-    telemetry::init(&args.log)?;
+    crashloop_exporter::init_logging(&args.log)?;
     let client = args.cluster().client().await?;
-    let d = report::diagnose(&client, &args.namespace, &args.pod, !args.no_logs, crashloop_exporter::now()).await?;
-    print!("{}", report::render_diagnosis(&d, args.output));
+    let d = crashloop_exporter::diagnose(&client, &args.namespace, &args.pod, !args.no_logs, crashloop_exporter::now())
+        .await?;
+    print!("{}", crashloop_exporter::render_diagnosis(&d, args.output));
     Ok(())
 }
 
 async fn serve(args: ServeArgs) -> Result<(), Error> {
-    telemetry::init(&args.log)?;
-    app::serve(args, Arc::new(crashloop_exporter::now), shutdown_signal()).await
+    crashloop_exporter::init_logging(&args.log)?;
+    crashloop_exporter::serve(args, Arc::new(crashloop_exporter::now), shutdown_signal()).await
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -12,8 +12,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use checks::{MAX_NAME_BYTES, NOW};
-use crashloop_exporter::events::{self, EventCounts, Probe, SlimEvent, Target};
-use crashloop_exporter::model::{self, ObjectKind, SlimPod, TerminationReason};
+use crashloop_exporter::parse;
+use crashloop_exporter::view::{ObjectKind, Probe, Signal, SlimEvent, SlimPod, Target, TerminationReason};
+use crashloop_exporter::{EventCounts, track};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -263,10 +264,10 @@ proptest! {
     fn go_durations_add_up(h in 0u32..1000, m in 0u32..60, s in 0u32..60, ms in 0u32..1000) {
         let text = format!("{h}h{m}m{s}s{ms}ms");
         let expected = f64::from(h) * 3600.0 + f64::from(m) * 60.0 + f64::from(s) + f64::from(ms) / 1000.0;
-        let parsed = model::parse_go_duration(&text).expect("a valid duration");
+        let parsed = parse::parse_go_duration(&text).expect("a valid duration");
         prop_assert!((parsed - expected).abs() < 1e-6, "{text}: {parsed} != {expected}");
         let message = format!("back-off {m}m{s}s restarting failed container=app pod=web_ns(uid)");
-        prop_assert_eq!(model::parse_backoff_message(&message), Some(f64::from(m) * 60.0 + f64::from(s)));
+        prop_assert_eq!(parse::parse_backoff_message(&message), Some(f64::from(m) * 60.0 + f64::from(s)));
     }
 
     #[test]
@@ -274,7 +275,7 @@ proptest! {
         prefix in proptest::sample::select(&["spec.containers", "spec.initContainers", "spec.ephemeralContainers"][..]),
         name in "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
     ) {
-        prop_assert_eq!(events::parse_field_path(&format!("{prefix}{{{name}}}")), Target::Container(name));
+        prop_assert_eq!(parse::parse_field_path(&format!("{prefix}{{{name}}}")), Target::Container(name));
     }
 
     #[test]
@@ -284,14 +285,14 @@ proptest! {
         name in "[a-z0-9]([-.a-z0-9]{0,300})?",
     ) {
         let message = format!("{before}{} \"{name}\" not found", kind.0);
-        let found = model::parse_missing_object(&message).expect("found");
+        let found = parse::parse_missing_object(&message).expect("found");
         prop_assert_eq!(found.kind, kind.1);
         prop_assert_eq!(found.name.as_str(), &name[..name.len().min(MAX_NAME_BYTES)]);
     }
 
     #[test]
     fn quantities_scale(n in 0u64..1_000_000, unit in proptest::sample::select(&[("", 1u64), ("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("k", 1000), ("M", 1_000_000), ("G", 1_000_000_000)][..])) {
-        prop_assert_eq!(model::parse_quantity(&format!("{n}{}", unit.0)), Some(n * unit.1));
+        prop_assert_eq!(parse::parse_quantity(&format!("{n}{}", unit.0)), Some(n * unit.1));
     }
 
     /// Terminations are counted from restartCount increases after the first observation;
@@ -305,7 +306,7 @@ proptest! {
                     "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}});
             let next: SlimPod = serde_json::from_value(doc).expect("decodes");
             let before = pod.as_ref().map_or(0, |p| p.containers[0].history().terminations.get(TerminationReason::Error));
-            let tracked = model::track(pod.as_ref(), next, NOW + i as i64, i == 0);
+            let tracked = track(pod.as_ref(), next, NOW + i as i64, i == 0);
             prop_assert!(tracked.containers[0].history().terminations.get(TerminationReason::Error) >= before);
             pod = Some(tracked);
         }
@@ -445,7 +446,7 @@ fn a_huge_pod_keeps_a_few_bytes() {
     );
 
     // Tracking and assessing add only the reports.
-    let (tracked, bytes) = kept(|| model::track(None, pod, NOW, true));
+    let (tracked, bytes) = kept(|| track(None, pod, NOW, true));
     assert!(bytes <= KEPT_LIMIT, "tracking kept {bytes} more bytes");
     checks::bounded_pod(&tracked);
 }
@@ -486,14 +487,14 @@ fn a_huge_event_keeps_a_few_bytes() {
     let unrelated = event(format!("MountVolume.SetUp failed: {}", "m".repeat(MIB)));
     let (e, bytes) = kept(|| serde_json::from_str::<SlimEvent>(&unrelated).expect("decodes"));
     assert!(bytes <= KEPT_LIMIT, "the slim Event keeps {bytes} bytes");
-    assert_eq!(e.signal, events::Signal::Ignored("other_failure"));
+    assert_eq!(e.signal, Signal::Ignored("other_failure"));
 
     let missing =
         event(format!("MountVolume.SetUp failed for volume \"cfg\" : configmap \"{}\" not found", "c".repeat(MIB)));
     let (e, bytes) = kept(|| serde_json::from_str::<SlimEvent>(&missing).expect("decodes"));
     eprintln!("memory: a {} byte Event naming a missing ConfigMap keeps {bytes} bytes", missing.len());
     assert!(bytes <= KEPT_LIMIT, "the slim Event keeps {bytes} bytes");
-    let events::Signal::Missing(object) = &e.signal else { panic!("not a missing object: {:?}", e.signal) };
+    let Signal::Missing(object) = &e.signal else { panic!("not a missing object: {:?}", e.signal) };
     assert_eq!((object.kind, object.name.len()), (ObjectKind::ConfigMap, MAX_NAME_BYTES));
 
     // Counted, the Event's state is as small.

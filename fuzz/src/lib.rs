@@ -3,28 +3,28 @@
 //! Event pipelines, on one input and asserts what must hold for every input. The first thing
 //! that must hold is that nothing panics.
 
-use crashloop_exporter::diagnose::{self, LogHint};
-use crashloop_exporter::events::{
-    self, ContainerEvents, EventCounts, Outcome, PodEvents, Probe, PullFailure, SlimEvent, Target,
+use crashloop_exporter::parse;
+use crashloop_exporter::view::{
+    LogHint, MissingObject, ObjectKind, Probe, Signal, SlimEvent, SlimPod, Target, Timestamp,
 };
-use crashloop_exporter::model::{self, MissingObject, ObjectKind, SlimPod, Timestamp};
+use crashloop_exporter::{ContainerEvents, EventCounts, Outcome, PodEvents, assess, track};
 
 /// Longest name the exporter keeps from free text or from an unvalidated field.
-pub use crashloop_exporter::model::MAX_NAME_BYTES;
+pub use crashloop_exporter::view::MAX_NAME_BYTES;
 
 /// A fixed "now" (2026-11-24T10:00:00Z), so that a failure replays the same way.
 pub const NOW: Timestamp = 1_795_514_400;
 
 /// The waiting-message parsers: a delay is finite and not negative.
 pub fn duration(text: &str) {
-    for delay in [model::parse_go_duration(text), model::parse_backoff_message(text)].into_iter().flatten() {
+    for delay in [parse::parse_go_duration(text), parse::parse_backoff_message(text)].into_iter().flatten() {
         assert!(delay.is_finite() && delay >= 0.0, "delay {delay} from {text:?}");
     }
 }
 
 /// `involvedObject.fieldPath`: a container name is exactly what the braces held, and valid.
 pub fn field_path(path: &str) {
-    if let Target::Container(name) = events::parse_field_path(path) {
+    if let Target::Container(name) = parse::parse_field_path(path) {
         assert!(!name.is_empty() && name.len() <= MAX_NAME_BYTES, "container name {name:?}");
         assert!(path.ends_with(&format!("{{{name}}}")), "{name:?} is not what {path:?} names");
     }
@@ -32,14 +32,14 @@ pub fn field_path(path: &str) {
 
 /// Event reason and message classifiers: names taken from the message are bounded.
 pub fn event_message(reason: &str, message: &str) {
-    if let events::Signal::Missing(object) = events::classify(reason, message) {
+    if let Signal::Missing(object) = parse::classify_event(reason, message) {
         bounded_object(&object);
     }
-    if let Some(object) = model::parse_missing_object(message) {
+    if let Some(object) = parse::parse_missing_object(message) {
         bounded_object(&object);
     }
-    let _ = PullFailure::classify(message);
-    let _ = model::classify_exec_message(message);
+    let _ = parse::classify_pull_failure(message);
+    let _ = parse::classify_exec_message(message);
 }
 
 fn bounded_object(object: &MissingObject) {
@@ -53,13 +53,13 @@ fn bounded_object(object: &MissingObject) {
 
 /// The log classifier: ignores ASCII case.
 pub fn log(text: &str) {
-    let hint: Option<LogHint> = diagnose::classify_log(text);
-    assert_eq!(hint, diagnose::classify_log(&text.to_ascii_uppercase()), "{text:?}");
+    let hint: Option<LogHint> = parse::classify_log(text);
+    assert_eq!(hint, parse::classify_log(&text.to_ascii_uppercase()), "{text:?}");
 }
 
 /// Resource quantities: a plain decimal integer is its own value.
 pub fn quantity(text: &str) {
-    let parsed = model::parse_quantity(text);
+    let parsed = parse::parse_quantity(text);
     if !text.is_empty() && text.len() <= 15 && text.bytes().all(|b| b.is_ascii_digit()) {
         assert_eq!(parsed, text.parse().ok(), "{text:?}");
     }
@@ -70,13 +70,13 @@ pub fn quantity(text: &str) {
 pub fn pod_json(data: &[u8]) {
     let Ok(pod) = serde_json::from_slice::<SlimPod>(data) else { return };
     bounded_pod(&pod);
-    let first = model::track(None, pod.clone(), NOW, true);
-    let next = model::track(Some(&first), pod, NOW + 30, false);
+    let first = track(None, pod.clone(), NOW, true);
+    let next = track(Some(&first), pod, NOW + 30, false);
     let events = pod_events(&next);
     for (p, now) in [(&first, NOW), (&next, NOW + 30)] {
         for healthy_details in [false, true] {
             for e in [None, Some(&events)] {
-                let reports = diagnose::assess(p, e, &|_| Some(LogHint::Crash), now, healthy_details);
+                let reports = assess(p, e, &|_| Some(LogHint::Crash), now, healthy_details);
                 assert_eq!(reports.len(), p.containers.len());
                 for r in &reports {
                     let b = r.backoff;
@@ -84,7 +84,10 @@ pub fn pod_json(data: &[u8]) {
                     assert!(b.next_restart.is_none_or(f64::is_finite), "next restart {b:?}");
                     assert_eq!(
                         b.active,
-                        r.container.state.waiting().is_some_and(|w| w.reason == model::WaitingReason::CrashLoopBackOff)
+                        r.container
+                            .state
+                            .waiting()
+                            .is_some_and(|w| w.reason == crashloop_exporter::view::WaitingReason::CrashLoopBackOff)
                     );
                 }
             }
@@ -92,10 +95,10 @@ pub fn pod_json(data: &[u8]) {
     }
     for p in [&first, &next] {
         // A quiet pod is skipped by the render's scan: it must have nothing to add, at any time.
-        let _ = crashloop_exporter::metrics::PodLines::of(p);
-        if diagnose::is_quiet(p) {
+        let _ = crashloop_exporter::prerender(p);
+        if crashloop_exporter::is_quiet(p) {
             for now in [NOW, NOW + 30, NOW + 86_400] {
-                let reports = diagnose::assess(p, None, &|_| Some(LogHint::Crash), now, false);
+                let reports = assess(p, None, &|_| Some(LogHint::Crash), now, false);
                 assert!(
                     reports.iter().all(|r| !r.detailed && r.cause.is_none() && r.container.state.waiting().is_none()),
                     "a quiet pod with details"
@@ -167,7 +170,7 @@ pub fn event_json(data: &[u8]) {
         counts.baseline = false;
     }
     let _ = counts.snapshot();
-    counts.collect_garbage(NOW + events::RECORD_GRACE_SECONDS, |_, name| name.len() % 2 == 0);
+    counts.collect_garbage(NOW + crashloop_exporter::RECORD_GRACE_SECONDS, |_, name| name.len() % 2 == 0);
 }
 
 fn not_backwards(before: &PodEvents, after: &PodEvents) {

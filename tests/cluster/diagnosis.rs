@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::common::{Exporter, free_port, http_get, samples};
 use clap::Parser;
-use crashloop_exporter::config::{Cli, Command as Sub};
+use crashloop_exporter::{Cli, Command as Sub};
 use crashloop_testbed::{self as testbed, Terminated};
 use serde_json::{Value, json};
 
@@ -63,7 +63,7 @@ async fn crashloop_state_hysteresis_and_terminations_with_a_moving_clock() {
     .expect("flags");
     let Sub::Serve(args) = cli.into_command() else { panic!("serve is the default") };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crashloop_exporter::app::serve(args, clock, async {
+    let server = tokio::spawn(crashloop_exporter::serve(args, clock, async {
         let _ = stopped.await;
     }));
 

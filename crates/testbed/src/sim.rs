@@ -951,7 +951,8 @@ impl Correlator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crashloop_exporter::model::{SlimPod, State as Slim, TerminationReason, WaitingReason, parse_go_duration};
+    use crashloop_exporter::parse::parse_go_duration;
+    use crashloop_exporter::view::{SlimPod, State as Slim, TerminationReason, WaitingReason};
 
     fn subject() -> Subject {
         Subject {

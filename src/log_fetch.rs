@@ -1,8 +1,8 @@
-//! The optional previous-log classifier (`--logs`).
+//! The optional previous-log fetcher (`--logs`).
 //!
 //! When a container has a new failed termination, the log tail of the instance that
 //! ended is fetched once (`tailLines` and `limitBytes` capped, a cluster-wide rate limit),
-//! reduced to a [`LogHint`] and dropped: the text is never kept, logged at info level, or
+//! reduced to a [`LogHint`] by [`classify_log`] and dropped: the text is never kept, logged at info level, or
 //! exported.
 //!
 //! Which instance's log that is, as a real kubelet reports a crash: a container that dies
@@ -15,8 +15,7 @@
 //! Needs `get` on `pods/log`; without it, or without a kubelet, each fetch is counted by
 //! result and the exporter carries on.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -25,79 +24,14 @@ use kube::api::LogParams;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
-use crate::diagnose::{LogHint, classify_log};
-use crate::metrics::ResultLabels;
-use crate::model::{SlimContainer, SlimPod};
-use crate::watch::PodCache;
+use crate::counters::ResultLabels;
+use crate::parse::classify_log;
+use crate::store::{LogHints, PodCache};
+use crate::view::{LogHint, SlimContainer, SlimPod, State, Termination};
 
 /// Lines and bytes read from the previous instance's log.
 pub const TAIL_LINES: i64 = 100;
 pub const LIMIT_BYTES: i64 = 64 * 1024;
-
-type Key = (String, String, String);
-
-/// The termination a hint was read for: the restart count and `finishedAt` of the
-/// container's latest termination.
-type TerminationId = (u32, Option<crate::model::Timestamp>);
-
-/// The pod uid, the termination read and its hint.
-type Entry = (String, TerminationId, Option<LogHint>);
-
-fn termination_id(c: &SlimContainer) -> Option<TerminationId> {
-    c.latest_termination().map(|t| (c.restart_count, t.finished_at))
-}
-
-/// The hint for each container's latest classified log, for the pod's uid: a newer pod of
-/// the same name never reads an older pod's hint.
-#[derive(Clone, Debug, Default)]
-pub struct LogHints {
-    map: Arc<Mutex<HashMap<Key, Entry>>>,
-    changes: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl LogHints {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
-        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn key(pod: &SlimPod, c: &SlimContainer) -> Key {
-        (pod.namespace().to_string(), pod.name().to_string(), c.name.to_string())
-    }
-
-    /// The hint of the container's latest log read: of its latest termination once that
-    /// one has been read, of the one before until then.
-    pub fn get(&self, pod: &SlimPod, c: &SlimContainer) -> Option<LogHint> {
-        match self.map().get(&Self::key(pod, c)) {
-            Some((uid, _, hint)) if uid == pod.uid() => *hint,
-            _ => None,
-        }
-    }
-
-    fn fetched(&self, pod: &SlimPod, c: &SlimContainer) -> bool {
-        let current = termination_id(c);
-        self.map().get(&Self::key(pod, c)).is_some_and(|(uid, id, _)| uid == pod.uid() && Some(*id) == current)
-    }
-
-    /// Changes so far: equal values mean unchanged hints.
-    pub fn generation(&self) -> u64 {
-        self.changes.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// Records the read of the container's latest termination: `Some(hint)` after a read,
-    /// `None` after a failed one, which keeps the hint held so far.
-    fn set(&self, pod: &SlimPod, c: &SlimContainer, read: Option<Option<LogHint>>) {
-        let Some(id) = termination_id(c) else { return };
-        self.changes.fetch_add(1, std::sync::atomic::Ordering::Release);
-        let mut map = self.map();
-        let held = map.get(&Self::key(pod, c)).filter(|(uid, _, _)| uid == pod.uid()).and_then(|(_, _, h)| *h);
-        map.insert(Self::key(pod, c), (pod.uid().to_string(), id, read.unwrap_or(held)));
-    }
-
-    fn retain(&self, exists: impl Fn(&Key) -> bool) {
-        self.changes.fetch_add(1, std::sync::atomic::Ordering::Release);
-        self.map().retain(|k, _| exists(k));
-    }
-}
 
 /// The result label of `crashloop_exporter_log_fetches_total`.
 pub fn fetch_result(err: &kube::Error) -> &'static str {
@@ -119,7 +53,7 @@ pub async fn fetch_termination_log(
 ) -> Result<String, kube::Error> {
     let params = LogParams {
         container: Some(c.name.to_string()),
-        previous: !matches!(c.state, crate::model::State::Terminated(_)),
+        previous: !matches!(c.state, State::Terminated(_)),
         tail_lines: Some(TAIL_LINES),
         limit_bytes: Some(LIMIT_BYTES),
         ..LogParams::default()
@@ -138,7 +72,7 @@ pub async fn fetch_hint(
 
 /// A container whose latest termination failed has a log worth reading.
 pub fn worth_reading(c: &SlimContainer) -> bool {
-    c.latest_termination().is_some_and(crate::model::Termination::is_failure)
+    c.latest_termination().is_some_and(Termination::is_failure)
 }
 
 /// Watches the caches for new terminations and fetches their logs, at most `per_second`.

@@ -1,12 +1,17 @@
-//! From a slim pod view to a verdict for each container: the pure core of the exporter.
+//! From a slim pod (and its Events, and any log hints) to a verdict for each container:
+//! the rules of the exporter, each in one place. `/metrics`, `scan` and `diagnose` all
+//! call [`assess`] and the rules it is made of.
 //!
 //! Nothing here does I/O or reads a clock: `now` is passed in, so every rule is
 //! unit-tested on fixtures.
 
-use crate::events::{ContainerEvents, PodEvents, Probe};
-use crate::model::{
-    BACKOFF_RESET_SECONDS, ContainerType, Hint, INITIAL_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS, RestartPolicy,
-    SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, WaitingReason, running_for,
+use std::collections::BTreeSet;
+
+use crate::event_counts::{ContainerEvents, PodEvents};
+use crate::history::running_for;
+use crate::view::{
+    BACKOFF_RESET_SECONDS, ContainerType, Hint, INITIAL_BACKOFF_SECONDS, LogHint, MAX_BACKOFF_SECONDS, ObjectKind,
+    Probe, RestartPolicy, SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, WaitingReason,
 };
 
 /// How close a probe kill must be to a termination to explain it: the kill is recorded
@@ -76,86 +81,15 @@ impl Cause {
     }
 }
 
-/// What the previous instance's log tail says, reduced to a bounded value. The text
-/// itself is never kept nor exported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LogHint {
-    PermissionDenied,
-    ConfigError,
-    DependencyUnavailable,
-    OutOfMemory,
-    Segfault,
-    Crash,
-}
-
-/// Patterns of the log classifier, in order: the first that matches wins.
-const LOG_PATTERNS: &[(LogHint, &[&str])] = &[
-    (
-        LogHint::OutOfMemory,
-        &[
-            "java.lang.outofmemoryerror",
-            "javascript heap out of memory",
-            "fatal error: runtime: out of memory",
-            "memoryerror",
-        ],
-    ),
-    (LogHint::Segfault, &["[signal sigsegv", "segmentation fault", "sigsegv"]),
-    (LogHint::PermissionDenied, &["permission denied", "eacces", "operation not permitted"]),
-    (
-        LogHint::DependencyUnavailable,
-        &[
-            "connection refused",
-            "econnrefused",
-            "no such host",
-            "enotfound",
-            "unknownhostexception",
-            "i/o timeout",
-            "connection timed out",
-            "could not connect to",
-            "name or service not known",
-        ],
-    ),
-    (
-        LogHint::ConfigError,
-        &[
-            "error reading config",
-            "invalid configuration",
-            "unknown flag",
-            "flag provided but not defined",
-            "yaml: unmarshal",
-            "missing required",
-            "application failed to start",
-            "keyerror",
-            "invalid value for",
-        ],
-    ),
-    (
-        LogHint::Crash,
-        &[
-            "panic:",
-            "traceback (most recent call last)",
-            "exception in thread \"main\"",
-            "uncaught exception",
-            "unhandled exception",
-        ],
-    ),
-];
-
-/// Classifies a log tail. Case-insensitive; looks at the text as given (callers cap its size).
-pub fn classify_log(text: &str) -> Option<LogHint> {
-    let lower = text.to_ascii_lowercase();
-    LOG_PATTERNS.iter().find(|(_, needles)| needles.iter().any(|n| lower.contains(n))).map(|(hint, _)| *hint)
-}
-
 /// A ConfigMap, Secret or PVC a container waits for, as `(kind, name)`.
-pub type MissingName = (crate::model::ObjectKind, String);
+pub type MissingName = (ObjectKind, String);
 
 /// The one missing-object rule: what container `c` waits for and the cluster does not have,
 /// named by its own waiting message, or by the pod's Events (`FailedMount`, `Failed`)
 /// while it has not started: once it runs, those Events are history. `/metrics`, the
 /// cause and `diagnose` all read this.
-pub fn missing_objects_of(c: &SlimContainer, events: Option<&PodEvents>) -> std::collections::BTreeSet<MissingName> {
-    let mut out: std::collections::BTreeSet<MissingName> =
+pub fn missing_objects_of(c: &SlimContainer, events: Option<&PodEvents>) -> BTreeSet<MissingName> {
+    let mut out: BTreeSet<MissingName> =
         c.state.waiting().and_then(|w| w.missing.as_deref()).map(|o| (o.kind, o.name.clone())).into_iter().collect();
     if let Some(events) = events.filter(|_| matches!(c.state, State::Waiting(_) | State::Unknown)) {
         out.extend(events.missing.keys().map(|o| (o.kind, o.name.clone())));
@@ -164,7 +98,7 @@ pub fn missing_objects_of(c: &SlimContainer, events: Option<&PodEvents>) -> std:
 }
 
 /// What the pod waits for: [`missing_objects_of`] over its containers.
-pub fn missing_objects(pod: &SlimPod, events: Option<&PodEvents>) -> std::collections::BTreeSet<MissingName> {
+pub fn missing_objects(pod: &SlimPod, events: Option<&PodEvents>) -> BTreeSet<MissingName> {
     pod.containers.iter().flat_map(|c| missing_objects_of(c, events)).collect()
 }
 
@@ -343,9 +277,11 @@ pub fn assess<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{ContainerEvents, PodEvents};
-    use crate::model::tests::fixture;
-    use crate::model::{MissingObject, ObjectKind, track};
+    use crate::event_counts::{ContainerEvents, PodEvents};
+    use crate::fixtures::fixture;
+    use crate::history::track;
+    use crate::parse::classify_log;
+    use crate::view::{MissingObject, ObjectKind};
     use serde_json::json;
 
     /// `finishedAt` of [`crashed`]'s last termination (2026-11-24T10:00:30Z).
@@ -586,18 +522,6 @@ mod tests {
         check("start-error-not-found", Cause::CommandNotFound);
         check("cronjob-completed-restarted", Cause::Unknown);
         check("init-and-sidecar", Cause::AppError);
-    }
-
-    #[test]
-    fn log_classifier() {
-        assert_eq!(classify_log("open /etc/app.conf: permission denied"), Some(LogHint::PermissionDenied));
-        assert_eq!(classify_log("java.net.UnknownHostException: db"), Some(LogHint::DependencyUnavailable));
-        assert_eq!(classify_log("getaddrinfo ENOTFOUND redis"), Some(LogHint::DependencyUnavailable));
-        assert_eq!(classify_log("read tcp 10.0.0.1:5432: i/o timeout"), Some(LogHint::DependencyUnavailable));
-        assert_eq!(classify_log("Error reading config file: invalid configuration"), Some(LogHint::ConfigError));
-        assert_eq!(classify_log("Exception in thread \"main\" java.lang.IllegalStateException"), Some(LogHint::Crash));
-        assert_eq!(classify_log("all good, shutting down"), None);
-        assert_eq!(classify_log(""), None);
     }
 
     #[test]

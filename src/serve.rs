@@ -7,7 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::ServeArgs;
-use crate::{Clock, Error, http, metrics, watch};
+use crate::counters::SelfMetrics;
+use crate::event_counts::EventCounts;
+use crate::exposition::{Exposition, PodSource, prerender};
+use crate::store::{EventIngest, LogHints, SharedEvents};
+use crate::watch::{Scope, event_watch, pod_watch};
+use crate::{Clock, Error, http, log_fetch};
 
 /// Runs the exporter until `shutdown` resolves.
 pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
@@ -16,15 +21,15 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
     let listening = http::Listening { max_connections: args.web_max_connections, web: Arc::new(web) };
     let listener = http::bind(args.listen_address).await?;
     let client = args.cluster.client().await?;
-    let self_metrics = metrics::SelfMetrics::default();
-    self_metrics.set_shard(shard);
+    let self_metrics = SelfMetrics::default();
+    self_metrics.set_shard(shard.index, shard.total);
 
-    let events = watch::SharedEvents::new(std::sync::Mutex::new(crate::events::EventCounts::new()));
-    let scopes: Vec<watch::Scope> = args
+    let events = SharedEvents::new(std::sync::Mutex::new(EventCounts::new()));
+    let scopes: Vec<Scope> = args
         .cluster
         .scopes()
         .into_iter()
-        .map(|namespace| watch::Scope {
+        .map(|namespace| Scope {
             namespace,
             label_selector: args.cluster.selector.clone(),
             field_selector: args.cluster.field_selector(),
@@ -35,25 +40,21 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
     let mut caches = Vec::new();
     let mut tasks = tokio::task::JoinSet::new();
     for scope in &scopes {
-        let (cache, task) = watch::pods(client.clone(), scope, self_metrics.clone(), events.clone(), clock.clone());
+        let (cache, task) =
+            pod_watch(client.clone(), scope, self_metrics.clone(), events.clone(), clock.clone(), prerender);
         caches.push(cache);
         tasks.spawn(task);
     }
     for scope in &scopes {
-        let scope = watch::Scope { label_selector: None, ..scope.clone() };
-        tasks.spawn(watch::events(
-            client.clone(),
-            &scope,
-            caches.clone(),
-            events.clone(),
-            self_metrics.clone(),
-            clock.clone(),
-        ));
+        // Events carry no pod labels: the label selector applies to the pods they are matched with.
+        let scope = Scope { label_selector: None, ..scope.clone() };
+        let ingest = EventIngest::new(caches.clone(), events.clone(), self_metrics.clone(), shard, clock.clone());
+        tasks.spawn(event_watch(client.clone(), &scope, ingest, self_metrics.clone()));
     }
 
-    let log_hints = crate::logs::LogHints::default();
+    let log_hints = LogHints::default();
     if args.logs {
-        let run = crate::logs::run(
+        let run = log_fetch::run(
             client.clone(),
             caches.clone(),
             log_hints.clone(),
@@ -76,9 +77,8 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
         tracing::info!("initial list complete: ready");
     });
 
-    let source =
-        metrics::PodSource { caches, events, log_hints, healthy_details: args.healthy_container_details, clock };
-    let state = http::AppState { exposition: Arc::new(metrics::Exposition::new(source, &self_metrics)), ready };
+    let source = PodSource { caches, events, log_hints, healthy_details: args.healthy_container_details, clock };
+    let state = http::AppState { exposition: Arc::new(Exposition::new(source, &self_metrics)), ready };
     let scheme = if listening.web.tls.is_some() { "https" } else { "http" };
     tracing::info!(address = %args.listen_address, scheme, basic_auth = listening.web.users.is_some(), "serving /metrics");
     http::serve(listener, state, listening, shutdown).await;

@@ -1,8 +1,7 @@
-//! The `scan` and `diagnose` commands: the same verdicts as the metrics, for a terminal
-//! or a script, in one shot.
+//! `diagnose`: one pod, every container, with the checks, the Events, the previous logs
+//! and a fix for the probable cause.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::io::IsTerminal;
 
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
@@ -11,223 +10,16 @@ use kube::api::ListParams;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::config::{ClusterArgs, Output};
-use crate::diagnose::{self, Cause, ContainerReport, LogHint, assess};
-use crate::events::{EventCounts, PodEvents, SlimEvent};
-use crate::model::{SlimContainer, SlimPod, State, Timestamp, track};
-use crate::watch::{event_fields, scoped_api};
+use std::fmt::Write as _;
 
-/// One troubled container, as `scan` prints it.
-#[derive(Clone, Debug, Serialize)]
-pub struct Row {
-    pub namespace: String,
-    pub pod: String,
-    pub container: String,
-    pub container_type: &'static str,
-    pub workload: String,
-    pub restarts: u32,
-    pub state: String,
-    pub crashlooping: bool,
-    pub last_exit_code: Option<i32>,
-    pub signal: Option<i32>,
-    pub last_reason: Option<&'static str>,
-    /// `None` for a container that is not troubled.
-    pub cause: Option<&'static str>,
-    pub backoff_seconds: Option<f64>,
-    pub next_restart: Option<String>,
-    pub memory_limit_bytes: Option<u64>,
-}
-
-fn state_text(c: &SlimContainer) -> String {
-    match &c.state {
-        State::Waiting(w) => w.reason.as_str().to_string(),
-        State::Terminated(t) => format!("Terminated:{}", t.reason.as_str()),
-        other => other.label().to_string(),
-    }
-}
-
-fn rfc3339(t: f64) -> String {
-    k8s_openapi::jiff::Timestamp::from_second(t as i64).map(|t| t.to_string()).unwrap_or_default()
-}
-
-/// Builds a row from a report.
-pub fn row(pod: &SlimPod, r: &ContainerReport) -> Row {
-    let c = r.container;
-    let last = c.latest_termination();
-    Row {
-        namespace: pod.namespace().into(),
-        pod: pod.name().into(),
-        container: c.name.to_string(),
-        container_type: c.container_type.as_str(),
-        workload: format!("{}/{}", pod.workload.kind, pod.workload.name),
-        restarts: c.restart_count,
-        state: state_text(c),
-        crashlooping: r.crashlooping,
-        last_exit_code: last.map(|t| t.exit_code),
-        signal: last.and_then(|t| t.signal()),
-        last_reason: last.map(|t| t.reason.as_str()),
-        cause: r.cause.map(Cause::as_str),
-        backoff_seconds: r.backoff.active.then_some(r.backoff.delay_seconds),
-        next_restart: r.backoff.next_restart.map(rfc3339),
-        memory_limit_bytes: c.memory_limit_bytes,
-    }
-}
-
-/// Lists every page of a resource.
-async fn list_all<K>(api: &Api<K>, params: ListParams) -> Result<Vec<K>, kube::Error>
-where
-    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    let mut params = params.limit(500);
-    let mut items = Vec::new();
-    loop {
-        let page = api.list(&params).await?;
-        items.extend(page.items);
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => params = params.continue_token(&token),
-            None => return Ok(items),
-        }
-    }
-}
-
-/// Lists the pods and their Events once, and returns the troubled containers.
-pub async fn scan(client: &kube::Client, cluster: &ClusterArgs, now: Timestamp) -> Result<Vec<Row>, kube::Error> {
-    let mut pods = Vec::new();
-    let mut events = Vec::new();
-    for ns in cluster.scopes() {
-        let mut params = ListParams::default();
-        if let Some(l) = &cluster.selector {
-            params = params.labels(l);
-        }
-        if let Some(f) = cluster.field_selector() {
-            params = params.fields(&f);
-        }
-        pods.extend(list_all(&scoped_api::<SlimPod>(client.clone(), ns.as_deref()), params).await?);
-        let fields = event_fields(cluster.field_selector().as_deref());
-        // Events only sharpen the causes: without permission to list them, carry on.
-        match list_all(&scoped_api::<SlimEvent>(client.clone(), ns.as_deref()), ListParams::default().fields(&fields))
-            .await
-        {
-            Ok(list) => events.extend(list),
-            Err(e) => tracing::warn!(error = %e, "cannot list events; causes rely on pod status only"),
-        }
-    }
-    let by_name: HashMap<(String, String), String> =
-        pods.iter().map(|p| ((p.namespace().to_string(), p.name().to_string()), p.uid().to_string())).collect();
-    let mut counts = EventCounts::new();
-    counts.baseline = false;
-    for e in &events {
-        counts.apply(e, |ns, name| by_name.get(&(ns.to_string(), name.to_string())).cloned());
-    }
-    let mut rows = Vec::new();
-    let mut pods: Vec<SlimPod> = pods.into_iter().map(|p| track(None, p, now, true)).collect();
-    pods.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
-    for pod in &pods {
-        let pod_events = counts.pod(pod.namespace(), pod.name());
-        for r in assess(pod, pod_events, &|_| None, now, false).iter().filter(|r| r.cause.is_some()) {
-            rows.push(row(pod, r));
-        }
-    }
-    Ok(rows)
-}
-
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map_or_else(|| "-".into(), |v| v.to_string())
-}
-
-/// Formats rows as aligned columns.
-fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for r in rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let parts: Vec<String> = cells.zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        let _ = writeln!(out, "{}", parts.join("  ").trim_end());
-    };
-    line(&mut headers.iter().copied());
-    for r in rows {
-        line(&mut r.iter().map(String::as_str));
-    }
-    out
-}
-
-/// Renders `scan`'s output.
-pub fn render_scan(rows: &[Row], output: Output) -> String {
-    if output == Output::Json {
-        return serde_json::to_string_pretty(rows).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n";
-    }
-    if rows.is_empty() {
-        return "No troubled containers.\n".into();
-    }
-    let wide = output == Output::Wide;
-    let mut headers = vec![
-        "NAMESPACE",
-        "POD",
-        "CONTAINER",
-        "WORKLOAD",
-        "RESTARTS",
-        "STATE",
-        "EXIT",
-        "SIGNAL",
-        "CAUSE",
-        "BACKOFF",
-        "NEXT-RESTART",
-    ];
-    if wide {
-        headers.extend(["TYPE", "LOOPING", "LAST-REASON", "MEMORY-LIMIT"]);
-    }
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let mut cells = vec![
-                r.namespace.clone(),
-                r.pod.clone(),
-                r.container.clone(),
-                r.workload.clone(),
-                r.restarts.to_string(),
-                r.state.clone(),
-                opt(r.last_exit_code),
-                opt(r.signal.map(signal_name)),
-                opt(r.cause),
-                opt(r.backoff_seconds.map(|s| format!("{s}s"))),
-                opt(r.next_restart.clone()),
-            ];
-            if wide {
-                cells.extend([
-                    r.container_type.to_string(),
-                    r.crashlooping.to_string(),
-                    opt(r.last_reason),
-                    opt(r.memory_limit_bytes),
-                ]);
-            }
-            cells
-        })
-        .collect();
-    table(&headers, &cells)
-}
-
-/// `SIGKILL` for 9, and so on.
-pub fn signal_name(signal: i32) -> String {
-    let name = match signal {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        3 => "SIGQUIT",
-        4 => "SIGILL",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        13 => "SIGPIPE",
-        15 => "SIGTERM",
-        _ => return format!("{signal}"),
-    };
-    name.to_string()
-}
+use super::{Row, list_all, opt, render_scan, row, signal_name};
+use crate::config::Output;
+use crate::event_counts::{EventCounts, PodEvents};
+use crate::history::track;
+use crate::log_fetch::{fetch_result, fetch_termination_log};
+use crate::parse::classify_log;
+use crate::verdict::{Cause, assess, missing_objects_of};
+use crate::view::{LogHint, SlimContainer, SlimEvent, SlimPod, TerminationReason, Timestamp};
 
 /// What an exit code usually means in a container.
 pub fn exit_code_meaning(code: i32) -> String {
@@ -419,9 +211,9 @@ pub async fn diagnose(
     let mut logs_by_container: HashMap<String, (PreviousLog, Option<LogHint>)> = HashMap::new();
     for c in slim.containers.iter().filter(|c| c.restart_count > 0 || c.latest_termination().is_some()) {
         let previous = if logs {
-            match crate::logs::fetch_termination_log(client, namespace, name, c).await {
+            match fetch_termination_log(client, namespace, name, c).await {
                 Ok(text) => {
-                    let hint = diagnose::classify_log(&text);
+                    let hint = classify_log(&text);
                     let lines: Vec<String> = text.lines().map(str::to_string).collect();
                     let tail = lines[lines.len().saturating_sub(SHOWN_LOG_LINES)..].to_vec();
                     (PreviousLog { result: "ok", tail }, hint)
@@ -434,7 +226,7 @@ pub async fn diagnose(
                         ),
                         other => other.to_string(),
                     };
-                    (PreviousLog { result: crate::logs::fetch_result(&e), tail: vec![why] }, None)
+                    (PreviousLog { result: fetch_result(&e), tail: vec![why] }, None)
                 }
             }
         } else {
@@ -456,14 +248,14 @@ pub async fn diagnose(
             let limits = resources.and_then(|r| r.limits.as_ref()).map_or(json!({}), |v| json!(v));
             let ev = pod_events.as_ref().and_then(|e| e.containers.get(&*c.name));
             let last = c.latest_termination();
-            let missing: Vec<String> = diagnose::missing_objects_of(c, pod_events.as_ref())
+            let missing: Vec<String> = missing_objects_of(c, pod_events.as_ref())
                 .into_iter()
                 .map(|(kind, name)| format!("{} {name}", kind.as_str()))
                 .collect();
             let checks = vec![
                 Check {
                     name: "oom_killed",
-                    failed: last.is_some_and(|t| t.reason == crate::model::TerminationReason::OomKilled),
+                    failed: last.is_some_and(|t| t.reason == TerminationReason::OomKilled),
                     detail: format!(
                         "memory limit {}",
                         opt(c.memory_limit_bytes.map(|b| format!("{} MiB", b / (1 << 20))))

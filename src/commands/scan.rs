@@ -1,0 +1,162 @@
+//! `scan`: every troubled container of the cluster, one row each.
+
+use std::collections::HashMap;
+
+use kube::api::ListParams;
+use serde::Serialize;
+
+use super::{list_all, opt, rfc3339, signal_name, table};
+use crate::config::{ClusterArgs, Output};
+use crate::event_counts::EventCounts;
+use crate::history::track;
+use crate::verdict::{Cause, ContainerReport, assess};
+use crate::view::{SlimContainer, SlimEvent, SlimPod, State, Timestamp};
+use crate::watch::{event_fields, scoped_api};
+
+/// One troubled container, as `scan` prints it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    pub container_type: &'static str,
+    pub workload: String,
+    pub restarts: u32,
+    pub state: String,
+    pub crashlooping: bool,
+    pub last_exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub last_reason: Option<&'static str>,
+    /// `None` for a container that is not troubled.
+    pub cause: Option<&'static str>,
+    pub backoff_seconds: Option<f64>,
+    pub next_restart: Option<String>,
+    pub memory_limit_bytes: Option<u64>,
+}
+
+fn state_text(c: &SlimContainer) -> String {
+    match &c.state {
+        State::Waiting(w) => w.reason.as_str().to_string(),
+        State::Terminated(t) => format!("Terminated:{}", t.reason.as_str()),
+        other => other.label().to_string(),
+    }
+}
+
+/// Builds a row from a report.
+pub fn row(pod: &SlimPod, r: &ContainerReport) -> Row {
+    let c = r.container;
+    let last = c.latest_termination();
+    Row {
+        namespace: pod.namespace().into(),
+        pod: pod.name().into(),
+        container: c.name.to_string(),
+        container_type: c.container_type.as_str(),
+        workload: format!("{}/{}", pod.workload.kind, pod.workload.name),
+        restarts: c.restart_count,
+        state: state_text(c),
+        crashlooping: r.crashlooping,
+        last_exit_code: last.map(|t| t.exit_code),
+        signal: last.and_then(|t| t.signal()),
+        last_reason: last.map(|t| t.reason.as_str()),
+        cause: r.cause.map(Cause::as_str),
+        backoff_seconds: r.backoff.active.then_some(r.backoff.delay_seconds),
+        next_restart: r.backoff.next_restart.map(rfc3339),
+        memory_limit_bytes: c.memory_limit_bytes,
+    }
+}
+
+/// Lists the pods and their Events once, and returns the troubled containers.
+pub async fn scan(client: &kube::Client, cluster: &ClusterArgs, now: Timestamp) -> Result<Vec<Row>, kube::Error> {
+    let mut pods = Vec::new();
+    let mut events = Vec::new();
+    for ns in cluster.scopes() {
+        let mut params = ListParams::default();
+        if let Some(l) = &cluster.selector {
+            params = params.labels(l);
+        }
+        if let Some(f) = cluster.field_selector() {
+            params = params.fields(&f);
+        }
+        pods.extend(list_all(&scoped_api::<SlimPod>(client.clone(), ns.as_deref()), params).await?);
+        let fields = event_fields(cluster.field_selector().as_deref());
+        // Events only sharpen the causes: without permission to list them, carry on.
+        match list_all(&scoped_api::<SlimEvent>(client.clone(), ns.as_deref()), ListParams::default().fields(&fields))
+            .await
+        {
+            Ok(list) => events.extend(list),
+            Err(e) => tracing::warn!(error = %e, "cannot list events; causes rely on pod status only"),
+        }
+    }
+    let by_name: HashMap<(String, String), String> =
+        pods.iter().map(|p| ((p.namespace().to_string(), p.name().to_string()), p.uid().to_string())).collect();
+    let mut counts = EventCounts::new();
+    counts.baseline = false;
+    for e in &events {
+        counts.apply(e, |ns, name| by_name.get(&(ns.to_string(), name.to_string())).cloned());
+    }
+    let mut rows = Vec::new();
+    let mut pods: Vec<SlimPod> = pods.into_iter().map(|p| track(None, p, now, true)).collect();
+    pods.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+    for pod in &pods {
+        let pod_events = counts.pod(pod.namespace(), pod.name());
+        for r in assess(pod, pod_events, &|_| None, now, false).iter().filter(|r| r.cause.is_some()) {
+            rows.push(row(pod, r));
+        }
+    }
+    Ok(rows)
+}
+
+/// Renders `scan`'s output.
+pub fn render_scan(rows: &[Row], output: Output) -> String {
+    if output == Output::Json {
+        return serde_json::to_string_pretty(rows).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n";
+    }
+    if rows.is_empty() {
+        return "No troubled containers.\n".into();
+    }
+    let wide = output == Output::Wide;
+    let mut headers = vec![
+        "NAMESPACE",
+        "POD",
+        "CONTAINER",
+        "WORKLOAD",
+        "RESTARTS",
+        "STATE",
+        "EXIT",
+        "SIGNAL",
+        "CAUSE",
+        "BACKOFF",
+        "NEXT-RESTART",
+    ];
+    if wide {
+        headers.extend(["TYPE", "LOOPING", "LAST-REASON", "MEMORY-LIMIT"]);
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut cells = vec![
+                r.namespace.clone(),
+                r.pod.clone(),
+                r.container.clone(),
+                r.workload.clone(),
+                r.restarts.to_string(),
+                r.state.clone(),
+                opt(r.last_exit_code),
+                opt(r.signal.map(signal_name)),
+                opt(r.cause),
+                opt(r.backoff_seconds.map(|s| format!("{s}s"))),
+                opt(r.next_restart.clone()),
+            ];
+            if wide {
+                cells.extend([
+                    r.container_type.to_string(),
+                    r.crashlooping.to_string(),
+                    opt(r.last_reason),
+                    opt(r.memory_limit_bytes),
+                ]);
+            }
+            cells
+        })
+        .collect();
+    table(&headers, &cells)
+}

@@ -1,0 +1,137 @@
+//! The Event JSON, decoded into a [`SlimEvent`]: the reason and message reduced to a
+//! [`crate::view::Signal`] at once, the text dropped.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Deserialize;
+
+use crate::parse::{classify_event, parse_field_path, timestamp};
+use crate::view::{PodRef, SlimEvent};
+
+impl<'de> Deserialize<'de> for SlimEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        wire::Event::deserialize(d).map(SlimEvent::from)
+    }
+}
+
+mod wire {
+    use super::*;
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    pub struct Event {
+        metadata: Meta,
+        involved_object: Involved,
+        reason: Option<String>,
+        message: Option<String>,
+        count: Option<i64>,
+        series: Option<Series>,
+        last_timestamp: Option<String>,
+        event_time: Option<String>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Meta {
+        name: Option<String>,
+        namespace: Option<String>,
+        uid: Option<String>,
+        resource_version: Option<String>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Involved {
+        kind: Option<String>,
+        namespace: Option<String>,
+        name: Option<String>,
+        uid: Option<String>,
+        field_path: Option<String>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    #[serde(rename_all = "camelCase")]
+    struct Series {
+        count: Option<i64>,
+        last_observed_time: Option<String>,
+    }
+
+    impl From<Event> for SlimEvent {
+        fn from(e: Event) -> Self {
+            let Event { metadata, involved_object: io, reason, message, count, series, last_timestamp, event_time } = e;
+            let last_seen = timestamp(last_timestamp.as_deref())
+                .or_else(|| timestamp(series.as_ref().and_then(|s| s.last_observed_time.as_deref())))
+                .or_else(|| timestamp(event_time.as_deref()));
+            let pod = (io.kind.as_deref() == Some("Pod")).then(|| PodRef {
+                namespace: io.namespace.or_else(|| metadata.namespace.clone()).unwrap_or_default(),
+                name: io.name.unwrap_or_default(),
+                uid: io.uid.unwrap_or_default(),
+            });
+            let count = match count.filter(|c| *c > 0) {
+                Some(c) => c,
+                None => series.and_then(|s| s.count).unwrap_or(1),
+            };
+            SlimEvent {
+                metadata: ObjectMeta {
+                    name: metadata.name,
+                    namespace: metadata.namespace,
+                    uid: metadata.uid,
+                    resource_version: metadata.resource_version,
+                    ..Default::default()
+                },
+                pod,
+                target: parse_field_path(io.field_path.as_deref().unwrap_or("")),
+                signal: classify_event(reason.as_deref().unwrap_or(""), message.as_deref().unwrap_or("")),
+                count: u64::try_from(count.max(1)).unwrap_or(1),
+                last_seen,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::Signal;
+
+    #[derive(Deserialize)]
+    struct Case {
+        expect: String,
+        event: serde_json::Value,
+    }
+
+    fn cases() -> Vec<(String, SlimEvent)> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events/kubelet-events.json");
+        let text = std::fs::read_to_string(path).expect("fixture");
+        let cases: Vec<Case> = serde_json::from_str(&text).expect("fixture json");
+        cases.into_iter().map(|c| (c.expect, serde_json::from_value(c.event).expect("decodes"))).collect()
+    }
+
+    fn describe(signal: &Signal) -> String {
+        match signal {
+            Signal::ProbeFailure(p) => format!("probe_failure:{}", p.as_str()),
+            Signal::ProbeKill(p) => format!("probe_kill:{}", p.as_str()),
+            Signal::CrashBackOff => "backoff".into(),
+            Signal::ImagePullBackOff => "image_pull_backoff".into(),
+            Signal::ImagePullFailed(c) => format!("pull:{}", c.as_str()),
+            Signal::Missing(m) => format!("missing:{}:{}", m.kind.as_str(), m.name),
+            Signal::Ignored(why) => format!("ignored:{why}"),
+            Signal::Unparsed => "unparsed".into(),
+        }
+    }
+
+    #[test]
+    fn every_fixture_classifies_as_expected() {
+        let cases = cases();
+        assert!(cases.len() >= 25);
+        for (expect, event) in &cases {
+            assert_eq!(&describe(&event.signal), expect, "{:?}", event.metadata.name);
+        }
+    }
+
+    #[test]
+    fn series_count_is_used_when_count_is_zero() {
+        let (_, e) = cases().pop().expect("last case");
+        assert_eq!(e.count, 4);
+    }
+}

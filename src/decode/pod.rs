@@ -1,0 +1,473 @@
+//! The Pod JSON, decoded straight into a [`SlimPod`] through private wire types: only the
+//! fields the metrics need survive. Free text (waiting and termination messages) is reduced
+//! to bounded values while decoding (a back-off delay, a missing object, a [`Hint`]) and
+//! then dropped. Everything is tolerant: a field of an unexpected shape becomes "unknown",
+//! never a decode error, so one odd pod can't stall the list of all the others.
+
+use std::fmt;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use serde::Deserialize;
+
+use crate::parse::{classify_exec_message, parse_backoff_message, parse_missing_object, parse_quantity, timestamp};
+use crate::view::{
+    ContainerType, Phase, RestartPolicy, SlimContainer, SlimPod, State, Termination, TerminationReason, Waiting,
+    WaitingReason, Workload, intern,
+};
+
+impl<'de> Deserialize<'de> for SlimPod {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        wire::Pod::deserialize(d).map(SlimPod::from)
+    }
+}
+
+/// Derives the owning workload: a ReplicaSet named `<deployment>-<pod-template-hash>` maps
+/// to its Deployment, a Job named `<cronjob>-<scheduled minutes>` to its CronJob; other
+/// owners are reported as they are, and a bare pod as kind `Pod`.
+pub fn workload_of(pod_name: &str, owner: Option<&OwnerReference>, template_hash: Option<&str>) -> Workload {
+    let Some(owner) = owner else {
+        return Workload { kind: intern("Pod"), name: intern(pod_name) };
+    };
+    let (kind, name) = (owner.kind.as_str(), owner.name.as_str());
+    let derived = match kind {
+        "ReplicaSet" => template_hash
+            .filter(|h| !h.is_empty())
+            .and_then(|h| name.strip_suffix(h)?.strip_suffix('-'))
+            .map(|d| ("Deployment", d)),
+        "Job" => name
+            .rsplit_once('-')
+            .filter(|(_, t)| t.len() >= 8 && t.bytes().all(|b| b.is_ascii_digit()))
+            .map(|(c, _)| ("CronJob", c)),
+        _ => None,
+    };
+    let (kind, name) = derived.unwrap_or((kind, name));
+    Workload { kind: intern(kind), name: intern(name) }
+}
+
+/// The private wire types that mirror just the parts of the Pod JSON that are read.
+mod wire {
+    use super::*;
+    use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use std::collections::BTreeMap;
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    pub struct Pod {
+        metadata: Meta,
+        spec: Spec,
+        status: Status,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Meta {
+        name: Option<String>,
+        namespace: Option<String>,
+        uid: Option<String>,
+        resource_version: Option<String>,
+        #[serde(deserialize_with = "template_hash")]
+        labels: Option<String>,
+        owner_references: Vec<Owner>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Owner {
+        #[serde(rename = "apiVersion")]
+        api_version: String,
+        kind: String,
+        name: String,
+        uid: String,
+        controller: Option<bool>,
+    }
+
+    /// Reads only `pod-template-hash` out of the labels map.
+    fn template_hash<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<String>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of labels")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut hash = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "pod-template-hash" {
+                        hash = map.next_value::<Option<String>>()?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(hash)
+            }
+        }
+        d.deserialize_any(V)
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Spec {
+        restart_policy: Option<String>,
+        containers: Vec<ContainerSpec>,
+        init_containers: Vec<ContainerSpec>,
+        ephemeral_containers: Vec<ContainerSpec>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct ContainerSpec {
+        name: String,
+        restart_policy: Option<String>,
+        resources: Resources,
+        liveness_probe: Option<IgnoredAny>,
+        readiness_probe: Option<IgnoredAny>,
+        startup_probe: Option<IgnoredAny>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Resources {
+        limits: BTreeMap<String, serde_json::Value>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Status {
+        phase: Option<String>,
+        reason: Option<String>,
+        container_statuses: Vec<ContainerStatus>,
+        init_container_statuses: Vec<ContainerStatus>,
+        ephemeral_container_statuses: Vec<ContainerStatus>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct ContainerStatus {
+        name: String,
+        restart_count: i64,
+        state: ContainerState,
+        last_state: ContainerState,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct ContainerState {
+        waiting: Option<WaitingWire>,
+        running: Option<RunningWire>,
+        terminated: Option<TerminatedWire>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct WaitingWire {
+        reason: Option<String>,
+        message: Option<String>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct RunningWire {
+        started_at: Option<String>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct TerminatedWire {
+        exit_code: i64,
+        reason: Option<String>,
+        message: Option<String>,
+        started_at: Option<String>,
+        finished_at: Option<String>,
+    }
+
+    fn quantity(v: Option<&serde_json::Value>) -> Option<u64> {
+        match v? {
+            serde_json::Value::String(s) => parse_quantity(s),
+            serde_json::Value::Number(n) => n.as_f64().map(|f| f.max(0.0).ceil() as u64),
+            _ => None,
+        }
+    }
+
+    impl From<TerminatedWire> for Termination {
+        fn from(t: TerminatedWire) -> Self {
+            Termination {
+                exit_code: i32::try_from(t.exit_code).unwrap_or(if t.exit_code < 0 { i32::MIN } else { i32::MAX }),
+                reason: t.reason.as_deref().map_or(
+                    if t.exit_code == 0 { TerminationReason::Completed } else { TerminationReason::Error },
+                    TerminationReason::parse,
+                ),
+                started_at: timestamp(t.started_at.as_deref()),
+                finished_at: timestamp(t.finished_at.as_deref()),
+                hint: t.message.as_deref().map(classify_exec_message).unwrap_or_default(),
+            }
+        }
+    }
+
+    impl From<ContainerState> for State {
+        fn from(s: ContainerState) -> Self {
+            if let Some(t) = s.terminated {
+                State::Terminated(t.into())
+            } else if let Some(w) = s.waiting {
+                let message = w.message.as_deref().unwrap_or("");
+                State::Waiting(Waiting {
+                    reason: w.reason.as_deref().map_or(WaitingReason::Other, WaitingReason::parse),
+                    backoff_seconds: parse_backoff_message(message),
+                    hint: classify_exec_message(message),
+                    missing: parse_missing_object(message).map(Box::new),
+                })
+            } else if let Some(r) = s.running {
+                State::Running { started_at: timestamp(r.started_at.as_deref()) }
+            } else {
+                State::Unknown
+            }
+        }
+    }
+
+    impl From<Pod> for SlimPod {
+        fn from(p: Pod) -> Self {
+            let Pod { metadata, spec, status } = p;
+            let name = metadata.name.clone().unwrap_or_default();
+            let owner = metadata
+                .owner_references
+                .into_iter()
+                .reduce(|a, b| if a.controller == Some(true) { a } else { b })
+                .map(|o| OwnerReference {
+                    api_version: o.api_version,
+                    kind: o.kind,
+                    name: o.name,
+                    uid: o.uid,
+                    controller: o.controller,
+                    block_owner_deletion: None,
+                });
+            let workload = workload_of(&name, owner.as_ref(), metadata.labels.as_deref());
+
+            let specs = spec
+                .containers
+                .into_iter()
+                .map(|c| (ContainerType::Regular, c))
+                .chain(spec.init_containers.into_iter().map(|c| {
+                    let kind = if c.restart_policy.as_deref() == Some("Always") {
+                        ContainerType::Sidecar
+                    } else {
+                        ContainerType::Init
+                    };
+                    (kind, c)
+                }))
+                .chain(spec.ephemeral_containers.into_iter().map(|c| (ContainerType::Ephemeral, c)));
+            let mut containers: Vec<SlimContainer> = specs
+                .map(|(container_type, c)| {
+                    let mut slot = SlimContainer::new(&c.name, container_type);
+                    slot.memory_limit_bytes = quantity(c.resources.limits.get("memory"));
+                    slot.has_liveness_probe = c.liveness_probe.is_some();
+                    slot.has_readiness_probe = c.readiness_probe.is_some();
+                    slot.has_startup_probe = c.startup_probe.is_some();
+                    slot
+                })
+                .collect();
+
+            let statuses = [
+                (status.container_statuses, ContainerType::Regular),
+                (status.init_container_statuses, ContainerType::Init),
+                (status.ephemeral_container_statuses, ContainerType::Ephemeral),
+            ];
+            for (list, list_type) in statuses {
+                for s in list {
+                    let same_list = |c: &&mut SlimContainer| {
+                        *c.name == *s.name
+                            && (c.container_type == list_type
+                                || (list_type == ContainerType::Init && c.container_type == ContainerType::Sidecar))
+                    };
+                    let slot = match containers.iter_mut().find(same_list) {
+                        Some(slot) => slot,
+                        None => {
+                            containers.push(SlimContainer::new(&s.name, list_type));
+                            containers.last_mut().expect("just pushed")
+                        }
+                    };
+                    slot.restart_count = u32::try_from(s.restart_count.max(0)).unwrap_or(u32::MAX);
+                    slot.state = s.state.into();
+                    slot.set_last_termination(s.last_state.terminated.map(Termination::from));
+                }
+            }
+
+            let phase = match status.phase.as_deref() {
+                Some("Pending") => Phase::Pending,
+                Some("Running") => Phase::Running,
+                Some("Succeeded") => Phase::Succeeded,
+                Some("Failed") => Phase::Failed,
+                _ => Phase::Unknown,
+            };
+            SlimPod {
+                metadata: ObjectMeta {
+                    name: metadata.name,
+                    namespace: metadata.namespace,
+                    resource_version: metadata.resource_version,
+                    ..Default::default()
+                },
+                uid: metadata.uid.unwrap_or_default().into_boxed_str(),
+                workload,
+                phase,
+                evicted: status.reason.as_deref() == Some("Evicted"),
+                restart_policy: RestartPolicy::parse(spec.restart_policy.as_deref()),
+                containers,
+                tracked: false,
+                lines: None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{fixture, ts};
+    use crate::view::{Hint, ObjectKind};
+
+    #[test]
+    fn workloads() {
+        let owner =
+            |kind: &str, name: &str| OwnerReference { kind: kind.into(), name: name.into(), ..Default::default() };
+        let w = |k: &str, n: &str| Workload { kind: k.into(), name: n.into() };
+        assert_eq!(
+            workload_of("p", Some(&owner("ReplicaSet", "web-7d9c8b6f5")), Some("7d9c8b6f5")),
+            w("Deployment", "web")
+        );
+        assert_eq!(workload_of("p", Some(&owner("ReplicaSet", "bare-rs")), None), w("ReplicaSet", "bare-rs"));
+        assert_eq!(workload_of("p", Some(&owner("ReplicaSet", "web-abc")), Some("zzz")), w("ReplicaSet", "web-abc"));
+        assert_eq!(workload_of("p", Some(&owner("Job", "nightly-28391040")), None), w("CronJob", "nightly"));
+        assert_eq!(workload_of("p", Some(&owner("Job", "migrate-v2")), None), w("Job", "migrate-v2"));
+        assert_eq!(workload_of("p", Some(&owner("Job", "db-123")), None), w("Job", "db-123"));
+        assert_eq!(workload_of("p", Some(&owner("StatefulSet", "ledger")), None), w("StatefulSet", "ledger"));
+        assert_eq!(workload_of("p", Some(&owner("DaemonSet", "agent")), None), w("DaemonSet", "agent"));
+        assert_eq!(workload_of("lonely", None, None), w("Pod", "lonely"));
+    }
+
+    #[test]
+    fn deployment_pod_is_projected() {
+        let pod = fixture("deployment-oom-crashloop");
+        assert_eq!((pod.namespace(), pod.name()), ("shop", "checkout-7d9c8b6f5-x2zqp"));
+        assert_eq!(pod.workload, Workload { kind: "Deployment".into(), name: "checkout".into() });
+        assert!(
+            pod.metadata.labels.is_none()
+                && pod.metadata.annotations.is_none()
+                && pod.metadata.managed_fields.is_none()
+        );
+        assert_eq!(pod.containers.len(), 2);
+        let app = pod.container("app").expect("app");
+        assert_eq!(app.container_type, ContainerType::Regular);
+        assert_eq!(app.restart_count, 5);
+        assert_eq!(app.memory_limit_bytes, Some(256 << 20));
+        assert!(app.has_liveness_probe && !app.has_startup_probe);
+        let w = app.state.waiting().expect("waiting");
+        assert_eq!((w.reason, w.backoff_seconds), (WaitingReason::CrashLoopBackOff, Some(160.0)));
+        let last = app.last_termination().expect("last");
+        assert_eq!((last.exit_code, last.reason, last.signal()), (137, TerminationReason::OomKilled, Some(9)));
+        assert_eq!(last.finished_at, Some(ts("2026-11-24T09:20:40Z")));
+        assert_eq!(last.run_seconds(), Some(30));
+        let proxy = pod.container("proxy").expect("proxy");
+        assert_eq!(proxy.state, State::Running { started_at: Some(ts("2026-11-24T09:00:05Z")) });
+        assert_eq!(proxy.memory_limit_bytes, Some(1 << 30));
+    }
+
+    #[test]
+    fn init_containers_and_sidecars() {
+        let pod = fixture("init-and-sidecar");
+        let types: Vec<_> = pod.containers.iter().map(|c| (&*c.name, c.container_type)).collect();
+        assert_eq!(
+            types,
+            [
+                ("ledger", ContainerType::Regular),
+                ("migrate", ContainerType::Init),
+                ("log-shipper", ContainerType::Sidecar)
+            ]
+        );
+        assert_eq!(pod.workload, Workload { kind: "StatefulSet".into(), name: "ledger".into() });
+        let migrate = pod.container("migrate").expect("migrate");
+        assert_eq!(migrate.restart_count, 3);
+        assert_eq!(migrate.state.waiting().and_then(|w| w.backoff_seconds), Some(40.0));
+        assert!(pod.container("log-shipper").is_some_and(|c| c.has_startup_probe));
+        assert_eq!(pod.phase, Phase::Pending);
+    }
+
+    #[test]
+    fn pod_without_status() {
+        let pod = fixture("no-status");
+        assert_eq!(pod.containers.len(), 1);
+        let c = &pod.containers[0];
+        assert_eq!((c.restart_count, &c.state, c.memory_limit_bytes), (0, &State::Unknown, Some(64_000_000)));
+        assert_eq!(pod.workload, Workload { kind: "Pod".into(), name: "bare".into() });
+        assert_eq!(pod.restart_policy, RestartPolicy::Always);
+    }
+
+    #[test]
+    fn terminations_and_hints() {
+        let oom1 = fixture("oom-exit-1");
+        let t = oom1.containers[0].last_termination().expect("last");
+        assert_eq!((t.exit_code, t.reason, t.signal()), (1, TerminationReason::OomKilled, None));
+
+        let live = fixture("liveness-killed");
+        let t = live.containers[0].last_termination().expect("last");
+        assert_eq!((t.exit_code, t.reason, t.signal()), (137, TerminationReason::Error, Some(9)));
+
+        let done = fixture("cronjob-completed-restarted");
+        let t = done.containers[0].last_termination().expect("last");
+        assert_eq!((t.exit_code, t.reason, t.signal()), (0, TerminationReason::Completed, None));
+        assert_eq!(done.workload, Workload { kind: "CronJob".into(), name: "nightly".into() });
+        assert_ne!(done.restart_policy, RestartPolicy::Always);
+
+        let start = fixture("start-error-not-found");
+        let c = &start.containers[0];
+        let t = c.last_termination().expect("last");
+        assert_eq!((t.exit_code, t.reason, t.hint), (128, TerminationReason::StartError, Hint::ExecutableNotFound));
+        let w = c.state.waiting().expect("waiting");
+        assert_eq!((w.reason, w.hint), (WaitingReason::RunContainerError, Hint::ExecutableNotFound));
+
+        let cfg = fixture("missing-configmap");
+        let w = cfg.containers[0].state.waiting().expect("waiting");
+        assert_eq!(w.reason, WaitingReason::CreateContainerConfigError);
+        let missing = w.missing.as_deref().expect("missing");
+        assert_eq!(
+            (missing.kind, missing.name.as_str(), missing.key.as_deref()),
+            (ObjectKind::ConfigMap, "app-config", Some("DATABASE_URL"))
+        );
+    }
+
+    #[test]
+    fn every_waiting_reason_round_trips_and_unknown_is_other() {
+        for r in WaitingReason::ALL.iter().filter(|r| **r != WaitingReason::Other) {
+            let json = serde_json::json!({"metadata": {"name": "p", "namespace": "n"},
+                "status": {"containerStatuses": [{"name": "c", "restartCount": 0, "state": {"waiting": {"reason": r.as_str()}}}]}});
+            let pod: SlimPod = serde_json::from_value(json).expect("decodes");
+            assert_eq!(pod.containers[0].state.waiting().map(|w| w.reason), Some(*r));
+        }
+        assert_eq!(WaitingReason::parse("SomethingNew"), WaitingReason::Other);
+        assert_eq!(TerminationReason::parse("Killed-by-aliens"), TerminationReason::Other);
+    }
+
+    #[test]
+    fn odd_shapes_decode_without_error() {
+        let odd = serde_json::json!({
+            "metadata": {"name": "p", "namespace": "n", "labels": null, "ownerReferences": [{"kind": "X"}]},
+            "spec": {"containers": [{"name": "c", "resources": {"limits": {"memory": "lots"}}}]},
+            "status": {"containerStatuses": [{"name": "c", "restartCount": -3,
+                "state": {"terminated": {"exitCode": 99999999999i64, "finishedAt": "not a time"}},
+                "lastState": {"waiting": {}}}, {"name": "ghost", "restartCount": 1}]}
+        });
+        let pod: SlimPod = serde_json::from_value(odd).expect("decodes");
+        let c = pod.container("c").expect("c");
+        assert_eq!((c.restart_count, c.memory_limit_bytes), (0, None));
+        assert!(matches!(&c.state, State::Terminated(t) if t.exit_code == i32::MAX && t.finished_at.is_none()));
+        assert_eq!(
+            pod.container("ghost").map(|g| (g.container_type, g.restart_count)),
+            Some((ContainerType::Regular, 1))
+        );
+        let huge = format!("back-off 10s {}", "x".repeat(2 << 20));
+        let json = serde_json::json!({"metadata": {"name": "p"}, "status": {"containerStatuses": [
+            {"name": "c", "state": {"waiting": {"reason": "CrashLoopBackOff", "message": huge}}}]}});
+        let pod: SlimPod = serde_json::from_value(json).expect("decodes");
+        assert_eq!(pod.containers[0].state.waiting().and_then(|w| w.backoff_seconds), Some(10.0));
+    }
+}

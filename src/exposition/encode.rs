@@ -1,0 +1,187 @@
+//! The family encoders: each writes one family, through its definition in
+//! [`super::families`], from the scan of a render.
+
+use super::families::*;
+use super::lines;
+use super::scan::Scan;
+use super::text::{Text, labels_of};
+use crate::event_counts::ContainerEvents;
+use crate::store::PodCache;
+use crate::view::{Probe, PullFailure, SlimContainer, State, TerminationReason, Terminations};
+
+pub(super) fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
+    text.family(&RESTARTS);
+    for pod in &scan.lines {
+        for c in lines::containers(pod) {
+            let mut restarts = itoa::Buffer::new();
+            let restarts = restarts.format(c.restarts).as_bytes();
+            text.line(&RESTARTS, &[lines::pod_labels(pod), c.container, c.type_tail.as_bytes(), restarts, b"\n"])?;
+        }
+    }
+    let detailed = || scan.details.iter().filter(|d| d.report.detailed);
+    text.family(&STATE);
+    for d in detailed() {
+        let current = d.report.container.state.label();
+        for s in State::LABELS {
+            text.sample(&STATE, &d.labels, Some(s), *s == current)?;
+        }
+    }
+    text.family(&WAITING_REASON);
+    for d in detailed() {
+        if let Some(w) = d.report.container.state.waiting() {
+            text.sample(&WAITING_REASON, &d.labels, Some(w.reason.as_str()), 1i64)?;
+        }
+    }
+    let last = || detailed().filter_map(|d| d.report.container.latest_termination().map(|t| (d, t)));
+    text.family(&LAST_EXIT_CODE);
+    for (d, t) in last() {
+        text.sample(&LAST_EXIT_CODE, &d.labels, None, i64::from(t.exit_code))?;
+    }
+    text.family(&LAST_SIGNAL);
+    for (d, t) in last() {
+        if let Some(sig) = t.signal() {
+            text.sample(&LAST_SIGNAL, &d.labels, None, i64::from(sig))?;
+        }
+    }
+    text.family(&LAST_REASON);
+    for (d, t) in last() {
+        text.sample(&LAST_REASON, &d.labels, Some(t.reason.as_str()), 1i64)?;
+    }
+    text.family(&LAST_TERMINATED_TIME);
+    for (d, t) in last() {
+        if let Some(f) = t.finished_at {
+            text.sample(&LAST_TERMINATED_TIME, &d.labels, None, f)?;
+        }
+    }
+    text.family(&LAST_OOM_KILLED);
+    for (d, t) in last() {
+        text.sample(&LAST_OOM_KILLED, &d.labels, None, t.reason == TerminationReason::OomKilled)?;
+    }
+    text.family(&IN_BACKOFF);
+    for d in detailed() {
+        text.sample(&IN_BACKOFF, &d.labels, None, d.report.backoff.active)?;
+    }
+    text.family(&BACKOFF_DELAY);
+    for d in detailed().filter(|d| d.report.backoff.active) {
+        let source = if d.report.backoff.estimated { "estimate" } else { "kubelet" };
+        text.sample(&BACKOFF_DELAY, &d.labels, Some(source), d.report.backoff.delay_seconds)?;
+    }
+    text.family(&NEXT_RESTART_TIME);
+    for d in detailed() {
+        if let Some(t) = d.report.backoff.next_restart {
+            text.sample(&NEXT_RESTART_TIME, &d.labels, None, t)?;
+        }
+    }
+    text.family(&MEMORY_LIMIT);
+    for d in detailed() {
+        if let Some(b) = d.report.container.memory_limit_bytes {
+            text.sample(&MEMORY_LIMIT, &d.labels, None, b)?;
+        }
+    }
+    text.family(&CRASHLOOPING);
+    for d in detailed() {
+        text.sample(&CRASHLOOPING, &d.labels, None, d.report.crashlooping)?;
+    }
+    text.family(&CRASHLOOP_START_TIME);
+    for d in detailed().filter(|d| d.report.crashlooping) {
+        if let Some(t) = d.report.container.history().loop_since {
+            text.sample(&CRASHLOOP_START_TIME, &d.labels, None, t)?;
+        }
+    }
+    text.family(&TERMINATIONS);
+    for d in detailed()
+        .filter(|d| d.report.container.restart_count > 0 || !d.report.container.history().terminations.is_empty())
+    {
+        let counts = &d.report.container.history().terminations.0;
+        for (reason, n) in Terminations::REASONS.iter().zip(counts) {
+            text.sample(&TERMINATIONS, &d.labels, Some(reason), *n)?;
+        }
+    }
+    text.family(&WORKLOAD_INFO);
+    for pod in &scan.lines {
+        text.line(&WORKLOAD_INFO, &[lines::pod_labels(pod), lines::workload_tail(pod)])?;
+    }
+    text.family(&PROBABLE_CAUSE);
+    for d in &scan.details {
+        if let Some(cause) = d.report.cause {
+            text.sample(&PROBABLE_CAUSE, &d.labels, Some(cause.as_str()), 1i64)?;
+        }
+    }
+    text.family(&TROUBLED_CONTAINERS);
+    for ((ns, cause), n) in &scan.troubled {
+        text.sample(&TROUBLED_CONTAINERS, &labels_of(&TROUBLED_CONTAINERS, &[ns, cause]), None, *n)?;
+    }
+    text.family(&CRASHLOOPBACKOFF_CONTAINERS);
+    for (ns, n) in &scan.in_backoff {
+        text.sample(&CRASHLOOPBACKOFF_CONTAINERS, &labels_of(&CRASHLOOPBACKOFF_CONTAINERS, &[ns]), None, *n)?;
+    }
+    text.family(&WAITING_CONTAINERS);
+    for ((ns, reason), n) in &scan.waiting {
+        text.sample(&WAITING_CONTAINERS, &labels_of(&WAITING_CONTAINERS, &[ns, reason]), None, *n)?;
+    }
+    encode_events(text, scan)
+}
+
+/// Counter families from Events: a detailed container gets explicit zeros for the probes it
+/// has; any container gets a series once something was counted.
+fn encode_events(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
+    let details = &scan.details;
+    let has_probe = |c: &SlimContainer, p: Probe| match p {
+        Probe::Liveness => c.has_liveness_probe,
+        Probe::Readiness => c.has_readiness_probe,
+        Probe::Startup => c.has_startup_probe,
+    };
+    type Count = fn(&ContainerEvents, Probe) -> u64;
+    let probe_families: [(&Family, &[Probe], Count); 2] = [
+        (&PROBE_FAILURES, &Probe::ALL, |e, p| e.probe_failures[p as usize]),
+        (&PROBE_KILLS, &[Probe::Liveness, Probe::Startup], |e, p| e.probe_kills[p as usize]),
+    ];
+    for (family, probes, count) in probe_families {
+        text.family(family);
+        for d in details {
+            for p in probes {
+                let n = d.events.as_ref().map_or(0, |e| count(e, *p));
+                if n > 0 || (d.report.detailed && has_probe(d.report.container, *p)) {
+                    text.sample(family, &d.labels, Some(p.as_str()), n)?;
+                }
+            }
+        }
+    }
+    type Total = fn(&ContainerEvents) -> u64;
+    let event_families: [(&Family, Total); 2] =
+        [(&BACKOFF_EVENTS, |e| e.backoffs), (&IMAGE_PULL_BACKOFF_EVENTS, |e| e.image_pull_backoffs)];
+    for (family, count) in event_families {
+        text.family(family);
+        for d in details {
+            match d.events.as_ref().map_or(0, count) {
+                n if n > 0 || d.report.detailed => text.sample(family, &d.labels, None, n)?,
+                _ => {}
+            }
+        }
+    }
+    text.family(&IMAGE_PULL_FAILURE);
+    for d in details {
+        if d.report.container.state.waiting().is_some_and(|w| w.reason.is_image_problem()) {
+            let category = d.events.as_ref().and_then(|e| e.pull_failure).unwrap_or(PullFailure::Other);
+            text.sample(&IMAGE_PULL_FAILURE, &d.labels, Some(category.as_str()), 1i64)?;
+        }
+    }
+    text.family(&MISSING_OBJECT);
+    for (pod, kind, name) in &scan.missing {
+        let labels = labels_of(&MISSING_OBJECT, &[pod.namespace(), pod.name(), kind.as_str(), name]);
+        text.sample(&MISSING_OBJECT, &labels, None, 1i64)?;
+    }
+    Ok(())
+}
+
+pub(super) fn encode_cache(text: &mut Text, caches: &[PodCache], cached: usize, events: usize) -> std::io::Result<()> {
+    text.family(&CACHED_OBJECTS);
+    text.sample(&CACHED_OBJECTS, br#"resource="pods""#, None, cached as u64)?;
+    text.sample(&CACHED_OBJECTS, br#"resource="events""#, None, events as u64)?;
+    // The stalest scope decides: one namespace out of sync makes the whole view stale.
+    text.family(&LAST_SYNC_TIME);
+    match caches.iter().map(PodCache::last_sync).min().unwrap_or(0) {
+        0 => Ok(()),
+        t => text.sample(&LAST_SYNC_TIME, br#"resource="pods""#, None, t),
+    }
+}

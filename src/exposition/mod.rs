@@ -1,0 +1,685 @@
+//! The exposition: the `/metrics` body, rendered at scrape time from the caches, the Event
+//! counts and the log hints, and the exporter's own counters.
+//!
+//! - [`families`]: every family, defined once;
+//! - `lines`: the lines every pod has, pre-rendered at ingest ([`prerender`]);
+//! - `scan`: one pass over the pods, the verdicts of the containers with detail series;
+//! - `encode`: one encoder per family;
+//! - `text`: the text encoder, in the Prometheus text format or OpenMetrics.
+//!
+//! Label values are bounded: reasons are mapped onto documented sets (anything else is
+//! `other`), and exit codes, signals and delays are values.
+
+mod encode;
+pub mod families;
+mod lines;
+mod scan;
+mod text;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
+
+pub use lines::prerender;
+
+use crate::counters::{BuildLabels, SelfMetrics};
+use crate::store::{LogHints, PodCache, SharedEvents, lock};
+use crate::view::{SlimPod, Timestamp};
+use scan::Scan;
+use text::{CHUNK, Text};
+
+/// What the scrape-time collector reads.
+#[derive(Clone)]
+pub struct PodSource {
+    pub caches: Vec<PodCache>,
+    pub events: SharedEvents,
+    pub log_hints: LogHints,
+    /// Export detail series for running containers that never restarted.
+    pub healthy_details: bool,
+    pub clock: crate::Clock,
+}
+
+impl std::fmt::Debug for PodSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PodSource").field("caches", &self.caches.len()).finish()
+    }
+}
+
+/// The exposition formats `/metrics` serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// `text/plain; version=0.0.4`.
+    Prometheus,
+    /// `application/openmetrics-text; version=1.0.0`.
+    OpenMetrics,
+}
+
+/// Renders every family into `text`: the pod and container series straight from the
+/// caches, then the exporter's own.
+///
+/// The encoder is hand-written rather than prometheus-client's: at 100,000 pods it writes
+/// about 700,000 series, so the lines every pod has are pre-rendered at ingest
+/// ([`PodLines`]), and each troubled container's label set is rendered once and reused by
+/// every family (BENCHMARKS.md has the figures).
+fn render(source: &PodSource, self_metrics: &Registry, text: &mut Text) -> std::io::Result<()> {
+    let now = (source.clock)();
+    let pods: Vec<Arc<SlimPod>> = source.caches.iter().flat_map(|c| c.store.state()).collect();
+    let (mut events, records) = {
+        let state = lock(&source.events);
+        (state.snapshot(), state.records())
+    };
+    let scan = Scan::of(&pods, &mut events, source, now);
+    encode::encode_pods(text, &scan)?;
+    encode::encode_cache(text, &source.caches, pods.len(), records)?;
+    let mut own = String::new();
+    let encoded = match text.format {
+        Format::Prometheus => prometheus_client::encoding::prometheus_text::encode(&mut own, self_metrics),
+        Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut own, self_metrics),
+    };
+    encoded.map_err(|e| std::io::Error::other(format!("encoding the exporter's own metrics: {e}")))?;
+    text.buf.extend_from_slice(own.as_bytes());
+    text.flush()
+}
+
+/// Registers the exporter's own counters under their families' names and help.
+fn register(m: &SelfMetrics, registry: &mut Registry) {
+    // prometheus-client adds the final period of the help itself.
+    fn help(f: &Family) -> &'static str {
+        f.help.trim_end_matches('.')
+    }
+    use families::*;
+    let m = m.clone();
+    registry.register(BUILD_INFO.base(), help(&BUILD_INFO), m.build_info.clone());
+    registry.register(WATCH_EVENTS.base(), help(&WATCH_EVENTS), m.watch_events);
+    registry.register(RELISTS.base(), help(&RELISTS), m.relists);
+    registry.register(API_ERRORS.base(), help(&API_ERRORS), m.api_errors);
+    registry.register(EVENTS_SEEN.base(), help(&EVENTS_SEEN), m.events_seen);
+    registry.register(EVENTS_IGNORED.base(), help(&EVENTS_IGNORED), m.events_ignored);
+    registry.register(EVENT_PARSE_FAILURES.base(), help(&EVENT_PARSE_FAILURES), m.event_parse_failures);
+    registry.register(LOG_FETCHES.base(), help(&LOG_FETCHES), m.log_fetches);
+    registry.register(RENDERS.base(), help(&RENDERS), m.renders);
+    registry.register(SHARD_ORDINAL.name, help(&SHARD_ORDINAL), m.shard_ordinal.clone());
+    registry.register(TOTAL_SHARDS.name, help(&TOTAL_SHARDS), m.total_shards.clone());
+    m.total_shards.set(m.total_shards.get().max(1));
+    m.build_info
+        .get_or_create(&BuildLabels {
+            version: env!("CARGO_PKG_VERSION"),
+            rust_version: env!("CARGO_PKG_RUST_VERSION"),
+        })
+        .set(1);
+}
+
+/// The `/metrics` body, rendered once for all the scrapes that ask at the same time, and
+/// kept until the caches, the Event counts or the log hints change or the clock moves on
+/// a second. Small (compressed) bodies are kept between scrapes; a large plain body only
+/// while some response still holds it.
+pub struct Exposition {
+    source: PodSource,
+    self_metrics: Registry,
+    renders: Counter,
+    /// The size of the last plain body.
+    plain_bytes: std::sync::atomic::AtomicUsize,
+    slots: [tokio::sync::Mutex<Slot>; 4],
+}
+
+#[derive(Default)]
+struct Slot {
+    version: Option<(u64, Timestamp)>,
+    kept: Option<Bytes>,
+    shared: std::sync::Weak<Vec<u8>>,
+}
+
+/// Bodies up to this size stay cached between scrapes.
+const KEEP_BYTES: usize = 16 * 1024 * 1024;
+
+struct Body(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Exposition {
+    pub fn new(source: PodSource, self_metrics: &SelfMetrics) -> Self {
+        let mut registry = Registry::default();
+        register(self_metrics, &mut registry);
+        Exposition {
+            source,
+            self_metrics: registry,
+            renders: self_metrics.renders.clone(),
+            plain_bytes: Default::default(),
+            slots: Default::default(),
+        }
+    }
+
+    /// What the body depends on: every change counter, and the second.
+    fn version(&self) -> (u64, Timestamp) {
+        let pods: u64 = self.source.caches.iter().map(|c| c.changes.load(Ordering::Acquire)).sum();
+        let events = lock(&self.source.events).generation();
+        let hints = self.source.log_hints.generation();
+        (pods.wrapping_add(events).wrapping_add(hints), (self.source.clock)())
+    }
+
+    /// Renders the body now, uncached: the text, or its gzip.
+    pub fn render(&self, format: Format, gzip: bool) -> std::io::Result<Vec<u8>> {
+        self.renders.inc();
+        let text = |out| Text { buf: Vec::with_capacity(CHUNK + 4096), out, format };
+        if gzip {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(CHUNK), flate2::Compression::fast());
+            render(&self.source, &self.self_metrics, &mut text(&mut encoder))?;
+            encoder.finish()
+        } else {
+            // Sized as the last plain body was, so it is not grown (and copied) step by step.
+            let hint = self.plain_bytes.load(Ordering::Relaxed);
+            let mut body = Vec::with_capacity(hint + hint / 16 + CHUNK);
+            render(&self.source, &self.self_metrics, &mut text(&mut body))?;
+            self.plain_bytes.store(body.len(), Ordering::Relaxed);
+            Ok(body)
+        }
+    }
+
+    /// The body for a scrape: the cached one while nothing changed, or one render shared
+    /// with every scrape waiting for the same format.
+    pub async fn get(self: &Arc<Self>, format: Format, gzip: bool) -> std::io::Result<Bytes> {
+        let index = usize::from(format == Format::OpenMetrics) * 2 + usize::from(gzip);
+        let mut slot = self.slots[index].lock().await;
+        let version = self.version();
+        if slot.version == Some(version) {
+            if let Some(kept) = &slot.kept {
+                return Ok(kept.clone());
+            }
+            if let Some(shared) = slot.shared.upgrade() {
+                return Ok(Bytes::from_owner(Body(shared)));
+            }
+        }
+        let this = self.clone();
+        let body = tokio::task::spawn_blocking(move || this.render(format, gzip))
+            .await
+            .map_err(|e| std::io::Error::other(format!("the render task failed: {e}")))??;
+        let body = Arc::new(body);
+        let bytes = Bytes::from_owner(Body(body.clone()));
+        slot.version = Some(version);
+        if body.len() <= KEEP_BYTES {
+            slot.kept = Some(bytes.clone());
+            slot.shared = std::sync::Weak::new();
+        } else {
+            slot.kept = None;
+            slot.shared = Arc::downgrade(&body);
+        }
+        Ok(bytes)
+    }
+}
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::counters::{ApiErrorLabels, ReasonLabels, ResourceLabels, ResultLabels, WatchEventLabels};
+    use crate::fixtures::fixture;
+    use crate::history::track;
+    use kube::runtime::reflector;
+    use kube::runtime::watcher::Event;
+    use std::sync::atomic::AtomicI64;
+
+    pub(crate) const NOW: Timestamp = 1_795_000_000;
+
+    pub(crate) fn render_pods(pods: Vec<SlimPod>, healthy_details: bool, openmetrics: bool) -> String {
+        let (reader, mut writer) = reflector::store::<SlimPod>();
+        writer.apply_watcher_event(&Event::Init);
+        for pod in pods {
+            writer.apply_watcher_event(&Event::InitApply(track(None, pod, NOW, true)));
+        }
+        writer.apply_watcher_event(&Event::InitDone);
+        let source = PodSource {
+            caches: vec![cache(reader)],
+            events: SharedEvents::default(),
+            log_hints: Default::default(),
+            healthy_details,
+            clock: Arc::new(|| NOW),
+        };
+        let format = if openmetrics { Format::OpenMetrics } else { Format::Prometheus };
+        text_of(&Exposition::new(source, &SelfMetrics::default()), format)
+    }
+
+    pub(crate) fn cache(store: reflector::Store<SlimPod>) -> PodCache {
+        PodCache {
+            store,
+            last_sync: Arc::new(AtomicI64::new(NOW)),
+            changes: Arc::default(),
+            ready: tokio::sync::watch::channel(true).1,
+        }
+    }
+
+    pub(crate) fn text_of(exposition: &Exposition, format: Format) -> String {
+        String::from_utf8(exposition.render(format, false).expect("renders")).expect("UTF-8")
+    }
+
+    /// The sample lines of one family (with labels), as `name{labels} value`.
+    pub(crate) fn samples<'a>(out: &'a str, family: &str) -> Vec<&'a str> {
+        out.lines().filter(|l| l.starts_with(family) && l[family.len()..].starts_with(['{', ' '])).collect()
+    }
+
+    const APP: &str = r#"namespace="shop",pod="checkout-7d9c8b6f5-x2zqp",container="app",container_type="regular""#;
+    const PROXY: &str = r#"namespace="shop",pod="checkout-7d9c8b6f5-x2zqp",container="proxy",container_type="regular""#;
+
+    #[test]
+    fn crashlooping_oom_container_series() {
+        let out = render_pods(vec![fixture("deployment-oom-crashloop")], false, false);
+        let line = |family: &str, extra: &str, value: &str| {
+            let sep = if extra.is_empty() { "" } else { "," };
+            format!("{family}{{{APP}{sep}{extra}}} {value}")
+        };
+        assert_eq!(
+            samples(&out, "crashloop_container_restarts_total"),
+            [
+                line("crashloop_container_restarts_total", "", "5"),
+                format!("crashloop_container_restarts_total{{{PROXY}}} 0")
+            ]
+        );
+        let expected = [
+            ("crashloop_container_last_terminated_exit_code", "", "137"),
+            ("crashloop_container_last_terminated_signal", "", "9"),
+            ("crashloop_container_last_terminated_reason", r#"reason="OOMKilled""#, "1"),
+            ("crashloop_container_last_terminated_timestamp_seconds", "", "1795512040"),
+            ("crashloop_container_last_terminated_oom_killed", "", "1"),
+            ("crashloop_container_in_backoff", "", "1"),
+            ("crashloop_container_backoff_delay_seconds", r#"source="kubelet""#, "160.0"),
+            ("crashloop_container_next_restart_timestamp_seconds", "", "1795512200.0"),
+            ("crashloop_container_memory_limit_bytes", "", "268435456"),
+            ("crashloop_container_crashlooping", "", "1"),
+            ("crashloop_container_crashloop_start_timestamp_seconds", "", "1795000000"),
+        ];
+        for (family, extra, value) in expected {
+            assert_eq!(samples(&out, family), [line(family, extra, value)], "{family}");
+        }
+        assert_eq!(
+            samples(&out, "crashloop_container_waiting_reason"),
+            [line("crashloop_container_waiting_reason", r#"reason="CrashLoopBackOff""#, "1")]
+        );
+        assert_eq!(
+            samples(&out, "crashloop_container_probable_cause"),
+            [line("crashloop_container_probable_cause", r#"cause="oom_killed""#, "1")]
+        );
+        assert_eq!(
+            samples(&out, "crashloop_container_state"),
+            ["waiting 1", "running 0", "terminated 0", "unknown 0"].map(|sv| {
+                let (s, v) = sv.split_once(' ').unwrap_or_default();
+                line("crashloop_container_state", &format!("state=\"{s}\""), v)
+            })
+        );
+        // Baseline at start: the five restarts before the exporter started are not counted.
+        assert!(samples(&out, "crashloop_container_terminations_total").iter().all(|l| l.ends_with(" 0")));
+        assert_eq!(
+            samples(&out, "crashloop_pod_workload_info"),
+            [
+                r#"crashloop_pod_workload_info{namespace="shop",pod="checkout-7d9c8b6f5-x2zqp",workload_kind="Deployment",workload="checkout"} 1"#
+            ]
+        );
+        assert_eq!(
+            samples(&out, "crashloop_crashloopbackoff_containers"),
+            [r#"crashloop_crashloopbackoff_containers{namespace="shop"} 1"#]
+        );
+        assert_eq!(
+            samples(&out, "crashloop_waiting_containers"),
+            [r#"crashloop_waiting_containers{namespace="shop",reason="CrashLoopBackOff"} 1"#]
+        );
+        assert_eq!(
+            samples(&out, "crashloop_exporter_cached_objects"),
+            [
+                r#"crashloop_exporter_cached_objects{resource="pods"} 1"#,
+                r#"crashloop_exporter_cached_objects{resource="events"} 0"#
+            ]
+        );
+        assert_eq!(
+            samples(&out, "crashloop_exporter_last_sync_timestamp_seconds"),
+            [r#"crashloop_exporter_last_sync_timestamp_seconds{resource="pods"} 1795000000"#]
+        );
+    }
+
+    /// Lines attached at ingest render exactly as lines made at render time.
+    #[test]
+    fn prerendered_lines_render_as_fresh_ones() {
+        let names =
+            ["deployment-oom-crashloop", "init-and-sidecar", "missing-configmap", "liveness-killed", "oom-exit-1"];
+        let fresh: Vec<SlimPod> = names.iter().map(|n| fixture(n)).collect();
+        let attached: Vec<SlimPod> = names
+            .iter()
+            .map(|n| {
+                let mut pod = track(None, fixture(n), NOW, true);
+                pod.lines = Some(prerender(&pod));
+                pod
+            })
+            .collect();
+        assert!(attached.iter().all(|p| p.lines.is_some()));
+        // Each store has its own order: compare the lines, sorted.
+        let sorted = |text: String| {
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            lines.sort();
+            lines
+        };
+        for (healthy_details, openmetrics) in [(false, false), (false, true), (true, false)] {
+            assert_eq!(
+                sorted(render_pods(attached.clone(), healthy_details, openmetrics)),
+                sorted(render_pods(fresh.clone(), healthy_details, openmetrics))
+            );
+        }
+    }
+
+    #[test]
+    fn healthy_running_containers_get_only_restarts_unless_asked() {
+        let out = render_pods(vec![fixture("deployment-oom-crashloop")], false, false);
+        let proxy_lines: Vec<_> = out.lines().filter(|l| l.contains(PROXY)).collect();
+        assert_eq!(proxy_lines, [format!("crashloop_container_restarts_total{{{PROXY}}} 0")]);
+        let all = render_pods(vec![fixture("deployment-oom-crashloop")], true, false);
+        assert!(all.contains(&format!("crashloop_container_state{{{PROXY},state=\"running\"}} 1")));
+        assert!(all.contains(&format!("crashloop_container_crashlooping{{{PROXY}}} 0")));
+    }
+
+    #[test]
+    fn init_container_and_sidecar_types() {
+        let out = render_pods(vec![fixture("init-and-sidecar")], false, false);
+        let migrate = r#"namespace="bank",pod="ledger-0",container="migrate",container_type="init""#;
+        assert!(out.contains(&format!("crashloop_container_restarts_total{{{migrate}}} 3\n")));
+        assert!(
+            out.contains(&format!("crashloop_container_backoff_delay_seconds{{{migrate},source=\"kubelet\"}} 40.0\n"))
+        );
+        assert!(out.contains(r#"container="log-shipper",container_type="sidecar"} 0"#));
+        assert!(out.contains(r#"crashloop_pod_workload_info{namespace="bank",pod="ledger-0",workload_kind="StatefulSet",workload="ledger"} 1"#));
+    }
+
+    #[test]
+    fn openmetrics_ends_with_eof_and_counters_keep_total() {
+        let out = render_pods(vec![fixture("oom-exit-1")], false, true);
+        assert!(out.ends_with("# EOF\n"));
+        assert!(out.contains("# TYPE crashloop_container_restarts counter\n"));
+        assert!(out.contains(r#"crashloop_container_restarts_total{namespace="web",pod="indexer",container="indexer",container_type="regular"} 2"#));
+    }
+
+    /// N shards together export exactly the single replica's pod and container series,
+    /// with no duplicates; aggregates add up.
+    #[test]
+    fn shards_partition_the_series() {
+        use crate::store::Shard;
+        let pods = || -> Vec<SlimPod> {
+            (0..60)
+                .map(|i| {
+                    let mut p = fixture(["deployment-oom-crashloop", "liveness-killed", "missing-configmap"][i % 3]);
+                    p.metadata.name = Some(format!("pod-{i}"));
+                    p.uid = format!("uid-{i}").into();
+                    p
+                })
+                .collect()
+        };
+        let series = |out: &str| -> Vec<String> {
+            out.lines().filter(|l| !l.starts_with('#') && l.contains("pod=\"")).map(str::to_string).collect()
+        };
+        let mut single = series(&render_pods(pods(), false, false));
+        let mut union = Vec::new();
+        let mut in_backoff = 0;
+        for index in 0..3 {
+            let shard = Shard { index, total: 3 };
+            let mine: Vec<SlimPod> = pods().into_iter().filter(|p| shard.owns(p.uid())).collect();
+            assert!(!mine.is_empty() && mine.len() < 60, "shard {index} has {} pods", mine.len());
+            let out = render_pods(mine, false, false);
+            in_backoff += samples(&out, "crashloop_crashloopbackoff_containers")
+                .iter()
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<i64>().ok())
+                .sum::<i64>();
+            union.extend(series(&out));
+        }
+        single.sort();
+        union.sort();
+        let before = union.len();
+        union.dedup();
+        assert_eq!(before, union.len(), "no series is exported by two shards");
+        assert_eq!(union, single);
+        assert_eq!(in_backoff, 20, "the aggregate sums across shards");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_scrapes_share_one_render_until_something_changes() {
+        let (reader, mut writer) = reflector::store::<SlimPod>();
+        writer.apply_watcher_event(&Event::Init);
+        writer.apply_watcher_event(&Event::InitApply(track(None, fixture("deployment-oom-crashloop"), NOW, true)));
+        writer.apply_watcher_event(&Event::InitDone);
+        let cache = cache(reader);
+        let changes = cache.changes.clone();
+        let source = PodSource {
+            caches: vec![cache],
+            events: SharedEvents::default(),
+            log_hints: Default::default(),
+            healthy_details: false,
+            clock: Arc::new(|| NOW),
+        };
+        let self_metrics = SelfMetrics::default();
+        let exposition = Arc::new(Exposition::new(source, &self_metrics));
+        let scrapes: Vec<_> = (0..8)
+            .map(|_| {
+                tokio::spawn({
+                    let e = exposition.clone();
+                    async move { e.get(Format::Prometheus, true).await }
+                })
+            })
+            .collect();
+        let mut bodies = Vec::new();
+        for s in scrapes {
+            bodies.push(s.await.expect("joins").expect("renders"));
+        }
+        assert_eq!(self_metrics.renders.get(), 1, "eight concurrent scrapes, one render");
+        assert!(bodies.iter().all(|b| *b == bodies[0]));
+        exposition.get(Format::Prometheus, true).await.expect("renders");
+        assert_eq!(self_metrics.renders.get(), 1, "nothing changed: the cached body");
+        changes.fetch_add(1, Ordering::Release);
+        exposition.get(Format::Prometheus, true).await.expect("renders");
+        assert_eq!(self_metrics.renders.get(), 2, "a change: a new render");
+        exposition.get(Format::OpenMetrics, false).await.expect("renders");
+        assert_eq!(self_metrics.renders.get(), 3, "each format has its own body");
+    }
+
+    #[test]
+    fn every_family_is_documented_in_the_readme() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+        for family in families::ALL {
+            let (name, kind) = (family.name, family.kind.as_str());
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{name}` | {kind} |")))
+                .unwrap_or_else(|| panic!("README lacks a row for {name} ({kind})"));
+            // The labels column names each label of the family beyond the container's, in backticks.
+            let column = row.split('|').nth(3).unwrap_or_default();
+            let documented: Vec<&str> = column.split('`').skip(1).step_by(2).collect();
+            let own = match family.labels.strip_prefix(families::CONTAINER) {
+                Some(extra) => extra,
+                None => family.labels,
+            };
+            assert_eq!(documented, own, "README's labels of {name}");
+        }
+    }
+
+    #[test]
+    fn every_family_is_served() {
+        let (reader, mut writer) = reflector::store::<SlimPod>();
+        writer.apply_watcher_event(&Event::Init);
+        let pulling: SlimPod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "puller", "namespace": "shop", "uid": "u"},
+            "spec": {"containers": [{"name": "c", "image": "x"}]},
+            "status": {"containerStatuses": [{"name": "c", "restartCount": 0, "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}
+        }))
+        .expect("pod");
+        for pod in [fixture("deployment-oom-crashloop"), fixture("missing-configmap"), pulling] {
+            writer.apply_watcher_event(&Event::InitApply(track(None, pod, NOW, true)));
+        }
+        writer.apply_watcher_event(&Event::InitDone);
+        let self_metrics = SelfMetrics::default();
+        self_metrics.events_seen.inc();
+        self_metrics.events_ignored.get_or_create(&ReasonLabels { reason: "unknown_pod" }).inc();
+        self_metrics.event_parse_failures.inc();
+        self_metrics.log_fetches.get_or_create(&ResultLabels { result: "not_found" }).inc();
+        self_metrics.watch_events.get_or_create(&WatchEventLabels { resource: "pods", r#type: "apply" }).inc();
+        self_metrics.relists.get_or_create(&ResourceLabels { resource: "pods" }).inc();
+        self_metrics.api_errors.get_or_create(&ApiErrorLabels { resource: "pods", kind: "forbidden" }).inc();
+        let source = PodSource {
+            caches: vec![cache(reader)],
+            events: SharedEvents::default(),
+            log_hints: Default::default(),
+            healthy_details: false,
+            clock: Arc::new(|| NOW),
+        };
+        let out = text_of(&Exposition::new(source, &self_metrics), Format::Prometheus);
+        assert!(out.contains(r#"crashloop_pod_missing_object{namespace="shop",pod="api-6f7d8-qwert",kind="configmap",name="app-config"} 1"#));
+        assert!(out.contains(r#"crashloop_container_image_pull_failure{namespace="shop",pod="puller",container="c",container_type="regular",category="other"} 1"#));
+        for family in families::ALL {
+            let (name, kind) = (family.name, family.kind.as_str());
+            assert!(out.contains(&format!("# TYPE {name} {kind}\n")), "{name} has no TYPE line");
+            assert!(!samples(&out, name).is_empty(), "{name} has no sample");
+        }
+    }
+
+    /// The label names of a sample line: `name{a="x",b="y"} 1` gives `[a, b]`.
+    fn label_names(line: &str) -> Vec<&str> {
+        let Some((_, rest)) = line.split_once('{') else { return Vec::new() };
+        let mut names = Vec::new();
+        let mut rest = rest;
+        while let Some((name, after)) = rest.split_once("=\"") {
+            names.push(name.trim_start_matches(','));
+            // Skip the escaped value up to its closing quote.
+            let mut end = 0;
+            let bytes = after.as_bytes();
+            while end < bytes.len() && bytes[end] != b'"' {
+                end += if bytes[end] == b'\\' { 2 } else { 1 };
+            }
+            rest = after.get(end + 1..).unwrap_or_default();
+            if rest.starts_with('}') {
+                break;
+            }
+        }
+        names
+    }
+
+    /// Each sample of the golden file carries exactly its family's label names, and every
+    /// family but the log fetches (the fixtures hold no logs) has a sample in it.
+    #[test]
+    fn golden_samples_have_their_families_labels() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/real-node.prom");
+        let golden = std::fs::read_to_string(path).expect("golden file");
+        for family in families::ALL {
+            let lines = samples(&golden, family.name);
+            if family.name == families::LOG_FETCHES.name {
+                assert!(lines.is_empty());
+                continue;
+            }
+            assert!(!lines.is_empty(), "{} has no sample in {path}", family.name);
+            for line in lines {
+                assert_eq!(label_names(line), family.labels, "{line}");
+            }
+        }
+        let known = |line: &&str| families::ALL.iter().any(|f| samples(line, f.name).len() == 1);
+        assert!(golden.lines().filter(|l| !l.starts_with('#')).all(|l| known(&l)), "a sample of no family");
+    }
+
+    /// The whole pipe against golden files, as node_exporter's `e2e-output.txt`: the pods
+    /// and Events a real node wrote (`tests/fixtures/real-node/`, dumped by the real-node
+    /// test with `CRASHLOOP_DUMP_FIXTURES`) go through the real ingest (`PodIngest`, the
+    /// Event counts) and the real exposition, in both formats, and must equal
+    /// `tests/golden/real-node.{prom,om}` byte for byte, samples sorted within each family.
+    /// `UPDATE_GOLDEN=1` rewrites them.
+    #[test]
+    fn golden_exposition_of_a_real_node() {
+        use crate::store::{EventIngest, PodIngest, Shard};
+        use crate::watch::ErrorLog;
+        use kube::runtime::watcher;
+        let root = env!("CARGO_MANIFEST_DIR");
+        let read = |name: &str| -> serde_json::Value {
+            let path = format!("{root}/tests/fixtures/real-node/{name}");
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("fixture JSON")
+        };
+        let now: Timestamp = read("now.json")["now"].as_i64().expect("now");
+        let shared = SharedEvents::new(std::sync::Mutex::new(crate::event_counts::EventCounts::new()));
+        let metrics = SelfMetrics::default();
+        let clock: crate::Clock = Arc::new(move || now);
+        let (cache, mut pods) =
+            PodIngest::new(Shard::default(), metrics.clone(), shared.clone(), clock.clone(), prerender);
+        let pod_list: Vec<SlimPod> = read("pods.json")["items"]
+            .as_array()
+            .expect("pods")
+            .iter()
+            .map(|item| serde_json::from_value(item.clone()).expect("a slim pod"))
+            .collect();
+        // The first list, then what a compaction gives: 410 Gone, and a relist of the same pods.
+        let gone = || {
+            let status = kube::core::Status::failure("too old resource version", "Expired").with_code(410);
+            watcher::Error::WatchFailed(kube::Error::Api(status.boxed()))
+        };
+        let mut errors = ErrorLog::default();
+        let mut feed = vec![Ok(Event::Init)];
+        feed.extend(pod_list.iter().cloned().map(|p| Ok(Event::InitApply(p))));
+        feed.extend([Ok(Event::InitDone), Err(gone()), Ok(Event::Init)]);
+        feed.extend(pod_list.into_iter().map(|p| Ok(Event::InitApply(p))));
+        feed.push(Ok(Event::InitDone));
+        for item in feed {
+            if let Some(event) = errors.check(item, "pods", &metrics) {
+                pods.apply(event);
+            }
+        }
+        // The exporter listed no Events at start; these came afterwards, on the watch.
+        let mut events =
+            EventIngest::new(vec![cache.clone()], shared.clone(), metrics.clone(), Shard::default(), clock);
+        events.apply(Event::Init);
+        events.apply(Event::InitDone);
+        for item in read("events.json")["items"].as_array().expect("events") {
+            events.apply(Event::Apply(serde_json::from_value(item.clone()).expect("a slim event")));
+        }
+        let source = PodSource {
+            caches: vec![cache],
+            events: shared,
+            log_hints: Default::default(),
+            healthy_details: false,
+            clock: Arc::new(move || now),
+        };
+        let exposition = Exposition::new(source, &metrics);
+        // The store is a hash map: pods come in no set order. Within each family the samples
+        // are sorted, so the files change only when the output does.
+        let canonical = |text: String| {
+            let mut out: Vec<String> = Vec::new();
+            let mut samples: Vec<&str> = Vec::new();
+            for line in text.lines() {
+                if line.starts_with('#') {
+                    samples.sort_unstable();
+                    out.extend(samples.drain(..).map(str::to_string));
+                    out.push(line.to_string());
+                } else {
+                    samples.push(line);
+                }
+            }
+            samples.sort_unstable();
+            out.extend(samples.drain(..).map(str::to_string));
+            out.join("\n") + "\n"
+        };
+        for (format, file) in [(Format::Prometheus, "real-node.prom"), (Format::OpenMetrics, "real-node.om")] {
+            let got = canonical(text_of(&exposition, format));
+            let path = format!("{root}/tests/golden/{file}");
+            if std::env::var_os("UPDATE_GOLDEN").is_some() {
+                std::fs::write(&path, &got).expect("write golden");
+                continue;
+            }
+            let want = std::fs::read_to_string(&path).expect("golden file (UPDATE_GOLDEN=1 writes it)");
+            if got != want {
+                let diff: Vec<String> = want
+                    .lines()
+                    .zip(got.lines())
+                    .filter(|(w, g)| w != g)
+                    .take(10)
+                    .map(|(w, g)| format!("- {w}\n+ {g}"))
+                    .collect();
+                panic!(
+                    "{file} differs ({} lines want, {} got; UPDATE_GOLDEN=1 rewrites it):\n{}",
+                    want.lines().count(),
+                    got.lines().count(),
+                    diff.join("\n")
+                );
+            }
+        }
+    }
+}

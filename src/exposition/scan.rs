@@ -1,0 +1,90 @@
+//! One pass over the pods for a render: the verdict of every container that has detail
+//! series (or counted Events), with its label set rendered once, the missing objects and
+//! the aggregates.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::PodSource;
+use super::families::RESTARTS;
+use super::lines;
+use super::text::labels_of;
+use crate::event_counts::{ContainerEvents, PodEvents};
+use crate::verdict::{ContainerReport, assess, missing_objects};
+use crate::view::{ObjectKind, SlimContainer, SlimPod, Timestamp, WaitingReason};
+
+/// What one pass over the pods finds: the containers with detail series (or counted
+/// Events), each with its label set rendered once; the missing objects; the aggregates.
+/// Healthy containers leave nothing behind, so a render's memory follows the troubled.
+pub(super) struct Scan<'a> {
+    /// Every pod's [`PodLines`] text, in the order of `pods`.
+    pub(super) lines: Vec<Cow<'a, [u8]>>,
+    pub(super) details: Vec<Detail<'a>>,
+    pub(super) missing: Vec<(&'a SlimPod, ObjectKind, String)>,
+    pub(super) troubled: BTreeMap<(&'a str, &'static str), i64>,
+    pub(super) in_backoff: BTreeMap<&'a str, i64>,
+    pub(super) waiting: BTreeMap<(&'a str, &'static str), i64>,
+}
+
+/// A container with detail series, or with counted Events.
+pub(super) struct Detail<'a> {
+    pub(super) report: ContainerReport<'a>,
+    pub(super) events: Option<ContainerEvents>,
+    pub(super) labels: Vec<u8>,
+}
+
+impl<'a> Scan<'a> {
+    /// `events` is keyed by pod uid.
+    pub(super) fn of(
+        pods: &'a [Arc<SlimPod>],
+        events: &mut HashMap<String, PodEvents>,
+        source: &PodSource,
+        now: Timestamp,
+    ) -> Self {
+        let mut scan = Scan {
+            lines: Vec::with_capacity(pods.len()),
+            details: Vec::new(),
+            missing: Vec::new(),
+            troubled: BTreeMap::new(),
+            in_backoff: BTreeMap::new(),
+            waiting: BTreeMap::new(),
+        };
+        for pod in pods {
+            let pod: &'a SlimPod = pod;
+            let (lines, quiet) = lines::of(pod);
+            scan.lines.push(lines);
+            let pod_events = if events.is_empty() { None } else { events.remove(pod.uid()) };
+            if quiet && pod_events.is_none() && !source.healthy_details {
+                continue;
+            }
+            let logs = |c: &SlimContainer| source.log_hints.get(pod, c);
+            let ns = pod.namespace();
+            for report in assess(pod, pod_events.as_ref(), &logs, now, source.healthy_details) {
+                if let Some(cause) = report.cause {
+                    *scan.troubled.entry((ns, cause.as_str())).or_default() += 1;
+                }
+                if let Some(w) = report.container.state.waiting() {
+                    *scan.waiting.entry((ns, w.reason.as_str())).or_default() += 1;
+                    if w.reason == WaitingReason::CrashLoopBackOff {
+                        *scan.in_backoff.entry(ns).or_default() += 1;
+                    }
+                }
+                let container_events =
+                    pod_events.as_ref().and_then(|e| e.containers.get(&*report.container.name)).cloned();
+                if report.detailed || container_events.is_some() {
+                    let labels = container_labels(pod, report.container);
+                    scan.details.push(Detail { report, events: container_events, labels });
+                }
+            }
+            scan.missing
+                .extend(missing_objects(pod, pod_events.as_ref()).into_iter().map(|(kind, name)| (pod, kind, name)));
+        }
+        scan
+    }
+}
+
+/// The label set every container family starts with (`families::CONTAINER`).
+fn container_labels(pod: &SlimPod, c: &SlimContainer) -> Vec<u8> {
+    labels_of(&RESTARTS, &[pod.namespace(), pod.name(), &c.name, c.container_type.as_str()])
+}

@@ -1,0 +1,162 @@
+//! The history tracker: what the exporter remembers of a container across versions of
+//! its pod, carried from the old version to the new one at ingest. Pure: `now` is passed
+//! in.
+//!
+//! A restartCount increase is counted once, by the reason of the termination it ended;
+//! the restarts before the exporter's first list are a baseline, never counted. A crash
+//! loop starts at the first observed back-off (or two fast restarts) and ends once the
+//! container has run for the kubelet's reset window. A container that has ended
+//! ([`SlimPod::has_ended`]) is never looping, and its failed end is counted once.
+
+use crate::view::{
+    BACKOFF_RESET_SECONDS, History, SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp,
+    WaitingReason, has_ended,
+};
+
+/// Carries history from the previous version of a pod into a new one, counting the
+/// restarts in between. `baseline` is true while the exporter's first list is read:
+/// restarts that happened before start are then taken as the baseline, not counted.
+pub fn track(previous: Option<&SlimPod>, mut pod: SlimPod, now: Timestamp, baseline: bool) -> SlimPod {
+    let previous = previous.filter(|p| p.uid() == pod.uid() && p.tracked);
+    let (phase, policy) = (pod.phase, pod.restart_policy);
+    for c in &mut pod.containers {
+        let prev = previous
+            .and_then(|p| p.containers.iter().find(|pc| pc.name == c.name && pc.container_type == c.container_type));
+        let ended = has_ended(phase, policy, c);
+        let history = match prev {
+            Some(prev) => advance(prev.history(), c, now, ended, false),
+            None => first_history(c, now, ended, baseline),
+        };
+        c.set_history(history);
+    }
+    pod.tracked = true;
+    pod
+}
+
+fn ran_long(t: Option<&Termination>) -> bool {
+    t.and_then(Termination::run_seconds).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
+}
+
+fn in_crashloop_backoff(c: &SlimContainer) -> bool {
+    c.state.waiting().is_some_and(|w| w.reason == WaitingReason::CrashLoopBackOff)
+}
+
+fn first_history(c: &SlimContainer, now: Timestamp, ended: bool, baseline: bool) -> History {
+    let mut h = History { observed_restarts: if baseline { c.restart_count } else { 0 }, ..Default::default() };
+    // Without history, assume the restarts so far were a fast streak unless the last one ran long.
+    h.fast_restarts = if ran_long(c.last_termination()) { 1.min(c.restart_count) } else { c.restart_count };
+    advance(&h, c, now, ended, baseline)
+}
+
+/// `ended` is [`has_ended`]; `baseline` is true when an end seen now happened before the
+/// exporter started (its first list), so it is not counted.
+fn advance(prev: &History, c: &SlimContainer, now: Timestamp, ended: bool, baseline: bool) -> History {
+    let mut h = prev.clone();
+    let restarts = c.restart_count;
+    if restarts < prev.observed_restarts {
+        // restartCount is best effort and may be reset (node restart): take a new baseline.
+        h.observed_restarts = restarts;
+    } else if restarts > prev.observed_restarts {
+        let delta = restarts - prev.observed_restarts;
+        let reason = c.last_termination().map_or(TerminationReason::Other, |t| t.reason);
+        h.terminations.add(reason, u64::from(delta));
+        h.observed_restarts = restarts;
+        h.fast_restarts = if ran_long(c.last_termination()) { 1 } else { prev.fast_restarts.saturating_add(delta) };
+    }
+    if ended {
+        // It will not run again: no crash loop, and its last termination counts once.
+        h.loop_since = None;
+        h.fast_restarts = 0;
+        if !h.end_seen {
+            if let State::Terminated(t) = &c.state
+                && t.is_failure()
+                && !baseline
+            {
+                h.terminations.add(t.reason, 1);
+            }
+            h.end_seen = true;
+        }
+        return h;
+    }
+    let recovered = running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
+        || (restarts > prev.observed_restarts && ran_long(c.last_termination()));
+    if recovered {
+        h.loop_since = None;
+        if running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS) {
+            h.fast_restarts = 0;
+        }
+    }
+    if h.loop_since.is_none() && (in_crashloop_backoff(c) || h.fast_restarts >= 2) && !recovered_now(c, now) {
+        h.loop_since = Some(now);
+    }
+    h
+}
+
+/// Seconds the current instance has been running.
+pub fn running_for(c: &SlimContainer, now: Timestamp) -> Option<i64> {
+    match c.state {
+        State::Running { started_at: Some(t) } => Some(now - t),
+        _ => None,
+    }
+}
+
+fn recovered_now(c: &SlimContainer, now: Timestamp) -> bool {
+    running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{fixture, ts};
+
+    fn with_status(mut pod: SlimPod, f: impl FnOnce(&mut SlimContainer)) -> SlimPod {
+        f(&mut pod.containers[0]);
+        pod
+    }
+
+    #[test]
+    fn history_baselines_then_counts_deltas() {
+        let t0 = ts("2026-11-24T09:21:00Z");
+        let first = track(None, fixture("deployment-oom-crashloop"), t0, true);
+        let app = first.container("app").expect("app");
+        assert_eq!(
+            (app.history().observed_restarts, app.history().terminations.get(TerminationReason::OomKilled)),
+            (5, 0)
+        );
+        assert_eq!(app.history().loop_since, Some(t0));
+        assert_eq!(app.history().fast_restarts, 5);
+
+        // One more restart, then a jump of three: all attributed to the last reason seen.
+        let next = with_status(fixture("deployment-oom-crashloop"), |c| c.restart_count = 6);
+        let second = track(Some(&first), next, t0 + 60, false);
+        let next = with_status(fixture("deployment-oom-crashloop"), |c| {
+            c.restart_count = 9;
+            let last = c.last_termination().map(|t| Termination { reason: TerminationReason::Error, ..t.clone() });
+            c.set_last_termination(last);
+        });
+        let third = track(Some(&second), next, t0 + 120, false);
+        let h = &third.container("app").expect("app").history();
+        assert_eq!(h.terminations.0, [1, 3, 0, 0, 0]);
+        assert_eq!((h.observed_restarts, h.loop_since), (9, Some(t0)));
+
+        // A pod first seen after start counts its restarts from zero.
+        let fresh = track(None, fixture("oom-exit-1"), t0, false);
+        assert_eq!(fresh.containers[0].history().terminations.get(TerminationReason::OomKilled), 2);
+
+        // restartCount reset (node restart): new baseline, nothing counted, nothing lost.
+        let reset = track(
+            Some(&third),
+            with_status(fixture("deployment-oom-crashloop"), |c| c.restart_count = 1),
+            t0 + 180,
+            false,
+        );
+        let h = &reset.container("app").expect("app").history();
+        assert_eq!((h.observed_restarts, h.terminations.0), (1, [1, 3, 0, 0, 0]));
+
+        // A new pod with the same name (new uid) starts a new history.
+        let mut other = fixture("deployment-oom-crashloop");
+        other.uid = "another".into();
+        let replaced = track(Some(&third), other, t0 + 240, false);
+        assert_eq!(replaced.container("app").expect("app").history().terminations.0, [5, 0, 0, 0, 0]);
+    }
+}

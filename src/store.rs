@@ -1,0 +1,356 @@
+//! The store: the caches the watches fill and scrapes read, and the ingest that fills
+//! them. Pure of I/O: the watches (`crate::watch`) feed [`PodIngest`] and [`EventIngest`]
+//! from the API, tests and benchmarks feed them fixtures, so all measure the same path
+//! from decode on.
+//!
+//! Each pod event passes through [`track`] before it reaches the store, so the history a
+//! container carries (restart baseline, crash-loop start, terminations) moves from the old
+//! version of the pod to the new one. A relist keeps that history: the store swaps its
+//! contents only when the list is complete, and pods gone by then are dropped whole, with
+//! their Event counts. Only the pods of this replica's [`Shard`] are kept.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::watcher::Event;
+
+use crate::Clock;
+use crate::counters::{ReasonLabels, ResourceLabels, SelfMetrics, WatchEventLabels};
+use crate::event_counts::{EventCounts, Outcome};
+use crate::history::track;
+use crate::view::{LogHint, PodLines, SlimContainer, SlimEvent, SlimPod, Timestamp};
+
+/// The Event counting state, shared by the event watch (writes), the pod watch (forgets
+/// deleted pods) and scrapes (copy). Each holds the lock only briefly.
+pub type SharedEvents = Arc<Mutex<EventCounts>>;
+
+/// Locks the Event state; a panic elsewhere while holding it leaves the data usable.
+pub fn lock(events: &SharedEvents) -> std::sync::MutexGuard<'_, EventCounts> {
+    events.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Which pods this replica keeps: `index` of `total`, by kube-state-metrics' rule
+/// (jump hash of the FNV-1a-64 of the pod UID), so both tools shard alike. Every
+/// replica lists and watches all pods; it keeps and exports only its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub total: u32,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard { index: 0, total: 1 }
+    }
+}
+
+impl Shard {
+    pub fn owns(&self, uid: &str) -> bool {
+        self.total <= 1 || jump_hash(fnv1a64(uid.as_bytes()), self.total) == self.index
+    }
+}
+
+/// FNV-1a, 64 bits.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Lamping and Veach's jump consistent hash.
+pub fn jump_hash(mut key: u64, buckets: u32) -> u32 {
+    let (mut b, mut j) = (-1i64, 0i64);
+    while j < i64::from(buckets) {
+        b = j;
+        key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
+        j = ((b + 1) as f64 * ((1u64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
+    }
+    u32::try_from(b).unwrap_or(0)
+}
+
+/// Makes the lines every pod has: the exposition's builder, given to the ingest so that
+/// this layer knows nothing of the text (see [`PodLines`]).
+pub type Prerender = fn(&SlimPod) -> PodLines;
+
+/// The cache of one scope: its store, and when it was last in sync with the API.
+#[derive(Clone)]
+pub struct PodCache {
+    pub store: Store<SlimPod>,
+    /// Seconds since the epoch; 0 until the first list completes.
+    pub last_sync: Arc<AtomicI64>,
+    /// Counts changes to the store, so a rendered exposition knows when it is stale.
+    pub changes: Arc<AtomicU64>,
+    /// Turns true when the first list completes. (A `watch` channel wakes every waiter;
+    /// several waiters on `Store::wait_until_ready` were seen to hang.)
+    pub ready: tokio::sync::watch::Receiver<bool>,
+}
+
+impl PodCache {
+    /// Resolves once the first list has completed; false if the watch task ended first.
+    pub async fn wait_ready(&self) -> bool {
+        self.ready.clone().wait_for(|ready| *ready).await.is_ok()
+    }
+
+    pub fn last_sync(&self) -> Timestamp {
+        self.last_sync.load(Ordering::Relaxed)
+    }
+}
+
+/// Applies pod watch events to one scope's cache: shard filter, history tracking, store
+/// update, self-metrics and sync time. The watch task feeds it from the API; benchmarks
+/// feed it a synthetic stream, so both measure the same path from decode on.
+pub struct PodIngest {
+    reader: Store<SlimPod>,
+    writer: reflector::store::Writer<SlimPod>,
+    shard: Shard,
+    first_list: bool,
+    metrics: SelfMetrics,
+    events: SharedEvents,
+    clock: Clock,
+    last_sync: Arc<AtomicI64>,
+    changes: Arc<AtomicU64>,
+    ready: tokio::sync::watch::Sender<bool>,
+    prerender: Prerender,
+}
+
+impl PodIngest {
+    /// A new, empty cache for `shard`, and the ingest that fills it. `prerender` makes the
+    /// lines every pod has (`exposition::prerender`).
+    pub fn new(
+        shard: Shard,
+        metrics: SelfMetrics,
+        events: SharedEvents,
+        clock: Clock,
+        prerender: Prerender,
+    ) -> (PodCache, PodIngest) {
+        let (reader, writer) = reflector::store::<SlimPod>();
+        let (ready, ready_rx) = tokio::sync::watch::channel(false);
+        let cache =
+            PodCache { store: reader.clone(), last_sync: Arc::default(), changes: Arc::default(), ready: ready_rx };
+        let ingest = PodIngest {
+            reader,
+            writer,
+            shard,
+            first_list: true,
+            metrics,
+            events,
+            clock,
+            last_sync: cache.last_sync.clone(),
+            changes: cache.changes.clone(),
+            ready,
+            prerender,
+        };
+        (cache, ingest)
+    }
+
+    /// Applies one watch event.
+    pub fn apply(&mut self, event: Event<SlimPod>) {
+        const RESOURCE: &str = "pods";
+        if let Event::InitApply(pod) | Event::Apply(pod) = &event
+            && !self.shard.owns(pod.uid())
+        {
+            return;
+        }
+        let now = (self.clock)();
+        let (reader, prerender) = (&self.reader, self.prerender);
+        // History from the cached version, what only the watch needed dropped, lines made.
+        let ingested = |pod: SlimPod, baseline: bool| {
+            let previous = reader.get(&ObjectRef::from_obj(&pod));
+            let mut pod = track(previous.as_deref(), pod.settle(), now, baseline);
+            pod.lines = Some(prerender(&pod));
+            pod
+        };
+        let (event, kind) = match event {
+            Event::Init => {
+                self.metrics.relists.get_or_create(&ResourceLabels { resource: RESOURCE }).inc();
+                (Event::Init, "init")
+            }
+            Event::InitApply(pod) => (Event::InitApply(ingested(pod, self.first_list)), "init_apply"),
+            Event::InitDone => {
+                self.first_list = false;
+                (Event::InitDone, "init_done")
+            }
+            Event::Apply(pod) => (Event::Apply(ingested(pod, false)), "apply"),
+            Event::Delete(pod) => {
+                lock(&self.events).forget_pod(pod.namespace(), pod.name());
+                (Event::Delete(pod), "delete")
+            }
+        };
+        self.writer.apply_watcher_event(&event);
+        self.changes.fetch_add(1, Ordering::Release);
+        self.metrics.watch_events.get_or_create(&WatchEventLabels { resource: RESOURCE, r#type: kind }).inc();
+        if !self.first_list {
+            self.last_sync.store(now, Ordering::Relaxed);
+            self.ready.send_if_modified(|ready| !std::mem::replace(ready, true));
+        }
+    }
+}
+
+fn find_pod(caches: &[PodCache], namespace: &str, name: &str) -> Option<Arc<SlimPod>> {
+    let key = ObjectRef::new(name).within(namespace);
+    caches.iter().find_map(|c| c.store.get(&key))
+}
+
+/// Applies Event watch events to the shared Event counts: the shard filter, attribution
+/// through the pod caches (an Event of a pod they do not hold is skipped), the baseline of
+/// the first list, self-metrics.
+pub struct EventIngest {
+    caches: Vec<PodCache>,
+    state: SharedEvents,
+    metrics: SelfMetrics,
+    shard: Shard,
+    clock: Clock,
+}
+
+impl EventIngest {
+    pub fn new(caches: Vec<PodCache>, state: SharedEvents, metrics: SelfMetrics, shard: Shard, clock: Clock) -> Self {
+        EventIngest { caches, state, metrics, shard, clock }
+    }
+
+    /// The pod caches Events are attributed through.
+    pub fn caches(&self) -> &[PodCache] {
+        &self.caches
+    }
+
+    /// Applies one watch event.
+    pub fn apply(&mut self, event: Event<SlimEvent>) {
+        const RESOURCE: &str = "events";
+        let metrics = &self.metrics;
+        let kind = match event {
+            Event::Init => {
+                metrics.relists.get_or_create(&ResourceLabels { resource: RESOURCE }).inc();
+                "init"
+            }
+            Event::InitDone => {
+                lock(&self.state).baseline = false;
+                "init_done"
+            }
+            Event::InitApply(e) | Event::Apply(e)
+                if e.pod.as_ref().is_some_and(|p| !p.uid.is_empty() && !self.shard.owns(&p.uid)) =>
+            {
+                metrics.events_ignored.get_or_create(&ReasonLabels { reason: "other_shard" }).inc();
+                "apply"
+            }
+            Event::InitApply(e) | Event::Apply(e) => {
+                metrics.events_seen.inc();
+                let caches = &self.caches;
+                let outcome =
+                    lock(&self.state).apply(&e, |ns, name| find_pod(caches, ns, name).map(|p| p.uid().to_string()));
+                match outcome {
+                    Outcome::Counted { .. } => {}
+                    Outcome::Ignored(reason) => {
+                        metrics.events_ignored.get_or_create(&ReasonLabels { reason }).inc();
+                    }
+                    Outcome::Unparsed => {
+                        metrics.event_parse_failures.inc();
+                    }
+                }
+                "apply"
+            }
+            Event::Delete(e) => {
+                lock(&self.state).delete(&e, (self.clock)());
+                "delete"
+            }
+        };
+        metrics.watch_events.get_or_create(&WatchEventLabels { resource: RESOURCE, r#type: kind }).inc();
+    }
+
+    /// Drops records of expired Events and of pods the caches no longer hold.
+    pub fn collect_garbage(&self) {
+        let now = (self.clock)();
+        lock(&self.state).collect_garbage(now, |ns, name| find_pod(&self.caches, ns, name).is_some());
+    }
+}
+
+pub(crate) type Key = (String, String, String);
+
+/// The termination a hint was read for: the restart count and `finishedAt` of the
+/// container's latest termination.
+type TerminationId = (u32, Option<Timestamp>);
+
+/// The pod uid, the termination read and its hint.
+type Entry = (String, TerminationId, Option<LogHint>);
+
+fn termination_id(c: &SlimContainer) -> Option<TerminationId> {
+    c.latest_termination().map(|t| (c.restart_count, t.finished_at))
+}
+
+/// The hint for each container's latest classified log, for the pod's uid: a newer pod of
+/// the same name never reads an older pod's hint.
+#[derive(Clone, Debug, Default)]
+pub struct LogHints {
+    map: Arc<Mutex<HashMap<Key, Entry>>>,
+    changes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl LogHints {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn key(pod: &SlimPod, c: &SlimContainer) -> Key {
+        (pod.namespace().to_string(), pod.name().to_string(), c.name.to_string())
+    }
+
+    /// The hint of the container's latest log read: of its latest termination once that
+    /// one has been read, of the one before until then.
+    pub fn get(&self, pod: &SlimPod, c: &SlimContainer) -> Option<LogHint> {
+        match self.map().get(&Self::key(pod, c)) {
+            Some((uid, _, hint)) if uid == pod.uid() => *hint,
+            _ => None,
+        }
+    }
+
+    pub(crate) fn fetched(&self, pod: &SlimPod, c: &SlimContainer) -> bool {
+        let current = termination_id(c);
+        self.map().get(&Self::key(pod, c)).is_some_and(|(uid, id, _)| uid == pod.uid() && Some(*id) == current)
+    }
+
+    /// Changes so far: equal values mean unchanged hints.
+    pub fn generation(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Records the read of the container's latest termination: `Some(hint)` after a read,
+    /// `None` after a failed one, which keeps the hint held so far.
+    pub(crate) fn set(&self, pod: &SlimPod, c: &SlimContainer, read: Option<Option<LogHint>>) {
+        let Some(id) = termination_id(c) else { return };
+        self.changes.fetch_add(1, std::sync::atomic::Ordering::Release);
+        let mut map = self.map();
+        let held = map.get(&Self::key(pod, c)).filter(|(uid, _, _)| uid == pod.uid()).and_then(|(_, _, h)| *h);
+        map.insert(Self::key(pod, c), (pod.uid().to_string(), id, read.unwrap_or(held)));
+    }
+
+    pub(crate) fn retain(&self, exists: impl Fn(&Key) -> bool) {
+        self.changes.fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.map().retain(|k, _| exists(k));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jump_hash_matches_the_reference_values() {
+        // The test vectors of the Go implementation kube-state-metrics uses.
+        for (key, buckets, expected) in
+            [(1, 1, 0), (42, 57, 43), (0xDEAD_10CC, 1, 0), (0xDEAD_10CC, 666, 361), (256, 1024, 520)]
+        {
+            assert_eq!(jump_hash(key, buckets), expected, "jump({key}, {buckets})");
+        }
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn every_uid_has_exactly_one_shard() {
+        for total in [1, 2, 3, 7] {
+            for i in 0..500 {
+                let uid = format!("4f1c2a9e-7b0d-4a57-9a43-{i:012}");
+                let owners = (0..total).filter(|index| Shard { index: *index, total }.owns(&uid)).count();
+                assert_eq!(owners, 1, "{uid} of {total}");
+            }
+        }
+    }
+}

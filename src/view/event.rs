@@ -1,0 +1,117 @@
+//! The slim Event: what a kubelet Event about a Pod says, as bounded values. The message
+//! is reduced to a [`Signal`] while decoding ([`crate::decode`]) and never stored.
+
+use k8s_openapi::api::core::v1::Event as CoreEvent;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
+
+use super::pod::{MissingObject, Timestamp};
+
+/// A probe type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Probe {
+    Liveness,
+    Readiness,
+    Startup,
+}
+
+impl Probe {
+    pub const ALL: [Probe; 3] = [Probe::Liveness, Probe::Readiness, Probe::Startup];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Probe::Liveness => "liveness",
+            Probe::Readiness => "readiness",
+            Probe::Startup => "startup",
+        }
+    }
+}
+
+/// Why an image pull failed, in the manner of Robusta's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PullFailure {
+    NotFound,
+    Unauthorized,
+    Unreachable,
+    Other,
+}
+
+impl PullFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullFailure::NotFound => "not_found",
+            PullFailure::Unauthorized => "unauthorized",
+            PullFailure::Unreachable => "unreachable",
+            PullFailure::Other => "other",
+        }
+    }
+}
+
+/// What an Event says, reduced to a bounded value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Signal {
+    ProbeFailure(Probe),
+    ProbeKill(Probe),
+    /// `BackOff`: `Back-off restarting failed container`.
+    CrashBackOff,
+    /// `BackOff`: `Back-off pulling image`.
+    ImagePullBackOff,
+    ImagePullFailed(PullFailure),
+    Missing(MissingObject),
+    /// Not counted; the label value of `crashloop_exporter_events_ignored_total`.
+    Ignored(&'static str),
+    /// A reason the exporter reads, with a message it could not parse.
+    Unparsed,
+}
+
+/// Which part of the pod an Event is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Empty fieldPath: the pod itself.
+    Pod,
+    Container(String),
+    /// A fieldPath that names no container.
+    Malformed,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodRef {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+}
+
+/// The slim projection of a core/v1 Event about a Pod.
+///
+/// Decoded by [`crate::decode`] (its `Deserialize` impl lives there).
+#[derive(Resource, Clone, Debug)]
+#[resource(inherit = "CoreEvent")]
+pub struct SlimEvent {
+    pub metadata: ObjectMeta,
+    /// `None` when the involved object is not a Pod.
+    pub pod: Option<PodRef>,
+    pub target: Target,
+    pub signal: Signal,
+    /// `count`, or `series.count` when `count` is 0 or missing; at least 1.
+    pub count: u64,
+    /// `lastTimestamp`, else `series.lastObservedTime`, else `eventTime`.
+    pub last_seen: Option<Timestamp>,
+}
+
+impl SlimEvent {
+    /// `(namespace, name)` of the Event object.
+    pub fn key(&self) -> (String, String) {
+        (self.metadata.namespace.clone().unwrap_or_default(), self.metadata.name.clone().unwrap_or_default())
+    }
+}
+
+/// What the previous instance's log tail says, reduced to a bounded value
+/// ([`crate::parse::classify_log`]). The text itself is never kept nor exported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LogHint {
+    PermissionDenied,
+    ConfigError,
+    DependencyUnavailable,
+    OutOfMemory,
+    Segfault,
+    Crash,
+}

@@ -1,0 +1,515 @@
+//! The slim pod: the facts about a Pod the exporter keeps, as bounded values.
+//!
+//! Nothing here parses text or talks to the API: [`crate::decode`] builds these from the
+//! Pod JSON, [`crate::history`] carries a container's history from one version to the
+//! next. Free text never reaches these types; label values come from closed enums whose
+//! unknown values are `Other`.
+
+use std::fmt;
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
+
+use super::name::{Name, intern};
+
+/// Seconds since the Unix epoch.
+pub type Timestamp = i64;
+
+/// The kubelet's back-off reset window: a container that ran this long is no longer looping.
+pub const BACKOFF_RESET_SECONDS: i64 = 600;
+/// The kubelet's default initial crash-loop back-off.
+pub const INITIAL_BACKOFF_SECONDS: f64 = 10.0;
+/// The kubelet's default maximum crash-loop back-off.
+pub const MAX_BACKOFF_SECONDS: f64 = 300.0;
+
+/// Declares a bounded label enum with its string form, parsed case-sensitively with an
+/// `Other` fallback so unknown values from the API never become label values.
+macro_rules! bounded_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant,)+ Other }
+        impl $name {
+            /// Every value, `Other` last: the documented label set.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+ $name::Other];
+            /// The label value.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ $name::Other => "other" }
+            }
+            /// Parses the API's string; anything unknown is `Other`.
+            pub fn parse(s: &str) -> Self {
+                match s { $($text => $name::$variant,)+ _ => $name::Other }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+bounded_enum! {
+    /// `state.waiting.reason`, bounded to the reasons the kubelet and runtimes set.
+    WaitingReason {
+        ContainerCreating => "ContainerCreating",
+        PodInitializing => "PodInitializing",
+        CrashLoopBackOff => "CrashLoopBackOff",
+        ErrImagePull => "ErrImagePull",
+        ImagePullBackOff => "ImagePullBackOff",
+        ImageInspectError => "ImageInspectError",
+        ErrImageNeverPull => "ErrImageNeverPull",
+        InvalidImageName => "InvalidImageName",
+        RegistryUnavailable => "RegistryUnavailable",
+        CreateContainerConfigError => "CreateContainerConfigError",
+        CreateContainerError => "CreateContainerError",
+        RunContainerError => "RunContainerError",
+        PreStartHookError => "PreStartHookError",
+        PostStartHookError => "PostStartHookError",
+    }
+}
+
+bounded_enum! {
+    /// `terminated.reason`, bounded to the reasons runtimes and the kubelet set.
+    TerminationReason {
+        OomKilled => "OOMKilled",
+        Error => "Error",
+        Completed => "Completed",
+        StartError => "StartError",
+        ContainerCannotRun => "ContainerCannotRun",
+        ContainerStatusUnknown => "ContainerStatusUnknown",
+        DeadlineExceeded => "DeadlineExceeded",
+        Evicted => "Evicted",
+    }
+}
+
+impl WaitingReason {
+    /// Image pull problems: the container never ran.
+    pub fn is_image_problem(self) -> bool {
+        use WaitingReason::*;
+        matches!(
+            self,
+            ErrImagePull
+                | ImagePullBackOff
+                | ImageInspectError
+                | ErrImageNeverPull
+                | InvalidImageName
+                | RegistryUnavailable
+        )
+    }
+}
+
+/// Where a container is declared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ContainerType {
+    Regular,
+    Init,
+    /// An init container with `restartPolicy: Always`.
+    Sidecar,
+    Ephemeral,
+}
+
+impl ContainerType {
+    pub const ALL: &'static [ContainerType] = &[Self::Regular, Self::Init, Self::Sidecar, Self::Ephemeral];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Regular => "regular",
+            Self::Init => "init",
+            Self::Sidecar => "sidecar",
+            Self::Ephemeral => "ephemeral",
+        }
+    }
+}
+
+/// What a waiting or termination message says, reduced to a bounded value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Hint {
+    #[default]
+    None,
+    /// `exec: "x": executable file not found in $PATH` / `no such file or directory`.
+    ExecutableNotFound,
+    /// `permission denied` at exec.
+    PermissionDenied,
+    /// `exec format error`: an image built for another architecture.
+    ExecFormatError,
+}
+
+/// The kind of object a pod waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ObjectKind {
+    ConfigMap,
+    Secret,
+    Pvc,
+}
+
+impl ObjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConfigMap => "configmap",
+            Self::Secret => "secret",
+            Self::Pvc => "pvc",
+        }
+    }
+}
+
+/// A ConfigMap, Secret or PVC that a pod needs and the cluster doesn't have.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MissingObject {
+    pub kind: ObjectKind,
+    pub name: String,
+    /// Set when the object exists but a key in it doesn't.
+    pub key: Option<String>,
+}
+
+/// A container's `state.waiting`, reduced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Waiting {
+    pub reason: WaitingReason,
+    /// The kubelet's current back-off, parsed from `back-off 2m40s restarting failed container=…`.
+    pub backoff_seconds: Option<f64>,
+    pub hint: Hint,
+    pub missing: Option<Box<MissingObject>>,
+}
+
+/// A container's `state.terminated` or `lastState.terminated`, reduced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Termination {
+    pub exit_code: i32,
+    pub reason: TerminationReason,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub hint: Hint,
+}
+
+impl Termination {
+    /// The signal that ended the process: the kubelet leaves `signal` empty, so it is
+    /// derived from the shell convention `128 + N`.
+    pub fn signal(&self) -> Option<i32> {
+        (self.exit_code > 128 && self.exit_code < 128 + 65).then(|| self.exit_code - 128)
+    }
+
+    /// Ended otherwise than by exiting 0 as `Completed`: a non-zero exit, an OOM kill, a
+    /// start error, an unknown end.
+    pub fn is_failure(&self) -> bool {
+        self.exit_code != 0 || self.reason != TerminationReason::Completed
+    }
+
+    /// How long the instance ran, where both ends are known.
+    pub fn run_seconds(&self) -> Option<i64> {
+        Some(self.finished_at? - self.started_at?)
+    }
+}
+
+/// A container's current state.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum State {
+    /// No status yet (pod not started, or status not reported).
+    #[default]
+    Unknown,
+    Waiting(Waiting),
+    Running {
+        started_at: Option<Timestamp>,
+    },
+    Terminated(Termination),
+}
+
+impl State {
+    pub fn label(&self) -> &'static str {
+        match self {
+            State::Unknown => "unknown",
+            State::Waiting(_) => "waiting",
+            State::Running { .. } => "running",
+            State::Terminated(_) => "terminated",
+        }
+    }
+    pub const LABELS: &'static [&'static str] = &["waiting", "running", "terminated", "unknown"];
+
+    pub fn waiting(&self) -> Option<&Waiting> {
+        match self {
+            State::Waiting(w) => Some(w),
+            _ => None,
+        }
+    }
+}
+
+/// What the exporter remembers of a container across watch events.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// `restartCount` at the last observation.
+    pub observed_restarts: u32,
+    /// Consecutive restarts whose instance ran less than the back-off reset window.
+    pub fast_restarts: u32,
+    /// When the current crash loop began (first observation of it).
+    pub loop_since: Option<Timestamp>,
+    /// Terminations observed through restartCount deltas, and the failed last one of a
+    /// container that has ended ([`has_ended`]), by reason.
+    pub terminations: Terminations,
+    /// The container has ended and its last termination was taken into `terminations`
+    /// (or into the baseline): it is never counted twice.
+    pub end_seen: bool,
+}
+
+/// Terminations counted by reason (`OOMKilled`, `Error`, `Completed`, `StartError`, other).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Terminations(pub [u32; 5]);
+
+impl Terminations {
+    pub const REASONS: [&'static str; 5] = ["OOMKilled", "Error", "Completed", "StartError", "other"];
+    fn slot(reason: TerminationReason) -> usize {
+        match reason {
+            TerminationReason::OomKilled => 0,
+            TerminationReason::Error => 1,
+            TerminationReason::Completed => 2,
+            TerminationReason::StartError => 3,
+            _ => 4,
+        }
+    }
+    pub fn add(&mut self, reason: TerminationReason, n: u64) {
+        let slot = &mut self.0[Self::slot(reason)];
+        *slot = slot.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    pub fn get(&self, reason: TerminationReason) -> u64 {
+        u64::from(self.0[Self::slot(reason)])
+    }
+    /// Nothing counted yet.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|n| *n == 0)
+    }
+}
+
+/// One container: its spec facts and status, merged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlimContainer {
+    pub name: Name,
+    pub container_type: ContainerType,
+    pub memory_limit_bytes: Option<u64>,
+    pub has_liveness_probe: bool,
+    pub has_readiness_probe: bool,
+    pub has_startup_probe: bool,
+    pub restart_count: u32,
+    pub state: State,
+    /// The last termination and the history, which most containers never have: boxed, so
+    /// a healthy container does not pay for them (see BENCHMARKS.md).
+    past: Option<Box<Past>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Past {
+    last_termination: Option<Termination>,
+    history: History,
+}
+
+static NO_HISTORY: History = History {
+    observed_restarts: 0,
+    fast_restarts: 0,
+    loop_since: None,
+    terminations: Terminations([0; 5]),
+    end_seen: false,
+};
+
+impl SlimContainer {
+    /// A container of this name and type with nothing known of its status yet.
+    pub fn new(name: &str, container_type: ContainerType) -> Self {
+        SlimContainer {
+            name: intern(name),
+            container_type,
+            memory_limit_bytes: None,
+            has_liveness_probe: false,
+            has_readiness_probe: false,
+            has_startup_probe: false,
+            restart_count: 0,
+            state: State::Unknown,
+            past: None,
+        }
+    }
+
+    /// `lastState.terminated`: the termination before the current instance.
+    pub fn last_termination(&self) -> Option<&Termination> {
+        self.past.as_ref()?.last_termination.as_ref()
+    }
+
+    /// The most recent termination: `state.terminated` while the container is terminated
+    /// (between an exit and the back-off, or for good once it has ended), else
+    /// `lastState.terminated`. The `last_terminated_*` series and the causes read this one.
+    pub fn latest_termination(&self) -> Option<&Termination> {
+        match &self.state {
+            State::Terminated(t) => Some(t),
+            _ => self.last_termination(),
+        }
+    }
+
+    /// What the tracker carried over from earlier versions of the pod.
+    pub fn history(&self) -> &History {
+        self.past.as_ref().map_or(&NO_HISTORY, |p| &p.history)
+    }
+
+    pub fn set_last_termination(&mut self, last: Option<Termination>) {
+        self.update_past(|p| p.last_termination = last);
+    }
+
+    pub fn set_history(&mut self, history: History) {
+        self.update_past(|p| p.history = history);
+    }
+
+    fn update_past(&mut self, f: impl FnOnce(&mut Past)) {
+        let past = self.past.get_or_insert_with(Box::default);
+        f(past);
+        if **past == Past::default() {
+            self.past = None;
+        }
+    }
+}
+
+/// A restart policy: a pod's `spec.restartPolicy`, or what the kubelet applies to one of
+/// its containers ([`SlimPod::restart_policy_of`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RestartPolicy {
+    #[default]
+    Always,
+    OnFailure,
+    Never,
+}
+
+impl RestartPolicy {
+    /// `spec.restartPolicy`; absent or unknown is the API's default, `Always`.
+    pub fn parse(s: Option<&str>) -> Self {
+        match s {
+            Some("OnFailure") => Self::OnFailure,
+            Some("Never") => Self::Never,
+            _ => Self::Always,
+        }
+    }
+}
+
+/// A Pod's `status.phase`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Phase {
+    #[default]
+    Unknown,
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// The owning workload, derived from owner references without another watch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workload {
+    pub kind: Name,
+    pub name: Name,
+}
+
+/// The slim projection of a Pod that the reflector caches.
+///
+/// `metadata` keeps only name and namespace, and resourceVersion until the watch has read
+/// it ([`SlimPod::settle`]); `labels`, `annotations` and `managedFields` are never decoded.
+///
+/// It is decoded from the Pod JSON by [`crate::decode`] (its `Deserialize` impl lives there).
+#[derive(Resource, Clone, Debug)]
+#[resource(inherit = "Pod")]
+pub struct SlimPod {
+    pub metadata: ObjectMeta,
+    /// Kept outside `metadata`, so the store's keys don't copy it.
+    pub uid: Box<str>,
+    pub workload: Workload,
+    pub phase: Phase,
+    /// `status.reason == "Evicted"`.
+    pub evicted: bool,
+    /// `spec.restartPolicy`.
+    pub restart_policy: RestartPolicy,
+    pub containers: Vec<SlimContainer>,
+    /// True once the tracker has carried history into this object.
+    pub tracked: bool,
+    /// The lines every pod has, pre-rendered at ingest by the exposition's builder.
+    pub lines: Option<PodLines>,
+}
+
+impl SlimPod {
+    pub fn namespace(&self) -> &str {
+        self.metadata.namespace.as_deref().unwrap_or("")
+    }
+    pub fn name(&self) -> &str {
+        self.metadata.name.as_deref().unwrap_or("")
+    }
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    /// Drops what only the watch needed (the resourceVersion, which the store's key
+    /// would otherwise copy) once the watch has read it.
+    pub fn settle(mut self) -> Self {
+        self.metadata.resource_version = None;
+        self
+    }
+    pub fn container(&self, name: &str) -> Option<&SlimContainer> {
+        self.containers.iter().find(|c| *c.name == *name)
+    }
+
+    /// The restart policy the kubelet applies to `c` (see [`restart_policy_of`]).
+    pub fn restart_policy_of(&self, c: &SlimContainer) -> RestartPolicy {
+        restart_policy_of(self.restart_policy, c.container_type)
+    }
+
+    /// Whether `c` has ended: terminated, and the kubelet will not start it again (see
+    /// [`has_ended`]).
+    pub fn has_ended(&self, c: &SlimContainer) -> bool {
+        has_ended(self.phase, self.restart_policy, c)
+    }
+}
+
+/// The restart policy the kubelet applies to a container of a pod with `pod_policy`: a
+/// sidecar always restarts; an init container runs again only after a failure, and not
+/// in a `Never` pod; an ephemeral container never runs again; a regular container follows
+/// the pod.
+pub fn restart_policy_of(pod_policy: RestartPolicy, container_type: ContainerType) -> RestartPolicy {
+    match container_type {
+        ContainerType::Regular => pod_policy,
+        ContainerType::Sidecar => RestartPolicy::Always,
+        ContainerType::Init if pod_policy == RestartPolicy::Never => RestartPolicy::Never,
+        ContainerType::Init => RestartPolicy::OnFailure,
+        ContainerType::Ephemeral => RestartPolicy::Never,
+    }
+}
+
+/// The one rule for "this container will not run again": it is terminated, and either
+/// the pod is `Succeeded` or `Failed` (the kubelet starts nothing in a finished pod) or its
+/// restart policy keeps it down (`Never`; `OnFailure` after exit 0). An ended container is
+/// never crash-looping, its failed last termination is counted once, and it has a cause
+/// only when it failed. Used by the tracker, the verdict and the commands alike.
+pub fn has_ended(phase: Phase, pod_policy: RestartPolicy, c: &SlimContainer) -> bool {
+    let State::Terminated(t) = &c.state else { return false };
+    matches!(phase, Phase::Succeeded | Phase::Failed)
+        || match restart_policy_of(pod_policy, c.container_type) {
+            RestartPolicy::Always => false,
+            RestartPolicy::OnFailure => t.exit_code == 0,
+            RestartPolicy::Never => true,
+        }
+}
+
+/// The lines every pod has (its restart counters and its workload), pre-rendered when the
+/// pod is ingested, as kube-state-metrics does: plain bytes here; the exposition
+/// (`exposition::lines`) builds and reads them, and the store calls its builder through
+/// a function it is given ([`crate::store::Prerender`]), so this layer knows nothing of
+/// the text format.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodLines {
+    /// The encoded lines (the layout is the exposition's).
+    pub text: Box<[u8]>,
+    /// The pod has no other series unless Events add some (`verdict::is_quiet`).
+    pub quiet: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A container with nothing to remember keeps no box, and reads as the default.
+    #[test]
+    fn an_empty_past_is_not_boxed() {
+        assert_eq!(NO_HISTORY, History::default());
+        let mut c = SlimContainer::new("app", ContainerType::Regular);
+        c.set_history(History { observed_restarts: 2, ..Default::default() });
+        assert!(c.past.is_some() && c.history().observed_restarts == 2);
+        c.set_history(History::default());
+        assert!(c.past.is_none() && c.last_termination().is_none());
+    }
+}
