@@ -4,7 +4,8 @@
 //! likely why, as Prometheus metrics, and from the command line (`scan`, `diagnose`).
 //!
 //! A pod becomes metrics in one direction, each step a module that imports only the ones
-//! below it (`docs/architecture.md` draws it; a test keeps the order):
+//! below it (`docs/architecture.md` draws it; `src/layers.rs` holds the table and the test
+//! that fails on an upward import):
 //!
 //! | layer | modules | what |
 //! |---|---|---|
@@ -16,9 +17,11 @@
 //! | 5 | `store` | the caches and the ingest that fills them (shard, history, prerender) |
 //! | 6 | `watch`, `log_fetch` | the API side: the watches, the previous-log fetcher |
 //! | 7 | `exposition` | the `/metrics` body: families, scan, encoders, body cache |
-//! | 8 | `webconfig`, `http` | TLS and basic auth; `/metrics`, `/healthz`, `/readyz` |
-//! | 9 | `config`, `commands`, `telemetry` | flags; `scan` and `diagnose`; logging |
-//! | 10 | `serve` | the exporter assembled |
+//! | 8 | `webconfig` | TLS and basic auth from an exporter-toolkit web config file |
+//! | 9 | `http` | `/metrics`, `/healthz`, `/readyz` |
+//! | 10 | `config` | command-line flags and their environment twins |
+//! | 11 | `commands`, `telemetry` | `scan` and `diagnose`; logging |
+//! | 12 | `serve` | the exporter assembled |
 
 mod commands;
 mod config;
@@ -40,6 +43,8 @@ mod webconfig;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod layers;
 
 pub use commands::{Diagnosis, Row, diagnose, render_diagnosis, render_scan, scan};
 pub use config::{Cli, ClusterArgs, Command, DiagnoseArgs, LogArgs, Output, ScanArgs, ServeArgs};
