@@ -330,6 +330,151 @@ impl LogHints {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::view::{PodLines, TerminationReason};
+    use serde_json::json;
+
+    const NOW: Timestamp = 1_795_514_400;
+
+    /// A one-container pod `name` (uid `uid-<name>`) with `restarts`, the last one an OOM kill.
+    fn pod(name: &str, restarts: u32) -> SlimPod {
+        let last = json!({"terminated": {"exitCode": 137, "reason": "OOMKilled",
+            "startedAt": "2026-11-24T09:59:00Z", "finishedAt": "2026-11-24T09:59:30Z"}});
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "shop", "uid": format!("uid-{name}"), "resourceVersion": "7"},
+            "spec": {"containers": [{"name": "app"}]},
+            "status": {"containerStatuses": [{"name": "app", "restartCount": restarts,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": if restarts > 0 { last } else { json!({}) }}]}
+        }))
+        .expect("a pod")
+    }
+
+    fn lines_of(pod: &SlimPod) -> PodLines {
+        PodLines { text: pod.name().as_bytes().into(), quiet: false }
+    }
+
+    fn ingest(shard: Shard) -> (PodCache, PodIngest, SharedEvents, SelfMetrics) {
+        let events = SharedEvents::new(Mutex::new(EventCounts::new()));
+        let metrics = SelfMetrics::default();
+        let (cache, ingest) = PodIngest::new(shard, metrics.clone(), events.clone(), Arc::new(|| NOW), lines_of);
+        (cache, ingest, events, metrics)
+    }
+
+    fn list(ingest: &mut PodIngest, pods: Vec<SlimPod>) {
+        ingest.apply(Event::Init);
+        for p in pods {
+            ingest.apply(Event::InitApply(p));
+        }
+        ingest.apply(Event::InitDone);
+    }
+
+    fn cached(cache: &PodCache, name: &str) -> Option<Arc<SlimPod>> {
+        cache.store.get(&ObjectRef::new(name).within("shop"))
+    }
+
+    fn oom_kills(cache: &PodCache, name: &str) -> Option<u64> {
+        cached(cache, name).map(|p| p.containers[0].history().terminations.get(TerminationReason::OomKilled))
+    }
+
+    #[test]
+    fn the_first_list_is_the_baseline_and_later_restarts_count() {
+        let (cache, mut ingest, _, metrics) = ingest(Shard::default());
+        assert_eq!(cache.last_sync(), 0);
+        list(&mut ingest, vec![pod("web", 5)]);
+        assert!(*cache.ready.borrow(), "ready once the first list is complete");
+        assert_eq!(cache.last_sync(), NOW);
+        assert_eq!(oom_kills(&cache, "web"), Some(0), "restarts before the first list are the baseline");
+        ingest.apply(Event::Apply(pod("web", 7)));
+        assert_eq!(oom_kills(&cache, "web"), Some(2));
+        let web = cached(&cache, "web").expect("cached");
+        assert_eq!(web.metadata.resource_version, None, "what only the watch needed is dropped");
+        assert_eq!(web.lines, Some(PodLines { text: b"web".as_slice().into(), quiet: false }), "lines made");
+        assert_eq!(metrics.relists.get_or_create(&ResourceLabels { resource: "pods" }).get(), 1);
+        let applies = metrics.watch_events.get_or_create(&WatchEventLabels { resource: "pods", r#type: "apply" });
+        assert_eq!(applies.get(), 1);
+    }
+
+    #[test]
+    fn only_the_shards_pods_are_kept() {
+        let shard = Shard { index: 1, total: 3 };
+        let (cache, mut ingest, _, _) = ingest(shard);
+        let pods: Vec<SlimPod> = (0..60).map(|i| pod(&format!("p{i}"), 0)).collect();
+        let mine: Vec<String> = pods.iter().filter(|p| shard.owns(p.uid())).map(|p| p.name().to_string()).collect();
+        assert!(!mine.is_empty() && mine.len() < 60);
+        list(&mut ingest, pods);
+        let mut kept: Vec<String> = cache.store.state().iter().map(|p| p.name().to_string()).collect();
+        kept.sort();
+        let mut expected = mine;
+        expected.sort();
+        assert_eq!(kept, expected);
+    }
+
+    #[test]
+    fn a_relist_keeps_history_and_drops_the_pods_gone_since() {
+        let (cache, mut ingest, _, metrics) = ingest(Shard::default());
+        list(&mut ingest, vec![pod("web", 1), pod("gone", 1)]);
+        ingest.apply(Event::Apply(pod("web", 2)));
+        assert_eq!(oom_kills(&cache, "web"), Some(1));
+        // A 410 Gone: the watcher lists again; "gone" was deleted while the watch was down.
+        list(&mut ingest, vec![pod("web", 3)]);
+        assert_eq!(oom_kills(&cache, "web"), Some(2), "counted since the last version seen, not from zero");
+        assert!(cached(&cache, "gone").is_none());
+        assert_eq!(metrics.relists.get_or_create(&ResourceLabels { resource: "pods" }).get(), 2);
+    }
+
+    #[test]
+    fn a_deleted_pod_takes_its_event_counts_with_it() {
+        let (cache, mut ingest, events, _) = ingest(Shard::default());
+        list(&mut ingest, vec![pod("web", 0)]);
+        let mut event_ingest =
+            EventIngest::new(vec![cache.clone()], events.clone(), SelfMetrics::default(), Shard::default(), Arc::new(|| NOW));
+        event_ingest.apply(Event::Init);
+        event_ingest.apply(Event::InitDone);
+        let backoff: SlimEvent = serde_json::from_value(json!({
+            "metadata": {"name": "web.1", "namespace": "shop", "uid": "e1"},
+            "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "web", "uid": "uid-web",
+                "fieldPath": "spec.containers{app}"},
+            "reason": "BackOff", "message": "Back-off restarting failed container app", "count": 3
+        }))
+        .expect("an event");
+        event_ingest.apply(Event::Apply(backoff));
+        let backoffs = |events: &SharedEvents| {
+            lock(events).pod("shop", "web").and_then(|p| p.containers.get("app")).map(|c| c.backoffs)
+        };
+        assert_eq!(backoffs(&events), Some(3));
+        let web = (*cached(&cache, "web").expect("cached")).clone();
+        ingest.apply(Event::Delete(web));
+        assert!(cached(&cache, "web").is_none());
+        assert_eq!(backoffs(&events), None);
+        assert_eq!(lock(&events).records(), 0);
+    }
+
+    #[test]
+    fn events_of_other_shards_and_unknown_pods_are_counted_skips() {
+        let shard = Shard { index: 0, total: 2 };
+        let (cache, mut ingest, events, _) = ingest(shard);
+        let pods: Vec<SlimPod> = (0..20).map(|i| pod(&format!("p{i}"), 0)).collect();
+        let other = pods.iter().find(|p| !shard.owns(p.uid())).expect("a pod of the other shard").name().to_string();
+        list(&mut ingest, pods);
+        let metrics = SelfMetrics::default();
+        let mut event_ingest = EventIngest::new(vec![cache], events, metrics.clone(), shard, Arc::new(|| NOW));
+        event_ingest.apply(Event::Init);
+        event_ingest.apply(Event::InitDone);
+        let about = |pod: &str| -> SlimEvent {
+            serde_json::from_value(json!({
+                "metadata": {"name": format!("{pod}.1"), "namespace": "shop", "uid": format!("e-{pod}")},
+                "involvedObject": {"kind": "Pod", "namespace": "shop", "name": pod, "uid": format!("uid-{pod}"),
+                    "fieldPath": "spec.containers{app}"},
+                "reason": "BackOff", "message": "Back-off restarting failed container app", "count": 1
+            }))
+            .expect("an event")
+        };
+        event_ingest.apply(Event::Apply(about(&other)));
+        event_ingest.apply(Event::Apply(about("never-listed")));
+        let ignored = |reason| metrics.events_ignored.get_or_create(&ReasonLabels { reason }).get();
+        assert_eq!((ignored("other_shard"), ignored("unknown_pod")), (1, 1));
+        assert_eq!(metrics.events_seen.get(), 1, "the other shard's Event is not this replica's to see");
+    }
 
     #[test]
     fn jump_hash_matches_the_reference_values() {
