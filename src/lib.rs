@@ -52,6 +52,7 @@ pub use counters::SelfMetrics;
 pub use event_counts::{ContainerEvents, EventCounts, Outcome, PodEvents, RECORD_GRACE_SECONDS};
 pub use exposition::{Exposition, Format, PodSource, families, prerender};
 pub use history::track;
+pub use log_fetch::{fetch_termination_log, worth_reading};
 pub use serve::serve;
 pub use store::{EventIngest, LogHints, PodCache, PodIngest, Prerender, Shard, SharedEvents};
 pub use telemetry::init as init_logging;

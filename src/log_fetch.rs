@@ -26,8 +26,8 @@ use prometheus_client::metrics::family::Family;
 
 use crate::counters::ResultLabels;
 use crate::parse::classify_log;
-use crate::store::{LogHints, PodCache};
-use crate::view::{LogHint, SlimContainer, SlimPod, State, Termination};
+use crate::store::{LogHints, LogRead, PodCache};
+use crate::view::{SlimContainer, SlimPod, State, Termination};
 
 /// Lines and bytes read from the previous instance's log.
 pub const TAIL_LINES: i64 = 100;
@@ -61,18 +61,44 @@ pub async fn fetch_termination_log(
     Api::<Pod>::namespaced(client.clone(), namespace).logs(pod, &params).await
 }
 
-/// Fetches and classifies the log tail of a container's latest termination.
-pub async fn fetch_hint(
-    client: &kube::Client,
-    pod: &SlimPod,
-    c: &SlimContainer,
-) -> Result<Option<LogHint>, kube::Error> {
-    Ok(classify_log(&fetch_termination_log(client, pod.namespace(), pod.name(), c).await?))
-}
-
 /// A container whose latest termination failed has a log worth reading.
 pub fn worth_reading(c: &SlimContainer) -> bool {
     c.latest_termination().is_some_and(Termination::is_failure)
+}
+
+/// The containers of `pods` whose latest termination is worth reading and not read yet.
+pub fn to_read<'a>(
+    hints: &'a LogHints,
+    pods: &'a [Arc<SlimPod>],
+) -> impl Iterator<Item = (&'a SlimPod, &'a SlimContainer)> + 'a {
+    pods.iter()
+        .flat_map(|pod| pod.containers.iter().map(move |c| (&**pod, c)))
+        .filter(|(pod, c)| worth_reading(c) && !hints.fetched(pod, c))
+}
+
+/// Records what one fetch of a container's termination log gave: the hint of its text,
+/// or after a failed fetch the hint held so far; the result is counted. The text is
+/// dropped here.
+pub fn record_fetch(
+    hints: &LogHints,
+    fetches: &Family<ResultLabels, Counter>,
+    pod: &SlimPod,
+    c: &SlimContainer,
+    fetched: &Result<String, kube::Error>,
+) -> &'static str {
+    let result = match fetched {
+        Ok(text) => {
+            hints.set(pod, c, LogRead::Read(classify_log(text)));
+            "ok"
+        }
+        // Remembered as fetched: the same termination is not asked for again.
+        Err(e) => {
+            hints.set(pod, c, LogRead::Failed);
+            fetch_result(e)
+        }
+    };
+    fetches.get_or_create(&ResultLabels { result }).inc();
+    result
 }
 
 /// Watches the caches for new terminations and fetches their logs, at most `per_second`.
@@ -88,38 +114,24 @@ pub async fn run(
     loop {
         let pods: Vec<Arc<SlimPod>> = caches.iter().flat_map(|c| c.store.state()).collect();
         let mut fetched_any = false;
-        for pod in &pods {
-            for c in pod.containers.iter().filter(|c| worth_reading(c)) {
-                if hints.fetched(pod, c) {
-                    continue;
+        for (pod, c) in to_read(&hints, &pods) {
+            let fetched = fetch_termination_log(&client, pod.namespace(), pod.name(), c).await;
+            let result = record_fetch(&hints, &fetches, pod, c, &fetched);
+            if let Err(e) = &fetched {
+                if result == "forbidden" && !forbidden_logged {
+                    tracing::error!(error = %e, "cannot read previous logs: grant `get` on `pods/log` (deploy/overlays/logs), or drop --logs");
+                    forbidden_logged = true;
                 }
-                let result = match fetch_hint(&client, pod, c).await {
-                    Ok(hint) => {
-                        hints.set(pod, c, Some(hint));
-                        "ok"
-                    }
-                    Err(e) => {
-                        let result = fetch_result(&e);
-                        if result == "forbidden" && !forbidden_logged {
-                            tracing::error!(error = %e, "cannot read previous logs: grant `get` on `pods/log` (deploy/overlays/logs), or drop --logs");
-                            forbidden_logged = true;
-                        }
-                        tracing::debug!(
-                            namespace = pod.namespace(),
-                            pod = pod.name(),
-                            container = &*c.name,
-                            result,
-                            "previous log not read"
-                        );
-                        // Remembered as fetched: the same termination is not asked for again.
-                        hints.set(pod, c, None);
-                        result
-                    }
-                };
-                fetches.get_or_create(&ResultLabels { result }).inc();
-                fetched_any = true;
-                tokio::time::sleep(pause).await;
+                tracing::debug!(
+                    namespace = pod.namespace(),
+                    pod = pod.name(),
+                    container = &*c.name,
+                    result,
+                    "previous log not read"
+                );
             }
+            fetched_any = true;
+            tokio::time::sleep(pause).await;
         }
         let live: std::collections::HashSet<(&str, &str)> = pods.iter().map(|p| (p.namespace(), p.name())).collect();
         hints.retain(|(ns, name, _)| live.contains(&(ns.as_str(), name.as_str())));
@@ -132,6 +144,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::view::LogHint;
     use serde_json::json;
 
     /// The dependency pod as the real kubelet writes it around its third crash.
@@ -152,7 +165,7 @@ mod tests {
         let waiting = pod(1, backoff.clone(), "2026-12-02T00:43:43Z");
         let c = &waiting.containers[0];
         assert!(worth_reading(c) && !hints.fetched(&waiting, c));
-        hints.set(&waiting, c, Some(Some(LogHint::DependencyUnavailable)));
+        hints.set(&waiting, c, LogRead::Read(Some(LogHint::DependencyUnavailable)));
         assert!(hints.fetched(&waiting, c));
         assert_eq!(hints.get(&waiting, c), Some(LogHint::DependencyUnavailable));
 
@@ -166,18 +179,18 @@ mod tests {
         let c = &crashed.containers[0];
         assert!(!hints.fetched(&crashed, c), "a new termination is read");
         assert_eq!(hints.get(&crashed, c), Some(LogHint::DependencyUnavailable), "the last hint stands until then");
-        hints.set(&crashed, c, None);
+        hints.set(&crashed, c, LogRead::Failed);
         assert_eq!(hints.get(&crashed, c), Some(LogHint::DependencyUnavailable), "a failed read keeps it");
-        hints.set(&crashed, c, Some(Some(LogHint::DependencyUnavailable)));
+        hints.set(&crashed, c, LogRead::Read(Some(LogHint::DependencyUnavailable)));
 
         // Then in back-off with that termination as lastState: the same crash, no new read.
         let waiting = pod(2, backoff, "2026-12-02T00:43:55Z");
         assert!(hints.fetched(&waiting, &waiting.containers[0]));
 
         // A newer read replaces the hint, and another pod of the same name reads nothing.
-        hints.set(&waiting, &waiting.containers[0], Some(None));
+        hints.set(&waiting, &waiting.containers[0], LogRead::Read(None));
         assert_eq!(hints.get(&waiting, &waiting.containers[0]), None);
-        hints.set(&waiting, &waiting.containers[0], Some(Some(LogHint::ConfigError)));
+        hints.set(&waiting, &waiting.containers[0], LogRead::Read(Some(LogHint::ConfigError)));
         let mut other = waiting.clone();
         other.uid = "v".into();
         assert_eq!(hints.get(&other, &other.containers[0]), None);

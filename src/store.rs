@@ -275,6 +275,15 @@ fn termination_id(c: &SlimContainer) -> Option<TerminationId> {
     c.latest_termination().map(|t| (c.restart_count, t.finished_at))
 }
 
+/// What one read of a termination's log gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogRead {
+    /// The log was read; what it says, if anything the classifier knows.
+    Read(Option<LogHint>),
+    /// The fetch failed (no previous instance, no kubelet, no permission).
+    Failed,
+}
+
 /// The hint for each container's latest classified log, for the pod's uid: a newer pod of
 /// the same name never reads an older pod's hint.
 #[derive(Clone, Debug, Default)]
@@ -301,7 +310,7 @@ impl LogHints {
         }
     }
 
-    pub(crate) fn fetched(&self, pod: &SlimPod, c: &SlimContainer) -> bool {
+    pub fn fetched(&self, pod: &SlimPod, c: &SlimContainer) -> bool {
         let current = termination_id(c);
         self.map().get(&Self::key(pod, c)).is_some_and(|(uid, id, _)| uid == pod.uid() && Some(*id) == current)
     }
@@ -311,14 +320,24 @@ impl LogHints {
         self.changes.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Records the read of the container's latest termination: `Some(hint)` after a read,
-    /// `None` after a failed one, which keeps the hint held so far.
-    pub(crate) fn set(&self, pod: &SlimPod, c: &SlimContainer, read: Option<Option<LogHint>>) {
+    /// Records the read of the container's latest termination: after a failed one, the
+    /// hint held so far stands.
+    pub fn set(&self, pod: &SlimPod, c: &SlimContainer, read: LogRead) {
         let Some(id) = termination_id(c) else { return };
         self.changes.fetch_add(1, std::sync::atomic::Ordering::Release);
         let mut map = self.map();
         let held = map.get(&Self::key(pod, c)).filter(|(uid, _, _)| uid == pod.uid()).and_then(|(_, _, h)| *h);
-        map.insert(Self::key(pod, c), (pod.uid().to_string(), id, read.unwrap_or(held)));
+        map.insert(
+            Self::key(pod, c),
+            (
+                pod.uid().to_string(),
+                id,
+                match read {
+                    LogRead::Read(hint) => hint,
+                    LogRead::Failed => held,
+                },
+            ),
+        );
     }
 
     pub(crate) fn retain(&self, exists: impl Fn(&Key) -> bool) {
@@ -426,8 +445,13 @@ mod tests {
     fn a_deleted_pod_takes_its_event_counts_with_it() {
         let (cache, mut ingest, events, _) = ingest(Shard::default());
         list(&mut ingest, vec![pod("web", 0)]);
-        let mut event_ingest =
-            EventIngest::new(vec![cache.clone()], events.clone(), SelfMetrics::default(), Shard::default(), Arc::new(|| NOW));
+        let mut event_ingest = EventIngest::new(
+            vec![cache.clone()],
+            events.clone(),
+            SelfMetrics::default(),
+            Shard::default(),
+            Arc::new(|| NOW),
+        );
         event_ingest.apply(Event::Init);
         event_ingest.apply(Event::InitDone);
         let backoff: SlimEvent = serde_json::from_value(json!({

@@ -559,17 +559,13 @@ pub(crate) mod tests {
     }
 
     /// Each sample of the golden file carries exactly its family's label names, and every
-    /// family but the log fetches (the fixtures hold no logs) has a sample in it.
+    /// family has a sample in it.
     #[test]
     fn golden_samples_have_their_families_labels() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/real-node.prom");
         let golden = std::fs::read_to_string(path).expect("golden file");
         for family in families::ALL {
             let lines = samples(&golden, family.name);
-            if family.name == families::LOG_FETCHES.name {
-                assert!(lines.is_empty());
-                continue;
-            }
             assert!(!lines.is_empty(), "{} has no sample in {path}", family.name);
             for line in lines {
                 assert_eq!(label_names(line), family.labels, "{line}");
@@ -631,10 +627,33 @@ pub(crate) mod tests {
         for item in read("events.json")["items"].as_array().expect("events") {
             events.apply(Event::Apply(serde_json::from_value(item.clone()).expect("a slim event")));
         }
+        // `--logs`: each log the real node gave for a failed termination, through the fetcher's
+        // own bookkeeping (a fetch that failed there, with its HTTP status, fails here).
+        let log_hints = LogHints::default();
+        let logs = read("logs.json");
+        let pods_now: Vec<Arc<SlimPod>> = cache.store.state();
+        for (pod, c) in crate::log_fetch::to_read(&log_hints, &pods_now) {
+            let entry = logs["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|l| l["namespace"] == pod.namespace() && l["pod"] == pod.name() && l["container"] == *c.name)
+                .unwrap_or_else(|| panic!("logs.json has no log of {}/{}", pod.name(), c.name));
+            let fetched = match entry["text"].as_str() {
+                Some(text) => Ok(text.to_string()),
+                None => {
+                    let code = entry["status"].as_u64().and_then(|c| u16::try_from(c).ok()).unwrap_or(500);
+                    Err(kube::Error::Api(
+                        kube::core::Status::failure("as the real node answered", "").with_code(code).boxed(),
+                    ))
+                }
+            };
+            crate::log_fetch::record_fetch(&log_hints, &metrics.log_fetches, pod, c, &fetched);
+        }
         let source = PodSource {
             caches: vec![cache],
             events: shared,
-            log_hints: Default::default(),
+            log_hints,
             healthy_details: false,
             clock: Arc::new(move || now),
         };

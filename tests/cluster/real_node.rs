@@ -652,6 +652,25 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
             std::fs::write(dir.join(format!("{kind}.json")), serde_json::to_string_pretty(&list).expect("JSON"))
                 .expect("write");
         }
+        // The log of each container whose latest termination failed, read as `--logs` reads it.
+        let pods: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("pods.json")).expect("pods.json")).expect("JSON");
+        let mut logs = Vec::new();
+        for item in pods["items"].as_array().into_iter().flatten() {
+            let pod: crashloop_exporter::view::SlimPod = serde_json::from_value(item.clone()).expect("a slim pod");
+            for c in pod.containers.iter().filter(|c| crashloop_exporter::worth_reading(c)) {
+                let read = crashloop_exporter::fetch_termination_log(&client, pod.namespace(), pod.name(), c).await;
+                let (text, status) = match read {
+                    Ok(text) => (Some(text), None),
+                    Err(kube::Error::Api(s)) => (None, Some(s.code)),
+                    Err(e) => panic!("reading the log of {}/{}: {e}", pod.name(), c.name),
+                };
+                logs.push(json!({"namespace": pod.namespace(), "pod": pod.name(), "container": &*c.name,
+                    "text": text, "status": status}));
+            }
+        }
+        std::fs::write(dir.join("logs.json"), serde_json::to_string_pretty(&json!({"items": logs})).expect("JSON"))
+            .expect("write");
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         std::fs::write(dir.join("now.json"), json!({"now": now}).to_string()).expect("write");
     }
