@@ -244,7 +244,7 @@ fn is_completed(state: &State) -> bool {
 
 /// Crash-looping with hysteresis: set from the first observed loop, cleared once the
 /// container has run for the kubelet's reset window (10 minutes) without a restart. The
-/// tracker clears the loop of a container that has ended (`model::has_ended`: a recovered
+/// tracker clears the loop of a container that has ended ([`SlimPod::has_ended`]: a recovered
 /// init container, a finished Job), so an ended container is never crash-looping.
 pub fn crashlooping(c: &SlimContainer, now: Timestamp) -> bool {
     c.history().loop_since.is_some() && running_for(c, now).is_none_or(|s| s < BACKOFF_RESET_SECONDS)

@@ -1,24 +1,24 @@
 //! The family encoders: each writes one family, through its definition in
-//! [`super::families`], from the scan of a render.
+//! [`super::families`], from the pass of a render over the pods.
 
 use super::families::*;
 use super::lines;
-use super::scan::Scan;
+use super::pass::Pass;
 use super::text::{Text, labels_of};
 use crate::event_counts::ContainerEvents;
 use crate::store::PodCache;
 use crate::view::{Probe, PullFailure, SlimContainer, State, TerminationReason, Terminations};
 
-pub(super) fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
+pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     text.family(&RESTARTS);
-    for pod in &scan.lines {
+    for pod in &pass.lines {
         for c in lines::containers(pod) {
             let mut restarts = itoa::Buffer::new();
             let restarts = restarts.format(c.restarts).as_bytes();
             text.line(&RESTARTS, &[lines::pod_labels(pod), c.container, c.type_tail.as_bytes(), restarts, b"\n"])?;
         }
     }
-    let detailed = || scan.details.iter().filter(|d| d.report.detailed);
+    let detailed = || pass.details.iter().filter(|d| d.report.detailed);
     text.family(&STATE);
     for d in detailed() {
         let current = d.report.container.state.label();
@@ -98,34 +98,34 @@ pub(super) fn encode_pods(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
         }
     }
     text.family(&WORKLOAD_INFO);
-    for pod in &scan.lines {
+    for pod in &pass.lines {
         text.line(&WORKLOAD_INFO, &[lines::pod_labels(pod), lines::workload_tail(pod)])?;
     }
     text.family(&PROBABLE_CAUSE);
-    for d in &scan.details {
+    for d in &pass.details {
         if let Some(cause) = d.report.cause {
             text.sample(&PROBABLE_CAUSE, &d.labels, Some(cause.as_str()), 1i64)?;
         }
     }
     text.family(&TROUBLED_CONTAINERS);
-    for ((ns, cause), n) in &scan.troubled {
+    for ((ns, cause), n) in &pass.troubled {
         text.sample(&TROUBLED_CONTAINERS, &labels_of(&TROUBLED_CONTAINERS, &[ns, cause]), None, *n)?;
     }
     text.family(&CRASHLOOPBACKOFF_CONTAINERS);
-    for (ns, n) in &scan.in_backoff {
+    for (ns, n) in &pass.in_backoff {
         text.sample(&CRASHLOOPBACKOFF_CONTAINERS, &labels_of(&CRASHLOOPBACKOFF_CONTAINERS, &[ns]), None, *n)?;
     }
     text.family(&WAITING_CONTAINERS);
-    for ((ns, reason), n) in &scan.waiting {
+    for ((ns, reason), n) in &pass.waiting {
         text.sample(&WAITING_CONTAINERS, &labels_of(&WAITING_CONTAINERS, &[ns, reason]), None, *n)?;
     }
-    encode_events(text, scan)
+    encode_events(text, pass)
 }
 
 /// Counter families from Events: a detailed container gets explicit zeros for the probes it
 /// has; any container gets a series once something was counted.
-fn encode_events(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
-    let details = &scan.details;
+fn encode_events(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
+    let details = &pass.details;
     let has_probe = |c: &SlimContainer, p: Probe| match p {
         Probe::Liveness => c.has_liveness_probe,
         Probe::Readiness => c.has_readiness_probe,
@@ -167,7 +167,7 @@ fn encode_events(text: &mut Text, scan: &Scan) -> std::io::Result<()> {
         }
     }
     text.family(&MISSING_OBJECT);
-    for (pod, kind, name) in &scan.missing {
+    for (pod, kind, name) in &pass.missing {
         let labels = labels_of(&MISSING_OBJECT, &[pod.namespace(), pod.name(), kind.as_str(), name]);
         text.sample(&MISSING_OBJECT, &labels, None, 1i64)?;
     }

@@ -3,7 +3,7 @@
 //!
 //! - [`families`]: every family, defined once;
 //! - `lines`: the lines every pod has, pre-rendered at ingest ([`prerender`]);
-//! - `scan`: one pass over the pods, the verdicts of the containers with detail series;
+//! - `pass`: one pass over the pods, the verdicts of the containers with detail series;
 //! - `encode`: one encoder per family;
 //! - `text`: the text encoder, in the Prometheus text format or OpenMetrics.
 //!
@@ -13,7 +13,7 @@
 mod encode;
 pub mod families;
 mod lines;
-mod scan;
+mod pass;
 mod text;
 
 use std::sync::Arc;
@@ -28,7 +28,7 @@ pub use lines::prerender;
 use crate::counters::{BuildLabels, SelfMetrics};
 use crate::store::{LogHints, PodCache, SharedEvents, lock};
 use crate::view::{SlimPod, Timestamp};
-use scan::Scan;
+use pass::Pass;
 use text::{CHUNK, Text};
 
 /// What the scrape-time collector reads.
@@ -71,8 +71,8 @@ fn render(source: &PodSource, self_metrics: &Registry, text: &mut Text) -> std::
         let state = lock(&source.events);
         (state.snapshot(), state.records())
     };
-    let scan = Scan::of(&pods, &mut events, source, now);
-    encode::encode_pods(text, &scan)?;
+    let pass = Pass::of(&pods, &mut events, source, now);
+    encode::encode_pods(text, &pass)?;
     encode::encode_cache(text, &source.caches, pods.len(), records)?;
     let mut own = String::new();
     let encoded = match text.format {

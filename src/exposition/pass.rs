@@ -17,7 +17,7 @@ use crate::view::{ObjectKind, SlimContainer, SlimPod, Timestamp, WaitingReason};
 /// What one pass over the pods finds: the containers with detail series (or counted
 /// Events), each with its label set rendered once; the missing objects; the aggregates.
 /// Healthy containers leave nothing behind, so a render's memory follows the troubled.
-pub(super) struct Scan<'a> {
+pub(super) struct Pass<'a> {
     /// Every pod's [`PodLines`] text, in the order of `pods`.
     pub(super) lines: Vec<Cow<'a, [u8]>>,
     pub(super) details: Vec<Detail<'a>>,
@@ -34,7 +34,7 @@ pub(super) struct Detail<'a> {
     pub(super) labels: Vec<u8>,
 }
 
-impl<'a> Scan<'a> {
+impl<'a> Pass<'a> {
     /// `events` is keyed by pod uid.
     pub(super) fn of(
         pods: &'a [Arc<SlimPod>],
@@ -42,7 +42,7 @@ impl<'a> Scan<'a> {
         source: &PodSource,
         now: Timestamp,
     ) -> Self {
-        let mut scan = Scan {
+        let mut pass = Pass {
             lines: Vec::with_capacity(pods.len()),
             details: Vec::new(),
             missing: Vec::new(),
@@ -53,7 +53,7 @@ impl<'a> Scan<'a> {
         for pod in pods {
             let pod: &'a SlimPod = pod;
             let (lines, quiet) = lines::of(pod);
-            scan.lines.push(lines);
+            pass.lines.push(lines);
             let pod_events = if events.is_empty() { None } else { events.remove(pod.uid()) };
             if quiet && pod_events.is_none() && !source.healthy_details {
                 continue;
@@ -62,25 +62,25 @@ impl<'a> Scan<'a> {
             let ns = pod.namespace();
             for report in assess(pod, pod_events.as_ref(), &logs, now, source.healthy_details) {
                 if let Some(cause) = report.cause {
-                    *scan.troubled.entry((ns, cause.as_str())).or_default() += 1;
+                    *pass.troubled.entry((ns, cause.as_str())).or_default() += 1;
                 }
                 if let Some(w) = report.container.state.waiting() {
-                    *scan.waiting.entry((ns, w.reason.as_str())).or_default() += 1;
+                    *pass.waiting.entry((ns, w.reason.as_str())).or_default() += 1;
                     if w.reason == WaitingReason::CrashLoopBackOff {
-                        *scan.in_backoff.entry(ns).or_default() += 1;
+                        *pass.in_backoff.entry(ns).or_default() += 1;
                     }
                 }
                 let container_events =
                     pod_events.as_ref().and_then(|e| e.containers.get(&*report.container.name)).cloned();
                 if report.detailed || container_events.is_some() {
                     let labels = container_labels(pod, report.container);
-                    scan.details.push(Detail { report, events: container_events, labels });
+                    pass.details.push(Detail { report, events: container_events, labels });
                 }
             }
-            scan.missing
+            pass.missing
                 .extend(missing_objects(pod, pod_events.as_ref()).into_iter().map(|(kind, name)| (pod, kind, name)));
         }
-        scan
+        pass
     }
 }
 
