@@ -153,7 +153,12 @@ impl EventCounts {
                         }
                     }
                     Signal::CrashBackOff => c.backoffs = c.backoffs.saturating_add(added),
-                    Signal::ImagePullBackOff => c.image_pull_backoffs = c.image_pull_backoffs.saturating_add(added),
+                    Signal::ImagePullBackOff(category) => {
+                        c.image_pull_backoffs = c.image_pull_backoffs.saturating_add(added);
+                        if category.is_some() {
+                            c.pull_failure = *category;
+                        }
+                    }
                     Signal::ImagePullFailed(category) => c.pull_failure = Some(*category),
                     Signal::Missing(_) | Signal::Ignored(_) | Signal::Unparsed => {}
                 }

@@ -9,8 +9,8 @@
 //! ([`SlimPod::has_ended`]) is never looping, and its failed end is counted once.
 
 use crate::view::{
-    BACKOFF_RESET_SECONDS, History, SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp,
-    WaitingReason, has_ended,
+    BACKOFF_RESET_SECONDS, History, PodLifecycle, SlimContainer, SlimPod, State, Termination, TerminationReason,
+    Timestamp, WaitingReason,
 };
 
 /// Carries history from the previous version of a pod into a new one, counting the
@@ -18,14 +18,13 @@ use crate::view::{
 /// restarts that happened before start are then taken as the baseline, not counted.
 pub fn track(previous: Option<&SlimPod>, mut pod: SlimPod, now: Timestamp, baseline: bool) -> SlimPod {
     let previous = previous.filter(|p| p.uid() == pod.uid() && p.tracked);
-    let (phase, policy) = (pod.phase, pod.restart_policy);
+    let life = pod.lifecycle();
     for c in &mut pod.containers {
         let prev = previous
             .and_then(|p| p.containers.iter().find(|pc| pc.name == c.name && pc.container_type == c.container_type));
-        let ended = has_ended(phase, policy, c);
         let history = match prev {
-            Some(prev) => advance(prev.history(), c, now, ended, false),
-            None => first_history(c, now, ended, baseline),
+            Some(prev) => advance(prev.history(), c, now, life, false),
+            None => first_history(c, now, life, baseline),
         };
         c.set_history(history);
     }
@@ -41,17 +40,18 @@ fn in_crashloop_backoff(c: &SlimContainer) -> bool {
     c.state.waiting().is_some_and(|w| w.reason == WaitingReason::CrashLoopBackOff)
 }
 
-fn first_history(c: &SlimContainer, now: Timestamp, ended: bool, baseline: bool) -> History {
+fn first_history(c: &SlimContainer, now: Timestamp, life: PodLifecycle, baseline: bool) -> History {
     let mut h = History { observed_restarts: if baseline { c.restart_count } else { 0 }, ..Default::default() };
     // Without history, assume the restarts so far were a fast streak unless the last one ran long.
     h.fast_restarts = if ran_long(c.last_termination()) { 1.min(c.restart_count) } else { c.restart_count };
-    advance(&h, c, now, ended, baseline)
+    advance(&h, c, now, life, baseline)
 }
 
-/// `ended` is [`has_ended`]; `baseline` is true when an end seen now happened before the
-/// exporter started (its first list), so it is not counted.
-fn advance(prev: &History, c: &SlimContainer, now: Timestamp, ended: bool, baseline: bool) -> History {
+/// `baseline` is true when an end seen now happened before the exporter started (its
+/// first list), so it is not counted.
+fn advance(prev: &History, c: &SlimContainer, now: Timestamp, life: PodLifecycle, baseline: bool) -> History {
     let mut h = prev.clone();
+    let ended = life.has_ended(c);
     let restarts = c.restart_count;
     if restarts < prev.observed_restarts {
         // restartCount is best effort and may be reset (node restart): take a new baseline.
@@ -67,9 +67,10 @@ fn advance(prev: &History, c: &SlimContainer, now: Timestamp, ended: bool, basel
         // It will not run again: no crash loop, and its last termination counts once.
         h.loop_since = None;
         h.fast_restarts = 0;
+        h.last_backoff_seconds = None;
         if !h.end_seen {
             if let State::Terminated(t) = &c.state
-                && t.is_failure()
+                && life.failed(c, t)
                 && !baseline
             {
                 h.terminations.add(t.reason, 1);
@@ -81,10 +82,17 @@ fn advance(prev: &History, c: &SlimContainer, now: Timestamp, ended: bool, basel
     let recovered = running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
         || (restarts > prev.observed_restarts && ran_long(c.last_termination()));
     if recovered {
+        // The kubelet's back-off restarts from its initial delay.
         h.loop_since = None;
+        h.last_backoff_seconds = None;
         if running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS) {
             h.fast_restarts = 0;
         }
+    }
+    if let Some(delay) =
+        c.state.waiting().filter(|w| w.reason == WaitingReason::CrashLoopBackOff).and_then(|w| w.backoff_seconds)
+    {
+        h.last_backoff_seconds = Some(delay);
     }
     if h.loop_since.is_none() && (in_crashloop_backoff(c) || h.fast_restarts >= 2) && !recovered_now(c, now) {
         h.loop_since = Some(now);

@@ -56,7 +56,7 @@ pub use log_fetch::{fetch_termination_log, worth_reading};
 pub use serve::serve;
 pub use store::{EventIngest, LogHints, PodCache, PodIngest, Prerender, Shard, SharedEvents};
 pub use telemetry::init as init_logging;
-pub use verdict::{Cause, ContainerReport, assess, is_quiet};
+pub use verdict::{Backoff, Cause, ContainerReport, DelaySource, assess, is_quiet};
 pub use webconfig::{WebConfig, load as load_web_config};
 
 use std::net::SocketAddr;

@@ -27,7 +27,7 @@ use prometheus_client::metrics::family::Family;
 use crate::counters::ResultLabels;
 use crate::parse::classify_log;
 use crate::store::{LogHints, LogRead, PodCache};
-use crate::view::{SlimContainer, SlimPod, State, Termination};
+use crate::view::{SlimContainer, SlimPod, State};
 
 /// Lines and bytes read from the previous instance's log.
 pub const TAIL_LINES: i64 = 100;
@@ -61,9 +61,9 @@ pub async fn fetch_termination_log(
     Api::<Pod>::namespaced(client.clone(), namespace).logs(pod, &params).await
 }
 
-/// A container whose latest termination failed has a log worth reading.
-pub fn worth_reading(c: &SlimContainer) -> bool {
-    c.latest_termination().is_some_and(Termination::is_failure)
+/// A container whose latest termination failed ([`SlimPod::failed`]) has a log worth reading.
+pub fn worth_reading(pod: &SlimPod, c: &SlimContainer) -> bool {
+    c.latest_termination().is_some_and(|t| pod.failed(c, t))
 }
 
 /// The containers of `pods` whose latest termination is worth reading and not read yet.
@@ -73,7 +73,7 @@ pub fn to_read<'a>(
 ) -> impl Iterator<Item = (&'a SlimPod, &'a SlimContainer)> + 'a {
     pods.iter()
         .flat_map(|pod| pod.containers.iter().map(move |c| (&**pod, c)))
-        .filter(|(pod, c)| worth_reading(c) && !hints.fetched(pod, c))
+        .filter(|(pod, c)| worth_reading(pod, c) && !hints.fetched(pod, c))
 }
 
 /// Records what one fetch of a container's termination log gave: the hint of its text,
@@ -164,7 +164,7 @@ mod tests {
         let backoff = json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed container=app pod=dependency_ns(u)"}});
         let waiting = pod(1, backoff.clone(), "2026-12-02T00:43:43Z");
         let c = &waiting.containers[0];
-        assert!(worth_reading(c) && !hints.fetched(&waiting, c));
+        assert!(worth_reading(&waiting, c) && !hints.fetched(&waiting, c));
         hints.set(&waiting, c, LogRead::Read(Some(LogHint::DependencyUnavailable)));
         assert!(hints.fetched(&waiting, c));
         assert_eq!(hints.get(&waiting, c), Some(LogHint::DependencyUnavailable));

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use crate::event_counts::{ContainerEvents, PodEvents};
 use crate::history::running_for;
 use crate::view::{
-    BACKOFF_RESET_SECONDS, ContainerType, Hint, INITIAL_BACKOFF_SECONDS, LogHint, MAX_BACKOFF_SECONDS, ObjectKind,
-    Probe, RestartPolicy, SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, WaitingReason,
+    BACKOFF_RESET_SECONDS, ContainerType, Hint, LogHint, ObjectKind, Probe, RestartPolicy, SlimContainer, SlimPod,
+    State, TerminationReason, Timestamp, WaitingReason,
 };
 
 /// How close a probe kill must be to a termination to explain it: the kill is recorded
@@ -36,11 +36,12 @@ pub enum Cause {
     PermissionDenied,
     CompletedButRestarted,
     Evicted,
+    RuntimeError,
     Unknown,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 16] = [
+    pub const ALL: [Cause; 17] = [
         Cause::OomKilled,
         Cause::LivenessProbe,
         Cause::StartupProbe,
@@ -56,6 +57,7 @@ impl Cause {
         Cause::PermissionDenied,
         Cause::CompletedButRestarted,
         Cause::Evicted,
+        Cause::RuntimeError,
         Cause::Unknown,
     ];
 
@@ -76,6 +78,7 @@ impl Cause {
             Cause::PermissionDenied => "permission_denied",
             Cause::CompletedButRestarted => "completed_but_restarted",
             Cause::Evicted => "evicted",
+            Cause::RuntimeError => "runtime_error",
             Cause::Unknown => "unknown",
         }
     }
@@ -111,7 +114,7 @@ pub fn is_troubled(pod: &SlimPod, c: &SlimContainer, crashlooping: bool) -> bool
         || c.state
             .waiting()
             .is_some_and(|w| !matches!(w.reason, WaitingReason::ContainerCreating | WaitingReason::PodInitializing))
-        || (pod.has_ended(c) && c.latest_termination().is_some_and(Termination::is_failure))
+        || (pod.has_ended(c) && c.latest_termination().is_some_and(|t| pod.failed(c, t)))
 }
 
 /// The probable cause, decided by the first rule that holds (see the README's table).
@@ -142,6 +145,9 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
     if matches!(hint, Hint::PermissionDenied | Hint::ExecFormatError) || exit == Some(126) {
         return Cause::NotExecutable;
     }
+    if last.is_some_and(|t| t.reason.is_runtime_problem()) {
+        return Cause::RuntimeError;
+    }
     let probe_kill = container_events.and_then(|e| e.last_probe_kill).filter(|(_, at)| {
         last.and_then(|t| t.finished_at).is_some_and(|finished| (finished - at).abs() <= PROBE_KILL_WINDOW_SECONDS)
     });
@@ -168,10 +174,30 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
         _ => {}
     }
     match exit {
-        // SIGKILL or SIGTERM without a probe kill or an OOM: something else killed it.
-        Some(137 | 143) => Cause::Unknown,
+        // SIGKILL, SIGTERM or the container's stop signal without a probe kill or an OOM:
+        // something else stopped it.
+        Some(_) if last.is_some_and(|t| t.is_stop(c.stop_signal) || t.signal() == Some(15)) => Cause::Unknown,
         Some(code) if code != 0 => Cause::AppError,
         _ => Cause::Unknown,
+    }
+}
+
+/// Where a back-off delay comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DelaySource {
+    /// The kubelet's waiting message, now.
+    Kubelet,
+    /// The last delay the kubelet reported in this crash loop: the current one is at
+    /// least that, as the delay only grows until the loop ends.
+    LastReported,
+}
+
+impl DelaySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DelaySource::Kubelet => "kubelet",
+            DelaySource::LastReported => "last_reported",
+        }
     }
 }
 
@@ -180,12 +206,20 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
 pub struct Backoff {
     /// Waiting in `CrashLoopBackOff`.
     pub active: bool,
-    /// The current delay; 0 when not in back-off.
-    pub delay_seconds: f64,
-    /// The delay is an estimate from the restart history, not the kubelet's message.
-    pub estimated: bool,
-    /// `lastState.terminated.finishedAt + delay`, when in back-off.
+    /// The current delay and where it comes from, while in back-off and known. The
+    /// kubelet's curve is a node setting (10 s doubling to 300 s by default, 1 s to 60 s
+    /// with `ReduceDefaultCrashLoopBackOffDecay`, any maximum from 1 s to 300 s with
+    /// `maxContainerRestartPeriod`), so a delay is never guessed from the restart count.
+    pub delay: Option<(f64, DelaySource)>,
+    /// `lastState.terminated.finishedAt + delay`, when the delay is known: a lower bound,
+    /// as the kubelet restarts the container on its next sync after that.
     pub next_restart: Option<f64>,
+}
+
+impl Backoff {
+    pub fn delay_seconds(&self) -> Option<f64> {
+        self.delay.map(|(d, _)| d)
+    }
 }
 
 /// Everything the metrics say about one container.
@@ -201,24 +235,17 @@ pub struct ContainerReport<'a> {
     pub cause: Option<Cause>,
 }
 
-/// The kubelet's delay after `fast_restarts` consecutive fast restarts: the first
-/// crash restarts at once, then 10 s doubling up to 300 s.
-pub fn estimated_backoff(fast_restarts: u32) -> f64 {
-    let doublings = fast_restarts.saturating_sub(1).min(16);
-    (INITIAL_BACKOFF_SECONDS * f64::from(1u32 << doublings)).min(MAX_BACKOFF_SECONDS)
-}
-
 /// The back-off state of a container.
 pub fn backoff(c: &SlimContainer) -> Backoff {
     let Some(w) = c.state.waiting().filter(|w| w.reason == WaitingReason::CrashLoopBackOff) else {
-        return Backoff { active: false, delay_seconds: 0.0, estimated: false, next_restart: None };
+        return Backoff { active: false, delay: None, next_restart: None };
     };
-    let (delay, estimated) = match w.backoff_seconds {
-        Some(d) => (d, false),
-        None => (estimated_backoff(c.history().fast_restarts.max(c.restart_count.min(1))), true),
+    let delay = match w.backoff_seconds {
+        Some(d) => Some((d, DelaySource::Kubelet)),
+        None => c.history().last_backoff_seconds.map(|d| (d, DelaySource::LastReported)),
     };
-    let next_restart = c.last_termination().and_then(|t| t.finished_at).map(|f| f as f64 + delay);
-    Backoff { active: true, delay_seconds: delay, estimated, next_restart }
+    let next_restart = delay.and_then(|(d, _)| c.last_termination().and_then(|t| t.finished_at).map(|f| f as f64 + d));
+    Backoff { active: true, delay, next_restart }
 }
 
 /// Containers that have never restarted and are running get only the restart counter,
@@ -499,6 +526,60 @@ mod tests {
                 "",
                 Cause::Evicted,
             ),
+            (
+                "StartError/128: the runtime could not start it (containerd)",
+                always(crashed(
+                    128,
+                    "StartError",
+                    "failed to create containerd task: failed to create shim task: OCI runtime create failed: unable to apply cgroup configuration",
+                )),
+                None,
+                "",
+                Cause::RuntimeError,
+            ),
+            (
+                "trap: StartError of a missing command is the command",
+                always(crashed(128, "StartError", "exec: \"/app\": stat /app: no such file or directory: unknown")),
+                None,
+                "",
+                Cause::CommandNotFound,
+            ),
+            (
+                "ContainerStatusUnknown/137: the kubelet could not locate it",
+                always(crashed(
+                    137,
+                    "ContainerStatusUnknown",
+                    "The container could not be located when the pod was terminated",
+                )),
+                None,
+                "",
+                Cause::RuntimeError,
+            ),
+            (
+                "Unknown/255: containerd lost its state",
+                always(crashed(255, "Unknown", "")),
+                None,
+                "",
+                Cause::RuntimeError,
+            ),
+            (
+                "exit 128+stopSignal: stopped, not an app error",
+                {
+                    let mut p = always(crashed(138, "Error", ""));
+                    p.containers[0].stop_signal = Some(10);
+                    p
+                },
+                None,
+                "",
+                Cause::Unknown,
+            ),
+            (
+                "exit 138 without that stop signal: SIGUSR1 from the app",
+                always(crashed(138, "Error", "")),
+                None,
+                "",
+                Cause::AppError,
+            ),
         ];
         let mut seen = std::collections::BTreeSet::new();
         for (name, p, events, log, expected) in &cases {
@@ -524,12 +605,60 @@ mod tests {
         check("init-and-sidecar", Cause::AppError);
     }
 
+    /// A 1.35 node with `ReduceDefaultCrashLoopBackOffDecay` (1 s doubling to 60 s): the delay
+    /// is the kubelet's while its message gives one, then the last it gave in this loop; once
+    /// the container has run for the reset window, none is known until the kubelet says.
+    /// The old 10 s / 300 s curve is never assumed.
     #[test]
-    fn backoff_estimates() {
-        assert_eq!(
-            [0, 1, 2, 3, 4, 5, 6, 7, 40].map(estimated_backoff),
-            [10.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0, 300.0]
+    fn the_backoff_delay_is_the_kubelets_or_unknown() {
+        let status = |restarts: u32, message: &str, finished: &str| {
+            json!({"name": "c", "restartCount": restarts,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": message}},
+                "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                    "startedAt": "2026-11-24T10:00:00Z", "finishedAt": finished}}})
+        };
+        let t0 = FINISHED;
+        let p1 = track(
+            None,
+            pod(
+                "Always",
+                status(3, "back-off 4s restarting failed container=c pod=p_ns(u)", "2026-11-24T10:00:30Z"),
+                json!({}),
+            ),
+            t0,
+            false,
         );
+        let b = backoff(&p1.containers[0]);
+        assert_eq!((b.delay, b.next_restart), (Some((4.0, DelaySource::Kubelet)), Some(FINISHED as f64 + 4.0)));
+        // A status without the message (an older or a patched status): the last delay given.
+        let p2 = track(Some(&p1), pod("Always", status(4, "", "2026-11-24T10:00:38Z"), json!({})), t0 + 8, false);
+        let b = backoff(&p2.containers[0]);
+        assert_eq!(b.delay, Some((4.0, DelaySource::LastReported)));
+        assert_eq!(b.next_restart, Some(FINISHED as f64 + 8.0 + 4.0));
+        // The message is the kubelet's own curve, whatever it is: 1m0s is the reduced maximum.
+        let p3 = track(
+            Some(&p2),
+            pod(
+                "Always",
+                status(9, "back-off 1m0s restarting failed container=c pod=p_ns(u)", "2026-11-24T10:02:00Z"),
+                json!({}),
+            ),
+            t0 + 100,
+            false,
+        );
+        assert_eq!(backoff(&p3.containers[0]).delay, Some((60.0, DelaySource::Kubelet)));
+        // It ran for the reset window, then crashed: the kubelet starts again from its initial
+        // delay, which the exporter does not know until the kubelet says.
+        let running =
+            json!({"name": "c", "restartCount": 9, "state": {"running": {"startedAt": "2026-11-24T10:03:00Z"}}});
+        let p4 = track(Some(&p3), pod("Always", running, json!({})), t0 + 900, false);
+        let crashed_again = json!({"name": "c", "restartCount": 10,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                "startedAt": "2026-11-24T10:03:00Z", "finishedAt": "2026-11-24T10:15:00Z"}}});
+        let p5 = track(Some(&p4), pod("Always", crashed_again, json!({})), t0 + 1000, false);
+        let b = backoff(&p5.containers[0]);
+        assert_eq!((b.active, b.delay, b.next_restart), (true, None, None));
     }
 
     /// The one "will not run again" rule, seen through the hysteresis, the causes and the

@@ -80,7 +80,8 @@ pub fn pod_json(data: &[u8]) {
                 assert_eq!(reports.len(), p.containers.len());
                 for r in &reports {
                     let b = r.backoff;
-                    assert!(b.delay_seconds.is_finite() && b.delay_seconds >= 0.0, "delay {b:?}");
+                    assert!(b.delay_seconds().is_none_or(|d| d.is_finite() && d >= 0.0), "delay {b:?}");
+                    assert!(b.active || b.delay.is_none(), "a delay out of back-off {b:?}");
                     assert!(b.next_restart.is_none_or(f64::is_finite), "next restart {b:?}");
                     assert_eq!(
                         b.active,

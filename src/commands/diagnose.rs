@@ -104,6 +104,10 @@ pub fn advice(cause: Cause) -> (&'static str, &'static str) {
             "The kubelet evicted the pod under node pressure. Set requests that match real use, and check the node's memory and disk.",
             "resources:\n  requests: {memory: 256Mi, ephemeral-storage: 1Gi}",
         ),
+        Cause::RuntimeError => (
+            "The container runtime or the node lost the container or could not start it (StartError, ContainerStatusUnknown, Unknown): not the app. Read the termination message and the node's containerd and kubelet logs; check the node's health (disk, memory, runtime restarts).",
+            "",
+        ),
         Cause::Unknown => ("No rule matched. Read the events and the previous log.", ""),
     }
 }

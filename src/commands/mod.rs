@@ -13,6 +13,8 @@ use kube::api::ListParams;
 pub use diagnose::{Diagnosis, diagnose, render_diagnosis};
 pub use scan::{Row, render_scan, row, scan};
 
+use crate::parse::signal_name;
+
 fn rfc3339(t: f64) -> String {
     k8s_openapi::jiff::Timestamp::from_second(t as i64).map(|t| t.to_string()).unwrap_or_default()
 }
@@ -56,23 +58,4 @@ fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         line(&mut r.iter().map(String::as_str));
     }
     out
-}
-
-/// `SIGKILL` for 9, and so on.
-pub fn signal_name(signal: i32) -> String {
-    let name = match signal {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        3 => "SIGQUIT",
-        4 => "SIGILL",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        13 => "SIGPIPE",
-        15 => "SIGTERM",
-        _ => return format!("{signal}"),
-    };
-    name.to_string()
 }

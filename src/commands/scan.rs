@@ -59,7 +59,7 @@ pub fn row(pod: &SlimPod, r: &ContainerReport) -> Row {
         signal: last.and_then(|t| t.signal()),
         last_reason: last.map(|t| t.reason.as_str()),
         cause: r.cause.map(Cause::as_str),
-        backoff_seconds: r.backoff.active.then_some(r.backoff.delay_seconds),
+        backoff_seconds: r.backoff.delay_seconds(),
         next_restart: r.backoff.next_restart.map(rfc3339),
         memory_limit_bytes: c.memory_limit_bytes,
     }

@@ -4,8 +4,8 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
 
-use crate::parse::{classify_event, parse_field_path, timestamp};
-use crate::view::{PodRef, SlimEvent};
+use crate::parse::{classify_event, container_named, parse_field_path, strip_combined, timestamp};
+use crate::view::{PodRef, SlimEvent, Target};
 
 impl<'de> Deserialize<'de> for SlimEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -67,6 +67,13 @@ mod wire {
                 name: io.name.unwrap_or_default(),
                 uid: io.uid.unwrap_or_default(),
             });
+            // A combined Event is keyed without its fieldPath: the container its message
+            // names is the better target, where it names one.
+            let (message, combined) = strip_combined(message.as_deref().unwrap_or(""));
+            let target = match container_named(message).filter(|_| combined) {
+                Some(name) => Target::Container(name.to_string()),
+                None => parse_field_path(io.field_path.as_deref().unwrap_or("")),
+            };
             let count = match count.filter(|c| *c > 0) {
                 Some(c) => c,
                 None => series.and_then(|s| s.count).unwrap_or(1),
@@ -80,8 +87,8 @@ mod wire {
                     ..Default::default()
                 },
                 pod,
-                target: parse_field_path(io.field_path.as_deref().unwrap_or("")),
-                signal: classify_event(reason.as_deref().unwrap_or(""), message.as_deref().unwrap_or("")),
+                target,
+                signal: classify_event(reason.as_deref().unwrap_or(""), message),
                 count: u64::try_from(count.max(1)).unwrap_or(1),
                 last_seen,
             }
@@ -112,7 +119,8 @@ mod tests {
             Signal::ProbeFailure(p) => format!("probe_failure:{}", p.as_str()),
             Signal::ProbeKill(p) => format!("probe_kill:{}", p.as_str()),
             Signal::CrashBackOff => "backoff".into(),
-            Signal::ImagePullBackOff => "image_pull_backoff".into(),
+            Signal::ImagePullBackOff(None) => "image_pull_backoff".into(),
+            Signal::ImagePullBackOff(Some(c)) => format!("image_pull_backoff:{}", c.as_str()),
             Signal::ImagePullFailed(c) => format!("pull:{}", c.as_str()),
             Signal::Missing(m) => format!("missing:{}:{}", m.kind.as_str(), m.name),
             Signal::Ignored(why) => format!("ignored:{why}"),

@@ -9,10 +9,13 @@ use std::fmt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde::Deserialize;
 
-use crate::parse::{classify_exec_message, parse_backoff_message, parse_missing_object, parse_quantity, timestamp};
+use crate::parse::{
+    classify_exec_message, parse_backoff_message, parse_missing_object, parse_quantity, parse_signal_name,
+    pull_error_category, timestamp,
+};
 use crate::view::{
-    ContainerType, Phase, RestartPolicy, SlimContainer, SlimPod, State, Termination, TerminationReason, Waiting,
-    WaitingReason, Workload, intern,
+    ContainerType, ExitCodeRule, Phase, RestartPolicy, SlimContainer, SlimPod, State, Termination, TerminationReason,
+    Waiting, WaitingReason, Workload, intern,
 };
 
 impl<'de> Deserialize<'de> for SlimPod {
@@ -65,6 +68,7 @@ mod wire {
         namespace: Option<String>,
         uid: Option<String>,
         resource_version: Option<String>,
+        deletion_timestamp: Option<IgnoredAny>,
         #[serde(deserialize_with = "template_hash")]
         labels: Option<String>,
         owner_references: Vec<Owner>,
@@ -111,6 +115,8 @@ mod wire {
     #[serde(default, rename_all = "camelCase")]
     struct Spec {
         restart_policy: Option<String>,
+        /// Pod-level resources (1.34).
+        resources: Resources,
         containers: Vec<ContainerSpec>,
         init_containers: Vec<ContainerSpec>,
         ephemeral_containers: Vec<ContainerSpec>,
@@ -121,10 +127,62 @@ mod wire {
     struct ContainerSpec {
         name: String,
         restart_policy: Option<String>,
+        restart_policy_rules: Vec<RestartRule>,
+        lifecycle: Lifecycle,
         resources: Resources,
         liveness_probe: Option<IgnoredAny>,
         readiness_probe: Option<IgnoredAny>,
         startup_probe: Option<IgnoredAny>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Lifecycle {
+        stop_signal: Option<String>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct RestartRule {
+        action: String,
+        exit_codes: Option<ExitCodes>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct ExitCodes {
+        operator: String,
+        values: Vec<i64>,
+    }
+
+    /// The rules the kubelet acts on: `Restart` on `In` or `NotIn` exit codes (at most 255
+    /// values each, as the API allows). Rules of an unknown action or operator are left out.
+    fn restart_rules(rules: Vec<RestartRule>) -> Option<Box<[ExitCodeRule]>> {
+        let rules: Vec<ExitCodeRule> = rules
+            .into_iter()
+            .filter(|r| r.action == "Restart")
+            .filter_map(|r| {
+                let codes = r.exit_codes?;
+                let not_in = match codes.operator.as_str() {
+                    "In" => false,
+                    "NotIn" => true,
+                    _ => return None,
+                };
+                let values = codes.values.into_iter().take(255).filter_map(|v| i32::try_from(v).ok()).collect();
+                Some(ExitCodeRule { not_in, values })
+            })
+            .collect();
+        (!rules.is_empty()).then(|| rules.into_boxed_slice())
+    }
+
+    /// A container's own `restartPolicy`; unset or unknown is `None` (the pod's applies).
+    fn own_policy(s: Option<&str>) -> Option<RestartPolicy> {
+        match s? {
+            "Always" => Some(RestartPolicy::Always),
+            "OnFailure" => Some(RestartPolicy::OnFailure),
+            "Never" => Some(RestartPolicy::Never),
+            _ => None,
+        }
     }
 
     #[derive(Deserialize, Default)]
@@ -150,6 +208,8 @@ mod wire {
         restart_count: i64,
         state: ContainerState,
         last_state: ContainerState,
+        /// What the container runs with now (in-place resize, GA in 1.35).
+        resources: Resources,
     }
 
     #[derive(Deserialize, Default)]
@@ -212,11 +272,13 @@ mod wire {
                 State::Terminated(t.into())
             } else if let Some(w) = s.waiting {
                 let message = w.message.as_deref().unwrap_or("");
+                let reason = w.reason.as_deref().map_or(WaitingReason::Other, WaitingReason::parse);
                 State::Waiting(Waiting {
-                    reason: w.reason.as_deref().map_or(WaitingReason::Other, WaitingReason::parse),
+                    reason,
                     backoff_seconds: parse_backoff_message(message),
                     hint: classify_exec_message(message),
                     missing: parse_missing_object(message).map(Box::new),
+                    pull_failure: reason.is_image_problem().then(|| pull_error_category(message)).flatten(),
                 })
             } else if let Some(r) = s.running {
                 State::Running { started_at: timestamp(r.started_at.as_deref()) }
@@ -261,6 +323,11 @@ mod wire {
                 .map(|(container_type, c)| {
                     let mut slot = SlimContainer::new(&c.name, container_type);
                     slot.memory_limit_bytes = quantity(c.resources.limits.get("memory"));
+                    if container_type != ContainerType::Sidecar {
+                        slot.restart_policy = own_policy(c.restart_policy.as_deref());
+                    }
+                    slot.restart_rules = restart_rules(c.restart_policy_rules);
+                    slot.stop_signal = c.lifecycle.stop_signal.as_deref().and_then(parse_signal_name);
                     slot.has_liveness_probe = c.liveness_probe.is_some();
                     slot.has_readiness_probe = c.readiness_probe.is_some();
                     slot.has_startup_probe = c.startup_probe.is_some();
@@ -288,11 +355,21 @@ mod wire {
                         }
                     };
                     slot.restart_count = u32::try_from(s.restart_count.max(0)).unwrap_or(u32::MAX);
+                    if let Some(limit) = quantity(s.resources.limits.get("memory")) {
+                        slot.memory_limit_bytes = Some(limit);
+                    }
                     slot.state = s.state.into();
                     slot.set_last_termination(s.last_state.terminated.map(Termination::from));
                 }
             }
 
+            // The memory limit: the status's (what the container runs with), else the
+            // container's spec, else the pod-level one.
+            if let Some(pod_limit) = quantity(spec.resources.limits.get("memory")) {
+                for c in containers.iter_mut().filter(|c| c.memory_limit_bytes.is_none()) {
+                    c.memory_limit_bytes = Some(pod_limit);
+                }
+            }
             let phase = match status.phase.as_deref() {
                 Some("Pending") => Phase::Pending,
                 Some("Running") => Phase::Running,
@@ -312,6 +389,7 @@ mod wire {
                 phase,
                 evicted: status.reason.as_deref() == Some("Evicted"),
                 restart_policy: RestartPolicy::parse(spec.restart_policy.as_deref()),
+                terminating: metadata.deletion_timestamp.is_some(),
                 containers,
                 tracked: false,
                 lines: None,

@@ -62,9 +62,10 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
         text.sample(&IN_BACKOFF, &d.labels, None, d.report.backoff.active)?;
     }
     text.family(&BACKOFF_DELAY);
-    for d in detailed().filter(|d| d.report.backoff.active) {
-        let source = if d.report.backoff.estimated { "estimate" } else { "kubelet" };
-        text.sample(&BACKOFF_DELAY, &d.labels, Some(source), d.report.backoff.delay_seconds)?;
+    for d in detailed() {
+        if let Some((delay, source)) = d.report.backoff.delay {
+            text.sample(&BACKOFF_DELAY, &d.labels, Some(source.as_str()), delay)?;
+        }
     }
     text.family(&NEXT_RESTART_TIME);
     for d in detailed() {
@@ -161,8 +162,15 @@ fn encode_events(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     }
     text.family(&IMAGE_PULL_FAILURE);
     for d in details {
-        if d.report.container.state.waiting().is_some_and(|w| w.reason.is_image_problem()) {
-            let category = d.events.as_ref().and_then(|e| e.pull_failure).unwrap_or(PullFailure::Other);
+        if let Some(w) = d.report.container.state.waiting().filter(|w| w.reason.is_image_problem()) {
+            // The waiting message is the current error; an Event may be older, or baselined.
+            let from_events = d.events.as_ref().and_then(|e| e.pull_failure);
+            let category = w
+                .pull_failure
+                .filter(|c| *c != PullFailure::Other)
+                .or(from_events)
+                .or(w.pull_failure)
+                .unwrap_or(PullFailure::Other);
             text.sample(&IMAGE_PULL_FAILURE, &d.labels, Some(category.as_str()), 1i64)?;
         }
     }

@@ -81,9 +81,9 @@ families! {
         "1 while the container waits in CrashLoopBackOff.";
     BACKOFF_DELAY = "crashloop_container_backoff_delay_seconds", Gauge,
         &["namespace", "pod", "container", "container_type", "source"],
-        "Current crash-loop back-off delay; `source` says whether it is the kubelet's or an estimate.";
+        "Current crash-loop back-off delay while it is known; `source` is kubelet (its message now) or last_reported (the last one it gave in this loop, a lower bound).";
     NEXT_RESTART_TIME = "crashloop_container_next_restart_timestamp_seconds", Gauge, CONTAINER,
-        "Estimated time of the next restart: last finishedAt plus the back-off delay.";
+        "Earliest time of the next restart: last finishedAt plus the back-off delay (the kubelet restarts on its next sync after it).";
     MEMORY_LIMIT = "crashloop_container_memory_limit_bytes", Gauge, CONTAINER,
         "Memory limit of the container, where one is set.";
     CRASHLOOPING = "crashloop_container_crashlooping", Gauge, CONTAINER,

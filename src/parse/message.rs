@@ -82,7 +82,120 @@ pub fn classify_pull_failure(message: &str) -> PullFailure {
     }
 }
 
-/// Reduces an Event's reason and message.
+/// The category of the pull error an image problem's message carries: the runtime's error
+/// of an `ErrImagePull` waiting message, or what follows the image in a back-off message
+/// (`Back-off pulling image "x": ErrImagePull: <error>`, since 1.32). `None` when the
+/// message carries no error (`Back-off pulling image "x"` of older kubelets).
+pub fn pull_error_category(message: &str) -> Option<PullFailure> {
+    let message = message.trim();
+    let head = message.get(..22).unwrap_or("");
+    let error = if head.eq_ignore_ascii_case("back-off pulling image") {
+        // The image is quoted; the error, if any, follows it.
+        let after_image = message[22..].trim_start().strip_prefix('"').and_then(|r| r.split_once('"')).map(|(_, r)| r);
+        after_image.and_then(|r| r.strip_prefix(':')).map(str::trim)?
+    } else {
+        message
+    };
+    (!error.is_empty()).then(|| classify_pull_failure(error))
+}
+
+/// The prefix of an Event the kubelet's correlator made of ten or more similar ones
+/// (same object, type and reason, other messages) within ten minutes.
+const COMBINED_PREFIX: &str = "(combined from similar events): ";
+
+/// `message` without the correlator's combined prefix, and whether it had it.
+pub fn strip_combined(message: &str) -> (&str, bool) {
+    match message.strip_prefix(COMBINED_PREFIX) {
+        Some(rest) => (rest, true),
+        None => (message, false),
+    }
+}
+
+/// The container an Event's message names, where the kubelet writes one:
+/// `Back-off restarting failed container app in pod …` (1.26+), `Container app failed
+/// liveness probe, will be restarted`. A combined Event (see [`strip_combined`]) is keyed
+/// without its `fieldPath`, which is that of the first Event combined: the name in the
+/// message is the better one.
+pub fn container_named(message: &str) -> Option<&str> {
+    let lower = message.to_ascii_lowercase();
+    let name = if lower.starts_with("back-off restarting failed container ") {
+        let rest = &message["back-off restarting failed container ".len()..];
+        let (name, after) = rest.split_once(' ')?;
+        after.starts_with("in pod ").then_some(name)
+    } else if lower.starts_with("container ") {
+        let rest = &message["container ".len()..];
+        let (name, after) = rest.split_once(' ')?;
+        after.starts_with("failed ").then_some(name)
+    } else {
+        None
+    }?;
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    valid.then_some(name)
+}
+
+/// Linux signal numbers by name, as the API's `lifecycle.stopSignal` spells them.
+const SIGNALS: &[(&str, u8)] = &[
+    ("SIGHUP", 1),
+    ("SIGINT", 2),
+    ("SIGQUIT", 3),
+    ("SIGILL", 4),
+    ("SIGTRAP", 5),
+    ("SIGABRT", 6),
+    ("SIGBUS", 7),
+    ("SIGFPE", 8),
+    ("SIGKILL", 9),
+    ("SIGUSR1", 10),
+    ("SIGSEGV", 11),
+    ("SIGUSR2", 12),
+    ("SIGPIPE", 13),
+    ("SIGALRM", 14),
+    ("SIGTERM", 15),
+    ("SIGSTKFLT", 16),
+    ("SIGCHLD", 17),
+    ("SIGCONT", 18),
+    ("SIGSTOP", 19),
+    ("SIGTSTP", 20),
+    ("SIGTTIN", 21),
+    ("SIGTTOU", 22),
+    ("SIGURG", 23),
+    ("SIGXCPU", 24),
+    ("SIGXFSZ", 25),
+    ("SIGVTALRM", 26),
+    ("SIGPROF", 27),
+    ("SIGWINCH", 28),
+    ("SIGIO", 29),
+    ("SIGPWR", 30),
+    ("SIGSYS", 31),
+];
+
+/// `SIGUSR1` → 10; `SIGRTMIN+N` → 34 + N, `SIGRTMAX-N` → 64 − N. Anything else is `None`.
+pub fn parse_signal_name(name: &str) -> Option<u8> {
+    if let Some(&(_, n)) = SIGNALS.iter().find(|(s, _)| *s == name) {
+        return Some(n);
+    }
+    let offset = |s: &str| s.parse::<u8>().ok().filter(|n| *n <= 30);
+    match name {
+        "SIGRTMIN" => Some(34),
+        "SIGRTMAX" => Some(64),
+        _ => {
+            if let Some(n) = name.strip_prefix("SIGRTMIN+").and_then(offset) {
+                Some(34 + n)
+            } else {
+                name.strip_prefix("SIGRTMAX-").and_then(offset).map(|n| 64 - n)
+            }
+        }
+    }
+}
+
+/// The name of signal `n` (`SIGKILL` for 9), or its number.
+pub fn signal_name(n: i32) -> String {
+    SIGNALS.iter().find(|(_, s)| i32::from(*s) == n).map_or_else(|| n.to_string(), |(name, _)| (*name).to_string())
+}
+
+/// Reduces an Event's reason and message (without the combined prefix, see
+/// [`strip_combined`]).
 pub fn classify_event(reason: &str, message: &str) -> Signal {
     let lower = message.trim_start().to_ascii_lowercase();
     let probe_of = |s: &str| match s {
@@ -114,7 +227,7 @@ pub fn classify_event(reason: &str, message: &str) -> Signal {
             if lower.starts_with("back-off restarting failed container") {
                 Signal::CrashBackOff
             } else if lower.starts_with("back-off pulling image") {
-                Signal::ImagePullBackOff
+                Signal::ImagePullBackOff(pull_error_category(message))
             } else {
                 Signal::Unparsed
             }

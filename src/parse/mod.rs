@@ -7,6 +7,7 @@ mod number;
 
 pub use log::classify_log;
 pub use message::{
-    classify_event, classify_exec_message, classify_pull_failure, parse_field_path, parse_missing_object,
+    classify_event, classify_exec_message, classify_pull_failure, container_named, parse_field_path,
+    parse_missing_object, parse_signal_name, pull_error_category, signal_name, strip_combined,
 };
 pub use number::{parse_backoff_message, parse_go_duration, parse_quantity, timestamp};

@@ -53,8 +53,9 @@ pub enum Signal {
     ProbeKill(Probe),
     /// `BackOff`: `Back-off restarting failed container`.
     CrashBackOff,
-    /// `BackOff`: `Back-off pulling image`.
-    ImagePullBackOff,
+    /// `BackOff`: `Back-off pulling image`, with the category of the pull error the
+    /// message carries since 1.32.
+    ImagePullBackOff(Option<PullFailure>),
     ImagePullFailed(PullFailure),
     Missing(MissingObject),
     /// Not counted; the label value of `crashloop_exporter_events_ignored_total`.

@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 
+use super::event::PullFailure;
 use super::name::{Name, intern};
 
 /// Seconds since the Unix epoch.
@@ -18,10 +19,6 @@ pub type Timestamp = i64;
 
 /// The kubelet's back-off reset window: a container that ran this long is no longer looping.
 pub const BACKOFF_RESET_SECONDS: i64 = 600;
-/// The kubelet's default initial crash-loop back-off.
-pub const INITIAL_BACKOFF_SECONDS: f64 = 10.0;
-/// The kubelet's default maximum crash-loop back-off.
-pub const MAX_BACKOFF_SECONDS: f64 = 300.0;
 
 /// Declares a bounded label enum with its string form, parsed case-sensitively with an
 /// `Other` fallback so unknown values from the API never become label values.
@@ -65,6 +62,8 @@ bounded_enum! {
         RunContainerError => "RunContainerError",
         PreStartHookError => "PreStartHookError",
         PostStartHookError => "PostStartHookError",
+        SignatureValidationFailed => "SignatureValidationFailed",
+        ErrImageNotEnsured => "ErrImageNotEnsured",
     }
 }
 
@@ -79,6 +78,7 @@ bounded_enum! {
         ContainerStatusUnknown => "ContainerStatusUnknown",
         DeadlineExceeded => "DeadlineExceeded",
         Evicted => "Evicted",
+        Unknown => "Unknown",
     }
 }
 
@@ -94,7 +94,18 @@ impl WaitingReason {
                 | ErrImageNeverPull
                 | InvalidImageName
                 | RegistryUnavailable
+                | SignatureValidationFailed
+                | ErrImageNotEnsured
         )
+    }
+}
+
+impl TerminationReason {
+    /// The runtime or the node lost the container or could not start it: `StartError`
+    /// (containerd, exit 128), `ContainerStatusUnknown` (the kubelet, 137: the container
+    /// could not be located) and `Unknown` (containerd, 255: its state was lost).
+    pub fn is_runtime_problem(self) -> bool {
+        matches!(self, Self::StartError | Self::ContainerStatusUnknown | Self::Unknown)
     }
 }
 
@@ -168,6 +179,9 @@ pub struct Waiting {
     pub backoff_seconds: Option<f64>,
     pub hint: Hint,
     pub missing: Option<Box<MissingObject>>,
+    /// For an image problem, the category of the pull error the message carries (since
+    /// 1.32 the back-off message carries it too: `Back-off pulling image "x": ErrImagePull: …`).
+    pub pull_failure: Option<PullFailure>,
 }
 
 /// A container's `state.terminated` or `lastState.terminated`, reduced.
@@ -191,6 +205,12 @@ impl Termination {
     /// start error, an unknown end.
     pub fn is_failure(&self) -> bool {
         self.exit_code != 0 || self.reason != TerminationReason::Completed
+    }
+
+    /// Ended by the signal a stop sends: `stop_signal` (the container's `lifecycle.stopSignal`,
+    /// SIGTERM when unset), or SIGKILL once the grace period is over.
+    pub fn is_stop(&self, stop_signal: Option<u8>) -> bool {
+        self.signal().is_some_and(|s| s == 9 || s == i32::from(stop_signal.unwrap_or(15)))
     }
 
     /// How long the instance ran, where both ends are known.
@@ -241,11 +261,16 @@ pub struct History {
     /// When the current crash loop began (first observation of it).
     pub loop_since: Option<Timestamp>,
     /// Terminations observed through restartCount deltas, and the failed last one of a
-    /// container that has ended ([`has_ended`]), by reason.
+    /// container that has ended ([`PodLifecycle::has_ended`]), by reason.
     pub terminations: Terminations,
     /// The container has ended and its last termination was taken into `terminations`
     /// (or into the baseline): it is never counted twice.
     pub end_seen: bool,
+    /// The last back-off delay the kubelet reported for the current crash loop (its
+    /// waiting message), for when a later status carries none: the kubelet's curve is a
+    /// node setting (10 s to 300 s by default, 1 s to 60 s with the reduced decay, a
+    /// configured maximum), so the exporter never assumes one.
+    pub last_backoff_seconds: Option<f64>,
 }
 
 /// Terminations counted by reason (`OOMKilled`, `Error`, `Completed`, `StartError`, other).
@@ -285,8 +310,16 @@ pub struct SlimContainer {
     pub has_liveness_probe: bool,
     pub has_readiness_probe: bool,
     pub has_startup_probe: bool,
+    /// The container's own `restartPolicy` (KEP-5307; for an init container, `Always` makes
+    /// it a sidecar instead), which overrides the pod's.
+    pub restart_policy: Option<RestartPolicy>,
+    /// `lifecycle.stopSignal` (1.33), as a Linux signal number.
+    pub stop_signal: Option<u8>,
     pub restart_count: u32,
     pub state: State,
+    /// `restartPolicyRules` (KEP-5307): exit codes on which the container restarts whatever
+    /// its policy. Rare, so boxed.
+    pub restart_rules: Option<Box<[ExitCodeRule]>>,
     /// The last termination and the history, which most containers never have: boxed, so
     /// a healthy container does not pay for them (see BENCHMARKS.md).
     past: Option<Box<Past>>,
@@ -304,6 +337,7 @@ static NO_HISTORY: History = History {
     loop_since: None,
     terminations: Terminations([0; 5]),
     end_seen: false,
+    last_backoff_seconds: None,
 };
 
 impl SlimContainer {
@@ -316,8 +350,11 @@ impl SlimContainer {
             has_liveness_probe: false,
             has_readiness_probe: false,
             has_startup_probe: false,
+            restart_policy: None,
+            stop_signal: None,
             restart_count: 0,
             state: State::Unknown,
+            restart_rules: None,
             past: None,
         }
     }
@@ -359,8 +396,22 @@ impl SlimContainer {
     }
 }
 
+/// One of a container's `restartPolicyRules`: restart when the exit code is `In` (or
+/// `NotIn`) the values. The only action the API has is `Restart`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExitCodeRule {
+    pub not_in: bool,
+    pub values: Box<[i32]>,
+}
+
+impl ExitCodeRule {
+    pub fn matches(&self, exit_code: i32) -> bool {
+        self.values.contains(&exit_code) != self.not_in
+    }
+}
+
 /// A restart policy: a pod's `spec.restartPolicy`, or what the kubelet applies to one of
-/// its containers ([`SlimPod::restart_policy_of`]).
+/// its containers ([`PodLifecycle::restart_policy_of`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RestartPolicy {
     #[default]
@@ -416,6 +467,8 @@ pub struct SlimPod {
     pub evicted: bool,
     /// `spec.restartPolicy`.
     pub restart_policy: RestartPolicy,
+    /// `metadata.deletionTimestamp` is set: the kubelet is stopping the pod.
+    pub terminating: bool,
     pub containers: Vec<SlimContainer>,
     /// True once the tracker has carried history into this object.
     pub tracked: bool,
@@ -444,45 +497,94 @@ impl SlimPod {
         self.containers.iter().find(|c| *c.name == *name)
     }
 
-    /// The restart policy the kubelet applies to `c` (see [`restart_policy_of`]).
+    /// The pod-level facts the lifecycle rules read.
+    pub fn lifecycle(&self) -> PodLifecycle {
+        PodLifecycle { phase: self.phase, restart_policy: self.restart_policy, terminating: self.terminating }
+    }
+
+    /// See [`PodLifecycle::restart_policy_of`].
     pub fn restart_policy_of(&self, c: &SlimContainer) -> RestartPolicy {
-        restart_policy_of(self.restart_policy, c.container_type)
+        self.lifecycle().restart_policy_of(c)
     }
 
-    /// Whether `c` has ended: terminated, and the kubelet will not start it again (see
-    /// [`has_ended`]).
+    /// See [`PodLifecycle::has_ended`].
     pub fn has_ended(&self, c: &SlimContainer) -> bool {
-        has_ended(self.phase, self.restart_policy, c)
+        self.lifecycle().has_ended(c)
+    }
+
+    /// See [`PodLifecycle::failed`].
+    pub fn failed(&self, c: &SlimContainer, t: &Termination) -> bool {
+        self.lifecycle().failed(c, t)
     }
 }
 
-/// The restart policy the kubelet applies to a container of a pod with `pod_policy`: a
-/// sidecar always restarts; an init container runs again only after a failure, and not
-/// in a `Never` pod; an ephemeral container never runs again; a regular container follows
-/// the pod.
-pub fn restart_policy_of(pod_policy: RestartPolicy, container_type: ContainerType) -> RestartPolicy {
-    match container_type {
-        ContainerType::Regular => pod_policy,
-        ContainerType::Sidecar => RestartPolicy::Always,
-        ContainerType::Init if pod_policy == RestartPolicy::Never => RestartPolicy::Never,
-        ContainerType::Init => RestartPolicy::OnFailure,
-        ContainerType::Ephemeral => RestartPolicy::Never,
-    }
+/// What of a pod decides whether its containers run again, and whether an end was a
+/// failure: the one place these rules live. The tracker, the verdict, the log fetcher and
+/// the commands all read them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PodLifecycle {
+    pub phase: Phase,
+    /// The pod's `spec.restartPolicy`.
+    pub restart_policy: RestartPolicy,
+    /// Being deleted: the kubelet is stopping its containers.
+    pub terminating: bool,
 }
 
-/// The one rule for "this container will not run again": it is terminated, and either
-/// the pod is `Succeeded` or `Failed` (the kubelet starts nothing in a finished pod) or its
-/// restart policy keeps it down (`Never`; `OnFailure` after exit 0). An ended container is
-/// never crash-looping, its failed last termination is counted once, and it has a cause
-/// only when it failed. Used by the tracker, the verdict and the commands alike.
-pub fn has_ended(phase: Phase, pod_policy: RestartPolicy, c: &SlimContainer) -> bool {
-    let State::Terminated(t) = &c.state else { return false };
-    matches!(phase, Phase::Succeeded | Phase::Failed)
-        || match restart_policy_of(pod_policy, c.container_type) {
-            RestartPolicy::Always => false,
-            RestartPolicy::OnFailure => t.exit_code == 0,
-            RestartPolicy::Never => true,
+impl PodLifecycle {
+    /// The restart policy the kubelet applies to `c`: a sidecar always restarts; a
+    /// container's own `restartPolicy` (KEP-5307) overrides the pod's; an init container
+    /// without one runs again only after a failure, and not in a `Never` pod; an ephemeral
+    /// container never runs again; a regular container follows the pod.
+    pub fn restart_policy_of(&self, c: &SlimContainer) -> RestartPolicy {
+        match (c.container_type, c.restart_policy) {
+            (ContainerType::Sidecar, _) => RestartPolicy::Always,
+            (ContainerType::Ephemeral, _) => RestartPolicy::Never,
+            (_, Some(own)) => own,
+            (ContainerType::Init, None) if self.restart_policy == RestartPolicy::Never => RestartPolicy::Never,
+            (ContainerType::Init, None) => RestartPolicy::OnFailure,
+            (ContainerType::Regular, None) => self.restart_policy,
         }
+    }
+
+    /// Whether the kubelet starts `c` again after it ended with `exit_code`: a matching
+    /// `restartPolicyRules` entry restarts it whatever its policy, so even a container of
+    /// a `Never` pod can crash-loop; else its policy decides.
+    pub fn restarts_after(&self, c: &SlimContainer, exit_code: i32) -> bool {
+        if c.restart_rules.as_deref().is_some_and(|rules| rules.iter().any(|r| r.matches(exit_code))) {
+            return true;
+        }
+        match self.restart_policy_of(c) {
+            RestartPolicy::Always => true,
+            RestartPolicy::OnFailure => exit_code != 0,
+            RestartPolicy::Never => false,
+        }
+    }
+
+    /// The one rule for "this container will not run again": it is terminated, and either
+    /// the pod is `Succeeded` or `Failed` (the kubelet starts nothing in a finished pod) or
+    /// the kubelet will not restart it after this exit ([`Self::restarts_after`]). An ended
+    /// container is never crash-looping, its failed last termination is counted once, and
+    /// it has a cause only when it failed.
+    pub fn has_ended(&self, c: &SlimContainer) -> bool {
+        let State::Terminated(t) = &c.state else { return false };
+        matches!(self.phase, Phase::Succeeded | Phase::Failed) || !self.restarts_after(c, t.exit_code)
+    }
+
+    /// Whether the end `t` of `c` was a failure: [`Termination::is_failure`], except for
+    /// what a stop gives. The kubelet stops a sidecar once the pod is being deleted or its
+    /// regular containers are done, and any exit of it then is normal; a container stopped
+    /// because its pod is being deleted ends by its stop signal (or SIGKILL after the grace
+    /// period), which is no crash either.
+    pub fn failed(&self, c: &SlimContainer, t: &Termination) -> bool {
+        if !t.is_failure() {
+            return false;
+        }
+        let stopping = self.terminating || matches!(self.phase, Phase::Succeeded | Phase::Failed);
+        if c.container_type == ContainerType::Sidecar && stopping {
+            return false;
+        }
+        !(self.terminating && t.is_stop(c.stop_signal))
+    }
 }
 
 /// The lines every pod has (its restart counters and its workload), pre-rendered when the

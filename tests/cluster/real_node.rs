@@ -658,7 +658,7 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
         let mut logs = Vec::new();
         for item in pods["items"].as_array().into_iter().flatten() {
             let pod: crashloop_exporter::view::SlimPod = serde_json::from_value(item.clone()).expect("a slim pod");
-            for c in pod.containers.iter().filter(|c| crashloop_exporter::worth_reading(c)) {
+            for c in pod.containers.iter().filter(|c| crashloop_exporter::worth_reading(&pod, c)) {
                 let read = crashloop_exporter::fetch_termination_log(&client, pod.namespace(), pod.name(), c).await;
                 let (text, status) = match read {
                     Ok(text) => (Some(text), None),
