@@ -139,7 +139,26 @@ mod tests {
 
     #[test]
     fn series_count_is_used_when_count_is_zero() {
-        let (_, e) = cases().pop().expect("last case");
+        let named = |e: &SlimEvent| e.metadata.name.as_deref() == Some("web-5d4f8c7b9-x2x4q.17a1b2c3d4e5f61c");
+        let e = cases().into_iter().map(|(_, e)| e).find(named).expect("the case with a series");
         assert_eq!(e.count, 4);
+    }
+
+    /// A combined Event is keyed without its fieldPath, which is the first combined Event's:
+    /// the container its message names wins; without a name, the fieldPath stands.
+    #[test]
+    fn a_combined_event_goes_to_the_container_its_message_names() {
+        let by_expect = |message: &str| -> SlimEvent {
+            cases()
+                .into_iter()
+                .map(|(_, e)| e)
+                .find(|e| e.metadata.name.as_deref().is_some_and(|n| n.ends_with(message)))
+                .expect("case")
+        };
+        let backoff = by_expect("f702");
+        assert_eq!((backoff.target, backoff.signal), (Target::Container("app".into()), Signal::CrashBackOff));
+        let liveness = by_expect("f701");
+        assert_eq!(liveness.target, Target::Container("app".into()));
+        assert_eq!(liveness.count, 14);
     }
 }

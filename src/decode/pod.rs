@@ -548,4 +548,39 @@ mod tests {
         let pod: SlimPod = serde_json::from_value(json).expect("decodes");
         assert_eq!(pod.containers[0].state.waiting().and_then(|w| w.backoff_seconds), Some(10.0));
     }
+
+    /// What 1.33 to 1.35 kubelets and apiservers add: the status's resources (in-place
+    /// resize), pod-level resources, a container's own restartPolicy and restartPolicyRules,
+    /// stopSignal, and the deletionTimestamp of a pod being stopped.
+    #[test]
+    fn current_fields_are_read() {
+        let resized = fixture("current/resized-memory-limit");
+        let limit = |name: &str| resized.container(name).and_then(|c| c.memory_limit_bytes);
+        assert_eq!(limit("app"), Some(512 << 20), "the status's limit, not the spec's 256Mi");
+        assert_eq!(limit("helper"), Some(1 << 30), "no limit of its own: the pod's");
+
+        let rules = fixture("current/restart-rules-crashloop");
+        let trainer = &rules.containers[0];
+        assert_eq!(trainer.restart_policy, Some(RestartPolicy::Never));
+        assert_eq!(trainer.restart_rules.as_deref(), Some(&[ExitCodeRule { not_in: false, values: [42].into() }][..]));
+
+        let deleted = fixture("current/deleted-never-pod-stopped");
+        assert!(deleted.terminating);
+        assert_eq!(deleted.container("flusher").and_then(|c| c.stop_signal), Some(10));
+        assert_eq!(deleted.container("worker").and_then(|c| c.stop_signal), None);
+
+        let sidecar = fixture("current/sidecar-crashloop-in-never-pod");
+        let proxy = sidecar.container("proxy").expect("proxy");
+        assert_eq!((proxy.container_type, proxy.restart_policy), (ContainerType::Sidecar, None));
+        assert_eq!(sidecar.restart_policy_of(proxy), RestartPolicy::Always);
+
+        let pulls = fixture("current/image-pull-backoff-v132");
+        let pull =
+            |name: &str| pulls.container(name).and_then(|c| c.state.waiting()).map(|w| (w.reason, w.pull_failure));
+        assert_eq!(pull("api"), Some((WaitingReason::ImagePullBackOff, Some(crate::view::PullFailure::NotFound))));
+        assert_eq!(
+            pull("signed"),
+            Some((WaitingReason::SignatureValidationFailed, Some(crate::view::PullFailure::Other)))
+        );
+    }
 }

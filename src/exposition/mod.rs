@@ -338,6 +338,126 @@ pub(crate) mod tests {
         );
     }
 
+    /// A pod as first seen after the exporter started (no baseline), rendered.
+    fn render_seen_later(pod: SlimPod) -> String {
+        let (reader, mut writer) = reflector::store::<SlimPod>();
+        writer.apply_watcher_event(&Event::Init);
+        writer.apply_watcher_event(&Event::InitApply(track(None, pod, NOW, false)));
+        writer.apply_watcher_event(&Event::InitDone);
+        let source = PodSource {
+            caches: vec![cache(reader)],
+            events: SharedEvents::default(),
+            log_hints: Default::default(),
+            healthy_details: false,
+            clock: Arc::new(|| NOW),
+        };
+        text_of(&Exposition::new(source, &SelfMetrics::default()), Format::Prometheus)
+    }
+
+    /// Pods in the shapes 1.33 to 1.35 kubelets write (`tests/fixtures/pods/current/`):
+    /// object in, the series that must and must not be there out.
+    #[test]
+    fn current_kubelet_shapes() {
+        let c = |ns: &str, pod: &str, container: &str, kind: &str| {
+            format!(r#"namespace="{ns}",pod="{pod}",container="{container}",container_type="{kind}""#)
+        };
+        let shipper = c("batch", "report-29387160-x8k2p", "log-shipper", "sidecar");
+        let proxy = c("data", "ingest-0", "proxy", "sidecar");
+        let trainer = c("ml", "trainer-0", "trainer", "regular");
+        let trainer_ended = c("ml", "trainer-1", "trainer", "regular");
+        let warmer = c("web", "warmup-7d9c8b6f5-q2w3e", "cache-warmer", "regular");
+        let migrator = c("web", "warmup-7d9c8b6f5-q2w3e", "migrator", "regular");
+        let api = c("shop", "api-5f6d7c8b9-zx7cv", "api", "regular");
+        let signed = c("shop", "api-5f6d7c8b9-zx7cv", "signed", "regular");
+        let resized = c("web", "resized-0", "app", "regular");
+        let worker = c("batch", "batch-worker-0", "worker", "regular");
+        let flusher = c("batch", "batch-worker-0", "flusher", "regular");
+        let cases: Vec<(&str, Vec<String>, Vec<String>)> = vec![
+            (
+                "sidecar-stopped-with-its-job",
+                vec![format!("crashloop_container_crashlooping{{{shipper}}} 0")],
+                vec![
+                    format!("crashloop_container_probable_cause{{{shipper}"),
+                    format!("crashloop_container_terminations_total{{{shipper}"),
+                    "crashloop_troubled_containers{".into(),
+                ],
+            ),
+            (
+                "sidecar-crashloop-in-never-pod",
+                vec![
+                    format!("crashloop_container_crashlooping{{{proxy}}} 1"),
+                    format!("crashloop_container_probable_cause{{{proxy},cause=\"app_error\"}} 1"),
+                    format!("crashloop_container_backoff_delay_seconds{{{proxy},source=\"kubelet\"}} 80.0"),
+                ],
+                vec![],
+            ),
+            (
+                "restart-rules-crashloop",
+                vec![
+                    format!("crashloop_container_crashlooping{{{trainer}}} 1"),
+                    format!("crashloop_container_probable_cause{{{trainer},cause=\"app_error\"}} 1"),
+                    format!("crashloop_container_terminations_total{{{trainer},reason=\"Error\"}} 3"),
+                ],
+                vec![],
+            ),
+            (
+                "restart-rules-ended",
+                vec![
+                    format!("crashloop_container_crashlooping{{{trainer_ended}}} 0"),
+                    format!("crashloop_container_probable_cause{{{trainer_ended},cause=\"app_error\"}} 1"),
+                    format!("crashloop_container_terminations_total{{{trainer_ended},reason=\"Error\"}} 4"),
+                ],
+                vec![],
+            ),
+            (
+                "container-policy-never-in-always-pod",
+                vec![
+                    format!("crashloop_container_probable_cause{{{migrator},cause=\"oom_killed\"}} 1"),
+                    format!("crashloop_container_terminations_total{{{migrator},reason=\"OOMKilled\"}} 1"),
+                    format!("crashloop_container_last_terminated_oom_killed{{{migrator}}} 1"),
+                ],
+                vec![format!("crashloop_container_probable_cause{{{warmer}")],
+            ),
+            (
+                "image-pull-backoff-v132",
+                vec![
+                    format!("crashloop_container_image_pull_failure{{{api},category=\"not_found\"}} 1"),
+                    format!("crashloop_container_probable_cause{{{signed},cause=\"image_pull\"}} 1"),
+                    format!("crashloop_container_waiting_reason{{{signed},reason=\"SignatureValidationFailed\"}} 1"),
+                    format!("crashloop_container_image_pull_failure{{{signed},category=\"other\"}} 1"),
+                ],
+                vec![],
+            ),
+            (
+                "resized-memory-limit",
+                vec![
+                    format!("crashloop_container_memory_limit_bytes{{{resized}}} 536870912"),
+                    format!("crashloop_container_probable_cause{{{resized},cause=\"oom_killed\"}} 1"),
+                ],
+                vec![],
+            ),
+            (
+                "deleted-never-pod-stopped",
+                vec![format!("crashloop_container_last_terminated_exit_code{{{flusher}}} 138")],
+                vec![
+                    format!("crashloop_container_probable_cause{{"),
+                    format!("crashloop_container_terminations_total{{{worker}"),
+                    format!("crashloop_container_terminations_total{{{flusher}"),
+                    "crashloop_troubled_containers{".into(),
+                ],
+            ),
+        ];
+        for (name, present, absent) in cases {
+            let out = render_seen_later(fixture(&format!("current/{name}")));
+            for line in present {
+                assert!(out.lines().any(|l| l == line), "{name}: no line {line}\n{out}");
+            }
+            for prefix in absent {
+                assert!(!out.lines().any(|l| l.starts_with(&prefix)), "{name}: a line {prefix}…\n{out}");
+            }
+        }
+    }
+
     /// Lines attached at ingest render exactly as lines made at render time.
     #[test]
     fn prerendered_lines_render_as_fresh_ones() {
