@@ -622,8 +622,8 @@ pub(crate) mod tests {
     #[test]
     fn every_label_value_is_documented_in_the_readme() {
         use crate::verdict::{Cause, DelaySource};
-        use families::Family;
         use crate::view::{TerminationReason, WaitingReason};
+        use families::Family;
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
         let values_of = |family: &Family| -> Vec<String> {
             let row = readme.lines().find(|l| l.starts_with(&format!("| `{}` |", family.name))).expect("a row");

@@ -730,6 +730,90 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
 }
 
 /// Deletes namespaces without waiting: the controllers and the kubelet stop their pods.
+/// A `restartPolicy: Never` pod deleted while it runs: the kubelet stops its containers, one
+/// that handles SIGTERM (exit 143) and one that ignores it (PID 1 without a handler) and is
+/// killed after the grace period (137). Both ends are stops, not failures: no cause, no
+/// termination counted, nothing troubled, though the exits are exported. A finalizer holds
+/// the pod while the exporter looks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_stopped_by_its_deletion_raises_nothing() {
+    let (cluster, _node) = testbed::shared_node().expect("a cluster with a real node");
+    let kubeconfig = cluster.kubeconfig_path();
+    let client = cluster.client().await.expect("client");
+    let ns = "rn-deleted";
+    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    let exporter = Exporter::start(&kubeconfig, &[]).await;
+    let mut pod = bare_pod(
+        "stopped",
+        "Never",
+        json!({"terminationGracePeriodSeconds": 3, "containers": [
+            sh("graceful", "trap 'exit 143' TERM; while true; do sleep 1; done"),
+            container("stubborn", &["sleep", "3600"]),
+        ]}),
+    );
+    pod["metadata"]["finalizers"] = json!(["crashloop.test/hold"]);
+    kubectl_create(cluster, ns, &[pod]);
+    let running = |c: &str| series("crashloop_container_restarts_total", ns, "stopped", c, "regular", None) + " 0";
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let started =
+            pods.get("stopped").await.ok().and_then(|p| p.status).and_then(|s| s.container_statuses).is_some_and(
+                |cs| cs.len() == 2 && cs.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some())),
+            );
+        if started && exporter.metrics().await.contains(&running("graceful")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the pod did not start");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    cluster.kubectl(&["delete", "pod", "-n", ns, "stopped", "--wait=false"]).unwrap_or_else(|e| panic!("{e}"));
+    let exit_code =
+        |c: &str| series("crashloop_container_last_terminated_exit_code", ns, "stopped", c, "regular", None);
+    let out = exporter
+        .metrics_within(Duration::from_secs(60), "both containers stopped", |o| {
+            value(o, &exit_code("graceful")) == Some("143") && value(o, &exit_code("stubborn")) == Some("137")
+        })
+        .await;
+    // Ten scrapes, a second apart: the stop stays a stop.
+    for _ in 0..10 {
+        let out = exporter.metrics().await;
+        let of_pod: Vec<&str> = out.lines().filter(|l| l.contains(r#"pod="stopped""#)).collect();
+        for family in ["crashloop_container_probable_cause", "crashloop_container_terminations_total"] {
+            assert!(
+                !of_pod.iter().any(|l| l.starts_with(family)),
+                "{family} for a stopped pod:\n{}",
+                of_pod.join("\n")
+            );
+        }
+        assert!(!out.lines().any(|l| l.starts_with(&format!("crashloop_troubled_containers{{namespace=\"{ns}\""))));
+        for c in ["graceful", "stubborn"] {
+            let looping = series("crashloop_container_crashlooping", ns, "stopped", c, "regular", None);
+            assert_eq!(value(&out, &looping), Some("0"), "{c}");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(
+        value(
+            &out,
+            &series("crashloop_container_state", ns, "stopped", "graceful", "regular", Some(("state", "terminated")))
+        ) == Some("1")
+    );
+    cluster
+        .kubectl(&[
+            "patch",
+            "pod",
+            "-n",
+            ns,
+            "stopped",
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    delete_namespaces(cluster, &[ns]);
+}
+
 fn delete_namespaces(cluster: &testbed::Cluster, namespaces: &[&str]) {
     let args = [&["delete", "namespace", "--wait=false"], namespaces].concat();
     cluster.kubectl(&args).unwrap_or_else(|e| panic!("{e}"));
