@@ -5,14 +5,24 @@
 //! Time is simulated seconds since the pod was created. The binary maps it to the wall clock
 //! (`created + t / speedup`) and writes every timestamp on the wall clock, as a kubelet does.
 //!
-//! The model follows the kubelet's defaults (see `shared/reference`, kubelet notes §1–3):
-//! - **Crash-loop back-off**: client-go's `flowcontrol.Backoff` with 10 s initial and 300 s
-//!   maximum, keyed by container, whose entry expires when an instance ran more than 600 s
-//!   (`finishedAt − lastUpdate > 600 s`). The first crash restarts at once; then the waits
-//!   are 10, 20, 40, 80, 160, 300, 300 s …; after a 10-minute run it starts over.
-//! - **Syncs**: the kubelet notices an exit [`EXIT_SECONDS`] later; while a pod is in trouble
+//! The model follows the kubelet's defaults (see `shared/reference`, kubelet notes §1–4):
+//! - **Crash-loop back-off**: client-go's `flowcontrol.Backoff`, keyed by container, whose
+//!   entry expires when an instance ran more than 600 s (`finishedAt − lastUpdate > 600 s`).
+//!   Its curve is the node's ([`BackoffCurve`]): by default 10 s initial and 300 s maximum,
+//!   so the first crash restarts at once, then the waits are 10, 20, 40, 80, 160, 300,
+//!   300 s …; with `ReduceDefaultCrashLoopBackOffDecay` 1 s doubling to 60 s; with
+//!   `crashLoopBackOff.maxContainerRestartPeriod` any maximum from 1 s to 300 s (the initial
+//!   delay too, when it is below it). Whatever the curve, after a 10-minute run it starts over.
+//! - **Syncs**: the kubelet notices an exit [`EXIT_SECONDS`] later (its PLEG relist period),
+//!   or half the initial back-off if that is shorter: a node notices most exits within the
+//!   period, so a 1 s back-off shows as `CrashLoopBackOff` there. While a pod is in trouble
 //!   it is synced every [`SYNC_SECONDS`] (each sync repeats the `BackOff` or `Failed`
 //!   Event) and when a back-off ends (the restart is not delayed past it).
+//! - **Sidecars** (`initContainers` with `restartPolicy: Always`, see [`Scenario::Sidecar`]
+//!   and [`Scenario::SidecarJob`]): started first, the regular container [`SIDECAR_LEAD`]
+//!   later; a crashing sidecar restarts with the same back-off whatever the pod's
+//!   `restartPolicy`; once the regular container of a `restartPolicy: Never` pod has
+//!   completed, the kubelet stops the sidecar (SIGTERM: `Error`, 143) and the pod succeeds.
 //! - **Image pulls**: their own `flowcontrol.Backoff` (10 s doubling to 300 s): `ErrImagePull`
 //!   after a failed pull, then `ImagePullBackOff` until the back-off ends and the next pull.
 //! - **Liveness kills**: `periodSeconds: 10`, `failureThreshold: 3`, one `Unhealthy` Event per
@@ -29,17 +39,22 @@ use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::str::FromStr;
 
+use crashloop_exporter::parse::parse_go_duration;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 
 use super::fixtures::{
-    Terminated, container, crashloop_status, deployment_pod, running_status, terminated_status, waiting_status,
+    Terminated, container, crashloop_status, deployment_pod, job_pod, running_status, terminated_status, waiting_status,
 };
 
-/// The kubelet's initial crash-loop back-off.
+/// The kubelet's default initial crash-loop back-off (and the image-pull one's).
 pub const INITIAL_BACKOFF: f64 = 10.0;
-/// The kubelet's maximum crash-loop back-off.
+/// The kubelet's default maximum crash-loop back-off (and the image-pull one's).
 pub const MAX_BACKOFF: f64 = 300.0;
+/// The initial crash-loop back-off with `ReduceDefaultCrashLoopBackOffDecay`.
+pub const REDUCED_INITIAL_BACKOFF: f64 = 1.0;
+/// The maximum crash-loop back-off with `ReduceDefaultCrashLoopBackOffDecay`.
+pub const REDUCED_MAX_BACKOFF: f64 = 60.0;
 /// A back-off entry expires when an instance ran longer than this (the kubelet's reset).
 pub const BACKOFF_RESET: f64 = 600.0;
 /// From pod creation to the first container start (image present, sandbox ready).
@@ -62,6 +77,14 @@ pub const DEFAULT_MIX: &str = "oom=5,liveness=5,image=2,config=2,healthy=86";
 pub const REPLICAS: usize = 3;
 /// The container every simulated pod runs.
 pub const CONTAINER: &str = "app";
+/// The sidecar of [`Scenario::Sidecar`] and [`Scenario::SidecarJob`] pods: an init container
+/// with `restartPolicy: Always`.
+pub const SIDECAR: &str = "log-shipper";
+/// The sidecar's image.
+pub const SIDECAR_IMAGE: &str = "registry.example/log-shipper:2.4.1";
+/// From a sidecar's start to its pod's regular container's: the kubelet starts that one on
+/// its next sync, once the sidecar runs.
+pub const SIDECAR_LEAD: f64 = 1.0;
 
 /// What happens to a pod's container.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,12 +102,35 @@ pub enum Scenario {
     /// A ConfigMap it needs is missing: through `envFrom` (`CreateContainerConfigError`) on
     /// even seeds, through a volume (`ContainerCreating` and `FailedMount`) on odd ones.
     Config,
+    /// A Deployment pod with a sidecar ([`SIDECAR`], an init container with `restartPolicy:
+    /// Always`, reported in `initContainerStatuses`) that exits 1 (`Error`) after 10–60 s,
+    /// over and over, while the regular container keeps running: the sidecar crash-loops
+    /// with the pod's back-off. The 1.20 test apiserver prunes `restartPolicy` from init
+    /// containers, so read from it the sidecar looks like an init container running beside
+    /// the regular one; the unit tests, which decode the model's own JSON, check the
+    /// sidecar semantics.
+    Sidecar,
+    /// A Job pod (`restartPolicy: Never`) with the same sidecar: its regular container
+    /// completes (`Completed`, 0) after 20–120 s, then the kubelet stops the sidecar (SIGTERM:
+    /// `Error`, 143) and the pod is `Succeeded`: no failure, nothing troubled. Against the
+    /// 1.20 apiserver the sidecar looks like an init container, as for [`Scenario::Sidecar`],
+    /// and its exit 143 then like a failed one: `scan` there lists these pods (cause
+    /// `unknown`), which a real 1.29+ cluster would not.
+    SidecarJob,
 }
 
 impl Scenario {
     /// Every scenario, in `--mix` order.
-    pub const ALL: [Scenario; 6] =
-        [Scenario::Oom, Scenario::Liveness, Scenario::Image, Scenario::Config, Scenario::Leak, Scenario::Healthy];
+    pub const ALL: [Scenario; 8] = [
+        Scenario::Oom,
+        Scenario::Liveness,
+        Scenario::Image,
+        Scenario::Config,
+        Scenario::Leak,
+        Scenario::Sidecar,
+        Scenario::SidecarJob,
+        Scenario::Healthy,
+    ];
 
     /// Its name in `--mix`.
     pub fn as_str(self) -> &'static str {
@@ -95,10 +141,12 @@ impl Scenario {
             Scenario::Liveness => "liveness",
             Scenario::Image => "image",
             Scenario::Config => "config",
+            Scenario::Sidecar => "sidecar",
+            Scenario::SidecarJob => "sidecar-job",
         }
     }
 
-    /// The Deployment name its pods get (with a number).
+    /// The Deployment (or, for [`Scenario::SidecarJob`], Job) name its pods get (with a number).
     pub fn workload(self) -> &'static str {
         match self {
             Scenario::Healthy => "web",
@@ -107,12 +155,24 @@ impl Scenario {
             Scenario::Liveness => "api",
             Scenario::Image => "frontend",
             Scenario::Config => "worker",
+            Scenario::Sidecar => "ingest",
+            Scenario::SidecarJob => "export",
         }
     }
 
-    /// Whether its container ends up in `CrashLoopBackOff`.
+    /// Whether one of its containers ends up in `CrashLoopBackOff`.
     pub fn crash_loops(self) -> bool {
-        matches!(self, Scenario::Oom | Scenario::Liveness)
+        matches!(self, Scenario::Oom | Scenario::Liveness | Scenario::Sidecar)
+    }
+
+    /// Whether its pods have the sidecar [`SIDECAR`].
+    pub fn has_sidecar(self) -> bool {
+        matches!(self, Scenario::Sidecar | Scenario::SidecarJob)
+    }
+
+    /// Whether its pods belong to a Job (`restartPolicy: Never`) rather than a Deployment.
+    pub fn is_job(self) -> bool {
+        self == Scenario::SidecarJob
     }
 }
 
@@ -205,11 +265,12 @@ pub fn namespaces(prefix: &str, k: usize) -> Vec<String> {
     if k <= 1 { vec![prefix.to_string()] } else { (0..k).map(|i| format!("{prefix}-{i}")).collect() }
 }
 
-/// One simulated pod: the replica of a Deployment, and what happens to it.
+/// One simulated pod: the replica of a Deployment (or one of a Job's parallel pods, for
+/// [`Scenario::SidecarJob`]), and what happens to it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PodPlan {
     pub namespace: String,
-    /// `<workload>-<n>`, e.g. `checkout-3`.
+    /// `<workload>-<n>`, e.g. `checkout-3`: the Deployment, or the Job.
     pub deployment: String,
     /// 0 .. [`REPLICAS`].
     pub replica: usize,
@@ -261,10 +322,15 @@ impl PodPlan {
         safe_chars(&(&self.namespace, &self.deployment), 10)
     }
 
-    /// The pod's name in its `generation` (a replacement pod gets a new suffix).
+    /// The pod's name in its `generation` (a replacement pod gets a new suffix):
+    /// `<deployment>-<hash>-<suffix>`, or `<job>-<suffix>`.
     pub fn name(&self, generation: u32) -> String {
         let suffix = safe_chars(&(self.seed, generation), 5);
-        format!("{}-{}-{suffix}", self.deployment, self.template_hash())
+        if self.scenario.is_job() {
+            format!("{}-{suffix}", self.deployment)
+        } else {
+            format!("{}-{}-{suffix}", self.deployment, self.template_hash())
+        }
     }
 
     /// The container image (one that does not exist, for [`Scenario::Image`]).
@@ -287,7 +353,7 @@ impl PodPlan {
         self.seed % 2 == 1
     }
 
-    /// The pod as its ReplicaSet creates it, bound to the testbed node.
+    /// The pod as its ReplicaSet (or Job) creates it, bound to the testbed node.
     pub fn manifest(&self, generation: u32) -> Value {
         let mut app = container(CONTAINER, &self.image());
         app["ports"] = json!([{ "name": "http", "containerPort": 8080, "protocol": "TCP" }]);
@@ -317,9 +383,24 @@ impl PodPlan {
         }
         let name = self.name(generation);
         let suffix = name.rsplit('-').next().unwrap_or_default();
-        let mut pod = deployment_pod(&self.namespace, &self.deployment, &self.template_hash(), suffix, vec![app]);
+        let mut pod = if self.scenario.is_job() {
+            let mut pod = job_pod(&self.namespace, &self.deployment, suffix, vec![app]);
+            pod["spec"]["restartPolicy"] = json!("Never");
+            pod
+        } else {
+            deployment_pod(&self.namespace, &self.deployment, &self.template_hash(), suffix, vec![app])
+        };
         if needs_config && self.config_through_volume() {
             pod["spec"]["volumes"] = json!([{ "name": "config", "configMap": { "name": self.config_map() } }]);
+        }
+        if self.scenario.has_sidecar() {
+            let mut sidecar = container(SIDECAR, SIDECAR_IMAGE);
+            sidecar["restartPolicy"] = json!("Always");
+            sidecar["resources"] = json!({
+                "requests": { "cpu": "50m", "memory": "64Mi" },
+                "limits": { "memory": "128Mi" },
+            });
+            pod["spec"]["initContainers"] = json!([sidecar]);
         }
         pod["spec"]["terminationGracePeriodSeconds"] = json!(GRACE_SECONDS as i64);
         pod
@@ -336,11 +417,91 @@ impl PodPlan {
         1 + (self.seed % 6) as i32
     }
 
-    /// The lifecycle of generation `generation` of this pod, once created as `subject`.
-    pub fn lifecycle(&self, subject: Subject, generation: u32) -> Lifecycle {
-        let mut lifecycle = Lifecycle::new(self.scenario, subject, hash64(&(self.seed, generation)));
+    /// The lifecycle of generation `generation` of this pod, once created as `subject`, on a
+    /// node whose crash-loop back-off follows `curve`.
+    pub fn lifecycle(&self, subject: Subject, generation: u32, curve: BackoffCurve) -> Lifecycle {
+        let mut lifecycle =
+            Lifecycle::new(self.scenario, subject, hash64(&(self.seed, generation))).with_backoff(curve);
         lifecycle.config_volume = self.config_through_volume();
         lifecycle
+    }
+}
+
+/// A node's crash-loop back-off curve: the first delay, doubled at each fast crash up to the
+/// maximum. A node setting (kubelet notes §1), so `crashloop-sim --backoff` picks it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BackoffCurve {
+    /// Seconds.
+    pub initial: f64,
+    /// Seconds.
+    pub max: f64,
+}
+
+impl Default for BackoffCurve {
+    /// The kubelet's defaults: 10 s doubling to 300 s.
+    fn default() -> Self {
+        BackoffCurve { initial: INITIAL_BACKOFF, max: MAX_BACKOFF }
+    }
+}
+
+impl BackoffCurve {
+    /// `ReduceDefaultCrashLoopBackOffDecay` (alpha in 1.33): 1 s doubling to 60 s.
+    pub fn reduced() -> Self {
+        BackoffCurve { initial: REDUCED_INITIAL_BACKOFF, max: REDUCED_MAX_BACKOFF }
+    }
+
+    /// This curve with `crashLoopBackOff.maxContainerRestartPeriod: max` (`KubeletCrashLoopBackOffMax`),
+    /// which takes precedence: the maximum is `max`, and so is the initial delay when `max`
+    /// is below it (a constant interval). The kubelet accepts 1 s to 300 s; the model takes
+    /// whole seconds, as its messages print them.
+    pub fn with_max(self, max: f64) -> Result<Self, String> {
+        if !(1.0..=MAX_BACKOFF).contains(&max) || max.fract() != 0.0 {
+            return Err(format!(
+                "the maximum back-off (maxContainerRestartPeriod) must be whole seconds from 1s to 5m0s, not {max}s"
+            ));
+        }
+        Ok(BackoffCurve { initial: self.initial.min(max), max })
+    }
+}
+
+impl FromStr for BackoffCurve {
+    type Err = String;
+
+    /// `default` (10 s to 300 s), `reduced` (1 s to 60 s), `max=DURATION` (the default's
+    /// initial delay, the given maximum) or `reduced,max=DURATION`; a duration is Go's
+    /// (`30s`, `2m`) or plain seconds.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let known = "known: default, reduced, max=DURATION, reduced,max=DURATION";
+        let s = s.trim();
+        let (base, max) = match s.split_once(',') {
+            Some((base, max)) => (base.trim(), Some(max.trim())),
+            None if s.starts_with("max=") => ("default", Some(s)),
+            None => (s, None),
+        };
+        let curve = match base {
+            "default" => BackoffCurve::default(),
+            "reduced" => BackoffCurve::reduced(),
+            other => return Err(format!("unknown back-off curve {other:?} ({known})")),
+        };
+        let Some(max) = max else { return Ok(curve) };
+        let value = max.strip_prefix("max=").ok_or_else(|| format!("{max:?} is not max=DURATION ({known})"))?;
+        let seconds = value
+            .parse::<f64>()
+            .ok()
+            .or_else(|| parse_go_duration(value))
+            .ok_or_else(|| format!("{value:?} is not a duration (e.g. 30s, 2m)"))?;
+        curve.with_max(seconds)
+    }
+}
+
+impl fmt::Display for BackoffCurve {
+    /// As the kubelet prints delays: `10s doubling to 5m0s`, or `30s` for a constant interval.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.initial == self.max {
+            f.write_str(&go_duration(self.max))
+        } else {
+            write!(f, "{} doubling to {}", go_duration(self.initial), go_duration(self.max))
+        }
     }
 }
 
@@ -356,15 +517,16 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// The kubelet's crash-loop back-off: 10 s doubling to 300 s, reset after a 600 s run.
-    pub fn crash_loop() -> Self {
-        Backoff { initial: INITIAL_BACKOFF, max: MAX_BACKOFF, expiry: BACKOFF_RESET, entry: None }
+    /// The kubelet's crash-loop back-off on a node with `curve`, reset after a 600 s run
+    /// whatever the curve (KEP-4603 fixed the expiry at 10 minutes).
+    pub fn crash_loop(curve: BackoffCurve) -> Self {
+        Backoff { initial: curve.initial, max: curve.max, expiry: BACKOFF_RESET, entry: None }
     }
 
     /// The kubelet's image-pull back-off: 10 s doubling to 300 s (client-go's default expiry,
-    /// twice the maximum).
+    /// twice the maximum), which the crash-loop settings do not change.
     pub fn image_pull() -> Self {
-        Backoff { expiry: 2.0 * MAX_BACKOFF, ..Self::crash_loop() }
+        Backoff { initial: INITIAL_BACKOFF, max: MAX_BACKOFF, expiry: 2.0 * MAX_BACKOFF, entry: None }
     }
 
     fn live(&self, event_time: f64) -> Option<(f64, f64)> {
@@ -423,14 +585,16 @@ pub struct Exit {
 }
 
 /// A container's state, in simulated time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum State {
-    /// `waiting: ContainerCreating`.
+    /// `waiting: ContainerCreating` (`PodInitializing` in a pod with a sidecar).
+    #[default]
     Creating,
     Running {
         started: f64,
     },
-    /// Just exited; the next sync restarts it or puts it in back-off.
+    /// Just exited; the next sync restarts it or puts it in back-off (or, in a
+    /// `restartPolicy: Never` pod, for good).
     Exited(Exit),
     /// `waiting: CrashLoopBackOff` with the kubelet's current delay.
     CrashLoopBackOff {
@@ -448,31 +612,138 @@ pub enum State {
     },
 }
 
-/// A container's status: state, `restartCount` and `lastState`.
-#[derive(Clone, Debug, PartialEq)]
+/// One of a simulated pod's containers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Which {
+    /// The regular container, [`CONTAINER`].
+    App,
+    /// The sidecar, [`SIDECAR`].
+    Sidecar,
+}
+
+impl Which {
+    pub fn name(self) -> &'static str {
+        match self {
+            Which::App => CONTAINER,
+            Which::Sidecar => SIDECAR,
+        }
+    }
+
+    /// The `involvedObject.fieldPath` of the kubelet's Events about it.
+    pub fn field_path(self) -> String {
+        match self {
+            Which::App => format!("spec.containers{{{CONTAINER}}}"),
+            Which::Sidecar => format!("spec.initContainers{{{SIDECAR}}}"),
+        }
+    }
+}
+
+/// A pod's status as the model knows it: its container's state, `restartCount` and
+/// `lastState`, and its sidecar's, if it has one.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Status {
     pub state: State,
     pub restarts: i32,
     pub last: Option<Exit>,
+    /// The sidecar's state, `restartCount` and `lastState` (its own `sidecar` is `None`),
+    /// in pods that have one ([`Scenario::has_sidecar`]).
+    pub sidecar: Option<Box<Status>>,
+    /// The pod has finished: a `restartPolicy: Never` pod whose containers all ended, its
+    /// regular one successfully.
+    pub succeeded: bool,
 }
 
 impl Status {
-    /// The pod's phase with this one container (`restartPolicy: Always`).
+    /// The pod's phase: `Succeeded` once it has finished, else `Running` once its
+    /// container has started (`Pending` before).
     pub fn phase(&self) -> &'static str {
+        if self.succeeded {
+            return "Succeeded";
+        }
         match self.state {
             State::Running { .. } | State::Exited(_) | State::CrashLoopBackOff { .. } => "Running",
             _ => "Pending",
         }
     }
 
-    /// The container status JSON for `pod` (as created), with simulated times turned into
-    /// RFC 3339 by `wall`.
+    /// The status of one container of the pod (`None`: a sidecar the pod does not have).
+    pub fn of(&self, which: Which) -> Option<&Status> {
+        match which {
+            Which::App => Some(self),
+            Which::Sidecar => self.sidecar.as_deref(),
+        }
+    }
+
+    fn of_mut(&mut self, which: Which) -> &mut Status {
+        match which {
+            Which::App => self,
+            Which::Sidecar => self.sidecar.get_or_insert_with(Box::default),
+        }
+    }
+
+    /// The container in `CrashLoopBackOff`, if one is (the regular one first).
+    pub fn backing_off(&self) -> Option<&Status> {
+        std::iter::once(self).chain(self.sidecar.as_deref()).find(|s| matches!(s.state, State::CrashLoopBackOff { .. }))
+    }
+
+    /// The container status JSON of the regular container for `pod` (as created), with
+    /// simulated times turned into RFC 3339 by `wall`.
     pub fn to_json(&self, pod: &Pod, image: &str, wall: &dyn Fn(f64) -> String) -> Value {
+        self.container_json(Which::App, self.sidecar.is_some(), pod, image, wall)
+    }
+
+    /// The status JSON of every container of `pod`: the regular one, then the sidecar.
+    pub fn container_statuses(&self, pod: &Pod, image: &str, wall: &dyn Fn(f64) -> String) -> Vec<Value> {
+        let mut out = vec![self.to_json(pod, image, wall)];
+        if let Some(sidecar) = &self.sidecar {
+            out.push(sidecar.container_json(Which::Sidecar, true, pod, SIDECAR_IMAGE, wall));
+        }
+        out
+    }
+
+    /// The pod's `status`, as the kubelet PATCHes it: phase, conditions and the container
+    /// statuses (the sidecar's in `initContainerStatuses`). With a sidecar, the pod is
+    /// `Initialized` once its regular container has started, even while the sidecar
+    /// restarts; a finished pod is not ready by `PodCompleted`.
+    pub fn pod_status(&self, pod: &Pod, image: &str, wall: &dyn Fn(f64) -> String) -> Value {
+        let mut body = super::fixtures::pod_status(pod, self.phase(), self.container_statuses(pod, image, wall));
+        if self.sidecar.is_none() {
+            return body;
+        }
+        for condition in body["conditions"].as_array_mut().into_iter().flatten() {
+            let initialized = condition["type"] == "Initialized" && self.state != State::Creating;
+            let completed = self.succeeded && matches!(condition["type"].as_str(), Some("Ready" | "ContainersReady"));
+            if initialized {
+                condition["status"] = json!("True");
+                if let Some(c) = condition.as_object_mut() {
+                    c.remove("reason");
+                }
+            }
+            if completed {
+                condition["reason"] = json!("PodCompleted");
+            }
+        }
+        body
+    }
+
+    /// This container's status JSON, as `which` of `pod`; `initializing`: it waits for
+    /// `PodInitializing` (the pod has init containers) rather than `ContainerCreating`.
+    fn container_json(
+        &self,
+        which: Which,
+        initializing: bool,
+        pod: &Pod,
+        image: &str,
+        wall: &dyn Fn(f64) -> String,
+    ) -> Value {
         let term = |e: &Exit| Terminated::new(e.reason, e.exit_code, wall(e.started), wall(e.finished));
         let last = self.last.as_ref().map(term);
-        let c = CONTAINER;
+        let c = which.name();
         match &self.state {
-            State::Creating => waiting_status(c, "ContainerCreating", "", self.restarts, None),
+            State::Creating => {
+                let reason = if initializing { "PodInitializing" } else { "ContainerCreating" };
+                waiting_status(c, reason, "", self.restarts, None)
+            }
             State::Running { started } => running_status(c, self.restarts, &wall(*started), last.as_ref()),
             State::Exited(e) => terminated_status(c, self.restarts, &term(e), last.as_ref()),
             State::CrashLoopBackOff { delay } => match &last {
@@ -497,14 +768,23 @@ pub struct Occurrence {
     pub reason: &'static str,
     pub message: String,
     pub warning: bool,
-    /// About the container (`spec.containers{app}`), else about the pod.
-    pub on_container: bool,
+    /// About this container ([`Which::field_path`]), else about the pod.
+    pub container: Option<Which>,
 }
 
+impl Occurrence {
+    /// The same Event about `container` (`None`: about the pod).
+    fn on(self, container: Option<Which>) -> Self {
+        Occurrence { container, ..self }
+    }
+}
+
+/// A `Normal` Event about the regular container.
 fn normal(reason: &'static str, message: String) -> Occurrence {
-    Occurrence { reason, message, warning: false, on_container: true }
+    Occurrence { reason, message, warning: false, container: Some(Which::App) }
 }
 
+/// A `Warning` Event about the regular container.
 fn warning(reason: &'static str, message: String) -> Occurrence {
     Occurrence { warning: true, ..normal(reason, message) }
 }
@@ -551,6 +831,7 @@ pub struct Lifecycle {
     runs: Option<Vec<f64>>,
     config_volume: bool,
     status: Status,
+    curve: BackoffCurve,
     crash: Backoff,
     pull: Backoff,
     /// When the next instance starts, the next pull is tried, or the next retry happens.
@@ -569,16 +850,19 @@ const MOUNT_RETRY: (f64, f64) = (0.5, 122.0);
 const MOUNT_TIMEOUT: f64 = 123.0;
 
 impl Lifecycle {
-    /// A container of `scenario`; `seed` picks run times and variants.
+    /// A pod of `scenario` on a node with the default back-off; `seed` picks run times and
+    /// variants.
     pub fn new(scenario: Scenario, subject: Subject, seed: u64) -> Self {
+        let curve = BackoffCurve::default();
         Lifecycle {
             scenario,
             subject,
             seed,
             runs: None,
             config_volume: false,
-            status: Status { state: State::Creating, restarts: 0, last: None },
-            crash: Backoff::crash_loop(),
+            status: Status { sidecar: scenario.has_sidecar().then(Box::default), ..Status::default() },
+            curve,
+            crash: Backoff::crash_loop(curve),
             pull: Backoff::image_pull(),
             next_at: START_SECONDS,
             mount_delay: MOUNT_RETRY.0,
@@ -589,8 +873,16 @@ impl Lifecycle {
         }
     }
 
+    /// On a node whose crash-loop back-off follows `curve`.
+    pub fn with_backoff(mut self, curve: BackoffCurve) -> Self {
+        self.curve = curve;
+        self.crash = Backoff::crash_loop(curve);
+        self
+    }
+
     /// Uses these instance run times (OOM: until the kill; liveness: until the first failed
-    /// probe), cycled, instead of the seeded ones.
+    /// probe; sidecar: until its exit; Job: until the completion), cycled, instead of the
+    /// seeded ones. A sidecar's first run must outlast [`SIDECAR_LEAD`].
     pub fn with_runs(mut self, runs: Vec<f64>) -> Self {
         self.runs = Some(runs).filter(|r| !r.is_empty());
         self
@@ -614,9 +906,19 @@ impl Lifecycle {
         }
     }
 
+    /// How long after an exit the kubelet notices it (see the module docs).
+    fn exit_notice(&self) -> f64 {
+        EXIT_SECONDS.min(self.curve.initial / 2.0)
+    }
+
     fn push(&mut self, at: f64, state: Option<State>, events: Vec<Occurrence>) {
+        self.push_to(Which::App, at, state, events);
+    }
+
+    /// A transition at `at`: `which` goes to `state`, if given, and `events` are due.
+    fn push_to(&mut self, which: Which, at: f64, state: Option<State>, events: Vec<Occurrence>) {
         let status = state.map(|state| {
-            self.status.state = state;
+            self.status.of_mut(which).state = state;
             self.status.clone()
         });
         self.pending.push_back(Transition { at, status, events });
@@ -644,43 +946,60 @@ impl Lifecycle {
         match self.scenario {
             Scenario::Healthy if self.status.state == State::Creating => {
                 let at = self.next_at;
-                self.push(at, Some(State::Running { started: at }), self.start_events());
+                self.push(at, Some(State::Running { started: at }), self.start_events(Which::App));
             }
             Scenario::Healthy => {}
-            Scenario::Oom | Scenario::Leak | Scenario::Liveness => self.instance_run(),
+            Scenario::Oom | Scenario::Leak | Scenario::Liveness | Scenario::Sidecar => self.instance_run(),
+            Scenario::SidecarJob if self.status.state == State::Creating => self.job_run(),
+            Scenario::SidecarJob => {}
             Scenario::Image => self.pull_attempt(false),
             Scenario::Config if self.config_volume => self.mount_retry(),
             Scenario::Config => self.config_sync(),
         }
     }
 
-    fn start_events(&self) -> Vec<Occurrence> {
-        let image = &self.subject.image;
-        vec![
+    fn start_events(&self, which: Which) -> Vec<Occurrence> {
+        let image = match which {
+            Which::App => self.subject.image.as_str(),
+            Which::Sidecar => SIDECAR_IMAGE,
+        };
+        let c = which.name();
+        [
             normal("Pulled", format!("Container image \"{image}\" already present on machine")),
-            normal("Created", format!("Created container {CONTAINER}")),
-            normal("Started", format!("Started container {CONTAINER}")),
+            normal("Created", format!("Created container {c}")),
+            normal("Started", format!("Started container {c}")),
         ]
+        .map(|e| e.on(Some(which)))
+        .into()
     }
 
-    fn backoff_event(&self) -> Occurrence {
+    fn backoff_event(&self, which: Which) -> Occurrence {
         let s = &self.subject;
+        let c = which.name();
         warning(
             "BackOff",
-            format!("Back-off restarting failed container {CONTAINER} in pod {}_{}({})", s.pod, s.namespace, s.uid),
+            format!("Back-off restarting failed container {c} in pod {}_{}({})", s.pod, s.namespace, s.uid),
         )
+        .on(Some(which))
     }
 
-    /// One instance of a crashing container: start, (probe failures and kill,) exit, and the
-    /// kubelet's syncs until the restart, which is planned as the next instance.
+    /// One instance of a crashing container (the sidecar, in [`Scenario::Sidecar`]): start,
+    /// (probe failures and kill,) exit, and the kubelet's syncs until the restart, which is
+    /// planned as the next instance. A sidecar's first start is followed by the regular
+    /// container's, which then keeps running.
     fn instance_run(&mut self) {
+        let which = if self.scenario == Scenario::Sidecar { Which::Sidecar } else { Which::App };
         let started = self.next_at;
         // restartCount is the attempt number of the newest instance (0 for the first).
         if self.instance > 0 {
-            self.status.restarts += 1;
+            self.status.of_mut(which).restarts += 1;
         }
         let running = State::Running { started };
-        self.push(started, Some(running), self.start_events());
+        self.push_to(which, started, Some(running), self.start_events(which));
+        if which == Which::Sidecar && self.instance == 0 {
+            let app_started = started + SIDECAR_LEAD;
+            self.push(app_started, Some(State::Running { started: app_started }), self.start_events(Which::App));
+        }
         let exit = match self.scenario {
             Scenario::Liveness => {
                 let first_failure = started + self.run_time(20.0, 120.0);
@@ -698,6 +1017,9 @@ impl Lifecycle {
                 let killed = first_failure + f64::from(PROBE_FAILURES - 1) * PROBE_PERIOD;
                 Exit { reason: "Error", exit_code: 137, started, finished: killed + GRACE_SECONDS }
             }
+            Scenario::Sidecar => {
+                Exit { reason: "Error", exit_code: 1, started, finished: started + self.run_time(10.0, 60.0) }
+            }
             scenario => {
                 let run =
                     if scenario == Scenario::Leak { self.run_time(540.0, 780.0) } else { self.run_time(10.0, 90.0) };
@@ -705,16 +1027,16 @@ impl Lifecycle {
             }
         };
         let finished = exit.finished;
-        self.push(finished, Some(State::Exited(exit.clone())), vec![]);
-        self.status.last = Some(exit);
-        let sync = finished + EXIT_SECONDS;
+        self.push_to(which, finished, Some(State::Exited(exit.clone())), vec![]);
+        self.status.of_mut(which).last = Some(exit);
+        let sync = finished + self.exit_notice();
         let restart = if self.crash.in_backoff_since(finished, sync) {
             let delay = self.crash.delay();
             let until = finished + delay;
-            self.push(sync, Some(State::CrashLoopBackOff { delay }), vec![self.backoff_event()]);
+            self.push_to(which, sync, Some(State::CrashLoopBackOff { delay }), vec![self.backoff_event(which)]);
             let mut t = sync + SYNC_SECONDS;
             while t < until {
-                self.push(t, None, vec![self.backoff_event()]);
+                self.push(t, None, vec![self.backoff_event(which)]);
                 t += SYNC_SECONDS;
             }
             until
@@ -723,6 +1045,25 @@ impl Lifecycle {
         };
         self.crash.next(finished, restart);
         self.next_at = restart;
+        self.instance += 1;
+    }
+
+    /// The whole life of a [`Scenario::SidecarJob`] pod: the sidecar starts, then the
+    /// regular container, which completes; the kubelet then stops the sidecar (`Killing`,
+    /// SIGTERM, which it dies of: `Error`, 143) and the pod has succeeded.
+    fn job_run(&mut self) {
+        let sidecar_started = self.next_at;
+        let sidecar_running = State::Running { started: sidecar_started };
+        self.push_to(Which::Sidecar, sidecar_started, Some(sidecar_running), self.start_events(Which::Sidecar));
+        let started = sidecar_started + SIDECAR_LEAD;
+        self.push(started, Some(State::Running { started }), self.start_events(Which::App));
+        let finished = started + self.run_time(20.0, 120.0);
+        self.push(finished, Some(State::Exited(Exit { reason: "Completed", exit_code: 0, started, finished })), vec![]);
+        let stopped = finished + self.exit_notice();
+        let killing = normal("Killing", format!("Stopping container {SIDECAR}")).on(Some(Which::Sidecar));
+        let stop = Exit { reason: "Error", exit_code: 143, started: sidecar_started, finished: stopped };
+        self.status.succeeded = true;
+        self.push_to(Which::Sidecar, stopped, Some(State::Exited(stop)), vec![killing]);
         self.instance += 1;
     }
 
@@ -796,16 +1137,14 @@ impl Lifecycle {
     }
 
     fn failed_mount(&self) -> Occurrence {
-        Occurrence {
-            on_container: false,
-            ..warning(
-                "FailedMount",
-                format!(
-                    "MountVolume.SetUp failed for volume \"config\" : configmap \"{}\" not found",
-                    self.subject.config_map
-                ),
-            )
-        }
+        warning(
+            "FailedMount",
+            format!(
+                "MountVolume.SetUp failed for volume \"config\" : configmap \"{}\" not found",
+                self.subject.config_map
+            ),
+        )
+        .on(None)
     }
 
     /// The next failed mount (exponential retry) or wait timeout of a pod whose ConfigMap
@@ -818,7 +1157,7 @@ impl Lifecycle {
                 "Unable to attach or mount volumes: unmounted volumes=[config], unattached volumes=[config kube-api-access-{}]: timed out waiting for the condition",
                 safe_chars(&self.seed, 5)
             );
-            let event = Occurrence { on_container: false, ..warning("FailedMount", message) };
+            let event = warning("FailedMount", message).on(None);
             self.push(at, None, vec![event]);
             self.mount_timeout_at += MOUNT_TIMEOUT;
         } else {
@@ -850,8 +1189,9 @@ pub struct Snapshot {
     pub events: Vec<(f64, Occurrence)>,
 }
 
-/// Plays a lifecycle forward to the moment `populate` shows: a crash-looping container inside
-/// its `depth`-th back-off (1-based; `restartCount` is then `depth`), anything else at `horizon`.
+/// Plays a lifecycle forward to the moment `populate` shows: a crash-looping container (the
+/// sidecar, in [`Scenario::Sidecar`]) inside its `depth`-th back-off (1-based; its
+/// `restartCount` is then `depth`), anything else at `horizon`.
 pub fn snapshot(lifecycle: Lifecycle, depth: i32, horizon: f64) -> Snapshot {
     let crash_loops = lifecycle.scenario.crash_loops();
     let mut status = lifecycle.status.clone();
@@ -866,7 +1206,7 @@ pub fn snapshot(lifecycle: Lifecycle, depth: i32, horizon: f64) -> Snapshot {
         if let Some(s) = t.status {
             status = s;
         }
-        if crash_loops && status.restarts >= depth.max(1) && matches!(status.state, State::CrashLoopBackOff { .. }) {
+        if crash_loops && status.backing_off().is_some_and(|c| c.restarts >= depth.max(1)) {
             break;
         }
     }
@@ -951,8 +1291,8 @@ impl Correlator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crashloop_exporter::parse::parse_go_duration;
-    use crashloop_exporter::view::{SlimPod, State as Slim, TerminationReason, WaitingReason};
+    use crashloop_exporter::view::{ContainerType, Phase, SlimPod, State as Slim, TerminationReason, WaitingReason};
+    use crashloop_exporter::{Cause, ContainerReport, DelaySource, assess, track};
 
     fn subject() -> Subject {
         Subject {
@@ -1063,7 +1403,7 @@ mod tests {
 
     #[test]
     fn backoff_follows_client_go() {
-        let mut b = Backoff::crash_loop();
+        let mut b = Backoff::crash_loop(BackoffCurve::default());
         assert!(!b.in_backoff_since(100.0, 101.0), "no entry: not in back-off");
         b.next(100.0, 101.0);
         assert_eq!((b.delay(), b.until()), (10.0, 111.0));
@@ -1099,7 +1439,7 @@ mod tests {
             ]
         );
         assert_eq!(first[2].events[0].message, "Liveness probe failed: HTTP probe failed with statuscode: 500");
-        assert!(first[2].events[0].warning && first[2].events[0].on_container);
+        assert!(first[2].events[0].warning && first[2].events[0].container == Some(Which::App));
         assert_eq!(first[4].events[1].message, "Container app failed liveness probe, will be restarted");
         assert!(!first[4].events[1].warning);
         let exit = Exit { reason: "Error", exit_code: 137, started: 2.0, finished: 92.0 };
@@ -1185,7 +1525,7 @@ mod tests {
             t[0].events[0].message,
             "MountVolume.SetUp failed for volume \"config\" : configmap \"checkout-config\" not found"
         );
-        assert!(!t[0].events[0].on_container && t[0].events[0].warning);
+        assert!(t[0].events[0].container.is_none() && t[0].events[0].warning);
     }
 
     #[test]
@@ -1317,25 +1657,339 @@ mod tests {
         }
     }
 
-    /// What the simulator writes, decoded by the exporter's own projection.
+    /// The wall clock of the decoded pods: simulated second 0 is this Unix second.
+    const T0: i64 = 1_800_000_000;
+
+    fn wall_seconds(t: f64) -> i64 {
+        T0 + t as i64
+    }
+
+    /// What the simulator writes for `manifest` (as created, with a uid), decoded by the
+    /// exporter's own projection.
+    fn decode_pod(mut manifest: Value, status: &Status) -> SlimPod {
+        manifest["metadata"]["uid"] = json!("u-1");
+        let pod: Pod = serde_json::from_value(manifest.clone()).expect("pod");
+        let wall = |t: f64| crate::timestamp(wall_seconds(t));
+        manifest["status"] = status.pod_status(&pod, "registry.example/checkout:1.2.3", &wall);
+        serde_json::from_value(manifest).expect("the exporter decodes it")
+    }
+
+    /// What the simulator writes for the one-container pod of [`subject`], decoded.
     fn decode(status: &Status) -> SlimPod {
-        let pod_json = json!({
-            "metadata": { "name": "checkout-5d4f8c7b9b-x2x4q", "namespace": "ns", "uid": "u-1" },
+        let manifest = json!({
+            "metadata": { "name": "checkout-5d4f8c7b9b-x2x4q", "namespace": "ns" },
             "spec": { "containers": [{ "name": "app", "image": "registry.example/checkout:1.2.3" }] },
         });
-        let pod: Pod = serde_json::from_value(pod_json.clone()).expect("pod");
-        let wall = |t: f64| crate::timestamp(1_800_000_000 + t as i64);
-        let c = status.to_json(&pod, "registry.example/checkout:1.2.3", &wall);
-        let mut full = pod_json;
-        full["status"] = crate::pod_status(&pod, status.phase(), vec![c]);
-        serde_json::from_value(full).expect("the exporter decodes it")
+        decode_pod(manifest, status)
+    }
+
+    /// A pod of `scenario` as `crashloop-sim` creates it, and its subject.
+    fn planned(scenario: Scenario) -> (Value, Subject) {
+        let plan = PodPlan {
+            namespace: "ns".into(),
+            deployment: format!("{}-0", scenario.workload()),
+            replica: 0,
+            scenario,
+            seed: 42,
+        };
+        let manifest = plan.manifest(0);
+        let subject = Subject {
+            namespace: "ns".into(),
+            pod: plan.name(0),
+            uid: "u-1".into(),
+            image: plan.image(),
+            config_map: plan.config_map(),
+        };
+        (manifest, subject)
+    }
+
+    /// Plays `lifecycle` up to `until` through the exporter as it watches a pod: each status
+    /// written is decoded, tracked against the previous one and assessed at its moment.
+    /// Calls `check` with the model's status and the exporter's pod after each.
+    fn watch(lifecycle: Lifecycle, manifest: &Value, until: f64, mut check: impl FnMut(&Status, &SlimPod, i64)) {
+        let mut seen: Option<SlimPod> = None;
+        for t in lifecycle.take_while(|t| t.at <= until) {
+            let Some(status) = t.status else { continue };
+            let now = wall_seconds(t.at);
+            let pod = track(seen.as_ref(), decode_pod(manifest.clone(), &status), now, false);
+            check(&status, &pod, now);
+            seen = Some(pod);
+        }
+    }
+
+    fn report<'a>(reports: &'a [ContainerReport<'a>], name: &str) -> &'a ContainerReport<'a> {
+        reports.iter().find(|r| *r.container.name == *name).expect("a report of the container")
+    }
+
+    /// The delay printed in a `CrashLoopBackOff` waiting message (`back-off 1m0s restarting …`).
+    fn printed_delay(status: &Value) -> Option<String> {
+        let message = status["state"]["waiting"]["message"].as_str()?;
+        let rest = message.strip_prefix("back-off ")?;
+        Some(rest.split(' ').next()?.to_string())
+    }
+
+    #[test]
+    fn reduced_backoff_prints_1s_doubling_to_1m0s() {
+        let oom =
+            Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(vec![5.0]).with_backoff(BackoffCurve::reduced());
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": { "name": "checkout-5d4f8c7b9b-x2x4q", "namespace": "ns", "uid": "u-1" },
+            "spec": { "containers": [{ "name": "app" }] },
+        }))
+        .expect("pod");
+        let wall = |t: f64| crate::timestamp(wall_seconds(t));
+        let printed: Vec<String> = oom
+            .clone()
+            .filter_map(|t| t.status.filter(|s| matches!(s.state, State::CrashLoopBackOff { .. })))
+            .take(9)
+            .map(|s| printed_delay(&s.to_json(&pod, "registry.example/checkout:1.2.3", &wall)).expect("a delay"))
+            .collect();
+        assert_eq!(printed, ["1s", "2s", "4s", "8s", "16s", "32s", "1m0s", "1m0s", "1m0s"]);
+        let message = "back-off 1s restarting failed container=app pod=checkout-5d4f8c7b9b-x2x4q_ns(u-1)";
+        let first = oom.clone().find_map(|t| t.status.filter(|s| matches!(s.state, State::CrashLoopBackOff { .. })));
+        let json = first.expect("a back-off").to_json(&pod, "registry.example/checkout:1.2.3", &wall);
+        assert_eq!(json["state"]["waiting"]["message"], message);
+        // The restarts come when the delays end: the first at once (when the kubelet notices
+        // the exit, half the 1 s initial delay later), then 1, 2, 4 … 60 s after the exit.
+        let (starts, exits) = instances(oom, 2000.0);
+        assert_eq!(waits(&starts, &exits)[..10], [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]);
+        // The 10-minute reset stays whatever the curve.
+        let runs = [5.0, 5.0, 5.0, 601.0, 5.0, 5.0];
+        let reset = Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(runs.to_vec());
+        let (starts, exits) = instances(reset.with_backoff(BackoffCurve::reduced()), 2000.0);
+        assert_eq!(waits(&starts, &exits)[..6], [0.5, 1.0, 2.0, 0.5, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn a_configured_maximum_caps_the_backoff() {
+        let max30: BackoffCurve = "max=30s".parse().expect("a curve");
+        assert_eq!(max30, BackoffCurve { initial: 10.0, max: 30.0 });
+        let oom = || Lifecycle::new(Scenario::Oom, subject(), 7);
+        assert_eq!(delays(oom().with_backoff(max30), 6), [10.0, 20.0, 30.0, 30.0, 30.0, 30.0]);
+        let reduced30: BackoffCurve = "reduced,max=30s".parse().expect("a curve");
+        assert_eq!(delays(oom().with_backoff(reduced30), 7), [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]);
+        // Below the initial delay, the initial delay becomes the maximum: a constant interval.
+        let max5: BackoffCurve = "max=5s".parse().expect("a curve");
+        assert_eq!(max5, BackoffCurve { initial: 5.0, max: 5.0 });
+        assert_eq!(delays(oom().with_backoff(max5), 3), [5.0, 5.0, 5.0]);
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": { "name": "p", "namespace": "ns", "uid": "u" }, "spec": { "containers": [{ "name": "app" }] },
+        }))
+        .expect("pod");
+        let printed: Vec<String> = oom()
+            .with_backoff(max30)
+            .filter_map(|t| t.status.filter(|s| matches!(s.state, State::CrashLoopBackOff { .. })))
+            .take(4)
+            .map(|s| printed_delay(&s.to_json(&pod, "i", &|t| crate::timestamp(wall_seconds(t)))).expect("a delay"))
+            .collect();
+        assert_eq!(printed, ["10s", "20s", "30s", "30s"]);
+
+        assert_eq!("default".parse(), Ok(BackoffCurve::default()));
+        assert_eq!("reduced".parse(), Ok(BackoffCurve::reduced()));
+        assert_eq!("max=2m".parse(), Ok(BackoffCurve { initial: 10.0, max: 120.0 }));
+        assert_eq!("max=45".parse(), Ok(BackoffCurve { initial: 10.0, max: 45.0 }));
+        assert_eq!("max=1s".parse(), BackoffCurve::reduced().with_max(1.0));
+        for (bad, why) in [
+            ("fast", "unknown back-off curve \"fast\""),
+            ("reduced,30s", "not max=DURATION"),
+            ("max=soon", "not a duration"),
+            ("max=0s", "from 1s to 5m0s"),
+            ("max=301s", "from 1s to 5m0s"),
+            ("max=1500ms", "whole seconds"),
+        ] {
+            let err = bad.parse::<BackoffCurve>().expect_err(bad);
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        let shown: Vec<String> =
+            [BackoffCurve::default(), BackoffCurve::reduced(), max30, max5].iter().map(|c| c.to_string()).collect();
+        assert_eq!(shown, ["10s doubling to 5m0s", "1s doubling to 1m0s", "10s doubling to 30s", "5s"]);
+    }
+
+    #[test]
+    fn the_exporter_reports_the_kubelets_delay_on_any_curve() {
+        let manifest = json!({
+            "metadata": { "name": "checkout-5d4f8c7b9b-x2x4q", "namespace": "ns" },
+            "spec": { "containers": [{ "name": "app", "image": "registry.example/checkout:1.2.3" }] },
+        });
+        for (curve, expected) in [
+            (BackoffCurve::reduced(), vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0]),
+            ("max=30s".parse().expect("a curve"), vec![10.0, 20.0, 30.0]),
+        ] {
+            let oom = Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(vec![5.0]).with_backoff(curve);
+            let mut reported = Vec::new();
+            watch(oom, &manifest, 900.0, |status, pod, now| {
+                let reports = assess(pod, None, &|_| None, now, false);
+                let app = report(&reports, CONTAINER);
+                match status.state {
+                    State::CrashLoopBackOff { delay } => {
+                        assert_eq!(app.backoff.delay, Some((delay, DelaySource::Kubelet)), "{curve}");
+                        let finished = status.last.as_ref().map(|e| wall_seconds(e.finished) as f64);
+                        assert_eq!(app.backoff.next_restart, finished.map(|f| f + delay), "{curve}");
+                        assert!(app.crashlooping && app.cause == Some(Cause::OomKilled), "{curve}");
+                        if !reported.contains(&delay) {
+                            reported.push(delay);
+                        }
+                    }
+                    // Out of back-off the exporter has no delay: it never guesses one.
+                    _ => assert_eq!(app.backoff.delay, None, "{curve}: {:?}", status.state),
+                }
+            });
+            assert_eq!(reported, expected, "{curve}");
+        }
+    }
+
+    #[test]
+    fn a_crashing_sidecar_restarts_with_backoff_beside_the_running_app() {
+        let (manifest, subject) = planned(Scenario::Sidecar);
+        let sidecar = Lifecycle::new(Scenario::Sidecar, subject, 0).with_runs(vec![5.0]);
+        let first: Vec<Transition> = sidecar.clone().take(6).collect();
+        let at: Vec<f64> = first.iter().map(|t| t.at).collect();
+        assert_eq!(at, [0.0, 2.0, 3.0, 7.0, 8.0, 13.0]);
+        let started: Vec<Vec<String>> = first[1..3]
+            .iter()
+            .map(|t| t.events.iter().map(|e| format!("{} {:?}", e.message, e.container)).collect())
+            .collect();
+        assert_eq!(started[0][2], "Started container log-shipper Some(Sidecar)");
+        assert_eq!(started[1][2], "Started container app Some(App)");
+        let statuses: Vec<Status> = sidecar.clone().take_while(|t| t.at < 200.0).filter_map(|t| t.status).collect();
+        assert!(statuses[2..].iter().all(|s| s.state == State::Running { started: 3.0 } && s.restarts == 0));
+        assert!(statuses[2..].iter().all(|s| s.phase() == "Running"));
+        let looping: Vec<(i32, f64)> = statuses
+            .iter()
+            .filter_map(|s| match s.of(Which::Sidecar)? {
+                Status { state: State::CrashLoopBackOff { delay }, restarts, .. } => Some((*restarts, *delay)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(looping[..3], [(1, 10.0), (2, 20.0), (3, 40.0)]);
+        let backoff = sidecar.clone().flat_map(|t| t.events).find(|e| e.reason == "BackOff").expect("a BackOff");
+        assert_eq!(backoff.container, Some(Which::Sidecar));
+        assert!(backoff.message.starts_with("Back-off restarting failed container log-shipper in pod ingest-0-"));
+        assert_eq!(Which::Sidecar.field_path(), "spec.initContainers{log-shipper}");
+
+        // What the kubelet writes: the sidecar in initContainerStatuses, the pod initialized.
+        let deep = snapshot(sidecar.clone(), 3, 900.0);
+        assert_eq!(deep.status.backing_off().map(|c| c.restarts), Some(3));
+        let pod: Pod = serde_json::from_value(manifest.clone()).expect("pod");
+        let body =
+            deep.status.pod_status(&pod, "registry.example/ingest:1.0.2", &|t| crate::timestamp(wall_seconds(t)));
+        assert_eq!(body["initContainerStatuses"][0]["name"], SIDECAR);
+        assert_eq!(body["initContainerStatuses"][0]["state"]["waiting"]["reason"], "CrashLoopBackOff");
+        assert_eq!(body["containerStatuses"][0]["state"]["running"]["startedAt"], crate::timestamp(T0 + 3));
+        let initialized = &body["conditions"][0];
+        assert_eq!((&initialized["type"], &initialized["status"]), (&json!("Initialized"), &json!("True")));
+        assert!(initialized.get("reason").is_none(), "{initialized}");
+        let creating = Lifecycle::new(Scenario::Sidecar, planned(Scenario::Sidecar).1, 0).next().expect("created");
+        let body = creating.status.expect("a status").pod_status(&pod, "i", &|t| crate::timestamp(wall_seconds(t)));
+        assert_eq!(body["initContainerStatuses"][0]["state"]["waiting"]["reason"], "PodInitializing");
+        assert_eq!(body["containerStatuses"][0]["state"]["waiting"]["reason"], "PodInitializing");
+
+        // The exporter: the sidecar is crash-looping with a cause, the app is fine.
+        let mut last_looping = None;
+        watch(sidecar, &manifest, 300.0, |status, pod, now| {
+            let reports = assess(pod, None, &|_| None, now, false);
+            let shipper = report(&reports, SIDECAR);
+            assert_eq!(shipper.container.container_type, ContainerType::Sidecar);
+            let app = report(&reports, CONTAINER);
+            assert!(!app.crashlooping && app.cause.is_none(), "{:?}", status.state);
+            if let Some(State::CrashLoopBackOff { delay }) = status.of(Which::Sidecar).map(|s| &s.state) {
+                assert!(shipper.crashlooping, "{delay}");
+                assert_eq!(shipper.cause, Some(Cause::AppError));
+                assert_eq!(shipper.backoff.delay, Some((*delay, DelaySource::Kubelet)));
+                last_looping = Some(*delay);
+            }
+        });
+        assert_eq!(last_looping, Some(160.0));
+    }
+
+    #[test]
+    fn a_jobs_sidecar_stopped_after_completion_is_no_failure() {
+        let (manifest, subject) = planned(Scenario::SidecarJob);
+        let job = Lifecycle::new(Scenario::SidecarJob, subject, 0).with_runs(vec![30.0]);
+        let all: Vec<Transition> = job.clone().collect();
+        assert_eq!(all.iter().map(|t| t.at).collect::<Vec<_>>(), [0.0, 2.0, 3.0, 33.0, 34.0], "then nothing");
+        let end = all.last().and_then(|t| t.status.clone()).expect("a final status");
+        assert_eq!(end.state, State::Exited(Exit { reason: "Completed", exit_code: 0, started: 3.0, finished: 33.0 }));
+        let stopped = Exit { reason: "Error", exit_code: 143, started: 2.0, finished: 34.0 };
+        assert_eq!(end.of(Which::Sidecar).map(|s| &s.state), Some(&State::Exited(stopped)));
+        assert_eq!((end.phase(), all[3].status.as_ref().map(Status::phase)), ("Succeeded", Some("Running")));
+        assert_eq!(
+            all[4].events,
+            [normal("Killing", "Stopping container log-shipper".into()).on(Some(Which::Sidecar))]
+        );
+        assert_eq!(manifest["spec"]["restartPolicy"], "Never");
+
+        // The exporter: nothing is troubled at any moment, and the sidecar's SIGTERM is no failure.
+        watch(job, &manifest, 900.0, |status, pod, now| {
+            for r in assess(pod, None, &|_| None, now, false) {
+                assert!(r.cause.is_none() && !r.crashlooping, "{}: {:?} at {:?}", r.container.name, r, status);
+            }
+        });
+        let pod = track(None, decode_pod(manifest.clone(), &end), wall_seconds(40.0), false);
+        assert_eq!(pod.phase, Phase::Succeeded);
+        let shipper = pod.container(SIDECAR).expect("the sidecar");
+        assert_eq!(shipper.container_type, ContainerType::Sidecar);
+        let Slim::Terminated(t) = &shipper.state else { panic!("terminated: {:?}", shipper.state) };
+        assert_eq!((t.exit_code, t.reason), (143, TerminationReason::Error));
+        assert!(!pod.failed(shipper, t) && pod.has_ended(shipper));
+        // It is the pod's end that makes the exit normal: the same exit in a running pod fails.
+        let running = decode_pod(manifest.clone(), &Status { succeeded: false, ..end.clone() });
+        let shipper = running.container(SIDECAR).expect("the sidecar");
+        let Slim::Terminated(t) = &shipper.state else { panic!("terminated") };
+        assert!(running.failed(shipper, t));
+
+        // As the 1.20 test apiserver returns the pod (`restartPolicy` of init containers
+        // pruned), the sidecar is an init container, and its SIGTERM exit a failed one.
+        let mut pruned = manifest;
+        if let Some(sidecar) = pruned["spec"]["initContainers"][0].as_object_mut() {
+            sidecar.remove("restartPolicy");
+        }
+        let pod = track(None, decode_pod(pruned, &end), wall_seconds(40.0), false);
+        let reports = assess(&pod, None, &|_| None, wall_seconds(40.0), false);
+        let shipper = report(&reports, SIDECAR);
+        assert_eq!((shipper.container.container_type, shipper.cause), (ContainerType::Init, Some(Cause::Unknown)));
+    }
+
+    #[test]
+    fn sidecar_manifests_carry_the_sidecar_and_the_job_shape() {
+        let mix: Mix = "sidecar=1,sidecar-job=1".parse().expect("mix");
+        let plans = plan(12, &namespaces("sim", 1), &mix);
+        for p in &plans {
+            let manifest = p.manifest(0);
+            let pod: Pod = serde_json::from_value(manifest.clone()).expect("a pod");
+            let sidecar = &pod.spec.as_ref().and_then(|s| s.init_containers.clone()).expect("init containers")[0];
+            assert_eq!((sidecar.name.as_str(), sidecar.restart_policy.as_deref()), (SIDECAR, Some("Always")));
+            let owner = &manifest["metadata"]["ownerReferences"][0];
+            if p.scenario == Scenario::SidecarJob {
+                assert_eq!(
+                    (owner["kind"].as_str(), manifest["spec"]["restartPolicy"].as_str()),
+                    (Some("Job"), Some("Never"))
+                );
+                assert_eq!(manifest["metadata"]["labels"]["job-name"], p.deployment.as_str());
+                assert!(p.name(0).starts_with("export-") && p.name(0).split('-').count() == 3, "{}", p.name(0));
+            } else {
+                assert_eq!(
+                    (owner["kind"].as_str(), manifest["spec"]["restartPolicy"].as_str()),
+                    (Some("ReplicaSet"), Some("Always"))
+                );
+                assert!(p.name(0).starts_with(&format!("{}-{}-", p.deployment, p.template_hash())));
+            }
+            assert_eq!(manifest["metadata"]["name"], p.name(0));
+        }
+        assert!(Scenario::Sidecar.crash_loops() && !Scenario::SidecarJob.crash_loops());
+        let job = snapshot(Lifecycle::new(Scenario::SidecarJob, subject(), 3), 3, 900.0);
+        assert_eq!((job.status.phase(), job.status.backing_off()), ("Succeeded", None));
     }
 
     #[test]
     fn statuses_decode_in_the_exporter_as_intended() {
         let (_, exits) = instances(Lifecycle::new(Scenario::Oom, subject(), 1).with_runs(vec![5.0]), 100.0);
-        let status =
-            Status { state: State::CrashLoopBackOff { delay: 300.0 }, restarts: 6, last: Some(exits[0].clone()) };
+        let status = Status {
+            state: State::CrashLoopBackOff { delay: 300.0 },
+            restarts: 6,
+            last: Some(exits[0].clone()),
+            ..Status::default()
+        };
         let pod = decode(&status);
         let c = &pod.containers[0];
         let waiting = c.state.waiting().expect("waiting");
@@ -1346,13 +2000,12 @@ mod tests {
 
         let config = Status {
             state: State::ConfigError { message: "configmap \"w-config\" not found".into() },
-            restarts: 0,
-            last: None,
+            ..Status::default()
         };
         let missing =
             decode(&config).containers[0].state.waiting().and_then(|w| w.missing.clone()).expect("missing object");
         assert_eq!(missing.name, "w-config");
-        let running = decode(&Status { state: State::Running { started: 2.0 }, restarts: 0, last: None });
+        let running = decode(&Status { state: State::Running { started: 2.0 }, ..Status::default() });
         assert_eq!(running.containers[0].state, Slim::Running { started_at: Some(1_800_000_002) });
     }
 

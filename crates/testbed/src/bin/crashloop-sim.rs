@@ -4,11 +4,13 @@
 //!   prints `KUBECONFIG=<path>` once ready.
 //! - `crashloop-sim demo --kubeconfig PATH` creates pods in typical crash-looping states at
 //!   once, with the statuses and events a kubelet would write.
-//! - `crashloop-sim run --pods N` plays the kubelet for N Deployment-owned pods over time:
+//! - `crashloop-sim run --pods N` plays the kubelet for N Deployment-owned (or, for the
+//!   `sidecar-job` scenario, Job-owned) pods over time:
 //!   containers go through the lifecycles of `testbed::sim` (OOM kills, liveness kills, image
-//!   pulls, missing ConfigMaps, healthy) with the kubelet's back-off, and optionally get
-//!   replaced (`--churn`). Statuses are PATCHed to the status subresource and Events POSTed or
-//!   PATCHed (`count + 1`) as the kubelet's recorder does.
+//!   pulls, missing ConfigMaps, crash-looping sidecars, Jobs whose sidecar is stopped, healthy)
+//!   with the kubelet's back-off (`--backoff`: the node's curve, 10 s to 300 s by default),
+//!   and optionally get replaced (`--churn`). Statuses are PATCHed to the status subresource
+//!   and Events POSTed or PATCHed (`count + 1`) as the kubelet's recorder does.
 //! - `crashloop-sim populate --pods N` creates N pods at once, each in a state of its
 //!   lifecycle (crash loops inside a back-off), for benchmarks.
 //!
@@ -33,7 +35,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::{Args, Parser, Subcommand};
 use crashloop_exporter::parse::parse_go_duration;
 
-use crashloop_testbed::sim::{self, Correlator, EventWrite, Mix, PodPlan, Scenario, Subject};
+use crashloop_testbed::sim::{self, BackoffCurve, Correlator, EventWrite, Mix, PodPlan, Scenario, Subject};
 use crashloop_testbed::{self as testbed, EventSpec, Terminated, ago, container};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Pod};
@@ -96,9 +98,15 @@ struct PodArgs {
     /// Namespace name prefix.
     #[arg(long, default_value = "sim")]
     namespace_prefix: String,
-    /// Shares of scenarios: oom, liveness, image, config, leak, healthy.
+    /// Shares of scenarios: oom, liveness, image, config, leak, sidecar, sidecar-job, healthy.
     #[arg(long, default_value = sim::DEFAULT_MIX, value_parser = parse_mix)]
     mix: Mix,
+    /// The node's crash-loop back-off: default (10s doubling to 5m0s), reduced (1s doubling
+    /// to 1m0s, ReduceDefaultCrashLoopBackOffDecay), max=DURATION (maxContainerRestartPeriod,
+    /// whole seconds from 1s to 5m0s; below the initial delay, the initial delay too) or
+    /// reduced,max=DURATION.
+    #[arg(long, default_value = "default", value_parser = parse_backoff)]
+    backoff: BackoffCurve,
     /// API requests in flight at most [default: 16 for run, 32 for populate].
     #[arg(long)]
     concurrency: Option<usize>,
@@ -124,6 +132,10 @@ struct RunArgs {
 }
 
 fn parse_mix(s: &str) -> Result<Mix, String> {
+    s.parse()
+}
+
+fn parse_backoff(s: &str) -> Result<BackoffCurve, String> {
     s.parse()
 }
 
@@ -489,8 +501,7 @@ impl Kubelet {
 
     async fn write_status(&self, pod: &Pod, image: &str, status: &sim::Status, clock: &PodClock) {
         let wall = |t: f64| clock.timestamp(t);
-        let container = status.to_json(pod, image, &wall);
-        let body = testbed::pod_status(pod, status.phase(), vec![container]);
+        let body = status.pod_status(pod, image, &wall);
         let (ns, name) = names(pod);
         let Ok(_permit) = self.permits.acquire().await else {
             return;
@@ -530,8 +541,8 @@ fn names(pod: &Pod) -> (&str, &str) {
 fn event_spec(pod: &Pod, write: &EventWrite, wall: &dyn Fn(f64) -> String) -> EventSpec {
     let o = &write.occurrence;
     let mut spec = EventSpec::for_pod(pod, o.warning, o.reason, &o.message);
-    if o.on_container {
-        spec = spec.container(sim::CONTAINER);
+    if let Some(container) = o.container {
+        spec.field_path = container.field_path();
     }
     spec.name = write.name.clone();
     spec.count = i32::try_from(write.count).unwrap_or(i32::MAX);
@@ -573,10 +584,11 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn Error>> {
     let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
     let (client, namespaces, plans) = connect(&args.pods).await?;
     eprintln!(
-        "crashloop-sim: playing the kubelet for {} pods ({}) in {} namespace(s), speed-up {}x{}",
+        "crashloop-sim: playing the kubelet for {} pods ({}) in {} namespace(s), back-off {}, speed-up {}x{}",
         plans.len(),
         describe(&plans),
         namespaces.len(),
+        args.pods.backoff,
         args.speedup,
         args.churn.map_or(String::new(), |c| format!(", pods replaced every ~{c}s (simulated)")),
     );
@@ -587,7 +599,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn Error>> {
     });
     let mut tasks = tokio::task::JoinSet::new();
     for plan in plans {
-        tasks.spawn(play(kubelet.clone(), plan, args.speedup, args.churn));
+        tasks.spawn(play(kubelet.clone(), plan, args.speedup, args.churn, args.pods.backoff));
     }
     let started = Instant::now();
     let stop = async {
@@ -619,9 +631,10 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Plays one pod: creates it, writes its lifecycle as it happens, and with churn replaces it
-/// (delete, then a new pod of the same Deployment) when its lifetime ends.
-async fn play(kubelet: Arc<Kubelet>, plan: PodPlan, speedup: f64, churn: Option<f64>) {
+/// Plays one pod: creates it, writes its lifecycle as it happens (on a node whose crash-loop
+/// back-off follows `backoff`), and with churn replaces it (delete, then a new pod of the
+/// same Deployment) when its lifetime ends.
+async fn play(kubelet: Arc<Kubelet>, plan: PodPlan, speedup: f64, churn: Option<f64>, backoff: BackoffCurve) {
     let image = plan.image();
     for generation in 0.. {
         let Some(pod) = kubelet.create(&plan, generation).await else {
@@ -631,7 +644,7 @@ async fn play(kubelet: Arc<Kubelet>, plan: PodPlan, speedup: f64, churn: Option<
         };
         let clock = PodClock { origin: Instant::now(), origin_unix: unix_now(), speedup };
         let name = names(&pod).1.to_owned();
-        let mut lifecycle = plan.lifecycle(Subject::of(&pod, &plan), generation);
+        let mut lifecycle = plan.lifecycle(Subject::of(&pod, &plan), generation, backoff);
         let mut correlator = Correlator::new();
         let lifetime = churn.map_or(f64::INFINITY, |mean| plan.lifetime(generation, mean));
         let mut seq = 0;
@@ -675,7 +688,7 @@ async fn populate(args: PodArgs) -> Result<(), Box<dyn Error>> {
     let started = Instant::now();
     let kubelet = Kubelet { client, permits: Semaphore::new(Semaphore::MAX_PERMITS), stats: Stats::default() };
     let looping: usize = futures::stream::iter(&plans)
-        .map(|plan| populate_one(&kubelet, plan))
+        .map(|plan| populate_one(&kubelet, plan, args.backoff))
         .buffer_unordered(args.concurrency.unwrap_or(32).max(1))
         .fold(0, |n, looping| async move { n + usize::from(looping) })
         .await;
@@ -695,14 +708,15 @@ async fn populate(args: PodArgs) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Creates one pod in the state of its lifecycle `populate` shows; true if it is in
-/// CrashLoopBackOff. The statuses are backdated as if the pod had been created that long
-/// ago (speed-up 1).
-async fn populate_one(kubelet: &Kubelet, plan: &PodPlan) -> bool {
+/// Creates one pod in the state of its lifecycle `populate` shows (on a node whose crash-loop
+/// back-off follows `backoff`); true if one of its containers is in CrashLoopBackOff. The
+/// statuses are backdated as if the pod had been created that long ago (speed-up 1).
+async fn populate_one(kubelet: &Kubelet, plan: &PodPlan, backoff: BackoffCurve) -> bool {
     let Some(pod) = kubelet.create(plan, 0).await else {
         return false;
     };
-    let snap = sim::snapshot(plan.lifecycle(Subject::of(&pod, plan), 0), plan.populate_depth(), POPULATE_HORIZON);
+    let lifecycle = plan.lifecycle(Subject::of(&pod, plan), 0, backoff);
+    let snap = sim::snapshot(lifecycle, plan.populate_depth(), POPULATE_HORIZON);
     let clock = PodClock { origin: Instant::now(), origin_unix: unix_now() - snap.at, speedup: 1.0 };
     kubelet.write_status(&pod, &plan.image(), &snap.status, &clock).await;
     if plan.scenario != Scenario::Healthy {
@@ -725,5 +739,5 @@ async fn populate_one(kubelet: &Kubelet, plan: &PodPlan) -> bool {
             kubelet.write_event(&pod, &write, &clock).await;
         }
     }
-    matches!(snap.status.state, sim::State::CrashLoopBackOff { .. })
+    snap.status.backing_off().is_some()
 }
