@@ -29,12 +29,14 @@
 //! **Resident memory of the whole process** (`--rss-pods N`; when given, only this figure
 //! runs). Run: `cargo bench --bench cluster -- --rss-pods 100000 [--rss-small 1000]
 //! [--rss-env 'VAR=VALUE ...']... [--rss-rounds 1] [--rss-scrapes 3] [--rss-no-gdb]
-//! [--rss-populate-budget 1200] [--rss-hold 0]`. The cluster is populated with `--rss-small` pods (same
-//! mix as above, so the pods carry kubelet-shaped statuses and the troubled ones their
-//! Events); then, for each allocator setting in turn, the release exporter is started as a
-//! user starts it (`--kubeconfig K --listen-address 127.0.0.1:PORT`, plus `--log-level
-//! warn`), with that setting in its environment, and measured; then the cluster is filled up
-//! to N pods (in chunks of 25,000) and every setting is measured again. One measurement:
+//! [--rss-populate-budget 1200] [--rss-hold 0]`; at 100,000 pods with 6 settings and 2
+//! rounds it took 22 minutes on 2 cores, 11 of them populating. The cluster is populated
+//! with `--rss-small` pods (same mix as above, so the pods carry kubelet-shaped statuses and
+//! the troubled ones their Events); then, for each allocator setting in turn, the release
+//! exporter is started as a user starts it (`--kubeconfig K --listen-address
+//! 127.0.0.1:PORT`, plus `--log-level warn`), with that setting in its environment, and
+//! measured; then the cluster is filled up to N pods (in chunks of 25,000) and every
+//! setting is measured again. Findings and figures: BENCHMARKS.md. One measurement:
 //! - start the binary, wait for `/readyz` (200 once the first list is in the cache) and read
 //!   `/proc/PID/status` (VmRSS "at ready", before any scrape);
 //! - scrape `/metrics` as Prometheus 2.x does (its `Accept` header, `Accept-Encoding: gzip`)
@@ -49,6 +51,7 @@
 //!   use is `system - free + mmapped`: what the program's live objects occupy.
 //! - The per-pod slope is (value at N - value at `--rss-small`) / (N - `--rss-small`) for the
 //!   same setting and round, so the fixed costs (binary, TLS, runtime, threads) cancel out.
+//!
 //! The settings are the glibc defaults and each `--rss-env` (space-separated `VAR=VALUE`s,
 //! one setting per flag); without `--rss-env`: `MALLOC_ARENA_MAX=1`, `MALLOC_ARENA_MAX=2`,
 //! `MALLOC_TRIM_THRESHOLD_=131072` (which, set at all, also turns off glibc's sliding mmap
@@ -718,7 +721,7 @@ fn malloc_table(
         "| allocator setting | round | heap in use, {total} pods | per pod | free in malloc, {total} | malloc arenas | VmRSS after malloc_trim(0), {small} / {total} | per pod, after trim |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for (round, (smalls, bigs)) in at_small.iter().zip(&at_big).enumerate() {
+    for (round, (smalls, bigs)) in at_small.iter().zip(at_big).enumerate() {
         for ((env, s), b) in settings.iter().zip(smalls).zip(bigs) {
             let (Some(ms), Some(mb)) = (s.malloc, b.malloc) else { continue };
             let (ts, tb) = (s.trimmed_kib.unwrap_or(0), b.trimmed_kib.unwrap_or(0));

@@ -176,7 +176,9 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
     match exit {
         // SIGKILL, SIGTERM or the container's stop signal without a probe kill or an OOM:
         // something else stopped it.
-        Some(_) if last.is_some_and(|t| t.is_stop(c.stop_signal) || t.signal() == Some(15)) => Cause::Unknown,
+        Some(_) if last.is_some_and(|t| t.is_stop(c.restart_spec().stop_signal) || t.signal() == Some(15)) => {
+            Cause::Unknown
+        }
         Some(code) if code != 0 => Cause::AppError,
         _ => Cause::Unknown,
     }
@@ -566,7 +568,8 @@ mod tests {
                 "exit 128+stopSignal: stopped, not an app error",
                 {
                     let mut p = always(crashed(138, "Error", ""));
-                    p.containers[0].stop_signal = Some(10);
+                    p.containers[0]
+                        .set_restart_spec(crate::view::RestartSpec { stop_signal: Some(10), ..Default::default() });
                     p
                 },
                 None,

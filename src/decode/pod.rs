@@ -14,8 +14,8 @@ use crate::parse::{
     pull_error_category, timestamp,
 };
 use crate::view::{
-    ContainerType, ExitCodeRule, Phase, RestartPolicy, SlimContainer, SlimPod, State, Termination, TerminationReason,
-    Waiting, WaitingReason, Workload, intern,
+    ContainerType, ExitCodeRule, Phase, RestartPolicy, RestartSpec, SlimContainer, SlimPod, State, Termination,
+    TerminationReason, Waiting, WaitingReason, Workload, intern,
 };
 
 impl<'de> Deserialize<'de> for SlimPod {
@@ -157,8 +157,8 @@ mod wire {
 
     /// The rules the kubelet acts on: `Restart` on `In` or `NotIn` exit codes (at most 255
     /// values each, as the API allows). Rules of an unknown action or operator are left out.
-    fn restart_rules(rules: Vec<RestartRule>) -> Option<Box<[ExitCodeRule]>> {
-        let rules: Vec<ExitCodeRule> = rules
+    fn restart_rules(rules: Vec<RestartRule>) -> Vec<ExitCodeRule> {
+        rules
             .into_iter()
             .filter(|r| r.action == "Restart")
             .filter_map(|r| {
@@ -171,8 +171,7 @@ mod wire {
                 let values = codes.values.into_iter().take(255).filter_map(|v| i32::try_from(v).ok()).collect();
                 Some(ExitCodeRule { not_in, values })
             })
-            .collect();
-        (!rules.is_empty()).then(|| rules.into_boxed_slice())
+            .collect()
     }
 
     /// A container's own `restartPolicy`; unset or unknown is `None` (the pod's applies).
@@ -323,11 +322,12 @@ mod wire {
                 .map(|(container_type, c)| {
                     let mut slot = SlimContainer::new(&c.name, container_type);
                     slot.memory_limit_bytes = quantity(c.resources.limits.get("memory"));
-                    if container_type != ContainerType::Sidecar {
-                        slot.restart_policy = own_policy(c.restart_policy.as_deref());
-                    }
-                    slot.restart_rules = restart_rules(c.restart_policy_rules);
-                    slot.stop_signal = c.lifecycle.stop_signal.as_deref().and_then(parse_signal_name);
+                    slot.set_restart_spec(RestartSpec {
+                        policy: own_policy(c.restart_policy.as_deref())
+                            .filter(|_| container_type != ContainerType::Sidecar),
+                        rules: restart_rules(c.restart_policy_rules),
+                        stop_signal: c.lifecycle.stop_signal.as_deref().and_then(parse_signal_name),
+                    });
                     slot.has_liveness_probe = c.liveness_probe.is_some();
                     slot.has_readiness_probe = c.readiness_probe.is_some();
                     slot.has_startup_probe = c.startup_probe.is_some();
@@ -561,17 +561,17 @@ mod tests {
 
         let rules = fixture("current/restart-rules-crashloop");
         let trainer = &rules.containers[0];
-        assert_eq!(trainer.restart_policy, Some(RestartPolicy::Never));
-        assert_eq!(trainer.restart_rules.as_deref(), Some(&[ExitCodeRule { not_in: false, values: [42].into() }][..]));
+        assert_eq!(trainer.restart_spec().policy, Some(RestartPolicy::Never));
+        assert_eq!(trainer.restart_spec().rules, [ExitCodeRule { not_in: false, values: [42].into() }]);
 
         let deleted = fixture("current/deleted-never-pod-stopped");
         assert!(deleted.terminating);
-        assert_eq!(deleted.container("flusher").and_then(|c| c.stop_signal), Some(10));
-        assert_eq!(deleted.container("worker").and_then(|c| c.stop_signal), None);
+        assert_eq!(deleted.container("flusher").and_then(|c| c.restart_spec().stop_signal), Some(10));
+        assert_eq!(deleted.container("worker").and_then(|c| c.restart_spec().stop_signal), None);
 
         let sidecar = fixture("current/sidecar-crashloop-in-never-pod");
         let proxy = sidecar.container("proxy").expect("proxy");
-        assert_eq!((proxy.container_type, proxy.restart_policy), (ContainerType::Sidecar, None));
+        assert_eq!((proxy.container_type, proxy.restart_spec().policy), (ContainerType::Sidecar, None));
         assert_eq!(sidecar.restart_policy_of(proxy), RestartPolicy::Always);
 
         let pulls = fixture("current/image-pull-backoff-v132");

@@ -310,25 +310,31 @@ pub struct SlimContainer {
     pub has_liveness_probe: bool,
     pub has_readiness_probe: bool,
     pub has_startup_probe: bool,
-    /// The container's own `restartPolicy` (KEP-5307; for an init container, `Always` makes
-    /// it a sidecar instead), which overrides the pod's.
-    pub restart_policy: Option<RestartPolicy>,
-    /// `lifecycle.stopSignal` (1.33), as a Linux signal number.
-    pub stop_signal: Option<u8>,
     pub restart_count: u32,
     pub state: State,
-    /// `restartPolicyRules` (KEP-5307): exit codes on which the container restarts whatever
-    /// its policy. Rare, so boxed.
-    pub restart_rules: Option<Box<[ExitCodeRule]>>,
-    /// The last termination and the history, which most containers never have: boxed, so
-    /// a healthy container does not pay for them (see BENCHMARKS.md).
-    past: Option<Box<Past>>,
+    /// What most containers never have: boxed, so a healthy container does not pay for it
+    /// (see BENCHMARKS.md).
+    rare: Option<Box<Rare>>,
 }
 
+/// The last termination, the history, and the spec fields few containers set.
 #[derive(Clone, Debug, Default, PartialEq)]
-struct Past {
+struct Rare {
     last_termination: Option<Termination>,
     history: History,
+    restart: RestartSpec,
+}
+
+/// A container's own restart settings (KEP-5307, and 1.33's stop signal).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RestartSpec {
+    /// Its own `restartPolicy` (for an init container, `Always` makes it a sidecar
+    /// instead), which overrides the pod's.
+    pub policy: Option<RestartPolicy>,
+    /// `restartPolicyRules`: exit codes on which it restarts whatever its policy.
+    pub rules: Vec<ExitCodeRule>,
+    /// `lifecycle.stopSignal`, as a Linux signal number.
+    pub stop_signal: Option<u8>,
 }
 
 static NO_HISTORY: History = History {
@@ -350,18 +356,15 @@ impl SlimContainer {
             has_liveness_probe: false,
             has_readiness_probe: false,
             has_startup_probe: false,
-            restart_policy: None,
-            stop_signal: None,
             restart_count: 0,
             state: State::Unknown,
-            restart_rules: None,
-            past: None,
+            rare: None,
         }
     }
 
     /// `lastState.terminated`: the termination before the current instance.
     pub fn last_termination(&self) -> Option<&Termination> {
-        self.past.as_ref()?.last_termination.as_ref()
+        self.rare.as_ref()?.last_termination.as_ref()
     }
 
     /// The most recent termination: `state.terminated` while the container is terminated
@@ -376,22 +379,32 @@ impl SlimContainer {
 
     /// What the tracker carried over from earlier versions of the pod.
     pub fn history(&self) -> &History {
-        self.past.as_ref().map_or(&NO_HISTORY, |p| &p.history)
+        self.rare.as_ref().map_or(&NO_HISTORY, |p| &p.history)
+    }
+
+    /// Its own restart settings; the default (none) for most containers.
+    pub fn restart_spec(&self) -> &RestartSpec {
+        static NONE: RestartSpec = RestartSpec { policy: None, rules: Vec::new(), stop_signal: None };
+        self.rare.as_ref().map_or(&NONE, |p| &p.restart)
+    }
+
+    pub fn set_restart_spec(&mut self, restart: RestartSpec) {
+        self.update_rare(|p| p.restart = restart);
     }
 
     pub fn set_last_termination(&mut self, last: Option<Termination>) {
-        self.update_past(|p| p.last_termination = last);
+        self.update_rare(|p| p.last_termination = last);
     }
 
     pub fn set_history(&mut self, history: History) {
-        self.update_past(|p| p.history = history);
+        self.update_rare(|p| p.history = history);
     }
 
-    fn update_past(&mut self, f: impl FnOnce(&mut Past)) {
-        let past = self.past.get_or_insert_with(Box::default);
-        f(past);
-        if **past == Past::default() {
-            self.past = None;
+    fn update_rare(&mut self, f: impl FnOnce(&mut Rare)) {
+        let rare = self.rare.get_or_insert_with(Box::default);
+        f(rare);
+        if **rare == Rare::default() {
+            self.rare = None;
         }
     }
 }
@@ -536,7 +549,7 @@ impl PodLifecycle {
     /// without one runs again only after a failure, and not in a `Never` pod; an ephemeral
     /// container never runs again; a regular container follows the pod.
     pub fn restart_policy_of(&self, c: &SlimContainer) -> RestartPolicy {
-        match (c.container_type, c.restart_policy) {
+        match (c.container_type, c.restart_spec().policy) {
             (ContainerType::Sidecar, _) => RestartPolicy::Always,
             (ContainerType::Ephemeral, _) => RestartPolicy::Never,
             (_, Some(own)) => own,
@@ -550,7 +563,7 @@ impl PodLifecycle {
     /// `restartPolicyRules` entry restarts it whatever its policy, so even a container of
     /// a `Never` pod can crash-loop; else its policy decides.
     pub fn restarts_after(&self, c: &SlimContainer, exit_code: i32) -> bool {
-        if c.restart_rules.as_deref().is_some_and(|rules| rules.iter().any(|r| r.matches(exit_code))) {
+        if c.restart_spec().rules.iter().any(|r| r.matches(exit_code)) {
             return true;
         }
         match self.restart_policy_of(c) {
@@ -583,7 +596,7 @@ impl PodLifecycle {
         if c.container_type == ContainerType::Sidecar && stopping {
             return false;
         }
-        !(self.terminating && t.is_stop(c.stop_signal))
+        !(self.terminating && t.is_stop(c.restart_spec().stop_signal))
     }
 }
 
@@ -610,8 +623,8 @@ mod tests {
         assert_eq!(NO_HISTORY, History::default());
         let mut c = SlimContainer::new("app", ContainerType::Regular);
         c.set_history(History { observed_restarts: 2, ..Default::default() });
-        assert!(c.past.is_some() && c.history().observed_restarts == 2);
+        assert!(c.rare.is_some() && c.history().observed_restarts == 2);
         c.set_history(History::default());
-        assert!(c.past.is_none() && c.last_termination().is_none());
+        assert!(c.rare.is_none() && c.last_termination().is_none());
     }
 }
