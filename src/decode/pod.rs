@@ -24,19 +24,27 @@ impl<'de> Deserialize<'de> for SlimPod {
     }
 }
 
+/// The pod's template-hash label: `pod-template-hash` (a Deployment's ReplicaSet) or
+/// `rollouts-pod-template-hash` (an Argo Rollout's), with the kind of workload it names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TemplateHash<'a> {
+    pub hash: &'a str,
+    pub workload_kind: &'static str,
+}
+
 /// Derives the owning workload: a ReplicaSet named `<deployment>-<pod-template-hash>` maps
-/// to its Deployment, a Job named `<cronjob>-<scheduled minutes>` to its CronJob; other
-/// owners are reported as they are, and a bare pod as kind `Pod`.
-pub fn workload_of(pod_name: &str, owner: Option<&OwnerReference>, template_hash: Option<&str>) -> Workload {
+/// to its Deployment (or, by `rollouts-pod-template-hash`, to its Argo Rollout), a Job
+/// named `<cronjob>-<scheduled minutes>` to its CronJob; other owners are reported as they
+/// are, and a bare pod as kind `Pod`.
+pub fn workload_of(pod_name: &str, owner: Option<&OwnerReference>, template: Option<TemplateHash>) -> Workload {
     let Some(owner) = owner else {
         return Workload { kind: intern("Pod"), name: intern(pod_name) };
     };
     let (kind, name) = (owner.kind.as_str(), owner.name.as_str());
     let derived = match kind {
-        "ReplicaSet" => template_hash
-            .filter(|h| !h.is_empty())
-            .and_then(|h| name.strip_suffix(h)?.strip_suffix('-'))
-            .map(|d| ("Deployment", d)),
+        "ReplicaSet" => template
+            .filter(|t| !t.hash.is_empty())
+            .and_then(|t| Some((t.workload_kind, name.strip_suffix(t.hash)?.strip_suffix('-')?))),
         "Job" => name
             .rsplit_once('-')
             .filter(|(_, t)| t.len() >= 8 && t.bytes().all(|b| b.is_ascii_digit()))
@@ -70,7 +78,7 @@ mod wire {
         resource_version: Option<String>,
         deletion_timestamp: Option<IgnoredAny>,
         #[serde(deserialize_with = "template_hash")]
-        labels: Option<String>,
+        labels: Option<(String, &'static str)>,
         owner_references: Vec<Owner>,
     }
 
@@ -85,11 +93,12 @@ mod wire {
         controller: Option<bool>,
     }
 
-    /// Reads only `pod-template-hash` out of the labels map.
-    fn template_hash<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    /// Reads only the template-hash labels out of the labels map: `pod-template-hash`
+    /// (a Deployment's), else `rollouts-pod-template-hash` (an Argo Rollout's).
+    fn template_hash<'de, D: Deserializer<'de>>(d: D) -> Result<Option<(String, &'static str)>, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Option<String>;
+            type Value = Option<(String, &'static str)>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a map of labels")
             }
@@ -97,15 +106,17 @@ mod wire {
                 Ok(None)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut hash = None;
+                let (mut deployment, mut rollout) = (None, None);
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    if key == "pod-template-hash" {
-                        hash = map.next_value::<Option<String>>()?;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
+                    match &*key {
+                        "pod-template-hash" => deployment = map.next_value::<Option<String>>()?,
+                        "rollouts-pod-template-hash" => rollout = map.next_value::<Option<String>>()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
                     }
                 }
-                Ok(hash)
+                Ok(deployment.map(|h| (h, "Deployment")).or(rollout.map(|h| (h, "Rollout"))))
             }
         }
         d.deserialize_any(V)
@@ -303,7 +314,8 @@ mod wire {
                     controller: o.controller,
                     block_owner_deletion: None,
                 });
-            let workload = workload_of(&name, owner.as_ref(), metadata.labels.as_deref());
+            let template = metadata.labels.as_ref().map(|(hash, workload_kind)| TemplateHash { hash, workload_kind });
+            let workload = workload_of(&name, owner.as_ref(), template);
 
             let specs = spec
                 .containers
@@ -409,18 +421,37 @@ mod tests {
         let owner =
             |kind: &str, name: &str| OwnerReference { kind: kind.into(), name: name.into(), ..Default::default() };
         let w = |k: &str, n: &str| Workload { kind: k.into(), name: n.into() };
+        let deployment = |hash| Some(TemplateHash { hash, workload_kind: "Deployment" });
         assert_eq!(
-            workload_of("p", Some(&owner("ReplicaSet", "web-7d9c8b6f5")), Some("7d9c8b6f5")),
+            workload_of("p", Some(&owner("ReplicaSet", "web-7d9c8b6f5")), deployment("7d9c8b6f5")),
             w("Deployment", "web")
         );
         assert_eq!(workload_of("p", Some(&owner("ReplicaSet", "bare-rs")), None), w("ReplicaSet", "bare-rs"));
-        assert_eq!(workload_of("p", Some(&owner("ReplicaSet", "web-abc")), Some("zzz")), w("ReplicaSet", "web-abc"));
+        assert_eq!(
+            workload_of("p", Some(&owner("ReplicaSet", "web-abc")), deployment("zzz")),
+            w("ReplicaSet", "web-abc")
+        );
         assert_eq!(workload_of("p", Some(&owner("Job", "nightly-28391040")), None), w("CronJob", "nightly"));
         assert_eq!(workload_of("p", Some(&owner("Job", "migrate-v2")), None), w("Job", "migrate-v2"));
         assert_eq!(workload_of("p", Some(&owner("Job", "db-123")), None), w("Job", "db-123"));
         assert_eq!(workload_of("p", Some(&owner("StatefulSet", "ledger")), None), w("StatefulSet", "ledger"));
         assert_eq!(workload_of("p", Some(&owner("DaemonSet", "agent")), None), w("DaemonSet", "agent"));
         assert_eq!(workload_of("lonely", None, None), w("Pod", "lonely"));
+    }
+
+    /// An Argo Rollout's pod: owned by a ReplicaSet `<rollout>-<hash>`, labelled
+    /// `rollouts-pod-template-hash` (no `pod-template-hash`).
+    #[test]
+    fn a_rollouts_pod_belongs_to_its_rollout() {
+        let pod: SlimPod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "canary-6c8f9d7b5-k2x9p", "namespace": "web", "uid": "u",
+                "labels": {"app": "canary", "rollouts-pod-template-hash": "6c8f9d7b5"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "canary-6c8f9d7b5",
+                    "uid": "rs", "controller": true}]},
+            "spec": {"containers": [{"name": "app"}]}
+        }))
+        .expect("pod");
+        assert_eq!(pod.workload, Workload { kind: "Rollout".into(), name: "canary".into() });
     }
 
     #[test]

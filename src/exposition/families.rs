@@ -114,7 +114,7 @@ families! {
     TROUBLED_CONTAINERS = "crashloop_troubled_containers", Gauge, &["namespace", "cause"],
         "Troubled containers (crash-looping, waiting on an error, evicted, or ended with a failure) by namespace and probable cause.";
     WORKLOAD_INFO = "crashloop_pod_workload_info", Gauge, &["namespace", "pod", "workload_kind", "workload"],
-        "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments, Jobs to CronJobs.";
+        "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments (or Argo Rollouts), Jobs to CronJobs.";
     CRASHLOOPBACKOFF_CONTAINERS = "crashloop_crashloopbackoff_containers", Gauge, &["namespace"],
         "Containers waiting in CrashLoopBackOff, by namespace.";
     WAITING_CONTAINERS = "crashloop_waiting_containers", Gauge, &["namespace", "reason"],
