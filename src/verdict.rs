@@ -251,8 +251,13 @@ pub fn backoff(c: &SlimContainer) -> Backoff {
 }
 
 /// Containers that have never restarted and are running get only the restart counter,
-/// unless `healthy_details` asks for everything.
+/// unless `healthy_details` asks for everything. A container with no status yet (a pod
+/// waiting for a node, or for the kubelet's first report) has nothing to detail in any
+/// mode: a batch cluster's pending pods would otherwise pay some thirty series each.
 pub fn needs_detail(c: &SlimContainer, healthy_details: bool) -> bool {
+    if matches!(c.state, State::Unknown) && c.restart_count == 0 && c.history().loop_since.is_none() {
+        return false;
+    }
     healthy_details
         || c.restart_count > 0
         || c.history().loop_since.is_some()
@@ -606,6 +611,20 @@ mod tests {
         check("start-error-not-found", Cause::CommandNotFound);
         check("cronjob-completed-restarted", Cause::Unknown);
         check("init-and-sidecar", Cause::AppError);
+    }
+
+    /// A pod without container statuses (Pending, no node yet) gets no detail series in
+    /// either mode; once the kubelet reports a waiting container, it does.
+    #[test]
+    fn a_container_without_status_has_nothing_to_detail() {
+        let pending = fixture("no-status");
+        for healthy_details in [false, true] {
+            let reports = assess(&pending, None, &|_| None, FINISHED, healthy_details);
+            assert!(!reports.is_empty() && reports.iter().all(|r| !r.detailed && r.cause.is_none()), "{reports:?}");
+        }
+        assert!(is_quiet(&pending));
+        let creating = pod("Always", waiting("ContainerCreating", ""), json!({}));
+        assert!(assess(&creating, None, &|_| None, FINISHED, false)[0].detailed);
     }
 
     /// A 1.35 node with `ReduceDefaultCrashLoopBackOffDecay` (1 s doubling to 60 s): the delay
