@@ -234,11 +234,18 @@ pub(crate) mod tests {
 
     pub(crate) const NOW: Timestamp = 1_795_000_000;
 
+    /// `pods` as the exporter's first list (their restarts the baseline), rendered.
     pub(crate) fn render_pods(pods: Vec<SlimPod>, healthy_details: bool, openmetrics: bool) -> String {
+        let tracked = pods.into_iter().map(|pod| track(None, pod, NOW, true)).collect();
+        render_tracked(tracked, healthy_details, openmetrics)
+    }
+
+    /// Pods already tracked, rendered.
+    fn render_tracked(pods: Vec<SlimPod>, healthy_details: bool, openmetrics: bool) -> String {
         let (reader, mut writer) = reflector::store::<SlimPod>();
         writer.apply_watcher_event(&Event::Init);
         for pod in pods {
-            writer.apply_watcher_event(&Event::InitApply(track(None, pod, NOW, true)));
+            writer.apply_watcher_event(&Event::InitApply(pod));
         }
         writer.apply_watcher_event(&Event::InitDone);
         let source = PodSource {
@@ -349,18 +356,7 @@ pub(crate) mod tests {
 
     /// A pod as first seen after the exporter started (no baseline), rendered.
     fn render_seen_later(pod: SlimPod) -> String {
-        let (reader, mut writer) = reflector::store::<SlimPod>();
-        writer.apply_watcher_event(&Event::Init);
-        writer.apply_watcher_event(&Event::InitApply(track(None, pod, NOW, false)));
-        writer.apply_watcher_event(&Event::InitDone);
-        let source = PodSource {
-            caches: vec![cache(reader)],
-            events: SharedEvents::default(),
-            log_hints: Default::default(),
-            healthy_details: false,
-            clock: Arc::new(|| NOW),
-        };
-        text_of(&Exposition::new(source, &SelfMetrics::default()), Format::Prometheus)
+        render_tracked(vec![track(None, pod, NOW, false)], false, false)
     }
 
     /// Pods in the shapes 1.33 to 1.35 kubelets write (`tests/fixtures/pods/current/`):
@@ -607,17 +603,23 @@ pub(crate) mod tests {
         assert_eq!(self_metrics.renders.get(), 3, "each format has its own body");
     }
 
+    /// The labels column of `family`'s row in the README's reference table.
+    fn readme_labels_column<'a>(readme: &'a str, family: &families::Family) -> &'a str {
+        let (name, kind) = (family.name, family.kind.as_str());
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}` | {kind} |")))
+            .unwrap_or_else(|| panic!("README lacks a row for {name} ({kind})"));
+        row.split('|').nth(3).unwrap_or_default()
+    }
+
     #[test]
     fn every_family_is_documented_in_the_readme() {
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
         for family in families::ALL {
-            let (name, kind) = (family.name, family.kind.as_str());
-            let row = readme
-                .lines()
-                .find(|l| l.starts_with(&format!("| `{name}` | {kind} |")))
-                .unwrap_or_else(|| panic!("README lacks a row for {name} ({kind})"));
+            let name = family.name;
             // The labels column names each label of the family beyond the container's, in backticks.
-            let column = row.split('|').nth(3).unwrap_or_default();
+            let column = readme_labels_column(&readme, family);
             let documented: Vec<&str> = column.split('`').skip(1).step_by(2).collect();
             let own = match family.labels.strip_prefix(families::CONTAINER) {
                 Some(extra) => extra,
@@ -635,8 +637,7 @@ pub(crate) mod tests {
         use families::Family;
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
         let values_of = |family: &Family| -> Vec<String> {
-            let row = readme.lines().find(|l| l.starts_with(&format!("| `{}` |", family.name))).expect("a row");
-            let column = row.split('|').nth(3).unwrap_or_default();
+            let column = readme_labels_column(&readme, family);
             let after = column.split_once(" = ").map_or("", |(_, v)| v);
             after.split(',').map(|v| v.trim().to_string()).take_while(|v| !v.contains('`')).collect()
         };
