@@ -1,13 +1,18 @@
 //! Support for integration tests: runs the real exporter binary against the testbed
 //! apiserver and scrapes it over HTTP.
 
+use std::convert::Infallible;
 use std::fs;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use crashloop_testbed as testbed;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response};
 use serde_json::Value;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -358,6 +363,16 @@ pub async fn get10(addr: &str, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
     Ok((status, body))
 }
 
+/// A POST of a JSON body in HTTP/1.0 (Alertmanager's API): status, body.
+pub async fn post10(addr: &str, path: &str, json: &str) -> std::io::Result<(u16, Vec<u8>)> {
+    let request = format!(
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+        json.len()
+    );
+    let (status, _, body) = exchange(addr, &request).await?;
+    Ok((status, body))
+}
+
 /// GET on Prometheus' or Alertmanager's HTTP API: the JSON body.
 pub async fn api(addr: &str, path: &str) -> Result<Value, String> {
     let (status, body) = get10(addr, path).await.map_err(|e| format!("GET {path}: {e}"))?;
@@ -409,4 +424,37 @@ where
         assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// What the webhook received: arrival time and the Alertmanager payload.
+pub type Received = Arc<Mutex<Vec<(Instant, Value)>>>;
+
+/// Serves `POST /hook` on `addr`, storing every JSON payload.
+pub async fn serve_webhook(addr: SocketAddr, received: Received) {
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind webhook");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let received = received.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let received = received.clone();
+                    async move {
+                        let path = req.uri().path().to_owned();
+                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        if path == "/hook" {
+                            match serde_json::from_slice::<Value>(&body) {
+                                Ok(v) => received.lock().unwrap().push((Instant::now(), v)),
+                                Err(e) => eprintln!("e2e: webhook got a body that is not JSON: {e}"),
+                            }
+                        }
+                        let status = if path == "/hook" { 200 } else { 404 };
+                        Ok::<_, Infallible>(Response::builder().status(status).body(Full::new(Bytes::new())).unwrap())
+                    }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    });
 }

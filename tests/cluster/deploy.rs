@@ -540,3 +540,138 @@ fn sharded_overlay_runs_a_statefulset_whose_pods_name_their_shard() {
         .collect();
     dry_run(&list(core), &[]).unwrap_or_else(|e| panic!("the apiserver rejected the sharded overlay:\n{e}"));
 }
+
+/// `kubectl apply` of an overlay's objects for real (the custom resources with their empty
+/// strings filled, see [`fill_empty_strings`]), retried on the AlreadyExists race of
+/// [`dry_run`].
+fn apply(objects: &[Value]) {
+    let mut objects = objects.to_vec();
+    objects
+        .iter_mut()
+        .filter(|o| MONITORING_KINDS.contains(&o["kind"].as_str().unwrap_or_default()))
+        .for_each(fill_empty_strings);
+    let manifest = list(objects.iter().collect());
+    for attempt in 0..3 {
+        let out = kubectl(Some(cluster()), &["apply", "-f", "-"], Some(&manifest));
+        if out.status.success() {
+            return;
+        }
+        assert!(attempt < 2 && text(&out).contains("(AlreadyExists)"), "kubectl apply failed:\n{}", text(&out));
+    }
+}
+
+/// `kubectl get <kind> -n crashloop-exporter -l <selector>`: the names found.
+fn names_labelled(kind: &str, selector: &str) -> BTreeSet<String> {
+    let out = kubectl_ok(Some(cluster()), &["get", kind, "-n", NS, "-l", selector, "-o", "name"], None);
+    out.lines().map(String::from).collect()
+}
+
+#[test]
+fn kube_prometheus_stack_overlay_carries_the_labels_the_stack_selects_on() {
+    let built = objects("kube-prometheus-stack");
+    let mut expected = kinds(&objects("default"));
+    expected.insert("ConfigMap".into());
+    assert_eq!(kinds(&built), expected);
+    for o in &built {
+        let kind = o["kind"].as_str().unwrap_or_default();
+        let release = &o["metadata"]["labels"]["release"];
+        if MONITORING_KINDS.contains(&kind) {
+            assert_eq!(release, "kube-prometheus-stack", "{kind}");
+        } else {
+            assert!(release.is_null(), "{kind} has a release label: only the selected built need it");
+        }
+    }
+    // The dashboards as the Grafana sidecar reads them: one ConfigMap per dashboard, in the
+    // exporter's namespace, each key a dashboard's JSON with its fixed uid.
+    let maps: Vec<&Value> = built.iter().filter(|o| o["kind"] == "ConfigMap").collect();
+    let mut uids = BTreeSet::new();
+    for map in &maps {
+        assert_eq!(map["metadata"]["labels"]["grafana_dashboard"], "1", "{}", map["metadata"]["name"]);
+        assert_eq!(map["metadata"]["namespace"], NS);
+        let data = map["data"].as_object().expect("data");
+        assert_eq!(data.len(), 1, "{}", map["metadata"]["name"]);
+        for (key, json) in data {
+            let dashboard: Value = serde_json::from_str(json.as_str().expect("a string")).expect("dashboard JSON");
+            let on_disk: Value = serde_json::from_str(
+                &std::fs::read_to_string(repo().join("dashboards").join(key)).expect("dashboards/<key>"),
+            )
+            .expect("JSON");
+            assert_eq!(dashboard, on_disk, "{key}: the ConfigMap and dashboards/{key} differ (run .ci/gen-mixin)");
+            uids.insert(dashboard["uid"].as_str().expect("uid").to_owned());
+        }
+    }
+    assert_eq!(uids, BTreeSet::from(["crashloop-overview".to_owned(), "crashloop-workload".to_owned()]));
+
+    // Applied to the real apiserver with prometheus-operator's CRDs: the stack's selector
+    // (`release`) finds the ServiceMonitor and the PrometheusRule, and the sidecar's finds
+    // the dashboards.
+    apply(&built);
+    assert_eq!(
+        names_labelled("servicemonitors.monitoring.coreos.com", "release=kube-prometheus-stack"),
+        BTreeSet::from(["servicemonitor.monitoring.coreos.com/crashloop-exporter".to_owned()])
+    );
+    assert_eq!(
+        names_labelled("prometheusrules.monitoring.coreos.com", "release=kube-prometheus-stack"),
+        BTreeSet::from(["prometheusrule.monitoring.coreos.com/crashloop-exporter".to_owned()])
+    );
+    assert_eq!(
+        names_labelled("configmaps", "grafana_dashboard=1"),
+        BTreeSet::from([
+            "configmap/crashloop-exporter-dashboard-overview".to_owned(),
+            "configmap/crashloop-exporter-dashboard-workload".to_owned()
+        ])
+    );
+}
+
+#[test]
+fn kube_prometheus_overlay_lets_its_prometheus_discover_the_target_and_nothing_more() {
+    let built = objects("kube-prometheus");
+    let mut expected = kinds(&objects("default"));
+    expected.extend(["Role".to_owned(), "RoleBinding".to_owned()]);
+    assert_eq!(kinds(&built), expected);
+    let role = find(&built, "Role", "crashloop-exporter-prometheus-k8s");
+    assert_eq!(role["metadata"]["namespace"], NS);
+    assert_eq!(
+        grants(role),
+        triples(&[
+            ("", "services", "get"),
+            ("", "services", "list"),
+            ("", "services", "watch"),
+            ("", "endpoints", "get"),
+            ("", "endpoints", "list"),
+            ("", "endpoints", "watch"),
+            ("", "pods", "get"),
+            ("", "pods", "list"),
+            ("", "pods", "watch"),
+            ("discovery.k8s.io", "endpointslices", "get"),
+            ("discovery.k8s.io", "endpointslices", "list"),
+            ("discovery.k8s.io", "endpointslices", "watch"),
+        ])
+    );
+
+    // As the real authorizer decides it, for kube-prometheus' Prometheus.
+    let rbac: Vec<Value> = built
+        .iter()
+        .filter(|o| ["Role", "RoleBinding"].contains(&o["kind"].as_str().unwrap_or_default()))
+        .cloned()
+        .collect();
+    apply(&rbac);
+    let prometheus = "system:serviceaccount:monitoring:prometheus-k8s";
+    let may = |verb: &str, resource: &str, ns: &str| {
+        let out = kubectl(Some(cluster()), &["auth", "can-i", verb, resource, "-n", ns, "--as", prometheus], None);
+        String::from_utf8_lossy(&out.stdout).trim() == "yes"
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !["services", "endpoints", "pods"].iter().all(|r| may("list", r, NS)) {
+        assert!(
+            Instant::now() < deadline,
+            "prometheus-k8s was never allowed to list services, endpoints and pods in {NS}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for (verb, resource, ns) in
+        [("get", "secrets", NS), ("list", "configmaps", NS), ("delete", "pods", NS), ("list", "pods", "default")]
+    {
+        assert!(!may(verb, resource, ns), "prometheus-k8s may {verb} {resource} in {ns}");
+    }
+}

@@ -11,19 +11,17 @@
 //!
 //! Takes about 5 minutes (PodMissingConfigObject has `for: 3m`); the waits allow 6.
 
-use std::convert::Infallible;
 use std::fs;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, unix_now, wait_for};
-use bytes::Bytes;
+use crate::common::{
+    Exporter, Proc, Received, TempDir, api, free_port, http_get, query, report, serve_webhook, unix_now, wait_for,
+};
 use crashloop_testbed as testbed;
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, Response};
 use serde_json::{Value, json};
 
 const NS: &str = "it-e2e";
@@ -32,39 +30,6 @@ const CONTAINER: &str = "app";
 const RUNBOOKS: &str = "/docs/runbooks/";
 /// How long an alert may take to arrive (the rules' `for:` may be minutes).
 const ALERT_TIMEOUT: Duration = Duration::from_secs(360);
-
-/// What the webhook received: arrival time and the Alertmanager payload.
-type Received = Arc<Mutex<Vec<(Instant, Value)>>>;
-
-/// Serves `POST /hook` on `addr`, storing every JSON payload.
-async fn serve_webhook(addr: SocketAddr, received: Received) {
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind webhook");
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
-            let received = received.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let received = received.clone();
-                    async move {
-                        let path = req.uri().path().to_owned();
-                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                        if path == "/hook" {
-                            match serde_json::from_slice::<Value>(&body) {
-                                Ok(v) => received.lock().unwrap().push((Instant::now(), v)),
-                                Err(e) => eprintln!("e2e: webhook got a body that is not JSON: {e}"),
-                            }
-                        }
-                        let status = if path == "/hook" { 200 } else { 404 };
-                        Ok::<_, Infallible>(Response::builder().status(status).body(Full::new(Bytes::new())).unwrap())
-                    }
-                });
-                let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
-            });
-        }
-    });
-}
 
 /// The first alert named `name` about a pod of `workload` with status `status` the webhook
 /// received, with its arrival.

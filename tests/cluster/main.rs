@@ -14,6 +14,7 @@ mod escaping;
 mod events;
 mod faults;
 mod http;
+mod inhibition;
 mod log_hygiene;
 mod pods;
 mod real_node;
