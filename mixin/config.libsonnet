@@ -29,5 +29,19 @@
     clusterLabel: 'cluster',
 
     // Alerts (names in alerts.libsonnet); the helper of each section says what it tunes.
+
+    // Dashboards (dashboards.libsonnet): crashloop-overview.json and crashloop-workload.json.
+    // Their variables: datasource, the clusterLabel one (`cluster`), namespace, workload,
+    // and pod on the workload dashboard; the exporter-health panels select exporterSelector.
+    dashboardUIDs: { overview: 'crashloop-overview', workload: 'crashloop-workload' },
+    dashboardTags: ['crashloop-exporter'],
+    dashboardRefresh: '1m',
+    dashboardTimezone: '',  // the browser's; or 'utc', or an IANA zone such as 'Europe/Berlin'
+    dashboardGraphTooltip: 1,  // 0 no sharing, 1 shared crosshair, 2 shared tooltip
+    // null, or a URL template for a "Logs" data link on each container row of the tables,
+    // e.g. a Grafana Explore URL for Loki (URL-encoded where it holds JSON). ${namespace},
+    // ${pod} and ${container} become the row's values; ${__url_time_range} (from=...&to=...)
+    // and the dashboard's variables work as in any Grafana data link.
+    logsLink: null,
   },
 }
