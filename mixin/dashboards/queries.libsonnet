@@ -74,11 +74,17 @@ function(config, pod=false) {
   // $__rate_interval >= step + scrape interval the windows overlap, so no increment, and no
   // first sample, falls between two points.
   //
+  // One addition to the rules' form: `or <the first value>` where the window holds a
+  // single sample of the series (its first scrape is the window's last sample), for which
+  // increase() returns nothing, and so would the sum: the kill is counted from the point
+  // it appears at, like any other.
+  //
   // `at` is an @ modifier for both windows, e.g. ' @ end()'.
   increaseWithFirst(selector, window, at='')::
     local now = '%s[%s]%s' % [selector, window, at];
     local before = '%s[%s] offset %s%s' % [selector, window, window, at];
-    'increase(%s) + (min_over_time(%s) unless present_over_time(%s) or increase(%s) * 0)' % [now, now, before, now],
+    local first = 'min_over_time(%s) unless present_over_time(%s)' % [now, before];
+    'increase(%s) + (%s or increase(%s) * 0) or (%s)' % [now, first, now, first],
 
   // The OOM kills and probe kills over the dashboard's range, per container (and probe).
   oomKillsInRange(at='')::
