@@ -50,10 +50,11 @@ function(config, pod=false) {
   // The increase of a counter over `window`, counting the first value of a series that
   // appeared in the window.
   //
-  // crashloop_container_terminations_total, ..._probe_kills_total and
-  // ..._probe_failures_total get their series at the first termination or Event counted
-  // (already at 1, or more), and increase() cannot see that first step: it needs two
-  // samples. As the alert rules do, the series' first value is added when the series did
+  // crashloop_container_terminations_total and ..._probe_kills_total get their series at
+  // the first termination or Event counted (already at 1, or more), and increase() cannot
+  // see that first step: it needs two samples. (..._probe_failures_total too, for a
+  // container without detail series; its graphs are per-second rate()s, which would need
+  // the window in seconds to add the first value, and are left as they are.) As the alert rules do, the series' first value is added when the series did
   // not exist one window earlier:
   //
   //   increase(c[W]) + (min_over_time(c[W]) unless present_over_time(c[W] offset W)
