@@ -23,7 +23,11 @@
 //!   wall time their median. Exporter RSS is read
 //!   after the gzip renders, with everything cached.
 //!
-//! Run: `cargo bench --bench footprint -- [--pods N]` (default 100000). Prints a markdown
+//! - Series and scrape sizes per mode (`-- --modes`): the same list, then in one child per
+//!   mode (the default, `--healthy-container-details`, `--skip-quiet-containers`) one plain
+//!   and one gzip render; series are the body's sample lines, sizes the bodies' bytes.
+//!
+//! Run: `cargo bench --bench footprint -- [--pods N] [--modes]` (default 100000). Prints a markdown
 //! table: figure, value, target, baseline, ratio. To profile one side, write the stream
 //! with `footprint stream N DIR`, then run `footprint child slim N DIR` (or `child render N DIR`, the list and 20
 //! plain renders) under a profiler (`perf record`, say).
@@ -179,8 +183,21 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// How containers are exported: the default, `--healthy-container-details` or
+/// `--skip-quiet-containers`, as `(healthy_details, skip_quiet)`.
+fn mode(name: &str) -> (bool, bool) {
+    match name {
+        "healthy-container-details" => (true, false),
+        "skip-quiet-containers" => (false, true),
+        _ => (false, false),
+    }
+}
+
+const MODES: [&str; 3] = ["default", "healthy-container-details", "skip-quiet-containers"];
+
 /// The exporter's side: prints `key=value` lines.
-fn child_slim(dir: std::path::PathBuf, n: usize) {
+fn child_slim(dir: std::path::PathBuf, n: usize, mode_name: &str) {
+    let (healthy_details, skip_quiet) = mode(mode_name);
     let self_metrics = SelfMetrics::default();
     let events = crashloop_exporter::SharedEvents::default();
     let clock: crashloop_exporter::Clock = Arc::new(|| NOW);
@@ -189,8 +206,14 @@ fn child_slim(dir: std::path::PathBuf, n: usize) {
     let ingest = std::rc::Rc::new(std::cell::RefCell::new(ingest));
     let feed = ingest.clone();
     let mut pipeline = Pipeline::<SlimPod> { apply: Box::new(move |e| feed.borrow_mut().apply(e)), dir };
-    let source =
-        PodSource { caches: vec![cache.clone()], events, log_hints: Default::default(), healthy_details: false, clock };
+    let source = PodSource {
+        caches: vec![cache.clone()],
+        events,
+        log_hints: Default::default(),
+        healthy_details,
+        skip_quiet,
+        clock,
+    };
     let exposition = Exposition::new(source, &self_metrics);
 
     let before = rss_bytes();
@@ -228,6 +251,28 @@ fn child_slim(dir: std::path::PathBuf, n: usize) {
     println!("rss_after_updates_bytes={}", rss_bytes());
 }
 
+/// Only the list, then one plain and one gzip render in the given mode: the series and
+/// the scrape sizes (`footprint -- --modes`).
+fn child_series(dir: std::path::PathBuf, mode_name: &str) {
+    let (healthy_details, skip_quiet) = mode(mode_name);
+    let self_metrics = SelfMetrics::default();
+    let events = crashloop_exporter::SharedEvents::default();
+    let clock: crashloop_exporter::Clock = Arc::new(|| NOW);
+    let (cache, mut ingest) =
+        PodIngest::new(Shard::default(), self_metrics.clone(), events.clone(), clock.clone(), prerender);
+    let mut pipeline = Pipeline::<SlimPod> { apply: Box::new(move |e| ingest.apply(e)), dir };
+    pipeline.list();
+    let source =
+        PodSource { caches: vec![cache], events, log_hints: Default::default(), healthy_details, skip_quiet, clock };
+    let exposition = Exposition::new(source, &self_metrics);
+    let body = exposition.render(Format::Prometheus, false).unwrap_or_default();
+    println!("exposition_bytes={}", body.len());
+    println!("series={}", body.split(|b| *b == b'\n').filter(|l| !l.is_empty() && l[0] != b'#').count());
+    drop(body);
+    let gzip = exposition.render(Format::Prometheus, true).unwrap_or_default();
+    println!("exposition_gzip_bytes={}", gzip.len());
+}
+
 /// Only the list, then 20 plain renders: the side to profile for render time.
 fn child_render(dir: std::path::PathBuf, n: usize) {
     let self_metrics = SelfMetrics::default();
@@ -237,8 +282,14 @@ fn child_render(dir: std::path::PathBuf, n: usize) {
         PodIngest::new(Shard::default(), self_metrics.clone(), events.clone(), clock.clone(), prerender);
     let mut pipeline = Pipeline::<SlimPod> { apply: Box::new(move |e| ingest.apply(e)), dir };
     pipeline.list();
-    let source =
-        PodSource { caches: vec![cache], events, log_hints: Default::default(), healthy_details: false, clock };
+    let source = PodSource {
+        caches: vec![cache],
+        events,
+        log_hints: Default::default(),
+        healthy_details: false,
+        skip_quiet: false,
+        clock,
+    };
     let exposition = Exposition::new(source, &self_metrics);
     println!("pods={}", n);
     let (_, wall, cpu) = timed(|| (0..20).for_each(|_| drop(exposition.render(Format::Prometheus, false))));
@@ -263,8 +314,8 @@ fn child_stock(dir: std::path::PathBuf, n: usize) {
     println!("rss_bytes={}", rss_bytes());
 }
 
-/// Runs this benchmark again as `child <side> <n>`, on one core where `taskset` exists.
-fn run_child(side: &str, dir: &std::path::Path, n: usize) -> std::collections::HashMap<String, f64> {
+/// Runs this benchmark again as `child <side> <n> <dir> <mode>`, on one core where `taskset` exists.
+fn run_child(side: &str, dir: &std::path::Path, n: usize, mode: &str) -> std::collections::HashMap<String, f64> {
     let exe = std::env::current_exe().expect("the bench's own path");
     let args = [
         exe.to_string_lossy().to_string(),
@@ -272,6 +323,7 @@ fn run_child(side: &str, dir: &std::path::Path, n: usize) -> std::collections::H
         side.into(),
         n.to_string(),
         dir.to_string_lossy().to_string(),
+        mode.into(),
     ];
     let pinned = Command::new("taskset").arg("-c").arg("1").args(&args).output();
     let output = match pinned {
@@ -295,12 +347,14 @@ fn main() {
         let _ = std::fs::create_dir_all(&dir);
         return write_stream(&dir, n.parse().unwrap_or(100_000)).expect("the synthetic stream is written");
     }
-    if let [_, child, side, n, dir, ..] = args.as_slice()
+    if let [_, child, side, n, dir, rest @ ..] = args.as_slice()
         && child == "child"
     {
         let (n, dir) = (n.parse().unwrap_or(100_000), std::path::PathBuf::from(dir));
+        let mode = rest.first().map_or("default", String::as_str);
         return match side.as_str() {
-            "slim" => child_slim(dir, n),
+            "slim" => child_slim(dir, n, mode),
+            "series" => child_series(dir, mode),
             "render" => child_render(dir, n),
             _ => child_stock(dir, n),
         };
@@ -314,8 +368,26 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("crashloop-footprint-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     write_stream(&dir, n).expect("the synthetic stream is written");
-    let slim = run_child("slim", &dir, n);
-    let stock = run_child("stock", &dir, n);
+    if args.iter().any(|a| a == "--modes") {
+        let figures: Vec<_> = MODES.iter().map(|m| (m, run_child("series", &dir, n, m))).collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        println!("series and scrape sizes: {n} pods of 3 containers, 5% crash-looping, one render per mode");
+        println!();
+        println!("| mode | series | plain | gzip |");
+        println!("|---|---|---|---|");
+        for (mode, m) in figures {
+            let get = |k: &str| m.get(k).copied().unwrap_or(f64::NAN);
+            println!(
+                "| `{mode}` | {:.0} | {:.1} MB | {:.2} MB |",
+                get("series"),
+                get("exposition_bytes") / 1e6,
+                get("exposition_gzip_bytes") / 1e6
+            );
+        }
+        return;
+    }
+    let slim = run_child("slim", &dir, n, "default");
+    let stock = run_child("stock", &dir, n, "default");
     let _ = std::fs::remove_dir_all(&dir);
     let get = |m: &std::collections::HashMap<String, f64>, k: &str| m.get(k).copied().unwrap_or(f64::NAN);
     let mib = |b: f64| b / (1024.0 * 1024.0);

@@ -188,6 +188,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CRASHLOOP_HEALTHY_CONTAINER_DETAILS")]
     pub healthy_container_details: bool,
 
+    /// Export nothing for a container with nothing to report (no restart, no detail series,
+    /// no Event counted, no termination counted), and no workload line for a pod all of whose
+    /// containers are so: for running beside kube-state-metrics without duplicate series.
+    #[arg(long, env = "CRASHLOOP_SKIP_QUIET_CONTAINERS", conflicts_with = "healthy_container_details")]
+    pub skip_quiet_containers: bool,
+
     /// Read the previous instance's log tail once per termination and classify it (needs
     /// `get` on `pods/log`). The text is never kept or exported.
     #[arg(long, env = "CRASHLOOP_LOGS")]
@@ -305,5 +311,17 @@ mod tests {
         assert_eq!(args(&["--shard", "exporter-1", "--total-shards", "3"]), Ok((1, 3)));
         assert!(args(&["--shard", "3", "--total-shards", "3"]).is_err_and(|e| e.contains("out of range")));
         assert!(args(&["--total-shards", "0"]).is_err());
+    }
+
+    #[test]
+    fn skip_quiet_containers_conflicts_with_healthy_details() {
+        let serve = |a: &[&str]| match Cli::try_parse_from([&["crashloop-exporter"], a].concat()).map(Cli::into_command)
+        {
+            Ok(Command::Serve(s)) => Ok((s.healthy_container_details, s.skip_quiet_containers)),
+            other => Err(format!("{other:?}")),
+        };
+        assert_eq!(serve(&[]), Ok((false, false)));
+        assert_eq!(serve(&["--skip-quiet-containers"]), Ok((false, true)));
+        assert!(serve(&["--skip-quiet-containers", "--healthy-container-details"]).is_err());
     }
 }

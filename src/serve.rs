@@ -77,7 +77,14 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
         tracing::info!("initial list complete: ready");
     });
 
-    let source = PodSource { caches, events, log_hints, healthy_details: args.healthy_container_details, clock };
+    let source = PodSource {
+        caches,
+        events,
+        log_hints,
+        healthy_details: args.healthy_container_details,
+        skip_quiet: args.skip_quiet_containers,
+        clock,
+    };
     let state = http::AppState { exposition: Arc::new(Exposition::new(source, &self_metrics)), ready };
     let scheme = if listening.web.tls.is_some() { "https" } else { "http" };
     tracing::info!(address = %args.listen_address, scheme, basic_auth = listening.web.users.is_some(), "serving /metrics");

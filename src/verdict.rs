@@ -272,6 +272,27 @@ pub fn is_quiet(pod: &SlimPod) -> bool {
     !pod.evicted && pod.containers.iter().all(|c| !needs_detail(c, false))
 }
 
+/// With `--skip-quiet-containers`, the one rule for which containers export any series at
+/// all: a container has something to report when it has restarted, gets detail series
+/// (troubled, or [`needs_detail`]), has a non-zero Event counter, or has counted
+/// terminations. The others would only repeat kube-state-metrics' zeros.
+pub fn has_something_to_report(report: &ContainerReport, events: Option<&ContainerEvents>) -> bool {
+    let c = report.container;
+    c.restart_count > 0
+        || report.detailed
+        || !c.history().terminations.is_empty()
+        || events.is_some_and(|e| {
+            e.backoffs > 0 || e.image_pull_backoffs > 0 || e.probe_failures.iter().chain(&e.probe_kills).any(|n| *n > 0)
+        })
+}
+
+/// With `--skip-quiet-containers`, whether the pod keeps `crashloop_pod_workload_info`:
+/// when one of its containers has something to report (the alert rules join on it), it
+/// waits for a missing object, or it was evicted.
+pub fn pod_has_something_to_report(pod: &SlimPod, any_container: bool, missing_objects: bool) -> bool {
+    any_container || missing_objects || pod.evicted
+}
+
 fn is_completed(state: &State) -> bool {
     matches!(state, State::Terminated(t) if t.exit_code == 0)
 }
@@ -625,6 +646,40 @@ mod tests {
         assert!(is_quiet(&pending));
         let creating = pod("Always", waiting("ContainerCreating", ""), json!({}));
         assert!(assess(&creating, None, &|_| None, FINISHED, false)[0].detailed);
+    }
+
+    /// `--skip-quiet-containers`' rule: a restart, detail series, a non-zero Event counter or
+    /// a counted termination is something to report; Event counters at 0 (a baseline) are not.
+    #[test]
+    fn something_to_report() {
+        let running = |restarts: u32| json!({"name": "c", "restartCount": restarts, "state": {"running": {"startedAt": "2026-11-01T00:00:00Z"}}});
+        fn report(p: &SlimPod) -> ContainerReport<'_> {
+            assess(p, None, &|_| None, FINISHED, false).remove(0)
+        }
+        let quiet = track(None, pod("Always", running(0), json!({})), FINISHED, true);
+        let r = report(&quiet);
+        assert!(!has_something_to_report(&r, None));
+        assert!(!has_something_to_report(&r, Some(&ContainerEvents::default())), "counters at 0");
+        for events in [
+            ContainerEvents { probe_failures: [0, 1, 0], ..Default::default() },
+            ContainerEvents { probe_kills: [1, 0, 0], ..Default::default() },
+            ContainerEvents { backoffs: 1, ..Default::default() },
+            ContainerEvents { image_pull_backoffs: 1, ..Default::default() },
+        ] {
+            assert!(has_something_to_report(&r, Some(&events)), "{events:?}");
+        }
+        let restarted = track(None, pod("Always", running(1), json!({})), FINISHED, true);
+        assert!(has_something_to_report(&report(&restarted), None));
+        let waiting = pod("Always", waiting("ContainerCreating", ""), json!({}));
+        assert!(has_something_to_report(&report(&waiting), None), "needs detail");
+        let mut counted = quiet.clone();
+        let mut history = counted.containers[0].history().clone();
+        history.terminations.add(TerminationReason::Error, 1);
+        counted.containers[0].set_history(history);
+        assert!(has_something_to_report(&report(&counted), None), "a counted termination");
+        assert!(!pod_has_something_to_report(&quiet, false, false));
+        assert!(pod_has_something_to_report(&quiet, true, false));
+        assert!(pod_has_something_to_report(&quiet, false, true), "a missing object");
     }
 
     /// A 1.35 node with `ReduceDefaultCrashLoopBackOffDecay` (1 s doubling to 60 s): the delay

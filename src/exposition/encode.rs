@@ -11,8 +11,13 @@ use crate::view::{Probe, PullFailure, SlimContainer, State, TerminationReason, T
 
 pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     text.family(&RESTARTS);
-    for pod in &pass.lines {
-        for c in lines::containers(pod) {
+    let mut partial = pass.partial.iter().peekable();
+    for (i, pod) in pass.lines.iter().enumerate() {
+        let kept = partial.next_if(|(at, _)| *at == i).map(|(_, kept)| kept);
+        for (n, c) in lines::containers(pod).enumerate() {
+            if kept.is_some_and(|k| !k.get(n).copied().unwrap_or(true)) {
+                continue;
+            }
             let mut restarts = itoa::Buffer::new();
             let restarts = restarts.format(c.restarts).as_bytes();
             text.line(&RESTARTS, &[lines::pod_labels(pod), c.container, c.type_tail.as_bytes(), restarts, b"\n"])?;

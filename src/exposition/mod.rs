@@ -39,6 +39,9 @@ pub struct PodSource {
     pub log_hints: LogHints,
     /// Export detail series for running containers that never restarted.
     pub healthy_details: bool,
+    /// `--skip-quiet-containers`: a container with nothing to report exports no series, and
+    /// a pod with nothing to report no workload line (`verdict::has_something_to_report`).
+    pub skip_quiet: bool,
     pub clock: crate::Clock,
 }
 
@@ -242,6 +245,36 @@ pub(crate) mod tests {
 
     /// Pods already tracked, rendered.
     fn render_tracked(pods: Vec<SlimPod>, healthy_details: bool, openmetrics: bool) -> String {
+        let format = if openmetrics { Format::OpenMetrics } else { Format::Prometheus };
+        let mode = if healthy_details { Mode::HealthyDetails } else { Mode::Default };
+        render_with_events(pods, &[], mode, format)
+    }
+
+    /// The three ways of exporting containers (the flags conflict).
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub(crate) enum Mode {
+        Default,
+        HealthyDetails,
+        SkipQuiet,
+    }
+
+    /// Pods already tracked, and Events (`(event, in the first list)`) counted against
+    /// them as the Event watch does, rendered.
+    pub(crate) fn render_with_events(
+        pods: Vec<SlimPod>,
+        events: &[(serde_json::Value, bool)],
+        mode: Mode,
+        format: Format,
+    ) -> String {
+        let uids: std::collections::HashMap<(String, String), String> =
+            pods.iter().map(|p| ((p.namespace().to_string(), p.name().to_string()), p.uid().to_string())).collect();
+        let mut counts = crate::event_counts::EventCounts::new();
+        for (event, baseline) in events {
+            counts.baseline = *baseline;
+            let event: crate::view::SlimEvent = serde_json::from_value(event.clone()).expect("an Event");
+            counts.apply(&event, |ns, name| uids.get(&(ns.to_string(), name.to_string())).cloned());
+        }
+        counts.baseline = false;
         let (reader, mut writer) = reflector::store::<SlimPod>();
         writer.apply_watcher_event(&Event::Init);
         for pod in pods {
@@ -250,12 +283,12 @@ pub(crate) mod tests {
         writer.apply_watcher_event(&Event::InitDone);
         let source = PodSource {
             caches: vec![cache(reader)],
-            events: SharedEvents::default(),
+            events: SharedEvents::new(std::sync::Mutex::new(counts)),
             log_hints: Default::default(),
-            healthy_details,
+            healthy_details: mode == Mode::HealthyDetails,
+            skip_quiet: mode == Mode::SkipQuiet,
             clock: Arc::new(|| NOW),
         };
-        let format = if openmetrics { Format::OpenMetrics } else { Format::Prometheus };
         text_of(&Exposition::new(source, &SelfMetrics::default()), format)
     }
 
@@ -463,6 +496,120 @@ pub(crate) mod tests {
         }
     }
 
+    /// `--skip-quiet-containers`, pods in and exposition out, beside the default mode: a
+    /// container with nothing to report (no restart, no detail, no counted Event or
+    /// termination) exports nothing, and a pod all of whose containers are so (no missing
+    /// object, not evicted) no workload line; a pod without container statuses gets no
+    /// detail series in either mode.
+    #[test]
+    fn skip_quiet_containers_exports_only_what_has_something_to_report() {
+        use serde_json::json;
+        let pod = |name: &str, containers: &[&str], statuses: serde_json::Value| -> SlimPod {
+            let spec: Vec<_> = containers
+                .iter()
+                .map(|c| json!({"name": c, "readinessProbe": {"httpGet": {"path": "/", "port": 80}}}))
+                .collect();
+            serde_json::from_value(json!({
+                "metadata": {"name": name, "namespace": "t", "uid": format!("uid-{name}")},
+                "spec": {"containers": spec},
+                "status": {"phase": "Running", "containerStatuses": statuses}
+            }))
+            .expect("pod")
+        };
+        let running = |c: &str, restarts: u32| json!({"name": c, "restartCount": restarts, "state": {"running": {"startedAt": "2026-11-01T00:00:00Z"}}});
+        let event = |name: &str, pod: &str, field_path: &str, reason: &str, message: &str| {
+            json!({"metadata": {"name": name, "namespace": "t"},
+                "involvedObject": {"kind": "Pod", "namespace": "t", "name": pod, "uid": format!("uid-{pod}"), "fieldPath": field_path},
+                "reason": reason, "message": message, "type": "Warning", "count": 2,
+                "firstTimestamp": "2026-11-24T09:00:00Z", "lastTimestamp": "2026-11-24T09:05:00Z"})
+        };
+        let readiness = "Readiness probe failed: HTTP probe failed with statuscode: 503";
+        let pods = vec![
+            // Quiet, with a probe Event of the first list (the baseline: counted 0).
+            pod("quiet", &["a", "b"], json!([running("a", 0), running("b", 0)])),
+            // One container restarted, one quiet.
+            pod("restarted", &["app", "side"], json!([running("app", 2), running("side", 0)])),
+            // Never restarted, but its readiness probe failed since the exporter started.
+            pod("probed", &["app"], json!([running("app", 0)])),
+            // No container statuses yet (no node).
+            pod("pending", &["app"], json!([])),
+            // No container statuses, and a ConfigMap its mount waits for.
+            pod("mounting", &["app"], json!([])),
+        ];
+        let pods: Vec<SlimPod> = pods.into_iter().map(|p| track(None, p, NOW, true)).collect();
+        let mount = r#"MountVolume.SetUp failed for volume "cfg" : configmap "app-config" not found"#;
+        let events = [
+            (event("e1", "quiet", "spec.containers{a}", "Unhealthy", readiness), true),
+            (event("e2", "probed", "spec.containers{app}", "Unhealthy", readiness), false),
+            (event("e3", "mounting", "", "FailedMount", mount), false),
+        ];
+        let series = |mode| {
+            let out = render_with_events(pods.clone(), &events, mode, Format::Prometheus);
+            let mut lines: Vec<String> =
+                out.lines().filter(|l| !l.starts_with('#') && l.contains("pod=\"")).map(str::to_string).collect();
+            lines.sort();
+            lines
+        };
+        let c = |pod: &str, c: &str| format!(r#"namespace="t",pod="{pod}",container="{c}",container_type="regular""#);
+        let (quiet_a, quiet_b, app, side) =
+            (c("quiet", "a"), c("quiet", "b"), c("restarted", "app"), c("restarted", "side"));
+        let (probed, pending, mounting) = (c("probed", "app"), c("pending", "app"), c("mounting", "app"));
+        let workload = |pod: &str| {
+            format!(
+                r#"crashloop_pod_workload_info{{namespace="t",pod="{pod}",workload_kind="Pod",workload="{pod}"}} 1"#
+            )
+        };
+        let mut restarted_app = vec![
+            format!("crashloop_container_backoff_events_total{{{app}}} 0"),
+            format!("crashloop_container_crashlooping{{{app}}} 0"),
+            format!("crashloop_container_image_pull_backoff_events_total{{{app}}} 0"),
+            format!("crashloop_container_in_backoff{{{app}}} 0"),
+            format!("crashloop_container_probe_failures_total{{{app},probe=\"readiness\"}} 0"),
+            format!("crashloop_container_restarts_total{{{app}}} 2"),
+            format!("crashloop_container_state{{{app},state=\"running\"}} 1"),
+            format!("crashloop_container_state{{{app},state=\"terminated\"}} 0"),
+            format!("crashloop_container_state{{{app},state=\"unknown\"}} 0"),
+            format!("crashloop_container_state{{{app},state=\"waiting\"}} 0"),
+        ];
+        restarted_app.extend(
+            ["Completed", "Error", "OOMKilled", "StartError", "other"]
+                .map(|r| format!("crashloop_container_terminations_total{{{app},reason=\"{r}\"}} 0")),
+        );
+        let missing =
+            r#"crashloop_pod_missing_object{namespace="t",pod="mounting",kind="configmap",name="app-config"} 1"#;
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        let mut default = restarted_app.clone();
+        default.extend([
+            format!("crashloop_container_probe_failures_total{{{probed},probe=\"readiness\"}} 2"),
+            format!("crashloop_container_restarts_total{{{mounting}}} 0"),
+            format!("crashloop_container_restarts_total{{{pending}}} 0"),
+            format!("crashloop_container_restarts_total{{{probed}}} 0"),
+            format!("crashloop_container_restarts_total{{{quiet_a}}} 0"),
+            format!("crashloop_container_restarts_total{{{quiet_b}}} 0"),
+            format!("crashloop_container_restarts_total{{{side}}} 0"),
+            missing.to_string(),
+            workload("mounting"),
+            workload("pending"),
+            workload("probed"),
+            workload("quiet"),
+            workload("restarted"),
+        ]);
+        assert_eq!(series(Mode::Default), sorted(default));
+        let mut skip = restarted_app;
+        skip.extend([
+            format!("crashloop_container_probe_failures_total{{{probed},probe=\"readiness\"}} 2"),
+            format!("crashloop_container_restarts_total{{{probed}}} 0"),
+            missing.to_string(),
+            workload("mounting"),
+            workload("probed"),
+            workload("restarted"),
+        ]);
+        assert_eq!(series(Mode::SkipQuiet), sorted(skip));
+    }
+
     /// Lines attached at ingest render exactly as lines made at render time.
     #[test]
     fn prerendered_lines_render_as_fresh_ones() {
@@ -576,6 +723,7 @@ pub(crate) mod tests {
             events: SharedEvents::default(),
             log_hints: Default::default(),
             healthy_details: false,
+            skip_quiet: false,
             clock: Arc::new(|| NOW),
         };
         let self_metrics = SelfMetrics::default();
@@ -680,6 +828,7 @@ pub(crate) mod tests {
             events: SharedEvents::default(),
             log_hints: Default::default(),
             healthy_details: false,
+            skip_quiet: false,
             clock: Arc::new(|| NOW),
         };
         let out = text_of(&Exposition::new(source, &self_metrics), Format::Prometheus);
@@ -734,7 +883,8 @@ pub(crate) mod tests {
     /// and Events a real node wrote (`tests/fixtures/real-node/`, dumped by the real-node
     /// test with `CRASHLOOP_DUMP_FIXTURES`) go through the real ingest (`PodIngest`, the
     /// Event counts) and the real exposition, in both formats, and must equal
-    /// `tests/golden/real-node.{prom,om}` byte for byte, samples sorted within each family.
+    /// `tests/golden/real-node.{prom,om}` byte for byte, samples sorted within each family;
+    /// with `--skip-quiet-containers`, `real-node-skip-quiet.prom`.
     /// `UPDATE_GOLDEN=1` rewrites them.
     #[test]
     fn golden_exposition_of_a_real_node() {
@@ -810,9 +960,11 @@ pub(crate) mod tests {
             events: shared,
             log_hints,
             healthy_details: false,
+            skip_quiet: false,
             clock: Arc::new(move || now),
         };
-        let exposition = Exposition::new(source, &metrics);
+        let exposition = Exposition::new(source.clone(), &metrics);
+        let skip_quiet = Exposition::new(PodSource { skip_quiet: true, ..source }, &metrics);
         // The store is a hash map: pods come in no set order. Within each family the samples
         // are sorted, so the files change only when the output does.
         let canonical = |text: String| {
@@ -831,8 +983,13 @@ pub(crate) mod tests {
             out.extend(samples.drain(..).map(str::to_string));
             out.join("\n") + "\n"
         };
-        for (format, file) in [(Format::Prometheus, "real-node.prom"), (Format::OpenMetrics, "real-node.om")] {
-            let got = canonical(text_of(&exposition, format));
+        let files = [
+            (&exposition, Format::Prometheus, "real-node.prom"),
+            (&exposition, Format::OpenMetrics, "real-node.om"),
+            (&skip_quiet, Format::Prometheus, "real-node-skip-quiet.prom"),
+        ];
+        for (exposition, format, file) in files {
+            let got = canonical(text_of(exposition, format));
             let path = format!("{root}/tests/golden/{file}");
             if std::env::var_os("UPDATE_GOLDEN").is_some() {
                 std::fs::write(&path, &got).expect("write golden");

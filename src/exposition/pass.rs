@@ -11,15 +11,19 @@ use super::families::RESTARTS;
 use super::lines;
 use super::text::labels_of;
 use crate::event_counts::{ContainerEvents, PodEvents};
-use crate::verdict::{ContainerReport, assess, missing_objects};
+use crate::verdict::{ContainerReport, assess, has_something_to_report, missing_objects, pod_has_something_to_report};
 use crate::view::{ObjectKind, SlimContainer, SlimPod, Timestamp, WaitingReason};
 
 /// What one pass over the pods finds: the containers with detail series (or counted
 /// Events), each with its label set rendered once; the missing objects; the aggregates.
 /// Healthy containers leave nothing behind, so a render's memory follows the troubled.
 pub(super) struct Pass<'a> {
-    /// Every pod's [`PodLines`] text, in the order of `pods`.
+    /// The [`PodLines`] text of every pod that exports its lines, in the order of `pods`:
+    /// all of them, but with `--skip-quiet-containers` only those with something to report.
     pub(super) lines: Vec<Cow<'a, [u8]>>,
+    /// With `--skip-quiet-containers`, the pods of `lines` (by index, ascending) some of
+    /// whose containers have nothing to report: which containers keep their restart line.
+    pub(super) partial: Vec<(usize, Vec<bool>)>,
     pub(super) details: Vec<Detail<'a>>,
     pub(super) missing: Vec<(&'a SlimPod, ObjectKind, String)>,
     pub(super) troubled: BTreeMap<(&'a str, &'static str), i64>,
@@ -45,6 +49,7 @@ impl<'a> Pass<'a> {
         let mut pass = Pass {
             lines: Vec::with_capacity(pods.len()),
             details: Vec::new(),
+            partial: Vec::new(),
             missing: Vec::new(),
             troubled: BTreeMap::new(),
             in_backoff: BTreeMap::new(),
@@ -53,14 +58,26 @@ impl<'a> Pass<'a> {
         for pod in pods {
             let pod: &'a SlimPod = pod;
             let (lines, quiet) = lines::of(pod);
-            pass.lines.push(lines);
             let pod_events = if events.is_empty() { None } else { events.remove(pod.uid()) };
             if quiet && pod_events.is_none() && !source.healthy_details {
+                if !source.skip_quiet {
+                    pass.lines.push(lines);
+                }
                 continue;
             }
             let logs = |c: &SlimContainer| source.log_hints.get(pod, c);
             let ns = pod.namespace();
+            let mut kept = Vec::new();
             for report in assess(pod, pod_events.as_ref(), &logs, now, source.healthy_details) {
+                let container_events =
+                    pod_events.as_ref().and_then(|e| e.containers.get(&*report.container.name)).cloned();
+                if source.skip_quiet {
+                    let keep = has_something_to_report(&report, container_events.as_ref());
+                    kept.push(keep);
+                    if !keep {
+                        continue;
+                    }
+                }
                 if let Some(cause) = report.cause {
                     *pass.troubled.entry((ns, cause.as_str())).or_default() += 1;
                 }
@@ -70,15 +87,23 @@ impl<'a> Pass<'a> {
                         *pass.in_backoff.entry(ns).or_default() += 1;
                     }
                 }
-                let container_events =
-                    pod_events.as_ref().and_then(|e| e.containers.get(&*report.container.name)).cloned();
                 if report.detailed || container_events.is_some() {
                     let labels = container_labels(pod, report.container);
                     pass.details.push(Detail { report, events: container_events, labels });
                 }
             }
-            pass.missing
-                .extend(missing_objects(pod, pod_events.as_ref()).into_iter().map(|(kind, name)| (pod, kind, name)));
+            let missing = missing_objects(pod, pod_events.as_ref());
+            if source.skip_quiet {
+                let any = kept.iter().any(|k| *k);
+                if !pod_has_something_to_report(pod, any, !missing.is_empty()) {
+                    continue;
+                }
+                if !kept.iter().all(|k| *k) {
+                    pass.partial.push((pass.lines.len(), kept));
+                }
+            }
+            pass.lines.push(lines);
+            pass.missing.extend(missing.into_iter().map(|(kind, name)| (pod, kind, name)));
         }
         pass
     }
