@@ -358,7 +358,8 @@
               description: fold(|||
                 {{ $value | printf "%%.0f" }} of the %s pods of {{ $labels.workload_kind }} {{ $labels.namespace }}/{{ $labels.workload }}
                 have a crash-looping container (at least %s of its pods, for more than %s): the workload is down or
-                badly degraded, not one replica. The ContainerCrashLooping alerts of its pods name the containers and causes.
+                badly degraded, not one replica. The ContainerCrashLooping alerts of its pods (inhibited by this one in
+                alerts/alertmanager.example.yml) name the containers and causes.
               ||| % [workloadPods, pct(cfg.workloadAffectedRatio), cfg.workloadCrashLoopingFor]),
               runbook_url: runbook('WorkloadCrashLooping'),
             },
@@ -380,7 +381,8 @@
               description: fold(|||
                 {{ $value | printf "%%.0f" }} of the %s pods of {{ $labels.workload_kind }} {{ $labels.namespace }}/{{ $labels.workload }}
                 have a container OOM-killed %d times or more in the last %s (at least %s of its pods): the memory limit
-                is too low for the workload, not for one replica. The ContainerOOMKilledRepeatedly alerts of its pods name the containers.
+                is too low for the workload, not for one replica. The ContainerOOMKilledRepeatedly alerts of its pods (inhibited by
+                this one in alerts/alertmanager.example.yml) name the containers.
               ||| % [workloadPods, cfg.oomRepeatedCount, cfg.oomWindow, pct(cfg.workloadAffectedRatio)]),
               runbook_url: runbook('WorkloadOOMKilled'),
             },
