@@ -107,6 +107,10 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     for pod in &pass.lines {
         text.line(&WORKLOAD_INFO, &[lines::pod_labels(pod), lines::workload_tail(pod)])?;
     }
+    text.family(&WORKLOAD_PODS);
+    for ((ns, kind, name), n) in &pass.workloads {
+        text.sample_of(&WORKLOAD_PODS, &[ns, kind, name], *n)?;
+    }
     text.family(&PROBABLE_CAUSE);
     for d in &pass.details {
         if let Some(cause) = d.report.cause {

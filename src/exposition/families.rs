@@ -115,6 +115,8 @@ families! {
         "Troubled containers (crash-looping, waiting on an error, evicted, or ended with a failure) by namespace and probable cause.";
     WORKLOAD_INFO = "crashloop_pod_workload_info", Gauge, &["namespace", "pod", "workload_kind", "workload"],
         "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments (or Argo Rollouts), Jobs to CronJobs.";
+    WORKLOAD_PODS = "crashloop_workload_pods", Gauge, &["namespace", "workload_kind", "workload"],
+        "Pods of each workload in this replica's cache, quiet ones included (with sharding, sum across replicas).";
     CRASHLOOPBACKOFF_CONTAINERS = "crashloop_crashloopbackoff_containers", Gauge, &["namespace"],
         "Containers waiting in CrashLoopBackOff, by namespace.";
     WAITING_CONTAINERS = "crashloop_waiting_containers", Gauge, &["namespace", "reason"],

@@ -608,6 +608,44 @@ pub(crate) mod tests {
             workload("restarted"),
         ]);
         assert_eq!(series(Mode::SkipQuiet), sorted(skip));
+        // Every pod is counted in its workload, in both modes.
+        for mode in [Mode::Default, Mode::SkipQuiet] {
+            let out = render_with_events(pods.clone(), &events, mode, Format::Prometheus);
+            let mut counted = samples(&out, "crashloop_workload_pods");
+            counted.sort();
+            let want = ["mounting", "pending", "probed", "quiet", "restarted"]
+                .map(|p| format!(r#"crashloop_workload_pods{{namespace="t",workload_kind="Pod",workload="{p}"}} 1"#));
+            assert_eq!(counted, want, "{mode:?}");
+        }
+    }
+
+    /// `crashloop_workload_pods` counts the pods of each workload, quiet ones included.
+    #[test]
+    fn workload_pods_counts_every_pod_of_each_workload() {
+        let named = |fixture_name: &str, pod: &str| {
+            let mut p = fixture(fixture_name);
+            p.metadata.name = Some(pod.to_string());
+            p.uid = format!("uid-{pod}").into();
+            p
+        };
+        let pods = vec![
+            named("deployment-oom-crashloop", "checkout-7d9c8b6f5-a"),
+            named("deployment-oom-crashloop", "checkout-7d9c8b6f5-b"),
+            named("deployment-oom-crashloop", "checkout-7d9c8b6f5-c"),
+            named("init-and-sidecar", "ledger-0"),
+        ];
+        for healthy_details in [false, true] {
+            let out = render_pods(pods.clone(), healthy_details, false);
+            let mut lines = samples(&out, "crashloop_workload_pods");
+            lines.sort();
+            assert_eq!(
+                lines,
+                [
+                    r#"crashloop_workload_pods{namespace="bank",workload_kind="StatefulSet",workload="ledger"} 1"#,
+                    r#"crashloop_workload_pods{namespace="shop",workload_kind="Deployment",workload="checkout"} 3"#,
+                ]
+            );
+        }
     }
 
     /// Lines attached at ingest render exactly as lines made at render time.

@@ -29,6 +29,8 @@ pub(super) struct Pass<'a> {
     pub(super) troubled: BTreeMap<(&'a str, &'static str), i64>,
     pub(super) in_backoff: BTreeMap<&'a str, i64>,
     pub(super) waiting: BTreeMap<(&'a str, &'static str), i64>,
+    /// Pods by `(namespace, workload kind, workload)`, every pod counted in every mode.
+    pub(super) workloads: HashMap<(&'a str, &'a str, &'a str), u32>,
 }
 
 /// A container with detail series, or with counted Events.
@@ -54,9 +56,11 @@ impl<'a> Pass<'a> {
             troubled: BTreeMap::new(),
             in_backoff: BTreeMap::new(),
             waiting: BTreeMap::new(),
+            workloads: HashMap::new(),
         };
         for pod in pods {
             let pod: &'a SlimPod = pod;
+            *pass.workloads.entry((pod.namespace(), &*pod.workload.kind, &*pod.workload.name)).or_default() += 1;
             let (lines, quiet) = lines::of(pod);
             let pod_events = if events.is_empty() { None } else { events.remove(pod.uid()) };
             if quiet && pod_events.is_none() && !source.healthy_details {

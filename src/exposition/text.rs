@@ -114,6 +114,16 @@ pub(super) fn push_labels(buf: &mut Vec<u8>, pairs: &[(&str, &str)]) {
     }
 }
 
+fn push_value(buf: &mut Vec<u8>, value: Value) {
+    match value {
+        Value::Int(v) => buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        Value::Uint(v) => buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        Value::Float(v) if v.is_nan() => buf.extend_from_slice(b"NaN"),
+        Value::Float(v) if v.is_infinite() => buf.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" }),
+        Value::Float(v) => buf.extend_from_slice(dtoa::Buffer::new().format_finite(v).as_bytes()),
+    }
+}
+
 /// The lines every pod has (its restart counters and its workload), pre-rendered when the
 /// pod is ingested, as kube-state-metrics does: a render then copies them from one block
 /// per pod instead of gathering names from all over the heap.
@@ -179,13 +189,31 @@ impl Text<'_> {
             push_labels(buf, &[(family.extra_label(), extra)]);
         }
         buf.extend_from_slice(b"} ");
-        match value.into() {
-            Value::Int(v) => buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
-            Value::Uint(v) => buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
-            Value::Float(v) if v.is_nan() => buf.extend_from_slice(b"NaN"),
-            Value::Float(v) if v.is_infinite() => buf.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" }),
-            Value::Float(v) => buf.extend_from_slice(dtoa::Buffer::new().format_finite(v).as_bytes()),
+        push_value(buf, value.into());
+        buf.push(b'\n');
+        self.chunk_done()
+    }
+
+    /// One sample whose label values are given unescaped, in the family's label order:
+    /// written straight into the buffer, with no label set kept.
+    pub(super) fn sample_of(
+        &mut self,
+        family: &Family,
+        values: &[&str],
+        value: impl Into<Value>,
+    ) -> std::io::Result<()> {
+        debug_assert_eq!(family.labels.len(), values.len(), "{}", family.name);
+        let buf = &mut self.buf;
+        buf.extend_from_slice(family.name.as_bytes());
+        buf.push(b'{');
+        for (i, (name, value)) in family.labels.iter().zip(values).enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            push_labels(buf, &[(name, value)]);
         }
+        buf.extend_from_slice(b"} ");
+        push_value(buf, value.into());
         buf.push(b'\n');
         self.chunk_done()
     }
