@@ -164,6 +164,33 @@ fn incidents() -> Vec<Incident> {
             arrive: vec!["ContainerCrashLooping"],
         },
         Incident {
+            what: "most replicas of a workload OOM-killed",
+            alerts: {
+                let mut alerts = vec![ours(
+                    "WorkloadOOMKilled",
+                    "critical",
+                    &[("namespace", "shop"), ("workload_kind", "Deployment"), ("workload", "ranker")],
+                )];
+                for pod in ["ranker-7f6e5d4c3-aaaaa", "ranker-7f6e5d4c3-bbbbb"] {
+                    let container = [("namespace", "shop"), ("pod", pod), ("container", "app")];
+                    let mut labels = container.to_vec();
+                    labels.extend([
+                        ("container_type", "regular"),
+                        ("workload_kind", "Deployment"),
+                        ("workload", "ranker"),
+                    ]);
+                    alerts.push(ours("ContainerOOMKilledRepeatedly", "warning", &labels));
+                    alerts.push(ours("ContainerCrashLooping", "warning", &labels));
+                    let mut ksm_labels = container.to_vec();
+                    ksm_labels.extend([("reason", "CrashLoopBackOff"), ("uid", pod)]);
+                    alerts.push(ksm("KubePodCrashLooping", &ksm_labels));
+                    alerts.push(ksm("KubePodNotReady", &container[..2]));
+                }
+                alerts
+            },
+            arrive: vec!["WorkloadOOMKilled"],
+        },
+        Incident {
             what: "another pod, about which only the kubernetes-mixin alerts",
             alerts: vec![
                 ksm(
@@ -285,8 +312,10 @@ async fn one_notification_per_incident_with_the_kubernetes_mixin_alerts_inhibite
         got.sort();
         assert_eq!(got, want, "{}: delivered {names:?}", incident.what);
     }
-    // The three incidents of ours: one notification each, holding just that alert.
-    for name in ["ContainerOOMKilledRepeatedly", "ContainerImagePullFailing", "PodMissingConfigObject"] {
+    // Each incident of ours: one notification, holding just that alert.
+    for name in
+        ["ContainerOOMKilledRepeatedly", "ContainerImagePullFailing", "PodMissingConfigObject", "WorkloadOOMKilled"]
+    {
         let notifications: Vec<&Value> = payloads
             .iter()
             .map(|(_, p)| p)
