@@ -173,7 +173,7 @@ const MAY_BE_EMPTY: &[(&str, &str)] =
 async fn oom_crash_loop_alerts_reach_alertmanager_and_resolve() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let rules = repo.join("alerts/crashloop-exporter.rules.yaml");
-    assert!(rules.exists(), "{} is missing (.ci/gen-rules writes it)", rules.display());
+    assert!(rules.exists(), "{} is missing (.ci/gen-mixin writes it)", rules.display());
     let tmp = TempDir::new();
     let dir = tmp.0.clone();
 
