@@ -9,7 +9,8 @@
 //! OOM and probe Deployments are fixed (a rollout replaces their pods) and the resolutions
 //! must arrive; every dashboard query must work against the data.
 //!
-//! Takes about 5 minutes (PodMissingConfigObject has `for: 3m`); the waits allow 6.
+//! Takes about 6 minutes (ContainerCrashLooping needs 3 restarts and `for: 2m`,
+//! PodMissingConfigObject `for: 3m`); each wait allows 6.
 
 use std::fs;
 use std::net::SocketAddr;
@@ -307,6 +308,8 @@ receivers:
         assert!(pod.starts_with(&format!("{workload}-")), "{alert:#}");
         assert_eq!(labels["namespace"], NS, "{alert:#}");
         assert_eq!(labels["workload_kind"], "Deployment", "{alert:#}");
+        // Per-container alerts are warnings; only a workload broadly affected pages.
+        assert_eq!(labels["severity"], "warning", "{alert:#}");
         if name != "PodMissingConfigObject" {
             assert_eq!(labels["container"], CONTAINER, "{alert:#}");
         }
@@ -325,6 +328,22 @@ receivers:
             );
         }
         fired.push((name, pod, after));
+    }
+    // Each crashing Deployment has one replica: its whole workload is affected, so the
+    // workload alerts page (critical), about the workload, with no pod or container.
+    for (name, workload) in [("WorkloadOOMKilled", "oom"), ("WorkloadCrashLooping", "liveness")] {
+        let (at, alert) = wait_for(&format!("a firing {name} about {workload} at the webhook"), ALERT_TIMEOUT, || {
+            let hit = received_alert(&received, name, workload, "firing");
+            async move { hit }
+        })
+        .await;
+        let labels = &alert["labels"];
+        assert_eq!(labels["severity"], "critical", "{alert:#}");
+        assert_eq!((&labels["namespace"], &labels["workload_kind"]), (&json!(NS), &json!("Deployment")), "{alert:#}");
+        assert!(labels["pod"].is_null() && labels["container"].is_null(), "{alert:#}");
+        let after = at.duration_since(first_crash).as_secs_f64();
+        report(&format!("e2e: {name} about {workload} fired after {after:.0} s"));
+        fired.push((name, workload.to_owned(), after));
     }
     let about_healthy: Vec<_> = received_pairs(&received).into_iter().filter(|(_, w)| w == "healthy").collect();
     assert!(about_healthy.is_empty(), "alerts about the healthy Deployment: {about_healthy:?}");
@@ -354,6 +373,8 @@ receivers:
         ("ContainerOOMKilledRepeatedly", "oom"),
         ("ContainerCrashLooping", "liveness"),
         ("ContainerProbeKilled", "liveness"),
+        ("WorkloadOOMKilled", "oom"),
+        ("WorkloadCrashLooping", "liveness"),
     ] {
         let (at, _) = wait_for(&format!("{name} about {workload} to resolve at the webhook"), ALERT_TIMEOUT, || {
             let hit = received_alert(&received, name, workload, "resolved");
