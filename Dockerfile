@@ -14,11 +14,14 @@ FROM rust:1-alpine AS builder
 # ring compiles some C and assembly.
 RUN apk add --no-cache musl-dev
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY benches ./benches
 COPY crates ./crates
 COPY tests ./tests
+# The commit crashloop_exporter_build_info reports (the context has no .git):
+#   docker build --build-arg CRASHLOOP_GIT_REVISION=$(git rev-parse HEAD) .
+ARG CRASHLOOP_GIT_REVISION=unknown
 # No DWARF in the image (the release profile keeps line tables, which make the binary ~4x
 # bigger); symbols stay, so panics still name their functions.
 ENV CARGO_PROFILE_RELEASE_DEBUG=false

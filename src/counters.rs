@@ -37,6 +37,8 @@ pub struct ResultLabels {
 pub struct BuildLabels {
     pub version: &'static str,
     pub rust_version: &'static str,
+    /// The git commit it was built from (`build.rs`), or `unknown`.
+    pub revision: &'static str,
 }
 
 /// The exporter's own metrics, updated by the watch tasks.

@@ -50,7 +50,7 @@ pub use commands::{Diagnosis, Row, diagnose, render_diagnosis, render_scan, scan
 pub use config::{Cli, ClusterArgs, Command, DiagnoseArgs, LogArgs, Output, ScanArgs, ServeArgs};
 pub use counters::SelfMetrics;
 pub use event_counts::{ContainerEvents, EventCounts, Outcome, PodEvents, RECORD_GRACE_SECONDS};
-pub use exposition::{Exposition, Format, PodSource, families, prerender};
+pub use exposition::{Exposition, Format, PodSource, ProcessStats, families, prerender};
 pub use history::track;
 pub use log_fetch::{fetch_termination_log, worth_reading};
 pub use serve::serve;

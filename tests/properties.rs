@@ -217,6 +217,11 @@ proptest! {
     }
 
     #[test]
+    fn procfs_parsers_never_panic(text in text_around(&["VmRSS:\t", " kB\n", "Max open files ", "btime ", ") S ", "unlimited", "18446744073709551615 "])) {
+        checks::procfs(&text);
+    }
+
+    #[test]
     fn quantities_never_panic(text in prop_oneof![any::<String>(), "[-+]?[0-9]{0,25}(\\.[0-9]{0,5})?(e[-+]?[0-9]{1,4}|[KMGTPE]i|[numkMGTPE])?"]) {
         checks::quantity(&text);
     }

@@ -30,6 +30,20 @@ pub fn field_path(path: &str) {
     }
 }
 
+/// The `/proc` parsers: memory is whole kB, and a process starts after boot.
+pub fn procfs(text: &str) {
+    for key in ["VmRSS", "VmSize"] {
+        if let Some(bytes) = parse::parse_status_bytes(text, key) {
+            assert_eq!(bytes % 1024, 0, "{bytes} bytes from {text:?}");
+        }
+    }
+    if let Some(stat) = parse::parse_proc_stat(text) {
+        assert!(text.contains(')'), "{stat:?} from {text:?}");
+    }
+    let _ = parse::parse_max_open_files(text);
+    let _ = parse::parse_boot_time(text);
+}
+
 /// Event reason and message classifiers: names taken from the message are bounded.
 pub fn event_message(reason: &str, message: &str) {
     if let Signal::Missing(object) = parse::classify_event(reason, message) {

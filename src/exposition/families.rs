@@ -121,7 +121,7 @@ families! {
         "Containers waiting in CrashLoopBackOff, by namespace.";
     WAITING_CONTAINERS = "crashloop_waiting_containers", Gauge, &["namespace", "reason"],
         "Waiting containers by namespace and reason.";
-    BUILD_INFO = "crashloop_exporter_build_info", Gauge, &["version", "rust_version"],
+    BUILD_INFO = "crashloop_exporter_build_info", Gauge, &["version", "rust_version", "revision"],
         "Build information (value 1).";
     WATCH_EVENTS = "crashloop_exporter_watch_events_total", Counter, &["resource", "type"],
         "Watch events handled, by resource and event type.";
@@ -147,4 +147,63 @@ families! {
         "Objects held in the cache, by resource.";
     LAST_SYNC_TIME = "crashloop_exporter_last_sync_timestamp_seconds", Gauge, &["resource"],
         "When the resource's cache was last in sync with the API (a list completed or a watch event arrived).";
+    PROCESS_CPU = "process_cpu_seconds_total", Counter, &[],
+        "Total user and system CPU time spent in seconds.";
+    PROCESS_OPEN_FDS = "process_open_fds", Gauge, &[],
+        "Number of open file descriptors.";
+    PROCESS_MAX_FDS = "process_max_fds", Gauge, &[],
+        "Maximum number of open file descriptors.";
+    PROCESS_VIRTUAL_MEMORY = "process_virtual_memory_bytes", Gauge, &[],
+        "Virtual memory size in bytes.";
+    PROCESS_RESIDENT_MEMORY = "process_resident_memory_bytes", Gauge, &[],
+        "Resident memory size in bytes.";
+    PROCESS_START_TIME = "process_start_time_seconds", Gauge, &[],
+        "Start time of the process since unix epoch in seconds.";
+}
+
+/// The process families the Prometheus client libraries export (client_golang's and
+/// client_python's process collectors): the only names without the `crashloop_` prefix.
+pub const PROCESS: [&Family; 6] = [
+    &PROCESS_CPU,
+    &PROCESS_OPEN_FDS,
+    &PROCESS_MAX_FDS,
+    &PROCESS_VIRTUAL_MEMORY,
+    &PROCESS_RESIDENT_MEMORY,
+    &PROCESS_START_TIME,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Prometheus naming: the `crashloop_` prefix, except exactly the standard process
+    /// families; counters end in `_total` and nothing else does; base units only; each name once.
+    #[test]
+    fn every_name_follows_prometheus_naming() {
+        let standard = [
+            "process_cpu_seconds_total",
+            "process_open_fds",
+            "process_max_fds",
+            "process_virtual_memory_bytes",
+            "process_resident_memory_bytes",
+            "process_start_time_seconds",
+        ];
+        assert_eq!(PROCESS.map(|f| f.name), standard);
+        let mut names = std::collections::BTreeSet::new();
+        for f in ALL {
+            assert!(names.insert(f.name), "{} is defined twice", f.name);
+            assert!(f.name.starts_with("crashloop_") || standard.contains(&f.name), "{} lacks the prefix", f.name);
+            assert_eq!(
+                f.kind == Kind::Counter,
+                f.name.ends_with("_total"),
+                "{}: counters, and only they, end in _total",
+                f.name
+            );
+            for unit in ["_milliseconds", "_minutes", "_kilobytes", "_megabytes", "_percent"] {
+                assert!(!f.name.contains(unit), "{} is not in base units", f.name);
+            }
+            assert!(f.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{}", f.name);
+        }
+        assert!(standard.iter().all(|n| names.contains(n)), "every standard process family is defined");
+    }
 }

@@ -14,6 +14,7 @@ mod encode;
 pub mod families;
 mod lines;
 mod pass;
+mod process;
 mod text;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 
 pub use lines::prerender;
+pub use process::ProcessStats;
 
 use crate::counters::{BuildLabels, SelfMetrics};
 use crate::store::{LogHints, PodCache, SharedEvents, lock};
@@ -67,7 +69,7 @@ pub enum Format {
 /// about 700,000 series, so the lines every pod has are pre-rendered at ingest
 /// ([`PodLines`]), and each troubled container's label set is rendered once and reused by
 /// every family (BENCHMARKS.md has the figures).
-fn render(source: &PodSource, self_metrics: &Registry, text: &mut Text) -> std::io::Result<()> {
+fn render(source: &PodSource, self_metrics: &Registry, process: &ProcessStats, text: &mut Text) -> std::io::Result<()> {
     let now = (source.clock)();
     let pods: Vec<Arc<SlimPod>> = source.caches.iter().flat_map(|c| c.store.state()).collect();
     let (mut events, records) = {
@@ -77,6 +79,7 @@ fn render(source: &PodSource, self_metrics: &Registry, text: &mut Text) -> std::
     let pass = Pass::of(&pods, &mut events, source, now);
     encode::encode_pods(text, &pass)?;
     encode::encode_cache(text, &source.caches, pods.len(), records)?;
+    process::encode(text, process)?;
     let mut own = String::new();
     let encoded = match text.format {
         Format::Prometheus => prometheus_client::encoding::prometheus_text::encode(&mut own, self_metrics),
@@ -86,6 +89,9 @@ fn render(source: &PodSource, self_metrics: &Registry, text: &mut Text) -> std::
     text.buf.extend_from_slice(own.as_bytes());
     text.flush()
 }
+
+/// The git commit the binary was built from, as `build.rs` found it, or `unknown`.
+pub const REVISION: &str = env!("CRASHLOOP_GIT_REVISION");
 
 /// Registers the exporter's own counters under their families' names and help.
 fn register(m: &SelfMetrics, registry: &mut Registry) {
@@ -111,6 +117,7 @@ fn register(m: &SelfMetrics, registry: &mut Registry) {
         .get_or_create(&BuildLabels {
             version: env!("CARGO_PKG_VERSION"),
             rust_version: env!("CARGO_PKG_RUST_VERSION"),
+            revision: REVISION,
         })
         .set(1);
 }
@@ -127,6 +134,8 @@ pub struct Exposition {
     plain_bytes: std::sync::atomic::AtomicUsize,
     gzip_bytes: std::sync::atomic::AtomicUsize,
     slots: [tokio::sync::Mutex<Slot>; 4],
+    /// Reads the process figures at each render (tests give fixed ones).
+    process: fn() -> ProcessStats,
 }
 
 #[derive(Default)]
@@ -158,7 +167,13 @@ impl Exposition {
             plain_bytes: Default::default(),
             gzip_bytes: Default::default(),
             slots: Default::default(),
+            process: process::read,
         }
+    }
+
+    /// The same, with the process figures read by `process` instead of from `/proc`.
+    pub fn with_process(self, process: fn() -> ProcessStats) -> Self {
+        Exposition { process, ..self }
     }
 
     /// What the body depends on: every change counter, and the second.
@@ -179,7 +194,7 @@ impl Exposition {
             let hint = self.gzip_bytes.load(Ordering::Relaxed);
             let body = Vec::with_capacity(hint + hint / 16 + CHUNK);
             let mut encoder = flate2::write::GzEncoder::new(body, flate2::Compression::fast());
-            render(&self.source, &self.self_metrics, &mut text(&mut encoder))?;
+            render(&self.source, &self.self_metrics, &(self.process)(), &mut text(&mut encoder))?;
             let mut body = encoder.finish()?;
             body.shrink_to_fit();
             self.gzip_bytes.store(body.len(), Ordering::Relaxed);
@@ -188,7 +203,7 @@ impl Exposition {
             // Sized as the last plain body was, so it is not grown (and copied) step by step.
             let hint = self.plain_bytes.load(Ordering::Relaxed);
             let mut body = Vec::with_capacity(hint + hint / 16 + CHUNK);
-            render(&self.source, &self.self_metrics, &mut text(&mut body))?;
+            render(&self.source, &self.self_metrics, &(self.process)(), &mut text(&mut body))?;
             self.plain_bytes.store(body.len(), Ordering::Relaxed);
             Ok(body)
         }
@@ -1001,11 +1016,21 @@ pub(crate) mod tests {
             skip_quiet: false,
             clock: Arc::new(move || now),
         };
-        let exposition = Exposition::new(source.clone(), &metrics);
-        let skip_quiet = Exposition::new(PodSource { skip_quiet: true, ..source }, &metrics);
+        // The process figures of a run of the exporter, fixed; the revision is the build's.
+        let process = || ProcessStats {
+            cpu_seconds: Some(1.89),
+            open_fds: Some(14),
+            max_fds: Some(1_048_576),
+            virtual_memory_bytes: Some(1_230_823_424),
+            resident_memory_bytes: Some(161_959_936),
+            start_time_seconds: Some(1_795_382_637.45),
+        };
+        let exposition = Exposition::new(source.clone(), &metrics).with_process(process);
+        let skip_quiet = Exposition::new(PodSource { skip_quiet: true, ..source }, &metrics).with_process(process);
         // The store is a hash map: pods come in no set order. Within each family the samples
         // are sorted, so the files change only when the output does.
         let canonical = |text: String| {
+            let text = text.replace(&format!("revision=\"{REVISION}\""), "revision=\"REVISION\"");
             let mut out: Vec<String> = Vec::new();
             let mut samples: Vec<&str> = Vec::new();
             for line in text.lines() {

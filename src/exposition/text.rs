@@ -180,15 +180,20 @@ impl Text<'_> {
         let buf = &mut self.buf;
         buf.reserve(family.name.len() + labels.len() + 96);
         buf.extend_from_slice(family.name.as_bytes());
-        buf.push(b'{');
-        buf.extend_from_slice(labels);
-        if let Some(extra) = extra {
-            if !labels.is_empty() {
-                buf.push(b',');
+        if labels.is_empty() && extra.is_none() {
+            // A family without labels: `name value`, as the client libraries write it.
+            buf.push(b' ');
+        } else {
+            buf.push(b'{');
+            buf.extend_from_slice(labels);
+            if let Some(extra) = extra {
+                if !labels.is_empty() {
+                    buf.push(b',');
+                }
+                push_labels(buf, &[(family.extra_label(), extra)]);
             }
-            push_labels(buf, &[(family.extra_label(), extra)]);
+            buf.extend_from_slice(b"} ");
         }
-        buf.extend_from_slice(b"} ");
         push_value(buf, value.into());
         buf.push(b'\n');
         self.chunk_done()

@@ -4,6 +4,7 @@
 mod log;
 mod message;
 mod number;
+mod process;
 
 pub use log::classify_log;
 pub use message::{
@@ -11,3 +12,4 @@ pub use message::{
     parse_missing_object, parse_signal_name, pull_error_category, signal_name, strip_combined,
 };
 pub use number::{parse_backoff_message, parse_go_duration, parse_quantity, timestamp};
+pub use process::{ProcStat, USER_HZ, parse_boot_time, parse_max_open_files, parse_proc_stat, parse_status_bytes};
