@@ -1,6 +1,8 @@
 //! The family encoders: each writes one family, through its definition in
 //! [`super::families`], from the pass of a render over the pods.
 
+use std::collections::HashMap;
+
 use super::families::*;
 use super::lines;
 use super::pass::Pass;
@@ -11,8 +13,12 @@ use crate::view::{Probe, PullFailure, SlimContainer, State, TerminationReason, T
 
 pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     text.family(&RESTARTS);
+    let exported = |i: usize| pass.exported.get(i).copied().unwrap_or(true);
     let mut partial = pass.partial.iter().peekable();
     for (i, pod) in pass.lines.iter().enumerate() {
+        if !exported(i) {
+            continue;
+        }
         let kept = partial.next_if(|(at, _)| *at == i).map(|(_, kept)| kept);
         for (n, c) in lines::containers(pod).enumerate() {
             if kept.is_some_and(|k| !k.get(n).copied().unwrap_or(true)) {
@@ -104,12 +110,23 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
         }
     }
     text.family(&WORKLOAD_INFO);
-    for pod in &pass.lines {
-        text.line(&WORKLOAD_INFO, &[lines::pod_labels(pod), lines::workload_tail(pod)])?;
+    for (i, pod) in pass.lines.iter().enumerate() {
+        if exported(i) {
+            text.line(&WORKLOAD_INFO, &[lines::pod_labels(pod), lines::workload_tail(pod)])?;
+        }
     }
+    // Every pod counts, in every mode. The key and the line are the pod lines' own escaped
+    // bytes (`namespace="…"` and `,workload_kind="…",workload="…"} `), already in cache.
     text.family(&WORKLOAD_PODS);
-    for ((ns, kind, name), n) in &pass.workloads {
-        text.sample_of(&WORKLOAD_PODS, &[ns, kind, name], *n)?;
+    let mut workloads: HashMap<(&[u8], &[u8]), u32> = HashMap::new();
+    for pod in &pass.lines {
+        let tail = lines::workload_tail(pod);
+        let tail = tail.strip_suffix(b"1\n").unwrap_or(tail);
+        *workloads.entry((lines::namespace_label(pod), tail)).or_default() += 1;
+    }
+    for ((namespace, tail), n) in workloads {
+        let mut count = itoa::Buffer::new();
+        text.line(&WORKLOAD_PODS, &[namespace, tail, count.format(n).as_bytes(), b"\n"])?;
     }
     text.family(&PROBABLE_CAUSE);
     for d in &pass.details {

@@ -3,8 +3,9 @@
 //! render then copies them from one block per pod instead of gathering names from all over
 //! the heap.
 //!
-//! The text starts with two offsets (four bytes each, little-endian): where the containers
-//! begin and where the workload begins. Then come the pod's escaped label pairs; then one
+//! The text starts with three offsets (four bytes each, little-endian): where the
+//! containers begin, where the workload begins, and where the pod's pair begins (after the
+//! namespace's). Then come the pod's escaped label pairs; then one
 //! entry per container: the length of its `,container="…"` pair (two bytes), its type (an
 //! index into [`ContainerType::ALL`]), its restart count (four bytes) and the pair; then
 //! the workload's tail `,workload_kind=…} 1\n`. A pair is at most 520 bytes: names are
@@ -35,9 +36,12 @@ pub(super) struct ContainerLine<'a> {
 
 /// The lines of `pod` (the store's [`crate::store::Prerender`]).
 pub fn prerender(pod: &SlimPod) -> PodLines {
-    let mut text = Vec::with_capacity(72 + 32 * pod.containers.len());
-    text.extend_from_slice(&[0; 8]);
-    push_labels(&mut text, &[("namespace", pod.namespace()), ("pod", pod.name())]);
+    let mut text = Vec::with_capacity(76 + 32 * pod.containers.len());
+    text.extend_from_slice(&[0; HEADER]);
+    push_labels(&mut text, &[("namespace", pod.namespace())]);
+    let pod_start = text.len();
+    text.push(b',');
+    push_labels(&mut text, &[("pod", pod.name())]);
     let containers_start = text.len();
     for c in &pod.containers {
         let start = text.len();
@@ -57,6 +61,7 @@ pub fn prerender(pod: &SlimPod) -> PodLines {
     let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
     text[..4].copy_from_slice(&offset(containers_start));
     text[4..8].copy_from_slice(&offset(workload_start));
+    text[8..12].copy_from_slice(&offset(pod_start));
     PodLines { text: text.into_boxed_slice(), quiet: is_quiet(pod) }
 }
 
@@ -71,12 +76,20 @@ pub(super) fn of(pod: &SlimPod) -> (Cow<'_, [u8]>, bool) {
     }
 }
 
+/// The three offsets.
+const HEADER: usize = 12;
+
 fn offset(text: &[u8], at: usize) -> usize {
     text.get(at..at + 4).and_then(|b| b.try_into().ok()).map_or(0, |b| u32::from_le_bytes(b) as usize)
 }
 
 pub(super) fn pod_labels(text: &[u8]) -> &[u8] {
-    text.get(8..offset(text, 0)).unwrap_or_default()
+    text.get(HEADER..offset(text, 0)).unwrap_or_default()
+}
+
+/// The namespace's pair, `namespace="…"`.
+pub(super) fn namespace_label(text: &[u8]) -> &[u8] {
+    text.get(HEADER..offset(text, 8)).unwrap_or_default()
 }
 
 pub(super) fn containers(text: &[u8]) -> impl Iterator<Item = ContainerLine<'_>> {

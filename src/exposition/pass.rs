@@ -18,9 +18,11 @@ use crate::view::{ObjectKind, SlimContainer, SlimPod, Timestamp, WaitingReason};
 /// Events), each with its label set rendered once; the missing objects; the aggregates.
 /// Healthy containers leave nothing behind, so a render's memory follows the troubled.
 pub(super) struct Pass<'a> {
-    /// The [`PodLines`] text of every pod that exports its lines, in the order of `pods`:
-    /// all of them, but with `--skip-quiet-containers` only those with something to report.
+    /// Every pod's [`PodLines`] text, in the order of `pods`.
     pub(super) lines: Vec<Cow<'a, [u8]>>,
+    /// With `--skip-quiet-containers`, whether each pod of `lines` exports its lines (empty:
+    /// all do).
+    pub(super) exported: Vec<bool>,
     /// With `--skip-quiet-containers`, the pods of `lines` (by index, ascending) some of
     /// whose containers have nothing to report: which containers keep their restart line.
     pub(super) partial: Vec<(usize, Vec<bool>)>,
@@ -29,8 +31,6 @@ pub(super) struct Pass<'a> {
     pub(super) troubled: BTreeMap<(&'a str, &'static str), i64>,
     pub(super) in_backoff: BTreeMap<&'a str, i64>,
     pub(super) waiting: BTreeMap<(&'a str, &'static str), i64>,
-    /// Pods by `(namespace, workload kind, workload)`, every pod counted in every mode.
-    pub(super) workloads: HashMap<(&'a str, &'a str, &'a str), u32>,
 }
 
 /// A container with detail series, or with counted Events.
@@ -51,21 +51,21 @@ impl<'a> Pass<'a> {
         let mut pass = Pass {
             lines: Vec::with_capacity(pods.len()),
             details: Vec::new(),
+            exported: Vec::new(),
             partial: Vec::new(),
             missing: Vec::new(),
             troubled: BTreeMap::new(),
             in_backoff: BTreeMap::new(),
             waiting: BTreeMap::new(),
-            workloads: HashMap::new(),
         };
         for pod in pods {
             let pod: &'a SlimPod = pod;
-            *pass.workloads.entry((pod.namespace(), &*pod.workload.kind, &*pod.workload.name)).or_default() += 1;
             let (lines, quiet) = lines::of(pod);
             let pod_events = if events.is_empty() { None } else { events.remove(pod.uid()) };
+            pass.lines.push(lines);
             if quiet && pod_events.is_none() && !source.healthy_details {
-                if !source.skip_quiet {
-                    pass.lines.push(lines);
+                if source.skip_quiet {
+                    pass.exported.push(false);
                 }
                 continue;
             }
@@ -99,14 +99,12 @@ impl<'a> Pass<'a> {
             let missing = missing_objects(pod, pod_events.as_ref());
             if source.skip_quiet {
                 let any = kept.iter().any(|k| *k);
-                if !pod_has_something_to_report(pod, any, !missing.is_empty()) {
-                    continue;
-                }
-                if !kept.iter().all(|k| *k) {
-                    pass.partial.push((pass.lines.len(), kept));
+                let exported = pod_has_something_to_report(pod, any, !missing.is_empty());
+                pass.exported.push(exported);
+                if exported && !kept.iter().all(|k| *k) {
+                    pass.partial.push((pass.lines.len() - 1, kept));
                 }
             }
-            pass.lines.push(lines);
             pass.missing.extend(missing.into_iter().map(|(kind, name)| (pod, kind, name)));
         }
         pass

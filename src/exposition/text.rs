@@ -199,30 +199,6 @@ impl Text<'_> {
         self.chunk_done()
     }
 
-    /// One sample whose label values are given unescaped, in the family's label order:
-    /// written straight into the buffer, with no label set kept.
-    pub(super) fn sample_of(
-        &mut self,
-        family: &Family,
-        values: &[&str],
-        value: impl Into<Value>,
-    ) -> std::io::Result<()> {
-        debug_assert_eq!(family.labels.len(), values.len(), "{}", family.name);
-        let buf = &mut self.buf;
-        buf.extend_from_slice(family.name.as_bytes());
-        buf.push(b'{');
-        for (i, (name, value)) in family.labels.iter().zip(values).enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            push_labels(buf, &[(name, value)]);
-        }
-        buf.extend_from_slice(b"} ");
-        push_value(buf, value.into());
-        buf.push(b'\n');
-        self.chunk_done()
-    }
-
     /// Hands a full chunk on.
     pub(super) fn chunk_done(&mut self) -> std::io::Result<()> {
         if self.buf.len() >= CHUNK {
