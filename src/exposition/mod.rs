@@ -304,7 +304,19 @@ pub(crate) mod tests {
             skip_quiet: mode == Mode::SkipQuiet,
             clock: Arc::new(|| NOW),
         };
-        text_of(&Exposition::new(source, &SelfMetrics::default()), format)
+        text_of(&Exposition::new(source, &SelfMetrics::default()).with_process(fixed_process), format)
+    }
+
+    /// Process figures that stay the same from render to render.
+    pub(crate) fn fixed_process() -> ProcessStats {
+        ProcessStats {
+            cpu_seconds: Some(1.89),
+            open_fds: Some(14),
+            max_fds: Some(1_048_576),
+            virtual_memory_bytes: Some(1_230_823_424),
+            resident_memory_bytes: Some(161_959_936),
+            start_time_seconds: Some(1_795_382_637.45),
+        }
     }
 
     pub(crate) fn cache(store: reflector::Store<SlimPod>) -> PodCache {
@@ -1017,16 +1029,9 @@ pub(crate) mod tests {
             clock: Arc::new(move || now),
         };
         // The process figures of a run of the exporter, fixed; the revision is the build's.
-        let process = || ProcessStats {
-            cpu_seconds: Some(1.89),
-            open_fds: Some(14),
-            max_fds: Some(1_048_576),
-            virtual_memory_bytes: Some(1_230_823_424),
-            resident_memory_bytes: Some(161_959_936),
-            start_time_seconds: Some(1_795_382_637.45),
-        };
-        let exposition = Exposition::new(source.clone(), &metrics).with_process(process);
-        let skip_quiet = Exposition::new(PodSource { skip_quiet: true, ..source }, &metrics).with_process(process);
+        let exposition = Exposition::new(source.clone(), &metrics).with_process(fixed_process);
+        let skip_quiet =
+            Exposition::new(PodSource { skip_quiet: true, ..source }, &metrics).with_process(fixed_process);
         // The store is a hash map: pods come in no set order. Within each family the samples
         // are sorted, so the files change only when the output does.
         let canonical = |text: String| {
