@@ -329,7 +329,7 @@ fn census(kubeconfig: &Path, runs: usize) -> [Census; 3] {
     let k = quote(kubeconfig);
     let script = format!("kubectl --kubeconfig {k} get pods -A -o json | jq -r '{JQ}'");
     let scan = format!(
-        "{} scan -o json --kubeconfig {k} --log-level error; test $? -le 1",
+        "{} scan -A -o json --kubeconfig {k} --log-level error; test $? -le 1",
         quote(Path::new(env!("CARGO_BIN_EXE_crashloop-exporter")))
     );
     let raw = format!("kubectl --kubeconfig {k} get --raw /api/v1/pods > /dev/null");

@@ -1,9 +1,10 @@
 //! Command-line flags, each with an environment-variable twin.
 
+use std::ffi::{OsStr, OsString};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Default listen address. Prometheus' exporter port range (9100-9999) is fully
 /// allocated, so the port sits outside it, clear of the Kubernetes components (10249-10259).
@@ -35,7 +36,7 @@ pub struct Cli {
 pub enum Command {
     /// Watch the cluster and serve metrics on /metrics (the default).
     Serve(ServeArgs),
-    /// List troubled containers once, cluster-wide. Exits 1 when something is crash-looping.
+    /// List troubled containers once, in the current context's namespace (-n to name others, -A for all). Exits 1 when something is crash-looping.
     Scan(ScanArgs),
     /// The whole report for one pod: status, exit codes, limits, events, previous log, cause and fix.
     Diagnose(DiagnoseArgs),
@@ -55,6 +56,10 @@ pub struct ScanArgs {
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
 
+    /// Every namespace, as `kubectl get -A` (without -n or -A: the context's namespace).
+    #[arg(short = 'A', long, conflicts_with = "namespaces")]
+    pub all_namespaces: bool,
+
     #[command(flatten)]
     pub cluster: ClusterArgs,
 
@@ -62,14 +67,28 @@ pub struct ScanArgs {
     pub log: LogArgs,
 }
 
+impl ScanArgs {
+    /// The cluster flags with the namespaces `scan` looks at, chosen as kubectl chooses
+    /// them: those named with `-n`; all with `-A` or `--exclude-namespace` (which applies to
+    /// all); else `context_namespace`, the kubeconfig context's (or `default`).
+    pub fn scoped(&self, context_namespace: &str) -> ClusterArgs {
+        let mut cluster = self.cluster.clone();
+        let all = self.all_namespaces || !cluster.exclude_namespaces.is_empty();
+        if cluster.namespaces.is_empty() && !all {
+            cluster.namespaces = vec![context_namespace.to_string()];
+        }
+        cluster
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct DiagnoseArgs {
     /// The pod's name.
     pub pod: String,
 
-    /// The pod's namespace.
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    pub namespace: String,
+    /// The pod's namespace. Default: the kubeconfig context's namespace, as kubectl's.
+    #[arg(short = 'n', long = "namespace", value_name = "NS")]
+    pub namespace: Option<String>,
 
     /// Output format (`table` and `wide` both print the text report).
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
@@ -79,9 +98,9 @@ pub struct DiagnoseArgs {
     #[arg(long)]
     pub no_logs: bool,
 
-    /// Path of the kubeconfig file.
-    #[arg(long, env = "KUBECONFIG", value_name = "PATH")]
-    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig file(s), separated by `:` as in $KUBECONFIG and merged as kubectl merges them.
+    #[arg(long, env = "KUBECONFIG", value_name = "PATH[:PATH…]")]
+    pub kubeconfig: Option<OsString>,
 
     /// Kubeconfig context.
     #[arg(long, env = "CRASHLOOP_CONTEXT", value_name = "NAME")]
@@ -97,7 +116,7 @@ impl DiagnoseArgs {
         ClusterArgs {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
-            namespaces: vec![self.namespace.clone()],
+            namespaces: self.namespace.iter().cloned().collect(),
             exclude_namespaces: vec![],
             selector: None,
             watch_timeout: DEFAULT_WATCH_TIMEOUT,
@@ -106,18 +125,82 @@ impl DiagnoseArgs {
 }
 
 impl Cli {
+    /// Parses the process's arguments, its help and errors naming the command `name`
+    /// ([`display_name`]).
+    pub fn parse_as(name: &str) -> Self {
+        Self::try_parse_as(name, std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// [`Cli::parse_as`] on given arguments.
+    pub fn try_parse_as(
+        name: &str,
+        args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    ) -> Result<Self, clap::Error> {
+        let mut command = Self::command().bin_name(name.to_string());
+        let matches = command.try_get_matches_from_mut(args)?;
+        Self::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+    }
+
     /// The subcommand to run, `serve` when none is named.
     pub fn into_command(self) -> Command {
         self.command.unwrap_or(Command::Serve(self.serve))
     }
 }
 
+/// The name the command goes by, from the path it was run as (`argv[0]`): kubectl runs a
+/// plugin `kubectl-crashloop` for `kubectl crashloop`, so that is what its help shows.
+pub fn display_name(argv0: Option<&OsStr>) -> String {
+    let stem = argv0.map(std::path::Path::new).and_then(|p| p.file_stem()).and_then(OsStr::to_str).unwrap_or("");
+    match stem.strip_prefix("kubectl-") {
+        Some(plugin) if !plugin.is_empty() => format!("kubectl {}", plugin.replace('_', "-")),
+        _ if !stem.is_empty() => stem.to_string(),
+        _ => "crashloop-exporter".to_string(),
+    }
+}
+
+/// The kubeconfig files a `--kubeconfig` or `$KUBECONFIG` value names: separated as
+/// `$PATH` is (`:`), empty entries left out, as kubectl reads `$KUBECONFIG`.
+pub fn kubeconfig_paths(value: &OsStr) -> Vec<PathBuf> {
+    std::env::split_paths(value).filter(|p| !p.as_os_str().is_empty()).collect()
+}
+
+/// Kubeconfigs merged as kubectl merges the files of `$KUBECONFIG`: the first to set a
+/// value or a named cluster, user or context wins, and what later files say of it is
+/// dropped (kube's [`Kubeconfig::merge`](kube::config::Kubeconfig::merge) keeps the rules).
+pub fn merge_kubeconfigs(
+    configs: impl IntoIterator<Item = kube::config::Kubeconfig>,
+) -> Result<kube::config::Kubeconfig, crate::Error> {
+    configs
+        .into_iter()
+        .try_fold(kube::config::Kubeconfig::default(), kube::config::Kubeconfig::merge)
+        .map_err(|e| crate::Error::Kubeconfig(format!("merging the kubeconfig files: {e}")))
+}
+
+/// Reads and merges the kubeconfig files of `value`. As kubectl, a file that does not
+/// exist is skipped; none existing is an error.
+fn read_kubeconfigs(value: &OsStr) -> Result<kube::config::Kubeconfig, crate::Error> {
+    let mut configs = Vec::new();
+    for path in kubeconfig_paths(value) {
+        if !path.exists() {
+            continue;
+        }
+        let config = kube::config::Kubeconfig::read_from(&path)
+            .map_err(|e| crate::Error::Kubeconfig(format!("cannot read {}: {e}", path.display())))?;
+        configs.push(config);
+    }
+    if configs.is_empty() {
+        return Err(crate::Error::Kubeconfig(format!("no kubeconfig file found in {}", value.to_string_lossy())));
+    }
+    merge_kubeconfigs(configs)
+}
+
 /// How to reach the cluster and which pods to look at.
 #[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
-    /// Path of the kubeconfig file; without it: in-cluster config, then $KUBECONFIG, then ~/.kube/config.
-    #[arg(long, env = "KUBECONFIG", value_name = "PATH")]
-    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig file(s), separated by `:` as in $KUBECONFIG and merged as kubectl merges
+    /// them; without it: ~/.kube/config, then the in-cluster config.
+    #[arg(long, env = "KUBECONFIG", value_name = "PATH[:PATH…]")]
+    pub kubeconfig: Option<OsString>,
 
     /// Kubeconfig context to use instead of the current one.
     #[arg(long, env = "CRASHLOOP_CONTEXT", value_name = "NAME")]
@@ -266,15 +349,14 @@ impl ClusterArgs {
 
     /// Builds a client from the flags.
     pub async fn client(&self) -> Result<kube::Client, crate::Error> {
-        use kube::config::{KubeConfigOptions, Kubeconfig};
+        use kube::config::KubeConfigOptions;
         let options = KubeConfigOptions { context: self.context.clone(), ..Default::default() };
         let config = match &self.kubeconfig {
-            Some(path) => {
-                let kubeconfig = Kubeconfig::read_from(path)
-                    .map_err(|e| crate::Error::Kubeconfig(format!("cannot read {}: {e}", path.display())))?;
+            Some(value) => {
+                let kubeconfig = read_kubeconfigs(value)?;
                 kube::Config::from_custom_kubeconfig(kubeconfig, &options)
                     .await
-                    .map_err(|e| crate::Error::Kubeconfig(format!("{}: {e}", path.display())))?
+                    .map_err(|e| crate::Error::Kubeconfig(format!("{}: {e}", value.to_string_lossy())))?
             }
             None if self.context.is_some() => {
                 kube::Config::from_kubeconfig(&options).await.map_err(|e| crate::Error::Kubeconfig(e.to_string()))?
@@ -311,6 +393,83 @@ mod tests {
         assert_eq!(args(&["--shard", "exporter-1", "--total-shards", "3"]), Ok((1, 3)));
         assert!(args(&["--shard", "3", "--total-shards", "3"]).is_err_and(|e| e.contains("out of range")));
         assert!(args(&["--total-shards", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_name_follows_argv0() {
+        let name = |s: &str| display_name(Some(OsStr::new(s)));
+        assert_eq!(name("/usr/local/bin/kubectl-crashloop"), "kubectl crashloop");
+        assert_eq!(name("kubectl-crash_loop"), "kubectl crash-loop");
+        assert_eq!(name("target/release/crashloop-exporter"), "crashloop-exporter");
+        assert_eq!(name("kubectl-"), "kubectl-");
+        assert_eq!(display_name(None), "crashloop-exporter");
+        let help = Cli::try_parse_as("kubectl crashloop", ["kubectl-crashloop", "scan", "--help"]).map(|_| ());
+        let help = help.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(help.contains("Usage: kubectl crashloop scan"), "{help}");
+    }
+
+    /// Without `-n` or `-A`, `scan` looks in the context's namespace, as kubectl does;
+    /// `diagnose` likewise leaves the namespace to the context.
+    #[test]
+    fn one_shot_commands_default_to_the_contexts_namespace() {
+        let scopes = |a: &[&str]| match Cli::try_parse_from([&["crashloop-exporter", "scan"], a].concat())
+            .map(Cli::into_command)
+        {
+            Ok(Command::Scan(s)) => Ok(s.scoped("team-a").scopes()),
+            other => Err(format!("{other:?}")),
+        };
+        let some = |v: &[&str]| Ok(v.iter().map(|n| Some(n.to_string())).collect::<Vec<_>>());
+        assert_eq!(scopes(&[]), some(&["team-a"]));
+        assert_eq!(scopes(&["-n", "b", "-n", "a"]), some(&["a", "b"]));
+        assert_eq!(scopes(&["-A"]), Ok(vec![None]));
+        assert_eq!(scopes(&["--all-namespaces"]), Ok(vec![None]));
+        assert_eq!(scopes(&["--exclude-namespace", "kube-system"]), Ok(vec![None]));
+        assert!(scopes(&["-A", "-n", "a"]).is_err(), "-A and -n conflict");
+        let diagnose = |a: &[&str]| match Cli::try_parse_from([&["crashloop-exporter", "diagnose", "p"], a].concat())
+            .map(Cli::into_command)
+        {
+            Ok(Command::Diagnose(d)) => d.namespace,
+            _ => Some("error".into()),
+        };
+        assert_eq!(diagnose(&[]), None);
+        assert_eq!(diagnose(&["-n", "shop"]), Some("shop".into()));
+        // `serve` still watches every namespace without -n.
+        let serve = Cli::try_parse_from(["crashloop-exporter"]).map(Cli::into_command);
+        assert!(matches!(serve, Ok(Command::Serve(s)) if s.cluster.scopes() == [None]));
+    }
+
+    #[test]
+    fn kubeconfig_lists_split_as_kubectl_splits_them() {
+        assert_eq!(kubeconfig_paths(OsStr::new("/a/one::/b/two:")), [PathBuf::from("/a/one"), PathBuf::from("/b/two")]);
+        assert_eq!(kubeconfig_paths(OsStr::new("")), Vec::<PathBuf>::new());
+    }
+
+    /// Two kubeconfig files as `$KUBECONFIG` gives them: the first names the context (and
+    /// its namespace), the second holds the cluster and the user, and a context and a
+    /// current-context of its own, which lose to the first file's.
+    #[tokio::test]
+    async fn kubeconfigs_merge_as_kubectl_merges_them() {
+        use kube::config::{KubeConfigOptions, Kubeconfig};
+        let first = Kubeconfig::from_yaml(
+            "apiVersion: v1\nkind: Config\ncurrent-context: work\ncontexts:\n- name: work\n  context: {cluster: prod, user: alice, namespace: payments}\n",
+        )
+        .expect("first file");
+        let second = Kubeconfig::from_yaml(
+            "apiVersion: v1\nkind: Config\ncurrent-context: other\nclusters:\n- name: prod\n  cluster: {server: 'https://prod.example:6443'}\n- name: other\n  cluster: {server: 'https://other.example'}\nusers:\n- name: alice\n  user: {token: secret}\ncontexts:\n- name: work\n  context: {cluster: other, user: alice}\n- name: other\n  context: {cluster: other, user: alice}\n",
+        )
+        .expect("second file");
+        let merged = merge_kubeconfigs([first, second]).expect("merges");
+        assert_eq!(merged.current_context.as_deref(), Some("work"), "the first current-context wins");
+        let work = merged.contexts.iter().find(|c| c.name == "work").and_then(|c| c.context.clone()).expect("work");
+        assert_eq!(
+            (work.cluster.as_str(), work.namespace.as_deref()),
+            ("prod", Some("payments")),
+            "the first work wins"
+        );
+        assert_eq!(merged.contexts.len(), 2);
+        let config = kube::Config::from_custom_kubeconfig(merged, &KubeConfigOptions::default()).await.expect("config");
+        assert_eq!(config.cluster_url.to_string(), "https://prod.example:6443/");
+        assert_eq!(config.default_namespace, "payments");
     }
 
     #[test]

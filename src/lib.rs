@@ -47,7 +47,10 @@ mod fixtures;
 mod layers;
 
 pub use commands::{Diagnosis, Row, diagnose, render_diagnosis, render_scan, scan};
-pub use config::{Cli, ClusterArgs, Command, DiagnoseArgs, LogArgs, Output, ScanArgs, ServeArgs};
+pub use config::{
+    Cli, ClusterArgs, Command, DiagnoseArgs, LogArgs, Output, ScanArgs, ServeArgs, display_name, kubeconfig_paths,
+    merge_kubeconfigs,
+};
 pub use counters::SelfMetrics;
 pub use event_counts::{ContainerEvents, EventCounts, Outcome, PodEvents, RECORD_GRACE_SECONDS};
 pub use exposition::{Exposition, Format, PodSource, ProcessStats, families, prerender};

@@ -3,8 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
-use crashloop_exporter::{Cli, Command, DiagnoseArgs, Error, ScanArgs, ServeArgs};
+use crashloop_exporter::{Cli, Command, DiagnoseArgs, Error, ScanArgs, ServeArgs, display_name};
 
 fn main() -> ExitCode {
     tune_allocator();
@@ -27,7 +26,9 @@ fn tune_allocator() {
 #[tokio::main]
 async fn run() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let result = match Cli::parse().into_command() {
+    // Run as `kubectl-crashloop` (a kubectl plugin), the help says `kubectl crashloop`.
+    let name = display_name(std::env::args_os().next().as_deref());
+    let result = match Cli::parse_as(&name).into_command() {
         Command::Serve(args) => serve(args).await.map(|()| ExitCode::SUCCESS),
         Command::Scan(args) => scan(args).await,
         Command::Diagnose(args) => diagnose(args).await.map(|()| ExitCode::SUCCESS),
@@ -42,7 +43,9 @@ async fn run() -> ExitCode {
 async fn scan(args: ScanArgs) -> Result<ExitCode, Error> {
     crashloop_exporter::init_logging(&args.log)?;
     let client = args.cluster.client().await?;
-    let rows = crashloop_exporter::scan(&client, &args.cluster, crashloop_exporter::now()).await?;
+    // Without -n or -A, the context's namespace, as kubectl.
+    let cluster = args.scoped(client.default_namespace());
+    let rows = crashloop_exporter::scan(&client, &cluster, crashloop_exporter::now()).await?;
     print!("{}", crashloop_exporter::render_scan(&rows, args.output));
     Ok(if rows.iter().any(|r| r.crashlooping) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
@@ -50,8 +53,9 @@ async fn scan(args: ScanArgs) -> Result<ExitCode, Error> {
 async fn diagnose(args: DiagnoseArgs) -> Result<(), Error> {
     crashloop_exporter::init_logging(&args.log)?;
     let client = args.cluster().client().await?;
-    let d = crashloop_exporter::diagnose(&client, &args.namespace, &args.pod, !args.no_logs, crashloop_exporter::now())
-        .await?;
+    let namespace = args.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
+    let d =
+        crashloop_exporter::diagnose(&client, &namespace, &args.pod, !args.no_logs, crashloop_exporter::now()).await?;
     print!("{}", crashloop_exporter::render_diagnosis(&d, args.output));
     Ok(())
 }

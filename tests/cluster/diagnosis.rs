@@ -255,3 +255,71 @@ async fn log_fetch_fails_gracefully_without_a_kubelet() {
     let (status, _) = exporter.get("/healthz", &[]).await.expect("healthz");
     assert_eq!(status, 200);
 }
+
+/// The binary as a kubectl plugin: symlinked as `kubectl-crashloop` on PATH, `kubectl
+/// crashloop scan` and `kubectl crashloop diagnose POD` run it, named so in its help. The
+/// kubeconfig is two files in `KUBECONFIG`, merged as kubectl merges them: the first sets
+/// the context (with a namespace), the second the cluster and the user (and a context of
+/// the same name, which loses). Without `-n`, both commands look in the context's namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_runs_it_as_a_plugin() {
+    let cluster = testbed::shared().expect("testbed cluster");
+    let client = cluster.client().await.expect("client");
+    let ns = "it-plugin";
+    populate(&client, ns).await;
+    // Another namespace's crash loop, which a scan of the context's namespace leaves out.
+    populate(&client, "it-plugin-other").await;
+    let dir = crate::common::TempDir::new();
+    let bin = dir.0.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_crashloop-exporter"), bin.join("kubectl-crashloop"))
+        .expect("symlink");
+    let context = dir.0.join("context.yaml");
+    std::fs::write(
+        &context,
+        format!(
+            "apiVersion: v1\nkind: Config\ncontexts:\n- name: testbed\n  context:\n    cluster: testbed\n    user: admin\n    namespace: {ns}\ncurrent-context: testbed\n"
+        ),
+    )
+    .expect("context file");
+    let kubeconfig = format!("{}:{}", context.display(), cluster.kubeconfig_path().display());
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let kubectl = |args: &[&str]| {
+        let out = Command::new("kubectl")
+            .args(args)
+            .env("PATH", &path)
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .expect("kubectl runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+
+    let (code, stdout, stderr) = kubectl(&["crashloop", "scan", "-o", "json", "--log-level", "error"]);
+    assert_eq!(code, 1, "exit 1: something is crash-looping\n{stdout}\n{stderr}");
+    let rows: Vec<Value> = serde_json::from_str(&stdout).expect("json");
+    let pods: Vec<(&str, &str)> =
+        rows.iter().map(|r| (r["namespace"].as_str().unwrap_or(""), r["pod"].as_str().unwrap_or(""))).collect();
+    assert_eq!(pods, [(ns, "cfg-5f6d7c8b9-abcde"), (ns, "oom-5f6d7c8b9-abcde")], "{stdout}");
+
+    // -A: every namespace, this test's two among them.
+    let (code, stdout, _) = kubectl(&["crashloop", "scan", "-A", "-o", "json", "--log-level", "error"]);
+    assert_eq!(code, 1);
+    let rows: Vec<Value> = serde_json::from_str(&stdout).expect("json");
+    for n in [ns, "it-plugin-other"] {
+        assert_eq!(rows.iter().filter(|r| r["namespace"] == n).count(), 2, "{n}: {stdout}");
+    }
+
+    let (code, stdout, stderr) =
+        kubectl(&["crashloop", "diagnose", "oom-5f6d7c8b9-abcde", "--no-logs", "-o", "json", "--log-level", "error"]);
+    assert_eq!(code, 0, "{stderr}");
+    let diagnosis: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(diagnosis["namespace"], ns, "{stdout}");
+
+    let (code, help, _) = kubectl(&["crashloop", "scan", "--help"]);
+    assert_eq!(code, 0);
+    assert!(help.contains("Usage: kubectl crashloop scan"), "{help}");
+}

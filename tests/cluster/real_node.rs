@@ -689,7 +689,7 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     assert!(census.status.success(), "census: {}", String::from_utf8_lossy(&census.stderr));
     let census: BTreeSet<String> = String::from_utf8_lossy(&census.stdout).lines().map(str::to_string).collect();
     let scan = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
-        .args(["scan", "-o", "json", "--kubeconfig"])
+        .args(["scan", "-A", "-o", "json", "--kubeconfig"])
         .arg(&kubeconfig)
         .output()
         .expect("scan runs");
