@@ -61,6 +61,56 @@
 //! is halved (the output says so), as the bench is meant to measure, not to wait.
 //! `--rss-hold S` keeps the populated cluster S seconds after the tables, its kubeconfig
 //! printed, to run the exporter under a profiler (`heaptrack`, say) against it.
+//!
+//! **The whole process, as users see it** (`--process-pods N`; when given, only these
+//! figures run). Run: `cargo bench --bench cluster -- --process-pods 100000
+//! [--process-in-process FILE] [--process-scrapes 20] [--process-prom-samples 20]
+//! [--process-fresh]`; `.ci/bench` runs it at its `--pods`, with FILE the footprint bench's
+//! table of the same run, so every ratio is against the in-process figures of the same pods.
+//! - **The pods** are the in-process stream's (benches/shared/stream_pod.rs: 3 containers
+//!   with env, resources and probes; 5% in CrashLoopBackOff after OOMKilled/137), in 50
+//!   namespaces. They are written straight into etcd under `/registry/pods/NS/NAME`, as JSON
+//!   (which kube-apiserver reads beside its own protobuf, defaulting them on read as any
+//!   stored pod), 100 to a transaction: tens of seconds for 100,000 pods, where creating them
+//!   through the API and then writing their status took about 11 minutes. No Events.
+//! - **The cache.** etcd's data directory is then saved (apiserver and etcd stopped for a
+//!   consistent copy, then restarted) to `$CRASHLOOP_CACHE/bench-etcd/stream-pods-N-store-vV`
+//!   (V is `STORE_FORMAT` in benches/cluster/process.rs, bumped when the pods change); a
+//!   later run starts a fresh cluster on a copy of it (`Cluster::start_from_etcd_data`) and
+//!   checks it holds N pods. `--process-fresh` populates again.
+//! - **The floor.** `kubectl get --raw /api/v1/pods > /dev/null` (one unpaged list from etcd),
+//!   once unmeasured, then the median of 3 (wall time and peak RSS, GNU time).
+//! - **Start.** The release binary started as a user starts it (`--kubeconfig K
+//!   --listen-address 127.0.0.1:PORT`, its default log level, output to a file), `/readyz`
+//!   polled every 10 ms: the time from the spawn to the first 200. VmRSS and VmHWM then:
+//!   nothing has run but the initial lists, so VmHWM is their peak.
+//! - **RSS after 10 scrapes.** Scrapes as Prometheus 2.x makes them (OpenMetrics, gzip) until
+//!   the exporter shows N pods and its Event list is done (the first), then 9 more, each at
+//!   the start of a new second (a new render); VmRSS 1 s after. The in-process figure is
+//!   the footprint bench's RSS after its gzip renders.
+//! - **`/metrics` as a client sees it**, Prometheus text, plain then gzip: a raw HTTP/1.1 GET
+//!   on a new loopback connection, timed from before the connect to the first byte read and
+//!   to the end of the body. Cold: `--process-scrapes` scrapes, each 20 ms into a new second,
+//!   so none is answered from the kept body. Warm: as many pairs, a cold scrape and at once a
+//!   second one in the same second (which the exporter may answer from the body it keeps; a
+//!   pair that crossed into the next second is counted in the row's label). Median and p99
+//!   (nearest rank: of 20, the p99 is the slowest). The in-process figure compared is the
+//!   render's wall time (its CPU time in brackets), as a client waits in wall time.
+//! - **CPU per scrape**: the process's utime + stime (`/proc/PID/stat`) over the cold batch,
+//!   and over the warm scrapes alone, divided by their count. `process_cpu_seconds_total`
+//!   reads the same file, but reading it would take a scrape, which is itself a render.
+//! - **Real Prometheus** (Debian's `prometheus`, on loopback, its own data dir): one job
+//!   scraping the exporter every 15 s (timeout 10 s) until it has `--process-prom-samples`
+//!   scrapes; then `scrape_duration_seconds` and `scrape_samples_scraped` over the run, read
+//!   back through its HTTP API, as p50 and p99 (nearest rank), and how many scrapes failed.
+//! - Prints `| figure | value | target | in-process / baseline | ratio |`, each target with
+//!   its ratio and whether it is met.
+
+#[path = "shared/stream_pod.rs"]
+mod stream_pod;
+
+#[path = "cluster/process.rs"]
+mod process;
 
 #[path = "../tests/cluster/common.rs"]
 #[allow(dead_code)] // the bench uses only some of the tests' helpers
@@ -109,6 +159,14 @@ struct Options {
     rss_populate_budget: usize,
     /// Seconds to keep the cluster after the RSS figure, for a profiler.
     rss_hold: usize,
+    /// 0: no whole-process figures; else only those, at this many pods.
+    process_pods: usize,
+    /// The in-process footprint bench's output for the same pods, to compare against.
+    process_in_process: Option<PathBuf>,
+    process_scrapes: usize,
+    process_prom_samples: usize,
+    /// Populate again even if the cache holds these pods.
+    process_fresh: bool,
 }
 
 fn options() -> Options {
@@ -125,6 +183,11 @@ fn options() -> Options {
         rss_gdb: true,
         rss_populate_budget: 1200,
         rss_hold: 0,
+        process_pods: 0,
+        process_in_process: None,
+        process_scrapes: 20,
+        process_prom_samples: 20,
+        process_fresh: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -143,6 +206,13 @@ fn options() -> Options {
             "--rss-scrapes" => o.rss_scrapes = value(),
             "--rss-populate-budget" => o.rss_populate_budget = value(),
             "--rss-hold" => o.rss_hold = value(),
+            "--process-pods" => o.process_pods = value(),
+            "--process-scrapes" => o.process_scrapes = value().max(1),
+            "--process-prom-samples" => o.process_prom_samples = value().max(1),
+            "--process-in-process" => {
+                let file = args.get(i + 1).unwrap_or_else(|| panic!("--process-in-process needs a file"));
+                o.process_in_process = Some(PathBuf::from(file));
+            }
             "--rss-env" => {
                 let setting = args.get(i + 1).unwrap_or_else(|| panic!("--rss-env needs VAR=VALUE[ VAR=VALUE...]"));
                 assert!(
@@ -152,17 +222,17 @@ fn options() -> Options {
                 o.rss_env.push(setting.clone());
             }
             // Flags without a value: `cargo bench` passes --bench; anything else is a mistake.
-            "--rss-no-gdb" | "--bench" => {
-                if args[i] == "--rss-no-gdb" {
-                    o.rss_gdb = false;
-                }
+            "--rss-no-gdb" | "--process-fresh" | "--bench" => {
+                o.rss_gdb &= args[i] != "--rss-no-gdb";
+                o.process_fresh |= args[i] == "--process-fresh";
                 i += 1;
                 continue;
             }
             other => panic!(
                 "unknown argument {other:?} (known: --pods N, --patches N, --census-pods N, --runs N, --rss-pods N, \
                  --rss-small N, --rss-env 'VAR=VALUE ...', --rss-rounds N, --rss-scrapes N, --rss-no-gdb, \
-                 --rss-populate-budget SECS, --rss-hold SECS)"
+                 --rss-populate-budget SECS, --rss-hold SECS, --process-pods N, --process-in-process FILE, \
+                 --process-scrapes N, --process-prom-samples N, --process-fresh)"
             ),
         }
         i += 2;
@@ -373,6 +443,10 @@ fn main() {
     let o = options();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
+    if o.process_pods > 0 {
+        process::figures(&o, &runtime);
+        return;
+    }
     let cluster = testbed::Cluster::start().expect("testbed cluster (run .ci/install)");
     let kubeconfig: PathBuf = cluster.kubeconfig_path();
     if o.rss_pods > 0 {

@@ -149,6 +149,36 @@ async fn exchange(addr: &str, request: &str) -> std::io::Result<(u16, Vec<(Strin
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;
+    parse_response(raw)
+}
+
+/// [`http_get`], timed from before the connect: (time to the first byte of the answer,
+/// time to its last, status, headers, body).
+pub async fn http_get_timed(
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(Duration, Duration, u16, Vec<(String, String)>, Vec<u8>)> {
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    let started = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = vec![0; 64 * 1024];
+    let first = stream.read(&mut raw).await?;
+    let ttfb = started.elapsed();
+    raw.truncate(first);
+    stream.read_to_end(&mut raw).await?;
+    let total = started.elapsed();
+    let (status, headers, body) = parse_response(raw)?;
+    Ok((ttfb, total, status, headers, body))
+}
+
+/// Status, headers (lower-cased names) and body of a raw HTTP/1.x answer.
+fn parse_response(raw: Vec<u8>) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::InvalidData)?;
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut lines = head.lines();

@@ -76,7 +76,18 @@ impl Cluster {
         Self::start_fresh(&flags.iter().map(|f| f.to_string()).collect::<Vec<_>>())
     }
 
+    /// As [`Cluster::start`], with etcd's data first copied from `etcd_data` (a data directory
+    /// saved by [`Cluster::save_etcd_data`]), so the cluster starts holding what was stored
+    /// then. The copy is removed with the cluster; `etcd_data` is left as it is.
+    pub fn start_from_etcd_data(etcd_data: &Path) -> Result<Self> {
+        Self::start_fresh_from(&[], Some(etcd_data))
+    }
+
     fn start_fresh(extra_apiserver_flags: &[String]) -> Result<Self> {
+        Self::start_fresh_from(extra_apiserver_flags, None)
+    }
+
+    fn start_fresh_from(extra_apiserver_flags: &[String], etcd_data: Option<&Path>) -> Result<Self> {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
         let name = format!(
@@ -86,7 +97,7 @@ impl Cluster {
             nanos.subsec_nanos()
         );
         let keep = std::env::var_os("CRASHLOOP_KEEP_TESTBED").is_some();
-        let cluster = Self::launch(std::env::temp_dir().join(name), keep, extra_apiserver_flags)?;
+        let cluster = Self::launch(std::env::temp_dir().join(name), keep, extra_apiserver_flags, etcd_data)?;
         if keep {
             eprintln!("testbed: keeping {}", cluster.dir.display());
         }
@@ -96,13 +107,20 @@ impl Cluster {
     /// Starts a cluster in `dir` (created if needed, kept afterwards; etcd data in it is
     /// reused) and waits until the apiserver is ready.
     pub fn start_in(dir: impl Into<PathBuf>) -> Result<Self> {
-        Self::launch(dir.into(), true, &[])
+        Self::launch(dir.into(), true, &[], None)
     }
 
-    fn launch(dir: PathBuf, keep: bool, extra_apiserver_flags: &[String]) -> Result<Self> {
+    fn launch(dir: PathBuf, keep: bool, extra_apiserver_flags: &[String], etcd_data: Option<&Path>) -> Result<Self> {
         let (etcd_bin, apiserver_bin) = locate_binaries()?;
         fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
         let dir = dir.canonicalize().map_err(io(format!("resolving {}", dir.display())))?;
+        if let Some(data) = etcd_data {
+            // etcd keeps its member and data on a restart with other ports (one member).
+            if let Err(e) = copy_dir(data, &dir.join("etcd")) {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        }
         let [etcd_port, etcd_peer_port, api_port] = free_ports()?;
         let tokens: Vec<String> = USERS.iter().map(|_| random_hex()).collect();
         let cluster = Cluster {
@@ -239,6 +257,26 @@ impl Cluster {
             std::thread::sleep(Duration::from_millis(100));
         }
         Ok(())
+    }
+
+    /// Saves etcd's data directory to `to` (replacing what is there), for
+    /// [`Cluster::start_from_etcd_data`]: stops the apiserver and etcd so the copy is
+    /// consistent, then starts both again (the apiserver on the same port, waited for).
+    pub fn save_etcd_data(&self, to: &Path) -> Result<()> {
+        self.stop_apiserver();
+        self.stop_etcd();
+        let tmp = to.with_extension("partial");
+        let _ = fs::remove_dir_all(&tmp);
+        let copied = copy_dir(&self.dir.join("etcd"), &tmp).and_then(|()| {
+            let _ = fs::remove_dir_all(to);
+            fs::rename(&tmp, to).map_err(io(format!("renaming {} to {}", tmp.display(), to.display())))
+        });
+        if copied.is_err() {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        self.start_etcd()?;
+        self.start_apiserver()?;
+        copied
     }
 
     /// Stops etcd (SIGTERM, then SIGKILL after 5 s). The apiserver keeps running, unready.
@@ -457,6 +495,21 @@ fn etcd_post(port: u16, path: &str, body: &str) -> Result<serde_json::Value> {
     Ok(serde_json::from_str(json)?)
 }
 
+/// Copies directory `from` to `to` (created, with its parents), files and subdirectories.
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).map_err(io(format!("creating {}", to.display())))?;
+    for entry in fs::read_dir(from).map_err(io(format!("reading {}", from.display())))? {
+        let entry = entry.map_err(io(format!("reading {}", from.display())))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().map_err(io(format!("reading {}", src.display())))?.is_dir() {
+            copy_dir(&src, &dst)?;
+        } else {
+            fs::copy(&src, &dst).map_err(io(format!("copying {} to {}", src.display(), dst.display())))?;
+        }
+    }
+    Ok(())
+}
+
 fn lock(m: &Mutex<Option<Child>>) -> MutexGuard<'_, Option<Child>> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -529,7 +582,7 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
 }
 
 /// `$CRASHLOOP_CACHE`, default `${XDG_CACHE_HOME:-$HOME/.cache}/crashloop-exporter`.
-fn cache_dir() -> Option<PathBuf> {
+pub fn cache_dir() -> Option<PathBuf> {
     let env = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     env("CRASHLOOP_CACHE").or_else(|| {
         env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache"))).map(|c| c.join("crashloop-exporter"))

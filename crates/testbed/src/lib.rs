@@ -44,7 +44,7 @@ mod node;
 mod proxy;
 pub mod sim;
 
-pub use cluster::{Cluster, shared};
+pub use cluster::{Cluster, cache_dir, shared};
 pub use fixtures::{
     EventSpec, Terminated, ago, container, crashloop_status, deployment_pod, event_manifest, fake_uid, job_pod,
     owned_by, pod, pod_status, running_status, terminated_status, timestamp, waiting_status,
