@@ -15,7 +15,7 @@ use crate::parse::{
 };
 use crate::view::{
     ContainerType, ExitCodeRule, Phase, RestartPolicy, RestartSpec, SlimContainer, SlimPod, State, Termination,
-    TerminationReason, Waiting, WaitingReason, Workload, intern,
+    TerminationReason, Timestamp, Waiting, WaitingReason, Workload, intern,
 };
 
 impl<'de> Deserialize<'de> for SlimPod {
@@ -32,11 +32,50 @@ pub struct TemplateHash<'a> {
     pub workload_kind: &'static str,
 }
 
+/// How long before its pod's creation a CronJob's scheduled time may be. The CronJob
+/// controller names each Job `<cronjob>-<scheduled time in minutes since the epoch>` (the
+/// controller of 1.20 and before, `batch/v1beta1`, in seconds) and
+/// creates it at that time (later only by `startingDeadlineSeconds`, usually minutes), but
+/// a Job re-creates a failed pod, with a back-off of up to 6 minutes, for as long as its
+/// `backoffLimit` and `activeDeadlineSeconds` allow: a long batch run can create a pod
+/// days after its schedule. 30 days covers that, and still leaves out the digits that are
+/// not a minute of this era: a date (`report-20261202` read as minutes is July 2008) or a build
+/// number (`build-12345678`, 1993).
+pub const CRONJOB_SCHEDULE_WINDOW_SECONDS: i64 = 30 * 24 * 3600;
+
+/// How far after its pod's creation a scheduled time may be: the controller's and the
+/// apiserver's clocks may differ a little.
+pub const CRONJOB_CLOCK_SKEW_SECONDS: i64 = 60;
+
+/// Whether the Job `name` reads as a CronJob's: `<cronjob>-<digits>` (8 or more), the
+/// digits, read as minutes (or as seconds, the old controller's), a plausible schedule for
+/// a pod created at `created`: not after it (but for clock skew), and not more than
+/// [`CRONJOB_SCHEDULE_WINDOW_SECONDS`] before. A pod without a creation time is left to
+/// its Job.
+pub fn cronjob_of(name: &str, created: Option<Timestamp>) -> Option<&str> {
+    let (cronjob, digits) = name.rsplit_once('-')?;
+    if cronjob.is_empty() || digits.len() < 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (created, n) = (created?, digits.parse::<i64>().ok()?);
+    let plausible = |scheduled: i64| {
+        scheduled <= created.saturating_add(CRONJOB_CLOCK_SKEW_SECONDS)
+            && scheduled >= created.saturating_sub(CRONJOB_SCHEDULE_WINDOW_SECONDS)
+    };
+    (n.checked_mul(60).is_some_and(plausible) || plausible(n)).then_some(cronjob)
+}
+
 /// Derives the owning workload: a ReplicaSet named `<deployment>-<pod-template-hash>` maps
 /// to its Deployment (or, by `rollouts-pod-template-hash`, to its Argo Rollout), a Job
-/// named `<cronjob>-<scheduled minutes>` to its CronJob; other owners are reported as they
-/// are, and a bare pod as kind `Pod`.
-pub fn workload_of(pod_name: &str, owner: Option<&OwnerReference>, template: Option<TemplateHash>) -> Workload {
+/// named `<cronjob>-<scheduled minutes>` to its CronJob when those minutes fit the pod's
+/// creation time ([`cronjob_of`]); other owners are reported as they are, and a bare pod
+/// as kind `Pod`.
+pub fn workload_of(
+    pod_name: &str,
+    owner: Option<&OwnerReference>,
+    template: Option<TemplateHash>,
+    created: Option<Timestamp>,
+) -> Workload {
     let Some(owner) = owner else {
         return Workload { kind: intern("Pod"), name: intern(pod_name) };
     };
@@ -45,10 +84,7 @@ pub fn workload_of(pod_name: &str, owner: Option<&OwnerReference>, template: Opt
         "ReplicaSet" => template
             .filter(|t| !t.hash.is_empty())
             .and_then(|t| Some((t.workload_kind, name.strip_suffix(t.hash)?.strip_suffix('-')?))),
-        "Job" => name
-            .rsplit_once('-')
-            .filter(|(_, t)| t.len() >= 8 && t.bytes().all(|b| b.is_ascii_digit()))
-            .map(|(c, _)| ("CronJob", c)),
+        "Job" => cronjob_of(name, created).map(|c| ("CronJob", c)),
         _ => None,
     };
     let (kind, name) = derived.unwrap_or((kind, name));
@@ -77,6 +113,7 @@ mod wire {
         uid: Option<String>,
         resource_version: Option<String>,
         deletion_timestamp: Option<IgnoredAny>,
+        creation_timestamp: Option<String>,
         #[serde(deserialize_with = "template_hash")]
         labels: Option<(String, &'static str)>,
         owner_references: Vec<Owner>,
@@ -315,7 +352,8 @@ mod wire {
                     block_owner_deletion: None,
                 });
             let template = metadata.labels.as_ref().map(|(hash, workload_kind)| TemplateHash { hash, workload_kind });
-            let workload = workload_of(&name, owner.as_ref(), template);
+            let created = timestamp(metadata.creation_timestamp.as_deref());
+            let workload = workload_of(&name, owner.as_ref(), template, created);
 
             let specs = spec
                 .containers
@@ -422,6 +460,9 @@ mod tests {
             |kind: &str, name: &str| OwnerReference { kind: kind.into(), name: name.into(), ..Default::default() };
         let w = |k: &str, n: &str| Workload { kind: k.into(), name: n.into() };
         let deployment = |hash| Some(TemplateHash { hash, workload_kind: "Deployment" });
+        fn workload_of(pod: &str, owner: Option<&OwnerReference>, template: Option<TemplateHash>) -> Workload {
+            super::workload_of(pod, owner, template, None)
+        }
         assert_eq!(
             workload_of("p", Some(&owner("ReplicaSet", "web-7d9c8b6f5")), deployment("7d9c8b6f5")),
             w("Deployment", "web")
@@ -431,12 +472,50 @@ mod tests {
             workload_of("p", Some(&owner("ReplicaSet", "web-abc")), deployment("zzz")),
             w("ReplicaSet", "web-abc")
         );
-        assert_eq!(workload_of("p", Some(&owner("Job", "nightly-28391040")), None), w("CronJob", "nightly"));
+        // No creation time: a Job's digits cannot be checked, so it stays a Job.
+        assert_eq!(workload_of("p", Some(&owner("Job", "nightly-28391040")), None), w("Job", "nightly-28391040"));
         assert_eq!(workload_of("p", Some(&owner("Job", "migrate-v2")), None), w("Job", "migrate-v2"));
         assert_eq!(workload_of("p", Some(&owner("Job", "db-123")), None), w("Job", "db-123"));
         assert_eq!(workload_of("p", Some(&owner("StatefulSet", "ledger")), None), w("StatefulSet", "ledger"));
         assert_eq!(workload_of("p", Some(&owner("DaemonSet", "agent")), None), w("DaemonSet", "agent"));
         assert_eq!(workload_of("lonely", None, None), w("Pod", "lonely"));
+    }
+
+    /// A Job is a CronJob's only when its digits, read as minutes, are a plausible schedule
+    /// for the pod: not after its creation (a minute of skew allowed), and not more than 30
+    /// days before it.
+    #[test]
+    fn a_job_is_a_cronjobs_only_when_its_minutes_fit_the_pod() {
+        let created = ts("2026-12-02T06:00:30Z");
+        let minutes = created / 60; // 29,412,360: 06:00, the schedule the pod was made for
+        let of = |job: &str, created| {
+            let owner = OwnerReference { kind: "Job".into(), name: job.into(), ..Default::default() };
+            let w = workload_of("p", Some(&owner), None, created);
+            (w.kind.to_string(), w.name.to_string())
+        };
+        let cron = |name: &str| ("CronJob".to_string(), name.to_string());
+        let job = |name: &str| ("Job".to_string(), name.to_string());
+        assert_eq!(of(&format!("nightly-{minutes}"), Some(created)), cron("nightly"));
+        assert_eq!(of(&format!("nightly-{}", minutes + 1), Some(created)), cron("nightly"), "a minute of skew");
+        assert_eq!(of(&format!("nightly-{}", minutes + 2), Some(created)), job(&format!("nightly-{}", minutes + 2)));
+        let month = CRONJOB_SCHEDULE_WINDOW_SECONDS / 60;
+        assert_eq!(
+            of(&format!("retried-{}", minutes - month + 1), Some(created)),
+            cron("retried"),
+            "a pod re-created days later"
+        );
+        assert_eq!(
+            of(&format!("stale-{}", minutes - month - 1), Some(created)),
+            job(&format!("stale-{}", minutes - month - 1))
+        );
+        assert_eq!(of("report-20261202", Some(created)), job("report-20261202"), "a date: 2008 in minutes");
+        // The 1.20 controller's seconds (`batch/v1beta1`), as the real node's testbed names them.
+        assert_eq!(of(&format!("old-{}", created - 30), Some(created)), cron("old"), "seconds");
+        assert_eq!(of(&format!("old-{}", created + 61), Some(created)), job(&format!("old-{}", created + 61)));
+        assert_eq!(of("build-12345678", Some(created)), job("build-12345678"));
+        assert_eq!(of(&format!("nightly-{minutes}"), None), job(&format!("nightly-{minutes}")), "no creation time");
+        assert_eq!(of("x-99999999999999999999999", Some(created)), job("x-99999999999999999999999"), "overflow");
+        assert_eq!(of(&format!("-{minutes}"), Some(created)), job(&format!("-{minutes}")), "no CronJob name");
     }
 
     /// An Argo Rollout's pod: owned by a ReplicaSet `<rollout>-<hash>`, labelled

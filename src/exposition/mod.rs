@@ -426,7 +426,7 @@ pub(crate) mod tests {
         let c = |ns: &str, pod: &str, container: &str, kind: &str| {
             format!(r#"namespace="{ns}",pod="{pod}",container="{container}",container_type="{kind}""#)
         };
-        let shipper = c("batch", "report-29387160-x8k2p", "log-shipper", "sidecar");
+        let shipper = c("batch", "report-29925180-x8k2p", "log-shipper", "sidecar");
         let proxy = c("data", "ingest-0", "proxy", "sidecar");
         let trainer = c("ml", "trainer-0", "trainer", "regular");
         let trainer_ended = c("ml", "trainer-1", "trainer", "regular");

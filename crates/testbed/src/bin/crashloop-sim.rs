@@ -346,7 +346,8 @@ fn demo_pods(ns: &str) -> Vec<DemoPod> {
         DemoPod {
             manifest: testbed::job_pod(
                 ns,
-                "nightly-28391040",
+                // Named as the CronJob controller names a Job: the scheduled minute, this hour's.
+                &format!("nightly-{}", (unix_now() as i64 / 3600) * 60),
                 "8hz5c",
                 vec![container("report", "registry.example/report:0.9")],
             ),
