@@ -16,6 +16,9 @@ use super::{Error, Result, io, kubelet::client_from_yaml};
 
 /// How long `start()` / `start_apiserver()` wait for `/readyz`.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The same on stored data: the apiserver's informers list every object before it is
+/// ready (at 100,000 pods on 2 busy cores, over a minute).
+const READY_TIMEOUT_WITH_DATA: Duration = Duration::from_secs(600);
 /// How long a stopped component gets to exit after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -49,6 +52,7 @@ pub struct Cluster {
     tokens: Vec<String>,
     /// Flags added to the apiserver's own ([`Cluster::start_with_apiserver_flags`]).
     extra_apiserver_flags: Vec<String>,
+    ready_timeout: Duration,
     etcd: Mutex<Option<Child>>,
     apiserver: Mutex<Option<Child>>,
     guardian: Mutex<Option<Child>>,
@@ -133,6 +137,7 @@ impl Cluster {
             api_port,
             tokens,
             extra_apiserver_flags: extra_apiserver_flags.to_vec(),
+            ready_timeout: if etcd_data.is_some() { READY_TIMEOUT_WITH_DATA } else { READY_TIMEOUT },
             etcd: Mutex::new(None),
             apiserver: Mutex::new(None),
             guardian: Mutex::new(None),
@@ -275,7 +280,7 @@ impl Cluster {
             let _ = fs::remove_dir_all(&tmp);
         }
         self.start_etcd()?;
-        self.start_apiserver()?;
+        self.start_apiserver_within(READY_TIMEOUT_WITH_DATA)?;
         copied
     }
 
@@ -285,8 +290,12 @@ impl Cluster {
     }
 
     /// Starts kube-apiserver with the same port and flags as before (no-op when it runs) and
-    /// waits until `/readyz` answers 200 (up to a minute).
+    /// waits until `/readyz` answers 200 (up to a minute; 10 on stored data).
     pub fn start_apiserver(&self) -> Result<()> {
+        self.start_apiserver_within(self.ready_timeout)
+    }
+
+    fn start_apiserver_within(&self, ready_timeout: Duration) -> Result<()> {
         {
             let mut slot = lock(&self.apiserver);
             if running(&mut slot) {
@@ -317,7 +326,7 @@ impl Cluster {
             let args = [&args[..], &self.extra_apiserver_flags].concat();
             *slot = Some(self.spawn("kube-apiserver", &self.apiserver_bin, &args)?);
         }
-        self.wait_ready()
+        self.wait_ready(ready_timeout)
     }
 
     /// Stops kube-apiserver (SIGTERM, then SIGKILL after 5 s).
@@ -325,9 +334,9 @@ impl Cluster {
         stop(&self.dir, "kube-apiserver", &mut lock(&self.apiserver));
     }
 
-    fn wait_ready(&self) -> Result<()> {
+    fn wait_ready(&self, timeout: Duration) -> Result<()> {
         let yaml = self.kubeconfig_yaml("admin")?;
-        let deadline = Instant::now() + READY_TIMEOUT;
+        let deadline = Instant::now() + timeout;
         block_on(async {
             let client = client_from_yaml(&yaml).await?;
             loop {
@@ -339,7 +348,7 @@ impl Cluster {
                 };
                 self.check_alive("kube-apiserver", &mut lock(&self.apiserver))?;
                 if Instant::now() > deadline {
-                    let why = format!("not ready after {READY_TIMEOUT:?} (last /readyz: {last})");
+                    let why = format!("not ready after {timeout:?} (last /readyz: {last})");
                     return Err(self.startup_error("kube-apiserver", &why));
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
