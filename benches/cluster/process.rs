@@ -177,7 +177,7 @@ async fn next_second() {
 /// One scrape's (time to first byte, total) in ms, and the body's size on the wire.
 async fn scrape(addr: &str, gzip: bool) -> (f64, f64, usize) {
     let headers: &[(&str, &str)] = if gzip { &[("Accept-Encoding", "gzip")] } else { &[] };
-    let (ttfb, total, status, head, body) = common::http_get_timed(addr, "/metrics", headers).await.expect("scrape");
+    let (ttfb, total, (status, head, body)) = common::http_get_timed(addr, "/metrics", headers).await.expect("scrape");
     assert_eq!(status, 200, "/metrics answered {status}");
     let gzipped = head.iter().any(|(k, v)| k == "content-encoding" && v.contains("gzip"));
     assert_eq!(gzipped, gzip, "/metrics: gzip asked {gzip}, answered {gzipped}");
@@ -300,6 +300,7 @@ pub fn figures(o: &Options, runtime: &tokio::runtime::Runtime) {
     let raw_runs: Vec<(f64, f64)> = (0..3).map(|_| super::timed(&raw)).map(|(w, r, _)| (w, r)).collect();
     let raw_s = median(raw_runs.iter().map(|r| r.0).collect());
     let raw_rss = median(raw_runs.iter().map(|r| r.1).collect());
+    eprintln!("cluster bench: process {pods} pods: raw lists (wall s, peak MiB) {raw_runs:?}");
 
     // Started as a user starts it; /readyz polled every 10 ms.
     let addr = format!("127.0.0.1:{}", common::free_port());
@@ -322,6 +323,7 @@ pub fn figures(o: &Options, runtime: &tokio::runtime::Runtime) {
         }
     });
     let ready_s = started.elapsed().as_secs_f64();
+    eprintln!("cluster bench: process {pods} pods: ready in {ready_s:.3} s");
     let at_ready = proc_status(pid);
     let kib = |m: &std::collections::HashMap<String, u64>, k: &str| m.get(k).copied().unwrap_or(0) as f64 / 1024.0;
     let (ready_rss, list_peak) = (kib(&at_ready, "VmRSS"), kib(&at_ready, "VmHWM"));

@@ -152,13 +152,17 @@ async fn exchange(addr: &str, request: &str) -> std::io::Result<(u16, Vec<(Strin
     parse_response(raw)
 }
 
-/// [`http_get`], timed from before the connect: (time to the first byte of the answer,
-/// time to its last, status, headers, body).
+/// Status, headers (lower-cased names), body.
+pub type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// [`http_get`], timed from before the connect: time to the first byte of the answer, time
+/// to its last, and the answer.
+#[allow(dead_code)] // for benches/cluster.rs
 pub async fn http_get_timed(
     addr: &str,
     path: &str,
     headers: &[(&str, &str)],
-) -> std::io::Result<(Duration, Duration, u16, Vec<(String, String)>, Vec<u8>)> {
+) -> std::io::Result<(Duration, Duration, Answer)> {
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
@@ -173,12 +177,11 @@ pub async fn http_get_timed(
     raw.truncate(first);
     stream.read_to_end(&mut raw).await?;
     let total = started.elapsed();
-    let (status, headers, body) = parse_response(raw)?;
-    Ok((ttfb, total, status, headers, body))
+    Ok((ttfb, total, parse_response(raw)?))
 }
 
 /// Status, headers (lower-cased names) and body of a raw HTTP/1.x answer.
-fn parse_response(raw: Vec<u8>) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+fn parse_response(raw: Vec<u8>) -> std::io::Result<Answer> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::InvalidData)?;
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut lines = head.lines();
