@@ -333,6 +333,25 @@ impl Proc {
     }
 }
 
+impl Proc {
+    /// Starts Alertmanager with `config` on a free loopback port (no clustering), its data in
+    /// `dir`: the process and its address.
+    pub fn alertmanager(dir: &Path, config: &Path) -> (Proc, String) {
+        let addr = format!("127.0.0.1:{}", free_port());
+        fs::create_dir_all(dir.join("am-data")).expect("Alertmanager data dir");
+        let proc = Proc::spawn(
+            "alertmanager",
+            dir,
+            Command::new("prometheus-alertmanager")
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.path={}", dir.join("am-data").display()))
+                .arg(format!("--web.listen-address={addr}"))
+                .arg("--cluster.listen-address="),
+        );
+        (proc, addr)
+    }
+}
+
 /// Creates Deployment pod `app-6c8f7d9b5-<suffix>` in `ns` (made if missing), its container
 /// `main` running; returns the pod as stored.
 pub async fn running_pod(ns: &str, suffix: &str) -> k8s_openapi::api::core::v1::Pod {

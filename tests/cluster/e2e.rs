@@ -190,7 +190,6 @@ async fn oom_crash_loop_alerts_reach_alertmanager_and_resolve() {
     let received: Received = Arc::default();
     let hook_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     serve_webhook(hook_addr, received.clone()).await;
-    let am_addr = format!("127.0.0.1:{}", free_port());
     let am_config = dir.join("alertmanager.yml");
     fs::write(
         &am_config,
@@ -210,16 +209,7 @@ receivers:
         ),
     )
     .expect("alertmanager.yml");
-    fs::create_dir_all(dir.join("am-data")).unwrap();
-    let mut alertmanager = Proc::spawn(
-        "alertmanager",
-        &dir,
-        Command::new("prometheus-alertmanager")
-            .arg(format!("--config.file={}", am_config.display()))
-            .arg(format!("--storage.path={}", dir.join("am-data").display()))
-            .arg(format!("--web.listen-address={am_addr}"))
-            .arg("--cluster.listen-address="),
-    );
+    let (mut alertmanager, am_addr) = Proc::alertmanager(&dir, &am_config);
 
     // 3. Prometheus: the shipped rules, the shipped scrape job (its Kubernetes discovery
     // replaced by file discovery with the labels Kubernetes would set: the exporter's

@@ -242,17 +242,7 @@ async fn one_notification_per_incident_with_the_kubernetes_mixin_alerts_inhibite
     let check = Command::new("amtool").arg("check-config").arg(&config).output().expect("amtool (.ci/install)");
     assert!(check.status.success(), "amtool check-config:\n{}", String::from_utf8_lossy(&check.stdout));
 
-    let am = format!("127.0.0.1:{}", free_port());
-    fs::create_dir_all(dir.join("am-data")).expect("data dir");
-    let mut alertmanager = Proc::spawn(
-        "alertmanager",
-        &dir,
-        Command::new("prometheus-alertmanager")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.path={}", dir.join("am-data").display()))
-            .arg(format!("--web.listen-address={am}"))
-            .arg("--cluster.listen-address="),
-    );
+    let (mut alertmanager, am) = Proc::alertmanager(&dir, &config);
     wait_for("Alertmanager to be ready", Duration::from_secs(30), || async {
         api(&am, "/api/v2/status").await.ok().map(|_| ())
     })
