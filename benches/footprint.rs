@@ -221,10 +221,8 @@ fn child_slim(dir: std::path::PathBuf, n: usize, mode_name: &str) {
     println!("rss_after_updates_bytes={}", rss_bytes());
 }
 
-/// Only the list, then one plain and one gzip render in the given mode: the series and
-/// the scrape sizes (`footprint -- --modes`).
-fn child_series(dir: std::path::PathBuf, mode_name: &str) {
-    let (healthy_details, skip_quiet) = mode(mode_name);
+/// The stream listed into a fresh cache, and the exposition over it in the given mode.
+fn listed_exposition(dir: std::path::PathBuf, healthy_details: bool, skip_quiet: bool) -> Exposition {
     let self_metrics = SelfMetrics::default();
     let events = crashloop_exporter::SharedEvents::default();
     let clock: crashloop_exporter::Clock = Arc::new(|| NOW);
@@ -234,7 +232,14 @@ fn child_series(dir: std::path::PathBuf, mode_name: &str) {
     pipeline.list();
     let source =
         PodSource { caches: vec![cache], events, log_hints: Default::default(), healthy_details, skip_quiet, clock };
-    let exposition = Exposition::new(source, &self_metrics);
+    Exposition::new(source, &self_metrics)
+}
+
+/// Only the list, then one plain and one gzip render in the given mode: the series and
+/// the scrape sizes (`footprint -- --modes`).
+fn child_series(dir: std::path::PathBuf, mode_name: &str) {
+    let (healthy_details, skip_quiet) = mode(mode_name);
+    let exposition = listed_exposition(dir, healthy_details, skip_quiet);
     let body = exposition.render(Format::Prometheus, false).unwrap_or_default();
     println!("exposition_bytes={}", body.len());
     println!("series={}", body.split(|b| *b == b'\n').filter(|l| !l.is_empty() && l[0] != b'#').count());
@@ -245,22 +250,7 @@ fn child_series(dir: std::path::PathBuf, mode_name: &str) {
 
 /// Only the list, then 20 plain renders: the side to profile for render time.
 fn child_render(dir: std::path::PathBuf, n: usize) {
-    let self_metrics = SelfMetrics::default();
-    let events = crashloop_exporter::SharedEvents::default();
-    let clock: crashloop_exporter::Clock = Arc::new(|| NOW);
-    let (cache, mut ingest) =
-        PodIngest::new(Shard::default(), self_metrics.clone(), events.clone(), clock.clone(), prerender);
-    let mut pipeline = Pipeline::<SlimPod> { apply: Box::new(move |e| ingest.apply(e)), dir };
-    pipeline.list();
-    let source = PodSource {
-        caches: vec![cache],
-        events,
-        log_hints: Default::default(),
-        healthy_details: false,
-        skip_quiet: false,
-        clock,
-    };
-    let exposition = Exposition::new(source, &self_metrics);
+    let exposition = listed_exposition(dir, false, false);
     println!("pods={}", n);
     let (_, wall, cpu) = timed(|| (0..20).for_each(|_| drop(exposition.render(Format::Prometheus, false))));
     println!("render_plain_ms={:.1}", wall / 20.0 * 1e3);
