@@ -6,7 +6,8 @@
 //! basic auth come from the web config file ([`crate::webconfig`]) and cover every path.
 //!
 //! A scrape renders on the blocking pool, so it never holds up the watch tasks, and the
-//! store is only read-locked long enough to clone its `Arc`s.
+//! store is only read-locked long enough to clone its `Arc`s. The body is sent chunk by
+//! chunk while it renders ([`crate::exposition::Rendering`]).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -18,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use crate::exposition::Format;
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::body::Incoming;
 use hyper::header::{
     ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, VARY, WWW_AUTHENTICATE,
@@ -85,25 +88,37 @@ pub fn negotiate(accept: Option<&str>, accept_encoding: Option<&str>) -> Negotia
     Negotiated { openmetrics, gzip }
 }
 
-fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+/// A response body: a fixed text, or a `/metrics` body sent chunk by chunk as it renders.
+type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// Sends `rendering`'s chunks as they come; a render that fails after the first chunk ends
+/// the body with an error, so the client sees a broken response rather than a short one.
+fn streamed(rendering: Arc<crate::exposition::Rendering>) -> Body {
+    let chunks = futures::stream::unfold((rendering, 0), |(rendering, i)| async move {
+        let chunk = rendering.chunk(i).await?;
+        Some((chunk.map(Frame::data), (rendering, i + 1)))
+    });
+    StreamBody::new(chunks).boxed_unsync()
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let body = Full::new(Bytes::from_static(body.as_bytes())).map_err(|never| match never {}).boxed_unsync();
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }
 
-async fn metrics(state: &AppState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn metrics(state: &AppState, req: &Request<Incoming>) -> Response<Body> {
     let header = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     let want = negotiate(header(ACCEPT), header(ACCEPT_ENCODING));
     let format = if want.openmetrics { Format::OpenMetrics } else { Format::Prometheus };
-    let body = match state.exposition.get(format, want.gzip).await {
-        Ok(body) => body,
-        Err(e) => {
-            tracing::error!(error = %e, "rendering /metrics failed");
-            return text(StatusCode::INTERNAL_SERVER_ERROR, "rendering metrics failed; see the exporter's log\n");
-        }
-    };
-    let mut response = Response::new(Full::new(body));
+    let rendering = state.exposition.get(format, want.gzip).await;
+    // A render that fails before its first chunk still gets a status that says so.
+    if let Some(Err(_)) = rendering.chunk(0).await {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "rendering metrics failed; see the exporter's log\n");
+    }
+    let mut response = Response::new(streamed(rendering));
     let content_type =
         if want.openmetrics { OPENMETRICS } else { prometheus_client::encoding::prometheus_text::CONTENT_TYPE };
     let headers = response.headers_mut();
@@ -115,7 +130,7 @@ async fn metrics(state: &AppState, req: &Request<Incoming>) -> Response<Full<Byt
     response
 }
 
-async fn route(state: AppState, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn route(state: AppState, req: Request<Incoming>) -> Response<Body> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     }
@@ -153,7 +168,7 @@ struct Shared {
 }
 
 /// Authenticates, routes, and adds the configured headers.
-async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
     let mut response = match &shared.web.users {
         Some(users) if !users.check(req.headers().get(AUTHORIZATION)).await => {
             let mut r = text(StatusCode::UNAUTHORIZED, "unauthorized: this exporter needs basic auth\n");

@@ -124,8 +124,13 @@ fn register(m: &SelfMetrics, registry: &mut Registry) {
 
 /// The `/metrics` body, rendered once for all the scrapes that ask at the same time, and
 /// kept until the caches, the Event counts or the log hints change or the clock moves on
-/// a second. Small (compressed) bodies are kept between scrapes; a large plain body only
-/// while some response still holds it.
+/// a second.
+///
+/// A scrape is answered while its body renders: the body is a [`Rendering`], chunks that
+/// every response reading it sends as they come. So the first byte leaves after the first
+/// chunk, not after the whole render, and a scrape that comes while a render is running
+/// joins it. A body is forgotten [`KEEP_FOR`] after its render started: by then it can no
+/// longer be served, and a plain body at 100,000 pods is 82 MB.
 pub struct Exposition {
     source: PodSource,
     self_metrics: Registry,
@@ -133,26 +138,128 @@ pub struct Exposition {
     /// The size of the last plain body, and of the last gzip one.
     plain_bytes: std::sync::atomic::AtomicUsize,
     gzip_bytes: std::sync::atomic::AtomicUsize,
-    slots: [tokio::sync::Mutex<Slot>; 4],
+    slots: [tokio::sync::Mutex<Option<Kept>>; 4],
     /// Reads the process figures at each render (tests give fixed ones).
     process: fn() -> ProcessStats,
 }
 
+/// A body, and the version it was rendered for.
+type Kept = ((u64, Timestamp), Arc<Rendering>);
+
+/// How long a body is kept: the second it was rendered in, and the next (the version holds
+/// the second, so a body is stale after that anyway).
+const KEEP_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A body as it renders: its chunks in order, shared by every response that sends it.
 #[derive(Default)]
-struct Slot {
-    version: Option<(u64, Timestamp)>,
-    kept: Option<Bytes>,
-    shared: std::sync::Weak<Vec<u8>>,
+pub struct Rendering {
+    state: std::sync::Mutex<Rendered>,
+    more: tokio::sync::Notify,
 }
 
-/// Bodies up to this size stay cached between scrapes.
-const KEEP_BYTES: usize = 16 * 1024 * 1024;
+#[derive(Default)]
+struct Rendered {
+    chunks: Vec<Bytes>,
+    /// Set when the render has ended: `Err` holds why it failed.
+    end: Option<Result<(), String>>,
+}
 
-struct Body(Arc<Vec<u8>>);
+impl Rendering {
+    fn state(&self) -> std::sync::MutexGuard<'_, Rendered> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 
-impl AsRef<[u8]> for Body {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
+    /// Chunk `i`, once rendered; None after the last; an error if the render failed.
+    pub async fn chunk(&self, i: usize) -> Option<std::io::Result<Bytes>> {
+        loop {
+            // Registered before the state is read, so a chunk pushed in between still wakes it.
+            let more = self.more.notified();
+            {
+                let state = self.state();
+                if let Some(chunk) = state.chunks.get(i) {
+                    return Some(Ok(chunk.clone()));
+                }
+                match &state.end {
+                    Some(Ok(())) => return None,
+                    Some(Err(e)) => return Some(Err(std::io::Error::other(e.clone()))),
+                    None => {}
+                }
+            }
+            more.await;
+        }
+    }
+
+    /// The whole body, once rendered (tests).
+    pub async fn collect(&self) -> std::io::Result<Vec<u8>> {
+        let mut body = Vec::new();
+        let mut i = 0;
+        while let Some(chunk) = self.chunk(i).await {
+            body.extend_from_slice(&chunk?);
+            i += 1;
+        }
+        Ok(body)
+    }
+
+    fn failed(&self) -> bool {
+        matches!(self.state().end, Some(Err(_)))
+    }
+
+    fn push(&self, chunk: Bytes) {
+        self.state().chunks.push(chunk);
+        self.more.notify_waiters();
+    }
+
+    /// Ends the body, unless it has ended.
+    fn end(&self, result: Result<(), String>) {
+        self.state().end.get_or_insert(result);
+        self.more.notify_waiters();
+    }
+}
+
+/// Hands a render's output to its [`Rendering`] in chunks of about [`CHUNK`] bytes; ends it
+/// as failed if dropped before [`Publisher::finish`] (a render that panicked).
+struct Publisher {
+    rendering: Arc<Rendering>,
+    pending: Vec<u8>,
+}
+
+impl Publisher {
+    fn new(rendering: Arc<Rendering>) -> Self {
+        Publisher { rendering, pending: Vec::with_capacity(CHUNK + 4096) }
+    }
+
+    fn publish(&mut self) {
+        if !self.pending.is_empty() {
+            let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK + 4096));
+            self.rendering.push(Bytes::from(chunk));
+        }
+    }
+
+    fn finish(mut self, result: std::io::Result<()>) {
+        if result.is_ok() {
+            self.publish();
+        }
+        self.rendering.end(result.map_err(|e| e.to_string()));
+    }
+}
+
+impl std::io::Write for Publisher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= CHUNK {
+            self.publish();
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.rendering.end(Err("the render stopped before the end of the body".into()));
     }
 }
 
@@ -184,60 +291,62 @@ impl Exposition {
         (pods.wrapping_add(events).wrapping_add(hints), (self.source.clock)())
     }
 
-    /// Renders the body now, uncached: the text, or its gzip.
-    pub fn render(&self, format: Format, gzip: bool) -> std::io::Result<Vec<u8>> {
+    /// Renders the body into `out`: the text, or its gzip (level 1).
+    fn render_into(&self, format: Format, gzip: bool, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         self.renders.inc();
         let text = |out| Text { buf: Vec::with_capacity(CHUNK + 4096), out, format };
         if gzip {
-            // Sized as the last gzip body was, and kept at its size: it is the body most
-            // scrapes hold (BENCHMARKS.md: 8 MiB for 6.87 MB when it grew by doubling).
-            let hint = self.gzip_bytes.load(Ordering::Relaxed);
-            let body = Vec::with_capacity(hint + hint / 16 + CHUNK);
-            let mut encoder = flate2::write::GzEncoder::new(body, flate2::Compression::fast());
+            let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
             render(&self.source, &self.self_metrics, &(self.process)(), &mut text(&mut encoder))?;
-            let mut body = encoder.finish()?;
-            body.shrink_to_fit();
-            self.gzip_bytes.store(body.len(), Ordering::Relaxed);
-            Ok(body)
+            encoder.finish().map(drop)
         } else {
-            // Sized as the last plain body was, so it is not grown (and copied) step by step.
-            let hint = self.plain_bytes.load(Ordering::Relaxed);
-            let mut body = Vec::with_capacity(hint + hint / 16 + CHUNK);
-            render(&self.source, &self.self_metrics, &(self.process)(), &mut text(&mut body))?;
-            self.plain_bytes.store(body.len(), Ordering::Relaxed);
-            Ok(body)
+            render(&self.source, &self.self_metrics, &(self.process)(), &mut text(out))
         }
     }
 
-    /// The body for a scrape: the cached one while nothing changed, or one render shared
-    /// with every scrape waiting for the same format.
-    pub async fn get(self: &Arc<Self>, format: Format, gzip: bool) -> std::io::Result<Bytes> {
+    /// Renders the body now, uncached, into one buffer sized as the last one was.
+    pub fn render(&self, format: Format, gzip: bool) -> std::io::Result<Vec<u8>> {
+        let last = if gzip { &self.gzip_bytes } else { &self.plain_bytes };
+        let hint = last.load(Ordering::Relaxed);
+        let mut body = Vec::with_capacity(hint + hint / 16 + CHUNK);
+        self.render_into(format, gzip, &mut body)?;
+        last.store(body.len(), Ordering::Relaxed);
+        Ok(body)
+    }
+
+    /// The body for a scrape: the one rendered or rendering while nothing changed, or a new
+    /// render on the blocking pool (so it never holds up the watch tasks).
+    pub async fn get(self: &Arc<Self>, format: Format, gzip: bool) -> Arc<Rendering> {
         let index = usize::from(format == Format::OpenMetrics) * 2 + usize::from(gzip);
         let mut slot = self.slots[index].lock().await;
         let version = self.version();
-        if slot.version == Some(version) {
-            if let Some(kept) = &slot.kept {
-                return Ok(kept.clone());
-            }
-            if let Some(shared) = slot.shared.upgrade() {
-                return Ok(Bytes::from_owner(Body(shared)));
-            }
+        if let Some((at, kept)) = slot.as_ref()
+            && *at == version
+            && !kept.failed()
+        {
+            return kept.clone();
         }
-        let this = self.clone();
-        let body = tokio::task::spawn_blocking(move || this.render(format, gzip))
-            .await
-            .map_err(|e| std::io::Error::other(format!("the render task failed: {e}")))??;
-        let body = Arc::new(body);
-        let bytes = Bytes::from_owner(Body(body.clone()));
-        slot.version = Some(version);
-        if body.len() <= KEEP_BYTES {
-            slot.kept = Some(bytes.clone());
-            slot.shared = std::sync::Weak::new();
-        } else {
-            slot.kept = None;
-            slot.shared = Arc::downgrade(&body);
-        }
-        Ok(bytes)
+        let rendering = Arc::new(Rendering::default());
+        *slot = Some((version, rendering.clone()));
+        drop(slot);
+        let (this, publisher) = (self.clone(), Publisher::new(rendering.clone()));
+        tokio::task::spawn_blocking(move || {
+            let mut publisher = publisher;
+            let rendered = this.render_into(format, gzip, &mut publisher);
+            if let Err(e) = &rendered {
+                tracing::error!(error = %e, "rendering /metrics failed");
+            }
+            publisher.finish(rendered);
+        });
+        let (this, kept) = (self.clone(), rendering.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(KEEP_FOR).await;
+            let mut slot = this.slots[index].lock().await;
+            if slot.as_ref().is_some_and(|(_, current)| Arc::ptr_eq(current, &kept)) {
+                *slot = None;
+            }
+        });
+        rendering
     }
 }
 #[cfg(test)]
@@ -304,7 +413,68 @@ pub(crate) mod tests {
             skip_quiet: mode == Mode::SkipQuiet,
             clock: Arc::new(|| NOW),
         };
-        text_of(&Exposition::new(source, &SelfMetrics::default()).with_process(fixed_process), format)
+        text_of(&exposition_of(source), format)
+    }
+
+    fn exposition_of(source: PodSource) -> Exposition {
+        Exposition::new(source, &SelfMetrics::default()).with_process(fixed_process)
+    }
+
+    /// Scrapes of one second share one render, sent whole in chunks, gzip or not; the body
+    /// is forgotten after `KEEP_FOR`.
+    #[tokio::test]
+    async fn scrapes_of_one_second_share_one_render_sent_in_chunks() {
+        use std::io::Read;
+        let (reader, mut writer) = reflector::store::<SlimPod>();
+        writer.apply_watcher_event(&Event::Init);
+        for i in 0..2000 {
+            let mut pod = track(None, fixture("deployment-oom-crashloop"), NOW, true);
+            pod.metadata.name = Some(format!("checkout-{i}"));
+            pod.uid = format!("uid-{i}").into();
+            writer.apply_watcher_event(&Event::InitApply(pod));
+        }
+        writer.apply_watcher_event(&Event::InitDone);
+        let source = PodSource {
+            caches: vec![cache(reader)],
+            events: Default::default(),
+            log_hints: Default::default(),
+            healthy_details: false,
+            skip_quiet: false,
+            clock: Arc::new(|| NOW),
+        };
+        let exposition = Arc::new(exposition_of(source));
+        for gzip in [false, true] {
+            let first = exposition.get(Format::Prometheus, gzip).await;
+            let second = exposition.get(Format::Prometheus, gzip).await;
+            assert!(Arc::ptr_eq(&first, &second), "gzip {gzip}: the second scrape joins the first's render");
+            let mut body = first.collect().await.expect("a body");
+            if !gzip {
+                assert!(first.state().chunks.len() > 1, "the plain body comes in more than one chunk");
+            }
+            if gzip {
+                let mut plain = Vec::new();
+                flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut plain).expect("gzip");
+                body = plain;
+            }
+            let body = String::from_utf8(body).expect("UTF-8");
+            let again = text_of(&exposition, Format::Prometheus);
+            let without = |t: &str| t.lines().filter(|l| !l.starts_with("crashloop_exporter_renders_total")).count();
+            assert_eq!(without(&body), without(&again), "gzip {gzip}");
+            assert!(body.ends_with("# EOF\n") || body.ends_with('\n'));
+        }
+        assert_eq!(
+            samples(&text_of(&exposition, Format::Prometheus), "crashloop_exporter_renders_total"),
+            ["crashloop_exporter_renders_total 5"],
+            "one render per format and encoding, and the three made here"
+        );
+        tokio::time::sleep(KEEP_FOR + std::time::Duration::from_millis(100)).await;
+        let after = exposition.get(Format::Prometheus, false).await;
+        after.collect().await.expect("a body");
+        assert_eq!(
+            samples(&text_of(&exposition, Format::Prometheus), "crashloop_exporter_renders_total"),
+            ["crashloop_exporter_renders_total 7"],
+            "the kept body was forgotten: a new render"
+        );
     }
 
     /// Process figures that stay the same from render to render.
@@ -803,16 +973,16 @@ pub(crate) mod tests {
             .collect();
         let mut bodies = Vec::new();
         for s in scrapes {
-            bodies.push(s.await.expect("joins").expect("renders"));
+            bodies.push(s.await.expect("joins").collect().await.expect("renders"));
         }
         assert_eq!(self_metrics.renders.get(), 1, "eight concurrent scrapes, one render");
         assert!(bodies.iter().all(|b| *b == bodies[0]));
-        exposition.get(Format::Prometheus, true).await.expect("renders");
+        exposition.get(Format::Prometheus, true).await.collect().await.expect("renders");
         assert_eq!(self_metrics.renders.get(), 1, "nothing changed: the cached body");
         changes.fetch_add(1, Ordering::Release);
-        exposition.get(Format::Prometheus, true).await.expect("renders");
+        exposition.get(Format::Prometheus, true).await.collect().await.expect("renders");
         assert_eq!(self_metrics.renders.get(), 2, "a change: a new render");
-        exposition.get(Format::OpenMetrics, false).await.expect("renders");
+        exposition.get(Format::OpenMetrics, false).await.collect().await.expect("renders");
         assert_eq!(self_metrics.renders.get(), 3, "each format has its own body");
     }
 

@@ -190,11 +190,32 @@ fn parse_response(raw: Vec<u8>) -> std::io::Result<Answer> {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|c| c.parse().ok())
         .ok_or(std::io::ErrorKind::InvalidData)?;
-    let headers = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    Ok((status, headers, raw[split + 4..].to_vec()))
+    let body = &raw[split + 4..];
+    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked { dechunk(body)? } else { body.to_vec() };
+    Ok((status, headers, body))
+}
+
+/// A chunked HTTP/1.1 body, decoded; an error if it is cut short (no last chunk).
+fn dechunk(mut rest: &[u8]) -> std::io::Result<Vec<u8>> {
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("chunked body: {what}"));
+    let mut body = Vec::new();
+    loop {
+        let line_end = rest.windows(2).position(|w| w == b"\r\n").ok_or_else(|| bad("cut short"))?;
+        let size = std::str::from_utf8(&rest[..line_end]).map_err(|_| bad("size line"))?;
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16).map_err(|_| bad("size"))?;
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return Ok(body);
+        }
+        let chunk = rest.get(..size).ok_or_else(|| bad("cut short"))?;
+        body.extend_from_slice(chunk);
+        rest = rest.get(size + 2..).ok_or_else(|| bad("cut short"))?;
+    }
 }
 
 /// The sample lines of one family, e.g. `samples(out, "crashloop_container_restarts_total")`.
