@@ -338,11 +338,14 @@ impl Exposition {
             }
             publisher.finish(rendered);
         });
-        let (this, kept) = (self.clone(), rendering.clone());
+        // Weak, so a body replaced by a newer render is freed once its responses are sent,
+        // not held until this timer ends.
+        let (this, kept) = (Arc::downgrade(self), Arc::downgrade(&rendering));
         tokio::spawn(async move {
             tokio::time::sleep(KEEP_FOR).await;
+            let Some(this) = this.upgrade() else { return };
             let mut slot = this.slots[index].lock().await;
-            if slot.as_ref().is_some_and(|(_, current)| Arc::ptr_eq(current, &kept)) {
+            if slot.as_ref().is_some_and(|(_, current)| std::ptr::eq(Arc::as_ptr(current), kept.as_ptr())) {
                 *slot = None;
             }
         });
