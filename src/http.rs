@@ -43,6 +43,8 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Request line and headers larger than this get 431.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// How long a new connection waits for the idle one it replaces to close its socket.
+const EVICTION_WAIT: Duration = Duration::from_secs(1);
 /// Default of `--web.max-connections`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 const LANDING: &str = r#"<!doctype html>
@@ -235,6 +237,11 @@ impl Activity {
 /// slot of the one that has gone longest without a request in progress (a slow, stalled or
 /// idle client), which is closed; when every connection is serving a request, the new one is
 /// closed at once. A slowloris holding many connections thus cannot lock out a scrape.
+///
+/// The new connection is served only once the one it replaces has closed its socket
+/// ([`Admitted::evicted`]), so the process never holds more than `max` client sockets plus
+/// the one just accepted. (Before, a flood of reconnecting clients was seen holding 10
+/// sockets over the limit: evicted connections whose tasks had not run yet.)
 struct Connections {
     max: usize,
     epoch: Instant,
@@ -244,14 +251,29 @@ struct Connections {
     last_warning: Mutex<Option<Instant>>,
 }
 
-/// An open connection: what it is doing, and the signal that closes it.
-type Open = (Arc<Activity>, oneshot::Sender<()>);
+/// An open connection: what it is doing, the signal that closes it, and the one that tells
+/// it has closed (its [`Slot`] holds the sender and drops it last).
+struct Open {
+    activity: Arc<Activity>,
+    close: oneshot::Sender<()>,
+    gone: oneshot::Receiver<()>,
+}
 
 /// A connection's place in [`Connections`], given back on drop.
 struct Slot {
     id: u64,
     connections: Arc<Connections>,
     activity: Arc<Activity>,
+    /// Dropped with the slot, after the connection's socket: resolves [`Admitted::evicted`].
+    _gone: oneshot::Sender<()>,
+}
+
+/// A new connection's slot, the signal that closes it early, and, when it took the slot of
+/// an idle connection, the signal that this one has closed.
+struct Admitted {
+    slot: Slot,
+    closed: oneshot::Receiver<()>,
+    evicted: Option<oneshot::Receiver<()>>,
 }
 
 impl Drop for Slot {
@@ -272,13 +294,14 @@ impl Connections {
         })
     }
 
-    /// A slot for a new connection, and the signal that closes it early; None when full of busy ones.
-    fn admit(self: &Arc<Self>) -> Option<(Slot, oneshot::Receiver<()>)> {
+    /// A slot for a new connection; None when full of busy ones.
+    fn admit(self: &Arc<Self>) -> Option<Admitted> {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut evicted = None;
         if open.len() >= self.max {
             let oldest_idle = open
                 .iter()
-                .map(|(id, (activity, _))| (activity.idle_since.load(Ordering::Acquire), *id))
+                .map(|(id, entry)| (entry.activity.idle_since.load(Ordering::Acquire), *id))
                 .filter(|(since, _)| *since != BUSY)
                 .min();
             let Some((_, id)) = oldest_idle else {
@@ -286,15 +309,18 @@ impl Connections {
                 self.refused();
                 return None;
             };
-            if let Some((_, close)) = open.remove(&id) {
-                let _ = close.send(());
+            if let Some(entry) = open.remove(&id) {
+                let _ = entry.close.send(());
+                evicted = Some(entry.gone);
             }
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let activity = Arc::new(Activity::new(self.epoch));
         let (close, closed) = oneshot::channel();
-        open.insert(id, (activity.clone(), close));
-        Some((Slot { id, connections: self.clone(), activity }, closed))
+        let (gone_tx, gone) = oneshot::channel();
+        open.insert(id, Open { activity: activity.clone(), close, gone });
+        let slot = Slot { id, connections: self.clone(), activity, _gone: gone_tx };
+        Some(Admitted { slot, closed, evicted })
     }
 
     /// Logs refusals at most once a minute.
@@ -380,7 +406,12 @@ pub async fn serve(listener: TcpListener, state: AppState, listening: Listening,
                         continue;
                     }
                 };
-                let Some((slot, closed)) = connections.admit() else { continue };
+                let Some(Admitted { slot, closed, evicted }) = connections.admit() else { continue };
+                if let Some(evicted) = evicted {
+                    // Its task closes the socket as soon as it runs; the bound is only kept
+                    // if this one waits for it. A second is far beyond any such wait.
+                    let _ = tokio::time::timeout(EVICTION_WAIT, evicted).await;
+                }
                 let watcher = graceful.watcher();
                 let shared = shared.clone();
                 let tls = tls.clone();
@@ -419,21 +450,31 @@ mod tests {
     #[test]
     fn a_full_table_closes_the_longest_idle_connection_and_refuses_when_all_are_busy() {
         let connections = Connections::new(2);
-        let (first, mut first_closed) = connections.admit().expect("a free slot");
+        let first = connections.admit().expect("a free slot");
+        assert!(first.evicted.is_none(), "a free slot replaces nothing");
+        let mut first_closed = first.closed;
         std::thread::sleep(Duration::from_millis(5));
-        let (second, mut second_closed) = connections.admit().expect("a free slot");
-        second.activity.begin();
-        let (third, _third_closed) = connections.admit().expect("the idle first makes room");
+        let second = connections.admit().expect("a free slot");
+        let mut second_closed = second.closed;
+        second.slot.activity.begin();
+        let third = connections.admit().expect("the idle first makes room");
         assert_eq!(first_closed.try_recv(), Ok(()), "the idle connection is told to close");
         assert!(second_closed.try_recv().is_err(), "the busy one is left alone");
-        third.activity.begin();
+        let mut first_gone = third.evicted.expect("the third replaces the first");
+        assert_eq!(first_gone.try_recv(), Err(oneshot::error::TryRecvError::Empty), "the first is still open");
+        drop(first.slot);
+        assert_eq!(
+            first_gone.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed),
+            "dropping the first's slot tells the third it has closed"
+        );
+        third.slot.activity.begin();
         assert!(connections.admit().is_none(), "every connection is serving a request");
         assert_eq!(connections.refused.load(Ordering::Relaxed), 1);
-        second.activity.end();
-        let fourth = connections.admit();
-        assert!(fourth.is_some(), "a finished request makes its connection idle again");
+        second.slot.activity.end();
+        let fourth = connections.admit().expect("a finished request makes its connection idle again");
         assert_eq!(second_closed.try_recv(), Ok(()));
-        drop(first);
+        assert!(fourth.evicted.is_some());
         assert_eq!(
             connections.open.lock().expect("lock").len(),
             2,

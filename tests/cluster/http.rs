@@ -108,11 +108,11 @@ async fn slowloris_flood_neither_locks_out_scrapes_nor_stops_the_watch() {
         task.abort();
     }
     // The listener and the API connections come on top of the clients' sockets.
-    // A new connection evicts a slow one by telling its task to close it: until that task
-    // runs, both sockets are open, so a sample may catch a few evictions in flight (seen:
-    // 2 over, on a loaded machine). The median must keep the bound; no sample may be far over.
+    // A new connection that evicts a slow one is served only once that one's socket has
+    // closed, so at most the one just accepted is over the limit; one more for an API
+    // connection the client may open meanwhile. (Before the wait, 10 over were seen.)
     assert!(
-        typical_sockets <= MAX + idle_sockets && most_sockets <= MAX + idle_sockets + 8,
+        typical_sockets <= MAX + idle_sockets && most_sockets <= MAX + idle_sockets + 2,
         "the exporter held {typical_sockets} sockets (median of {}; at most {most_sockets}) with 200 slow clients (limit {MAX}, {idle_sockets} when idle)",
         sockets.len()
     );
