@@ -569,11 +569,17 @@ fn proc_status(pid: u32) -> HashMap<String, u64> {
         .collect()
 }
 
+/// `/metrics` as Prometheus 2.x asks for it (its `Accept`, gzip): the raw answer, status 200.
+async fn prometheus_get(addr: &str) -> common::Answer {
+    let headers = [("Accept", PROMETHEUS_ACCEPT), ("Accept-Encoding", "gzip")];
+    let answer = common::http_get(addr, "/metrics", &headers).await.expect("scrape");
+    assert_eq!(answer.0, 200, "/metrics answered {}", answer.0);
+    answer
+}
+
 /// A scrape as Prometheus makes it: the exposition (decompressed) and its size on the wire.
 async fn prometheus_scrape(addr: &str) -> (String, usize) {
-    let headers = [("Accept", PROMETHEUS_ACCEPT), ("Accept-Encoding", "gzip")];
-    let (status, headers, body) = common::http_get(addr, "/metrics", &headers).await.expect("scrape");
-    assert_eq!(status, 200, "/metrics answered {status}");
+    let (_, headers, body) = prometheus_get(addr).await;
     let gzip = headers.iter().any(|(k, v)| k == "content-encoding" && v.contains("gzip"));
     let mut text = String::new();
     if gzip {

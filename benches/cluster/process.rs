@@ -9,7 +9,7 @@ use base64::Engine;
 use crashloop_testbed as testbed;
 use futures::StreamExt;
 
-use super::{Exporter, Options, common, median, percentile, proc_status, prometheus_scrape};
+use super::{Exporter, Options, common, median, percentile, proc_status, prometheus_get, prometheus_scrape};
 
 /// Bump when the stored pods change (benches/shared/stream_pod.rs or how they are stored),
 /// so a cached etcd data directory of the old pods is not reused.
@@ -249,13 +249,15 @@ impl PromRun {
     /// `scrape_duration_seconds` sorted: all of them, and without the first (which creates
     /// every series in Prometheus's head, a cost that a running Prometheus paid long ago).
     fn durations(&self) -> (Vec<f64>, Vec<f64>) {
-        let sorted = |v: &[f64]| {
-            let mut v = v.to_vec();
-            v.sort_by(f64::total_cmp);
-            v
-        };
         (sorted(&self.durations), sorted(self.durations.get(1..).unwrap_or_default()))
     }
+}
+
+/// A sorted copy, for [`percentile`].
+fn sorted(v: &[f64]) -> Vec<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v
 }
 
 /// Real Prometheus scraping `addr` every 15 s until it has `samples` scrapes.
@@ -305,9 +307,7 @@ async fn range_values(prom: &str, family: &str) -> Vec<f64> {
 /// taken once and served as it is by [`serve_fixed`], so a scrape of it costs Prometheus
 /// its own work (the transfer, gunzip, parse, append) and nothing of the exporter's.
 async fn prometheus_floor(exporter: &str, samples: usize) -> PromRun {
-    let headers = [("Accept", super::PROMETHEUS_ACCEPT), ("Accept-Encoding", "gzip")];
-    let (status, head, body) = common::http_get(exporter, "/metrics", &headers).await.expect("scrape");
-    assert_eq!(status, 200, "/metrics answered {status}");
+    let (_, head, body) = prometheus_get(exporter).await;
     let header = |name: &str| head.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     let response = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Encoding: {}\r\nContent-Length: {}\r\n\r\n",
@@ -547,8 +547,7 @@ pub fn figures(o: &Options, runtime: &tokio::runtime::Runtime) {
             &format!("{}; p50 {:.2}x the floor", if d99 < 0.5 { "met" } else { "missed" }, d50 / f50),
         );
     }
-    let mut scraped = prom.samples.clone();
-    scraped.sort_by(f64::total_cmp);
+    let scraped = sorted(&prom.samples);
     row(
         &format!("Prometheus: scrape_samples_scraped p50 / p99 of {k}; scrapes with up == 0"),
         &format!("{:.0} / {:.0}; {}", percentile(&scraped, 50.0), percentile(&scraped, 99.0), prom.down),
