@@ -39,6 +39,11 @@ pub struct PodEvents {
     pub containers: BTreeMap<String, ContainerEvents>,
     /// Missing objects, each with the Event (by name) that reported it.
     pub missing: BTreeMap<MissingObject, String>,
+    /// The `FailedCreatePodSandBox` Event (by name), until it expires.
+    pub sandbox_failed: Option<String>,
+    /// A `FailedMount` or `FailedAttachVolume` Event that names no missing object (by
+    /// name), until it expires.
+    pub mount_failed: Option<String>,
 }
 
 struct Record {
@@ -138,6 +143,8 @@ impl EventCounts {
             Signal::Missing(object) => {
                 state.missing.insert(object.clone(), key.1);
             }
+            Signal::SandboxFailed => state.sandbox_failed = Some(key.1),
+            Signal::MountFailed => state.mount_failed = Some(key.1),
             signal => {
                 let c = state.containers.entry(container).or_default();
                 match signal {
@@ -160,7 +167,11 @@ impl EventCounts {
                         }
                     }
                     Signal::ImagePullFailed(category) => c.pull_failure = Some(*category),
-                    Signal::Missing(_) | Signal::Ignored(_) | Signal::Unparsed => {}
+                    Signal::Missing(_)
+                    | Signal::SandboxFailed
+                    | Signal::MountFailed
+                    | Signal::Ignored(_)
+                    | Signal::Unparsed => {}
                 }
             }
         }
@@ -175,6 +186,11 @@ impl EventCounts {
             r.deleted_at = Some(now);
             if let Some(pod) = self.pods.get_mut(&r.pod) {
                 pod.missing.retain(|_, event_name| *event_name != key.1);
+                for named in [&mut pod.sandbox_failed, &mut pod.mount_failed] {
+                    if named.as_deref() == Some(key.1.as_str()) {
+                        *named = None;
+                    }
+                }
             }
         }
     }

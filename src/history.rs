@@ -9,8 +9,8 @@
 //! ([`SlimPod::has_ended`]) is never looping, and its failed end is counted once.
 
 use crate::view::{
-    BACKOFF_RESET_SECONDS, History, PodLifecycle, SlimContainer, SlimPod, State, Termination, TerminationReason,
-    Timestamp, WaitingReason,
+    BACKOFF_RESET_SECONDS, History, PodLifecycle, SlimContainer, SlimPod, State, Streak, Termination,
+    TerminationReason, Timestamp, WaitingReason,
 };
 
 /// Carries history from the previous version of a pod into a new one, counting the
@@ -36,14 +36,27 @@ fn ran_long(t: Option<&Termination>) -> bool {
     t.and_then(Termination::run_seconds).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
 }
 
+/// `ContainerStatusUnknown` without timestamps: the kubelet could not find the container
+/// (after a node reboot, or when the runtime lost it) and wrote this end in its place.
+fn lost(t: Option<&Termination>) -> bool {
+    t.is_some_and(|t| t.reason == TerminationReason::ContainerStatusUnknown && t.finished_at.is_none())
+}
+
 fn in_crashloop_backoff(c: &SlimContainer) -> bool {
     c.state.waiting().is_some_and(|w| w.reason == WaitingReason::CrashLoopBackOff)
 }
 
 fn first_history(c: &SlimContainer, now: Timestamp, life: PodLifecycle, baseline: bool) -> History {
     let mut h = History { observed_restarts: if baseline { c.restart_count } else { 0 }, ..Default::default() };
-    // Without history, assume the restarts so far were a fast streak unless the last one ran long.
-    h.fast_restarts = if ran_long(c.last_termination()) { 1.min(c.restart_count) } else { c.restart_count };
+    // Without history, assume the restarts so far were a fast streak unless the last one ran
+    // long, or was no crash at all.
+    h.fast_restarts = if lost(c.last_termination()) {
+        0
+    } else if ran_long(c.last_termination()) {
+        1.min(c.restart_count)
+    } else {
+        c.restart_count
+    };
     advance(&h, c, now, life, baseline)
 }
 
@@ -61,7 +74,17 @@ fn advance(prev: &History, c: &SlimContainer, now: Timestamp, life: PodLifecycle
         let reason = c.last_termination().map_or(TerminationReason::Other, |t| t.reason);
         h.terminations.add(reason, u64::from(delta));
         h.observed_restarts = restarts;
-        h.fast_restarts = if ran_long(c.last_termination()) { 1 } else { prev.fast_restarts.saturating_add(delta) };
+        h.fast_restarts = if lost(c.last_termination()) {
+            // The runtime lost the container (a node reboot): no crash, fast or slow.
+            0
+        } else if ran_long(c.last_termination()) {
+            1
+        } else {
+            prev.fast_restarts.saturating_add(delta)
+        };
+    }
+    if let Some(t) = c.latest_termination() {
+        Streak::observe(&mut h.streak, t, now);
     }
     if ended {
         // It will not run again: no crash loop, and its last termination counts once.

@@ -10,76 +10,86 @@ use std::collections::BTreeSet;
 use crate::event_counts::{ContainerEvents, PodEvents};
 use crate::history::running_for;
 use crate::view::{
-    BACKOFF_RESET_SECONDS, ContainerType, Hint, LogHint, ObjectKind, Probe, RestartPolicy, SlimContainer, SlimPod,
-    State, TerminationReason, Timestamp, WaitingReason,
+    BACKOFF_RESET_SECONDS, ContainerType, Disruption, Hint, LogHint, ObjectKind, Probe, RestartPolicy, SlimContainer,
+    SlimPod, State, Termination, TerminationReason, Timestamp, WaitingReason,
 };
 
 /// How close a probe kill must be to a termination to explain it: the kill is recorded
 /// when the kubelet sends SIGTERM, the container ends up to a grace period later.
 pub const PROBE_KILL_WINDOW_SECONDS: i64 = 120;
 
-/// The probable cause of a troubled container, from a documented, bounded set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Cause {
-    OomKilled,
-    LivenessProbe,
-    StartupProbe,
-    AppError,
-    Segfault,
-    Abort,
-    CommandNotFound,
-    NotExecutable,
-    MissingConfig,
-    ImagePull,
-    DependencyUnavailable,
-    ConfigError,
-    PermissionDenied,
-    CompletedButRestarted,
-    Evicted,
-    RuntimeError,
-    Unknown,
+/// Declares [`Cause`], its documented label values ([`Cause::ALL`]) and [`Cause::as_str`]
+/// from one list.
+macro_rules! causes {
+    ($($(#[$m:meta])* $variant:ident => $text:literal,)+) => {
+        /// The probable cause of a troubled container, from a documented, bounded set.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Cause { $($(#[$m])* $variant,)+ }
+        impl Cause {
+            pub const ALL: &'static [Cause] = &[$(Cause::$variant,)+];
+            pub fn as_str(self) -> &'static str {
+                match self { $(Cause::$variant => $text,)+ }
+            }
+        }
+    };
 }
 
-impl Cause {
-    pub const ALL: [Cause; 17] = [
-        Cause::OomKilled,
-        Cause::LivenessProbe,
-        Cause::StartupProbe,
-        Cause::AppError,
-        Cause::Segfault,
-        Cause::Abort,
-        Cause::CommandNotFound,
-        Cause::NotExecutable,
-        Cause::MissingConfig,
-        Cause::ImagePull,
-        Cause::DependencyUnavailable,
-        Cause::ConfigError,
-        Cause::PermissionDenied,
-        Cause::CompletedButRestarted,
-        Cause::Evicted,
-        Cause::RuntimeError,
-        Cause::Unknown,
-    ];
+causes! {
+    OomKilled => "oom_killed",
+    LivenessProbe => "liveness_probe",
+    StartupProbe => "startup_probe",
+    AppError => "app_error",
+    Segfault => "segfault",
+    Abort => "abort",
+    CommandNotFound => "command_not_found",
+    NotExecutable => "not_executable",
+    MissingConfig => "missing_config",
+    ImagePull => "image_pull",
+    DependencyUnavailable => "dependency_unavailable",
+    ConfigError => "config_error",
+    PermissionDenied => "permission_denied",
+    CompletedButRestarted => "completed_but_restarted",
+    /// The kubelet evicted the pod under node pressure.
+    Evicted => "evicted",
+    /// The Eviction API evicted the pod: a drain, the descheduler, the cluster autoscaler.
+    ApiEvicted => "api_evicted",
+    /// Graceful node shutdown stopped the pod, or refused it while the node shut down.
+    NodeShutdown => "node_shutdown",
+    /// The scheduler or the kubelet preempted the pod for one of higher priority.
+    Preempted => "preempted",
+    /// The pod ran longer than its `activeDeadlineSeconds`.
+    DeadlineExceeded => "deadline_exceeded",
+    /// The kubelet refused the pod at admission (`OutOfcpu`, `NodeAffinity`, …).
+    AdmissionRejected => "admission_rejected",
+    /// The node is gone or unreachable: the taint manager or the pod GC deletes the pod.
+    NodeLost => "node_lost",
+    /// A `DisruptionTarget` condition of an unknown reason.
+    Disrupted => "disrupted",
+    /// No node fits the pod (resources, taints, affinity, volume zones).
+    Unschedulable => "unschedulable",
+    /// The runtime cannot create the pod's sandbox (CNI, a RuntimeClass handler).
+    SandboxFailed => "sandbox_failed",
+    /// A volume that exists cannot be attached or mounted.
+    VolumeMount => "volume_mount",
+    /// The security context refuses the image: `runAsNonRoot` and a root user.
+    SecurityContext => "security_context",
+    /// The kubelet cannot build the container's config from its spec (`subPath`, …).
+    InvalidConfig => "invalid_config",
+    RuntimeError => "runtime_error",
+    Unknown => "unknown",
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cause::OomKilled => "oom_killed",
-            Cause::LivenessProbe => "liveness_probe",
-            Cause::StartupProbe => "startup_probe",
-            Cause::AppError => "app_error",
-            Cause::Segfault => "segfault",
-            Cause::Abort => "abort",
-            Cause::CommandNotFound => "command_not_found",
-            Cause::NotExecutable => "not_executable",
-            Cause::MissingConfig => "missing_config",
-            Cause::ImagePull => "image_pull",
-            Cause::DependencyUnavailable => "dependency_unavailable",
-            Cause::ConfigError => "config_error",
-            Cause::PermissionDenied => "permission_denied",
-            Cause::CompletedButRestarted => "completed_but_restarted",
-            Cause::Evicted => "evicted",
-            Cause::RuntimeError => "runtime_error",
-            Cause::Unknown => "unknown",
+impl From<Disruption> for Cause {
+    fn from(d: Disruption) -> Self {
+        match d {
+            Disruption::Evicted => Cause::Evicted,
+            Disruption::ApiEvicted => Cause::ApiEvicted,
+            Disruption::NodeShutdown => Cause::NodeShutdown,
+            Disruption::Preempted => Cause::Preempted,
+            Disruption::DeadlineExceeded => Cause::DeadlineExceeded,
+            Disruption::AdmissionRejected => Cause::AdmissionRejected,
+            Disruption::NodeLost => Cause::NodeLost,
+            Disruption::Other => Cause::Disrupted,
         }
     }
 }
@@ -88,33 +98,95 @@ impl Cause {
 pub type MissingName = (ObjectKind, String);
 
 /// The one missing-object rule: what container `c` waits for and the cluster does not have,
-/// named by its own waiting message, or by the pod's Events (`FailedMount`, `Failed`)
-/// while it has not started: once it runs, those Events are history. `/metrics`, the
-/// cause and `diagnose` all read this.
-pub fn missing_objects_of(c: &SlimContainer, events: Option<&PodEvents>) -> BTreeSet<MissingName> {
+/// named by its own waiting message, by the scheduler's message in the pod's
+/// `PodScheduled` condition, or by the pod's Events (`FailedMount`, `Failed`,
+/// `FailedScheduling`) while it has not started: once it runs, those Events are history.
+/// `/metrics`, the cause and `diagnose` all read this.
+pub fn missing_objects_of(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>) -> BTreeSet<MissingName> {
     let mut out: BTreeSet<MissingName> =
         c.state.waiting().and_then(|w| w.missing.as_deref()).map(|o| (o.kind, o.name.clone())).into_iter().collect();
-    if let Some(events) = events.filter(|_| matches!(c.state, State::Waiting(_) | State::Unknown)) {
-        out.extend(events.missing.keys().map(|o| (o.kind, o.name.clone())));
+    if matches!(c.state, State::Waiting(_) | State::Unknown) {
+        if let Some(o) = pod.trouble.as_ref().filter(|_| pod.unschedulable()).and_then(|t| t.missing.as_ref()) {
+            out.insert((o.kind, o.name.clone()));
+        }
+        if let Some(events) = events {
+            out.extend(events.missing.keys().map(|o| (o.kind, o.name.clone())));
+        }
     }
     out
 }
 
 /// What the pod waits for: [`missing_objects_of`] over its containers.
 pub fn missing_objects(pod: &SlimPod, events: Option<&PodEvents>) -> BTreeSet<MissingName> {
-    pod.containers.iter().flat_map(|c| missing_objects_of(c, events)).collect()
+    pod.containers.iter().flat_map(|c| missing_objects_of(pod, c, events)).collect()
 }
 
-/// A container needs a cause when it is crash-looping, waiting for an error, evicted, or
-/// has ended ([`SlimPod::has_ended`]) with a failure: an OOM-killed batch container that
-/// will never restart is the case an on-call engineer must still see.
-pub fn is_troubled(pod: &SlimPod, c: &SlimContainer, crashlooping: bool) -> bool {
+/// Why a container that has not started cannot: its pod is unschedulable, or its Events
+/// say the sandbox or a volume fails. Only while it waits to be created (or has no status
+/// yet); a missing object is [`missing_objects_of`]'s.
+fn start_blocker(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>) -> Option<Cause> {
+    let creating = match &c.state {
+        State::Unknown => true,
+        State::Waiting(w) => matches!(w.reason, WaitingReason::ContainerCreating | WaitingReason::PodInitializing),
+        _ => false,
+    };
+    if !creating {
+        return None;
+    }
+    if pod.unschedulable() {
+        return Some(Cause::Unschedulable);
+    }
+    let waiting_creation = c.state.waiting().is_some_and(|w| w.reason == WaitingReason::ContainerCreating);
+    let events = events.filter(|_| waiting_creation || matches!(c.state, State::Unknown))?;
+    if events.sandbox_failed.is_some() {
+        Some(Cause::SandboxFailed)
+    } else if events.mount_failed.is_some() {
+        Some(Cause::VolumeMount)
+    } else {
+        None
+    }
+}
+
+/// A container needs a cause when it is crash-looping, waiting for an error, cannot start
+/// (its pod is unschedulable, its sandbox or a volume fails), its pod was disrupted, or
+/// it has ended ([`SlimPod::has_ended`]) with a failure: an OOM-killed batch container
+/// that will never restart is the case an on-call engineer must still see. An ephemeral
+/// container (`kubectl debug`) never has one: it is never restarted, and exits with
+/// whatever its shell last ran.
+pub fn is_troubled(pod: &SlimPod, c: &SlimContainer, crashlooping: bool, events: Option<&PodEvents>) -> bool {
+    if c.container_type == ContainerType::Ephemeral {
+        return false;
+    }
     crashlooping
-        || pod.evicted
+        || pod.disruption().is_some()
         || c.state
             .waiting()
             .is_some_and(|w| !matches!(w.reason, WaitingReason::ContainerCreating | WaitingReason::PodInitializing))
+        || start_blocker(pod, c, events).is_some()
         || (pod.has_ended(c) && c.latest_termination().is_some_and(|t| pod.failed(c, t)))
+}
+
+/// The probe kill that explains the latest termination `t` of `c`, if any. The kill is
+/// recorded when the kubelet sends the stop signal, and the container ends up to the
+/// grace period later (the probe's own `terminationGracePeriodSeconds`, else the pod's),
+/// so a kill explains an end from [`PROBE_KILL_WINDOW_SECONDS`] before it to that much
+/// after the grace period. Once the kubelet's spam filter stops writing `Killing`, the
+/// last kill written explains every later end of the same run ([`crate::view::Streak`]): a crash loop
+/// that began as a probe kill stays one while its ends look the same.
+fn probe_kill_of(pod: &SlimPod, c: &SlimContainer, t: &Termination, events: Option<&ContainerEvents>) -> Option<Probe> {
+    let (probe, at) = events?.last_probe_kill?;
+    let own = c.restart_spec().probe_grace_seconds[usize::from(probe == Probe::Startup)];
+    let grace = i64::from(own.unwrap_or(pod.grace_seconds));
+    let explains = |finished: Timestamp| {
+        let after = finished - at;
+        (-PROBE_KILL_WINDOW_SECONDS..=grace + PROBE_KILL_WINDOW_SECONDS).contains(&after)
+    };
+    let finished = t.finished_at?;
+    if explains(finished) {
+        return Some(probe);
+    }
+    let streak = c.history().streak.as_ref().filter(|s| s.last_finished == Some(finished) && s.matches(t))?;
+    (at >= streak.since - grace - PROBE_KILL_WINDOW_SECONDS && at <= finished).then_some(probe)
 }
 
 /// The probable cause, decided by the first rule that holds (see the README's table).
@@ -125,19 +197,49 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
     let hint = waiting.map(|w| w.hint).filter(|h| *h != Hint::None).or(last.map(|t| t.hint)).unwrap_or_default();
     let exit = last.map(|t| t.exit_code);
 
-    if pod.evicted {
-        return Cause::Evicted;
+    if let Some(d) = pod.disruption() {
+        return d.into();
+    }
+    // What the container waits for now comes before what ended its last instance.
+    if let Some(w) = waiting {
+        match w.reason {
+            r if r.is_image_problem() => return Cause::ImagePull,
+            WaitingReason::CreateContainerConfigError => {
+                return match w.hint {
+                    Hint::SecurityContext => Cause::SecurityContext,
+                    Hint::InvalidConfig => Cause::InvalidConfig,
+                    _ => Cause::MissingConfig,
+                };
+            }
+            // The runtime could not create or start this instance: its own message decides,
+            // never the previous instance's end.
+            WaitingReason::CreateContainerError | WaitingReason::RunContainerError => {
+                return match w.hint {
+                    Hint::ExecutableNotFound => Cause::CommandNotFound,
+                    Hint::PermissionDenied | Hint::ExecFormatError => Cause::NotExecutable,
+                    _ if w.reason == WaitingReason::RunContainerError
+                        && last.is_some_and(|t| t.reason == TerminationReason::StartError) =>
+                    {
+                        match last.map(|t| t.hint) {
+                            Some(Hint::ExecutableNotFound) => Cause::CommandNotFound,
+                            Some(Hint::PermissionDenied | Hint::ExecFormatError) => Cause::NotExecutable,
+                            _ => Cause::RuntimeError,
+                        }
+                    }
+                    _ => Cause::RuntimeError,
+                };
+            }
+            _ => {}
+        }
+    }
+    if !missing_objects_of(pod, c, events).is_empty() {
+        return Cause::MissingConfig;
+    }
+    if let Some(blocked) = start_blocker(pod, c, events) {
+        return blocked;
     }
     if last.is_some_and(|t| t.reason == TerminationReason::OomKilled) {
         return Cause::OomKilled;
-    }
-    if waiting.is_some_and(|w| w.reason.is_image_problem()) {
-        return Cause::ImagePull;
-    }
-    let missing = waiting.is_some_and(|w| w.reason == WaitingReason::CreateContainerConfigError)
-        || !missing_objects_of(c, events).is_empty();
-    if missing {
-        return Cause::MissingConfig;
     }
     if hint == Hint::ExecutableNotFound || exit == Some(127) {
         return Cause::CommandNotFound;
@@ -148,10 +250,7 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
     if last.is_some_and(|t| t.reason.is_runtime_problem()) {
         return Cause::RuntimeError;
     }
-    let probe_kill = container_events.and_then(|e| e.last_probe_kill).filter(|(_, at)| {
-        last.and_then(|t| t.finished_at).is_some_and(|finished| (finished - at).abs() <= PROBE_KILL_WINDOW_SECONDS)
-    });
-    if let Some((probe, _)) = probe_kill {
+    if let Some(probe) = last.and_then(|t| probe_kill_of(pod, c, t, container_events)) {
         return if probe == Probe::Startup { Cause::StartupProbe } else { Cause::LivenessProbe };
     }
     if exit == Some(139) || log == Some(LogHint::Segfault) {
@@ -237,8 +336,9 @@ pub struct ContainerReport<'a> {
     pub cause: Option<Cause>,
 }
 
-/// The back-off state of a container.
-pub fn backoff(c: &SlimContainer) -> Backoff {
+/// The back-off state of a container. In a pod marked deleted or finished, the kubelet
+/// restarts nothing: no next restart is promised.
+pub fn backoff(pod: &SlimPod, c: &SlimContainer) -> Backoff {
     let Some(w) = c.state.waiting().filter(|w| w.reason == WaitingReason::CrashLoopBackOff) else {
         return Backoff { active: false, delay: None, next_restart: None };
     };
@@ -246,7 +346,9 @@ pub fn backoff(c: &SlimContainer) -> Backoff {
         Some(d) => Some((d, DelaySource::Kubelet)),
         None => c.history().last_backoff_seconds.map(|d| (d, DelaySource::LastReported)),
     };
-    let next_restart = delay.and_then(|(d, _)| c.last_termination().and_then(|t| t.finished_at).map(|f| f as f64 + d));
+    let next_restart = delay
+        .filter(|_| !pod.has_ended(c))
+        .and_then(|(d, _)| c.last_termination().and_then(|t| t.finished_at).map(|f| f as f64 + d));
     Backoff { active: true, delay, next_restart }
 }
 
@@ -265,11 +367,11 @@ pub fn needs_detail(c: &SlimContainer, healthy_details: bool) -> bool {
             || c.container_type == ContainerType::Init && is_completed(&c.state))
 }
 
-/// A pod whose only series are its restart counters and its workload, at any time: not
-/// evicted, and no container [`needs_detail`] (each runs, or is a completed init
+/// A pod whose only series are its restart counters and its workload, at any time: its
+/// own status says of no trouble (disruption, scheduling), and no container [`needs_detail`] (each runs, or is a completed init
 /// container, and none has restarted or is in a crash loop). Only its Events can add more.
 pub fn is_quiet(pod: &SlimPod) -> bool {
-    !pod.evicted && pod.containers.iter().all(|c| !needs_detail(c, false))
+    pod.trouble.is_none() && pod.containers.iter().all(|c| !needs_detail(c, false))
 }
 
 /// With `--skip-quiet-containers`, the one rule for which containers export any series at
@@ -288,9 +390,9 @@ pub fn has_something_to_report(report: &ContainerReport, events: Option<&Contain
 
 /// With `--skip-quiet-containers`, whether the pod keeps `crashloop_pod_workload_info`:
 /// when one of its containers has something to report (the alert rules join on it), it
-/// waits for a missing object, or it was evicted.
+/// waits for a missing object, or its own status says of trouble (a disruption, no node).
 pub fn pod_has_something_to_report(pod: &SlimPod, any_container: bool, missing_objects: bool) -> bool {
-    any_container || missing_objects || pod.evicted
+    any_container || missing_objects || pod.trouble.is_some()
 }
 
 fn is_completed(state: &State) -> bool {
@@ -317,11 +419,11 @@ pub fn assess<'a>(
         .iter()
         .map(|c| {
             let looping = crashlooping(c, now);
-            let troubled = is_troubled(pod, c, looping);
+            let troubled = is_troubled(pod, c, looping, events);
             ContainerReport {
                 container: c,
                 detailed: troubled || needs_detail(c, healthy_details),
-                backoff: backoff(c),
+                backoff: backoff(pod, c),
                 crashlooping: looping,
                 cause: troubled.then(|| classify(pod, c, events, logs(c))),
             }
@@ -383,6 +485,25 @@ mod tests {
         let liveness = probe_killed(Probe::Liveness, FINISHED - 25);
         let startup = probe_killed(Probe::Startup, FINISHED - 3);
         let long_ago = probe_killed(Probe::Liveness, FINISHED - 3600);
+        let terminated = |exit: i32, reason: &str| {
+            json!({"name": "c", "restartCount": 0,
+            "state": {"terminated": {"exitCode": exit, "reason": reason}}})
+        };
+        let shutdown = json!({"phase": "Failed", "reason": "Terminated",
+            "message": "Pod was terminated in response to imminent node shutdown.",
+            "conditions": [{"type": "DisruptionTarget", "status": "True", "reason": "TerminationByKubelet",
+                "message": "Pod was terminated in response to imminent node shutdown."}]});
+        let unschedulable = |message: &str| {
+            json!({"phase": "Pending", "containerStatuses": [],
+            "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
+                "lastTransitionTime": "2026-11-24T09:00:00Z"}]})
+        };
+        let deleted = |mut p: SlimPod| {
+            p.terminating = true;
+            p
+        };
+        let sandbox = PodEvents { uid: "u".into(), sandbox_failed: Some("p.2".into()), ..Default::default() };
+        let attach = PodEvents { uid: "u".into(), mount_failed: Some("p.3".into()), ..Default::default() };
         let mut mount = PodEvents { uid: "u".into(), ..Default::default() };
         mount.missing.insert(MissingObject { kind: ObjectKind::Secret, name: "tls".into(), key: None }, "p.1".into());
         let cases: Vec<(&str, SlimPod, Option<&PodEvents>, &str, Cause)> = vec![
@@ -554,6 +675,165 @@ mod tests {
                 "",
                 Cause::Evicted,
             ),
+            // Pods the node or the control plane ended, in the shapes the kubelet, the scheduler
+            // and the controllers write (docs: the README's "Pods that were not failures").
+            (
+                "node shutdown (1.30+ nodeshutdown_manager processShutdownEvent): an app that exits 1 on SIGTERM",
+                pod("Always", terminated(1, "Error"), shutdown.clone()),
+                None,
+                "",
+                Cause::NodeShutdown,
+            ),
+            (
+                "node shutdown (1.20: reason Shutdown)",
+                pod(
+                    "Always",
+                    terminated(143, "Error"),
+                    json!({"phase": "Failed", "reason": "Shutdown", "message": "Node is shutting, evicting pods"}),
+                ),
+                None,
+                "",
+                Cause::NodeShutdown,
+            ),
+            (
+                "kubelet preemption (preemption.go): ContainerStatusUnknown",
+                pod(
+                    "Always",
+                    terminated(137, "ContainerStatusUnknown"),
+                    json!({"phase": "Failed", "reason": "Preempting",
+                    "message": "Preempted in order to admit critical pod",
+                    "conditions": [{"type": "DisruptionTarget", "status": "True", "reason": "TerminationByKubelet", "message": "Preempted in order to admit critical pod"}]}),
+                ),
+                None,
+                "",
+                Cause::Preempted,
+            ),
+            (
+                "activeDeadlineSeconds (active_deadline.go)",
+                pod(
+                    "Never",
+                    terminated(143, "Error"),
+                    json!({"phase": "Failed", "reason": "DeadlineExceeded",
+                    "message": "Pod was active on the node longer than the specified deadline"}),
+                ),
+                None,
+                "",
+                Cause::DeadlineExceeded,
+            ),
+            (
+                "admission rejection (kubelet rejectPod), no container status",
+                pod(
+                    "Always",
+                    json!({"name": "other"}),
+                    json!({"phase": "Failed", "reason": "OutOfcpu", "containerStatuses": [],
+                    "message": "Pod was rejected: Node didn't have enough resource: cpu, requested: 4000, used: 1500, capacity: 4000"}),
+                ),
+                None,
+                "",
+                Cause::AdmissionRejected,
+            ),
+            (
+                "a drain (EvictionByEvictionAPI), the pod deleted",
+                deleted(pod(
+                    "Always",
+                    terminated(1, "Error"),
+                    json!({"phase": "Running",
+                    "conditions": [{"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI", "message": "Eviction API: evicting"}]}),
+                )),
+                None,
+                "",
+                Cause::ApiEvicted,
+            ),
+            (
+                "an unreachable node (DeletionByTaintManager): the last status stays",
+                deleted(pod(
+                    "Always",
+                    crashed(1, "Error", ""),
+                    json!({"phase": "Running",
+                    "conditions": [{"type": "DisruptionTarget", "status": "True", "reason": "DeletionByTaintManager", "message": "Taint manager: deleting due to NoExecute taint"}]}),
+                )),
+                None,
+                "",
+                Cause::NodeLost,
+            ),
+            (
+                "a DisruptionTarget of an unknown reason",
+                deleted(pod(
+                    "Always",
+                    terminated(143, "Error"),
+                    json!({"phase": "Running",
+                    "conditions": [{"type": "DisruptionTarget", "status": "True", "reason": "SomethingNew"}]}),
+                )),
+                None,
+                "",
+                Cause::Disrupted,
+            ),
+            (
+                "unschedulable (schedule_one.go handleSchedulingFailure): no status yet",
+                pod(
+                    "Always",
+                    json!({"name": "other"}),
+                    unschedulable(
+                        "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
+                    ),
+                ),
+                None,
+                "",
+                Cause::Unschedulable,
+            ),
+            (
+                "trap: a missing PVC is the scheduler's (volume_binding.go podHasPVCs), a missing object",
+                pod(
+                    "Always",
+                    json!({"name": "other"}),
+                    unschedulable(
+                        "0/3 nodes are available: persistentvolumeclaim \"data\" not found. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+                    ),
+                ),
+                None,
+                "",
+                Cause::MissingConfig,
+            ),
+            (
+                "FailedCreatePodSandBox",
+                always(waiting("ContainerCreating", "")),
+                Some(&sandbox),
+                "",
+                Cause::SandboxFailed,
+            ),
+            ("FailedAttachVolume", always(waiting("ContainerCreating", "")), Some(&attach), "", Cause::VolumeMount),
+            (
+                "runAsNonRoot and a root image (security_context_others.go verifyRunAsNonRoot)",
+                always(waiting(
+                    "CreateContainerConfigError",
+                    "container has runAsNonRoot and image will run as root (pod: \"web-7d9f_shop(2b1c)\", container: c)",
+                )),
+                None,
+                "",
+                Cause::SecurityContext,
+            ),
+            (
+                "trap: a CreateContainerConfigError that names no object (subPath)",
+                always(waiting(
+                    "CreateContainerConfigError",
+                    "failed to prepare subPath for volumeMount \"data\" of container \"c\"",
+                )),
+                None,
+                "",
+                Cause::InvalidConfig,
+            ),
+            (
+                "trap: CreateContainerError never inherits the previous instance's OOM kill",
+                always({
+                    let mut s = crashed(137, "OOMKilled", "");
+                    s["state"] = json!({"waiting": {"reason": "CreateContainerError",
+                        "message": "failed to reserve container name \"c_p_ns_u_5\": name \"c_p_ns_u_5\" is reserved for \"4f1c\""}});
+                    s
+                }),
+                None,
+                "",
+                Cause::RuntimeError,
+            ),
             (
                 "StartError/128: the runtime could not start it (containerd)",
                 always(crashed(
@@ -616,6 +896,173 @@ mod tests {
             seen.insert(*expected);
         }
         assert_eq!(seen.len(), Cause::ALL.len(), "every cause has a case");
+    }
+
+    /// Pods the node or the control plane ended, seen after the exporter started: every
+    /// container has the disruption's cause (a container without a status too), none is
+    /// crash-looping, and no end is counted as an app termination.
+    #[test]
+    fn disrupted_pods_are_no_app_failures() {
+        let pod_json = |status: serde_json::Value, deleted: bool| -> SlimPod {
+            let mut p = json!({
+                "metadata": {"name": "p", "namespace": "ns", "uid": "u"},
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "c"}, {"name": "sidecar-less"}]},
+                "status": status
+            });
+            if deleted {
+                p["metadata"]["deletionTimestamp"] = json!("2026-11-24T10:00:40Z");
+            }
+            serde_json::from_value(p).expect("pod")
+        };
+        let stopped = json!([{"name": "c", "restartCount": 0, "state": {"terminated": {"exitCode": 1, "reason": "Error",
+            "startedAt": "2026-11-24T10:00:00Z", "finishedAt": "2026-11-24T10:00:30Z"}}}]);
+        let with = |mut status: serde_json::Value, statuses: &serde_json::Value| {
+            status["containerStatuses"] = statuses.clone();
+            status
+        };
+        let cases = [
+            (
+                "evicted",
+                json!({"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: memory. Threshold quantity: 750Mi, available: 225800Ki. Container c was using 4395616Ki, request is 0, has larger consumption of memory. ",
+                "conditions": [{"type": "DisruptionTarget", "status": "True", "reason": "TerminationByKubelet"}]}),
+                false,
+                Cause::Evicted,
+            ),
+            (
+                "shutdown",
+                json!({"phase": "Failed", "reason": "Terminated", "message": "Pod was terminated in response to imminent node shutdown."}),
+                false,
+                Cause::NodeShutdown,
+            ),
+            (
+                "deadline",
+                json!({"phase": "Failed", "reason": "DeadlineExceeded", "message": "Pod was active on the node longer than the specified deadline"}),
+                false,
+                Cause::DeadlineExceeded,
+            ),
+            (
+                "drain",
+                json!({"phase": "Running", "conditions": [{"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI"}]}),
+                true,
+                Cause::ApiEvicted,
+            ),
+        ];
+        for (name, status, deleted, expected) in cases {
+            let p = track(None, pod_json(with(status, &stopped), deleted), FINISHED + 10, false);
+            let reports = assess(&p, None, &|_| None, FINISHED + 10, false);
+            for r in &reports {
+                assert_eq!((r.cause, r.crashlooping), (Some(expected), false), "{name}: {}", r.container.name);
+                assert!(r.container.history().terminations.is_empty(), "{name}: no app termination counted");
+            }
+        }
+        // The eviction's resource, from its message.
+        let evicted = pod_json(
+            json!({"phase": "Failed", "reason": "Evicted", "message": "Container c exceeded its local ephemeral storage limit \"1Gi\". "}),
+            false,
+        );
+        assert_eq!(
+            evicted.trouble.as_ref().and_then(|t| t.eviction_resource),
+            Some(crate::view::EvictionResource::StorageLimit)
+        );
+        // The same end in a pod nothing disrupted is an app failure, counted once.
+        let failed = track(None, pod_json(with(json!({"phase": "Failed"}), &stopped), false), FINISHED + 10, false);
+        assert_eq!(failed.containers[0].history().terminations.get(TerminationReason::Error), 1);
+    }
+
+    /// A crash-looping pod marked deleted (held by a finalizer, or on an unreachable node):
+    /// the kubelet restarts nothing more, so the loop has ended and no restart is promised.
+    /// An ephemeral container (`kubectl debug`) that exited 127 shows its state only.
+    #[test]
+    fn containers_that_will_not_run_again() {
+        let t0 = FINISHED + 10;
+        let looping = track(None, pod("Always", crashed(1, "Error", ""), json!({"phase": "Running"})), t0, false);
+        let r = &assess(&looping, None, &|_| None, t0, false)[0];
+        assert!(r.crashlooping && r.backoff.next_restart.is_some());
+        let mut deleted = pod("Always", crashed(1, "Error", ""), json!({"phase": "Running"}));
+        deleted.terminating = true;
+        let deleted = track(Some(&looping), deleted, t0 + 5, false);
+        let r = &assess(&deleted, None, &|_| None, t0 + 5, false)[0];
+        assert_eq!((r.crashlooping, r.backoff.active, r.backoff.next_restart), (false, true, None));
+        assert_eq!(r.cause, Some(Cause::AppError), "its last end still says why it failed");
+        assert_eq!(
+            deleted.containers[0].history().terminations.get(TerminationReason::Error),
+            4,
+            "nothing counted twice"
+        );
+
+        let debug: SlimPod = serde_json::from_value(json!({
+            "metadata": {"name": "p", "namespace": "ns", "uid": "u"},
+            "spec": {"containers": [{"name": "app"}], "ephemeralContainers": [{"name": "debugger-x7k2p"}]},
+            "status": {"phase": "Running",
+                "containerStatuses": [{"name": "app", "restartCount": 0, "state": {"running": {"startedAt": "2026-11-24T09:00:00Z"}}}],
+                "ephemeralContainerStatuses": [{"name": "debugger-x7k2p", "restartCount": 0, "state": {"terminated": {"exitCode": 127, "reason": "Error",
+                    "startedAt": "2026-11-24T10:00:00Z", "finishedAt": "2026-11-24T10:00:05Z"}}}]}
+        }))
+        .expect("pod");
+        let debug = track(None, debug, t0, false);
+        let reports = assess(&debug, None, &|_| None, t0, false);
+        let shell = reports.iter().find(|r| r.container.container_type == ContainerType::Ephemeral).expect("ephemeral");
+        assert_eq!((shell.cause, shell.crashlooping, shell.detailed), (None, false, true));
+        assert!(shell.container.history().terminations.is_empty());
+    }
+
+    /// After a node reboot the kubelet writes `ContainerStatusUnknown` without timestamps for
+    /// a container it cannot find, and counts a restart: no crash, so one real crash after
+    /// it is no crash loop.
+    #[test]
+    fn a_container_lost_in_a_reboot_is_no_fast_crash() {
+        let t0 = FINISHED + 10;
+        let running = |restarts: u32, since: &str, last: serde_json::Value| json!({"name": "c", "restartCount": restarts, "state": {"running": {"startedAt": since}}, "lastState": last});
+        let p = track(None, pod("Always", running(0, "2026-11-21T10:00:00Z", json!({})), json!({})), t0, true);
+        let lost = json!({"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown",
+            "message": "The container could not be located when the pod was deleted.  The container used to be Running"}});
+        let p = track(Some(&p), pod("Always", running(1, "2026-11-24T10:00:20Z", lost), json!({})), t0 + 20, false);
+        assert_eq!(p.containers[0].history().fast_restarts, 0);
+        let crash = json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": "2026-11-24T10:00:20Z", "finishedAt": "2026-11-24T10:00:50Z"}});
+        let p = track(Some(&p), pod("Always", running(2, "2026-11-24T10:01:00Z", crash), json!({})), t0 + 60, false);
+        assert!(!crashlooping(&p.containers[0], t0 + 60), "one crash after the reboot is no loop");
+    }
+
+    /// A liveness kill is explained across the container's grace period, and once the
+    /// kubelet's spam filter stops writing `Killing`, the later ends of the same run keep it.
+    #[test]
+    fn probe_kills_across_the_grace_period_and_the_spam_filter() {
+        let t0 = FINISHED;
+        let with_grace = |status: serde_json::Value, grace: i64| -> SlimPod {
+            serde_json::from_value(json!({
+                "metadata": {"name": "p", "namespace": "ns", "uid": "u"},
+                "spec": {"terminationGracePeriodSeconds": grace, "containers": [{"name": "c", "livenessProbe": {"exec": {"command": ["false"]}}}]},
+                "status": {"phase": "Running", "containerStatuses": [status]}
+            }))
+            .expect("pod")
+        };
+        let end = |restarts: u32, started: Timestamp, finished: Timestamp| {
+            let at =
+                |t: Timestamp| k8s_openapi::jiff::Timestamp::from_second(t).map(|t| t.to_string()).unwrap_or_default();
+            json!({"name": "c", "restartCount": restarts, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"exitCode": 137, "reason": "Error", "startedAt": at(started), "finishedAt": at(finished)}}})
+        };
+        // A database with 300 s of grace ignores SIGTERM: SIGKILL comes 300 s after Killing.
+        let kill = probe_killed(Probe::Liveness, t0);
+        let p = track(None, with_grace(end(1, t0 - 60, t0 + 300), 300), t0 + 301, false);
+        assert_eq!(cause(&p, Some(&kill), ""), Cause::LivenessProbe);
+        let short = track(None, with_grace(end(1, t0 - 60, t0 + 300), 30), t0 + 301, false);
+        assert_eq!(cause(&short, Some(&kill), ""), Cause::Unknown, "a 30 s grace period explains no end 300 s later");
+
+        // The spam filter: Killing is written for the first ends only; later ones look the same.
+        let mut p = track(None, with_grace(end(1, t0 - 40, t0 + 1), 1), t0 + 2, false);
+        let mut now = t0 + 2;
+        for n in 2..9u32 {
+            let started = now + 20;
+            now = started + 41;
+            p = track(Some(&p), with_grace(end(n, started, now), 1), now + 1, false);
+        }
+        assert_eq!(cause(&p, Some(&kill), ""), Cause::LivenessProbe, "the run that began as a probe kill");
+        // An end that looks otherwise (exit 1 after 5 s) breaks the run.
+        let other = json!({"name": "c", "restartCount": 9, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": "2026-11-24T11:00:00Z", "finishedAt": "2026-11-24T11:00:05Z"}}});
+        let p = track(Some(&p), with_grace(other, 1), now + 100, false);
+        assert_eq!(cause(&p, Some(&kill), ""), Cause::AppError);
     }
 
     #[test]
@@ -705,11 +1152,11 @@ mod tests {
             t0,
             false,
         );
-        let b = backoff(&p1.containers[0]);
+        let b = backoff(&p1, &p1.containers[0]);
         assert_eq!((b.delay, b.next_restart), (Some((4.0, DelaySource::Kubelet)), Some(FINISHED as f64 + 4.0)));
         // A status without the message (an older or a patched status): the last delay given.
         let p2 = track(Some(&p1), pod("Always", status(4, "", "2026-11-24T10:00:38Z"), json!({})), t0 + 8, false);
-        let b = backoff(&p2.containers[0]);
+        let b = backoff(&p2, &p2.containers[0]);
         assert_eq!(b.delay, Some((4.0, DelaySource::LastReported)));
         assert_eq!(b.next_restart, Some(FINISHED as f64 + 8.0 + 4.0));
         // The message is the kubelet's own curve, whatever it is: 1m0s is the reduced maximum.
@@ -723,7 +1170,7 @@ mod tests {
             t0 + 100,
             false,
         );
-        assert_eq!(backoff(&p3.containers[0]).delay, Some((60.0, DelaySource::Kubelet)));
+        assert_eq!(backoff(&p3, &p3.containers[0]).delay, Some((60.0, DelaySource::Kubelet)));
         // It ran for the reset window, then crashed: the kubelet starts again from its initial
         // delay, which the exporter does not know until the kubelet says.
         let running =
@@ -734,7 +1181,7 @@ mod tests {
             "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
                 "startedAt": "2026-11-24T10:03:00Z", "finishedAt": "2026-11-24T10:15:00Z"}}});
         let p5 = track(Some(&p4), pod("Always", crashed_again, json!({})), t0 + 1000, false);
-        let b = backoff(&p5.containers[0]);
+        let b = backoff(&p5, &p5.containers[0]);
         assert_eq!((b.active, b.delay, b.next_restart), (true, None, None));
     }
 

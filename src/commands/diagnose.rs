@@ -104,6 +104,54 @@ pub fn advice(cause: Cause) -> (&'static str, &'static str) {
             "The kubelet evicted the pod under node pressure. Set requests that match real use, and check the node's memory and disk.",
             "resources:\n  requests: {memory: 256Mi, ephemeral-storage: 1Gi}",
         ),
+        Cause::ApiEvicted => (
+            "The pod was evicted through the Eviction API: a node drain, the descheduler or the cluster autoscaler. No app failure; its controller replaces it. Check that a PodDisruptionBudget keeps enough replicas through drains.",
+            "apiVersion: policy/v1\nkind: PodDisruptionBudget\nspec:\n  minAvailable: 1",
+        ),
+        Cause::NodeShutdown => (
+            "The node shut down (a spot or preemptible node reclaimed, a maintenance reboot) and the kubelet stopped the pod. No app failure. The Failed pod stays until the pod GC removes it; spread replicas across nodes and zones.",
+            "topologySpreadConstraints:\n- maxSkew: 1\n  topologyKey: topology.kubernetes.io/zone\n  whenUnsatisfiable: ScheduleAnyway",
+        ),
+        Cause::Preempted => (
+            "The pod was preempted to make room for a pod of higher priority (by the scheduler, or by the kubelet for a critical pod). Give it a PriorityClass that matches its importance, or add capacity.",
+            "priorityClassName: high-priority",
+        ),
+        Cause::DeadlineExceeded => (
+            "The pod ran longer than its activeDeadlineSeconds and was stopped. Raise the deadline, or find why the run is slower than expected.",
+            "activeDeadlineSeconds: 3600",
+        ),
+        Cause::AdmissionRejected => (
+            "The kubelet refused the pod when it was assigned to the node (not enough cpu, memory or devices on the node, a node affinity mismatch, a topology or sysctl policy). The pod's status message names the reason; its controller creates another.",
+            "",
+        ),
+        Cause::NodeLost => (
+            "The pod's node is unreachable or gone: the control plane deletes the pod. No app failure. Check the node (kubectl get node, its Ready condition); a pod on an unreachable node stays Terminating until the node returns or is removed.",
+            "",
+        ),
+        Cause::Disrupted => (
+            "The control plane marked the pod for disruption (a DisruptionTarget condition). No app failure. Read the condition's reason and message in the pod's status.",
+            "",
+        ),
+        Cause::Unschedulable => (
+            "No node fits the pod: the scheduler's message (the PodScheduled condition) says why: resources, taints, affinity, volume zones. Lower the requests, add a toleration or nodes, or fix the selector.",
+            "resources:\n  requests: {cpu: 250m, memory: 256Mi}",
+        ),
+        Cause::SandboxFailed => (
+            "The runtime cannot create the pod's sandbox (FailedCreatePodSandBox): the CNI plugin has no address left or fails, or the pod's RuntimeClass names a handler this node lacks. Read the Event's message and the node's containerd and CNI logs.",
+            "",
+        ),
+        Cause::VolumeMount => (
+            "A volume the pod uses exists but cannot be attached or mounted (FailedMount, FailedAttachVolume): a CSI driver timeout, a volume still attached to another node, a zone mismatch. Read the Event's message and the CSI driver's logs.",
+            "",
+        ),
+        Cause::SecurityContext => (
+            "The security context refuses the image: runAsNonRoot is set and the image runs as root (or as a user name the kubelet cannot check). Set a numeric non-root user, or use an image that runs as one.",
+            "securityContext:\n  runAsNonRoot: true\n  runAsUser: 10001",
+        ),
+        Cause::InvalidConfig => (
+            "The kubelet cannot build the container's config from its spec (CreateContainerConfigError): a subPath, an environment variable or a device. The waiting message says which.",
+            "",
+        ),
         Cause::RuntimeError => (
             "The container runtime or the node lost the container or could not start it (StartError, ContainerStatusUnknown, Unknown): not the app. Read the termination message and the node's containerd and kubelet logs; check the node's health (disk, memory, runtime restarts).",
             "",
@@ -252,7 +300,7 @@ pub async fn diagnose(
             let limits = resources.and_then(|r| r.limits.as_ref()).map_or(json!({}), |v| json!(v));
             let ev = pod_events.as_ref().and_then(|e| e.containers.get(&*c.name));
             let last = c.latest_termination();
-            let missing: Vec<String> = missing_objects_of(c, pod_events.as_ref())
+            let missing: Vec<String> = missing_objects_of(&slim, c, pod_events.as_ref())
                 .into_iter()
                 .map(|(kind, name)| format!("{} {name}", kind.as_str()))
                 .collect();

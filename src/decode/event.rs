@@ -123,6 +123,8 @@ mod tests {
             Signal::ImagePullBackOff(Some(c)) => format!("image_pull_backoff:{}", c.as_str()),
             Signal::ImagePullFailed(c) => format!("pull:{}", c.as_str()),
             Signal::Missing(m) => format!("missing:{}:{}", m.kind.as_str(), m.name),
+            Signal::SandboxFailed => "sandbox_failed".into(),
+            Signal::MountFailed => "mount_failed".into(),
             Signal::Ignored(why) => format!("ignored:{why}"),
             Signal::Unparsed => "unparsed".into(),
         }

@@ -10,12 +10,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use serde::Deserialize;
 
 use crate::parse::{
-    classify_exec_message, parse_backoff_message, parse_missing_object, parse_quantity, parse_signal_name,
-    pull_error_category, timestamp,
+    classify_exec_message, classify_waiting_message, disruption_of, eviction_resource, parse_backoff_message,
+    parse_missing_object, parse_quantity, parse_signal_name, pull_error_category, timestamp,
 };
 use crate::view::{
-    ContainerType, ExitCodeRule, Phase, RestartPolicy, RestartSpec, SlimContainer, SlimPod, State, Termination,
-    TerminationReason, Timestamp, Waiting, WaitingReason, Workload, intern,
+    ContainerType, DEFAULT_GRACE_SECONDS, Disruption, ExitCodeRule, Phase, PodTrouble, RestartPolicy, RestartSpec,
+    SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, Waiting, WaitingReason, Workload, intern,
 };
 
 impl<'de> Deserialize<'de> for SlimPod {
@@ -163,6 +163,7 @@ mod wire {
     #[serde(default, rename_all = "camelCase")]
     struct Spec {
         restart_policy: Option<String>,
+        termination_grace_period_seconds: Option<i64>,
         /// Pod-level resources (1.34).
         resources: Resources,
         containers: Vec<ContainerSpec>,
@@ -178,9 +179,17 @@ mod wire {
         restart_policy_rules: Vec<RestartRule>,
         lifecycle: Lifecycle,
         resources: Resources,
-        liveness_probe: Option<IgnoredAny>,
+        liveness_probe: Option<ProbeSpec>,
         readiness_probe: Option<IgnoredAny>,
-        startup_probe: Option<IgnoredAny>,
+        startup_probe: Option<ProbeSpec>,
+    }
+
+    /// A liveness or startup probe: only its own grace period (1.25+), which a kill by
+    /// this probe waits for instead of the pod's.
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct ProbeSpec {
+        termination_grace_period_seconds: Option<i64>,
     }
 
     #[derive(Deserialize, Default)]
@@ -243,9 +252,44 @@ mod wire {
     struct Status {
         phase: Option<String>,
         reason: Option<String>,
+        message: Option<String>,
+        conditions: Vec<Condition>,
         container_statuses: Vec<ContainerStatus>,
         init_container_statuses: Vec<ContainerStatus>,
         ephemeral_container_statuses: Vec<ContainerStatus>,
+    }
+
+    /// A pod condition; only `DisruptionTarget` and `PodScheduled` are read.
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Condition {
+        #[serde(rename = "type")]
+        type_: String,
+        status: String,
+        reason: Option<String>,
+        message: Option<String>,
+        last_transition_time: Option<String>,
+    }
+
+    /// What the pod's own status says of trouble: `None` for most pods.
+    fn trouble_of(phase: Phase, status: &Status) -> Option<Box<PodTrouble>> {
+        let condition = |t: &str| status.conditions.iter().find(|c| c.type_ == t && c.status != "Unknown");
+        let disruption_target =
+            condition("DisruptionTarget").filter(|c| c.status == "True").map(|c| c.reason.as_deref().unwrap_or(""));
+        let (reason, message) = (status.reason.as_deref().unwrap_or(""), status.message.as_deref().unwrap_or(""));
+        let disruption = disruption_of(reason, message, phase == Phase::Failed, disruption_target);
+        let eviction_resource =
+            disruption.filter(|d| *d == Disruption::Evicted).and_then(|_| eviction_resource(message));
+        let unscheduled = condition("PodScheduled")
+            .filter(|c| c.status == "False" && c.reason.as_deref() == Some("Unschedulable") && phase == Phase::Pending);
+        let trouble = PodTrouble {
+            disruption,
+            eviction_resource,
+            unschedulable: unscheduled.is_some(),
+            unschedulable_since: unscheduled.and_then(|c| timestamp(c.last_transition_time.as_deref())),
+            missing: unscheduled.and_then(|c| parse_missing_object(c.message.as_deref()?)),
+        };
+        (trouble != PodTrouble::default()).then(|| Box::new(trouble))
     }
 
     #[derive(Deserialize, Default)]
@@ -290,6 +334,11 @@ mod wire {
         finished_at: Option<String>,
     }
 
+    /// A grace period in seconds: negative or absurd values are left out.
+    fn grace(seconds: i64) -> Option<u32> {
+        u32::try_from(seconds).ok()
+    }
+
     fn quantity(v: Option<&serde_json::Value>) -> Option<u64> {
         match v? {
             serde_json::Value::String(s) => parse_quantity(s),
@@ -323,7 +372,7 @@ mod wire {
                 State::Waiting(Waiting {
                     reason,
                     backoff_seconds: parse_backoff_message(message),
-                    hint: classify_exec_message(message),
+                    hint: classify_waiting_message(reason, message),
                     missing: parse_missing_object(message).map(Box::new),
                     pull_failure: reason.is_image_problem().then(|| pull_error_category(message)).flatten(),
                 })
@@ -377,6 +426,8 @@ mod wire {
                             .filter(|_| container_type != ContainerType::Sidecar),
                         rules: restart_rules(c.restart_policy_rules),
                         stop_signal: c.lifecycle.stop_signal.as_deref().and_then(parse_signal_name),
+                        probe_grace_seconds: [&c.liveness_probe, &c.startup_probe]
+                            .map(|p| p.as_ref().and_then(|p| p.termination_grace_period_seconds).and_then(grace)),
                     });
                     slot.has_liveness_probe = c.liveness_probe.is_some();
                     slot.has_readiness_probe = c.readiness_probe.is_some();
@@ -384,6 +435,15 @@ mod wire {
                     slot
                 })
                 .collect();
+
+            let phase = match status.phase.as_deref() {
+                Some("Pending") => Phase::Pending,
+                Some("Running") => Phase::Running,
+                Some("Succeeded") => Phase::Succeeded,
+                Some("Failed") => Phase::Failed,
+                _ => Phase::Unknown,
+            };
+            let trouble = trouble_of(phase, &status);
 
             let statuses = [
                 (status.container_statuses, ContainerType::Regular),
@@ -420,13 +480,7 @@ mod wire {
                     c.memory_limit_bytes = Some(pod_limit);
                 }
             }
-            let phase = match status.phase.as_deref() {
-                Some("Pending") => Phase::Pending,
-                Some("Running") => Phase::Running,
-                Some("Succeeded") => Phase::Succeeded,
-                Some("Failed") => Phase::Failed,
-                _ => Phase::Unknown,
-            };
+
             SlimPod {
                 metadata: ObjectMeta {
                     name: metadata.name,
@@ -437,8 +491,9 @@ mod wire {
                 uid: metadata.uid.unwrap_or_default().into_boxed_str(),
                 workload,
                 phase,
-                evicted: status.reason.as_deref() == Some("Evicted"),
+                trouble,
                 restart_policy: RestartPolicy::parse(spec.restart_policy.as_deref()),
+                grace_seconds: spec.termination_grace_period_seconds.and_then(grace).unwrap_or(DEFAULT_GRACE_SECONDS),
                 terminating: metadata.deletion_timestamp.is_some(),
                 containers,
                 tracked: false,

@@ -125,6 +125,22 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     }
     text.family(&WORKLOAD_PODS);
     encode_workload_pods(text, pass, &mut workloads)?;
+    text.family(&POD_DISRUPTION);
+    for (pod, disruption, resource) in &pass.disrupted {
+        let labels = labels_of(&POD_DISRUPTION, &[pod.namespace(), pod.name(), disruption.as_str(), resource]);
+        text.sample(&POD_DISRUPTION, &labels, None, 1i64)?;
+    }
+    text.family(&UNSCHEDULABLE_SINCE);
+    for (pod, since) in &pass.unschedulable {
+        if *since > 0 {
+            text.sample(
+                &UNSCHEDULABLE_SINCE,
+                &labels_of(&UNSCHEDULABLE_SINCE, &[pod.namespace(), pod.name()]),
+                None,
+                *since,
+            )?;
+        }
+    }
     text.family(&PROBABLE_CAUSE);
     for d in &pass.details {
         if let Some(cause) = d.report.cause {
@@ -134,6 +150,10 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     text.family(&TROUBLED_CONTAINERS);
     for ((ns, cause), n) in &pass.troubled {
         text.sample(&TROUBLED_CONTAINERS, &labels_of(&TROUBLED_CONTAINERS, &[ns, cause]), None, *n)?;
+    }
+    text.family(&DISRUPTED_PODS);
+    for ((ns, disruption), n) in &pass.disrupted_by_namespace {
+        text.sample(&DISRUPTED_PODS, &labels_of(&DISRUPTED_PODS, &[ns, disruption]), None, *n)?;
     }
     text.family(&CRASHLOOPBACKOFF_CONTAINERS);
     for (ns, n) in &pass.in_backoff {

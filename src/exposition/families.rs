@@ -98,7 +98,7 @@ families! {
         "Failed or errored probe runs, from the kubelet's Unhealthy events, by probe.";
     PROBE_KILLS = "crashloop_container_probe_kills_total", Counter,
         &["namespace", "pod", "container", "container_type", "probe"],
-        "Containers killed by the kubelet because a liveness or startup probe failed, from Killing events, by probe.";
+        "Containers killed by the kubelet because a liveness or startup probe failed, by probe: an exact count of the Killing events the kubelet wrote (its spam filter stops writing them after the first few kills of a loop).";
     BACKOFF_EVENTS = "crashloop_container_backoff_events_total", Counter, CONTAINER,
         "The kubelet's `Back-off restarting failed container` events.";
     IMAGE_PULL_BACKOFF_EVENTS = "crashloop_container_image_pull_backoff_events_total", Counter, CONTAINER,
@@ -108,11 +108,17 @@ families! {
         "1 while the container waits on an image it cannot pull, with the category of the last pull error.";
     MISSING_OBJECT = "crashloop_pod_missing_object", Gauge, &["namespace", "pod", "kind", "name"],
         "1 for each ConfigMap, Secret or PVC the pod waits for and the cluster does not have.";
+    POD_DISRUPTION = "crashloop_pod_disruption", Gauge, &["namespace", "pod", "disruption", "resource"],
+        "1 for a pod that the node or the control plane ended or is ending (no app failure), by kind of disruption; `resource` is what an eviction under node pressure reclaimed, empty for the other kinds.";
+    UNSCHEDULABLE_SINCE = "crashloop_pod_unschedulable_since_timestamp_seconds", Gauge, &["namespace", "pod"],
+        "When the pod became unschedulable (its PodScheduled condition), while no node fits it, in seconds since the epoch.";
     PROBABLE_CAUSE = "crashloop_container_probable_cause", Gauge,
         &["namespace", "pod", "container", "container_type", "cause"],
         "Probable cause of a troubled container's trouble (value 1).";
     TROUBLED_CONTAINERS = "crashloop_troubled_containers", Gauge, &["namespace", "cause"],
-        "Troubled containers (crash-looping, waiting on an error, evicted, or ended with a failure) by namespace and probable cause.";
+        "Troubled containers (crash-looping, waiting on an error, unable to start, disrupted, or ended with a failure) by namespace and probable cause.";
+    DISRUPTED_PODS = "crashloop_disrupted_pods", Gauge, &["namespace", "disruption"],
+        "Pods that the node or the control plane ended or is ending, by namespace and kind of disruption: a drain, an eviction storm or a node shutdown is one series, not one per pod.";
     WORKLOAD_INFO = "crashloop_pod_workload_info", Gauge, &["namespace", "pod", "workload_kind", "workload"],
         "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments (or Argo Rollouts), Jobs to CronJobs.";
     WORKLOAD_PODS = "crashloop_workload_pods", Gauge, &["namespace", "workload_kind", "workload"],

@@ -12,7 +12,7 @@ use super::lines;
 use super::text::labels_of;
 use crate::event_counts::{ContainerEvents, PodEvents};
 use crate::verdict::{ContainerReport, assess, has_something_to_report, missing_objects, pod_has_something_to_report};
-use crate::view::{ObjectKind, SlimContainer, SlimPod, Timestamp, WaitingReason};
+use crate::view::{Disruption, EvictionResource, ObjectKind, SlimContainer, SlimPod, Timestamp, WaitingReason};
 
 /// What one pass over the pods finds: the containers with detail series (or counted
 /// Events), each with its label set rendered once; the missing objects; the aggregates.
@@ -28,6 +28,10 @@ pub(super) struct Pass<'a> {
     pub(super) partial: Vec<(usize, Vec<bool>)>,
     pub(super) details: Vec<Detail<'a>>,
     pub(super) missing: Vec<(&'a SlimPod, ObjectKind, String)>,
+    /// The disrupted pods, and the unschedulable ones with the time they became so.
+    pub(super) disrupted: Vec<(&'a SlimPod, Disruption, &'static str)>,
+    pub(super) unschedulable: Vec<(&'a SlimPod, Timestamp)>,
+    pub(super) disrupted_by_namespace: BTreeMap<(&'a str, &'static str), i64>,
     pub(super) troubled: BTreeMap<(&'a str, &'static str), i64>,
     pub(super) in_backoff: BTreeMap<&'a str, i64>,
     pub(super) waiting: BTreeMap<(&'a str, &'static str), i64>,
@@ -54,6 +58,9 @@ impl<'a> Pass<'a> {
             exported: Vec::new(),
             partial: Vec::new(),
             missing: Vec::new(),
+            disrupted: Vec::new(),
+            unschedulable: Vec::new(),
+            disrupted_by_namespace: BTreeMap::new(),
             troubled: BTreeMap::new(),
             in_backoff: BTreeMap::new(),
             waiting: BTreeMap::new(),
@@ -106,6 +113,16 @@ impl<'a> Pass<'a> {
                 }
             }
             pass.missing.extend(missing.into_iter().map(|(kind, name)| (pod, kind, name)));
+            if let Some(trouble) = &pod.trouble {
+                if let Some(d) = trouble.disruption {
+                    let resource = trouble.eviction_resource.map_or("", EvictionResource::as_str);
+                    pass.disrupted.push((pod, d, resource));
+                    *pass.disrupted_by_namespace.entry((ns, d.as_str())).or_default() += 1;
+                }
+                if pod.unschedulable() {
+                    pass.unschedulable.push((pod, trouble.unschedulable_since.unwrap_or(0)));
+                }
+            }
         }
         pass
     }

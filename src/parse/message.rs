@@ -2,7 +2,10 @@
 //! missing objects, image pull errors, Event reasons and messages, field paths. Every
 //! classifier of a message is here, and nothing above this module reads message text.
 
-use crate::view::{Hint, MissingObject, ObjectKind, Probe, PullFailure, Signal, Target, bounded};
+use crate::view::{
+    Disruption, EvictionResource, Hint, MissingObject, ObjectKind, Probe, PullFailure, Signal, Target, WaitingReason,
+    bounded,
+};
 
 /// Reduces a runtime error message to a [`Hint`].
 pub fn classify_exec_message(message: &str) -> Hint {
@@ -16,6 +19,95 @@ pub fn classify_exec_message(message: &str) -> Hint {
     } else {
         Hint::None
     }
+}
+
+/// Reduces a waiting message to a [`Hint`]: for `CreateContainerConfigError`, which the
+/// kubelet gives for every error of `generateContainerConfig`, whether it is the security
+/// context (`container has runAsNonRoot and image will run as root`, `… has non-numeric
+/// user (x), cannot verify user is non-root`) or another error of the spec when it names no
+/// missing object; for the others, the exec error as [`classify_exec_message`] reads it.
+pub fn classify_waiting_message(reason: WaitingReason, message: &str) -> Hint {
+    if reason != WaitingReason::CreateContainerConfigError {
+        return classify_exec_message(message);
+    }
+    let m = message.to_ascii_lowercase();
+    if m.contains("runasnonroot") || m.contains("non-root policy") || m.contains("non-numeric user") {
+        Hint::SecurityContext
+    } else if parse_missing_object(message).is_some() {
+        Hint::None
+    } else {
+        Hint::InvalidConfig
+    }
+}
+
+/// Why the node or the control plane ended a pod, from `status.reason` (and its message)
+/// and the reason of a `DisruptionTarget=True` condition, if any:
+/// - `Evicted` (the eviction manager), `Terminated` or `Shutdown` (graceful node shutdown;
+///   `Shutdown` before 1.21), `NodeShutdown` (admission refused during a shutdown),
+///   `Preempting` (the kubelet made room for a critical pod), `DeadlineExceeded`
+///   (`activeDeadlineSeconds`), `NodeLost`;
+/// - a `Failed` pod whose message says it was rejected (the kubelet's `rejectPod`: `Pod was
+///   rejected: …` since 1.22, `Pod …` before, as `Pod The node had condition` under node
+///   pressure), whatever the reason: admission;
+/// - else the `DisruptionTarget` condition's reason: `PreemptionByScheduler` (and its
+///   1.26 alpha spelling `PreemptionByKubeScheduler`), `DeletionByTaintManager` and
+///   `DeletionByPodGC` (the node is gone or unreachable), `EvictionByEvictionAPI` (a
+///   drain, the descheduler, the autoscaler), `TerminationByKubelet` (by its message);
+///   an unknown reason is `other`.
+pub fn disruption_of(reason: &str, message: &str, failed: bool, target: Option<&str>) -> Option<Disruption> {
+    let rejected = message.starts_with("Pod was rejected") || message.starts_with("Pod The node had condition");
+    let by_reason = match reason {
+        _ if failed && rejected => Some(Disruption::AdmissionRejected),
+        "Evicted" => Some(Disruption::Evicted),
+        "Terminated" | "Shutdown" | "NodeShutdown" => Some(Disruption::NodeShutdown),
+        "Preempting" => Some(Disruption::Preempted),
+        "DeadlineExceeded" => Some(Disruption::DeadlineExceeded),
+        "NodeLost" => Some(Disruption::NodeLost),
+        "" => None,
+        _ if failed && message.starts_with("Pod ") => Some(Disruption::AdmissionRejected),
+        _ => None,
+    };
+    by_reason.or_else(|| {
+        Some(match target? {
+            "PreemptionByScheduler" | "PreemptionByKubeScheduler" => Disruption::Preempted,
+            "DeletionByTaintManager" | "DeletionByPodGC" => Disruption::NodeLost,
+            "EvictionByEvictionAPI" => Disruption::ApiEvicted,
+            "TerminationByKubelet" => {
+                let m = message.to_ascii_lowercase();
+                if m.contains("shutdown") {
+                    Disruption::NodeShutdown
+                } else if m.contains("preempt") {
+                    Disruption::Preempted
+                } else {
+                    Disruption::Evicted
+                }
+            }
+            _ => Disruption::Other,
+        })
+    })
+}
+
+/// The resource an eviction's message names: `The node was low on resource: memory.`
+/// (or `ephemeral-storage`, `pids`), or the pod's own limit: `Container x exceeded its
+/// local ephemeral storage limit`, `Pod ephemeral local storage usage exceeds the total
+/// limit of containers`, `Usage of EmptyDir volume "x" exceeds the limit`.
+pub fn eviction_resource(message: &str) -> Option<EvictionResource> {
+    let m = message.to_ascii_lowercase();
+    if m.contains("ephemeral storage limit")
+        || m.contains("ephemeral local storage usage exceeds")
+        || (m.contains("emptydir volume") && m.contains("exceeds the limit"))
+    {
+        return Some(EvictionResource::StorageLimit);
+    }
+    let at = m.find("low on resource: ")?;
+    let resource =
+        m[at + "low on resource: ".len()..].split(|c: char| c == '.' || c == ',' || c.is_whitespace()).next()?;
+    Some(match resource {
+        "memory" => EvictionResource::Memory,
+        "ephemeral-storage" | "inodes" => EvictionResource::EphemeralStorage,
+        "pids" => EvictionResource::Pids,
+        _ => EvictionResource::Other,
+    })
 }
 
 /// Finds the object a kubelet message says is missing:
@@ -232,9 +324,19 @@ pub fn classify_event(reason: &str, message: &str) -> Signal {
                 Signal::Unparsed
             }
         }
+        "FailedScheduling" => match parse_missing_object(message) {
+            Some(missing) => Signal::Missing(missing),
+            None => Signal::Ignored("unschedulable"),
+        },
+        "FailedCreatePodSandBox" => Signal::SandboxFailed,
         "Failed" | "FailedMount" | "FailedAttachVolume" => {
             if let Some(missing) = parse_missing_object(message) {
                 Signal::Missing(missing)
+            } else if reason != "Failed" && lower.starts_with("unable to attach or mount volumes") {
+                // The kubelet's summary after every failed mount, a missing object's too.
+                Signal::Ignored("mount_summary")
+            } else if reason != "Failed" {
+                Signal::MountFailed
             } else if reason == "Failed" && lower.starts_with("failed to pull image") {
                 Signal::ImagePullFailed(classify_pull_failure(&lower))
             } else if reason == "Failed"

@@ -58,6 +58,12 @@ pub enum Signal {
     ImagePullBackOff(Option<PullFailure>),
     ImagePullFailed(PullFailure),
     Missing(MissingObject),
+    /// `FailedCreatePodSandBox`: the runtime could not create the pod's sandbox (CNI out
+    /// of addresses, a RuntimeClass handler the node lacks).
+    SandboxFailed,
+    /// `FailedMount` or `FailedAttachVolume` that names no missing object: a volume that
+    /// exists and cannot be attached or mounted (a CSI timeout, a multi-attach error).
+    MountFailed,
     /// Not counted; the label value of `crashloop_exporter_events_ignored_total`.
     Ignored(&'static str),
     /// A reason the exporter reads, with a message it could not parse.

@@ -20,6 +20,9 @@ pub type Timestamp = i64;
 /// The kubelet's back-off reset window: a container that ran this long is no longer looping.
 pub const BACKOFF_RESET_SECONDS: i64 = 600;
 
+/// The API's default `terminationGracePeriodSeconds`.
+pub const DEFAULT_GRACE_SECONDS: u32 = 30;
+
 /// Declares a bounded label enum with its string form, parsed case-sensitively with an
 /// `Other` fallback so unknown values from the API never become label values.
 macro_rules! bounded_enum {
@@ -82,6 +85,56 @@ bounded_enum! {
     }
 }
 
+bounded_enum! {
+    /// Why the node or the control plane ended, or is ending, a pod: none of these is a
+    /// failure of the app. Read from `status.reason` and the `DisruptionTarget` condition
+    /// (`crate::decode`'s `disruption_of` holds the rule).
+    Disruption {
+        Evicted => "evicted",
+        ApiEvicted => "api_evicted",
+        NodeShutdown => "node_shutdown",
+        Preempted => "preempted",
+        DeadlineExceeded => "deadline_exceeded",
+        AdmissionRejected => "admission_rejected",
+        NodeLost => "node_lost",
+    }
+}
+
+bounded_enum! {
+    /// What a node-pressure eviction names in its message: the node's resource, or the
+    /// pod's own ephemeral-storage limit (a container's, the pod's, or an `emptyDir`'s).
+    EvictionResource {
+        Memory => "memory",
+        EphemeralStorage => "ephemeral_storage",
+        Pids => "pids",
+        StorageLimit => "ephemeral_storage_limit",
+    }
+}
+
+bounded_enum! {
+    /// Why a pod's containers cannot start, as the pod (not a container status) says.
+    Blocker {
+        Unschedulable => "unschedulable",
+        Sandbox => "sandbox",
+    }
+}
+
+/// What a pod's own status says of trouble that is not a container's: boxed in
+/// [`SlimPod`], as most pods have none.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PodTrouble {
+    /// The node or the control plane ended (or is ending) the pod.
+    pub disruption: Option<Disruption>,
+    /// For an eviction under node pressure, the resource.
+    pub eviction_resource: Option<EvictionResource>,
+    /// `PodScheduled=False/Unschedulable`: no node fits.
+    pub unschedulable: bool,
+    /// When the pod became unschedulable (the condition's `lastTransitionTime`).
+    pub unschedulable_since: Option<Timestamp>,
+    /// An object the scheduler's message names as missing (`persistentvolumeclaim "x" not found`).
+    pub missing: Option<MissingObject>,
+}
+
 impl WaitingReason {
     /// Image pull problems: the container never ran.
     pub fn is_image_problem(self) -> bool {
@@ -142,6 +195,13 @@ pub enum Hint {
     PermissionDenied,
     /// `exec format error`: an image built for another architecture.
     ExecFormatError,
+    /// `CreateContainerConfigError` for the container's security context: `runAsNonRoot`
+    /// with an image that runs as root, or a user name where a number is needed.
+    SecurityContext,
+    /// `CreateContainerConfigError` that names no missing object and no security context:
+    /// the kubelet could not build the container's config from its spec (a `subPath`, an
+    /// env var, a device).
+    InvalidConfig,
 }
 
 /// The kind of object a pod waits for.
@@ -271,6 +331,58 @@ pub struct History {
     /// node setting (10 s to 300 s by default, 1 s to 60 s with the reduced decay, a
     /// configured maximum), so the exporter never assumes one.
     pub last_backoff_seconds: Option<f64>,
+    /// The latest terminations that look alike, the latest one last ([`Streak`]).
+    pub streak: Option<Streak>,
+}
+
+/// A run of consecutive terminations that look alike: the same reason and exit code, and
+/// about the same run length. A crash loop that began as a probe kill stays one while its
+/// ends look the same, as the kubelet's event recorder stops writing `Killing` after the
+/// first few kills (its spam filter: a burst of 25 Events per pod, then one per 5 minutes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Streak {
+    pub reason: TerminationReason,
+    pub exit_code: i32,
+    /// The first end's run length, where known.
+    pub run_seconds: Option<i64>,
+    /// When the first end of the run finished (or was first seen).
+    pub since: Timestamp,
+    /// `finishedAt` of the latest end of the run.
+    pub last_finished: Option<Timestamp>,
+}
+
+impl Streak {
+    /// Whether `t` looks like the ends of this run: same reason and exit code, and a run
+    /// length within a quarter (at least 5 s) of the first's, or unknown in both.
+    pub fn matches(&self, t: &Termination) -> bool {
+        let close = match (self.run_seconds, t.run_seconds()) {
+            (Some(a), Some(b)) => (a - b).abs() <= (a.abs() / 4).max(5),
+            (None, None) => true,
+            _ => false,
+        };
+        self.reason == t.reason && self.exit_code == t.exit_code && close
+    }
+
+    /// Takes the end `t` into the run `streak`, or starts a new run with it; an end already
+    /// taken (the same `finishedAt`) changes nothing.
+    pub fn observe(streak: &mut Option<Streak>, t: &Termination, now: Timestamp) {
+        if let Some(s) = streak.as_mut() {
+            if t.finished_at.is_some() && s.last_finished == t.finished_at {
+                return;
+            }
+            if s.matches(t) {
+                s.last_finished = t.finished_at;
+                return;
+            }
+        }
+        *streak = Some(Streak {
+            reason: t.reason,
+            exit_code: t.exit_code,
+            run_seconds: t.run_seconds(),
+            since: t.finished_at.unwrap_or(now),
+            last_finished: t.finished_at,
+        });
+    }
 }
 
 /// Terminations counted by reason (`OOMKilled`, `Error`, `Completed`, `StartError`, other).
@@ -335,6 +447,9 @@ pub struct RestartSpec {
     pub rules: Vec<ExitCodeRule>,
     /// `lifecycle.stopSignal`, as a Linux signal number.
     pub stop_signal: Option<u8>,
+    /// The liveness and the startup probe's own `terminationGracePeriodSeconds` (1.25+),
+    /// which a kill by that probe waits for instead of the pod's.
+    pub probe_grace_seconds: [Option<u32>; 2],
 }
 
 static NO_HISTORY: History = History {
@@ -344,6 +459,7 @@ static NO_HISTORY: History = History {
     terminations: Terminations([0; 5]),
     end_seen: false,
     last_backoff_seconds: None,
+    streak: None,
 };
 
 impl SlimContainer {
@@ -384,7 +500,8 @@ impl SlimContainer {
 
     /// Its own restart settings; the default (none) for most containers.
     pub fn restart_spec(&self) -> &RestartSpec {
-        static NONE: RestartSpec = RestartSpec { policy: None, rules: Vec::new(), stop_signal: None };
+        static NONE: RestartSpec =
+            RestartSpec { policy: None, rules: Vec::new(), stop_signal: None, probe_grace_seconds: [None; 2] };
         self.rare.as_ref().map_or(&NONE, |p| &p.restart)
     }
 
@@ -476,10 +593,12 @@ pub struct SlimPod {
     pub uid: Box<str>,
     pub workload: Workload,
     pub phase: Phase,
-    /// `status.reason == "Evicted"`.
-    pub evicted: bool,
+    /// What the pod's own status says of trouble: a disruption, or why it is not scheduled.
+    pub trouble: Option<Box<PodTrouble>>,
     /// `spec.restartPolicy`.
     pub restart_policy: RestartPolicy,
+    /// `spec.terminationGracePeriodSeconds` ([`DEFAULT_GRACE_SECONDS`] when unset).
+    pub grace_seconds: u32,
     /// `metadata.deletionTimestamp` is set: the kubelet is stopping the pod.
     pub terminating: bool,
     pub containers: Vec<SlimContainer>,
@@ -510,9 +629,24 @@ impl SlimPod {
         self.containers.iter().find(|c| *c.name == *name)
     }
 
+    /// The node or the control plane ended (or is ending) the pod: see [`Disruption`].
+    pub fn disruption(&self) -> Option<Disruption> {
+        self.trouble.as_ref().and_then(|t| t.disruption)
+    }
+
+    /// `PodScheduled=False/Unschedulable`, and not disrupted.
+    pub fn unschedulable(&self) -> bool {
+        self.trouble.as_ref().is_some_and(|t| t.unschedulable && t.disruption.is_none())
+    }
+
     /// The pod-level facts the lifecycle rules read.
     pub fn lifecycle(&self) -> PodLifecycle {
-        PodLifecycle { phase: self.phase, restart_policy: self.restart_policy, terminating: self.terminating }
+        PodLifecycle {
+            phase: self.phase,
+            restart_policy: self.restart_policy,
+            terminating: self.terminating,
+            disrupted: self.disruption().is_some(),
+        }
     }
 
     /// See [`PodLifecycle::restart_policy_of`].
@@ -541,6 +675,8 @@ pub struct PodLifecycle {
     pub restart_policy: RestartPolicy,
     /// Being deleted: the kubelet is stopping its containers.
     pub terminating: bool,
+    /// The node or the control plane ended (or is ending) the pod ([`Disruption`]).
+    pub disrupted: bool,
 }
 
 impl PodLifecycle {
@@ -563,6 +699,11 @@ impl PodLifecycle {
     /// `restartPolicyRules` entry restarts it whatever its policy, so even a container of
     /// a `Never` pod can crash-loop; else its policy decides.
     pub fn restarts_after(&self, c: &SlimContainer, exit_code: i32) -> bool {
+        // The kubelet's `ShouldContainerBeRestarted`: nothing of a pod marked deleted runs
+        // again, even while no kubelet confirms the deletion (an unreachable node).
+        if self.terminating {
+            return false;
+        }
         if c.restart_spec().rules.iter().any(|r| r.matches(exit_code)) {
             return true;
         }
@@ -575,21 +716,28 @@ impl PodLifecycle {
 
     /// The one rule for "this container will not run again": it is terminated, and either
     /// the pod is `Succeeded` or `Failed` (the kubelet starts nothing in a finished pod) or
-    /// the kubelet will not restart it after this exit ([`Self::restarts_after`]). An ended
-    /// container is never crash-looping, its failed last termination is counted once, and
-    /// it has a cause only when it failed.
+    /// the kubelet will not restart it after this exit ([`Self::restarts_after`]); or it
+    /// waits for a restart that will never come, in a finished pod or one marked deleted.
+    /// An ended container is never crash-looping, its failed last termination is counted
+    /// once, and it has a cause only when it failed.
     pub fn has_ended(&self, c: &SlimContainer) -> bool {
-        let State::Terminated(t) = &c.state else { return false };
-        matches!(self.phase, Phase::Succeeded | Phase::Failed) || !self.restarts_after(c, t.exit_code)
+        let done = matches!(self.phase, Phase::Succeeded | Phase::Failed);
+        match &c.state {
+            State::Terminated(t) => done || !self.restarts_after(c, t.exit_code),
+            State::Waiting(_) => (done || self.terminating) && c.last_termination().is_some(),
+            _ => false,
+        }
     }
 
     /// Whether the end `t` of `c` was a failure: [`Termination::is_failure`], except for
-    /// what a stop gives. The kubelet stops a sidecar once the pod is being deleted or its
+    /// a disrupted pod's ends, an ephemeral container's, and what a stop gives. The kubelet stops a sidecar once the pod is being deleted or its
     /// regular containers are done, and any exit of it then is normal; a container stopped
     /// because its pod is being deleted ends by its stop signal (or SIGKILL after the grace
     /// period), which is no crash either.
     pub fn failed(&self, c: &SlimContainer, t: &Termination) -> bool {
-        if !t.is_failure() {
+        // A disrupted pod's containers were stopped by the node or the control plane; an
+        // ephemeral container (`kubectl debug`) exits with whatever its shell last ran.
+        if !t.is_failure() || self.disrupted || c.container_type == ContainerType::Ephemeral {
             return false;
         }
         let stopping = self.terminating || matches!(self.phase, Phase::Succeeded | Phase::Failed);
