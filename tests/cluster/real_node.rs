@@ -50,6 +50,10 @@ fn counter_volume() -> Value {
     json!([{"name": "work", "emptyDir": {}}])
 }
 
+fn mount_data(c: Value) -> Value {
+    with(c, json!({"volumeMounts": [{"name": "data", "mountPath": "/data"}]}))
+}
+
 fn mount_work(c: Value) -> Value {
     with(c, json!({"volumeMounts": [{"name": "work", "mountPath": "/work"}]}))
 }
@@ -434,6 +438,166 @@ fn scenarios(node: &Node) -> Vec<(&'static str, Vec<Value>, Check)> {
             "template": {"spec": {"restartPolicy": "OnFailure", "terminationGracePeriodSeconds": 1,
                 "containers": [mount_work(sh("app", THIRD_TIME_LUCKY))], "volumes": counter_volume()}}}}}});
     s.push(("rn-cronjob", vec![cronjob], recovers("rn-cronjob", "app", "regular", Some(("CronJob", "nightly")))));
+
+    // Pods the control plane or the node ended, and pods that cannot start for a reason the
+    // pod (not a container) gives: each has its cause, and no end counts as an app's.
+    let deadline = bare_pod(
+        "deadline",
+        "Never",
+        json!({"activeDeadlineSeconds": 5, "containers": [container("app", &["sleep", "3600"])]}),
+    );
+    s.push((
+        "rn-deadline",
+        vec![deadline],
+        stays(
+            5,
+            on_pod("rn-deadline", |pod, out| {
+                let ns = "rn-deadline";
+                let disruption = format!(
+                    "crashloop_pod_disruption{{namespace=\"{ns}\",pod=\"{pod}\",disruption=\"deadline_exceeded\",resource=\"\"}}"
+                );
+                let by_namespace =
+                    format!("crashloop_disrupted_pods{{namespace=\"{ns}\",disruption=\"deadline_exceeded\"}}");
+                for s in [&disruption, &by_namespace] {
+                    if value(out, s) != Some("1") {
+                        return Verdict::Pending(format!("{s} is {:?}", value(out, s)));
+                    }
+                }
+                let terminations = format!("crashloop_container_terminations_total{{namespace=\"{ns}\",pod=\"{pod}\"");
+                if let Some(l) = out.lines().find(|l| l.starts_with(&terminations) && !l.ends_with(" 0")) {
+                    return Verdict::Fail(format!("an app termination counted: {l}"));
+                }
+                expect_all(out, ns, pod, "app", "regular", &[
+                    ("crashloop_container_probable_cause", Some(("cause", "deadline_exceeded")), "1"),
+                    ("crashloop_container_crashlooping", None, "0"),
+                ])
+            }),
+        ),
+    ));
+
+    let mut greedy = container("app", &["sleep", "3600"]);
+    greedy["resources"] = json!({"requests": {"cpu": "1000"}});
+    s.push((
+        "rn-unschedulable",
+        vec![bare_pod("greedy", "Always", json!({"containers": [greedy]}))],
+        on_pod("rn-unschedulable", |pod, out| {
+            let ns = "rn-unschedulable";
+            let since =
+                format!("crashloop_pod_unschedulable_since_timestamp_seconds{{namespace=\"{ns}\",pod=\"{pod}\"}}");
+            if number(out, &since).is_none_or(|t| t < 1.7e9) {
+                return Verdict::Pending(format!("{since} is {:?}", value(out, &since)));
+            }
+            expect_all(
+                out,
+                ns,
+                pod,
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_probable_cause", Some(("cause", "unschedulable")), "1"),
+                    ("crashloop_container_state", Some(("state", "unknown")), "1"),
+                ],
+            )
+        }),
+    ));
+
+    let claim = bare_pod(
+        "claim",
+        "Always",
+        json!({"containers": [mount_data(container("app", &["sleep", "3600"]))],
+               "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "absent-claim"}}]}),
+    );
+    s.push((
+        "rn-pvc",
+        vec![claim],
+        on_pod("rn-pvc", |pod, out| {
+            let ns = "rn-pvc";
+            let missing = format!(
+                "crashloop_pod_missing_object{{namespace=\"{ns}\",pod=\"{pod}\",kind=\"pvc\",name=\"absent-claim\"}}"
+            );
+            if value(out, &missing) != Some("1") {
+                return Verdict::Pending(format!("{missing} missing"));
+            }
+            expect_all(
+                out,
+                ns,
+                pod,
+                "app",
+                "regular",
+                &[("crashloop_container_probable_cause", Some(("cause", "missing_config")), "1")],
+            )
+        }),
+    ));
+
+    let mut as_root = container("app", &["sleep", "3600"]);
+    as_root["securityContext"] = json!({"runAsNonRoot": true});
+    s.push((
+        "rn-nonroot",
+        vec![bare_pod("nonroot", "Always", json!({"containers": [as_root]}))],
+        on_pod("rn-nonroot", |pod, out| {
+            expect_all(
+                out,
+                "rn-nonroot",
+                pod,
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_waiting_reason", Some(("reason", "CreateContainerConfigError")), "1"),
+                    ("crashloop_container_probable_cause", Some(("cause", "security_context")), "1"),
+                ],
+            )
+        }),
+    ));
+
+    let handler = json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
+        "metadata": {"name": "rn-absent-handler"}, "handler": "absent"});
+    let sandboxed = bare_pod(
+        "sandboxed",
+        "Always",
+        json!({"runtimeClassName": "rn-absent-handler", "containers": [container("app", &["sleep", "3600"])]}),
+    );
+    s.push((
+        "rn-sandbox",
+        vec![handler, sandboxed],
+        on_pod("rn-sandbox", |pod, out| {
+            expect_all(
+                out,
+                "rn-sandbox",
+                pod,
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_waiting_reason", Some(("reason", "ContainerCreating")), "1"),
+                    ("crashloop_container_probable_cause", Some(("cause", "sandbox_failed")), "1"),
+                ],
+            )
+        }),
+    ));
+
+    // A hung app that ignores SIGTERM, killed by its liveness probe: the SIGKILL comes the
+    // grace period (150 s, over the 120 s window) after the Killing Event.
+    let mut hung = sh("app", "trap '' TERM; while true; do sleep 1; done");
+    hung["livenessProbe"] =
+        json!({"exec": {"command": ["false"]}, "initialDelaySeconds": 1, "periodSeconds": 1, "failureThreshold": 1});
+    let mut slow_stop = bare_pod("slow-stop", "Always", json!({"containers": [hung]}));
+    slow_stop["spec"]["terminationGracePeriodSeconds"] = json!(150);
+    s.push((
+        "rn-slow-stop",
+        vec![slow_stop],
+        on_pod("rn-slow-stop", |pod, out| {
+            expect_all(
+                out,
+                "rn-slow-stop",
+                pod,
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_last_terminated_exit_code", None, "137"),
+                    ("crashloop_container_probable_cause", Some(("cause", "liveness_probe")), "1"),
+                ],
+            )
+        }),
+    ));
 
     // OOM-killed in a restartPolicy Never pod: no restart, yet exported, counted once, and
     // still counted once ten scrapes later.
