@@ -10,13 +10,26 @@ use std::collections::BTreeSet;
 use crate::event_counts::{ContainerEvents, PodEvents};
 use crate::history::running_for;
 use crate::view::{
-    BACKOFF_RESET_SECONDS, ContainerType, Disruption, Hint, LogHint, ObjectKind, Probe, RestartPolicy, SlimContainer,
-    SlimPod, State, Termination, TerminationReason, Timestamp, WaitingReason,
+    BACKOFF_RESET_SECONDS, ContainerType, Disruption, Hint, LogHint, ObjectKind, Phase, Probe, RestartPolicy,
+    SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, WaitingReason,
 };
 
 /// How close a probe kill must be to a termination to explain it: the kill is recorded
 /// when the kubelet sends SIGTERM, the container ends up to a grace period later.
 pub const PROBE_KILL_WINDOW_SECONDS: i64 = 120;
+
+/// How long an init container may run before it counts as stuck: the app waits for it (a
+/// `until nc -z db 5432` loop whose database never answers).
+pub const INIT_STUCK_SECONDS: i64 = 600;
+
+/// An init container (not a sidecar) that has run [`INIT_STUCK_SECONDS`] or more while
+/// its pod is `Pending`: the app's containers wait for it.
+pub fn stuck_init(pod: &SlimPod, c: &SlimContainer, now: Timestamp) -> bool {
+    c.container_type == ContainerType::Init
+        && pod.phase == Phase::Pending
+        && !pod.terminating
+        && running_for(c, now).is_some_and(|s| s >= INIT_STUCK_SECONDS)
+}
 
 /// Declares [`Cause`], its documented label values ([`Cause::ALL`]) and [`Cause::as_str`]
 /// from one list.
@@ -75,6 +88,8 @@ causes! {
     SecurityContext => "security_context",
     /// The kubelet cannot build the container's config from its spec (`subPath`, …).
     InvalidConfig => "invalid_config",
+    /// An init container has run [`INIT_STUCK_SECONDS`] or more while the app waits.
+    StuckInit => "stuck_init",
     RuntimeError => "runtime_error",
     Unknown => "unknown",
 }
@@ -153,11 +168,18 @@ fn start_blocker(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>) -
 /// that will never restart is the case an on-call engineer must still see. An ephemeral
 /// container (`kubectl debug`) never has one: it is never restarted, and exits with
 /// whatever its shell last ran.
-pub fn is_troubled(pod: &SlimPod, c: &SlimContainer, crashlooping: bool, events: Option<&PodEvents>) -> bool {
+pub fn is_troubled(
+    pod: &SlimPod,
+    c: &SlimContainer,
+    crashlooping: bool,
+    events: Option<&PodEvents>,
+    now: Timestamp,
+) -> bool {
     if c.container_type == ContainerType::Ephemeral {
         return false;
     }
     crashlooping
+        || stuck_init(pod, c, now)
         || pod.disruption().is_some()
         || c.state
             .waiting()
@@ -190,7 +212,13 @@ fn probe_kill_of(pod: &SlimPod, c: &SlimContainer, t: &Termination, events: Opti
 }
 
 /// The probable cause, decided by the first rule that holds (see the README's table).
-pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, log: Option<LogHint>) -> Cause {
+pub fn classify(
+    pod: &SlimPod,
+    c: &SlimContainer,
+    events: Option<&PodEvents>,
+    log: Option<LogHint>,
+    now: Timestamp,
+) -> Cause {
     let waiting = c.state.waiting();
     let last = c.latest_termination();
     let container_events: Option<&ContainerEvents> = events.and_then(|e| e.containers.get(&*c.name));
@@ -237,6 +265,9 @@ pub fn classify(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, lo
     }
     if let Some(blocked) = start_blocker(pod, c, events) {
         return blocked;
+    }
+    if stuck_init(pod, c, now) {
+        return Cause::StuckInit;
     }
     if last.is_some_and(|t| t.reason == TerminationReason::OomKilled) {
         return Cause::OomKilled;
@@ -363,7 +394,7 @@ pub fn needs_detail(c: &SlimContainer, healthy_details: bool) -> bool {
     healthy_details
         || c.restart_count > 0
         || c.history().loop_since.is_some()
-        || !(matches!(c.state, State::Running { .. })
+        || !(matches!(c.state, State::Running { .. }) && c.container_type != ContainerType::Init
             || c.container_type == ContainerType::Init && is_completed(&c.state))
 }
 
@@ -419,13 +450,13 @@ pub fn assess<'a>(
         .iter()
         .map(|c| {
             let looping = crashlooping(c, now);
-            let troubled = is_troubled(pod, c, looping, events);
+            let troubled = is_troubled(pod, c, looping, events, now);
             ContainerReport {
                 container: c,
                 detailed: troubled || needs_detail(c, healthy_details),
                 backoff: backoff(pod, c),
                 crashlooping: looping,
-                cause: troubled.then(|| classify(pod, c, events, logs(c))),
+                cause: troubled.then(|| classify(pod, c, events, logs(c), now)),
             }
         })
         .collect()
@@ -475,7 +506,7 @@ mod tests {
 
     fn cause(p: &SlimPod, events: Option<&PodEvents>, log: &str) -> Cause {
         let hint = if log.is_empty() { None } else { classify_log(log) };
-        classify(p, &p.containers[0], events, hint)
+        classify(p, &p.containers[0], events, hint, FINISHED)
     }
 
     #[test]
@@ -833,6 +864,24 @@ mod tests {
                 None,
                 "",
                 Cause::RuntimeError,
+            ),
+            (
+                "an init container running for 10 minutes while the app waits",
+                {
+                    let mut p: SlimPod = serde_json::from_value(json!({
+                        "metadata": {"name": "p", "namespace": "ns", "uid": "u"},
+                        "spec": {"initContainers": [{"name": "c"}], "containers": [{"name": "app"}]},
+                        "status": {"phase": "Pending",
+                            "initContainerStatuses": [{"name": "c", "restartCount": 0, "state": {"running": {"startedAt": "2026-11-24T09:50:30Z"}}}],
+                            "containerStatuses": [{"name": "app", "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}]}
+                    }))
+                    .expect("pod");
+                    p.containers.sort_by_key(|c| c.container_type != ContainerType::Init);
+                    p
+                },
+                None,
+                "",
+                Cause::StuckInit,
             ),
             (
                 "StartError/128: the runtime could not start it (containerd)",

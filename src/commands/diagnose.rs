@@ -152,6 +152,10 @@ pub fn advice(cause: Cause) -> (&'static str, &'static str) {
             "The kubelet cannot build the container's config from its spec (CreateContainerConfigError): a subPath, an environment variable or a device. The waiting message says which.",
             "",
         ),
+        Cause::StuckInit => (
+            "An init container has been running for 10 minutes or more, and the app's containers wait for it: usually a loop that waits for a dependency (a database, a Service) that never answers. Read its log (kubectl logs -c NAME) and check what it waits for; bound the wait so that it fails and says why.",
+            "initContainers:\n- name: wait-for-db\n  command: [\"sh\", \"-c\", \"for i in $(seq 60); do nc -z db 5432 && exit 0; sleep 5; done; echo db unreachable; exit 1\"]",
+        ),
         Cause::RuntimeError => (
             "The container runtime or the node lost the container or could not start it (StartError, ContainerStatusUnknown, Unknown): not the app. Read the termination message and the node's containerd and kubelet logs; check the node's health (disk, memory, runtime restarts).",
             "",

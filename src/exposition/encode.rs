@@ -9,7 +9,7 @@ use super::pass::Pass;
 use super::text::{Text, labels_of};
 use crate::event_counts::ContainerEvents;
 use crate::store::PodCache;
-use crate::view::{Probe, PullFailure, SlimContainer, State, TerminationReason, Terminations};
+use crate::view::{ContainerType, Probe, PullFailure, SlimContainer, State, TerminationReason, Terminations};
 
 pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     text.family(&RESTARTS);
@@ -82,6 +82,12 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     for d in detailed() {
         if let Some(t) = d.report.backoff.next_restart {
             text.sample(&NEXT_RESTART_TIME, &d.labels, None, t)?;
+        }
+    }
+    text.family(&INIT_STARTED_TIME);
+    for d in detailed().filter(|d| d.report.container.container_type == ContainerType::Init) {
+        if let State::Running { started_at: Some(t) } = d.report.container.state {
+            text.sample(&INIT_STARTED_TIME, &d.labels, None, t)?;
         }
     }
     text.family(&MEMORY_LIMIT);

@@ -84,6 +84,8 @@ families! {
         "Current crash-loop back-off delay while it is known; `source` is kubelet (its message now) or last_reported (the last one it gave in this loop, a lower bound).";
     NEXT_RESTART_TIME = "crashloop_container_next_restart_timestamp_seconds", Gauge, CONTAINER,
         "Earliest time of the next restart: last finishedAt plus the back-off delay (the kubelet restarts on its next sync after it).";
+    INIT_STARTED_TIME = "crashloop_container_init_started_timestamp_seconds", Gauge, CONTAINER,
+        "When a running init container (not a sidecar) started, in seconds since the epoch: the app's containers wait for it.";
     MEMORY_LIMIT = "crashloop_container_memory_limit_bytes", Gauge, CONTAINER,
         "Memory limit of the container, where one is set.";
     CRASHLOOPING = "crashloop_container_crashlooping", Gauge, CONTAINER,

@@ -1048,7 +1048,35 @@ pub(crate) mod tests {
             "status": {"containerStatuses": [{"name": "c", "restartCount": 0, "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}
         }))
         .expect("pod");
-        let pods = [fixture("deployment-oom-crashloop"), fixture("missing-configmap"), pulling];
+        let evicted: SlimPod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "evicted", "namespace": "shop", "uid": "e"},
+            "spec": {"containers": [{"name": "c"}]},
+            "status": {"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: memory. "}
+        }))
+        .expect("pod");
+        let pending: SlimPod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "pending", "namespace": "shop", "uid": "p"},
+            "spec": {"containers": [{"name": "c"}]},
+            "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                "message": "0/1 nodes are available: 1 Insufficient cpu.", "lastTransitionTime": "2026-11-24T09:00:00Z"}]}
+        }))
+        .expect("pod");
+        let initializing: SlimPod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "initializing", "namespace": "shop", "uid": "i"},
+            "spec": {"initContainers": [{"name": "wait"}], "containers": [{"name": "c"}]},
+            "status": {"phase": "Pending",
+                "initContainerStatuses": [{"name": "wait", "restartCount": 0, "state": {"running": {"startedAt": "2026-11-24T09:00:00Z"}}}],
+                "containerStatuses": [{"name": "c", "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}]}
+        }))
+        .expect("pod");
+        let pods = [
+            fixture("deployment-oom-crashloop"),
+            fixture("missing-configmap"),
+            pulling,
+            evicted,
+            pending,
+            initializing,
+        ];
         let cache = cache_of(pods.map(|pod| track(None, pod, NOW, true)));
         let self_metrics = SelfMetrics::default();
         self_metrics.events_seen.inc();
@@ -1061,6 +1089,14 @@ pub(crate) mod tests {
         let out = text_of(&Exposition::new(source_over(cache), &self_metrics), Format::Prometheus);
         assert!(out.contains(r#"crashloop_pod_missing_object{namespace="shop",pod="api-6f7d8-qwert",kind="configmap",name="app-config"} 1"#));
         assert!(out.contains(r#"crashloop_container_image_pull_failure{namespace="shop",pod="puller",container="c",container_type="regular",category="other"} 1"#));
+        assert!(out.contains(
+            r#"crashloop_pod_disruption{namespace="shop",pod="evicted",disruption="evicted",resource="memory"} 1"#
+        ));
+        assert!(out.contains(r#"crashloop_disrupted_pods{namespace="shop",disruption="evicted"} 1"#));
+        assert!(out.contains(
+            r#"crashloop_pod_unschedulable_since_timestamp_seconds{namespace="shop",pod="pending"} 1795510800"#
+        ));
+        assert!(out.contains(r#"crashloop_container_probable_cause{namespace="shop",pod="pending",container="c",container_type="regular",cause="unschedulable"} 1"#));
         for family in families::ALL {
             let (name, kind) = (family.name, family.kind.as_str());
             assert!(out.contains(&format!("# TYPE {name} {kind}\n")), "{name} has no TYPE line");

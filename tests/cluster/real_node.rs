@@ -19,7 +19,7 @@ use kube::api::{Api, ListParams};
 use serde_json::{Value, json};
 
 /// How long the scenarios get, all together.
-const DEADLINE: Duration = Duration::from_secs(420);
+const DEADLINE: Duration = Duration::from_secs(540);
 
 /// The counter script of a container that fails twice, then succeeds: the count lives in
 /// an `emptyDir`, which outlives the container's restarts.
@@ -121,7 +121,7 @@ fn on_pod(ns: &'static str, mut f: impl FnMut(&str, &str) -> Verdict + 'static) 
 }
 
 /// The scenarios: the objects to create in each namespace, and the checks of their series.
-fn scenarios(node: &Node) -> Vec<(&'static str, Vec<Value>, Check)> {
+fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<Value>, Check)> {
     let mut s: Vec<(&'static str, Vec<Value>, Check)> = Vec::new();
 
     // OOM kill under a memory limit, in a Deployment's pod.
@@ -599,6 +599,205 @@ fn scenarios(node: &Node) -> Vec<(&'static str, Vec<Value>, Check)> {
         }),
     ));
 
+    // A liveness loop long enough for the kubelet's spam filter (a burst of 25 Events per
+    // pod, then one per 5 minutes) to stop writing Killing: the probe stays the cause.
+    let mut looping = container("app", &["sleep", "3600"]);
+    looping["livenessProbe"] = json!({"exec": {"command": ["false"]}, "periodSeconds": 1, "failureThreshold": 1});
+    s.push((
+        "rn-spam-filter",
+        vec![bare_pod("spammed", "Always", json!({"containers": [looping]}))],
+        on_pod("rn-spam-filter", |pod, out| {
+            let ns = "rn-spam-filter";
+            let restarts = number(out, &series("crashloop_container_restarts_total", ns, pod, "app", "regular", None))
+                .unwrap_or(0.0);
+            let kills = number(
+                out,
+                &series(
+                    "crashloop_container_probe_kills_total",
+                    ns,
+                    pod,
+                    "app",
+                    "regular",
+                    Some(("probe", "liveness")),
+                ),
+            )
+            .unwrap_or(0.0);
+            let cause = series(
+                "crashloop_container_probable_cause",
+                ns,
+                pod,
+                "app",
+                "regular",
+                Some(("cause", "liveness_probe")),
+            );
+            if restarts >= 3.0 && value(out, &cause).is_none() {
+                let causes: Vec<&str> = out
+                    .lines()
+                    .filter(|l| l.starts_with("crashloop_container_probable_cause{") && l.contains(pod))
+                    .collect();
+                return Verdict::Fail(format!(
+                    "after {restarts} restarts ({kills} Killing counted) the cause is {causes:?}"
+                ));
+            }
+            if kills >= restarts || restarts < 4.0 {
+                return Verdict::Pending(format!("{restarts} restarts, {kills} Killing Events counted"));
+            }
+            Verdict::Pass
+        }),
+    ));
+
+    // An init container that waits for a dependency that never answers: the app waits.
+    let waiting_init = bare_pod(
+        "stuck-init",
+        "Always",
+        json!({"initContainers": [sh("wait-for-db", "until nc -z 127.0.0.1 1; do sleep 1; done")],
+               "containers": [container("app", &["sleep", "3600"])]}),
+    );
+    s.push((
+        "rn-stuck-init",
+        vec![waiting_init],
+        on_pod("rn-stuck-init", |pod, out| {
+            let ns = "rn-stuck-init";
+            let started =
+                series("crashloop_container_init_started_timestamp_seconds", ns, pod, "wait-for-db", "init", None);
+            if number(out, &started).is_none_or(|t| t < 1.7e9) {
+                return Verdict::Pending(format!("{started} is {:?}", value(out, &started)));
+            }
+            expect_all(
+                out,
+                ns,
+                pod,
+                "app",
+                "regular",
+                &[("crashloop_container_waiting_reason", Some(("reason", "PodInitializing")), "1")],
+            )
+        }),
+    ));
+
+    // `kubectl debug`: an ephemeral container whose shell exits 127. It is never restarted:
+    // its state shows, and it never has a cause or a termination.
+    let target = bare_pod("debug-target", "Always", json!({"containers": [container("app", &["sleep", "3600"])]}));
+    let kubeconfig = cluster.kubeconfig_path();
+    let mut attached = false;
+    s.push((
+        "rn-debug",
+        vec![target],
+        stays(
+            3,
+            on_pod("rn-debug", move |pod, out| {
+                let ns = "rn-debug";
+                if !attached {
+                    let running = series("crashloop_container_restarts_total", ns, pod, "app", "regular", None);
+                    if value(out, &running).is_none() {
+                        return Verdict::Pending(format!("{running} missing"));
+                    }
+                    let debugger = json!({"apiVersion": "v1", "kind": "EphemeralContainers", "metadata": {"name": pod},
+                "ephemeralContainers": [{"name": "debugger", "image": Node::BUSYBOX, "imagePullPolicy": "Never",
+                    "command": ["sh", "-c", "exit 127"], "terminationMessagePolicy": "File"}]});
+                    let file = std::env::temp_dir().join(format!("crashloop-debugger-{}.json", std::process::id()));
+                    if let Err(e) = std::fs::write(&file, debugger.to_string()) {
+                        return Verdict::Fail(format!("writing {}: {e}", file.display()));
+                    }
+                    let out = Command::new("kubectl")
+                        .arg("--kubeconfig")
+                        .arg(&kubeconfig)
+                        .args([
+                            "replace",
+                            "--raw",
+                            &format!("/api/v1/namespaces/{ns}/pods/{pod}/ephemeralcontainers"),
+                            "-f",
+                        ])
+                        .arg(&file)
+                        .output();
+                    match out {
+                        Ok(o) if o.status.success() => attached = true,
+                        other => return Verdict::Fail(format!("attaching the ephemeral container: {other:?}")),
+                    }
+                    return Verdict::Pending("attached".into());
+                }
+                let cause = format!(
+                    "crashloop_container_probable_cause{{namespace=\"{ns}\",pod=\"{pod}\",container=\"debugger\""
+                );
+                let counted = format!(
+                    "crashloop_container_terminations_total{{namespace=\"{ns}\",pod=\"{pod}\",container=\"debugger\""
+                );
+                if let Some(l) =
+                    out.lines().find(|l| l.starts_with(&cause) || (l.starts_with(&counted) && !l.ends_with(" 0")))
+                {
+                    return Verdict::Fail(format!("an ephemeral container's exit read as a failure: {l}"));
+                }
+                expect_all(
+                    out,
+                    ns,
+                    pod,
+                    "debugger",
+                    "ephemeral",
+                    &[
+                        ("crashloop_container_state", Some(("state", "terminated")), "1"),
+                        ("crashloop_container_last_terminated_exit_code", None, "127"),
+                    ],
+                )
+            }),
+        ),
+    ));
+
+    // A crash-looping pod deleted and held by a finalizer: the kubelet restarts nothing more,
+    // so the loop ends, no next restart is promised, and no end counts twice.
+    let mut held = bare_pod("held", "Always", json!({"containers": [container("app", &["false"])]}));
+    held["metadata"]["finalizers"] = json!(["crashloop.test/hold"]);
+    let kubeconfig = cluster.kubeconfig_path();
+    let mut deleted = false;
+    s.push((
+        "rn-finalizer",
+        vec![held],
+        stays(
+            5,
+            on_pod("rn-finalizer", move |pod, out| {
+                let ns = "rn-finalizer";
+                let looping = value(out, &series("crashloop_container_crashlooping", ns, pod, "app", "regular", None));
+                let restarts =
+                    number(out, &series("crashloop_container_restarts_total", ns, pod, "app", "regular", None));
+                if !deleted {
+                    if looping != Some("1") || restarts.is_none_or(|r| r < 2.0) {
+                        return Verdict::Pending(format!("crashlooping {looping:?}, restarts {restarts:?}"));
+                    }
+                    let status = Command::new("kubectl")
+                        .arg("--kubeconfig")
+                        .arg(&kubeconfig)
+                        .args(["-n", ns, "delete", "pod", pod, "--wait=false"])
+                        .status();
+                    if !status.as_ref().is_ok_and(|s| s.success()) {
+                        return Verdict::Fail(format!("kubectl delete: {status:?}"));
+                    }
+                    deleted = true;
+                    return Verdict::Pending("deleted".into());
+                }
+                let next =
+                    series("crashloop_container_next_restart_timestamp_seconds", ns, pod, "app", "regular", None);
+                let errors = number(
+                    out,
+                    &series(
+                        "crashloop_container_terminations_total",
+                        ns,
+                        pod,
+                        "app",
+                        "regular",
+                        Some(("reason", "Error")),
+                    ),
+                );
+                match (looping, value(out, &next), restarts, errors) {
+                    (Some("0"), None, Some(r), Some(e)) if e == r || e == r + 1.0 => Verdict::Pass,
+                    (Some("0"), None, Some(r), Some(e)) => {
+                        Verdict::Fail(format!("{e} Error terminations for {r} restarts"))
+                    }
+                    (looping, next, _, _) => {
+                        Verdict::Pending(format!("crashlooping {looping:?}, next restart {next:?}"))
+                    }
+                }
+            }),
+        ),
+    ));
+
     // OOM-killed in a restartPolicy Never pod: no restart, yet exported, counted once, and
     // still counted once ten scrapes later.
     let mut batch = sh("app", "dd if=/dev/zero of=/dev/null bs=100M count=1");
@@ -750,7 +949,7 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     let exporter = Exporter::start(&kubeconfig, &["--logs", "--logs-per-second", "20"]).await;
 
     let mut checks: Vec<(&'static str, Check)> = Vec::new();
-    for (ns, objects, check) in scenarios(node) {
+    for (ns, objects, check) in scenarios(cluster, node) {
         testbed::ensure_namespace(&client, ns).await.expect("namespace");
         kubectl_create(cluster, ns, &objects);
         checks.push((ns, check));

@@ -322,6 +322,8 @@ impl Cluster {
                 "--allow-privileged=true".into(),
                 // Events live 1 h (the default), longer than any test.
                 "--event-ttl=1h".into(),
+                // `kubectl debug`'s ephemeral containers (alpha in 1.20; the node's kubelet too).
+                "--feature-gates=EphemeralContainers=true".into(),
             ];
             let args = [&args[..], &self.extra_apiserver_flags].concat();
             *slot = Some(self.spawn("kube-apiserver", &self.apiserver_bin, &args)?);

@@ -343,6 +343,8 @@ state = "{state}"
             // looks a name up.
             "makeIPTablesUtilChains": false,
             "resolvConf": "",
+            // `kubectl debug`'s ephemeral containers (alpha in 1.20; the apiserver's too).
+            "featureGates": {"EphemeralContainers": true},
         });
         let path = self.dir.join("kubelet.json");
         fs::write(&path, config.to_string()).map_err(io("writing kubelet.json"))?;
