@@ -36,10 +36,15 @@ fn ran_long(t: Option<&Termination>) -> bool {
     t.and_then(Termination::run_seconds).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
 }
 
-/// `ContainerStatusUnknown` without timestamps: the kubelet could not find the container
-/// (after a node reboot, or when the runtime lost it) and wrote this end in its place.
+/// An end that was no crash: `ContainerStatusUnknown` without timestamps (the kubelet
+/// could not find the container after a node reboot, or when the runtime lost it, and
+/// wrote this end in its place), or `RestartingAllContainers` (KEP-5532: another
+/// container's rule restarted every container of the pod in place).
 fn lost(t: Option<&Termination>) -> bool {
-    t.is_some_and(|t| t.reason == TerminationReason::ContainerStatusUnknown && t.finished_at.is_none())
+    t.is_some_and(|t| {
+        (t.reason == TerminationReason::ContainerStatusUnknown && t.finished_at.is_none())
+            || t.reason == TerminationReason::RestartingAllContainers
+    })
 }
 
 fn in_crashloop_backoff(c: &SlimContainer) -> bool {
@@ -74,7 +79,8 @@ fn advance(prev: &History, c: &SlimContainer, now: Timestamp, life: PodLifecycle
         let reason = c.last_termination().map_or(TerminationReason::Other, |t| t.reason);
         h.terminations.add(reason, u64::from(delta));
         h.observed_restarts = restarts;
-        h.fast_restarts = if lost(c.last_termination()) {
+        let restarted_all = c.state.waiting().is_some_and(|w| w.reason == WaitingReason::RestartingAllContainers);
+        h.fast_restarts = if lost(c.last_termination()) || restarted_all {
             // The runtime lost the container (a node reboot): no crash, fast or slow.
             0
         } else if ran_long(c.last_termination()) {
@@ -101,6 +107,11 @@ fn advance(prev: &History, c: &SlimContainer, now: Timestamp, life: PodLifecycle
             h.end_seen = true;
         }
         return h;
+    }
+    // It runs again (a `RestartAllContainers` rule restarted it after it had ended): its
+    // next end is a new one.
+    if !matches!(c.state, State::Terminated(_)) {
+        h.end_seen = false;
     }
     let recovered = running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
         || (restarts > prev.observed_restarts && ran_long(c.last_termination()));

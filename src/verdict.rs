@@ -181,9 +181,14 @@ pub fn is_troubled(
     crashlooping
         || stuck_init(pod, c, now)
         || pod.disruption().is_some()
-        || c.state
-            .waiting()
-            .is_some_and(|w| !matches!(w.reason, WaitingReason::ContainerCreating | WaitingReason::PodInitializing))
+        || c.state.waiting().is_some_and(|w| {
+            !matches!(
+                w.reason,
+                WaitingReason::ContainerCreating
+                    | WaitingReason::PodInitializing
+                    | WaitingReason::RestartingAllContainers
+            )
+        })
         || start_blocker(pod, c, events).is_some()
         || (pod.has_ended(c) && c.latest_termination().is_some_and(|t| pod.failed(c, t)))
 }

@@ -212,12 +212,13 @@ mod wire {
         values: Vec<i64>,
     }
 
-    /// The rules the kubelet acts on: `Restart` on `In` or `NotIn` exit codes (at most 255
-    /// values each, as the API allows). Rules of an unknown action or operator are left out.
+    /// The rules the kubelet acts on: `Restart` or `RestartAllContainers` on `In` or `NotIn`
+    /// exit codes (at most 255 values each, as the API allows). Rules of an unknown action
+    /// or operator are left out.
     fn restart_rules(rules: Vec<RestartRule>) -> Vec<ExitCodeRule> {
         rules
             .into_iter()
-            .filter(|r| r.action == "Restart")
+            .filter(|r| r.action == "Restart" || r.action == "RestartAllContainers")
             .filter_map(|r| {
                 let codes = r.exit_codes?;
                 let not_in = match codes.operator.as_str() {

@@ -622,6 +622,8 @@ pub(crate) mod tests {
         let resized = c("web", "resized-0", "app", "regular");
         let worker = c("batch", "batch-worker-0", "worker", "regular");
         let flusher = c("batch", "batch-worker-0", "flusher", "regular");
+        let leader = c("ml", "worker-0", "leader", "regular");
+        let bystander = c("ml", "worker-0", "metrics", "regular");
         let cases: Vec<(&str, Vec<String>, Vec<String>)> = vec![
             (
                 "sidecar-stopped-with-its-job",
@@ -685,6 +687,17 @@ pub(crate) mod tests {
                     format!("crashloop_container_probable_cause{{{resized},cause=\"oom_killed\"}} 1"),
                 ],
                 vec![],
+            ),
+            (
+                "restart-all-containers",
+                vec![
+                    format!("crashloop_container_waiting_reason{{{bystander},reason=\"RestartingAllContainers\"}} 1"),
+                    format!("crashloop_container_crashlooping{{{bystander}}} 0"),
+                    format!("crashloop_container_crashlooping{{{leader}}} 0"),
+                    format!("crashloop_container_terminations_total{{{leader},reason=\"Error\"}} 1"),
+                    format!("crashloop_container_terminations_total{{{bystander},reason=\"other\"}} 1"),
+                ],
+                vec![format!("crashloop_container_probable_cause{{"), "crashloop_troubled_containers{".into()],
             ),
             (
                 "deleted-never-pod-stopped",

@@ -67,6 +67,7 @@ bounded_enum! {
         PostStartHookError => "PostStartHookError",
         SignatureValidationFailed => "SignatureValidationFailed",
         ErrImageNotEnsured => "ErrImageNotEnsured",
+        RestartingAllContainers => "RestartingAllContainers",
     }
 }
 
@@ -82,6 +83,7 @@ bounded_enum! {
         DeadlineExceeded => "DeadlineExceeded",
         Evicted => "Evicted",
         Unknown => "Unknown",
+        RestartingAllContainers => "RestartingAllContainers",
     }
 }
 
@@ -527,7 +529,9 @@ impl SlimContainer {
 }
 
 /// One of a container's `restartPolicyRules`: restart when the exit code is `In` (or
-/// `NotIn`) the values. The only action the API has is `Restart`.
+/// `NotIn`) the values. Both actions the API has run the container again: `Restart`, and
+/// `RestartAllContainers` (KEP-5532, 1.35 alpha), which restarts every container of the
+/// pod in place.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExitCodeRule {
     pub not_in: bool,

@@ -343,6 +343,10 @@ state = "{state}"
             // looks a name up.
             "makeIPTablesUtilChains": false,
             "resolvConf": "",
+            // The Event rate limit of current kubelets (1.20's 5 per second and a burst of 10
+            // delay the scenarios' Events by minutes when they all start at once).
+            "eventRecordQPS": 50,
+            "eventBurst": 100,
             // `kubectl debug`'s ephemeral containers (alpha in 1.20; the apiserver's too).
             "featureGates": {"EphemeralContainers": true},
         });
