@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::view::{MissingObject, Probe, PullFailure, Signal, SlimEvent, Target, Timestamp};
+use crate::view::{MissingObject, Probe, PullFailure, Refusal, Signal, SlimEvent, Target, Timestamp};
 
 /// How long the record of a deleted Event is kept (the apiserver's TTL is 1 h).
 pub const RECORD_GRACE_SECONDS: i64 = 2 * 3600;
@@ -53,6 +53,20 @@ struct Record {
     deleted_at: Option<Timestamp>,
 }
 
+/// A workload whose controller could not create a pod (`FailedCreate`), as its latest
+/// Event says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refused {
+    pub reason: Refusal,
+    /// When the Event last happened.
+    pub last_seen: Timestamp,
+    /// The Event's name, to forget it with the Event.
+    event: String,
+}
+
+/// `(namespace, workload kind, workload name)`.
+pub type WorkloadKey = (String, String, String);
+
 /// What became of one Event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -69,6 +83,8 @@ pub enum Outcome {
 pub struct EventCounts {
     records: HashMap<(String, String), Record>,
     pods: HashMap<(String, String), PodEvents>,
+    /// Workloads whose controller could not create a pod, until the Event expires.
+    refused: BTreeMap<WorkloadKey, Refused>,
     /// True while the first list is read.
     pub baseline: bool,
     /// Counts calls that may have changed the state, so a rendered exposition knows when it is stale.
@@ -89,6 +105,16 @@ impl EventCounts {
     /// cache: an Event whose pod is unknown (or a previous pod of the same name) is skipped.
     pub fn apply(&mut self, event: &SlimEvent, pod_uid: impl Fn(&str, &str) -> Option<String>) -> Outcome {
         self.generation += 1;
+        if let (Some(c), Signal::CreateRefused(reason)) = (&event.controller, &event.signal) {
+            let Some(last_seen) = event.last_seen else { return Outcome::Ignored("no_time") };
+            let key = (c.namespace.clone(), c.kind.clone(), c.name.clone());
+            let event_name = event.metadata.name.clone().unwrap_or_default();
+            let newer = self.refused.get(&key).is_none_or(|r| r.last_seen <= last_seen);
+            if newer {
+                self.refused.insert(key, Refused { reason: *reason, last_seen, event: event_name });
+            }
+            return Outcome::Counted { added: 0 };
+        }
         let Some(pod) = &event.pod else { return Outcome::Ignored("not_a_pod") };
         match &event.signal {
             Signal::Ignored(why) => return Outcome::Ignored(why),
@@ -168,6 +194,7 @@ impl EventCounts {
                     }
                     Signal::ImagePullFailed(category) => c.pull_failure = Some(*category),
                     Signal::Missing(_)
+                    | Signal::CreateRefused(_)
                     | Signal::SandboxFailed
                     | Signal::MountFailed
                     | Signal::Ignored(_)
@@ -182,6 +209,7 @@ impl EventCounts {
     pub fn delete(&mut self, event: &SlimEvent, now: Timestamp) {
         self.generation += 1;
         let key = event.key();
+        self.refused.retain(|_, r| r.event != key.1);
         if let Some(r) = self.records.get_mut(&key) {
             r.deleted_at = Some(now);
             if let Some(pod) = self.pods.get_mut(&r.pod) {
@@ -219,6 +247,11 @@ impl EventCounts {
         self.pods.values().map(|e| (e.uid.clone(), e.clone())).collect()
     }
 
+    /// The workloads whose controller could not create a pod, while the Event exists.
+    pub fn refused(&self) -> Vec<(WorkloadKey, Refused)> {
+        self.refused.iter().map(|(k, r)| (k.clone(), r.clone())).collect()
+    }
+
     /// Changes so far: equal values mean an unchanged state.
     pub fn generation(&self) -> u64 {
         self.generation
@@ -245,6 +278,7 @@ mod tests {
                 ..Default::default()
             },
             pod: Some(PodRef { namespace: "shop".into(), name: "web".into(), uid: "pod-uid".into() }),
+            controller: None,
             target: Target::Container("app".into()),
             signal,
             count,

@@ -226,7 +226,8 @@ impl EventIngest {
                 "init_done"
             }
             Event::InitApply(e) | Event::Apply(e)
-                if e.pod.as_ref().is_some_and(|p| !p.uid.is_empty() && !self.shard.owns(&p.uid)) =>
+                if e.pod.as_ref().is_some_and(|p| !p.uid.is_empty() && !self.shard.owns(&p.uid))
+                    || e.controller.as_ref().is_some_and(|c| !c.uid.is_empty() && !self.shard.owns(&c.uid)) =>
             {
                 metrics.events_ignored.get_or_create(&ReasonLabels { reason: "other_shard" }).inc();
                 "apply"

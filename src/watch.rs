@@ -33,6 +33,12 @@ pub fn event_fields(scope_fields: Option<&str>) -> String {
     std::iter::once("involvedObject.kind=Pod").chain(scope_fields).collect::<Vec<_>>().join(",")
 }
 
+/// The field selector of the second Event watch: the controllers' `FailedCreate` (a pod
+/// refused by a quota, Pod Security, a webhook), within the scope's own field selector.
+pub fn refusal_fields(scope_fields: Option<&str>) -> String {
+    std::iter::once("reason=FailedCreate").chain(scope_fields).collect::<Vec<_>>().join(",")
+}
+
 /// Where and what to watch.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
@@ -206,7 +212,8 @@ const EVENT_GC_INTERVAL: Duration = Duration::from_secs(60);
 /// Starts the watch of Events about Pods for one scope (field selector
 /// `involvedObject.kind=Pod`), once the pod caches have listed: Events are attributed
 /// through them, and without the pods every Event of the first list would be an unknown
-/// pod, and the baseline would be lost.
+/// pod, and the baseline would be lost. Beside it, the controllers' `FailedCreate` Events
+/// ([`refusal_fields`]), whose lists neither start nor end the baseline.
 pub fn event_watch(
     client: kube::Client,
     scope: &Scope,
@@ -215,6 +222,7 @@ pub fn event_watch(
 ) -> impl Future<Output = ()> + Send + 'static {
     let api: Api<SlimEvent> = scoped_api(client, scope.namespace.as_deref());
     let config = scope.watcher_config().fields(&event_fields(scope.field_selector.as_deref()));
+    let refusal_config = scope.watcher_config().fields(&refusal_fields(scope.field_selector.as_deref()));
     async move {
         tracing::debug!(caches = ingest.caches().len(), "event watch waiting for the pod caches");
         for cache in ingest.caches() {
@@ -224,11 +232,25 @@ pub fn event_watch(
         }
         tracing::debug!("pod caches ready: starting the event watch");
         let mut errors = ErrorLog::default();
+        let mut refusal_errors = ErrorLog::default();
+        let mut refusals_open = true;
+        let mut refusals = watcher::watcher(api.clone(), refusal_config).default_backoff().boxed();
         let mut stream = watcher::watcher(api, config).default_backoff().boxed();
         let mut gc = tokio::time::interval(EVENT_GC_INTERVAL);
         loop {
             let item = tokio::select! {
                 item = stream.next() => match item { Some(item) => item, None => break },
+                item = refusals.next(), if refusals_open => {
+                    let Some(item) = item else {
+                        refusals_open = false;
+                        continue;
+                    };
+                    match refusal_errors.check(item, "events", &metrics) {
+                        Some(Event::Init | Event::InitDone) | None => {}
+                        Some(event) => ingest.apply(event),
+                    }
+                    continue;
+                }
                 _ = gc.tick() => {
                     ingest.collect_garbage();
                     continue;

@@ -4,8 +4,9 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
 
+use super::pod::controller_workload;
 use crate::parse::{classify_event, container_named, parse_field_path, strip_combined, timestamp};
-use crate::view::{PodRef, SlimEvent, Target};
+use crate::view::{ControllerRef, PodRef, SlimEvent, Target};
 
 impl<'de> Deserialize<'de> for SlimEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -62,8 +63,21 @@ mod wire {
             let last_seen = timestamp(last_timestamp.as_deref())
                 .or_else(|| timestamp(series.as_ref().and_then(|s| s.last_observed_time.as_deref())))
                 .or_else(|| timestamp(event_time.as_deref()));
+            let namespace = io.namespace.or_else(|| metadata.namespace.clone()).unwrap_or_default();
+            let controller = match (io.kind.as_deref(), io.name.as_deref()) {
+                (Some(kind @ ("ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job")), Some(name)) => {
+                    let (kind, name) = controller_workload(kind, name, last_seen);
+                    Some(ControllerRef {
+                        namespace: namespace.clone(),
+                        kind: kind.to_string(),
+                        name: name.to_string(),
+                        uid: io.uid.clone().unwrap_or_default(),
+                    })
+                }
+                _ => None,
+            };
             let pod = (io.kind.as_deref() == Some("Pod")).then(|| PodRef {
-                namespace: io.namespace.or_else(|| metadata.namespace.clone()).unwrap_or_default(),
+                namespace,
                 name: io.name.unwrap_or_default(),
                 uid: io.uid.unwrap_or_default(),
             });
@@ -87,6 +101,7 @@ mod wire {
                     ..Default::default()
                 },
                 pod,
+                controller,
                 target,
                 signal: classify_event(reason.as_deref().unwrap_or(""), message),
                 count: u64::try_from(count.max(1)).unwrap_or(1),
@@ -125,6 +140,7 @@ mod tests {
             Signal::Missing(m) => format!("missing:{}:{}", m.kind.as_str(), m.name),
             Signal::SandboxFailed => "sandbox_failed".into(),
             Signal::MountFailed => "mount_failed".into(),
+            Signal::CreateRefused(r) => format!("refused:{}", r.as_str()),
             Signal::Ignored(why) => format!("ignored:{why}"),
             Signal::Unparsed => "unparsed".into(),
         }

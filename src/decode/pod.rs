@@ -91,6 +91,26 @@ pub fn workload_of(
     Workload { kind: intern(kind), name: intern(name) }
 }
 
+/// The alphabet of a `pod-template-hash` (apimachinery's `rand.SafeEncodeString`).
+const TEMPLATE_HASH_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// The workload of a controller an Event names, without reading the controller: a
+/// ReplicaSet named `<deployment>-<hash>` (6 to 10 characters of the template hash's
+/// alphabet) is its Deployment's, a Job named `<cronjob>-<minutes>` its CronJob's when the
+/// minutes fit `at` ([`cronjob_of`]); the others are their own.
+pub fn controller_workload<'a>(kind: &'a str, name: &'a str, at: Option<Timestamp>) -> (&'a str, &'a str) {
+    let derived = match kind {
+        "ReplicaSet" => name.rsplit_once('-').and_then(|(deployment, hash)| {
+            let looks_like_hash =
+                (6..=10).contains(&hash.len()) && hash.bytes().all(|b| TEMPLATE_HASH_ALPHABET.contains(&b));
+            (looks_like_hash && !deployment.is_empty()).then_some(("Deployment", deployment))
+        }),
+        "Job" => cronjob_of(name, at).map(|c| ("CronJob", c)),
+        _ => None,
+    };
+    derived.unwrap_or((kind, name))
+}
+
 /// The private wire types that mirror just the parts of the Pod JSON that are read.
 mod wire {
     use super::*;

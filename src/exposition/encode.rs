@@ -131,6 +131,11 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     }
     text.family(&WORKLOAD_PODS);
     encode_workload_pods(text, pass, &mut workloads)?;
+    text.family(&WORKLOAD_REFUSED);
+    for ((namespace, kind, name), refused) in &pass.refused {
+        let labels = labels_of(&WORKLOAD_REFUSED, &[namespace, kind, name, refused.reason.as_str()]);
+        text.sample(&WORKLOAD_REFUSED, &labels, None, refused.last_seen)?;
+    }
     text.family(&POD_DISRUPTION);
     for (pod, disruption, resource) in &pass.disrupted {
         let labels = labels_of(&POD_DISRUPTION, &[pod.namespace(), pod.name(), disruption.as_str(), resource]);

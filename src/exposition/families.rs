@@ -123,6 +123,9 @@ families! {
         "Pods that the node or the control plane ended or is ending, by namespace and kind of disruption: a drain, an eviction storm or a node shutdown is one series, not one per pod.";
     WORKLOAD_INFO = "crashloop_pod_workload_info", Gauge, &["namespace", "pod", "workload_kind", "workload"],
         "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments (or Argo Rollouts), Jobs to CronJobs.";
+    WORKLOAD_REFUSED = "crashloop_workload_pod_refused_timestamp_seconds", Gauge,
+        &["namespace", "workload_kind", "workload", "reason"],
+        "When the workload's controller last could not create a pod (its FailedCreate Event), by why: quota, pod_security, webhook, limit_range, service_account, other; while the Event exists (1 h after the last).";
     WORKLOAD_PODS = "crashloop_workload_pods", Gauge, &["namespace", "workload_kind", "workload"],
         "Pods of each workload in this replica's cache, quiet ones included (with sharding, sum across replicas).";
     CRASHLOOPBACKOFF_CONTAINERS = "crashloop_crashloopbackoff_containers", Gauge, &["namespace"],

@@ -72,11 +72,12 @@ pub enum Format {
 fn render(source: &PodSource, self_metrics: &Registry, process: &ProcessStats, text: &mut Text) -> std::io::Result<()> {
     let now = (source.clock)();
     let pods: Vec<Arc<SlimPod>> = source.caches.iter().flat_map(|c| c.store.state()).collect();
-    let (mut events, records) = {
+    let (mut events, records, refused) = {
         let state = lock(&source.events);
-        (state.snapshot(), state.records())
+        (state.snapshot(), state.records(), state.refused())
     };
-    let pass = Pass::of(&pods, &mut events, source, now);
+    let mut pass = Pass::of(&pods, &mut events, source, now);
+    pass.refused = refused;
     encode::encode_pods(text, &pass)?;
     encode::encode_cache(text, &source.caches, pods.len(), records)?;
     process::encode(text, process)?;
@@ -1053,6 +1054,61 @@ pub(crate) mod tests {
         check(&families::BACKOFF_DELAY, [DelaySource::Kubelet, DelaySource::LastReported].map(|s| s.as_str()).to_vec());
     }
 
+    /// A controller's `FailedCreate` Event (`name` of `kind` in `shop`, at 09:05).
+    fn refused_event(name: &str, kind: &str, why: &str) -> crate::view::SlimEvent {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": format!("{name}.180a"), "namespace": "shop", "uid": format!("e-{name}")},
+            "involvedObject": {"kind": kind, "namespace": "shop", "name": name, "uid": format!("u-{name}")},
+            "reason": "FailedCreate", "message": format!("Error creating: pods \"{name}-x\" is forbidden: {why}"),
+            "type": "Warning", "count": 3,
+            "firstTimestamp": "2026-11-24T09:00:00Z", "lastTimestamp": "2026-11-24T09:05:00Z"
+        }))
+        .expect("an Event")
+    }
+
+    /// Pods that are never created have no series: the refusal is reported on the workload
+    /// (a ReplicaSet's Deployment, a Job's CronJob), with its reason, while its Event lives.
+    #[test]
+    fn a_pod_a_controller_could_not_create_is_reported_on_its_workload() {
+        let mut counts = crate::event_counts::EventCounts::new();
+        counts.baseline = false;
+        let events = [
+            refused_event("web-6c9b7f4b8d", "ReplicaSet", "exceeded quota: compute, requested: limits.cpu=2"),
+            refused_event("report-29925180", "Job", "violates PodSecurity \"restricted:latest\": runAsNonRoot != true"),
+            refused_event("db", "StatefulSet", "admission webhook \"policy.example.com\" denied the request: no"),
+            refused_event("cache-v2", "ReplicaSet", "something new"),
+        ];
+        for e in &events {
+            counts.apply(e, |_, _| None);
+        }
+        let shared = SharedEvents::new(std::sync::Mutex::new(counts));
+        let source = PodSource { events: shared.clone(), ..source_over(cache_of([])) };
+        let at = "1795511100";
+        let want = [
+            format!(
+                r#"crashloop_workload_pod_refused_timestamp_seconds{{namespace="shop",workload_kind="CronJob",workload="report",reason="pod_security"}} {at}"#
+            ),
+            format!(
+                r#"crashloop_workload_pod_refused_timestamp_seconds{{namespace="shop",workload_kind="Deployment",workload="web",reason="quota"}} {at}"#
+            ),
+            format!(
+                r#"crashloop_workload_pod_refused_timestamp_seconds{{namespace="shop",workload_kind="ReplicaSet",workload="cache-v2",reason="other"}} {at}"#
+            ),
+            format!(
+                r#"crashloop_workload_pod_refused_timestamp_seconds{{namespace="shop",workload_kind="StatefulSet",workload="db",reason="webhook"}} {at}"#
+            ),
+        ];
+        let out = text_of(&exposition_of(source.clone()), Format::Prometheus);
+        assert_eq!(samples(&out, "crashloop_workload_pod_refused_timestamp_seconds"), want);
+        // The Event expires: the refusal goes with it.
+        lock(&shared).delete(&events[0], 1_795_520_000);
+        let out = text_of(&exposition_of(source), Format::Prometheus);
+        assert_eq!(
+            samples(&out, "crashloop_workload_pod_refused_timestamp_seconds"),
+            want[..1].iter().chain(&want[2..]).cloned().collect::<Vec<_>>()
+        );
+    }
+
     #[test]
     fn every_family_is_served() {
         let pulling: SlimPod = serde_json::from_value(serde_json::json!({
@@ -1099,7 +1155,11 @@ pub(crate) mod tests {
         self_metrics.watch_events.get_or_create(&WatchEventLabels { resource: "pods", r#type: "apply" }).inc();
         self_metrics.relists.get_or_create(&ResourceLabels { resource: "pods" }).inc();
         self_metrics.api_errors.get_or_create(&ApiErrorLabels { resource: "pods", kind: "forbidden" }).inc();
-        let out = text_of(&Exposition::new(source_over(cache), &self_metrics), Format::Prometheus);
+        let mut counts = crate::event_counts::EventCounts::new();
+        counts.baseline = false;
+        counts.apply(&refused_event("web-6c9b7f4b8d", "ReplicaSet", "exceeded quota: compute"), |_, _| None);
+        let source = PodSource { events: SharedEvents::new(std::sync::Mutex::new(counts)), ..source_over(cache) };
+        let out = text_of(&Exposition::new(source, &self_metrics), Format::Prometheus);
         assert!(out.contains(r#"crashloop_pod_missing_object{namespace="shop",pod="api-6f7d8-qwert",kind="configmap",name="app-config"} 1"#));
         assert!(out.contains(r#"crashloop_container_image_pull_failure{namespace="shop",pod="puller",container="c",container_type="regular",category="other"} 1"#));
         assert!(out.contains(

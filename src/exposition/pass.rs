@@ -10,7 +10,7 @@ use super::PodSource;
 use super::families::RESTARTS;
 use super::lines;
 use super::text::labels_of;
-use crate::event_counts::{ContainerEvents, PodEvents};
+use crate::event_counts::{ContainerEvents, PodEvents, Refused, WorkloadKey};
 use crate::verdict::{ContainerReport, assess, has_something_to_report, missing_objects, pod_has_something_to_report};
 use crate::view::{Disruption, EvictionResource, ObjectKind, SlimContainer, SlimPod, Timestamp, WaitingReason};
 
@@ -32,6 +32,8 @@ pub(super) struct Pass<'a> {
     pub(super) disrupted: Vec<(&'a SlimPod, Disruption, &'static str)>,
     pub(super) unschedulable: Vec<(&'a SlimPod, Timestamp)>,
     pub(super) disrupted_by_namespace: BTreeMap<(&'a str, &'static str), i64>,
+    /// Workloads whose controller could not create a pod.
+    pub(super) refused: Vec<(WorkloadKey, Refused)>,
     pub(super) troubled: BTreeMap<(&'a str, &'static str), i64>,
     pub(super) in_backoff: BTreeMap<&'a str, i64>,
     pub(super) waiting: BTreeMap<(&'a str, &'static str), i64>,
@@ -61,6 +63,7 @@ impl<'a> Pass<'a> {
             disrupted: Vec::new(),
             unschedulable: Vec::new(),
             disrupted_by_namespace: BTreeMap::new(),
+            refused: Vec::new(),
             troubled: BTreeMap::new(),
             in_backoff: BTreeMap::new(),
             waiting: BTreeMap::new(),

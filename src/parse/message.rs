@@ -3,8 +3,8 @@
 //! classifier of a message is here, and nothing above this module reads message text.
 
 use crate::view::{
-    Disruption, EvictionResource, Hint, MissingObject, ObjectKind, Probe, PullFailure, Signal, Target, WaitingReason,
-    bounded,
+    Disruption, EvictionResource, Hint, MissingObject, ObjectKind, Probe, PullFailure, Refusal, Signal, Target,
+    WaitingReason, bounded,
 };
 
 /// Reduces a runtime error message to a [`Hint`].
@@ -108,6 +108,26 @@ pub fn eviction_resource(message: &str) -> Option<EvictionResource> {
         "pids" => EvictionResource::Pids,
         _ => EvictionResource::Other,
     })
+}
+
+/// Why a controller's `FailedCreate` says it could not create a pod (`Error creating: pods
+/// "x" is forbidden: exceeded quota: …`; the StatefulSet controller's `create Pod x in
+/// StatefulSet y failed error: …`).
+pub fn classify_refusal(message: &str) -> Refusal {
+    let m = message.to_ascii_lowercase();
+    if m.contains("exceeded quota") || m.contains("status unknown for quota") {
+        Refusal::Quota
+    } else if m.contains("violates podsecurity") {
+        Refusal::PodSecurity
+    } else if m.contains("admission webhook") && m.contains("denied the request") {
+        Refusal::Webhook
+    } else if m.contains(" usage per container is ") || m.contains(" usage per pod is ") {
+        Refusal::LimitRange
+    } else if m.contains("serviceaccount \"") && m.contains("not found") {
+        Refusal::ServiceAccount
+    } else {
+        Refusal::Other
+    }
 }
 
 /// Finds the object a kubelet message says is missing:
@@ -329,6 +349,7 @@ pub fn classify_event(reason: &str, message: &str) -> Signal {
             None => Signal::Ignored("unschedulable"),
         },
         "FailedCreatePodSandBox" => Signal::SandboxFailed,
+        "FailedCreate" => Signal::CreateRefused(classify_refusal(message)),
         "Failed" | "FailedMount" | "FailedAttachVolume" => {
             if let Some(missing) = parse_missing_object(message) {
                 Signal::Missing(missing)

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 
-use super::pod::{MissingObject, Timestamp};
+use super::pod::{MissingObject, Refusal, Timestamp};
 
 /// A probe type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,6 +64,8 @@ pub enum Signal {
     /// `FailedMount` or `FailedAttachVolume` that names no missing object: a volume that
     /// exists and cannot be attached or mounted (a CSI timeout, a multi-attach error).
     MountFailed,
+    /// `FailedCreate` of a workload's controller: it could not create a pod.
+    CreateRefused(Refusal),
     /// Not counted; the label value of `crashloop_exporter_events_ignored_total`.
     Ignored(&'static str),
     /// A reason the exporter reads, with a message it could not parse.
@@ -78,6 +80,17 @@ pub enum Target {
     Container(String),
     /// A fieldPath that names no container.
     Malformed,
+}
+
+/// The controller an Event is about, when it is not a pod (a ReplicaSet, StatefulSet,
+/// DaemonSet or Job), named by its workload: a ReplicaSet by its Deployment, a Job by its
+/// CronJob, as pods' workloads are named.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ControllerRef {
+    pub namespace: String,
+    pub kind: String,
+    pub name: String,
+    pub uid: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -96,6 +109,8 @@ pub struct SlimEvent {
     pub metadata: ObjectMeta,
     /// `None` when the involved object is not a Pod.
     pub pod: Option<PodRef>,
+    /// The controller, when the involved object is a ReplicaSet, StatefulSet, DaemonSet or Job.
+    pub controller: Option<ControllerRef>,
     pub target: Target,
     pub signal: Signal,
     /// `count`, or `series.count` when `count` is 0 or missing; at least 1.

@@ -114,10 +114,15 @@ bounded_enum! {
 }
 
 bounded_enum! {
-    /// Why a pod's containers cannot start, as the pod (not a container status) says.
-    Blocker {
-        Unschedulable => "unschedulable",
-        Sandbox => "sandbox",
+    /// Why a controller could not create a pod (a `FailedCreate` Event of its ReplicaSet,
+    /// StatefulSet, DaemonSet or Job): a ResourceQuota, Pod Security admission, an
+    /// admission webhook, a LimitRange, a ServiceAccount that does not exist.
+    Refusal {
+        Quota => "quota",
+        PodSecurity => "pod_security",
+        Webhook => "webhook",
+        LimitRange => "limit_range",
+        ServiceAccount => "service_account",
     }
 }
 

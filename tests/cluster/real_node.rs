@@ -643,6 +643,23 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         }),
     ));
 
+    // A ResourceQuota that refuses a Deployment's pods: no pod exists, the workload says why.
+    let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "no-pods"},
+        "spec": {"hard": {"pods": "0"}}});
+    let refused = testbed::deployment("web", vec![container("app", &["sleep", "3600"])]);
+    s.push((
+        "rn-quota",
+        vec![quota, refused],
+        Box::new(|seen: &Seen, out: &str| {
+            let series = r#"crashloop_workload_pod_refused_timestamp_seconds{namespace="rn-quota",workload_kind="Deployment",workload="web",reason="quota"}"#;
+            match (seen.pods("rn-quota"), number(out, series)) {
+                ([], Some(t)) if t > 1.7e9 => Verdict::Pass,
+                ([], _) => Verdict::Pending(format!("{series} is {:?}", value(out, series))),
+                (pods, _) => Verdict::Fail(format!("the quota let pods {pods:?} in")),
+            }
+        }),
+    ));
+
     // An init container that waits for a dependency that never answers: the app waits.
     let waiting_init = bare_pod(
         "stuck-init",
