@@ -1010,6 +1010,11 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
         );
     }
 
+    // containerd, then the kubelet, restarted in the middle of the crash loops: no counter
+    // goes backwards, no termination counts twice, and no container that ran on becomes a
+    // crash loop (no instance counts as a fast crash).
+    restart_in_the_middle(&exporter, node).await;
+
     // CRASHLOOP_DUMP_FIXTURES=DIR keeps what the real node wrote, for the golden tests'
     // fixtures: every scenario pod and its Events, as the API returns them.
     if let Some(dir) = std::env::var_os("CRASHLOOP_DUMP_FIXTURES") {
@@ -1409,4 +1414,61 @@ async fn the_shipped_deployment_runs_on_the_real_node() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     delete_namespaces(cluster, &[ns, "crashloop-exporter"]);
+}
+
+/// The value of each sample of the scenarios' namespaces whose name starts with one of
+/// `families`, by its whole series.
+fn samples_of(out: &str, families: &[&str]) -> BTreeMap<String, f64> {
+    out.lines()
+        .filter(|l| l.contains("namespace=\"rn-") && families.iter().any(|f| l.starts_with(f)))
+        .filter_map(|l| {
+            let (series, v) = l.rsplit_once(' ')?;
+            Some((series.to_string(), v.parse().ok()?))
+        })
+        .collect()
+}
+
+async fn restart_in_the_middle(exporter: &Exporter, node: &Node) {
+    const COUNTERS: [&str; 2] = ["crashloop_container_restarts_total", "crashloop_container_terminations_total"];
+    let before = exporter.metrics().await;
+    let mut last = samples_of(&before, &COUNTERS);
+    // The containers that run and have not crash-looped: they must stay so.
+    let steady: Vec<String> = samples_of(&before, &["crashloop_container_crashlooping"])
+        .into_iter()
+        .filter(|(_, v)| *v == 0.0)
+        .map(|(series, _)| series)
+        .collect();
+    for part in ["containerd", "kubelet"] {
+        node.restart(part).unwrap_or_else(|e| panic!("restarting {part}: {e}"));
+        eprintln!("real node: {part} restarted");
+    }
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let out = exporter.metrics().await;
+        let now = samples_of(&out, &COUNTERS);
+        for (series, v) in &now {
+            if let Some(was) = last.get(series) {
+                assert!(v >= was, "{series} went from {was} to {v} after the restarts");
+            }
+        }
+        // Terminations are counted from restarts (and the one end of a container that will
+        // not run again): never more than those.
+        for (series, restarts) in now.iter().filter(|(s, _)| s.starts_with(COUNTERS[0])) {
+            let container = &series[COUNTERS[0].len()..series.len() - 1];
+            let counted: f64 =
+                now.iter().filter(|(s, _)| s.starts_with(COUNTERS[1]) && s.contains(container)).map(|(_, v)| v).sum();
+            assert!(counted <= restarts + 1.0, "{container}: {counted} terminations for {restarts} restarts");
+        }
+        let looping = samples_of(&out, &["crashloop_container_crashlooping"]);
+        for series in &steady {
+            let restarts = series.replacen("crashloop_container_crashlooping", COUNTERS[0], 1);
+            let restarted = now.get(&restarts) != last.get(&restarts);
+            assert!(
+                looping.get(series) != Some(&1.0) || restarted,
+                "{series} became a crash loop after the restarts without a restart of its own"
+            );
+        }
+        last.extend(now);
+    }
 }

@@ -84,7 +84,19 @@ pub struct Node {
     bridge: String,
     /// Each part it started, by the name of its log and pid files.
     children: Mutex<Vec<(String, Child)>>,
+    /// How each part was started, to start it again ([`Node::restart`]).
+    launches: Mutex<Vec<Launch>>,
+    healthz_port: u16,
     guardian: Mutex<Option<Child>>,
+}
+
+/// How a part of the node was started.
+#[derive(Clone)]
+struct Launch {
+    name: String,
+    bin: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 /// The name of this process's node bridge: its own, so that the stop of another run's node
@@ -141,6 +153,8 @@ impl Node {
             closed_port,
             bridge: bridge_name(),
             children: Mutex::new(Vec::new()),
+            launches: Mutex::new(Vec::new()),
+            healthz_port,
             guardian: Mutex::new(None),
         };
         node.spawn_guardian()?;
@@ -367,10 +381,67 @@ state = "{state}"
         ];
         // The kubelet's in-tree AWS credential provider would ask the EC2 metadata address
         // (169.254.169.254) for credentials: nothing here may leave loopback.
-        let child =
-            spawn_logged_with(&self.dir, "kubelet", &bins.kubelet, &args, &[("AWS_EC2_METADATA_DISABLED", "true")])?;
+        let env = [("AWS_EC2_METADATA_DISABLED", "true")];
+        let child = spawn_logged_with(&self.dir, "kubelet", &bins.kubelet, &args, &env)?;
         self.children.lock().unwrap_or_else(|p| p.into_inner()).push(("kubelet".to_string(), child));
+        self.remember("kubelet", &bins.kubelet, &args, &env);
         Ok(())
+    }
+
+    fn remember(&self, name: &str, bin: &Path, args: &[String], env: &[(&str, &str)]) {
+        let env = env.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        let launch = Launch { name: name.to_string(), bin: bin.to_path_buf(), args: args.to_vec(), env };
+        self.launches.lock().unwrap_or_else(|p| p.into_inner()).push(launch);
+    }
+
+    /// Stops the node's `kubelet` or `containerd` (SIGTERM, as systemd would, and SIGKILL
+    /// after 10 s) and starts it again with the same flags, as a node's restart of that
+    /// service does: the containers go on running in their shims. Returns once it answers
+    /// again (the kubelet's healthz, containerd's `ctr version`).
+    pub fn restart(&self, name: &str) -> Result<()> {
+        let launch = self
+            .launches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|l| l.name == name)
+            .cloned()
+            .ok_or_else(|| Error::Startup(format!("{name} is no part of the node that can be restarted")))?;
+        let mut children = self.children.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(slot) = children.iter_mut().find(|(n, _)| n == name) else {
+            return Err(Error::Startup(format!("{name} was not started")));
+        };
+        let _ = Command::new("kill").args(["-TERM", &slot.1.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while slot.1.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = slot.1.kill();
+        let _ = slot.1.wait();
+        let env: Vec<(&str, &str)> = launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        slot.1 = spawn_logged_with(&self.dir, name, &launch.bin, &launch.args, &env)?;
+        drop(children);
+        match name {
+            "kubelet" => {
+                let port = self.healthz_port;
+                self.wait_for(name, Duration::from_secs(60), || {
+                    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                })
+            }
+            _ => {
+                let socket = self.containerd_socket();
+                self.wait_for(name, Duration::from_secs(30), || {
+                    Command::new("ctr")
+                        .arg("-a")
+                        .arg(&socket)
+                        .arg("version")
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .is_ok_and(|s| s.success())
+                })
+            }
+        }
     }
 
     /// Waits until node `localhost` is Ready, then clears the taints it registered with.
@@ -407,6 +478,7 @@ state = "{state}"
     fn spawn(&self, name: &str, bin: &Path, args: &[String]) -> Result<()> {
         let child = spawn_logged(&self.dir, name, bin, args)?;
         self.children.lock().unwrap_or_else(|p| p.into_inner()).push((name.to_string(), child));
+        self.remember(name, bin, args, &[]);
         Ok(())
     }
 
