@@ -22,6 +22,10 @@ pub const PROBE_KILL_WINDOW_SECONDS: i64 = 120;
 /// `until nc -z db 5432` loop whose database never answers).
 pub const INIT_STUCK_SECONDS: i64 = 600;
 
+/// How long a pod's sandbox may stay not ready (`PodReadyToStartContainers=False`) before
+/// it counts as failed without a `FailedCreatePodSandBox` Event (expired, or no Events RBAC).
+pub const SANDBOX_STUCK_SECONDS: i64 = 300;
+
 /// An init container (not a sidecar) that has run [`INIT_STUCK_SECONDS`] or more while
 /// its pod is `Pending`: the app's containers wait for it.
 pub fn stuck_init(pod: &SlimPod, c: &SlimContainer, now: Timestamp) -> bool {
@@ -136,10 +140,11 @@ pub fn missing_objects(pod: &SlimPod, events: Option<&PodEvents>) -> BTreeSet<Mi
     pod.containers.iter().flat_map(|c| missing_objects_of(pod, c, events)).collect()
 }
 
-/// Why a container that has not started cannot: its pod is unschedulable, or its Events
-/// say the sandbox or a volume fails. Only while it waits to be created (or has no status
-/// yet); a missing object is [`missing_objects_of`]'s.
-fn start_blocker(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>) -> Option<Cause> {
+/// Why a container that has not started cannot: its pod is unschedulable, its Events say
+/// the sandbox or a volume fails, or its sandbox has not been ready for
+/// [`SANDBOX_STUCK_SECONDS`]. Only while it waits to be created (or has no status yet); a
+/// missing object is [`missing_objects_of`]'s.
+fn start_blocker(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, now: Timestamp) -> Option<Cause> {
     let creating = match &c.state {
         State::Unknown => true,
         State::Waiting(w) => matches!(w.reason, WaitingReason::ContainerCreating | WaitingReason::PodInitializing),
@@ -152,10 +157,17 @@ fn start_blocker(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>) -
         return Some(Cause::Unschedulable);
     }
     let waiting_creation = c.state.waiting().is_some_and(|w| w.reason == WaitingReason::ContainerCreating);
-    let events = events.filter(|_| waiting_creation || matches!(c.state, State::Unknown))?;
-    if events.sandbox_failed.is_some() {
+    if !(waiting_creation || matches!(c.state, State::Unknown)) {
+        return None;
+    }
+    let sandbox_stuck = pod
+        .trouble
+        .as_ref()
+        .and_then(|t| t.sandbox_not_ready_since)
+        .is_some_and(|since| now - since >= SANDBOX_STUCK_SECONDS);
+    if events.is_some_and(|e| e.sandbox_failed.is_some()) || sandbox_stuck {
         Some(Cause::SandboxFailed)
-    } else if events.mount_failed.is_some() {
+    } else if events.is_some_and(|e| e.mount_failed.is_some()) {
         Some(Cause::VolumeMount)
     } else {
         None
@@ -189,7 +201,7 @@ pub fn is_troubled(
                     | WaitingReason::RestartingAllContainers
             )
         })
-        || start_blocker(pod, c, events).is_some()
+        || start_blocker(pod, c, events, now).is_some()
         || (pod.has_ended(c) && c.latest_termination().is_some_and(|t| pod.failed(c, t)))
 }
 
@@ -268,7 +280,7 @@ pub fn classify(
     if !missing_objects_of(pod, c, events).is_empty() {
         return Cause::MissingConfig;
     }
-    if let Some(blocked) = start_blocker(pod, c, events) {
+    if let Some(blocked) = start_blocker(pod, c, events, now) {
         return blocked;
     }
     if stuck_init(pod, c, now) {
@@ -836,6 +848,30 @@ mod tests {
                 Some(&sandbox),
                 "",
                 Cause::SandboxFailed,
+            ),
+            (
+                "PodReadyToStartContainers=False for 5 minutes (generate.go), its Events expired",
+                pod(
+                    "Always",
+                    waiting("ContainerCreating", ""),
+                    json!({"phase": "Pending",
+                    "conditions": [{"type": "PodReadyToStartContainers", "status": "False", "lastTransitionTime": "2026-11-24T09:55:30Z"}]}),
+                ),
+                None,
+                "",
+                Cause::SandboxFailed,
+            ),
+            (
+                "trap: a sandbox not ready for a minute is a pod starting",
+                pod(
+                    "Always",
+                    waiting("ContainerCreating", ""),
+                    json!({"phase": "Pending",
+                    "conditions": [{"type": "PodReadyToStartContainers", "status": "False", "lastTransitionTime": "2026-11-24T09:59:30Z"}]}),
+                ),
+                None,
+                "",
+                Cause::Unknown,
             ),
             ("FailedAttachVolume", always(waiting("ContainerCreating", "")), Some(&attach), "", Cause::VolumeMount),
             (

@@ -172,6 +172,10 @@ pub struct Diagnosis {
     pub phase: String,
     pub workload: String,
     pub node: Option<String>,
+    /// The node or the control plane ended the pod (`crashloop_pod_disruption`).
+    pub disruption: Option<&'static str>,
+    /// No node fits it, since (seconds since the epoch).
+    pub unschedulable_since: Option<Timestamp>,
     pub containers: Vec<ContainerDiagnosis>,
     pub events: Vec<EventLine>,
 }
@@ -362,6 +366,8 @@ pub async fn diagnose(
         phase: full.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into()),
         workload: format!("{}/{}", slim.workload.kind, slim.workload.name),
         node: full.spec.as_ref().and_then(|s| s.node_name.clone()),
+        disruption: slim.disruption().map(|d| d.as_str()),
+        unschedulable_since: slim.trouble.as_ref().filter(|_| slim.unschedulable()).and_then(|t| t.unschedulable_since),
         containers,
         events,
     })
@@ -397,6 +403,17 @@ pub fn render_diagnosis(d: &Diagnosis, output: Output) -> String {
         d.workload,
         opt(d.node.as_deref())
     );
+    if let Some(disruption) = d.disruption {
+        let _ = writeln!(
+            o,
+            "{} {disruption}: the node or the control plane ended the pod, not the app",
+            st.bold("Disrupted")
+        );
+    }
+    if let Some(since) = d.unschedulable_since {
+        let _ =
+            writeln!(o, "{} no node fits the pod since {since} (seconds since the epoch)", st.bold("Unschedulable"));
+    }
     let _ = writeln!(o, "\n{}", st.bold("Containers"));
     let rows: Vec<Row> = d.containers.iter().map(|c| c.row.clone()).collect();
     o.push_str(&render_scan(&rows, Output::Wide));

@@ -309,6 +309,10 @@ mod wire {
             unschedulable: unscheduled.is_some(),
             unschedulable_since: unscheduled.and_then(|c| timestamp(c.last_transition_time.as_deref())),
             missing: unscheduled.and_then(|c| parse_missing_object(c.message.as_deref()?)),
+            sandbox_not_ready_since: condition("PodReadyToStartContainers")
+                .or_else(|| condition("PodHasNetwork"))
+                .filter(|c| c.status == "False" && matches!(phase, Phase::Pending | Phase::Running))
+                .and_then(|c| timestamp(c.last_transition_time.as_deref())),
         };
         (trouble != PodTrouble::default()).then(|| Box::new(trouble))
     }

@@ -140,6 +140,9 @@ pub struct PodTrouble {
     pub unschedulable_since: Option<Timestamp>,
     /// An object the scheduler's message names as missing (`persistentvolumeclaim "x" not found`).
     pub missing: Option<MissingObject>,
+    /// Since when `PodReadyToStartContainers` (1.29+; `PodHasNetwork` in 1.25–1.28) is
+    /// `False`: the pod's sandbox is not ready.
+    pub sandbox_not_ready_since: Option<Timestamp>,
 }
 
 impl WaitingReason {
