@@ -115,14 +115,16 @@ pub fn controller_workload<'a>(kind: &'a str, name: &'a str, at: Option<Timestam
 mod wire {
     use super::*;
     use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use std::borrow::Cow;
     use std::collections::BTreeMap;
 
     #[derive(Deserialize, Default)]
     #[serde(default)]
-    pub struct Pod {
+    pub struct Pod<'a> {
         metadata: Meta,
         spec: Spec,
-        status: Status,
+        #[serde(borrow)]
+        status: Status<'a>,
     }
 
     #[derive(Deserialize, Default)]
@@ -270,11 +272,14 @@ mod wire {
 
     #[derive(Deserialize, Default)]
     #[serde(default, rename_all = "camelCase")]
-    struct Status {
+    struct Status<'a> {
         phase: Option<String>,
         reason: Option<String>,
         message: Option<String>,
-        conditions: Vec<Condition>,
+        /// Borrowed from the JSON where it can be: every pod has four or five conditions,
+        /// and few are read.
+        #[serde(borrow)]
+        conditions: Vec<Condition<'a>>,
         container_statuses: Vec<ContainerStatus>,
         init_container_statuses: Vec<ContainerStatus>,
         ephemeral_container_statuses: Vec<ContainerStatus>,
@@ -283,36 +288,40 @@ mod wire {
     /// A pod condition; only `DisruptionTarget` and `PodScheduled` are read.
     #[derive(Deserialize, Default)]
     #[serde(default, rename_all = "camelCase")]
-    struct Condition {
-        #[serde(rename = "type")]
-        type_: String,
-        status: String,
-        reason: Option<String>,
-        message: Option<String>,
-        last_transition_time: Option<String>,
+    struct Condition<'a> {
+        #[serde(rename = "type", borrow)]
+        type_: Cow<'a, str>,
+        #[serde(borrow)]
+        status: Cow<'a, str>,
+        // Plain `Cow`s, empty when absent: serde borrows a `Cow` field, never one in an `Option`.
+        #[serde(borrow)]
+        reason: Cow<'a, str>,
+        #[serde(borrow)]
+        message: Cow<'a, str>,
+        #[serde(borrow)]
+        last_transition_time: Cow<'a, str>,
     }
 
     /// What the pod's own status says of trouble: `None` for most pods.
-    fn trouble_of(phase: Phase, status: &Status) -> Option<Box<PodTrouble>> {
+    fn trouble_of(phase: Phase, status: &Status<'_>) -> Option<Box<PodTrouble>> {
         let condition = |t: &str| status.conditions.iter().find(|c| c.type_ == t && c.status != "Unknown");
-        let disruption_target =
-            condition("DisruptionTarget").filter(|c| c.status == "True").map(|c| c.reason.as_deref().unwrap_or(""));
+        let disruption_target = condition("DisruptionTarget").filter(|c| c.status == "True").map(|c| &*c.reason);
         let (reason, message) = (status.reason.as_deref().unwrap_or(""), status.message.as_deref().unwrap_or(""));
         let disruption = disruption_of(reason, message, phase == Phase::Failed, disruption_target);
         let eviction_resource =
             disruption.filter(|d| *d == Disruption::Evicted).and_then(|_| eviction_resource(message));
         let unscheduled = condition("PodScheduled")
-            .filter(|c| c.status == "False" && c.reason.as_deref() == Some("Unschedulable") && phase == Phase::Pending);
+            .filter(|c| c.status == "False" && c.reason == "Unschedulable" && phase == Phase::Pending);
         let trouble = PodTrouble {
             disruption,
             eviction_resource,
             unschedulable: unscheduled.is_some(),
-            unschedulable_since: unscheduled.and_then(|c| timestamp(c.last_transition_time.as_deref())),
-            missing: unscheduled.and_then(|c| parse_missing_object(c.message.as_deref()?)),
+            unschedulable_since: unscheduled.and_then(|c| timestamp(Some(&c.last_transition_time))),
+            missing: unscheduled.and_then(|c| parse_missing_object(&c.message)),
             sandbox_not_ready_since: condition("PodReadyToStartContainers")
                 .or_else(|| condition("PodHasNetwork"))
                 .filter(|c| c.status == "False" && matches!(phase, Phase::Pending | Phase::Running))
-                .and_then(|c| timestamp(c.last_transition_time.as_deref())),
+                .and_then(|c| timestamp(Some(&c.last_transition_time))),
         };
         (trouble != PodTrouble::default()).then(|| Box::new(trouble))
     }
@@ -409,8 +418,8 @@ mod wire {
         }
     }
 
-    impl From<Pod> for SlimPod {
-        fn from(p: Pod) -> Self {
+    impl From<Pod<'_>> for SlimPod {
+        fn from(p: Pod<'_>) -> Self {
             let Pod { metadata, spec, status } = p;
             let name = metadata.name.clone().unwrap_or_default();
             let owner = metadata

@@ -106,6 +106,16 @@ fn expect_all(out: &str, ns: &str, pod: &str, c: &str, ctype: &str, wanted: &[Wa
     Verdict::Pass
 }
 
+/// The pod waits for the missing `(kind, name)`, and its container `app` has `wanted`.
+fn missing_then(out: &str, ns: &str, pod: &str, (kind, name): (&str, &str), wanted: &[Wanted]) -> Verdict {
+    let missing =
+        format!("crashloop_pod_missing_object{{namespace=\"{ns}\",pod=\"{pod}\",kind=\"{kind}\",name=\"{name}\"}}");
+    if value(out, &missing) != Some("1") {
+        return Verdict::Pending(format!("{missing} missing"));
+    }
+    expect_all(out, ns, pod, "app", "regular", wanted)
+}
+
 fn number(out: &str, s: &str) -> Option<f64> {
     value(out, s).and_then(|v| v.parse().ok())
 }
@@ -318,19 +328,11 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         "rn-secret",
         vec![secret, env_pod],
         on_pod("rn-secret", |pod, out| {
-            let ns = "rn-secret";
-            let missing = format!(
-                "crashloop_pod_missing_object{{namespace=\"{ns}\",pod=\"{pod}\",kind=\"secret\",name=\"app-secret\"}}"
-            );
-            if value(out, &missing) != Some("1") {
-                return Verdict::Pending(format!("{missing} missing"));
-            }
-            expect_all(
+            missing_then(
                 out,
-                ns,
+                "rn-secret",
                 pod,
-                "app",
-                "regular",
+                ("secret", "app-secret"),
                 &[
                     ("crashloop_container_waiting_reason", Some(("reason", "CreateContainerConfigError")), "1"),
                     ("crashloop_container_probable_cause", Some(("cause", "missing_config")), "1"),
@@ -511,19 +513,11 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         "rn-pvc",
         vec![claim],
         on_pod("rn-pvc", |pod, out| {
-            let ns = "rn-pvc";
-            let missing = format!(
-                "crashloop_pod_missing_object{{namespace=\"{ns}\",pod=\"{pod}\",kind=\"pvc\",name=\"absent-claim\"}}"
-            );
-            if value(out, &missing) != Some("1") {
-                return Verdict::Pending(format!("{missing} missing"));
-            }
-            expect_all(
+            missing_then(
                 out,
-                ns,
+                "rn-pvc",
                 pod,
-                "app",
-                "regular",
+                ("pvc", "absent-claim"),
                 &[("crashloop_container_probable_cause", Some(("cause", "missing_config")), "1")],
             )
         }),
@@ -596,6 +590,32 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
                     ("crashloop_container_probable_cause", Some(("cause", "liveness_probe")), "1"),
                 ],
             )
+        }),
+    ));
+
+    // A container over its own ephemeral-storage limit: the kubelet's eviction manager
+    // evicts the pod. No app failure: the eviction, with its resource, and no termination.
+    let mut filler = sh("app", "dd if=/dev/zero of=/fill bs=1M count=8; sleep 3600");
+    filler["resources"] = json!({"limits": {"ephemeral-storage": "2Mi"}});
+    s.push((
+        "rn-evicted",
+        vec![bare_pod("filler", "Always", json!({"containers": [filler]}))],
+        on_pod("rn-evicted", |pod, out| {
+            let ns = "rn-evicted";
+            let disruption = format!(
+                "crashloop_pod_disruption{{namespace=\"{ns}\",pod=\"{pod}\",disruption=\"evicted\",resource=\"ephemeral_storage_limit\"}}"
+            );
+            if value(out, &disruption) != Some("1") {
+                return Verdict::Pending(format!("{disruption} is {:?}", value(out, &disruption)));
+            }
+            let counted = format!("crashloop_container_terminations_total{{namespace=\"{ns}\",pod=\"{pod}\"");
+            if let Some(l) = out.lines().find(|l| l.starts_with(&counted) && !l.ends_with(" 0")) {
+                return Verdict::Fail(format!("an eviction counted as an app termination: {l}"));
+            }
+            expect_all(out, ns, pod, "app", "regular", &[
+                ("crashloop_container_probable_cause", Some(("cause", "evicted")), "1"),
+                ("crashloop_container_crashlooping", None, "0"),
+            ])
         }),
     ));
 
@@ -963,7 +983,10 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     let exporter = Exporter::start(&kubeconfig, &["--logs", "--logs-per-second", "20"]).await;
 
     let mut checks: Vec<(&'static str, Check)> = Vec::new();
-    for (ns, objects, check) in scenarios(cluster, node) {
+    // CRASHLOOP_REAL_NODE_ONLY=rn-x,rn-y runs only those scenarios (while developing one).
+    let only = std::env::var("CRASHLOOP_REAL_NODE_ONLY").ok();
+    let wanted = |ns: &str| only.as_deref().is_none_or(|o| o.split(',').any(|w| w == ns));
+    for (ns, objects, check) in scenarios(cluster, node).into_iter().filter(|(ns, _, _)| wanted(ns)) {
         testbed::ensure_namespace(&client, ns).await.expect("namespace");
         kubectl_create(cluster, ns, &objects);
         checks.push((ns, check));

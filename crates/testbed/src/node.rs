@@ -278,17 +278,19 @@ state = "{state}"
         let path = self.dir.join("containerd.toml");
         fs::write(&path, config).map_err(io("writing containerd.toml"))?;
         self.spawn("containerd", &bins.containerd, &["--config".into(), path.display().to_string()])?;
-        let socket = self.containerd_socket();
-        self.wait_for("containerd", Duration::from_secs(20), || {
-            Command::new("ctr")
-                .arg("-a")
-                .arg(&socket)
-                .arg("version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
+        self.wait_for("containerd", Duration::from_secs(20), || self.containerd_answers())
+    }
+
+    /// `ctr version` gets an answer from the node's containerd.
+    fn containerd_answers(&self) -> bool {
+        Command::new("ctr")
+            .arg("-a")
+            .arg(self.containerd_socket())
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     /// `localhost/busybox:testbed` (busybox-static and its applet links) and the sandbox image
@@ -428,19 +430,7 @@ state = "{state}"
                     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
                 })
             }
-            _ => {
-                let socket = self.containerd_socket();
-                self.wait_for(name, Duration::from_secs(30), || {
-                    Command::new("ctr")
-                        .arg("-a")
-                        .arg(&socket)
-                        .arg("version")
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status()
-                        .is_ok_and(|s| s.success())
-                })
-            }
+            _ => self.wait_for(name, Duration::from_secs(30), || self.containerd_answers()),
         }
     }
 
