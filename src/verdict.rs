@@ -190,9 +190,16 @@ pub fn is_troubled(
     if c.container_type == ContainerType::Ephemeral {
         return false;
     }
+    if pod.disruption().is_some() {
+        return true;
+    }
+    // Being deleted: nothing of it runs again, and its last status may be hours old (a pod
+    // on an unreachable node stays Terminating with it).
+    if pod.terminating {
+        return false;
+    }
     crashlooping
         || stuck_init(pod, c, now)
-        || pod.disruption().is_some()
         || c.state.waiting().is_some_and(|w| {
             !matches!(
                 w.reason,
@@ -385,18 +392,17 @@ pub struct ContainerReport<'a> {
 }
 
 /// The back-off state of a container. In a pod marked deleted or finished, the kubelet
-/// restarts nothing: no next restart is promised.
+/// restarts nothing: a `CrashLoopBackOff` its last status still shows is no back-off.
 pub fn backoff(pod: &SlimPod, c: &SlimContainer) -> Backoff {
-    let Some(w) = c.state.waiting().filter(|w| w.reason == WaitingReason::CrashLoopBackOff) else {
+    let waiting = c.state.waiting().filter(|w| w.reason == WaitingReason::CrashLoopBackOff && !pod.has_ended(c));
+    let Some(w) = waiting else {
         return Backoff { active: false, delay: None, next_restart: None };
     };
     let delay = match w.backoff_seconds {
         Some(d) => Some((d, DelaySource::Kubelet)),
         None => c.history().last_backoff_seconds.map(|d| (d, DelaySource::LastReported)),
     };
-    let next_restart = delay
-        .filter(|_| !pod.has_ended(c))
-        .and_then(|(d, _)| c.last_termination().and_then(|t| t.finished_at).map(|f| f as f64 + d));
+    let next_restart = delay.and_then(|(d, _)| c.last_termination().and_then(|t| t.finished_at).map(|f| f as f64 + d));
     Backoff { active: true, delay, next_restart }
 }
 
@@ -1072,8 +1078,7 @@ mod tests {
         deleted.terminating = true;
         let deleted = track(Some(&looping), deleted, t0 + 5, false);
         let r = &assess(&deleted, None, &|_| None, t0 + 5, false)[0];
-        assert_eq!((r.crashlooping, r.backoff.active, r.backoff.next_restart), (false, true, None));
-        assert_eq!(r.cause, Some(Cause::AppError), "its last end still says why it failed");
+        assert_eq!((r.crashlooping, r.backoff.active, r.backoff.next_restart, r.cause), (false, false, None, None));
         assert_eq!(
             deleted.containers[0].history().terminations.get(TerminationReason::Error),
             4,

@@ -12,7 +12,7 @@ use super::lines;
 use super::text::labels_of;
 use crate::event_counts::{ContainerEvents, PodEvents, Refused, WorkloadKey};
 use crate::verdict::{ContainerReport, assess, has_something_to_report, missing_objects, pod_has_something_to_report};
-use crate::view::{Disruption, EvictionResource, ObjectKind, SlimContainer, SlimPod, Timestamp, WaitingReason};
+use crate::view::{Disruption, EvictionResource, ObjectKind, SlimContainer, SlimPod, Timestamp};
 
 /// What one pass over the pods finds: the containers with detail series (or counted
 /// Events), each with its label set rendered once; the missing objects; the aggregates.
@@ -97,7 +97,7 @@ impl<'a> Pass<'a> {
                 }
                 if let Some(w) = report.container.state.waiting() {
                     *pass.waiting.entry((ns, w.reason.as_str())).or_default() += 1;
-                    if w.reason == WaitingReason::CrashLoopBackOff {
+                    if report.backoff.active {
                         *pass.in_backoff.entry(ns).or_default() += 1;
                     }
                 }

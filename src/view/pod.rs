@@ -742,21 +742,17 @@ impl PodLifecycle {
     }
 
     /// Whether the end `t` of `c` was a failure: [`Termination::is_failure`], except for
-    /// a disrupted pod's ends, an ephemeral container's, and what a stop gives. The kubelet stops a sidecar once the pod is being deleted or its
-    /// regular containers are done, and any exit of it then is normal; a container stopped
-    /// because its pod is being deleted ends by its stop signal (or SIGKILL after the grace
-    /// period), which is no crash either.
+    /// what a stop gives. A pod being deleted has its containers stopped (by their stop
+    /// signal, SIGKILL after the grace period, or an app that exits 1 on SIGTERM), and a
+    /// disrupted pod's by the node or the control plane: no crash. The kubelet stops a
+    /// sidecar once its pod's regular containers are done, and any exit of it then is
+    /// normal. An ephemeral container (`kubectl debug`) exits with whatever its shell last
+    /// ran.
     pub fn failed(&self, c: &SlimContainer, t: &Termination) -> bool {
-        // A disrupted pod's containers were stopped by the node or the control plane; an
-        // ephemeral container (`kubectl debug`) exits with whatever its shell last ran.
-        if !t.is_failure() || self.disrupted || c.container_type == ContainerType::Ephemeral {
+        if !t.is_failure() || self.terminating || self.disrupted || c.container_type == ContainerType::Ephemeral {
             return false;
         }
-        let stopping = self.terminating || matches!(self.phase, Phase::Succeeded | Phase::Failed);
-        if c.container_type == ContainerType::Sidecar && stopping {
-            return false;
-        }
-        !(self.terminating && t.is_stop(c.restart_spec().stop_signal))
+        !(c.container_type == ContainerType::Sidecar && matches!(self.phase, Phase::Succeeded | Phase::Failed))
     }
 }
 
