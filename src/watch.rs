@@ -119,9 +119,15 @@ fn status_kind(code: u16) -> &'static str {
 #[derive(Default)]
 pub struct ErrorLog {
     last: Option<&'static str>,
+    /// Logs at debug only: a second watch of a resource whose first watch says it all.
+    quiet: bool,
 }
 
 impl ErrorLog {
+    pub fn quiet() -> Self {
+        ErrorLog { last: None, quiet: true }
+    }
+
     pub fn error(&mut self, resource: &str, kind: &'static str, err: &dyn std::error::Error) {
         let hint = match kind {
             "forbidden" => {
@@ -134,7 +140,9 @@ impl ErrorLog {
             }
             _ => "",
         };
-        if kind == "gone" && self.last != Some(kind) {
+        if self.quiet {
+            tracing::debug!(resource, kind, error = %err, "second watch failed");
+        } else if kind == "gone" && self.last != Some(kind) {
             // Routine: the resourceVersion expired (etcd compaction, a long disconnection).
             tracing::info!(resource, error = %err, "watch expired (410 Gone): relisting");
         } else if self.last != Some(kind) {
@@ -170,7 +178,7 @@ impl ErrorLog {
     }
 
     pub fn ok(&mut self, resource: &str) {
-        if let Some(kind) = self.last.take() {
+        if let Some(kind) = self.last.take().filter(|_| !self.quiet) {
             tracing::info!(resource, previous_error = kind, "watch recovered");
         }
     }
@@ -232,7 +240,8 @@ pub fn event_watch(
         }
         tracing::debug!("pod caches ready: starting the event watch");
         let mut errors = ErrorLog::default();
-        let mut refusal_errors = ErrorLog::default();
+        // The same resource, RBAC and apiserver as the pod Events: their log says it once.
+        let mut refusal_errors = ErrorLog::quiet();
         let mut refusals_open = true;
         let mut refusals = watcher::watcher(api.clone(), refusal_config).default_backoff().boxed();
         let mut stream = watcher::watcher(api, config).default_backoff().boxed();
