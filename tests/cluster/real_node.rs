@@ -619,6 +619,106 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         }),
     ));
 
+    // The kubelet's own admission, bypassing the scheduler (`nodeName`): a pod that asks for
+    // more CPU than the node has is rejected (`OutOfcpu`); a critical pod that does not fit
+    // preempts a pod that holds the CPU (`Preempting`). No app failure in either.
+    let mut huge = container("app", &["sleep", "3600"]);
+    huge["resources"] = json!({"requests": {"cpu": "100"}});
+    let rejected = bare_pod("too-big", "Always", json!({"nodeName": "localhost", "containers": [huge]}));
+    s.push(("rn-rejected", vec![rejected], on_pod("rn-rejected", |pod, out| {
+        let ns = "rn-rejected";
+        let disruption = format!(
+            "crashloop_pod_disruption{{namespace=\"{ns}\",pod=\"{pod}\",disruption=\"admission_rejected\",resource=\"\"}}"
+        );
+        if value(out, &disruption) != Some("1") {
+            return Verdict::Pending(format!("{disruption} is {:?}", value(out, &disruption)));
+        }
+        expect_all(out, ns, pod, "app", "regular", &[
+            ("crashloop_container_probable_cause", Some(("cause", "admission_rejected")), "1"),
+            ("crashloop_container_state", Some(("state", "unknown")), "1"),
+        ])
+    })));
+
+    let mut holder = container("app", &["sleep", "3600"]);
+    holder["resources"] = json!({"requests": {"cpu": "1"}});
+    let victim = bare_pod("victim", "Always", json!({"nodeName": "localhost", "containers": [holder]}));
+    let mut critical = container("app", &["sleep", "3600"]);
+    critical["resources"] = json!({"requests": {"cpu": "1500m"}});
+    let critical = bare_pod(
+        "critical",
+        "Always",
+        json!({"nodeName": "localhost", "priorityClassName": "system-node-critical", "containers": [critical]}),
+    );
+    let kubeconfig = cluster.kubeconfig_path();
+    let mut admitted = false;
+    s.push((
+        "rn-preempted",
+        vec![victim],
+        Box::new(move |seen: &Seen, out: &str| {
+            let ns = "rn-preempted";
+            let kubectl = |args: &[&str], stdin: Option<String>| {
+                let mut cmd = Command::new("kubectl");
+                cmd.arg("--kubeconfig").arg(&kubeconfig).args(["-n", ns]).args(args);
+                match stdin {
+                    Some(text) => {
+                        use std::io::Write;
+                        let mut child = cmd
+                            .arg("-f")
+                            .arg("-")
+                            .stdin(std::process::Stdio::piped())
+                            .stdout(std::process::Stdio::null())
+                            .spawn()
+                            .ok()?;
+                        child.stdin.take()?.write_all(text.as_bytes()).ok()?;
+                        child.wait().ok().filter(|s| s.success())
+                    }
+                    None => cmd.output().ok().map(|o| o.status).filter(|s| s.success()),
+                }
+            };
+            if !admitted {
+                // The victim runs (it holds its CPU) before the critical pod comes.
+                let ready = seen.pods(ns).iter().any(|p| p == "victim")
+                    && kubectl(&["wait", "--for=condition=Ready", "pod/victim", "--timeout=1s"], None).is_some();
+                if !ready {
+                    return Verdict::Pending("the victim is not running yet".into());
+                }
+                if kubectl(&["create"], Some(critical.to_string())).is_none() {
+                    return Verdict::Fail("creating the critical pod failed".into());
+                }
+                admitted = true;
+                return Verdict::Pending("the critical pod created".into());
+            }
+            let disruption = format!(
+                "crashloop_pod_disruption{{namespace=\"{ns}\",pod=\"victim\",disruption=\"preempted\",resource=\"\"}}"
+            );
+            if value(out, &disruption) != Some("1") {
+                return Verdict::Pending(format!("{disruption} is {:?}", value(out, &disruption)));
+            }
+            let counted = format!("crashloop_container_terminations_total{{namespace=\"{ns}\",pod=\"victim\"");
+            if let Some(l) = out.lines().find(|l| l.starts_with(&counted) && !l.ends_with(" 0")) {
+                return Verdict::Fail(format!("a preemption counted as an app termination: {l}"));
+            }
+            match expect_all(
+                out,
+                ns,
+                "victim",
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_probable_cause", Some(("cause", "preempted")), "1"),
+                    ("crashloop_container_crashlooping", None, "0"),
+                ],
+            ) {
+                // The critical pod gives its CPU back to the other tests.
+                Verdict::Pass => match kubectl(&["delete", "pod", "critical", "--wait=false"], None) {
+                    Some(_) => Verdict::Pass,
+                    None => Verdict::Fail("deleting the critical pod failed".into()),
+                },
+                other => other,
+            }
+        }),
+    ));
+
     // A liveness loop long enough for the kubelet's spam filter (a burst of 25 Events per
     // pod, then one per 5 minutes) to stop writing Killing: the probe stays the cause.
     let mut looping = container("app", &["sleep", "3600"]);
@@ -1458,7 +1558,9 @@ fn samples_of(out: &str, families: &[&str]) -> BTreeMap<String, f64> {
 async fn restart_in_the_middle(exporter: &Exporter, node: &Node) {
     const COUNTERS: [&str; 2] = ["crashloop_container_restarts_total", "crashloop_container_terminations_total"];
     let before = exporter.metrics().await;
+    const LAST_END: &str = "crashloop_container_last_terminated_timestamp_seconds";
     let mut last = samples_of(&before, &COUNTERS);
+    let (restarts_before, ends_before) = (last.clone(), samples_of(&before, &[LAST_END]));
     // The containers that run and have not crash-looped: they must stay so.
     let steady: Vec<String> = samples_of(&before, &["crashloop_container_crashlooping"])
         .into_iter()
@@ -1487,13 +1589,18 @@ async fn restart_in_the_middle(exporter: &Exporter, node: &Node) {
                 now.iter().filter(|(s, _)| s.starts_with(COUNTERS[1]) && s.contains(container)).map(|(_, v)| v).sum();
             assert!(counted <= restarts + 1.0, "{container}: {counted} terminations for {restarts} restarts");
         }
+        // A container may start looping only by crashing: a restart, or a new end with its
+        // own time, since the restarts (a scenario's Job crashes by design).
         let looping = samples_of(&out, &["crashloop_container_crashlooping"]);
+        let ends = samples_of(&out, &[LAST_END]);
         for series in &steady {
             let restarts = series.replacen("crashloop_container_crashlooping", COUNTERS[0], 1);
-            let restarted = now.get(&restarts) != last.get(&restarts);
+            let end = series.replacen("crashloop_container_crashlooping", LAST_END, 1);
+            let crashed = now.get(&restarts) != restarts_before.get(&restarts)
+                || ends.get(&end).is_some_and(|t| Some(t) != ends_before.get(&end));
             assert!(
-                looping.get(series) != Some(&1.0) || restarted,
-                "{series} became a crash loop after the restarts without a restart of its own"
+                looping.get(series) != Some(&1.0) || crashed,
+                "{series} became a crash loop after the restarts without a crash of its own"
             );
         }
         last.extend(now);
