@@ -156,11 +156,19 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
             return Verdict::Pending(format!("{workload} missing"));
         }
         let restarts = number(out, &series("crashloop_container_restarts_total", ns, pod, "app", "regular", None));
-        let ooms = number(out, &series("crashloop_container_terminations_total", ns, pod, "app", "regular", Some(("reason", "OOMKilled"))));
+        let ended = |reason| number(out, &series("crashloop_container_terminations_total", ns, pod, "app", "regular", Some(("reason", reason))));
+        // Every restart is counted once, by its end's reason. containerd 1.6 may report an
+        // OOM kill whose event came late as Error/137 (seen once in seven runs, on a loaded
+        // machine): such an end counts as the Error the kubelet wrote.
+        let (ooms, errors) = (ended("OOMKilled"), ended("Error").unwrap_or(0.0));
         match (restarts, ooms) {
-            (Some(r), Some(o)) if r >= 2.0 && o == r => Verdict::Pass,
-            (Some(r), Some(o)) if r >= 2.0 && o > r => Verdict::Fail(format!("{o} OOM kills counted for {r} restarts")),
-            other => Verdict::Pending(format!("(restarts, OOMKilled terminations) = {other:?}, want equal and >= 2")),
+            (Some(r), Some(o)) if r >= 2.0 && o >= 2.0 && o + errors == r => Verdict::Pass,
+            (Some(r), Some(o)) if r >= 2.0 && o + errors > r => {
+                Verdict::Fail(format!("{o} OOM kills and {errors} errors counted for {r} restarts"))
+            }
+            other => Verdict::Pending(format!(
+                "(restarts, OOMKilled terminations) = {other:?}, {errors} Error: want OOMKilled + Error = restarts, OOMKilled >= 2"
+            )),
         }
     })));
 
