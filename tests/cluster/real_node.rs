@@ -157,17 +157,18 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         }
         let restarts = number(out, &series("crashloop_container_restarts_total", ns, pod, "app", "regular", None));
         let ended = |reason| number(out, &series("crashloop_container_terminations_total", ns, pod, "app", "regular", Some(("reason", reason))));
-        // Every restart is counted once, by its end's reason. containerd 1.6 may report an
-        // OOM kill whose event came late as Error/137 (seen once in seven runs, on a loaded
-        // machine): such an end counts as the Error the kubelet wrote.
-        let (ooms, errors) = (ended("OOMKilled"), ended("Error").unwrap_or(0.0));
-        match (restarts, ooms) {
-            (Some(r), Some(o)) if r >= 2.0 && o >= 2.0 && o + errors == r => Verdict::Pass,
-            (Some(r), Some(o)) if r >= 2.0 && o + errors > r => {
-                Verdict::Fail(format!("{o} OOM kills and {errors} errors counted for {r} restarts"))
+        // Every restart is counted once, by the reason of the end the kubelet wrote. Under
+        // load the kubelet does not always write OOMKilled: containerd 1.6 reported a late
+        // OOM kill as Error/137 once, and once a restart came without its lastState (the
+        // dead container collected first: reason `other`), in nine runs.
+        let others: f64 = ["Error", "Completed", "StartError", "other"].into_iter().filter_map(ended).sum();
+        match (restarts, ended("OOMKilled")) {
+            (Some(r), Some(o)) if r >= 2.0 && o >= 2.0 && o + others == r => Verdict::Pass,
+            (Some(r), Some(o)) if r >= 2.0 && o + others > r => {
+                Verdict::Fail(format!("{o} OOM kills and {others} other ends counted for {r} restarts"))
             }
             other => Verdict::Pending(format!(
-                "(restarts, OOMKilled terminations) = {other:?}, {errors} Error: want OOMKilled + Error = restarts, OOMKilled >= 2"
+                "(restarts, OOMKilled terminations) = {other:?}, {others} others: want all ends = restarts, OOMKilled >= 2"
             )),
         }
     })));
