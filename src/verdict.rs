@@ -145,19 +145,16 @@ pub fn missing_objects(pod: &SlimPod, events: Option<&PodEvents>) -> BTreeSet<Mi
 /// [`SANDBOX_STUCK_SECONDS`]. Only while it waits to be created (or has no status yet); a
 /// missing object is [`missing_objects_of`]'s.
 fn start_blocker(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, now: Timestamp) -> Option<Cause> {
-    let creating = match &c.state {
-        State::Unknown => true,
-        State::Waiting(w) => matches!(w.reason, WaitingReason::ContainerCreating | WaitingReason::PodInitializing),
-        _ => false,
+    let initializing = match &c.state {
+        State::Unknown => false,
+        State::Waiting(w) if w.reason == WaitingReason::ContainerCreating => false,
+        State::Waiting(w) if w.reason == WaitingReason::PodInitializing => true,
+        _ => return None,
     };
-    if !creating {
-        return None;
-    }
     if pod.unschedulable() {
         return Some(Cause::Unschedulable);
     }
-    let waiting_creation = c.state.waiting().is_some_and(|w| w.reason == WaitingReason::ContainerCreating);
-    if !(waiting_creation || matches!(c.state, State::Unknown)) {
+    if initializing {
         return None;
     }
     let sandbox_stuck = pod
@@ -235,6 +232,15 @@ fn probe_kill_of(pod: &SlimPod, c: &SlimContainer, t: &Termination, events: Opti
     (at >= streak.since - grace - PROBE_KILL_WINDOW_SECONDS && at <= finished).then_some(probe)
 }
 
+/// The cause an exec error gives: the command is not in the image, or cannot be executed.
+fn exec_cause(hint: Hint) -> Option<Cause> {
+    match hint {
+        Hint::ExecutableNotFound => Some(Cause::CommandNotFound),
+        Hint::PermissionDenied | Hint::ExecFormatError => Some(Cause::NotExecutable),
+        _ => None,
+    }
+}
+
 /// The probable cause, decided by the first rule that holds (see the README's table).
 pub fn classify(
     pod: &SlimPod,
@@ -263,23 +269,15 @@ pub fn classify(
                     _ => Cause::MissingConfig,
                 };
             }
-            // The runtime could not create or start this instance: its own message decides,
-            // never the previous instance's end.
+            // The runtime could not create or start this instance: its own message decides
+            // (or, for a RunContainerError, the StartError of this same instance), never the
+            // previous instance's end.
             WaitingReason::CreateContainerError | WaitingReason::RunContainerError => {
-                return match w.hint {
-                    Hint::ExecutableNotFound => Cause::CommandNotFound,
-                    Hint::PermissionDenied | Hint::ExecFormatError => Cause::NotExecutable,
-                    _ if w.reason == WaitingReason::RunContainerError
-                        && last.is_some_and(|t| t.reason == TerminationReason::StartError) =>
-                    {
-                        match last.map(|t| t.hint) {
-                            Some(Hint::ExecutableNotFound) => Cause::CommandNotFound,
-                            Some(Hint::PermissionDenied | Hint::ExecFormatError) => Cause::NotExecutable,
-                            _ => Cause::RuntimeError,
-                        }
-                    }
-                    _ => Cause::RuntimeError,
-                };
+                let start_error = last.filter(|t| {
+                    w.reason == WaitingReason::RunContainerError && t.reason == TerminationReason::StartError
+                });
+                let hint = Some(w.hint).filter(|h| *h != Hint::None).or(start_error.map(|t| t.hint));
+                return hint.and_then(exec_cause).unwrap_or(Cause::RuntimeError);
             }
             _ => {}
         }

@@ -143,14 +143,8 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     }
     text.family(&UNSCHEDULABLE_SINCE);
     for (pod, since) in &pass.unschedulable {
-        if *since > 0 {
-            text.sample(
-                &UNSCHEDULABLE_SINCE,
-                &labels_of(&UNSCHEDULABLE_SINCE, &[pod.namespace(), pod.name()]),
-                None,
-                *since,
-            )?;
-        }
+        let labels = labels_of(&UNSCHEDULABLE_SINCE, &[pod.namespace(), pod.name()]);
+        text.sample(&UNSCHEDULABLE_SINCE, &labels, None, *since)?;
     }
     text.family(&PROBABLE_CAUSE);
     for d in &pass.details {

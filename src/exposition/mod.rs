@@ -76,8 +76,7 @@ fn render(source: &PodSource, self_metrics: &Registry, process: &ProcessStats, t
         let state = lock(&source.events);
         (state.snapshot(), state.records(), state.refused())
     };
-    let mut pass = Pass::of(&pods, &mut events, source, now);
-    pass.refused = refused;
+    let pass = Pass::of(&pods, &mut events, refused, source, now);
     encode::encode_pods(text, &pass)?;
     encode::encode_cache(text, &source.caches, pods.len(), records)?;
     process::encode(text, process)?;

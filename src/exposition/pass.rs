@@ -47,10 +47,11 @@ pub(super) struct Detail<'a> {
 }
 
 impl<'a> Pass<'a> {
-    /// `events` is keyed by pod uid.
+    /// `events` is keyed by pod uid; `refused` are the workloads whose pods were refused.
     pub(super) fn of(
         pods: &'a [Arc<SlimPod>],
         events: &mut HashMap<String, PodEvents>,
+        refused: Vec<(WorkloadKey, Refused)>,
         source: &PodSource,
         now: Timestamp,
     ) -> Self {
@@ -63,7 +64,7 @@ impl<'a> Pass<'a> {
             disrupted: Vec::new(),
             unschedulable: Vec::new(),
             disrupted_by_namespace: BTreeMap::new(),
-            refused: Vec::new(),
+            refused,
             troubled: BTreeMap::new(),
             in_backoff: BTreeMap::new(),
             waiting: BTreeMap::new(),
@@ -122,8 +123,8 @@ impl<'a> Pass<'a> {
                     pass.disrupted.push((pod, d, resource));
                     *pass.disrupted_by_namespace.entry((ns, d.as_str())).or_default() += 1;
                 }
-                if pod.unschedulable() {
-                    pass.unschedulable.push((pod, trouble.unschedulable_since.unwrap_or(0)));
+                if let Some(since) = trouble.unschedulable_since.filter(|_| pod.unschedulable()) {
+                    pass.unschedulable.push((pod, since));
                 }
             }
         }
