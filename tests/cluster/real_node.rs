@@ -106,6 +106,22 @@ fn expect_all(out: &str, ns: &str, pod: &str, c: &str, ctype: &str, wanted: &[Wa
     Verdict::Pass
 }
 
+/// The pod was disrupted (`(disruption, resource)`), none of its ends counts as an app
+/// termination, and its container `app` has `wanted`.
+fn disrupted_then(out: &str, ns: &str, pod: &str, (kind, resource): (&str, &str), wanted: &[Wanted]) -> Verdict {
+    let disruption = format!(
+        "crashloop_pod_disruption{{namespace=\"{ns}\",pod=\"{pod}\",disruption=\"{kind}\",resource=\"{resource}\"}}"
+    );
+    if value(out, &disruption) != Some("1") {
+        return Verdict::Pending(format!("{disruption} is {:?}", value(out, &disruption)));
+    }
+    let counted = format!("crashloop_container_terminations_total{{namespace=\"{ns}\",pod=\"{pod}\"");
+    if let Some(l) = out.lines().find(|l| l.starts_with(&counted) && !l.ends_with(" 0")) {
+        return Verdict::Fail(format!("a disruption counted as an app termination: {l}"));
+    }
+    expect_all(out, ns, pod, "app", "regular", wanted)
+}
+
 /// The pod waits for the missing `(kind, name)`, and its container `app` has `wanted`.
 fn missing_then(out: &str, ns: &str, pod: &str, (kind, name): (&str, &str), wanted: &[Wanted]) -> Verdict {
     let missing =
@@ -464,24 +480,21 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
             5,
             on_pod("rn-deadline", |pod, out| {
                 let ns = "rn-deadline";
-                let disruption = format!(
-                    "crashloop_pod_disruption{{namespace=\"{ns}\",pod=\"{pod}\",disruption=\"deadline_exceeded\",resource=\"\"}}"
-                );
                 let by_namespace =
                     format!("crashloop_disrupted_pods{{namespace=\"{ns}\",disruption=\"deadline_exceeded\"}}");
-                for s in [&disruption, &by_namespace] {
-                    if value(out, s) != Some("1") {
-                        return Verdict::Pending(format!("{s} is {:?}", value(out, s)));
-                    }
+                if value(out, &by_namespace) != Some("1") {
+                    return Verdict::Pending(format!("{by_namespace} is {:?}", value(out, &by_namespace)));
                 }
-                let terminations = format!("crashloop_container_terminations_total{{namespace=\"{ns}\",pod=\"{pod}\"");
-                if let Some(l) = out.lines().find(|l| l.starts_with(&terminations) && !l.ends_with(" 0")) {
-                    return Verdict::Fail(format!("an app termination counted: {l}"));
-                }
-                expect_all(out, ns, pod, "app", "regular", &[
-                    ("crashloop_container_probable_cause", Some(("cause", "deadline_exceeded")), "1"),
-                    ("crashloop_container_crashlooping", None, "0"),
-                ])
+                disrupted_then(
+                    out,
+                    ns,
+                    pod,
+                    ("deadline_exceeded", ""),
+                    &[
+                        ("crashloop_container_probable_cause", Some(("cause", "deadline_exceeded")), "1"),
+                        ("crashloop_container_crashlooping", None, "0"),
+                    ],
+                )
             }),
         ),
     ));
@@ -610,21 +623,16 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         "rn-evicted",
         vec![bare_pod("filler", "Always", json!({"containers": [filler]}))],
         on_pod("rn-evicted", |pod, out| {
-            let ns = "rn-evicted";
-            let disruption = format!(
-                "crashloop_pod_disruption{{namespace=\"{ns}\",pod=\"{pod}\",disruption=\"evicted\",resource=\"ephemeral_storage_limit\"}}"
-            );
-            if value(out, &disruption) != Some("1") {
-                return Verdict::Pending(format!("{disruption} is {:?}", value(out, &disruption)));
-            }
-            let counted = format!("crashloop_container_terminations_total{{namespace=\"{ns}\",pod=\"{pod}\"");
-            if let Some(l) = out.lines().find(|l| l.starts_with(&counted) && !l.ends_with(" 0")) {
-                return Verdict::Fail(format!("an eviction counted as an app termination: {l}"));
-            }
-            expect_all(out, ns, pod, "app", "regular", &[
-                ("crashloop_container_probable_cause", Some(("cause", "evicted")), "1"),
-                ("crashloop_container_crashlooping", None, "0"),
-            ])
+            disrupted_then(
+                out,
+                "rn-evicted",
+                pod,
+                ("evicted", "ephemeral_storage_limit"),
+                &[
+                    ("crashloop_container_probable_cause", Some(("cause", "evicted")), "1"),
+                    ("crashloop_container_crashlooping", None, "0"),
+                ],
+            )
         }),
     ));
 
@@ -634,19 +642,22 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
     let mut huge = container("app", &["sleep", "3600"]);
     huge["resources"] = json!({"requests": {"cpu": "100"}});
     let rejected = bare_pod("too-big", "Always", json!({"nodeName": "localhost", "containers": [huge]}));
-    s.push(("rn-rejected", vec![rejected], on_pod("rn-rejected", |pod, out| {
-        let ns = "rn-rejected";
-        let disruption = format!(
-            "crashloop_pod_disruption{{namespace=\"{ns}\",pod=\"{pod}\",disruption=\"admission_rejected\",resource=\"\"}}"
-        );
-        if value(out, &disruption) != Some("1") {
-            return Verdict::Pending(format!("{disruption} is {:?}", value(out, &disruption)));
-        }
-        expect_all(out, ns, pod, "app", "regular", &[
-            ("crashloop_container_probable_cause", Some(("cause", "admission_rejected")), "1"),
-            ("crashloop_container_state", Some(("state", "unknown")), "1"),
-        ])
-    })));
+    s.push((
+        "rn-rejected",
+        vec![rejected],
+        on_pod("rn-rejected", |pod, out| {
+            disrupted_then(
+                out,
+                "rn-rejected",
+                pod,
+                ("admission_rejected", ""),
+                &[
+                    ("crashloop_container_probable_cause", Some(("cause", "admission_rejected")), "1"),
+                    ("crashloop_container_state", Some(("state", "unknown")), "1"),
+                ],
+            )
+        }),
+    ));
 
     let mut holder = container("app", &["sleep", "3600"]);
     holder["resources"] = json!({"requests": {"cpu": "1"}});
@@ -697,22 +708,11 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
                 admitted = true;
                 return Verdict::Pending("the critical pod created".into());
             }
-            let disruption = format!(
-                "crashloop_pod_disruption{{namespace=\"{ns}\",pod=\"victim\",disruption=\"preempted\",resource=\"\"}}"
-            );
-            if value(out, &disruption) != Some("1") {
-                return Verdict::Pending(format!("{disruption} is {:?}", value(out, &disruption)));
-            }
-            let counted = format!("crashloop_container_terminations_total{{namespace=\"{ns}\",pod=\"victim\"");
-            if let Some(l) = out.lines().find(|l| l.starts_with(&counted) && !l.ends_with(" 0")) {
-                return Verdict::Fail(format!("a preemption counted as an app termination: {l}"));
-            }
-            match expect_all(
+            match disrupted_then(
                 out,
                 ns,
                 "victim",
-                "app",
-                "regular",
+                ("preempted", ""),
                 &[
                     ("crashloop_container_probable_cause", Some(("cause", "preempted")), "1"),
                     ("crashloop_container_crashlooping", None, "0"),
