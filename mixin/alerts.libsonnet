@@ -44,7 +44,7 @@
 //     increase(c[W]) + (min_over_time(c[W]) unless present_over_time(c[W] offset W)
 //                       or increase(c[W]) * 0)
 //   (a counter reset by an exporter restart keeps its series, and increase() handles it).
-//   ContainerRestartingOften keeps a plain increase(): it needs 5 restarts, and missing
+//   CrashloopContainerRestartingOften keeps a plain increase(): it needs 5 restarts, and missing
 //   the first one of a new series only delays it by one restart.
 //
 // The workload alerts divide by crashloop_workload_pods, the number of pods of the
@@ -171,7 +171,7 @@
     },
 
     local oomKilled(severity, kinds) = {
-      alert: 'ContainerOOMKilled',
+      alert: 'CrashloopContainerOOMKilled',
       expr: withCauseAndWorkload(oomKills, [kinds]) + '>= 1 < %d\n' % cfg.oomRepeatedCount,
       labels: { severity: severity, cause: '' },
       annotations: {
@@ -183,7 +183,7 @@
           lastExitCode,
           memoryLimit,
         ]),
-        runbook_url: runbook('ContainerOOMKilled'),
+        runbook_url: runbook('CrashloopContainerOOMKilled'),
       },
     },
 
@@ -215,7 +215,7 @@
         name: 'crashloop-exporter.containers',
         rules: [
           {
-            alert: 'ContainerCrashLooping',
+            alert: 'CrashloopContainerCrashLooping',
             expr: withCauseAndWorkload('(\n  %s\n)' % indent(crashLooping, 2)),
             'for': cfg.crashLoopingFor,
             labels: { severity: cfg.crashLoopingSeverity, cause: '' },
@@ -227,11 +227,11 @@
                 'Probable cause: %s.' % causeOr('unknown'),
                 lastExitCode,
               ]),
-              runbook_url: runbook('ContainerCrashLooping'),
+              runbook_url: runbook('CrashloopContainerCrashLooping'),
             },
           },
           {
-            alert: 'ContainerOOMKilledRepeatedly',
+            alert: 'CrashloopContainerOOMKilledRepeatedly',
             expr: withCauseAndWorkload(oomKills) + '>= %d\n' % cfg.oomRepeatedCount,
             labels: { severity: cfg.oomKilledRepeatedlySeverity, cause: '' },
             annotations: {
@@ -243,7 +243,7 @@
                 lastExitCode,
                 memoryLimit,
               ]),
-              runbook_url: runbook('ContainerOOMKilledRepeatedly'),
+              runbook_url: runbook('CrashloopContainerOOMKilledRepeatedly'),
             },
           },
           // One OOM kill (fewer than oomRepeatedCount) in the window; Repeatedly takes over
@@ -256,7 +256,7 @@
           {
             // The kubelet killed the container because its liveness or startup probe failed
             // (from Killing events; `probe` says which).
-            alert: 'ContainerProbeKilled',
+            alert: 'CrashloopContainerProbeKilled',
             expr: withCauseAndWorkload(|||
               max by (%(ck)s, container_type, probe) (
                 %(n)s
@@ -272,14 +272,14 @@
                 'Probable cause: %s.' % causeOr('{{ $labels.probe }}_probe'),
                 lastExitCode,
               ]),
-              runbook_url: runbook('ContainerProbeKilled'),
+              runbook_url: runbook('CrashloopContainerProbeKilled'),
             },
           },
           {
             // `category` (not_found, unauthorized, unreachable, other) comes from the last
             // `Failed to pull image` event and may change while the alert is pending, so it
             // is named in the annotations and kept out of the alert's labels.
-            alert: 'ContainerImagePullFailing',
+            alert: 'CrashloopContainerImagePullFailing',
             expr: withCauseAndWorkload(|||
               max by (%(ck)s, container_type) (%(pull)s == 1)
               * on (%(ck)s) group_left (category)
@@ -295,13 +295,13 @@
                 'Probable cause: %s.' % causeOr('image_pull'),
                 lastExitCode,
               ]),
-              runbook_url: runbook('ContainerImagePullFailing'),
+              runbook_url: runbook('CrashloopContainerImagePullFailing'),
             },
           },
           {
             // A pod-level series (no container label): the pod waits for a ConfigMap, Secret
             // or PVC that does not exist. One alert per missing object.
-            alert: 'PodMissingConfigObject',
+            alert: 'CrashloopPodMissingConfigObject',
             expr: withWorkload('max by (%s, kind, name) (%s == 1)' % [podKey, sel('crashloop_pod_missing_object')]),
             'for': cfg.missingObjectFor,
             labels: { severity: cfg.missingObjectSeverity },
@@ -314,7 +314,7 @@
                 Probable cause: missing_config.
                 Create the {{ $labels.kind }} or fix the reference in the pod template.
               ||| % cfg.missingObjectFor),
-              runbook_url: runbook('PodMissingConfigObject'),
+              runbook_url: runbook('CrashloopPodMissingConfigObject'),
             },
           },
           {
@@ -322,7 +322,7 @@
             // crash-looping (more than 10 minutes between crashes). restarts_total is the
             // kubelet's restartCount: it starts at 0 with the container and is not reset by
             // an exporter restart, so a plain increase() is right here.
-            alert: 'ContainerRestartingOften',
+            alert: 'CrashloopContainerRestartingOften',
             expr: withCauseAndWorkload(|||
               max by (%s, container_type) (
                 increase(%s[%s])
@@ -337,7 +337,7 @@
                 'Probable cause: %s.' % causeOr('unknown'),
                 lastExitCode,
               ]),
-              runbook_url: runbook('ContainerRestartingOften'),
+              runbook_url: runbook('CrashloopContainerRestartingOften'),
             },
           },
         ],
@@ -349,7 +349,7 @@
         name: 'crashloop-exporter.workloads',
         rules: [
           {
-            alert: 'WorkloadCrashLooping',
+            alert: 'CrashloopWorkloadCrashLooping',
             expr: workloadAffected(crashLooping),
             'for': cfg.workloadCrashLoopingFor,
             labels: { severity: cfg.workloadCrashLoopingSeverity },
@@ -358,14 +358,14 @@
               description: fold(|||
                 {{ $value | printf "%%.0f" }} of the %s pods of {{ $labels.workload_kind }} {{ $labels.namespace }}/{{ $labels.workload }}
                 have a crash-looping container (at least %s of its pods, for more than %s): the workload is down or
-                badly degraded, not one replica. The ContainerCrashLooping alerts of its pods (inhibited by this one in
+                badly degraded, not one replica. The CrashloopContainerCrashLooping alerts of its pods (inhibited by this one in
                 alerts/alertmanager.example.yml) name the containers and causes.
               ||| % [workloadPods, pct(cfg.workloadAffectedRatio), cfg.workloadCrashLoopingFor]),
-              runbook_url: runbook('WorkloadCrashLooping'),
+              runbook_url: runbook('CrashloopWorkloadCrashLooping'),
             },
           },
           {
-            alert: 'WorkloadOOMKilled',
+            alert: 'CrashloopWorkloadOOMKilled',
             expr: workloadAffected(|||
               max by (%(ck)s) (
                 %(n)s
@@ -381,10 +381,10 @@
               description: fold(|||
                 {{ $value | printf "%%.0f" }} of the %s pods of {{ $labels.workload_kind }} {{ $labels.namespace }}/{{ $labels.workload }}
                 have a container OOM-killed %d times or more in the last %s (at least %s of its pods): the memory limit
-                is too low for the workload, not for one replica. The ContainerOOMKilledRepeatedly alerts of its pods (inhibited by
+                is too low for the workload, not for one replica. The CrashloopContainerOOMKilledRepeatedly alerts of its pods (inhibited by
                 this one in alerts/alertmanager.example.yml) name the containers.
               ||| % [workloadPods, cfg.oomRepeatedCount, cfg.oomWindow, pct(cfg.workloadAffectedRatio)]),
-              runbook_url: runbook('WorkloadOOMKilled'),
+              runbook_url: runbook('CrashloopWorkloadOOMKilled'),
             },
           },
         ],

@@ -32,46 +32,46 @@
     // is a Prometheus duration; a `for` of '0s' means none. Severities: critical pages,
     // warning goes to a ticket or chat, info is a notice.
 
-    // ContainerCrashLooping: crashloop_container_crashlooping is 1 and the container both
+    // CrashloopContainerCrashLooping: crashloop_container_crashlooping is 1 and the container both
     // restarted crashLoopingMinRestarts times in crashLoopingRestartsWindow and was in
     // back-off within crashLoopingBackoffWindow, for crashLoopingFor.
     crashLoopingMinRestarts: 3,  // a rollout's two quick restarts (a dependency starting) stay quiet
     crashLoopingRestartsWindow: '30m',  // holds 3 restarts even at the 5-minute maximum back-off
     crashLoopingBackoffWindow: '5m',  // the kubelet's maximum back-off: no back-off for longer means it runs
     crashLoopingFor: '2m',  // fires about 4 minutes into a loop; KubePodCrashLooping needs 15
-    crashLoopingSeverity: 'warning',  // one container; WorkloadCrashLooping pages
+    crashLoopingSeverity: 'warning',  // one container; CrashloopWorkloadCrashLooping pages
 
-    // ContainerOOMKilled / ContainerOOMKilledRepeatedly: OOM kills of one container in oomWindow.
+    // CrashloopContainerOOMKilled / CrashloopContainerOOMKilledRepeatedly: OOM kills of one container in oomWindow.
     oomWindow: '30m',  // how long one kill stays visible
-    oomRepeatedCount: 2,  // this many kills or more is Repeatedly (and a pod WorkloadOOMKilled counts)
-    oomKilledRepeatedlySeverity: 'warning',  // one container; WorkloadOOMKilled pages
+    oomRepeatedCount: 2,  // this many kills or more is Repeatedly (and a pod CrashloopWorkloadOOMKilled counts)
+    oomKilledRepeatedlySeverity: 'warning',  // one container; CrashloopWorkloadOOMKilled pages
     oomKilledSeverity: 'info',  // one kill of a long-running container can be a one-off peak
     oomKilledBatchSeverity: 'warning',  // one kill of a batch container loses the run's work
     batchWorkloadKinds: 'Job|CronJob',  // workload_kind values (a regex) that are batch
 
-    // ContainerProbeKilled: a liveness or startup probe kill in probeKillWindow.
+    // CrashloopContainerProbeKilled: a liveness or startup probe kill in probeKillWindow.
     probeKillWindow: '30m',  // how long one kill stays visible
     probeKilledSeverity: 'warning',
 
-    // ContainerImagePullFailing: waiting on an image it cannot pull for imagePullFor.
+    // CrashloopContainerImagePullFailing: waiting on an image it cannot pull for imagePullFor.
     imagePullFor: '10m',  // longer than a slow registry's retries
     imagePullSeverity: 'warning',
 
-    // PodMissingConfigObject: waiting for a missing ConfigMap, Secret or PVC for missingObjectFor.
+    // CrashloopPodMissingConfigObject: waiting for a missing ConfigMap, Secret or PVC for missingObjectFor.
     missingObjectFor: '3m',  // covers objects created a moment after the pod (one `kubectl apply`)
     missingObjectSeverity: 'warning',
 
-    // ContainerRestartingOften: restartsCount or more restarts in restartsWindow.
+    // CrashloopContainerRestartingOften: restartsCount or more restarts in restartsWindow.
     restartsWindow: '1h',
     restartsCount: 5,  // catches restarts too slow (over 10 minutes apart) to count as a loop
     restartingOftenSeverity: 'warning',
 
-    // WorkloadCrashLooping / WorkloadOOMKilled: at least workloadAffectedRatio of a
+    // CrashloopWorkloadCrashLooping / CrashloopWorkloadOOMKilled: at least workloadAffectedRatio of a
     // workload's pods (crashloop_workload_pods) crash-loop, or were OOM-killed
     // oomRepeatedCount times in oomWindow.
     workloadAffectedRatio: 0.5,  // half the replicas or more: the workload itself is down or degraded
     workloadKindsExcluded: 'Job|CronJob|Pod',  // batch runs are retried (warned per container); bare pods have no controller
-    workloadCrashLoopingFor: '2m',  // as ContainerCrashLooping
+    workloadCrashLoopingFor: '2m',  // as CrashloopContainerCrashLooping
     workloadCrashLoopingSeverity: 'critical',
     workloadOOMKilledSeverity: 'critical',  // no `for`: kills are counted over oomWindow
 

@@ -9,8 +9,8 @@
 //! OOM and probe Deployments are fixed (a rollout replaces their pods) and the resolutions
 //! must arrive; every dashboard query must work against the data.
 //!
-//! Takes about 6 minutes (ContainerCrashLooping needs 3 restarts and `for: 2m`,
-//! PodMissingConfigObject `for: 3m`); each wait allows 6.
+//! Takes about 6 minutes (CrashloopContainerCrashLooping needs 3 restarts and `for: 2m`,
+//! CrashloopPodMissingConfigObject `for: 3m`); each wait allows 6.
 
 use std::fs;
 use std::net::SocketAddr;
@@ -266,7 +266,7 @@ receivers:
         .flat_map(|g| g["rules"].as_array().into_iter().flatten())
         .filter_map(|r| r["name"].as_str())
         .collect();
-    for name in ["ContainerCrashLooping", "ContainerOOMKilledRepeatedly"] {
+    for name in ["CrashloopContainerCrashLooping", "CrashloopContainerOOMKilledRepeatedly"] {
         assert!(rule_names.contains(&name), "Prometheus did not load {name}: {rule_names:?}");
     }
 
@@ -276,11 +276,11 @@ receivers:
 
     // 6. The alerts arrive at the webhook, each about its workload's pod, with the probable cause.
     let expected = [
-        ("ContainerOOMKilledRepeatedly", "oom", None),
-        ("ContainerProbeKilled", "liveness", None),
-        ("ContainerCrashLooping", "oom", Some("(oom_killed)")),
-        ("ContainerCrashLooping", "liveness", Some("(liveness_probe)")),
-        ("PodMissingConfigObject", "config", None),
+        ("CrashloopContainerOOMKilledRepeatedly", "oom", None),
+        ("CrashloopContainerProbeKilled", "liveness", None),
+        ("CrashloopContainerCrashLooping", "oom", Some("(oom_killed)")),
+        ("CrashloopContainerCrashLooping", "liveness", Some("(liveness_probe)")),
+        ("CrashloopPodMissingConfigObject", "config", None),
     ];
     let mut fired = Vec::new();
     for (name, workload, cause) in expected {
@@ -300,7 +300,7 @@ receivers:
         assert_eq!(labels["workload_kind"], "Deployment", "{alert:#}");
         // Per-container alerts are warnings; only a workload broadly affected pages.
         assert_eq!(labels["severity"], "warning", "{alert:#}");
-        if name != "PodMissingConfigObject" {
+        if name != "CrashloopPodMissingConfigObject" {
             assert_eq!(labels["container"], CONTAINER, "{alert:#}");
         }
         let runbook = alert["annotations"]["runbook_url"].as_str().unwrap_or_default();
@@ -321,7 +321,7 @@ receivers:
     }
     // Each crashing Deployment has one replica: its whole workload is affected, so the
     // workload alerts page (critical), about the workload, with no pod or container.
-    for (name, workload) in [("WorkloadOOMKilled", "oom"), ("WorkloadCrashLooping", "liveness")] {
+    for (name, workload) in [("CrashloopWorkloadOOMKilled", "oom"), ("CrashloopWorkloadCrashLooping", "liveness")] {
         let (at, alert) = wait_for(&format!("a firing {name} about {workload} at the webhook"), ALERT_TIMEOUT, || {
             let hit = received_alert(&received, name, workload, "firing");
             async move { hit }
@@ -359,12 +359,12 @@ receivers:
             .unwrap_or_else(|e| panic!("{e}"));
     }
     for (name, workload) in [
-        ("ContainerCrashLooping", "oom"),
-        ("ContainerOOMKilledRepeatedly", "oom"),
-        ("ContainerCrashLooping", "liveness"),
-        ("ContainerProbeKilled", "liveness"),
-        ("WorkloadOOMKilled", "oom"),
-        ("WorkloadCrashLooping", "liveness"),
+        ("CrashloopContainerCrashLooping", "oom"),
+        ("CrashloopContainerOOMKilledRepeatedly", "oom"),
+        ("CrashloopContainerCrashLooping", "liveness"),
+        ("CrashloopContainerProbeKilled", "liveness"),
+        ("CrashloopWorkloadOOMKilled", "oom"),
+        ("CrashloopWorkloadCrashLooping", "liveness"),
     ] {
         let (at, _) = wait_for(&format!("{name} about {workload} to resolve at the webhook"), ALERT_TIMEOUT, || {
             let hit = received_alert(&received, name, workload, "resolved");

@@ -71,8 +71,8 @@ fn incidents() -> Vec<Incident> {
         Incident {
             what: "an OOM loop",
             alerts: vec![
-                ours("ContainerOOMKilledRepeatedly", "warning", &ours_oom),
-                ours("ContainerCrashLooping", "warning", &ours_oom),
+                ours("CrashloopContainerOOMKilledRepeatedly", "warning", &ours_oom),
+                ours("CrashloopContainerCrashLooping", "warning", &ours_oom),
                 ksm(
                     "KubePodCrashLooping",
                     &[
@@ -85,12 +85,12 @@ fn incidents() -> Vec<Incident> {
                 ),
                 ksm("KubePodNotReady", &oom_pod),
             ],
-            arrive: vec!["ContainerOOMKilledRepeatedly"],
+            arrive: vec!["CrashloopContainerOOMKilledRepeatedly"],
         },
         Incident {
             what: "an image that cannot be pulled",
             alerts: vec![
-                ours("ContainerImagePullFailing", "warning", &ours_pull),
+                ours("CrashloopContainerImagePullFailing", "warning", &ours_pull),
                 ksm(
                     "KubeContainerWaiting",
                     &[
@@ -103,13 +103,13 @@ fn incidents() -> Vec<Incident> {
                 ),
                 ksm("KubePodNotReady", &pull_pod),
             ],
-            arrive: vec!["ContainerImagePullFailing"],
+            arrive: vec!["CrashloopContainerImagePullFailing"],
         },
         Incident {
             what: "a missing ConfigMap",
             alerts: vec![
                 ours(
-                    "PodMissingConfigObject",
+                    "CrashloopPodMissingConfigObject",
                     "warning",
                     &[
                         missing_pod[0],
@@ -132,13 +132,13 @@ fn incidents() -> Vec<Incident> {
                 ),
                 ksm("KubePodNotReady", &missing_pod),
             ],
-            arrive: vec!["PodMissingConfigObject"],
+            arrive: vec!["CrashloopPodMissingConfigObject"],
         },
         Incident {
             what: "a crash loop of no specific cause",
             alerts: vec![
                 ours(
-                    "ContainerCrashLooping",
+                    "CrashloopContainerCrashLooping",
                     "warning",
                     &[
                         ("namespace", "shop"),
@@ -161,13 +161,13 @@ fn incidents() -> Vec<Incident> {
                 ),
                 ksm("KubePodNotReady", &[("namespace", "shop"), ("pod", "api-6d5c4b3a2-lkjhg")]),
             ],
-            arrive: vec!["ContainerCrashLooping"],
+            arrive: vec!["CrashloopContainerCrashLooping"],
         },
         Incident {
             what: "most replicas of a workload OOM-killed",
             alerts: {
                 let mut alerts = vec![ours(
-                    "WorkloadOOMKilled",
+                    "CrashloopWorkloadOOMKilled",
                     "critical",
                     &[("namespace", "shop"), ("workload_kind", "Deployment"), ("workload", "ranker")],
                 )];
@@ -179,8 +179,8 @@ fn incidents() -> Vec<Incident> {
                         ("workload_kind", "Deployment"),
                         ("workload", "ranker"),
                     ]);
-                    alerts.push(ours("ContainerOOMKilledRepeatedly", "warning", &labels));
-                    alerts.push(ours("ContainerCrashLooping", "warning", &labels));
+                    alerts.push(ours("CrashloopContainerOOMKilledRepeatedly", "warning", &labels));
+                    alerts.push(ours("CrashloopContainerCrashLooping", "warning", &labels));
                     let mut ksm_labels = container.to_vec();
                     ksm_labels.extend([("reason", "CrashLoopBackOff"), ("uid", pod)]);
                     alerts.push(ksm("KubePodCrashLooping", &ksm_labels));
@@ -188,7 +188,7 @@ fn incidents() -> Vec<Incident> {
                 }
                 alerts
             },
-            arrive: vec!["WorkloadOOMKilled"],
+            arrive: vec!["CrashloopWorkloadOOMKilled"],
         },
         Incident {
             what: "another pod, about which only the kubernetes-mixin alerts",
@@ -304,7 +304,7 @@ async fn one_notification_per_incident_with_the_kubernetes_mixin_alerts_inhibite
     }
     // Each incident of ours: one notification, holding just that alert.
     for name in
-        ["ContainerOOMKilledRepeatedly", "ContainerImagePullFailing", "PodMissingConfigObject", "WorkloadOOMKilled"]
+        ["CrashloopContainerOOMKilledRepeatedly", "CrashloopContainerImagePullFailing", "CrashloopPodMissingConfigObject", "CrashloopWorkloadOOMKilled"]
     {
         let notifications: Vec<&Value> = payloads
             .iter()

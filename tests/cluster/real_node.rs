@@ -335,7 +335,7 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
             return Verdict::Pending(format!("{missing} missing"));
         }
         // The container waits in ContainerCreating, which is no trouble of its own: the
-        // pod-level series names what is missing, and PodMissingConfigObject alerts on it.
+        // pod-level series names what is missing, and CrashloopPodMissingConfigObject alerts on it.
         expect_all(out, ns, pod, "app", "regular", &[
             ("crashloop_container_waiting_reason", Some(("reason", "ContainerCreating")), "1"),
             ("crashloop_container_state", Some(("state", "waiting")), "1"),
