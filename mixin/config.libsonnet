@@ -95,8 +95,9 @@
     forbiddenSeverity: 'critical',  // the exporter sees nothing until RBAC is fixed
 
     // Dashboards (dashboards.libsonnet): crashloop-overview.json and crashloop-workload.json.
-    // Their variables: datasource, the clusterLabel one (`cluster`), namespace, workload,
-    // and pod on the workload dashboard; the exporter-health panels select exporterSelector.
+    // Their variables: datasource, the clusterLabel one (`cluster`), namespace, workload_kind,
+    // workload, and pod and container on the workload dashboard; the exporter-health panels
+    // select exporterSelector.
     dashboardUIDs: { overview: 'crashloop-overview', workload: 'crashloop-workload' },
     dashboardTags: ['crashloop-exporter'],
     dashboardRefresh: '1m',
@@ -107,5 +108,16 @@
     // ${pod} and ${container} become the row's values; ${__url_time_range} (from=...&to=...)
     // and the dashboard's variables work as in any Grafana data link.
     logsLink: null,
+    // Show the clusterLabel variable (as the kubernetes-mixin's showMultiCluster); hidden,
+    // it stays All, and legends leave the cluster out.
+    showMultiCluster: false,
+    // The Grafana folder of the ConfigMaps (deploy/components/kube-prometheus-stack): the
+    // sidecar reads the annotation named by its sidecar.dashboards.folderAnnotation (and
+    // needs provider.foldersFromFilesStructure: true); null: no annotation.
+    grafanaFolder: 'crashloop-exporter',
+    grafanaFolderAnnotation: 'grafana_folder',
+    // Rollout annotations (workload dashboard): a template (pod-template-hash, ...) counts
+    // as new when the workload had no pod of it in this window before.
+    dashboardRolloutLookback: '1h',
   },
 }

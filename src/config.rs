@@ -277,6 +277,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CRASHLOOP_SKIP_QUIET_CONTAINERS", conflicts_with = "healthy_container_details")]
     pub skip_quiet_containers: bool,
 
+    /// Pod labels to copy onto `crashloop_pod_workload_info` as `label_<name>` (and so onto
+    /// every alert), as kube-state-metrics' `--metric-labels-allowlist` does for
+    /// `kube_pod_labels`: e.g. `team,owner,tier`. Each adds one label to one series per pod.
+    #[arg(long, env = "CRASHLOOP_POD_LABELS", value_delimiter = ',', value_name = "LABEL,...")]
+    pub pod_labels: Vec<String>,
+
     /// Read the previous instance's log tail once per termination and classify it (needs
     /// `get` on `pods/log`). The text is never kept or exported.
     #[arg(long, env = "CRASHLOOP_LOGS")]

@@ -8,9 +8,11 @@
 //! container has run for the kubelet's reset window. A container that has ended
 //! ([`SlimPod::has_ended`]) is never looping, and its failed end is counted once.
 
+use std::collections::HashMap;
+
 use crate::view::{
-    BACKOFF_RESET_SECONDS, History, PodLifecycle, SlimContainer, SlimPod, State, Streak, Termination,
-    TerminationReason, Timestamp, WaitingReason,
+    BACKOFF_RESET_SECONDS, History, Name, PodLifecycle, SlimContainer, SlimPod, State, Streak, Termination,
+    TerminationReason, Terminations, Timestamp, WaitingReason,
 };
 
 /// Carries history from the previous version of a pod into a new one, counting the
@@ -78,6 +80,7 @@ fn advance(prev: &History, c: &SlimContainer, now: Timestamp, life: PodLifecycle
         let delta = restarts - prev.observed_restarts;
         let reason = c.last_termination().map_or(TerminationReason::Other, |t| t.reason);
         h.terminations.add(reason, u64::from(delta));
+        h.counted_restarts = h.counted_restarts.saturating_add(delta);
         h.observed_restarts = restarts;
         let restarted_all = c.state.waiting().is_some_and(|w| w.reason == WaitingReason::RestartingAllContainers);
         h.fast_restarts = if lost(c.last_termination()) || restarted_all {
@@ -144,6 +147,80 @@ pub fn running_for(c: &SlimContainer, now: Timestamp) -> Option<i64> {
 
 fn recovered_now(c: &SlimContainer, now: Timestamp) -> bool {
     running_for(c, now).is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
+}
+
+/// How long a workload's counts outlive its last pod: as long as the longest window the
+/// alerts count restarts in (`restartsSlowWindow`), so a slow loop across pod replacements
+/// keeps its series; then a deleted workload (a bare pod, a finished Job) is forgotten.
+pub const WORKLOAD_HISTORY_IDLE_SECONDS: i64 = 6 * 3600;
+
+/// A workload: namespace, kind and name.
+pub type WorkloadId = (Box<str>, Name, Name);
+
+/// The restarts and terminations of a workload's containers this process has counted.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorkloadCounts {
+    pub restarts: u64,
+    pub terminations: [u64; Terminations::REASONS.len()],
+    /// The last time the workload had a pod in the cache.
+    pub last_seen: Timestamp,
+}
+
+/// The counts of every workload that restarted or ended a container since the process
+/// started, kept when its pods are deleted or replaced: `crashloop_workload_restarts_total`
+/// and `crashloop_workload_terminations_total`. Bounded by the workloads that have pods,
+/// and those that had one in the last [`WORKLOAD_HISTORY_IDLE_SECONDS`].
+#[derive(Clone, Debug, Default)]
+pub struct WorkloadHistory {
+    counts: HashMap<WorkloadId, WorkloadCounts>,
+}
+
+impl WorkloadHistory {
+    /// Adds what `pod` counted since `previous` (the version [`track`] carried history
+    /// from; both already tracked).
+    pub fn add(&mut self, previous: Option<&SlimPod>, pod: &SlimPod, now: Timestamp) {
+        let previous = previous.filter(|p| p.uid() == pod.uid() && p.tracked);
+        let (mut restarts, mut terminations) = (0u64, [0u64; Terminations::REASONS.len()]);
+        for c in &pod.containers {
+            let before = previous
+                .and_then(|p| p.containers.iter().find(|pc| pc.name == c.name && pc.container_type == c.container_type))
+                .map(SlimContainer::history);
+            let (h, b) = (c.history(), before.cloned().unwrap_or_default());
+            restarts += u64::from(h.counted_restarts.saturating_sub(b.counted_restarts));
+            for (n, (now_n, before_n)) in terminations.iter_mut().zip(h.terminations.0.iter().zip(b.terminations.0)) {
+                *n += u64::from(now_n.saturating_sub(before_n));
+            }
+        }
+        if restarts == 0 && terminations.iter().all(|n| *n == 0) {
+            return;
+        }
+        let id = (pod.namespace().into(), pod.workload.kind.clone(), pod.workload.name.clone());
+        let counts = self.counts.entry(id).or_default();
+        counts.restarts += restarts;
+        for (total, n) in counts.terminations.iter_mut().zip(terminations) {
+            *total += n;
+        }
+        counts.last_seen = now;
+    }
+
+    /// Marks the workloads that have a pod now as seen, and forgets those that have had
+    /// none for [`WORKLOAD_HISTORY_IDLE_SECONDS`].
+    pub fn forget_idle(&mut self, now: Timestamp, has_pods: impl Fn(&WorkloadId) -> bool) {
+        self.counts.retain(|id, counts| {
+            if has_pods(id) {
+                counts.last_seen = now;
+            }
+            now - counts.last_seen < WORKLOAD_HISTORY_IDLE_SECONDS
+        });
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&WorkloadId, &WorkloadCounts)> {
+        self.counts.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::{Clock, Error, http, log_fetch};
 /// Runs the exporter until `shutdown` resolves.
 pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
     let shard = args.shard()?;
+    crate::decode::set_pod_label_allowlist(&args.pod_labels).map_err(Error::Usage)?;
     let web = args.web_config_file.as_deref().map(crate::webconfig::load).transpose()?.unwrap_or_default();
     let listening = http::Listening { max_connections: args.web_max_connections, web: Arc::new(web) };
     let listener = http::bind(args.listen_address).await?;

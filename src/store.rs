@@ -19,17 +19,25 @@ use kube::runtime::watcher::Event;
 use crate::Clock;
 use crate::counters::{ReasonLabels, ResourceLabels, SelfMetrics, WatchEventLabels};
 use crate::event_counts::{EventCounts, Outcome};
-use crate::history::track;
+use crate::history::{WorkloadHistory, track};
 use crate::view::{LogHint, PodLines, SlimContainer, SlimEvent, SlimPod, Timestamp};
 
 /// The Event counting state, shared by the event watch (writes), the pod watch (forgets
 /// deleted pods) and scrapes (copy). Each holds the lock only briefly.
 pub type SharedEvents = Arc<Mutex<EventCounts>>;
 
-/// Locks the Event state; a panic elsewhere while holding it leaves the data usable.
-pub fn lock(events: &SharedEvents) -> std::sync::MutexGuard<'_, EventCounts> {
-    events.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Locks the Event state (or any shared state here); a panic elsewhere while holding it
+/// leaves the data usable.
+pub fn lock<T>(state: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// Each workload's counts across its pods' deletions, shared by the pod ingest (writes)
+/// and scrapes (read).
+pub type SharedWorkloads = Arc<Mutex<WorkloadHistory>>;
+
+/// How often the pod ingest forgets the workloads that have had no pod for long.
+const WORKLOAD_GC_SECONDS: i64 = 60;
 
 /// Which pods this replica keeps: `index` of `total`, by kube-state-metrics' rule
 /// (jump hash of the FNV-1a-64 of the pod UID), so both tools shard alike. Every
@@ -80,6 +88,8 @@ pub struct PodCache {
     pub last_sync: Arc<AtomicI64>,
     /// Counts changes to the store, so a rendered exposition knows when it is stale.
     pub changes: Arc<AtomicU64>,
+    /// The restarts and terminations of each workload, kept when its pods go.
+    pub workloads: SharedWorkloads,
     /// Turns true when the first list completes. (A `watch` channel wakes every waiter;
     /// several waiters on `Store::wait_until_ready` were seen to hang.)
     pub ready: tokio::sync::watch::Receiver<bool>,
@@ -111,6 +121,8 @@ pub struct PodIngest {
     changes: Arc<AtomicU64>,
     ready: tokio::sync::watch::Sender<bool>,
     prerender: Prerender,
+    workloads: SharedWorkloads,
+    last_workload_gc: Timestamp,
 }
 
 impl PodIngest {
@@ -125,8 +137,13 @@ impl PodIngest {
     ) -> (PodCache, PodIngest) {
         let (reader, writer) = reflector::store::<SlimPod>();
         let (ready, ready_rx) = tokio::sync::watch::channel(false);
-        let cache =
-            PodCache { store: reader.clone(), last_sync: Arc::default(), changes: Arc::default(), ready: ready_rx };
+        let cache = PodCache {
+            store: reader.clone(),
+            last_sync: Arc::default(),
+            changes: Arc::default(),
+            workloads: SharedWorkloads::default(),
+            ready: ready_rx,
+        };
         let ingest = PodIngest {
             reader,
             writer,
@@ -139,6 +156,8 @@ impl PodIngest {
             changes: cache.changes.clone(),
             ready,
             prerender,
+            workloads: cache.workloads.clone(),
+            last_workload_gc: 0,
         };
         (cache, ingest)
     }
@@ -152,11 +171,13 @@ impl PodIngest {
             return;
         }
         let now = (self.clock)();
-        let (reader, prerender) = (&self.reader, self.prerender);
-        // History from the cached version, what only the watch needed dropped, lines made.
+        let (reader, prerender, workloads) = (&self.reader, self.prerender, &self.workloads);
+        // History from the cached version (and the workload's counts), what only the watch
+        // needed dropped, lines made.
         let ingested = |pod: SlimPod, baseline: bool| {
             let previous = reader.get(&ObjectRef::from_obj(&pod));
             let mut pod = track(previous.as_deref(), pod.settle(), now, baseline);
+            lock(workloads).add(previous.as_deref(), &pod, now);
             pod.lines = Some(prerender(&pod));
             pod
         };
@@ -173,6 +194,10 @@ impl PodIngest {
             Event::Apply(pod) => (Event::Apply(ingested(pod, false)), "apply"),
             Event::Delete(pod) => {
                 lock(&self.events).forget_pod(pod.namespace(), pod.name());
+                // The last restarts the deleted pod's final status shows still count.
+                let previous = reader.get(&ObjectRef::from_obj(&pod));
+                let last = track(previous.as_deref(), pod.clone(), now, self.first_list);
+                lock(workloads).add(previous.as_deref(), &last, now);
                 (Event::Delete(pod), "delete")
             }
         };
@@ -183,6 +208,22 @@ impl PodIngest {
             self.last_sync.store(now, Ordering::Relaxed);
             self.ready.send_if_modified(|ready| !std::mem::replace(ready, true));
         }
+        if now - self.last_workload_gc >= WORKLOAD_GC_SECONDS {
+            self.last_workload_gc = now;
+            self.forget_idle_workloads(now);
+        }
+    }
+
+    /// Forgets the counts of workloads that have had no pod for long (see
+    /// [`crate::history::WORKLOAD_HISTORY_IDLE_SECONDS`]).
+    fn forget_idle_workloads(&self, now: Timestamp) {
+        if lock(&self.workloads).len() == 0 {
+            return;
+        }
+        let pods = self.reader.state();
+        let live: std::collections::HashSet<(&str, &str, &str)> =
+            pods.iter().map(|p| (p.namespace(), &*p.workload.kind, &*p.workload.name)).collect();
+        lock(&self.workloads).forget_idle(now, |(ns, kind, name)| live.contains(&(&**ns, &**kind, &**name)));
     }
 }
 
@@ -523,4 +564,52 @@ mod tests {
             }
         }
     }
+
+    /// A workload's counts outlive its pods: the first list is the baseline, later restarts
+    /// count, a deleted pod's last ones too, its replacement adds to them, and a workload
+    /// without pods for 6 hours is forgotten.
+    #[test]
+    fn workload_counts_outlive_their_pods() {
+        let clock = Arc::new(AtomicI64::new(NOW));
+        let now = clock.clone();
+        let (cache, mut ingest) = PodIngest::new(
+            Shard::default(),
+            SelfMetrics::default(),
+            SharedEvents::default(),
+            Arc::new(move || now.load(Ordering::Relaxed)),
+            lines_of,
+        );
+        let replica = |uid: &str, restarts: u32| {
+            let mut p = pod(&format!("web-5d4f8c7b9-{uid}"), restarts);
+            p.uid = uid.into();
+            p.workload = crate::view::Workload { kind: "Deployment".into(), name: "web".into() };
+            p
+        };
+        let counts = || -> Vec<(String, u64, u64)> {
+            lock(&cache.workloads)
+                .iter()
+                .map(|((ns, kind, name), n)| (format!("{ns}/{kind}/{name}"), n.restarts, n.terminations[0]))
+                .collect()
+        };
+        ingest.apply(Event::Init);
+        ingest.apply(Event::InitApply(replica("a", 3)));
+        ingest.apply(Event::InitDone);
+        assert_eq!(counts(), [], "the first list is the baseline");
+        ingest.apply(Event::Apply(replica("a", 5)));
+        assert_eq!(counts(), [("shop/Deployment/web".into(), 2, 2)]);
+        ingest.apply(Event::Delete(replica("a", 6)));
+        assert_eq!(counts(), [("shop/Deployment/web".into(), 3, 3)], "the deleted pod's last restart");
+        ingest.apply(Event::Apply(replica("b", 2)));
+        assert_eq!(counts(), [("shop/Deployment/web".into(), 5, 5)], "a pod created after the first list");
+        ingest.apply(Event::Apply(replica("b", 2)));
+        assert_eq!(counts(), [("shop/Deployment/web".into(), 5, 5)], "an unchanged status counts nothing");
+        ingest.apply(Event::Delete(replica("b", 2)));
+        clock.store(NOW + crate::history::WORKLOAD_HISTORY_IDLE_SECONDS - 60, Ordering::Relaxed);
+        ingest.apply(Event::Apply(pod("other", 0)));
+        assert_eq!(counts().len(), 1, "kept for 6 hours after the last pod");
+        clock.store(NOW + crate::history::WORKLOAD_HISTORY_IDLE_SECONDS + 60, Ordering::Relaxed);
+        ingest.apply(Event::Apply(pod("other", 0)));
+        assert_eq!(counts(), [], "then forgotten");
+    }
+
 }

@@ -39,8 +39,8 @@ local legend = {
   },
 
   // A multi-value query variable with All (`.*`, which also matches a missing label),
-  // refreshed when the time range changes.
-  queryVariable(name, label, query, description=null):: {
+  // refreshed when the time range changes; `regex` extracts the values (query_result).
+  queryVariable(name, label, query, description=null, regex=''):: {
     name: name,
     label: label,
     type: 'query',
@@ -48,7 +48,7 @@ local legend = {
     definition: query,
     query: { qryType: 1, query: query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
     refresh: 2,
-    regex: '',
+    regex: regex,
     sort: 1,
     hide: 0,
     multi: true,
@@ -229,8 +229,24 @@ local legend = {
     ).panels;
     [placed[i] { id: i + 1 } for i in std.range(0, std.length(placed) - 1)],
 
+  // --- annotations ---------------------------------------------------------------------
+  // An annotation from a PromQL range query: an event at each step where `expr` is > 0
+  // (steps in a row make one region); title and text are legend formats ({{label}}).
+  promAnnotation(name, expr, title, text, tagKeys=[], color='rgba(255, 152, 48, 1)'):: {
+    name: name,
+    datasource: datasource,
+    enable: true,
+    hide: false,
+    iconColor: color,
+    expr: expr,
+    titleFormat: title,
+    textFormat: text,
+    tagKeys: std.join(',', tagKeys),
+    useValueForTime: false,
+  },
+
   // --- dashboard -----------------------------------------------------------------------
-  dashboard(config, uid, title, description, variables, panels, links):: {
+  dashboard(config, uid, title, description, variables, panels, links, annotations=[]):: {
     id: null,
     uid: uid,
     title: title,
@@ -256,7 +272,7 @@ local legend = {
         iconColor: 'rgba(0, 211, 255, 1)',
         name: 'Annotations & Alerts',
         type: 'dashboard',
-      }],
+      }] + annotations,
     },
     templating: { list: variables },
     panels: panels,

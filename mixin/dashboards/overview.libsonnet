@@ -1,6 +1,7 @@
 // crashloop-exporter / Overview: which containers are crash-looping and why, across
-// namespaces. Every panel honours $cluster, $namespace and $workload; the container tables
-// link each row to the workload dashboard (the row's namespace, workload and pod).
+// namespaces. Every panel honours $cluster, $namespace, $workload_kind and $workload, and
+// every `by` keeps the cluster; the container tables link each row to the workload
+// dashboard (the row's namespace, workload kind, workload and pod).
 local g = import 'grafana.libsonnet';
 local common = import 'common.libsonnet';
 
@@ -61,8 +62,8 @@ function(config, alertNames)
       'Crash-looping containers by namespace',
       'Crash-looping containers per namespace over time.',
       [g.target(
-        'sum by (namespace) (%s)' % q.inWorkload(q.perContainer(sel('crashloop_container_crashlooping') + ' == 1')),
-        '{{namespace}}',
+        'sum by (%s, namespace) (%s)' % [cl, q.inWorkload(q.perContainer(sel('crashloop_container_crashlooping') + ' == 1'))],
+        l.legend('{{namespace}}'),
       )],
       w=12,
       stacked=true,
@@ -70,13 +71,13 @@ function(config, alertNames)
     g.piechart(
       'Troubled containers by cause',
       'Troubled containers by probable cause (crashloop_container_probable_cause).',
-      [g.instant('count by (cause) (%s)' % q.inWorkload(q.perContainer(q.troubled, ['cause'])), '{{cause}}')],
+      [g.instant('count by (%s, cause) (%s)' % [cl, q.inWorkload(q.perContainer(q.troubled, ['cause']))], l.legend('{{cause}}'))],
       w=6,
     ),
     g.bargauge(
       'Troubled containers by namespace',
       'Troubled containers (with a probable cause) per namespace.',
-      [g.instant('sort_desc(count by (namespace) (%s))' % q.inWorkload(q.perContainer(q.troubled)), '{{namespace}}')],
+      [g.instant('sort_desc(count by (%s, namespace) (%s))' % [cl, q.inWorkload(q.perContainer(q.troubled))], l.legend('{{namespace}}'))],
       w=6,
     ),
   ];
@@ -86,7 +87,7 @@ function(config, alertNames)
   local troubledOnly(expr) = q.inWorkload('%s and on (%s) %s' % [expr, q.containerKey, q.troubled]);
   local tables = [
     g.table(
-      'Crash-looping containers and their cause',
+      'Troubled containers and their probable cause',
       'Troubled containers (crash-looping, waiting with an error, evicted, ended with a failure) with their probable cause, since when they crash-loop, their last termination, its exit code, and their restarts. A row links to the workload dashboard (pod, workload).',
       g.lettered(g.tableTarget, [
         q.withWorkload(q.perContainer(q.troubled, ['cause'])),
@@ -96,7 +97,7 @@ function(config, alertNames)
         troubledOnly(q.perContainer(sel('crashloop_container_restarts_total'))),
       ]),
       w=12,
-      columns=[
+      columns=l.clusterColumn + [
         'namespace',
         'workload_kind',
         'workload',
@@ -108,7 +109,7 @@ function(config, alertNames)
         ['Value #D', 'exit code'],
         ['Value #E', 'restarts'],
       ],
-      hidden=[cl, 'Value #A'],
+      hidden=l.clusterHidden + ['Value #A'],
       overrides=rowLinks + [
         g.age('crash-looping since'),
         g.age('last termination'),
@@ -126,8 +127,8 @@ function(config, alertNames)
         )
       )],
       w=12,
-      columns=['namespace', 'workload_kind', 'workload', 'pod', 'container', ['Value', 'Restarts']],
-      hidden=[cl],
+      columns=l.clusterColumn + ['namespace', 'workload_kind', 'workload', 'pod', 'container', ['Value', 'Restarts']],
+      hidden=l.clusterHidden,
       overrides=rowLinks + [g.integer('Restarts')],
       sortBy=['Restarts', true],
     ),
@@ -140,7 +141,7 @@ function(config, alertNames)
       [g.tableTarget(q.firingAlerts(alertNames))],
       w=24,
       h=7,
-      columns=[
+      columns=l.clusterColumn + [
         'alertname',
         'severity',
         'namespace',
@@ -151,7 +152,7 @@ function(config, alertNames)
         'instance',
         ['Value', 'active since'],
       ],
-      hidden=[cl],
+      hidden=l.clusterHidden,
       overrides=[l.podColumn, l.workloadColumn, g.age('active since')],
       sortBy=['active since', true],
     ),
@@ -163,9 +164,9 @@ function(config, alertNames)
         'OOM kills',
         'OOM kills per workload, per $__rate_interval (a container\'s first kill included).',
         [g.target(
-          'sum by (namespace, workload) (%s) > 0'
-          % q.withWorkload(q.countPerInterval('crashloop_container_terminations_total', 'reason="OOMKilled"')),
-          '{{namespace}}/{{workload}}',
+          'sum by (%s) (%s) > 0'
+          % [q.workloadKey, q.withWorkload(q.countPerInterval('crashloop_container_terminations_total', 'reason="OOMKilled"'))],
+          l.legend('{{namespace}}/{{workload}} ({{workload_kind}})'),
         )],
         w=12,
         bars=true,
@@ -174,36 +175,34 @@ function(config, alertNames)
         'Terminations by reason',
         'Terminations by reason, per $__rate_interval: counted from restartCount increases, and the failed end of a container that will not run again (a restartPolicy Never pod, a failed Job pod).',
         [g.target(
-          'sum by (reason) (%s) > 0'
-          % q.inWorkload(q.countPerInterval('crashloop_container_terminations_total', labels=['reason'])),
-          '{{reason}}',
+          'sum by (%s, reason) (%s) > 0'
+          % [cl, q.inWorkload(q.countPerInterval('crashloop_container_terminations_total', labels=['reason']))],
+          l.legend('{{reason}}'),
         )],
         w=12,
         bars=true,
       ),
     ],
     [
+      // Both counts per $__rate_interval (a first value included): one unit, no per-second
+      // rate beside a count. Kills are few, failures many: kills on their own axis.
       g.timeseries(
-        'Probe failures and kills by probe',
-        'Failed probe runs per second (Unhealthy events; left axis) and kills per $__rate_interval (Killing events, a first kill included; bars, right axis), by probe.',
+        'Probe failures and kills by probe, per interval',
+        'Failed probe runs (Unhealthy events; lines, left axis) and kills (Killing events; bars, right axis) per $__rate_interval, by probe; a first value included.',
         [
           g.target(
-            'sum by (probe) (%s)' % q.inWorkload(
-              q.perContainer('rate(%s[$__rate_interval])' % sel('crashloop_container_probe_failures_total'), ['probe'])
-            ),
-            'failures {{probe}}',
+            'sum by (%s, probe) (%s)' % [cl, q.inWorkload(q.countPerInterval('crashloop_container_probe_failures_total', labels=['probe']))],
+            l.legend('failures {{probe}}'),
             'A',
           ),
           g.target(
-            'sum by (probe) (%s)' % q.inWorkload(q.countPerInterval('crashloop_container_probe_kills_total', labels=['probe'])),
-            'kills {{probe}}',
+            'sum by (%s, probe) (%s)' % [cl, q.inWorkload(q.countPerInterval('crashloop_container_probe_kills_total', labels=['probe']))],
+            l.legend('kills {{probe}}'),
             'B',
           ),
         ],
         w=12,
-        unit='ops',
         overrides=[g.byQuery('B', {
-          unit: 'short',
           'custom.drawStyle': 'bars',
           'custom.fillOpacity': 60,
           'custom.axisPlacement': 'right',
@@ -218,7 +217,7 @@ function(config, alertNames)
             q.containerKey,
             q.topOverRange(20, 'crashloop_container_backoff_delay_seconds'),
           ],
-          '{{namespace}}/{{pod}}/{{container}}',
+          l.legend('{{namespace}}/{{pod}}/{{container}}'),
         )],
         w=12,
         unit='s',
@@ -233,8 +232,8 @@ function(config, alertNames)
         'Containers waiting on an image they cannot pull, with the category of the last pull error.',
         [g.tableTarget(q.withWorkload(q.perContainer(sel('crashloop_container_image_pull_failure') + ' == 1', ['category'])))],
         w=12,
-        columns=['namespace', 'workload_kind', 'workload', 'pod', 'container', ['category', 'last error']],
-        hidden=[cl, 'Value'],
+        columns=l.clusterColumn + ['namespace', 'workload_kind', 'workload', 'pod', 'container', ['category', 'last error']],
+        hidden=l.clusterHidden + ['Value'],
         overrides=rowLinks,
       ),
       g.table(
@@ -242,8 +241,8 @@ function(config, alertNames)
         'Objects pods wait for and the cluster lacks: create them.',
         [g.tableTarget(q.withWorkload('max by (%s, kind, name) (%s == 1)' % [q.podKey, sel('crashloop_pod_missing_object')]))],
         w=12,
-        columns=['namespace', 'kind', ['name', 'missing object'], 'workload_kind', 'workload', 'pod'],
-        hidden=[cl, 'Value'],
+        columns=l.clusterColumn + ['namespace', 'kind', ['name', 'missing object'], 'workload_kind', 'workload', 'pod'],
+        hidden=l.clusterHidden + ['Value'],
         overrides=[l.podColumn, l.workloadColumn],
       ),
     ],
@@ -252,8 +251,8 @@ function(config, alertNames)
         'Waiting containers by reason',
         'Waiting containers by reason (crashloop_container_waiting_reason).',
         [g.target(
-          'count by (reason) (%s)' % q.inWorkload(q.perContainer(sel('crashloop_container_waiting_reason') + ' == 1', ['reason'])),
-          '{{reason}}',
+          'count by (%s, reason) (%s)' % [cl, q.inWorkload(q.perContainer(sel('crashloop_container_waiting_reason') + ' == 1', ['reason']))],
+          l.legend('{{reason}}'),
         )],
         w=24,
         h=7,
@@ -268,7 +267,7 @@ function(config, alertNames)
       'Grows in a quiet cluster (no pod events); alarming only with API errors.',
       [g.target(
         'time() - max by (%s, job, instance) (%s)' % [cl, exporter('crashloop_exporter_last_sync_timestamp_seconds')],
-        '{{instance}}',
+        l.legend('{{instance}}'),
       )],
       w=8,
       h=7,
@@ -278,8 +277,8 @@ function(config, alertNames)
       'Kubernetes API errors',
       'Errors from the Kubernetes API per second, by replica, resource and kind.',
       [g.target(
-        'sum by (instance, resource, kind) (rate(%s[$__rate_interval]))' % exporter('crashloop_exporter_api_errors_total'),
-        '{{instance}} {{resource}} {{kind}}',
+        'sum by (%s, instance, resource, kind) (rate(%s[$__rate_interval]))' % [cl, exporter('crashloop_exporter_api_errors_total')],
+        l.legend('{{instance}} {{resource}} {{kind}}'),
       )],
       w=8,
       h=7,
@@ -289,8 +288,8 @@ function(config, alertNames)
       'Cached objects',
       "Pods in each replica's cache, and Event records.",
       [g.target(
-        'sum by (instance, resource) (%s)' % exporter('crashloop_exporter_cached_objects'),
-        '{{instance}} {{resource}}',
+        'sum by (%s, instance, resource) (%s)' % [cl, exporter('crashloop_exporter_cached_objects')],
+        l.legend('{{instance}} {{resource}}'),
       )],
       w=8,
       h=7,
@@ -306,6 +305,7 @@ function(config, alertNames)
       g.datasourceVariable,
       l.clusterVariable,
       l.namespaceVariable,
+      l.workloadKindVariable,
       l.workloadVariable,
     ],
     g.layout(

@@ -1,7 +1,8 @@
 // PromQL builders shared by the dashboards, for one dashboard's scope: its variables
-// ($cluster, $namespace, $workload, and $pod where `pod` is true).
+// ($cluster, $namespace, $workload_kind, $workload, $pod where `pod` is true, and
+// $container where `container` is true).
 //
-//   local q = (import 'queries.libsonnet')(config, pod=true);
+//   local q = (import 'queries.libsonnet')(config, pod=true, container=true);
 //   q.inWorkload(q.perContainer(q.sel('crashloop_container_crashlooping') + ' == 1'))
 //
 // The conventions are the alert rules' (mixin/alerts.libsonnet):
@@ -12,27 +13,38 @@
 // - Only per-container and per-pod series are used, never the per-namespace totals
 //   (crashloop_troubled_containers, ..._crashloopbackoff_containers, ..._waiting_containers):
 //   those cannot honour $workload or $pod. Each query joins crashloop_pod_workload_info
-//   {workload=~"$workload"} on (cluster, namespace, pod): `and` to keep the selected
-//   workloads' pods, `* ... group_left (workload_kind, workload)` to add the workload to a
-//   table row (`topk by (pod) (1, ...)` keeps that side unique when two replicas export the
-//   pod).
+//   {workload_kind=~"$workload_kind", workload=~"$workload"} on (cluster, namespace, pod):
+//   `and` to keep the selected workloads' pods, `* ... group_left (workload_kind,
+//   workload)` to add the workload to a table row (`topk by (pod) (1, ...)` keeps that side
+//   unique when two replicas export the pod).
+// - Every `by` keeps the cluster label, so that an "All clusters" view merges none.
 // - The helpers take and return single terms (a function call or a selector), or
 //   expressions whose operators bind tighter than the one the helper adds: mind the
 //   parentheses when combining with `or`.
-function(config, pod=false) {
+function(config, pod=false, container=false) {
   local q = self,
   local cl = config.clusterLabel,
 
   // The label sets of a pod and of a container, for `by` and `on`.
   podKey:: '%s, namespace, pod' % cl,
   containerKey:: q.podKey + ', container',
+  workloadKey:: '%s, namespace, workload_kind, workload' % cl,
 
   // The variables' matchers for any crashloop_ container or pod series...
   matchers:: '%s=~"$%s", namespace=~"$namespace"' % [cl, cl] + (if pod then ', pod=~"$pod"' else ''),
-  // ... and a selector with them, plus `extra` matchers.
-  sel(metric, extra=null):: '%s{%s}' % [metric, std.join(', ', [q.matchers] + (if extra == null then [] else [extra]))],
+  // ... and a selector with them (and $container for a container series: crashloop_container_*,
+  // cAdvisor's container_*; pod series have no container label), plus `extra` matchers.
+  local containerSeries(metric) = std.startsWith(metric, 'crashloop_container_') || std.startsWith(metric, 'container_'),
+  sel(metric, extra=null)::
+    local c = if container && containerSeries(metric) then ['container=~"$container"'] else [];
+    '%s{%s}' % [metric, std.join(', ', [q.matchers] + c + (if extra == null then [] else [extra]))],
 
-  workloadInfo:: q.sel('crashloop_pod_workload_info', 'workload=~"$workload"'),
+  // The workload variables' matchers: the kind with the name, always.
+  workloadMatchers:: 'workload_kind=~"$workload_kind", workload=~"$workload"',
+  workloadInfo:: q.sel('crashloop_pod_workload_info', q.workloadMatchers),
+  // A selector of a per-workload series (crashloop_workload_*: no pod, no container).
+  wsel(metric, extra=null)::
+    '%s{%s}' % [metric, std.join(', ', ['%s=~"$%s", namespace=~"$namespace"' % [cl, cl], q.workloadMatchers] + (if extra == null then [] else [extra]))],
 
   // max by (cluster, namespace, pod, container, <labels>) (expr)
   perContainer(expr, labels=[]):: 'max by (%s) (%s)' % [std.join(', ', [q.containerKey] + labels), expr],
@@ -52,10 +64,9 @@ function(config, pod=false) {
   //
   // crashloop_container_terminations_total and ..._probe_kills_total get their series at
   // the first termination or Event counted (already at 1, or more), and increase() cannot
-  // see that first step: it needs two samples. (..._probe_failures_total too, for a
-  // container without detail series; its graphs are per-second rate()s, which would need
-  // the window in seconds to add the first value, and are left as they are.) As the alert rules do, the series' first value is added when the series did
-  // not exist one window earlier:
+  // see that first step: it needs two samples (..._probe_failures_total too, for a
+  // container without detail series). As the alert rules do, the series' first value is
+  // added when the series did not exist one window earlier:
   //
   //   increase(c[W]) + (min_over_time(c[W]) unless present_over_time(c[W] offset W)
   //                     or increase(c[W]) * 0)
@@ -104,11 +115,26 @@ function(config, pod=false) {
     'topk(%d, max by (%s) (max_over_time(%s[$__range] @ end())) and on (%s) present_over_time(%s[$__range] @ end()))'
     % [n, q.containerKey, q.sel(metric), q.podKey, q.workloadInfo],
 
+  // Rollout annotations: the templates (pod-template-hash, controller-revision-hash,
+  // rollouts-pod-template-hash; Jobs and bare pods have none) of the selected workloads
+  // that have pods now (crashloop_workload_ready_pods has a series per template with pods,
+  // 0 Ready included) and had none in the `lookback` before the previous step. In a range
+  // query $__interval is the step, so a new template is one point, at the first step that
+  // sees it. The earlier side is a range selector, which skips staleness markers: an
+  // exporter restart or a failed scrape shorter than `lookback` is no rollout (an instant
+  // `offset` would see the gap). A template back after `lookback` (a rollback to an old
+  // ReplicaSet, a scale-up from 0) is annotated too: its pods are new.
+  newTemplates(lookback)::
+    local by = 'group by (%s, template)' % q.workloadKey;
+    local s = q.wsel('crashloop_workload_ready_pods', 'template!=""');
+    '%s (%s) unless %s (present_over_time(%s[%s] offset $__interval))' % [by, s, by, s, lookback],
+
   // Firing alerts of the mixin (alertname=~names) in the scope, one row per alert, its
   // value the time (in ms) it became active: ALERTS_FOR_STATE, which Prometheus writes
   // beside ALERTS for every active alert, `for:` or not.
   firingAlerts(names)::
     local labels = 'alertname, severity, %s, namespace, workload_kind, workload, pod, container, instance' % cl;
-    local scope = 'alertname=~"%s", %s, workload=~"$workload"' % [std.join('|', names), q.matchers];
+    local c = if container then ', container=~"$container"' else '';
+    local scope = 'alertname=~"%s", %s%s, %s' % [std.join('|', names), q.matchers, c, q.workloadMatchers];
     'max by (%s) (ALERTS_FOR_STATE{%s}) * 1000 and on (%s) ALERTS{alertstate="firing", %s}' % [labels, scope, labels, scope],
 }

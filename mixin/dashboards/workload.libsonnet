@@ -1,10 +1,12 @@
-// crashloop-exporter / Workload: one workload's containers (or one pod's: $pod) in detail.
-// Every panel honours $cluster, $namespace, $workload and $pod.
+// crashloop-exporter / Workload: one workload's containers (or one pod's: $pod, one
+// container's: $container) in detail. Every panel honours $cluster, $namespace,
+// $workload_kind, $workload and $pod, every per-container one $container (the per-workload
+// history counters have neither pod nor container), and every `by` keeps the cluster.
 local g = import 'grafana.libsonnet';
 local common = import 'common.libsonnet';
 
 function(config, alertNames)
-  local q = (import 'queries.libsonnet')(config, pod=true);
+  local q = (import 'queries.libsonnet')(config, pod=true, container=true);
   local l = common(config);
   local cl = config.clusterLabel;
   local sel = q.sel;
@@ -65,7 +67,7 @@ function(config, alertNames)
     ]),
     w=24,
     h=9,
-    columns=[
+    columns=l.clusterColumn + [
       'namespace',
       'workload_kind',
       'workload',
@@ -86,7 +88,7 @@ function(config, alertNames)
       ['Value #J', 'next restart'],
       ['Value #K', 'memory limit'],
     ],
-    hidden=[cl, 'Value #B', 'Value #C', 'Value #F', 'Value #G'],
+    hidden=l.clusterHidden + ['Value #B', 'Value #C', 'Value #F', 'Value #G'],
     overrides=l.logsColumn + [
       g.integer('restarts'),
       g.integer('exit code'),
@@ -110,13 +112,14 @@ function(config, alertNames)
     [g.tableTarget(q.firingAlerts(alertNames))],
     w=24,
     h=6,
-    columns=['alertname', 'severity', 'namespace', 'workload_kind', 'workload', 'pod', 'container', 'instance', ['Value', 'active since']],
-    hidden=[cl],
+    columns=l.clusterColumn + ['alertname', 'severity', 'namespace', 'workload_kind', 'workload', 'pod', 'container', 'instance', ['Value', 'active since']],
+    hidden=l.clusterHidden,
     overrides=[g.age('active since')],
     sortBy=['active since', true],
   );
 
-  local byPod(expr) = 'sum by (pod, container) (%s) > 0' % expr;
+  local byPod(expr) = 'sum by (%s) (%s) > 0' % [q.containerKey, expr];
+  local perContainerLegend = l.legend('{{pod}}/{{container}}');
   local graphs = [
     [
       g.timeseries(
@@ -124,7 +127,7 @@ function(config, alertNames)
         'Restarts per container (restartCount increases), per $__rate_interval.',
         [g.target(
           byPod(q.inWorkload(q.perContainer('increase(%s[$__rate_interval])' % sel('crashloop_container_restarts_total')))),
-          '{{pod}}/{{container}}',
+          perContainerLegend,
         )],
         w=12,
         bars=true,
@@ -133,19 +136,50 @@ function(config, alertNames)
         'Terminations by reason',
         'Terminations by reason (OOMKilled, Error, Completed, ...), per $__rate_interval: each restart, and the failed end of a container that will not run again (a restartPolicy Never pod, a failed Job pod); a first termination included.',
         [g.target(
-          'sum by (reason) (%s) > 0'
-          % q.inWorkload(q.countPerInterval('crashloop_container_terminations_total', labels=['reason'])),
-          '{{reason}}',
+          'sum by (%s, reason) (%s) > 0'
+          % [cl, q.inWorkload(q.countPerInterval('crashloop_container_terminations_total', labels=['reason']))],
+          l.legend('{{reason}}'),
         )],
         w=12,
         bars=true,
+      ),
+    ],
+    // The workload's own counters, which outlive its pods (a rollout or a deleted pod
+    // loses none), where a container's series end with its pod. Summed over the exporter
+    // replicas (shards split the pods), as crashloop_workload_pods; no $pod, no $container.
+    [
+      g.timeseries(
+        'Terminations across pod replacements, by reason',
+        "The workload's terminations by reason (bars; a first termination included) and restarts (line; a first restart included) per $__rate_interval, from the per-workload counters that survive pod deletions and rollouts. Ignores $pod and $container.",
+        [
+          g.target(
+            'sum by (%s, reason) (%s) > 0'
+            % [q.workloadKey, q.increaseWithFirst(q.wsel('crashloop_workload_terminations_total'), '$__rate_interval')],
+            l.legend('{{workload}} {{reason}}'),
+            'A',
+          ),
+          g.target(
+            'sum by (%s) (%s) > 0' % [q.workloadKey, q.increaseWithFirst(q.wsel('crashloop_workload_restarts_total'), '$__rate_interval')],
+            l.legend('{{workload}} restarts'),
+            'B',
+          ),
+        ],
+        w=24,
+        h=7,
+        bars=true,
+        overrides=[g.byQuery('B', {
+          'custom.drawStyle': 'line',
+          'custom.fillOpacity': 0,
+          'custom.lineWidth': 2,
+          'custom.stacking': { mode: 'none', group: 'A' },
+        })],
       ),
     ],
     [
       g.stateTimeline(
         'Crash-looping',
         'crashloop_container_crashlooping per container: 1 from the first back-off until it ran 10 minutes.',
-        [g.target('max by (pod, container) (%s)' % each('crashloop_container_crashlooping'), '{{pod}}/{{container}}')],
+        [g.target('max by (%s) (%s)' % [q.containerKey, each('crashloop_container_crashlooping')], perContainerLegend)],
         w=12,
         mappings=[{
           type: 'value',
@@ -156,7 +190,7 @@ function(config, alertNames)
       g.timeseries(
         'Back-off delay',
         "The kubelet's current CrashLoopBackOff delay.",
-        [g.target('max by (pod, container) (%s)' % each('crashloop_container_backoff_delay_seconds'), '{{pod}}/{{container}}')],
+        [g.target('max by (%s) (%s)' % [q.containerKey, each('crashloop_container_backoff_delay_seconds')], perContainerLegend)],
         w=12,
         unit='s',
       ),
@@ -164,23 +198,22 @@ function(config, alertNames)
     [
       g.timeseries(
         'Probe failures',
-        'Failed probe runs per second (Unhealthy events), by probe.',
+        'Failed probe runs (Unhealthy events) per $__rate_interval, by probe; a first failure included.',
         [g.target(
-          'sum by (pod, container, probe) (%s)' % q.inWorkload(
-            q.perContainer('rate(%s[$__rate_interval])' % sel('crashloop_container_probe_failures_total'), ['probe'])
-          ),
-          '{{pod}}/{{container}} {{probe}}',
+          'sum by (%s, probe) (%s) > 0'
+          % [q.containerKey, q.inWorkload(q.countPerInterval('crashloop_container_probe_failures_total', labels=['probe']))],
+          l.legend('{{pod}}/{{container}} {{probe}}'),
         )],
         w=12,
-        unit='ops',
+        bars=true,
       ),
       g.timeseries(
         'Probe kills',
         'Kills for a failed liveness or startup probe (Killing events), per $__rate_interval; a first kill included.',
         [g.target(
-          'sum by (pod, container, probe) (%s) > 0'
-          % q.inWorkload(q.countPerInterval('crashloop_container_probe_kills_total', labels=['probe'])),
-          '{{pod}}/{{container}} {{probe}}',
+          'sum by (%s, probe) (%s) > 0'
+          % [q.containerKey, q.inWorkload(q.countPerInterval('crashloop_container_probe_kills_total', labels=['probe']))],
+          l.legend('{{pod}}/{{container}} {{probe}}'),
         )],
         w=12,
         bars=true,
@@ -193,8 +226,8 @@ function(config, alertNames)
         [g.tableTarget(current(sel('crashloop_container_image_pull_failure'), ['category']))],
         w=12,
         h=6,
-        columns=['namespace', 'pod', 'container', ['category', 'last error']],
-        hidden=[cl, 'Value'],
+        columns=l.clusterColumn + ['namespace', 'pod', 'container', ['category', 'last error']],
+        hidden=l.clusterHidden + ['Value'],
         overrides=l.logsColumn,
       ),
       g.table(
@@ -203,8 +236,8 @@ function(config, alertNames)
         [g.tableTarget(q.inWorkload('max by (%s, kind, name) (%s == 1)' % [q.podKey, sel('crashloop_pod_missing_object')]))],
         w=12,
         h=6,
-        columns=['namespace', 'kind', ['name', 'missing object'], 'pod'],
-        hidden=[cl, 'Value'],
+        columns=l.clusterColumn + ['namespace', 'kind', ['name', 'missing object'], 'pod'],
+        hidden=l.clusterHidden + ['Value'],
       ),
     ],
   ];
@@ -228,7 +261,7 @@ function(config, alertNames)
         q.podKey,
         q.workloadInfo,
       ],
-      '{{pod}}/{{container}} {{series}}',
+      l.legend('{{pod}}/{{container}} {{series}}'),
     )],
     w=24,
     unit='bytes',
@@ -242,8 +275,24 @@ function(config, alertNames)
     config,
     config.dashboardUIDs.workload,
     l.workloadTitle,
-    "One workload's containers: restarts, state, last termination, cause, back-off; restart and termination timelines; firing alerts; memory against the limit.",
-    [g.datasourceVariable, l.clusterVariable, l.namespaceVariable, l.workloadVariable, l.podVariable],
+    "One workload's containers: restarts, state, last termination, cause, back-off; restart and termination timelines (and the workload's own, across pod replacements); rollouts; firing alerts; memory against the limit.",
+    [
+      g.datasourceVariable,
+      l.clusterVariable,
+      l.namespaceVariable,
+      l.workloadKindVariable,
+      l.workloadVariable,
+      l.podVariable,
+      l.containerVariable,
+    ],
     g.layout([stats, [containers], [alerts]] + graphs + [[memory]]),
     [g.dashboardLink('Overview', l.overviewURL)],
+    // On every graph: when the selected workloads' pods of a new template appeared.
+    [g.promAnnotation(
+      'Rollouts',
+      q.newTemplates(config.dashboardRolloutLookback),
+      'Rollout',
+      '{{workload_kind}} {{namespace}}/{{workload}}: first pods of template {{template}}',
+      tagKeys=['workload', 'template'],
+    )],
   )

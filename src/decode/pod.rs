@@ -32,6 +32,34 @@ pub struct TemplateHash<'a> {
     pub workload_kind: &'static str,
 }
 
+/// The pod labels `--pod-labels` names, each with its label on `crashloop_pod_workload_info`.
+static POD_LABELS: std::sync::OnceLock<Vec<(String, crate::view::Name)>> = std::sync::OnceLock::new();
+
+/// Sets the pod labels copied onto `crashloop_pod_workload_info` (`--pod-labels`), as
+/// kube-state-metrics' `--metric-labels-allowlist` does: `team` becomes `label_team`, and
+/// every character a Prometheus label name cannot hold becomes `_`
+/// (`app.kubernetes.io/part-of` is `label_app_kubernetes_io_part_of`). Set once, before the
+/// first pod is decoded; an error says which names clash or are empty.
+pub fn set_pod_label_allowlist(names: &[String]) -> Result<(), String> {
+    let mut list: Vec<(String, crate::view::Name)> = Vec::new();
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        let label: String = std::iter::once("label_".to_string())
+            .chain(name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).map(String::from))
+            .collect();
+        if let Some((other, _)) = list.iter().find(|(_, l)| **l == *label) {
+            return Err(format!("--pod-labels: {other} and {name} both become {label}: keep one"));
+        }
+        if !list.iter().any(|(n, _)| n == name) {
+            list.push((name.to_string(), intern(&label)));
+        }
+    }
+    if POD_LABELS.get().is_some_and(|set| *set != list) {
+        return Err("--pod-labels: the allowlist is already set".into());
+    }
+    let _ = POD_LABELS.set(list);
+    Ok(())
+}
+
 /// How long before its pod's creation a CronJob's scheduled time may be. The CronJob
 /// controller names each Job `<cronjob>-<scheduled time in minutes since the epoch>` (the
 /// controller of 1.20 and before, `batch/v1beta1`, in seconds) and
@@ -136,8 +164,8 @@ mod wire {
         resource_version: Option<String>,
         deletion_timestamp: Option<IgnoredAny>,
         creation_timestamp: Option<String>,
-        #[serde(deserialize_with = "template_hash")]
-        labels: Option<(String, &'static str)>,
+        #[serde(deserialize_with = "pod_labels")]
+        labels: Labels,
         owner_references: Vec<Owner>,
     }
 
@@ -152,30 +180,52 @@ mod wire {
         controller: Option<bool>,
     }
 
-    /// Reads only the template-hash labels out of the labels map: `pod-template-hash`
-    /// (a Deployment's), else `rollouts-pod-template-hash` (an Argo Rollout's).
-    fn template_hash<'de, D: Deserializer<'de>>(d: D) -> Result<Option<(String, &'static str)>, D::Error> {
+    /// The labels read out of the labels map: the template hashes, and those of
+    /// `--pod-labels` ([`set_pod_label_allowlist`]); the others are skipped unread.
+    #[derive(Default)]
+    pub struct Labels {
+        /// `pod-template-hash` (a Deployment's), else `rollouts-pod-template-hash` (an
+        /// Argo Rollout's), with the kind of workload it names.
+        pub hash: Option<(String, &'static str)>,
+        /// `controller-revision-hash` (a StatefulSet's or DaemonSet's).
+        pub revision: Option<String>,
+        /// The allowlisted labels, by their index in the allowlist.
+        pub allowed: Vec<(usize, String)>,
+    }
+
+    fn pod_labels<'de, D: Deserializer<'de>>(d: D) -> Result<Labels, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Option<(String, &'static str)>;
+            type Value = Labels;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a map of labels")
             }
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
+                Ok(Labels::default())
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let (mut deployment, mut rollout) = (None, None);
+                let (mut deployment, mut rollout, mut revision) = (None, None, None);
+                let allowlist = POD_LABELS.get().map_or(&[][..], Vec::as_slice);
+                let mut allowed = Vec::new();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     match &*key {
                         "pod-template-hash" => deployment = map.next_value::<Option<String>>()?,
                         "rollouts-pod-template-hash" => rollout = map.next_value::<Option<String>>()?,
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
+                        "controller-revision-hash" => revision = map.next_value::<Option<String>>()?,
+                        other => match allowlist.iter().position(|(name, _)| name == other) {
+                            Some(i) => {
+                                if let Some(v) = map.next_value::<Option<String>>()? {
+                                    allowed.push((i, v));
+                                }
+                            }
+                            None => {
+                                map.next_value::<IgnoredAny>()?;
+                            }
+                        },
                     }
                 }
-                Ok(deployment.map(|h| (h, "Deployment")).or(rollout.map(|h| (h, "Rollout"))))
+                let hash = deployment.map(|h| (h, "Deployment")).or(rollout.map(|h| (h, "Rollout")));
+                Ok(Labels { hash, revision, allowed })
             }
         }
         d.deserialize_any(V)
@@ -434,7 +484,8 @@ mod wire {
                     controller: o.controller,
                     block_owner_deletion: None,
                 });
-            let template = metadata.labels.as_ref().map(|(hash, workload_kind)| TemplateHash { hash, workload_kind });
+            let labels = metadata.labels;
+            let template = labels.hash.as_ref().map(|(hash, workload_kind)| TemplateHash { hash, workload_kind });
             let created = timestamp(metadata.creation_timestamp.as_deref());
             let workload = workload_of(&name, owner.as_ref(), template, created);
 
@@ -478,6 +529,7 @@ mod wire {
                 _ => Phase::Unknown,
             };
             let trouble = trouble_of(phase, &status);
+            let ready = status.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True");
 
             let statuses = [
                 (status.container_statuses, ContainerType::Regular),
@@ -529,6 +581,17 @@ mod wire {
                 restart_policy: RestartPolicy::parse(spec.restart_policy.as_deref()),
                 grace_seconds: spec.termination_grace_period_seconds.and_then(grace).unwrap_or(DEFAULT_GRACE_SECONDS),
                 terminating: metadata.deletion_timestamp.is_some(),
+                ready,
+                template: labels.hash.map(|(h, _)| h).or(labels.revision).filter(|h| !h.is_empty()).map(|h| intern(&h)),
+                labels: POD_LABELS.get().filter(|list| !list.is_empty()).map(|list| {
+                    list.iter()
+                        .enumerate()
+                        .map(|(i, (_, label))| {
+                            let value = labels.allowed.iter().find(|(j, _)| *j == i).map_or("", |(_, v)| v.as_str());
+                            (label.clone(), intern(value))
+                        })
+                        .collect()
+                }),
                 containers,
                 tracked: false,
                 lines: None,

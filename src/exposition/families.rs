@@ -121,13 +121,20 @@ families! {
         "Troubled containers (crash-looping, waiting on an error, unable to start, disrupted, or ended with a failure) by namespace and probable cause.";
     DISRUPTED_PODS = "crashloop_disrupted_pods", Gauge, &["namespace", "disruption"],
         "Pods that the node or the control plane ended or is ending, by namespace and kind of disruption: a drain, an eviction storm or a node shutdown is one series, not one per pod.";
-    WORKLOAD_INFO = "crashloop_pod_workload_info", Gauge, &["namespace", "pod", "workload_kind", "workload"],
-        "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments (or Argo Rollouts), Jobs to CronJobs.";
+    WORKLOAD_INFO = "crashloop_pod_workload_info", Gauge, &["namespace", "pod", "workload_kind", "workload", "template"],
+        "The workload that owns the pod (value 1): ReplicaSets are mapped to Deployments (or Argo Rollouts), Jobs to CronJobs; `template` is the pod's template hash (empty for a bare pod or a Job), and `--pod-labels` adds a `label_<name>` for each label it names.";
+    WORKLOAD_PODS = "crashloop_workload_pods", Gauge, &["namespace", "workload_kind", "workload"],
+        "Pods of each workload in this replica's cache, quiet ones included (with sharding, sum across replicas).";
+    WORKLOAD_READY_PODS = "crashloop_workload_ready_pods", Gauge, &["namespace", "workload_kind", "workload", "template"],
+        "Pods of each workload whose Ready condition is True, by template (0 for a template whose pods are all not ready; with sharding, sum across replicas).";
+    WORKLOAD_RESTARTS = "crashloop_workload_restarts_total", Counter, &["namespace", "workload_kind", "workload"],
+        "Container restarts of the workload's pods seen by this exporter process, kept when pods are deleted or replaced (restarts before the process started are not counted); the series goes 6 h after the workload's last pod.";
+    WORKLOAD_TERMINATIONS = "crashloop_workload_terminations_total", Counter,
+        &["namespace", "workload_kind", "workload", "reason"],
+        "Terminations of the workload's containers as crashloop_container_terminations_total counts them, kept when pods are deleted or replaced, by reason.";
     WORKLOAD_REFUSED = "crashloop_workload_pod_refused_timestamp_seconds", Gauge,
         &["namespace", "workload_kind", "workload", "reason"],
         "When the workload's controller last could not create a pod (its FailedCreate Event), by why: quota, pod_security, webhook, limit_range, service_account, other; while the Event exists (1 h after the last).";
-    WORKLOAD_PODS = "crashloop_workload_pods", Gauge, &["namespace", "workload_kind", "workload"],
-        "Pods of each workload in this replica's cache, quiet ones included (with sharding, sum across replicas).";
     CRASHLOOPBACKOFF_CONTAINERS = "crashloop_crashloopbackoff_containers", Gauge, &["namespace"],
         "Containers waiting in CrashLoopBackOff, by namespace.";
     WAITING_CONTAINERS = "crashloop_waiting_containers", Gauge, &["namespace", "reason"],

@@ -3,13 +3,15 @@
 //! render then copies them from one block per pod instead of gathering names from all over
 //! the heap.
 //!
-//! The text starts with three offsets (four bytes each, little-endian): where the
-//! containers begin, where the workload begins, and where the pod's pair begins (after the
-//! namespace's). Then come the pod's escaped label pairs; then one
-//! entry per container: the length of its `,container="…"` pair (two bytes), its type (an
-//! index into [`ContainerType::ALL`]), its restart count (four bytes) and the pair; then
-//! the workload's tail `,workload_kind=…} 1\n`. A pair is at most 520 bytes: names are
-//! cut to 253.
+//! The text starts with five offsets (four bytes each, little-endian): where the
+//! containers begin, where the workload begins, where the pod's pair begins (after the
+//! namespace's), where the template's pair begins and where the pod's own labels begin;
+//! then a byte of flags (bit 0: the pod is ready). Then come the pod's escaped label
+//! pairs; then one entry per container: the length of its `,container="…"` pair (two
+//! bytes), its type (an index into [`ContainerType::ALL`]), its restart count (four bytes)
+//! and the pair; then the workload's tail `,workload_kind="…",workload="…"`, the template's
+//! pair `,template="…"` (empty without a template), the `--pod-labels` pairs, and `} 1\n`.
+//! A pair is at most 520 bytes: names are cut to 253.
 
 use std::borrow::Cow;
 
@@ -36,7 +38,7 @@ pub(super) struct ContainerLine<'a> {
 
 /// The lines of `pod` (the store's [`crate::store::Prerender`]).
 pub fn prerender(pod: &SlimPod) -> PodLines {
-    let mut text = Vec::with_capacity(76 + 32 * pod.containers.len());
+    let mut text = Vec::with_capacity(100 + 32 * pod.containers.len());
     text.extend_from_slice(&[0; HEADER]);
     push_labels(&mut text, &[("namespace", pod.namespace())]);
     let pod_start = text.len();
@@ -56,12 +58,23 @@ pub fn prerender(pod: &SlimPod) -> PodLines {
     let workload_start = text.len();
     text.push(b',');
     push_labels(&mut text, &[("workload_kind", &pod.workload.kind), ("workload", &pod.workload.name)]);
+    let template_start = text.len();
+    text.push(b',');
+    push_labels(&mut text, &[("template", pod.template.as_deref().unwrap_or_default())]);
+    let labels_start = text.len();
+    for (label, value) in pod.labels.as_deref().unwrap_or_default() {
+        text.push(b',');
+        push_labels(&mut text, &[(label, value)]);
+    }
     text.extend_from_slice(b"} 1\n");
     // A pod object is at most a few MiB (etcd's limit), so the offsets fit.
     let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
     text[..4].copy_from_slice(&offset(containers_start));
     text[4..8].copy_from_slice(&offset(workload_start));
     text[8..12].copy_from_slice(&offset(pod_start));
+    text[12..16].copy_from_slice(&offset(template_start));
+    text[16..20].copy_from_slice(&offset(labels_start));
+    text[20] = u8::from(pod.ready);
     PodLines { text: text.into_boxed_slice(), quiet: is_quiet(pod) }
 }
 
@@ -76,8 +89,8 @@ pub(super) fn of(pod: &SlimPod) -> (Cow<'_, [u8]>, bool) {
     }
 }
 
-/// The three offsets.
-const HEADER: usize = 12;
+/// The five offsets and the flags.
+const HEADER: usize = 21;
 
 fn offset(text: &[u8], at: usize) -> usize {
     text.get(at..at + 4).and_then(|b| b.try_into().ok()).map_or(0, |b| u32::from_le_bytes(b) as usize)
@@ -103,8 +116,24 @@ pub(super) fn containers(text: &[u8]) -> impl Iterator<Item = ContainerLine<'_>>
     })
 }
 
+/// The info line's tail: the workload, template and label pairs, and `} 1\n`.
 pub(super) fn workload_tail(text: &[u8]) -> &[u8] {
     text.get(offset(text, 4)..).unwrap_or_default()
+}
+
+/// The workload's pairs alone: `,workload_kind="…",workload="…"`.
+pub(super) fn workload_pairs(text: &[u8]) -> &[u8] {
+    text.get(offset(text, 4)..offset(text, 12)).unwrap_or_default()
+}
+
+/// The template's pair, `,template="…"`.
+pub(super) fn template_pair(text: &[u8]) -> &[u8] {
+    text.get(offset(text, 12)..offset(text, 16)).unwrap_or_default()
+}
+
+/// The pod's `Ready` condition is `True`.
+pub(super) fn ready(text: &[u8]) -> bool {
+    text.get(20).is_some_and(|flags| flags & 1 == 1)
 }
 
 #[cfg(test)]

@@ -509,6 +509,7 @@ pub(crate) mod tests {
             store,
             last_sync: Arc::new(AtomicI64::new(NOW)),
             changes: Arc::default(),
+            workloads: Arc::default(),
             ready: tokio::sync::watch::channel(true).1,
         }
     }
@@ -575,7 +576,7 @@ pub(crate) mod tests {
         assert_eq!(
             samples(&out, "crashloop_pod_workload_info"),
             [
-                r#"crashloop_pod_workload_info{namespace="shop",pod="checkout-7d9c8b6f5-x2zqp",workload_kind="Deployment",workload="checkout"} 1"#
+                r#"crashloop_pod_workload_info{namespace="shop",pod="checkout-7d9c8b6f5-x2zqp",workload_kind="Deployment",workload="checkout",template="7d9c8b6f5"} 1"#
             ]
         );
         assert_eq!(
@@ -781,7 +782,7 @@ pub(crate) mod tests {
         let (probed, pending, mounting) = (c("probed", "app"), c("pending", "app"), c("mounting", "app"));
         let workload = |pod: &str| {
             format!(
-                r#"crashloop_pod_workload_info{{namespace="t",pod="{pod}",workload_kind="Pod",workload="{pod}"}} 1"#
+                r#"crashloop_pod_workload_info{{namespace="t",pod="{pod}",workload_kind="Pod",workload="{pod}",template=""}} 1"#
             )
         };
         let mut restarted_app = vec![
@@ -921,7 +922,7 @@ pub(crate) mod tests {
             out.contains(&format!("crashloop_container_backoff_delay_seconds{{{migrate},source=\"kubelet\"}} 40.0\n"))
         );
         assert!(out.contains(r#"container="log-shipper",container_type="sidecar"} 0"#));
-        assert!(out.contains(r#"crashloop_pod_workload_info{namespace="bank",pod="ledger-0",workload_kind="StatefulSet",workload="ledger"} 1"#));
+        assert!(out.contains(r#"crashloop_pod_workload_info{namespace="bank",pod="ledger-0",workload_kind="StatefulSet",workload="ledger",template="ledger-6c5b4"} 1"#));
     }
 
     #[test]
@@ -1146,6 +1147,8 @@ pub(crate) mod tests {
             initializing,
         ];
         let cache = cache_of(pods.map(|pod| track(None, pod, NOW, true)));
+        // A pod first seen after the first list: its restarts count in its workload's.
+        lock(&cache.workloads).add(None, &track(None, fixture("oom-exit-1"), NOW, false), NOW);
         let self_metrics = SelfMetrics::default();
         self_metrics.events_seen.inc();
         self_metrics.events_ignored.get_or_create(&ReasonLabels { reason: "unknown_pod" }).inc();
@@ -1249,9 +1252,14 @@ pub(crate) mod tests {
             watcher::Error::WatchFailed(kube::Error::Api(status.boxed()))
         };
         let mut errors = ErrorLog::default();
+        // The pods of two workloads come after the first list, as if created after the
+        // exporter started: their restarts and ends count, in their workloads' too.
+        let later = |p: &SlimPod| ["rn-oom", "rn-job-fails"].contains(&p.namespace());
         let mut feed = vec![Ok(Event::Init)];
-        feed.extend(pod_list.iter().cloned().map(|p| Ok(Event::InitApply(p))));
-        feed.extend([Ok(Event::InitDone), Err(gone()), Ok(Event::Init)]);
+        feed.extend(pod_list.iter().filter(|p| !later(p)).cloned().map(|p| Ok(Event::InitApply(p))));
+        feed.push(Ok(Event::InitDone));
+        feed.extend(pod_list.iter().filter(|p| later(p)).cloned().map(|p| Ok(Event::Apply(p))));
+        feed.extend([Err(gone()), Ok(Event::Init)]);
         feed.extend(pod_list.into_iter().map(|p| Ok(Event::InitApply(p))));
         feed.push(Ok(Event::InitDone));
         for item in feed {

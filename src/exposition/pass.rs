@@ -11,6 +11,8 @@ use super::families::RESTARTS;
 use super::lines;
 use super::text::labels_of;
 use crate::event_counts::{ContainerEvents, PodEvents, Refused, WorkloadKey};
+use crate::history::{WorkloadCounts, WorkloadId};
+use crate::store::lock;
 use crate::verdict::{ContainerReport, assess, has_something_to_report, missing_objects, pod_has_something_to_report};
 use crate::view::{Disruption, EvictionResource, ObjectKind, SlimContainer, SlimPod, Timestamp};
 
@@ -34,6 +36,8 @@ pub(super) struct Pass<'a> {
     pub(super) disrupted_by_namespace: BTreeMap<(&'a str, &'static str), i64>,
     /// Workloads whose controller could not create a pod.
     pub(super) refused: Vec<(WorkloadKey, Refused)>,
+    /// Each workload's restarts and terminations across its pods, sorted.
+    pub(super) workload_counts: Vec<(WorkloadId, WorkloadCounts)>,
     pub(super) troubled: BTreeMap<(&'a str, &'static str), i64>,
     pub(super) in_backoff: BTreeMap<&'a str, i64>,
     pub(super) waiting: BTreeMap<(&'a str, &'static str), i64>,
@@ -65,6 +69,11 @@ impl<'a> Pass<'a> {
             unschedulable: Vec::new(),
             disrupted_by_namespace: BTreeMap::new(),
             refused,
+            workload_counts: source
+                .caches
+                .iter()
+                .flat_map(|c| lock(&c.workloads).iter().map(|(id, n)| (id.clone(), n.clone())).collect::<Vec<_>>())
+                .collect(),
             troubled: BTreeMap::new(),
             in_backoff: BTreeMap::new(),
             waiting: BTreeMap::new(),
@@ -128,6 +137,7 @@ impl<'a> Pass<'a> {
                 }
             }
         }
+        pass.workload_counts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         pass
     }
 }

@@ -326,6 +326,8 @@ impl State {
 pub struct History {
     /// `restartCount` at the last observation.
     pub observed_restarts: u32,
+    /// Restarts counted through `restartCount` increases (never the baseline).
+    pub counted_restarts: u32,
     /// Consecutive restarts whose instance ran less than the back-off reset window.
     pub fast_restarts: u32,
     /// When the current crash loop began (first observation of it).
@@ -464,6 +466,7 @@ pub struct RestartSpec {
 
 static NO_HISTORY: History = History {
     observed_restarts: 0,
+    counted_restarts: 0,
     fast_restarts: 0,
     loop_since: None,
     terminations: Terminations([0; 5]),
@@ -613,6 +616,15 @@ pub struct SlimPod {
     pub grace_seconds: u32,
     /// `metadata.deletionTimestamp` is set: the kubelet is stopping the pod.
     pub terminating: bool,
+    /// The `Ready` condition is `True`: the pod serves.
+    pub ready: bool,
+    /// The template the pod was made from: its `pod-template-hash` (a Deployment's),
+    /// `controller-revision-hash` (a StatefulSet's or DaemonSet's) or
+    /// `rollouts-pod-template-hash` (an Argo Rollout's) label.
+    pub template: Option<Name>,
+    /// The pod labels of `--pod-labels` it has, as `(label_<name>, value)`, in the
+    /// allowlist's order; `None` when the allowlist is empty.
+    pub labels: Option<Box<[(Name, Name)]>>,
     pub containers: Vec<SlimContainer>,
     /// True once the tracker has carried history into this object.
     pub tracked: bool,

@@ -60,7 +60,7 @@ async fn crashloop_pod_lifecycle_on_real_apiserver() {
     assert_eq!(
         samples(&out, "crashloop_pod_workload_info"),
         [
-            r#"crashloop_pod_workload_info{namespace="it-pods",pod="web-5d4f8c7b9-x2x4q",workload_kind="Deployment",workload="web"} 1"#
+            r#"crashloop_pod_workload_info{namespace="it-pods",pod="web-5d4f8c7b9-x2x4q",workload_kind="Deployment",workload="web",template="5d4f8c7b9"} 1"#
         ]
     );
     assert_eq!(
@@ -125,7 +125,7 @@ async fn http_endpoints_formats_and_gzip() {
     let text = String::from_utf8(body).expect("utf-8");
     assert!(text.ends_with("# EOF\n"));
     assert!(text.contains(
-        r#"crashloop_pod_workload_info{namespace="it-http",pod="solo",workload_kind="Pod",workload="solo"} 1"#
+        r#"crashloop_pod_workload_info{namespace="it-http",pod="solo",workload_kind="Pod",workload="solo",template=""} 1"#
     ));
 
     let (status, headers, body) =

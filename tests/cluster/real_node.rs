@@ -91,6 +91,18 @@ fn value<'a>(out: &'a str, series: &str) -> Option<&'a str> {
     out.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
 }
 
+/// The value of the pod's `crashloop_pod_workload_info` with this workload, whatever its
+/// template (a hash the real controllers chose), and the template.
+fn workload_info<'a>(out: &'a str, ns: &str, pod: &str, kind: &str, name: &str) -> Option<(&'a str, &'a str)> {
+    let start = format!(
+        "crashloop_pod_workload_info{{namespace=\"{ns}\",pod=\"{pod}\",workload_kind=\"{kind}\",workload=\"{name}\",template=\""
+    );
+    out.lines().find_map(|l| {
+        let (template, value) = l.strip_prefix(&start)?.split_once("\"} ")?;
+        Some((value, template))
+    })
+}
+
 /// `(family, extra label, value)`: one series of a container and its value, as written.
 type Wanted<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a str);
 
@@ -167,9 +179,10 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         ]) {
             return Verdict::Pending(why);
         }
-        let workload = format!("crashloop_pod_workload_info{{namespace=\"{ns}\",pod=\"{pod}\",workload_kind=\"Deployment\",workload=\"oom\"}}");
-        if value(out, &workload) != Some("1") {
-            return Verdict::Pending(format!("{workload} missing"));
+        // The template is the Deployment's pod-template-hash, the middle of the pod's name.
+        let hash = pod.rsplit_once('-').and_then(|(rs, _)| rs.rsplit_once('-')).map(|(_, h)| h);
+        if workload_info(out, ns, pod, "Deployment", "oom") != hash.map(|h| ("1", h)) {
+            return Verdict::Pending(format!("{ns}/{pod}: crashloop_pod_workload_info of Deployment oom, template {hash:?} missing"));
         }
         let restarts = number(out, &series("crashloop_container_restarts_total", ns, pod, "app", "regular", None));
         let ended = |reason| number(out, &series("crashloop_container_terminations_total", ns, pod, "app", "regular", Some(("reason", reason))));
@@ -1069,13 +1082,10 @@ fn recovers(
                 "{ns}/{pod}/{c} completed, yet crashlooping {crashlooping:?}, cause {cause:?}"
             ));
         }
-        if let Some((kind, name)) = workload {
-            let info = format!(
-                "crashloop_pod_workload_info{{namespace=\"{ns}\",pod=\"{pod}\",workload_kind=\"{kind}\",workload=\"{name}\"}}"
-            );
-            if value(out, &info) != Some("1") {
-                return Verdict::Fail(format!("{info} missing"));
-            }
+        if let Some((kind, name)) = workload
+            && workload_info(out, ns, pod, kind, name).map(|(v, _)| v) != Some("1")
+        {
+            return Verdict::Fail(format!("{ns}/{pod}: crashloop_pod_workload_info of {kind} {name} missing"));
         }
         match value(out, &series("crashloop_container_restarts_total", ns, pod, c, ctype, None)) {
             Some("2") => Verdict::Pass,
