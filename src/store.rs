@@ -611,5 +611,4 @@ mod tests {
         ingest.apply(Event::Apply(pod("other", 0)));
         assert_eq!(counts(), [], "then forgotten");
     }
-
 }

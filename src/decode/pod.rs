@@ -53,6 +53,9 @@ pub fn set_pod_label_allowlist(names: &[String]) -> Result<(), String> {
             list.push((name.to_string(), intern(&label)));
         }
     }
+    if list.is_empty() {
+        return Ok(());
+    }
     if POD_LABELS.get().is_some_and(|set| *set != list) {
         return Err("--pod-labels: the allowlist is already set".into());
     }
@@ -605,6 +608,19 @@ mod tests {
     use super::*;
     use crate::fixtures::{fixture, ts};
     use crate::view::{Hint, ObjectKind};
+
+    /// Names that become one label are refused before anything is set (a test must not
+    /// set the process-wide allowlist: every other test decodes without it).
+    #[test]
+    fn pod_labels_that_clash_are_refused() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            set_pod_label_allowlist(&names(&["team", "app.kubernetes.io/part-of", "app_kubernetes_io/part.of"])),
+            Err("--pod-labels: app.kubernetes.io/part-of and app_kubernetes_io/part.of both become label_app_kubernetes_io_part_of: keep one".into())
+        );
+        assert_eq!(set_pod_label_allowlist(&names(&["", " "])), Ok(()), "nothing to set");
+        assert!(POD_LABELS.get().is_none());
+    }
 
     #[test]
     fn workloads() {

@@ -22,10 +22,16 @@ async fn crashloop_pod_lifecycle_on_real_apiserver() {
 
     let mut app = testbed::container("app", "registry.example/web:1.2");
     app["resources"] = json!({"limits": {"memory": "256Mi"}});
-    let manifest = testbed::deployment_pod(NS, "web", "5d4f8c7b9", "x2x4q", vec![app]);
+    let mut manifest = testbed::deployment_pod(NS, "web", "5d4f8c7b9", "x2x4q", vec![app]);
+    manifest["metadata"]["labels"]["team"] = json!("payments");
     let pod = testbed::create_pod(&client, NS, &manifest).await.expect("create pod");
 
-    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS]).await;
+    // `--pod-labels`: a label the pod has, and one it lacks (an empty value).
+    let exporter = Exporter::start(
+        &cluster.kubeconfig_path(),
+        &["--namespace", NS, "--pod-labels", "team,app.kubernetes.io/part-of"],
+    )
+    .await;
     exporter
         .metrics_until("the new pod", |out| out.contains(&line("crashloop_container_restarts_total", "", "0")))
         .await;
@@ -60,8 +66,26 @@ async fn crashloop_pod_lifecycle_on_real_apiserver() {
     assert_eq!(
         samples(&out, "crashloop_pod_workload_info"),
         [
-            r#"crashloop_pod_workload_info{namespace="it-pods",pod="web-5d4f8c7b9-x2x4q",workload_kind="Deployment",workload="web",template="5d4f8c7b9"} 1"#
+            r#"crashloop_pod_workload_info{namespace="it-pods",pod="web-5d4f8c7b9-x2x4q",workload_kind="Deployment",workload="web",template="5d4f8c7b9",label_team="payments",label_app_kubernetes_io_part_of=""} 1"#
         ]
+    );
+    // The workload's own counters, and its pods that serve (none: the pod is not ready).
+    let workload = r#"namespace="it-pods",workload_kind="Deployment",workload="web""#;
+    assert_eq!(
+        samples(&out, "crashloop_workload_restarts_total"),
+        [format!("crashloop_workload_restarts_total{{{workload}}} 5")]
+    );
+    assert_eq!(
+        samples(&out, "crashloop_workload_terminations_total"),
+        ["OOMKilled", "Error", "Completed", "StartError", "other"]
+            .map(|r| format!(
+                "crashloop_workload_terminations_total{{{workload},reason=\"{r}\"}} {}",
+                if r == "OOMKilled" { 5 } else { 0 }
+            ))
+    );
+    assert_eq!(
+        samples(&out, "crashloop_workload_ready_pods"),
+        [format!(r#"crashloop_workload_ready_pods{{{workload},template="5d4f8c7b9"}} 0"#)]
     );
     assert_eq!(
         samples(&out, "crashloop_crashloopbackoff_containers"),
