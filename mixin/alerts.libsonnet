@@ -88,7 +88,18 @@
         )
     ||| % { s: s, w: w },
 
-    // Adds `cause` and the workload to a per-container expression.
+    // The label names the exporter gives the pod labels of --pod-labels (_config.podLabels),
+    // as it sanitizes them: every alert carries them, for routing by owner.
+    local podLabelNames = [
+      'label_' + std.join('', [
+        if std.member('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_', c) then c else '_'
+        for c in std.stringChars(l)
+      ])
+      for l in cfg.podLabels
+    ],
+    local workloadLabels = std.join(', ', ['workload_kind', 'workload'] + podLabelNames),
+
+    // Adds `cause` and the workload (and the pod labels) to a per-container expression.
     local withCauseAndWorkload(expr, workloadMatchers=[]) = |||
       %(expr)s
       * on (%(ck)s) group_left (cause) (
@@ -96,28 +107,47 @@
           or on (%(ck)s)
           group by (%(ck)s) (%(restarts)s)
         )
-      * on (%(pk)s) group_left (workload_kind, workload)
+      * on (%(pk)s) group_left (%(wl)s)
         topk by (%(pk)s) (1, %(info)s)
     ||| % {
       expr: indent(expr, 0),
       ck: containerKey,
       pk: podKey,
+      wl: workloadLabels,
       cause: sel('crashloop_container_probable_cause'),
       restarts: sel('crashloop_container_restarts_total'),
       info: sel('crashloop_pod_workload_info', workloadMatchers),
     },
     local withWorkload(expr, workloadMatchers=[]) = |||
       %(expr)s
-      * on (%(pk)s) group_left (workload_kind, workload)
+      * on (%(pk)s) group_left (%(wl)s)
         topk by (%(pk)s) (1, %(info)s)
-    ||| % { expr: indent(expr, 0), pk: podKey, info: sel('crashloop_pod_workload_info', workloadMatchers) },
+    ||| % { expr: indent(expr, 0), pk: podKey, wl: workloadLabels, info: sel('crashloop_pod_workload_info', workloadMatchers) },
 
-    // Annotation lookups, at evaluation time, of the alert's own container.
+    // A per-workload expression with the pod labels of its pods (one pod's, where they
+    // differ), and the label the kubernetes-mixin's workload alerts carry for the same
+    // workload (`deployment`, `statefulset` or `daemonset`, from workload_kind and
+    // workload), so that Alertmanager can inhibit them with `equal`.
+    local forWorkload(expr) =
+      local withLabels = if podLabelNames == [] then expr else |||
+        %(expr)s
+        * on (%(wk)s) group_left (%(labels)s)
+          topk by (%(wk)s) (1, max by (%(wk)s, %(labels)s) (%(info)s))
+      ||| % { expr: indent(expr, 0), wk: workloadKey, labels: std.join(', ', podLabelNames), info: sel('crashloop_pod_workload_info') };
+      local replace(e, label, kind) = 'label_replace(\n  %s,\n  "%s", "$1", "kind_workload", "%s;(.*)"\n)' % [indent(e, 2), label, kind];
+      local joined = 'label_join(\n  %s,\n  "kind_workload", ";", "workload_kind", "workload"\n)' % indent(withLabels, 2);
+      'label_replace(\n  %s,\n  "kind_workload", "", "kind_workload", ".*"\n)\n' % indent(
+        replace(replace(replace(joined, 'deployment', 'Deployment'), 'statefulset', 'StatefulSet'), 'daemonset', 'DaemonSet'), 2
+      ),
+
+    // Annotation lookups, at evaluation time, of the alert's own container. Each runs one
+    // query per firing alert per evaluation: only where the value is worth it (not for a
+    // container that never ran, such as one waiting for its image), see docs/alerts.md.
     local containerQuery(metric) =
       'printf `max(%s{%s="%%s",namespace="%%s",pod="%%s",container="%%s"})` $labels.%s $labels.namespace $labels.pod $labels.container'
       % [metric, C, C],
-    local lastExitCode =
-      'Last exit code: {{ with %s | query }}{{ . | first | value | printf "%%.0f" }}{{ else }}none{{ end }}.'
+    local exitCode =
+      '{{ with %s | query }}{{ . | first | value | printf "%%.0f" }}{{ else }}none{{ end }}'
       % containerQuery('crashloop_container_last_terminated_exit_code'),
     local memoryLimit =
       'Memory limit: {{ with %s | query }}{{ . | first | value | humanize1024 }}B{{ else }}none{{ end }}.'
@@ -126,24 +156,50 @@
       '{{ with printf `sum(crashloop_workload_pods{%s="%%s",namespace="%%s",workload_kind="%%s",workload="%%s"})` $labels.%s $labels.namespace $labels.workload_kind $labels.workload | query }}{{ . | first | value | printf "%%.0f" }}{{ else }}?{{ end }}'
       % [C, C],
     local causeOr(default) = '{{ with $labels.cause }}{{ . }}{{ else }}%s{{ end }}' % default,
+    local inCluster = '{{ with $labels.%s }} in cluster {{ . }}{{ end }}' % C,
     local containerOfPod = fold(|||
       Container {{ $labels.container }} ({{ $labels.container_type }}) of pod
-      {{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.workload_kind }} {{ $labels.workload }})
-    |||),
+      {{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.workload_kind }} {{ $labels.workload }})%s
+    ||| % inCluster),
+    local ofWorkload = '{{ $labels.workload_kind }} {{ $labels.namespace }}/{{ $labels.workload }}',
+    // The summary of an alert on containers or pods: the same for every alert of a group
+    // (Alertmanager groups by alert name, namespace and workload), so it names the workload.
+    local workloadSummary(what) = '%s in %s.' % [what, ofWorkload],
+    // The workload dashboard, for the alert's workload (and pod, where it has one).
+    local dashboardURL(withPod) = '%s/d/%s/?{{ with $labels.%s }}var-%s={{ . }}&{{ end }}var-namespace={{ $labels.namespace }}&var-workload_kind={{ $labels.workload_kind }}&var-workload={{ $labels.workload }}%s' % [
+      cfg.grafanaURL,
+      cfg.dashboardUIDs.workload,
+      C,
+      C,
+      if withPod then '{{ with $labels.pod }}&var-pod={{ . }}{{ end }}' else '',
+    ],
+    // The annotations of a container alert: its summary, description and runbook, the
+    // dashboard, and the fields a notification template prints in its line (cause,
+    // restarts, exit code), each only where it has a value.
+    local containerAnnotations(name, summary, description, cause, restarts=null, withExitCode=true) = {
+      summary: workloadSummary(summary),
+      description: std.join(' ', description),
+      runbook_url: runbook(name),
+      dashboard_url: dashboardURL(true),
+      cause: causeOr(cause),
+    } + (if restarts != null then { restarts: restarts } else {})
+      + (if withExitCode then { exit_code: exitCode } else {}),
 
-    // A container in a crash loop now, one series per container (value 1). The hysteresis
-    // gauge alone is not enough: it stays 1 for 10 minutes after the last restart, so it
-    // is 1 for a rollout's two quick restarts (its first CrashLoopBackOff sets it) and for
-    // a container that has recovered. So the container must also have restarted
-    // crashLoopingMinRestarts times in crashLoopingRestartsWindow (two restarts while a
-    // dependency starts are ordinary; a real loop restarts at 10 s, 30 s, 70 s, ... and
-    // still 6 times in 30 minutes at the 5-minute maximum back-off), and have been in
+    // A container in a crash loop now, one series per container, valued by its restarts.
+    // The hysteresis gauge alone is not enough: it stays 1 for 10 minutes after the last
+    // restart, so it is 1 for a rollout's two quick restarts (its first CrashLoopBackOff
+    // sets it) and for a container that has recovered. So the container must also have
+    // restarted crashLoopingMinRestarts times in crashLoopingRestartsWindow (two restarts
+    // while a dependency starts are ordinary; a real loop restarts at 10 s, 30 s, 70 s, ...
+    // and still 6 times in 30 minutes at the 5-minute maximum back-off), and have been in
     // CrashLoopBackOff within crashLoopingBackoffWindow (the maximum back-off: a container
     // that has not waited in back-off for that long has run that long, and the alert
     // resolves then, not 10 minutes after the last restart). restarts_total is counted
     // with the first-value trick, for --skip-quiet-containers, where it appears at 1.
     local crashLooping = |||
-      max by (%(ck)s, container_type) (%(crashlooping)s == 1)
+      max by (%(ck)s, container_type) (%(total)s)
+      and on (%(ck)s)
+        max by (%(ck)s) (%(crashlooping)s) == 1
       and on (%(ck)s)
         max by (%(ck)s) (max_over_time(%(backoff)s[%(bw)s])) == 1
       and on (%(ck)s)
@@ -152,6 +208,7 @@
         ) >= %(min)d
     ||| % {
       ck: containerKey,
+      total: sel('crashloop_container_restarts_total'),
       crashlooping: sel('crashloop_container_crashlooping'),
       backoff: sel('crashloop_container_in_backoff'),
       bw: cfg.crashLoopingBackoffWindow,
@@ -169,46 +226,114 @@
       ck: containerKey,
       n: indent(counted(sel('crashloop_container_terminations_total', ['reason="OOMKilled"']), cfg.oomWindow), 2),
     },
+    local oomKilledRepeatedly = '%s>= %d\n' % [oomKills, cfg.oomRepeatedCount],
 
     local oomKilled(severity, kinds) = {
       alert: 'CrashloopContainerOOMKilled',
       expr: withCauseAndWorkload(oomKills, [kinds]) + '>= 1 < %d\n' % cfg.oomRepeatedCount,
       labels: { severity: severity, cause: '' },
-      annotations: {
-        summary: '{{ $labels.namespace }}/{{ $labels.pod }}: container {{ $labels.container }} was OOM-killed',
-        description: std.join(' ', [
-          containerOfPod,
-          'was killed for exceeding its memory limit in the last %s.' % cfg.oomWindow,
-          'Probable cause: %s.' % causeOr('oom_killed'),
-          lastExitCode,
-          memoryLimit,
-        ]),
-        runbook_url: runbook('CrashloopContainerOOMKilled'),
-      },
+      annotations: containerAnnotations('CrashloopContainerOOMKilled', 'OOM-killed containers', [
+        containerOfPod,
+        'was killed for exceeding its memory limit in the last %s.' % cfg.oomWindow,
+        'Probable cause: %s.' % causeOr('oom_killed'),
+        memoryLimit,
+      ], 'oom_killed'),
+    },
+
+    // Probe kills of each container in probeKillWindow, by probe (Killing Events).
+    local probeKills = |||
+      max by (%(ck)s, container_type, probe) (
+        %(n)s
+      )
+    ||| % { ck: containerKey, n: indent(counted(sel('crashloop_container_probe_kills_total'), cfg.probeKillWindow), 2) },
+    local probeKilled(severity, condition) = {
+      alert: 'CrashloopContainerProbeKilled',
+      expr: withCauseAndWorkload(probeKills) + condition + '\n',
+      labels: { severity: severity, cause: '' },
+      annotations: containerAnnotations('CrashloopContainerProbeKilled', 'Containers killed by a failing probe', [
+        'The kubelet killed container {{ $labels.container }} ({{ $labels.container_type }}) of pod',
+        '{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.workload_kind }} {{ $labels.workload }})%s' % inCluster,
+        'because its {{ $labels.probe }} probe failed ({{ $value | printf "%%.0f" }} in the last %s).' % cfg.probeKillWindow,
+        'Probable cause: %s.' % causeOr('{{ $labels.probe }}_probe'),
+      ], '{{ $labels.probe }}_probe'),
     },
 
     // A workload's pods of which at least workloadAffectedRatio satisfy podCondition (one
-    // series per pod), as the number of such pods.
-    local workloadAffected(podCondition) =
-      local kinds = 'workload_kind!~"%s"' % cfg.workloadKindsExcluded;
-      |||
-        count by (%(wk)s) (
+    // series per container or pod), as the number of such pods.
+    local kinds = 'workload_kind!~"%s"' % cfg.workloadKindsExcluded,
+    local workloadAffected(podCondition) = |||
+      count by (%(wk)s) (
+        group by (%(pk)s) (
+          %(cond)s
+        )
+        * on (%(pk)s) group_left (workload_kind, workload)
+          topk by (%(pk)s) (1, %(info)s)
+      )
+      >= on (%(wk)s)
+        %(ratio)s * sum by (%(wk)s) (%(pods)s)
+    ||| % {
+      wk: workloadKey,
+      pk: podKey,
+      cond: indent(podCondition, 4),
+      info: sel('crashloop_pod_workload_info', [kinds]),
+      ratio: std.toString(cfg.workloadAffectedRatio),
+      pods: sel('crashloop_workload_pods', [kinds]),
+    },
+
+    // A stuck rollout: the pods that satisfy podCondition are all of one template, and
+    // pods of another template of the same workload are ready (they serve). One series
+    // per workload and that template, valued by its pods that satisfy podCondition.
+    // Whichever template is newer, the workload is not down: the other one serves.
+    local confinedToOneTemplate(podCondition) =
+      local byTemplate = |||
+        count by (%(wk)s, template) (
           group by (%(pk)s) (
             %(cond)s
           )
-          * on (%(pk)s) group_left (workload_kind, workload)
+          * on (%(pk)s) group_left (workload_kind, workload, template)
             topk by (%(pk)s) (1, %(info)s)
         )
-        >= on (%(wk)s)
-          %(ratio)s * sum by (%(wk)s) (%(pods)s)
       ||| % {
         wk: workloadKey,
         pk: podKey,
         cond: indent(podCondition, 4),
-        info: sel('crashloop_pod_workload_info', [kinds]),
-        ratio: std.toString(cfg.workloadAffectedRatio),
-        pods: sel('crashloop_workload_pods', [kinds]),
+        info: sel('crashloop_pod_workload_info', [kinds, 'template!=""']),
+      };
+      |||
+        (
+          (
+            %(byTemplate)s
+            and on (%(wk)s)
+              count by (%(wk)s) (
+                %(byTemplate2)s
+              ) == 1
+          )
+          and on (%(wk)s, template)
+            (
+              sum by (%(wk)s) (%(ready)s)
+              - on (%(wk)s) group_right
+              sum by (%(wk)s, template) (%(ready)s)
+            ) > 0
+        )
+      ||| % {
+        byTemplate: indent(byTemplate, 4),
+        byTemplate2: indent(byTemplate, 8),
+        wk: workloadKey,
+        ready: sel('crashloop_workload_ready_pods', [kinds]),
       },
+
+    // Terminations of each workload in a window: crashloop_workload_terminations_total,
+    // summed across the exporter's shards (first-value trick: a series appears at its
+    // first counted end). `other` (a container the runtime lost in a node reboot, among
+    // rarer ends) is left out.
+    local workloadTerminations(w) = |||
+      sum by (%(wk)s) (
+        %(n)s
+      )
+    ||| % {
+      wk: workloadKey,
+      n: indent(counted(sel('crashloop_workload_terminations_total', ['reason!="other"']), w), 2),
+    },
 
     groups+: [
       {
@@ -219,32 +344,22 @@
             expr: withCauseAndWorkload('(\n  %s\n)' % indent(crashLooping, 2)),
             'for': cfg.crashLoopingFor,
             labels: { severity: cfg.crashLoopingSeverity, cause: '' },
-            annotations: {
-              summary: '{{ $labels.namespace }}/{{ $labels.pod }}: container {{ $labels.container }} is crash-looping (%s)' % causeOr('unknown'),
-              description: std.join(' ', [
-                containerOfPod,
-                'has been crash-looping for more than %s.' % cfg.crashLoopingFor,
-                'Probable cause: %s.' % causeOr('unknown'),
-                lastExitCode,
-              ]),
-              runbook_url: runbook('CrashloopContainerCrashLooping'),
-            },
+            annotations: containerAnnotations('CrashloopContainerCrashLooping', 'Crash-looping containers', [
+              containerOfPod,
+              'has been crash-looping for more than %s.' % cfg.crashLoopingFor,
+              'Probable cause: %s.' % causeOr('unknown'),
+            ], 'unknown', restarts='{{ $value | printf "%.0f" }}'),
           },
           {
             alert: 'CrashloopContainerOOMKilledRepeatedly',
             expr: withCauseAndWorkload(oomKills) + '>= %d\n' % cfg.oomRepeatedCount,
             labels: { severity: cfg.oomKilledRepeatedlySeverity, cause: '' },
-            annotations: {
-              summary: '{{ $labels.namespace }}/{{ $labels.pod }}: container {{ $labels.container }} was OOM-killed {{ $value | printf "%%.0f" }} times in %s' % cfg.oomWindow,
-              description: std.join(' ', [
-                containerOfPod,
-                'was killed for exceeding its memory limit {{ $value | printf "%%.0f" }} times in the last %s.' % cfg.oomWindow,
-                'Probable cause: %s.' % causeOr('oom_killed'),
-                lastExitCode,
-                memoryLimit,
-              ]),
-              runbook_url: runbook('CrashloopContainerOOMKilledRepeatedly'),
-            },
+            annotations: containerAnnotations('CrashloopContainerOOMKilledRepeatedly', 'Containers OOM-killed repeatedly', [
+              containerOfPod,
+              'was killed for exceeding its memory limit {{ $value | printf "%%.0f" }} times in the last %s.' % cfg.oomWindow,
+              'Probable cause: %s.' % causeOr('oom_killed'),
+              memoryLimit,
+            ], 'oom_killed'),
           },
           // One OOM kill (fewer than oomRepeatedCount) in the window; Repeatedly takes over
           // from the next kill on. Two rules of one name, split by workload_kind: a single
@@ -253,32 +368,16 @@
           // there): warning.
           oomKilled(cfg.oomKilledSeverity, 'workload_kind!~"%s"' % cfg.batchWorkloadKinds),
           oomKilled(cfg.oomKilledBatchSeverity, 'workload_kind=~"%s"' % cfg.batchWorkloadKinds),
-          {
-            // The kubelet killed the container because its liveness or startup probe failed
-            // (from Killing events; `probe` says which).
-            alert: 'CrashloopContainerProbeKilled',
-            expr: withCauseAndWorkload(|||
-              max by (%(ck)s, container_type, probe) (
-                %(n)s
-              )
-            ||| % { ck: containerKey, n: indent(counted(sel('crashloop_container_probe_kills_total'), cfg.probeKillWindow), 2) }) + '> 0\n',
-            labels: { severity: cfg.probeKilledSeverity, cause: '' },
-            annotations: {
-              summary: '{{ $labels.namespace }}/{{ $labels.pod }}: container {{ $labels.container }} was killed by its {{ $labels.probe }} probe',
-              description: std.join(' ', [
-                'The kubelet killed container {{ $labels.container }} ({{ $labels.container_type }}) of pod',
-                '{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.workload_kind }} {{ $labels.workload }})',
-                'because its {{ $labels.probe }} probe failed ({{ $value | printf "%%.0f" }} in the last %s).' % cfg.probeKillWindow,
-                'Probable cause: %s.' % causeOr('{{ $labels.probe }}_probe'),
-                lastExitCode,
-              ]),
-              runbook_url: runbook('CrashloopContainerProbeKilled'),
-            },
-          },
+          // The kubelet killed the container because its liveness or startup probe failed
+          // (from Killing Events; `probe` says which). Two rules of one name: one kill in
+          // the window (a GC pause, a noisy neighbour) is information, repeated kills warn.
+          probeKilled(cfg.probeKilledOnceSeverity, '> 0 < %d' % cfg.probeKilledRepeatedCount),
+          probeKilled(cfg.probeKilledSeverity, '>= %d' % cfg.probeKilledRepeatedCount),
           {
             // `category` (not_found, unauthorized, unreachable, other) comes from the last
             // `Failed to pull image` event and may change while the alert is pending, so it
-            // is named in the annotations and kept out of the alert's labels.
+            // is named in the annotations and kept out of the alert's labels. No exit code:
+            // the container never ran (and a registry outage fires thousands of these).
             alert: 'CrashloopContainerImagePullFailing',
             expr: withCauseAndWorkload(|||
               max by (%(ck)s, container_type) (%(pull)s == 1)
@@ -287,16 +386,29 @@
             ||| % { ck: containerKey, pull: sel('crashloop_container_image_pull_failure') }),
             'for': cfg.imagePullFor,
             labels: { severity: cfg.imagePullSeverity, cause: '', category: '' },
-            annotations: {
-              summary: '{{ $labels.namespace }}/{{ $labels.pod }}: container {{ $labels.container }} cannot pull its image ({{ $labels.category }})',
-              description: std.join(' ', [
-                containerOfPod,
-                'has been waiting for its image for more than %s; the last pull error was {{ $labels.category }}.' % cfg.imagePullFor,
-                'Probable cause: %s.' % causeOr('image_pull'),
-                lastExitCode,
-              ]),
-              runbook_url: runbook('CrashloopContainerImagePullFailing'),
-            },
+            annotations: containerAnnotations('CrashloopContainerImagePullFailing', 'Containers that cannot pull their image', [
+              containerOfPod,
+              'has been waiting for its image for more than %s; the last pull error was {{ $labels.category }}.' % cfg.imagePullFor,
+              'Probable cause: %s.' % causeOr('image_pull'),
+            ], 'image_pull', withExitCode=false),
+          },
+          {
+            // A container that cannot start for a reason other than a missing object or an
+            // image: the kubelet refuses its securityContext or its config, the pod's
+            // sandbox or a volume cannot be set up, or an init container has run for long
+            // (the causes of _config.cannotStartCauses). No back-off, so no crash loop, and
+            // the kubernetes-mixin's KubeContainerWaiting needs an hour.
+            alert: 'CrashloopContainerCannotStart',
+            expr: withCauseAndWorkload(|||
+              max by (%s, container_type) (%s == 1)
+            ||| % [containerKey, sel('crashloop_container_probable_cause', ['cause=~"%s"' % cfg.cannotStartCauses])]),
+            'for': cfg.cannotStartFor,
+            labels: { severity: cfg.cannotStartSeverity, cause: '' },
+            annotations: containerAnnotations('CrashloopContainerCannotStart', 'Containers that cannot start', [
+              containerOfPod,
+              'has not been able to start for more than %s.' % cfg.cannotStartFor,
+              'Probable cause: %s.' % causeOr('unknown'),
+            ], 'unknown', withExitCode=false),
           },
           {
             // A pod-level series (no container label): the pod waits for a ConfigMap, Secret
@@ -306,15 +418,38 @@
             'for': cfg.missingObjectFor,
             labels: { severity: cfg.missingObjectSeverity },
             annotations: {
-              summary: '{{ $labels.namespace }}/{{ $labels.pod }} waits for missing {{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }}',
+              summary: workloadSummary('Pods waiting for a missing ConfigMap, Secret or PVC'),
               description: fold(|||
-                Pod {{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.workload_kind }} {{ $labels.workload }})
+                Pod {{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.workload_kind }} {{ $labels.workload }})%s
                 cannot start its containers: {{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }} does not exist
                 (or lacks a key the pod uses), for more than %s.
                 Probable cause: missing_config.
                 Create the {{ $labels.kind }} or fix the reference in the pod template.
-              ||| % cfg.missingObjectFor),
+              ||| % [inCluster, cfg.missingObjectFor]),
               runbook_url: runbook('CrashloopPodMissingConfigObject'),
+              dashboard_url: dashboardURL(true),
+              cause: 'missing_config',
+            },
+          },
+          {
+            // No node fits the pod (its PodScheduled condition), for unschedulableSeconds
+            // from the time the scheduler said so (an exporter restart does not delay it):
+            // longer than a cluster autoscaler takes to add a node.
+            alert: 'CrashloopPodUnschedulable',
+            expr: withWorkload(
+              '(time() - max by (%s) (%s) >= %d)' % [podKey, sel('crashloop_pod_unschedulable_since_timestamp_seconds'), cfg.unschedulableSeconds]
+            ),
+            labels: { severity: cfg.unschedulableSeverity },
+            annotations: {
+              summary: workloadSummary('Pods that no node can run'),
+              description: fold(|||
+                Pod {{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.workload_kind }} {{ $labels.workload }})%s has
+                not been scheduled for {{ $value | humanizeDuration }}: no node fits it (its resources, node selector,
+                affinity, taints or volumes). Probable cause: unschedulable.
+              ||| % inCluster),
+              runbook_url: runbook('CrashloopPodUnschedulable'),
+              dashboard_url: dashboardURL(true),
+              cause: 'unschedulable',
             },
           },
           {
@@ -329,62 +464,171 @@
               )
             ||| % [containerKey, sel('crashloop_container_restarts_total'), cfg.restartsWindow]) + '>= %d\n' % cfg.restartsCount,
             labels: { severity: cfg.restartingOftenSeverity, cause: '' },
-            annotations: {
-              summary: '{{ $labels.namespace }}/{{ $labels.pod }}: container {{ $labels.container }} restarted {{ $value | printf "%%.0f" }} times in %s' % cfg.restartsWindow,
-              description: std.join(' ', [
-                containerOfPod,
-                'restarted {{ $value | printf "%%.0f" }} times in the last %s.' % cfg.restartsWindow,
-                'Probable cause: %s.' % causeOr('unknown'),
-                lastExitCode,
-              ]),
-              runbook_url: runbook('CrashloopContainerRestartingOften'),
-            },
+            annotations: containerAnnotations('CrashloopContainerRestartingOften', 'Containers restarting often', [
+              containerOfPod,
+              'restarted {{ $value | printf "%%.0f" }} times in the last %s.' % cfg.restartsWindow,
+              'Probable cause: %s.' % causeOr('unknown'),
+            ], 'unknown', restarts='{{ $value | printf "%.0f" }}'),
           },
         ],
       },
       {
-        // Critical: a workload broadly affected, not one replica. Labels: namespace,
-        // workload_kind, workload (no pod, no container); the container alerts of its pods
-        // carry the causes.
+        // A workload broadly affected, not one replica (critical), and what a workload's
+        // pods show together (warnings). Labels: namespace, workload_kind, workload (no
+        // pod, no container), and the kubernetes-mixin's deployment, statefulset or
+        // daemonset; the container alerts of its pods carry the causes.
         name: 'crashloop-exporter.workloads',
         rules: [
           {
+            // Half of the pods or more crash-loop, unless the loop is confined to one
+            // template while another template's pods serve: a stuck rollout
+            // (CrashloopWorkloadRolloutStuck), not a workload down.
             alert: 'CrashloopWorkloadCrashLooping',
-            expr: workloadAffected(crashLooping),
+            expr: forWorkload(|||
+              %s
+              unless on (%s)
+                %s
+            ||| % [indent(workloadAffected(crashLooping), 0), workloadKey, indent(confinedToOneTemplate(crashLooping), 2)]),
             'for': cfg.workloadCrashLoopingFor,
             labels: { severity: cfg.workloadCrashLoopingSeverity },
             annotations: {
-              summary: '{{ $labels.workload_kind }} {{ $labels.namespace }}/{{ $labels.workload }}: {{ $value | printf "%.0f" }} of its pods are crash-looping',
+              summary: '%s: {{ $value | printf "%%.0f" }} of its pods are crash-looping.' % ofWorkload,
               description: fold(|||
-                {{ $value | printf "%%.0f" }} of the %s pods of {{ $labels.workload_kind }} {{ $labels.namespace }}/{{ $labels.workload }}
-                have a crash-looping container (at least %s of its pods, for more than %s): the workload is down or
-                badly degraded, not one replica. The CrashloopContainerCrashLooping alerts of its pods (inhibited by this one in
+                {{ $value | printf "%%.0f" }} of the %s pods of %s%s
+                have a crash-looping container (at least %s of its pods, for more than %s), and no other template's
+                pods serve in their place: the workload is down or badly degraded, not one replica. The
+                CrashloopContainerCrashLooping alerts of its pods (inhibited by this one in
                 alerts/alertmanager.example.yml) name the containers and causes.
-              ||| % [workloadPods, pct(cfg.workloadAffectedRatio), cfg.workloadCrashLoopingFor]),
+              ||| % [workloadPods, ofWorkload, inCluster, pct(cfg.workloadAffectedRatio), cfg.workloadCrashLoopingFor]),
               runbook_url: runbook('CrashloopWorkloadCrashLooping'),
+              dashboard_url: dashboardURL(false),
             },
           },
           {
             alert: 'CrashloopWorkloadOOMKilled',
-            expr: workloadAffected(|||
-              max by (%(ck)s) (
-                %(n)s
-              ) >= %(count)d
-            ||| % {
-              ck: containerKey,
-              n: indent(counted(sel('crashloop_container_terminations_total', ['reason="OOMKilled"']), cfg.oomWindow), 2),
-              count: cfg.oomRepeatedCount,
-            }),
+            expr: forWorkload(|||
+              %s
+              unless on (%s)
+                %s
+            ||| % [indent(workloadAffected(oomKilledRepeatedly), 0), workloadKey, indent(confinedToOneTemplate(oomKilledRepeatedly), 2)]),
             labels: { severity: cfg.workloadOOMKilledSeverity },
             annotations: {
-              summary: '{{ $labels.workload_kind }} {{ $labels.namespace }}/{{ $labels.workload }}: {{ $value | printf "%.0f" }} of its pods are OOM-killed repeatedly',
+              summary: '%s: {{ $value | printf "%%.0f" }} of its pods are OOM-killed repeatedly.' % ofWorkload,
               description: fold(|||
-                {{ $value | printf "%%.0f" }} of the %s pods of {{ $labels.workload_kind }} {{ $labels.namespace }}/{{ $labels.workload }}
-                have a container OOM-killed %d times or more in the last %s (at least %s of its pods): the memory limit
-                is too low for the workload, not for one replica. The CrashloopContainerOOMKilledRepeatedly alerts of its pods (inhibited by
-                this one in alerts/alertmanager.example.yml) name the containers.
-              ||| % [workloadPods, cfg.oomRepeatedCount, cfg.oomWindow, pct(cfg.workloadAffectedRatio)]),
+                {{ $value | printf "%%.0f" }} of the %s pods of %s%s
+                have a container OOM-killed %d times or more in the last %s (at least %s of its pods), and no other
+                template's pods serve in their place: the memory limit is too low for the workload, not for one
+                replica. The CrashloopContainerOOMKilledRepeatedly alerts of its pods (inhibited by this one in
+                alerts/alertmanager.example.yml) name the containers.
+              ||| % [workloadPods, ofWorkload, inCluster, cfg.oomRepeatedCount, cfg.oomWindow, pct(cfg.workloadAffectedRatio)]),
               runbook_url: runbook('CrashloopWorkloadOOMKilled'),
+              dashboard_url: dashboardURL(false),
+            },
+          },
+          {
+            // The crash loop is confined to the pods of one template while another
+            // template's pods are ready: a rollout that cannot finish (or a template that
+            // broke while the other serves). `template` names it.
+            alert: 'CrashloopWorkloadRolloutStuck',
+            expr: forWorkload(confinedToOneTemplate(crashLooping)),
+            'for': cfg.workloadCrashLoopingFor,
+            labels: { severity: cfg.rolloutStuckSeverity },
+            annotations: {
+              summary: '%s: the pods of template {{ $labels.template }} are crash-looping while others serve.' % ofWorkload,
+              description: fold(|||
+                {{ $value | printf "%%.0f" }} pods of template {{ $labels.template }} of %s%s crash-loop, and no pod
+                of another template does; the pods of another template are ready and serve. The rollout to (or from)
+                that template cannot finish: roll back (`kubectl rollout undo`) or fix the template. The
+                CrashloopContainerCrashLooping alerts of its pods name the containers and causes.
+              ||| % [ofWorkload, inCluster]),
+              runbook_url: runbook('CrashloopWorkloadRolloutStuck'),
+              dashboard_url: dashboardURL(false),
+            },
+          },
+          {
+            // Terminations of the workload's containers, counted across its pods (a
+            // replaced pod's too), at least restartsSlowCount in restartsSlowWindow: a
+            // container that crashes every 15 to 60 minutes never enters back-off (the
+            // kubelet resets it after 10 minutes of running), so it never crash-loops,
+            // and CrashloopContainerRestartingOften needs 5 restarts in an hour.
+            alert: 'CrashloopWorkloadRestartingSlowly',
+            expr: forWorkload(workloadTerminations(cfg.restartsSlowWindow) + '>= %d\n' % cfg.restartsSlowCount),
+            labels: { severity: cfg.restartingSlowlySeverity },
+            annotations: {
+              summary: '%s: {{ $value | printf "%%.0f" }} container terminations in %s.' % [ofWorkload, cfg.restartsSlowWindow],
+              description: fold(|||
+                The containers of %s%s ended {{ $value | printf "%%.0f" }} times in the last %s (counted across its
+                pods, replaced ones included; not a crash loop: the kubelet restarts a container that ran over 10 minutes
+                at once). Each end drops the work in flight. crashloop_workload_terminations_total says by which reason;
+                the workload dashboard shows which pods.
+              ||| % [ofWorkload, inCluster, cfg.restartsSlowWindow]),
+              runbook_url: runbook('CrashloopWorkloadRestartingSlowly'),
+              dashboard_url: dashboardURL(false),
+            },
+          },
+          {
+            // The workload's controller keeps failing to create pods (its FailedCreate
+            // Event: quota, PodSecurity, a webhook, ...): refusals at least refusedSpan
+            // apart within refusedWindow, the last one within it. A refusal that passes
+            // (a quota freed a moment later) stays quiet. Such pods never exist, so no
+            // other alert here can see it.
+            alert: 'CrashloopWorkloadPodsRefused',
+            expr: forWorkload(|||
+              (
+                  max by (%(k)s) (max_over_time(%(t)s[%(w)s]))
+                - max by (%(k)s) (min_over_time(%(t)s[%(w)s]))
+                >= %(span)d
+              )
+              and
+                time() - max by (%(k)s) (%(t)s) < %(window)d
+            ||| % {
+              k: by(['namespace', 'workload_kind', 'workload', 'reason']),
+              t: sel('crashloop_workload_pod_refused_timestamp_seconds'),
+              w: cfg.refusedWindow,
+              span: cfg.refusedSpanSeconds,
+              window: cfg.refusedWindowSeconds,
+            }),
+            labels: { severity: cfg.refusedSeverity },
+            annotations: {
+              summary: '%s: its controller cannot create pods ({{ $labels.reason }}).' % ofWorkload,
+              description: fold(|||
+                The controller of %s%s has kept failing to create pods for at least %d minutes ({{ $labels.reason }}:
+                its FailedCreate Events say why, `kubectl describe` the ReplicaSet, StatefulSet, DaemonSet or Job).
+                The pods never exist, so nothing else here reports them.
+              ||| % [ofWorkload, inCluster, cfg.refusedSpanSeconds / 60]),
+              runbook_url: runbook('CrashloopWorkloadPodsRefused'),
+              dashboard_url: dashboardURL(false),
+            },
+          },
+          {
+            // Pods the node or the control plane ended (evictions under node pressure, a
+            // drain, a node shutdown, preemption; not app failures): one alert per
+            // namespace and kind with the count, when disruptedCount pods or more were
+            // disrupted in disruptedWindow. One pod is ordinary; the container alerts
+            // stay quiet for disrupted pods.
+            alert: 'CrashloopPodsDisrupted',
+            expr: |||
+              count by (%(nk)s, disruption) (
+                group by (%(pk)s, disruption) (%(d)s)
+                unless on (%(pk)s)
+                  group by (%(pk)s) (%(d)s offset %(w)s)
+              ) >= %(n)d
+            ||| % {
+              nk: by(['namespace']),
+              pk: podKey,
+              d: sel('crashloop_pod_disruption'),
+              w: cfg.disruptedWindow,
+              n: cfg.disruptedCount,
+            },
+            labels: { severity: cfg.disruptedSeverity },
+            annotations: {
+              summary: 'Pods disrupted ({{ $labels.disruption }}) in namespace {{ $labels.namespace }}.',
+              description: fold(|||
+                {{ $value | printf "%%.0f" }} pods of namespace {{ $labels.namespace }}%s were ended by the node or
+                the control plane ({{ $labels.disruption }}) in the last %s: not an app failure. Node pressure, a drain,
+                a node shutdown or preemption; crashloop_pod_disruption names the pods and, for an eviction, the resource.
+              ||| % [inCluster, cfg.disruptedWindow]),
+              runbook_url: runbook('CrashloopPodsDisrupted'),
             },
           },
         ],

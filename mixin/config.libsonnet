@@ -19,6 +19,15 @@
     // Each alert links to this pattern with %s replaced by the alert's name.
     runbookURLPattern: 'https://github.com/crashloop-exporter/crashloop-exporter/blob/v%s/docs/runbooks/%%s.md' % self.version,
 
+    // Each alert's dashboard_url links to the workload dashboard at this Grafana address
+    // (e.g. 'https://grafana.example.com'). Empty: a path alone (/d/...), which Grafana's
+    // own alert list resolves but a chat message does not.
+    grafanaURL: '',
+    // The pod labels the exporter copies onto crashloop_pod_workload_info (its --pod-labels,
+    // e.g. ['team', 'tier']): every alert then carries them as label_team, label_tier, and
+    // Alertmanager can route by owner (alerts/alertmanager.example.yml).
+    podLabels: [],
+
     // Label matchers of the exporter's scrape job (the Service's name under
     // prometheus-operator, `job_name` in deploy/prometheus/scrape-config.yaml).
     exporterSelector: 'job="crashloop-exporter"',
@@ -49,9 +58,22 @@
     oomKilledBatchSeverity: 'warning',  // one kill of a batch container loses the run's work
     batchWorkloadKinds: 'Job|CronJob',  // workload_kind values (a regex) that are batch
 
-    // CrashloopContainerProbeKilled: a liveness or startup probe kill in probeKillWindow.
+    // CrashloopContainerProbeKilled: liveness or startup probe kills in probeKillWindow.
     probeKillWindow: '30m',  // how long one kill stays visible
+    probeKilledRepeatedCount: 2,  // this many kills or more warn
+    probeKilledOnceSeverity: 'info',  // one kill can be a GC pause or a noisy neighbour
     probeKilledSeverity: 'warning',
+
+    // CrashloopContainerCannotStart: a probable cause of cannotStartCauses (a regex) for
+    // cannotStartFor.
+    cannotStartCauses: 'security_context|invalid_config|sandbox_failed|volume_mount|stuck_init',
+    cannotStartFor: '5m',  // a sandbox or a volume that fails for 5 minutes is not a hiccup
+    cannotStartSeverity: 'warning',
+
+    // CrashloopPodUnschedulable: no node fits the pod for unschedulableSeconds (from when
+    // the scheduler said so).
+    unschedulableSeconds: 900,  // longer than a cluster autoscaler takes to add a node
+    unschedulableSeverity: 'warning',
 
     // CrashloopContainerImagePullFailing: waiting on an image it cannot pull for imagePullFor.
     imagePullFor: '10m',  // longer than a slow registry's retries
@@ -66,6 +88,25 @@
     restartsCount: 5,  // catches restarts too slow (over 10 minutes apart) to count as a loop
     restartingOftenSeverity: 'warning',
 
+    // CrashloopWorkloadRestartingSlowly: restartsSlowCount or more terminations of a
+    // workload's containers (reason not `other`) in restartsSlowWindow, across its pods.
+    restartsSlowWindow: '3h',  // a crash every 60 minutes fires at the third, after 2 to 3 hours
+    restartsSlowCount: 3,
+    restartingSlowlySeverity: 'warning',
+
+    // CrashloopWorkloadPodsRefused: the controller's refusals (FailedCreate) span at least
+    // refusedSpanSeconds within refusedWindow (refusedWindowSeconds, the same duration).
+    refusedWindow: '20m',  // longer than the controller's longest retry back-off (1000 s)
+    refusedWindowSeconds: 1200,
+    refusedSpanSeconds: 300,  // a refusal that a freed quota ends within minutes stays quiet
+    refusedSeverity: 'warning',
+
+    // CrashloopPodsDisrupted: disruptedCount pods or more of one namespace disrupted (one
+    // kind) in disruptedWindow.
+    disruptedWindow: '30m',
+    disruptedCount: 3,
+    disruptedSeverity: 'warning',
+
     // CrashloopWorkloadCrashLooping / CrashloopWorkloadOOMKilled: at least workloadAffectedRatio of a
     // workload's pods (crashloop_workload_pods) crash-loop, or were OOM-killed
     // oomRepeatedCount times in oomWindow.
@@ -74,10 +115,12 @@
     workloadCrashLoopingFor: '2m',  // as CrashloopContainerCrashLooping
     workloadCrashLoopingSeverity: 'critical',
     workloadOOMKilledSeverity: 'critical',  // no `for`: kills are counted over oomWindow
+    // CrashloopWorkloadRolloutStuck: the loop is confined to one template while another serves.
+    rolloutStuckSeverity: 'warning',  // the mixin's KubeDeploymentRolloutStuck is a warning too
 
     // CrashloopExporterDown: one replica (or every target) unscrapable for exporterDownFor.
     exporterDownFor: '5m',
-    exporterDownSeverity: 'critical',  // every other alert here depends on it
+    exporterDownSeverity: 'warning',  // a ticket: KSM and the mixin still see crash loops
 
     // The exporter's API-error alerts count errors in apiErrorsWindow. A failing watch retries
     // at least every 30s, so a lasting failure adds errors in every window; each `for` below
@@ -92,7 +135,7 @@
     apiErrorsSeverity: 'warning',
     // CrashloopExporterForbidden: the API refuses the exporter (403/401) for forbiddenFor.
     forbiddenFor: '10m',
-    forbiddenSeverity: 'critical',  // the exporter sees nothing until RBAC is fixed
+    forbiddenSeverity: 'warning',  // as exporterDownSeverity; with only Events refused, pod metrics still work
 
     // Dashboards (dashboards.libsonnet): crashloop-overview.json and crashloop-workload.json.
     // Their variables: datasource, the clusterLabel one (`cluster`), namespace, workload_kind,
