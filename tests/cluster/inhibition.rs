@@ -195,6 +195,106 @@ fn incidents() -> Vec<Incident> {
             arrive: vec!["CrashloopWorkloadOOMKilled"],
         },
         Incident {
+            what: "a one-replica Deployment's rollout stuck on a crash-looping template",
+            alerts: {
+                let workload = [("namespace", "shop"), ("workload_kind", "Deployment"), ("workload", "quote")];
+                let pod = [("namespace", "shop"), ("pod", "quote-9f8e7d6c5-zzzzz")];
+                let mut stuck = workload.to_vec();
+                stuck.extend([("deployment", "quote"), ("template", "9f8e7d6c5")]);
+                let mut container = pod.to_vec();
+                container.extend([("container", "app"), ("container_type", "regular")]);
+                container.extend(workload[1..].iter().copied());
+                let ksm_deployment = [("namespace", "shop"), ("deployment", "quote")];
+                vec![
+                    ours("CrashloopWorkloadRolloutStuck", "warning", &stuck),
+                    ours("CrashloopContainerCrashLooping", "warning", &container),
+                    ksm(
+                        "KubePodCrashLooping",
+                        &[pod[0], pod[1], ("container", "app"), ("reason", "CrashLoopBackOff"), ("uid", "9a8b7c6d")],
+                    ),
+                    ksm("KubePodNotReady", &pod),
+                    ksm(
+                        "KubeDeploymentRolloutStuck",
+                        &[ksm_deployment[0], ksm_deployment[1], ("condition", "Progressing"), ("status", "false")],
+                    ),
+                    ksm("KubeDeploymentReplicasMismatch", &ksm_deployment),
+                ]
+            },
+            arrive: vec!["CrashloopWorkloadRolloutStuck"],
+        },
+        Incident {
+            what: "a StatefulSet down",
+            alerts: {
+                let mut alerts = vec![ours(
+                    "CrashloopWorkloadCrashLooping",
+                    "critical",
+                    &[
+                        ("namespace", "bank"),
+                        ("workload_kind", "StatefulSet"),
+                        ("workload", "vault"),
+                        ("statefulset", "vault"),
+                    ],
+                )];
+                for pod in ["vault-0", "vault-1"] {
+                    alerts.push(ours(
+                        "CrashloopContainerCrashLooping",
+                        "warning",
+                        &[
+                            ("namespace", "bank"),
+                            ("pod", pod),
+                            ("container", "vault"),
+                            ("container_type", "regular"),
+                            ("workload_kind", "StatefulSet"),
+                            ("workload", "vault"),
+                        ],
+                    ));
+                }
+                alerts.push(ksm("KubeStatefulSetReplicasMismatch", &[("namespace", "bank"), ("statefulset", "vault")]));
+                alerts
+            },
+            arrive: vec!["CrashloopWorkloadCrashLooping"],
+        },
+        Incident {
+            what: "the exporter's target down",
+            alerts: vec![
+                json!({"alertname": "TargetDown", "severity": "warning", "job": "crashloop-exporter",
+                    "namespace": "monitoring", "service": "crashloop-exporter"}),
+                ours(
+                    "CrashloopExporterDown",
+                    "warning",
+                    &[
+                        ("job", "crashloop-exporter"),
+                        ("namespace", "monitoring"),
+                        ("service", "crashloop-exporter"),
+                        ("instance", "10.0.0.5:10743"),
+                        ("pod", "crashloop-exporter-6b7c8d9e0-abcde"),
+                        ("endpoint", "http"),
+                    ],
+                ),
+            ],
+            arrive: vec!["TargetDown"],
+        },
+        Incident {
+            what: "a single liveness kill during a crash loop: the loop is not muted by a notice",
+            alerts: {
+                let labels = [
+                    ("namespace", "shop"),
+                    ("pod", "search-5f6d7c8b9-fghij"),
+                    ("container", "indexer"),
+                    ("container_type", "regular"),
+                    ("workload_kind", "Deployment"),
+                    ("workload", "search"),
+                ];
+                let mut probe = labels.to_vec();
+                probe.push(("probe", "liveness"));
+                vec![
+                    ours("CrashloopContainerProbeKilled", "info", &probe),
+                    ours("CrashloopContainerCrashLooping", "warning", &labels),
+                ]
+            },
+            arrive: vec!["CrashloopContainerCrashLooping", "CrashloopContainerProbeKilled"],
+        },
+        Incident {
             what: "another pod, about which only the kubernetes-mixin alerts",
             alerts: vec![
                 ksm(

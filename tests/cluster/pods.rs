@@ -77,11 +77,10 @@ async fn crashloop_pod_lifecycle_on_real_apiserver() {
     );
     assert_eq!(
         samples(&out, "crashloop_workload_terminations_total"),
-        ["OOMKilled", "Error", "Completed", "StartError", "other"]
-            .map(|r| format!(
-                "crashloop_workload_terminations_total{{{workload},reason=\"{r}\"}} {}",
-                if r == "OOMKilled" { 5 } else { 0 }
-            ))
+        ["OOMKilled", "Error", "Completed", "StartError", "other"].map(|r| format!(
+            "crashloop_workload_terminations_total{{{workload},reason=\"{r}\"}} {}",
+            if r == "OOMKilled" { 5 } else { 0 }
+        ))
     );
     assert_eq!(
         samples(&out, "crashloop_workload_ready_pods"),
