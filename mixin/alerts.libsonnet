@@ -281,9 +281,11 @@
     },
 
     // A stuck rollout: the pods that satisfy podCondition are all of one template, and
-    // pods of another template of the same workload are ready (they serve). One series
-    // per workload and that template, valued by its pods that satisfy podCondition.
-    // Whichever template is newer, the workload is not down: the other one serves.
+    // enough pods of other templates of the same workload are ready (they serve): at
+    // least 1 - workloadAffectedRatio of its pods, so that 9 looping pods of 10 beside one
+    // old ready pod still page. One series per workload and that template, valued by its
+    // pods that satisfy podCondition. Whichever template is newer, the workload is not
+    // down: the other one serves.
     local confinedToOneTemplate(podCondition) =
       local byTemplate = |||
         count by (%(wk)s, template) (
@@ -313,13 +315,17 @@
               sum by (%(wk)s) (%(ready)s)
               - on (%(wk)s) group_right
               sum by (%(wk)s, template) (%(ready)s)
-            ) > 0
+            )
+            >= on (%(wk)s) group_left
+              %(serving)s * sum by (%(wk)s) (%(pods)s)
         )
       ||| % {
         byTemplate: indent(byTemplate, 4),
         byTemplate2: indent(byTemplate, 8),
         wk: workloadKey,
         ready: sel('crashloop_workload_ready_pods', [kinds]),
+        serving: std.toString(1 - cfg.workloadAffectedRatio),
+        pods: sel('crashloop_workload_pods', [kinds]),
       },
 
     // Terminations of each workload in a window: crashloop_workload_terminations_total,
@@ -394,14 +400,24 @@
           },
           {
             // A container that cannot start for a reason other than a missing object or an
-            // image: the kubelet refuses its securityContext or its config, the pod's
-            // sandbox or a volume cannot be set up, or an init container has run for long
-            // (the causes of _config.cannotStartCauses). No back-off, so no crash loop, and
-            // the kubernetes-mixin's KubeContainerWaiting needs an hour.
+            // image: the kubelet refuses its securityContext or its config, the runtime
+            // cannot create it, the pod's sandbox or a volume cannot be set up, or an init
+            // container has run for long (the causes of _config.cannotStartCauses), and it
+            // has not waited in CrashLoopBackOff (a loop is CrashloopContainerCrashLooping's).
+            // The kubernetes-mixin's KubeContainerWaiting needs an hour.
             alert: 'CrashloopContainerCannotStart',
             expr: withCauseAndWorkload(|||
-              max by (%s, container_type) (%s == 1)
-            ||| % [containerKey, sel('crashloop_container_probable_cause', ['cause=~"%s"' % cfg.cannotStartCauses])]),
+              (
+                max by (%(ck)s, container_type) (%(cause)s == 1)
+                unless on (%(ck)s)
+                  max by (%(ck)s) (max_over_time(%(backoff)s[%(bw)s])) == 1
+              )
+            ||| % {
+              ck: containerKey,
+              cause: sel('crashloop_container_probable_cause', ['cause=~"%s"' % cfg.cannotStartCauses]),
+              backoff: sel('crashloop_container_in_backoff'),
+              bw: cfg.crashLoopingBackoffWindow,
+            }),
             'for': cfg.cannotStartFor,
             labels: { severity: cfg.cannotStartSeverity, cause: '' },
             annotations: containerAnnotations('CrashloopContainerCannotStart', 'Containers that cannot start', [
@@ -604,12 +620,13 @@
             // Pods the node or the control plane ended (evictions under node pressure, a
             // drain, a node shutdown, preemption; not app failures): one alert per
             // namespace and kind with the count, when disruptedCount pods or more were
-            // disrupted in disruptedWindow. One pod is ordinary; the container alerts
-            // stay quiet for disrupted pods.
+            // disrupted in disruptedWindow (seen in any scrape of it: a drained or
+            // preempted pod is deleted within its grace period), and not already before
+            // it. One pod is ordinary; the container alerts stay quiet for disrupted pods.
             alert: 'CrashloopPodsDisrupted',
             expr: |||
               count by (%(nk)s, disruption) (
-                group by (%(pk)s, disruption) (%(d)s)
+                group by (%(pk)s, disruption) (max_over_time(%(d)s[%(w)s]))
                 unless on (%(pk)s)
                   group by (%(pk)s) (%(d)s offset %(w)s)
               ) >= %(n)d
@@ -629,6 +646,7 @@
                 a node shutdown or preemption; crashloop_pod_disruption names the pods and, for an eviction, the resource.
               ||| % [inCluster, cfg.disruptedWindow]),
               runbook_url: runbook('CrashloopPodsDisrupted'),
+              dashboard_url: '%s/d/%s/?{{ with $labels.%s }}var-%s={{ . }}&{{ end }}var-namespace={{ $labels.namespace }}' % [cfg.grafanaURL, cfg.dashboardUIDs.overview, C, C],
             },
           },
         ],

@@ -66,7 +66,7 @@
 
     // CrashloopContainerCannotStart: a probable cause of cannotStartCauses (a regex) for
     // cannotStartFor.
-    cannotStartCauses: 'security_context|invalid_config|sandbox_failed|volume_mount|stuck_init',
+    cannotStartCauses: 'security_context|invalid_config|sandbox_failed|volume_mount|stuck_init|runtime_error|command_not_found',
     cannotStartFor: '5m',  // a sandbox or a volume that fails for 5 minutes is not a hiccup
     cannotStartSeverity: 'warning',
 
