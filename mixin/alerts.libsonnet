@@ -328,17 +328,18 @@
         pods: sel('crashloop_workload_pods', [kinds]),
       },
 
-    // Terminations of each workload in a window: crashloop_workload_terminations_total,
-    // summed across the exporter's shards (first-value trick: a series appears at its
-    // first counted end). `other` (a container the runtime lost in a node reboot, among
-    // rarer ends) is left out.
-    local workloadTerminations(w) = |||
+    // Each workload's failed ends after runs of 10 minutes or more in a window
+    // (crashloop_workload_long_run_failures_total), summed across the exporter's shards;
+    // the first-value trick, as the series appears at the workload's first counted restart.
+    // Fast ends (a crash loop, a rollout's restarts while a dependency starts) are not in
+    // it: they have their own alerts, or none.
+    local longRunFailures(w) = |||
       sum by (%(wk)s) (
         %(n)s
       )
     ||| % {
       wk: workloadKey,
-      n: indent(counted(sel('crashloop_workload_terminations_total', ['reason!="other"']), w), 2),
+      n: indent(counted(sel('crashloop_workload_long_run_failures_total'), w), 2),
     },
 
     groups+: [
@@ -562,21 +563,22 @@
             },
           },
           {
-            // Terminations of the workload's containers, counted across its pods (a
-            // replaced pod's too), at least restartsSlowCount in restartsSlowWindow: a
-            // container that crashes every 15 to 60 minutes never enters back-off (the
-            // kubelet resets it after 10 minutes of running), so it never crash-loops,
-            // and CrashloopContainerRestartingOften needs 5 restarts in an hour.
+            // Failures of the workload's containers after runs of 10 minutes or more,
+            // counted across its pods (a replaced pod's too), at least restartsSlowCount
+            // in restartsSlowWindow: a container that crashes every 15 to 60 minutes
+            // never enters back-off (the kubelet resets it after 10 minutes of running),
+            // so it never crash-loops, and CrashloopContainerRestartingOften needs 5
+            // restarts in an hour.
             alert: 'CrashloopWorkloadRestartingSlowly',
-            expr: forWorkload(workloadTerminations(cfg.restartsSlowWindow) + '>= %d\n' % cfg.restartsSlowCount),
+            expr: forWorkload(longRunFailures(cfg.restartsSlowWindow) + '>= %d\n' % cfg.restartsSlowCount),
             labels: { severity: cfg.restartingSlowlySeverity },
             annotations: {
-              summary: '%s: {{ $value | printf "%%.0f" }} container terminations in %s.' % [ofWorkload, cfg.restartsSlowWindow],
+              summary: '%s: containers failed {{ $value | printf "%%.0f" }} times in %s, each after running 10 minutes or more.' % [ofWorkload, cfg.restartsSlowWindow],
               description: fold(|||
-                The containers of %s%s ended {{ $value | printf "%%.0f" }} times in the last %s (counted across its
-                pods, replaced ones included; not a crash loop: the kubelet restarts a container that ran over 10 minutes
-                at once). Each end drops the work in flight. crashloop_workload_terminations_total says by which reason;
-                the workload dashboard shows which pods.
+                The containers of %s%s failed {{ $value | printf "%%.0f" }} times in the last %s, each after running
+                10 minutes or more (counted across its pods, replaced ones included). Not a crash loop: the kubelet
+                restarts a container that ran 10 minutes at once, without back-off. Each end drops the work in flight.
+                crashloop_workload_terminations_total says by which reason; the workload dashboard shows which pods.
               ||| % [ofWorkload, inCluster, cfg.restartsSlowWindow]),
               runbook_url: runbook('CrashloopWorkloadRestartingSlowly'),
               dashboard_url: dashboardURL(false),

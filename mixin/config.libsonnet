@@ -88,8 +88,8 @@
     restartsCount: 5,  // catches restarts too slow (over 10 minutes apart) to count as a loop
     restartingOftenSeverity: 'warning',
 
-    // CrashloopWorkloadRestartingSlowly: restartsSlowCount or more terminations of a
-    // workload's containers (reason not `other`) in restartsSlowWindow, across its pods.
+    // CrashloopWorkloadRestartingSlowly: restartsSlowCount or more failures of a workload's
+    // containers after runs of 10 minutes or more, in restartsSlowWindow, across its pods.
     restartsSlowWindow: '3h',  // a crash every 60 minutes fires at the third, after 2 to 3 hours
     restartsSlowCount: 3,
     restartingSlowlySeverity: 'warning',

@@ -81,6 +81,10 @@ fn advance(prev: &History, c: &SlimContainer, now: Timestamp, life: PodLifecycle
         let reason = c.last_termination().map_or(TerminationReason::Other, |t| t.reason);
         h.terminations.add(reason, u64::from(delta));
         h.counted_restarts = h.counted_restarts.saturating_add(delta);
+        // Only the last of the ends is known; a slow loop's ends come one at a time.
+        if c.last_termination().is_some_and(Termination::is_long_run_failure) {
+            h.long_run_failures = h.long_run_failures.saturating_add(1);
+        }
         h.observed_restarts = restarts;
         let restarted_all = c.state.waiting().is_some_and(|w| w.reason == WaitingReason::RestartingAllContainers);
         h.fast_restarts = if lost(c.last_termination()) || restarted_all {
@@ -106,6 +110,9 @@ fn advance(prev: &History, c: &SlimContainer, now: Timestamp, life: PodLifecycle
                 && !baseline
             {
                 h.terminations.add(t.reason, 1);
+                if t.is_long_run_failure() {
+                    h.long_run_failures = h.long_run_failures.saturating_add(1);
+                }
             }
             h.end_seen = true;
         }
@@ -161,6 +168,8 @@ pub type WorkloadId = (Box<str>, Name, Name);
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkloadCounts {
     pub restarts: u64,
+    /// Ends that failed after a run of 10 minutes or more ([`Termination::is_long_run_failure`]).
+    pub long_run_failures: u64,
     pub terminations: [u64; Terminations::REASONS.len()],
     /// The last time the workload had a pod in the cache.
     pub last_seen: Timestamp,
@@ -176,28 +185,36 @@ pub struct WorkloadHistory {
 }
 
 impl WorkloadHistory {
-    /// Adds what `pod` counted since `previous` (the version [`track`] carried history
-    /// from; both already tracked).
-    pub fn add(&mut self, previous: Option<&SlimPod>, pod: &SlimPod, now: Timestamp) {
+    /// What `pod` counted since `previous` (the version [`track`] carried history from;
+    /// both already tracked), if anything: restarts, failures after long runs and
+    /// terminations by reason. Pure, so the ingest takes the lock only to add.
+    pub fn added(previous: Option<&SlimPod>, pod: &SlimPod) -> Option<WorkloadCounts> {
         let previous = previous.filter(|p| p.uid() == pod.uid() && p.tracked);
-        let (mut restarts, mut terminations) = (0u64, [0u64; Terminations::REASONS.len()]);
+        let zero = History::default();
+        let mut added = WorkloadCounts::default();
         for c in &pod.containers {
             let before = previous
                 .and_then(|p| p.containers.iter().find(|pc| pc.name == c.name && pc.container_type == c.container_type))
-                .map(SlimContainer::history);
-            let (h, b) = (c.history(), before.cloned().unwrap_or_default());
-            restarts += u64::from(h.counted_restarts.saturating_sub(b.counted_restarts));
-            for (n, (now_n, before_n)) in terminations.iter_mut().zip(h.terminations.0.iter().zip(b.terminations.0)) {
+                .map_or(&zero, SlimContainer::history);
+            let h = c.history();
+            added.restarts += u64::from(h.counted_restarts.saturating_sub(before.counted_restarts));
+            added.long_run_failures += u64::from(h.long_run_failures.saturating_sub(before.long_run_failures));
+            for (n, (now_n, before_n)) in
+                added.terminations.iter_mut().zip(h.terminations.0.iter().zip(before.terminations.0))
+            {
                 *n += u64::from(now_n.saturating_sub(before_n));
             }
         }
-        if restarts == 0 && terminations.iter().all(|n| *n == 0) {
-            return;
-        }
+        (added != WorkloadCounts::default()).then_some(added)
+    }
+
+    /// Adds to `pod`'s workload what [`WorkloadHistory::added`] found.
+    pub fn add(&mut self, pod: &SlimPod, added: WorkloadCounts, now: Timestamp) {
         let id = (pod.namespace().into(), pod.workload.kind.clone(), pod.workload.name.clone());
         let counts = self.counts.entry(id).or_default();
-        counts.restarts += restarts;
-        for (total, n) in counts.terminations.iter_mut().zip(terminations) {
+        counts.restarts += added.restarts;
+        counts.long_run_failures += added.long_run_failures;
+        for (total, n) in counts.terminations.iter_mut().zip(added.terminations) {
             *total += n;
         }
         counts.last_seen = now;

@@ -177,8 +177,11 @@ impl PodIngest {
         let ingested = |pod: SlimPod, baseline: bool| {
             let previous = reader.get(&ObjectRef::from_obj(&pod));
             let mut pod = track(previous.as_deref(), pod.settle(), now, baseline);
-            lock(workloads).add(previous.as_deref(), &pod, now);
+            if let Some(added) = WorkloadHistory::added(previous.as_deref(), &pod) {
+                lock(workloads).add(&pod, added, now);
+            }
             pod.lines = Some(prerender(&pod));
+            pod.shown = None;
             pod
         };
         let (event, kind) = match event {
@@ -197,7 +200,9 @@ impl PodIngest {
                 // The last restarts the deleted pod's final status shows still count.
                 let previous = reader.get(&ObjectRef::from_obj(&pod));
                 let last = track(previous.as_deref(), pod.clone(), now, self.first_list);
-                lock(workloads).add(previous.as_deref(), &last, now);
+                if let Some(added) = WorkloadHistory::added(previous.as_deref(), &last) {
+                    lock(workloads).add(&last, added, now);
+                }
                 (Event::Delete(pod), "delete")
             }
         };
@@ -603,6 +608,17 @@ mod tests {
         assert_eq!(counts(), [("shop/Deployment/web".into(), 5, 5)], "a pod created after the first list");
         ingest.apply(Event::Apply(replica("b", 2)));
         assert_eq!(counts(), [("shop/Deployment/web".into(), 5, 5)], "an unchanged status counts nothing");
+        let long_run_failures = || lock(&cache.workloads).iter().map(|(_, n)| n.long_run_failures).sum::<u64>();
+        assert_eq!(long_run_failures(), 0, "every end so far ran 30 s");
+        // An end after 20 minutes of running: the kubelet restarts it at once, no back-off.
+        let mut slow = replica("b", 3);
+        let ran_long = slow.containers[0]
+            .last_termination()
+            .map(|t| crate::view::Termination { started_at: t.finished_at.map(|f| f - 1200), ..t.clone() });
+        slow.containers[0].set_last_termination(ran_long);
+        ingest.apply(Event::Apply(slow));
+        assert_eq!(long_run_failures(), 1);
+        assert_eq!(counts(), [("shop/Deployment/web".into(), 6, 6)]);
         ingest.apply(Event::Delete(replica("b", 2)));
         clock.store(NOW + crate::history::WORKLOAD_HISTORY_IDLE_SECONDS - 60, Ordering::Relaxed);
         ingest.apply(Event::Apply(pod("other", 0)));

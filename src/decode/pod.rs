@@ -63,6 +63,24 @@ pub fn set_pod_label_allowlist(names: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The template and the allowlisted labels, for the lines; `None` when the pod has neither.
+fn shown(labels: wire::Labels) -> Option<Box<crate::view::Shown>> {
+    let template = labels.hash.map(|(h, _)| h).or(labels.revision).filter(|h| !h.is_empty()).map(|h| intern(&h));
+    let list = POD_LABELS.get().map_or(&[][..], Vec::as_slice);
+    if template.is_none() && list.is_empty() {
+        return None;
+    }
+    let labels = list
+        .iter()
+        .enumerate()
+        .map(|(i, (_, label))| {
+            let value = labels.allowed.iter().find(|(j, _)| *j == i).map_or("", |(_, v)| v.as_str());
+            (label.clone(), intern(value))
+        })
+        .collect();
+    Some(Box::new(crate::view::Shown { template, labels }))
+}
+
 /// How long before its pod's creation a CronJob's scheduled time may be. The CronJob
 /// controller names each Job `<cronjob>-<scheduled time in minutes since the epoch>` (the
 /// controller of 1.20 and before, `batch/v1beta1`, in seconds) and
@@ -585,16 +603,7 @@ mod wire {
                 grace_seconds: spec.termination_grace_period_seconds.and_then(grace).unwrap_or(DEFAULT_GRACE_SECONDS),
                 terminating: metadata.deletion_timestamp.is_some(),
                 ready,
-                template: labels.hash.map(|(h, _)| h).or(labels.revision).filter(|h| !h.is_empty()).map(|h| intern(&h)),
-                labels: POD_LABELS.get().filter(|list| !list.is_empty()).map(|list| {
-                    list.iter()
-                        .enumerate()
-                        .map(|(i, (_, label))| {
-                            let value = labels.allowed.iter().find(|(j, _)| *j == i).map_or("", |(_, v)| v.as_str());
-                            (label.clone(), intern(value))
-                        })
-                        .collect()
-                }),
+                shown: shown(labels),
                 containers,
                 tracked: false,
                 lines: None,

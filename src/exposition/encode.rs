@@ -136,6 +136,11 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
         let labels = labels_of(&WORKLOAD_RESTARTS, &[namespace, kind, name]);
         text.sample(&WORKLOAD_RESTARTS, &labels, None, counts.restarts)?;
     }
+    text.family(&WORKLOAD_LONG_RUN_FAILURES);
+    for ((namespace, kind, name), counts) in &pass.workload_counts {
+        let labels = labels_of(&WORKLOAD_LONG_RUN_FAILURES, &[namespace, kind, name]);
+        text.sample(&WORKLOAD_LONG_RUN_FAILURES, &labels, None, counts.long_run_failures)?;
+    }
     text.family(&WORKLOAD_TERMINATIONS);
     for ((namespace, kind, name), counts) in &pass.workload_counts {
         let labels = labels_of(&WORKLOAD_RESTARTS, &[namespace, kind, name]);
@@ -200,6 +205,13 @@ fn encode_workload_pods(text: &mut Text, pass: &Pass, workloads: &mut [(u64, usi
     for_each_workload(workloads, key, |(namespace, pairs), pods| {
         let mut count = itoa::Buffer::new();
         text.line(&WORKLOAD_PODS, &[namespace, pairs, b"} ", count.format(pods.len()).as_bytes(), b"\n"])?;
+        // Only a workload with pods of two templates or more (a rollout, or one stuck):
+        // the others have no other template to serve in their place.
+        let Some((first, rest)) = pods.split_first() else { return Ok(()) };
+        let first = lines::template_pair(line(*first));
+        if rest.iter().all(|i| lines::template_pair(line(*i)) == first) {
+            return Ok(());
+        }
         by_template.clear();
         by_template.extend_from_slice(pods);
         by_template.sort_by_key(|i| lines::template_pair(line(*i)));

@@ -126,9 +126,11 @@ families! {
     WORKLOAD_PODS = "crashloop_workload_pods", Gauge, &["namespace", "workload_kind", "workload"],
         "Pods of each workload in this replica's cache, quiet ones included (with sharding, sum across replicas).";
     WORKLOAD_READY_PODS = "crashloop_workload_ready_pods", Gauge, &["namespace", "workload_kind", "workload", "template"],
-        "Pods of each workload whose Ready condition is True, by template (0 for a template whose pods are all not ready; with sharding, sum across replicas).";
+        "Pods of each workload whose Ready condition is True, by template, for a workload with pods of two templates or more (a rollout in progress, or stuck); 0 for a template none of whose pods is ready; with sharding, sum across replicas.";
     WORKLOAD_RESTARTS = "crashloop_workload_restarts_total", Counter, &["namespace", "workload_kind", "workload"],
         "Container restarts of the workload's pods seen by this exporter process, kept when pods are deleted or replaced (restarts before the process started are not counted); the series goes 6 h after the workload's last pod.";
+    WORKLOAD_LONG_RUN_FAILURES = "crashloop_workload_long_run_failures_total", Counter, &["namespace", "workload_kind", "workload"],
+        "Failed ends of the workload's containers after an instance had run 10 minutes or more (the kubelet's back-off reset): restarted at once, never in back-off, so no crash loop shows them; kept when pods are deleted or replaced.";
     WORKLOAD_TERMINATIONS = "crashloop_workload_terminations_total", Counter,
         &["namespace", "workload_kind", "workload", "reason"],
         "Terminations of the workload's containers as crashloop_container_terminations_total counts them, kept when pods are deleted or replaced, by reason.";

@@ -60,9 +60,10 @@ pub fn prerender(pod: &SlimPod) -> PodLines {
     push_labels(&mut text, &[("workload_kind", &pod.workload.kind), ("workload", &pod.workload.name)]);
     let template_start = text.len();
     text.push(b',');
-    push_labels(&mut text, &[("template", pod.template.as_deref().unwrap_or_default())]);
+    let shown = pod.shown.as_deref();
+    push_labels(&mut text, &[("template", shown.and_then(|s| s.template.as_deref()).unwrap_or_default())]);
     let labels_start = text.len();
-    for (label, value) in pod.labels.as_deref().unwrap_or_default() {
+    for (label, value) in shown.map_or(&[][..], |s| &s.labels) {
         text.push(b',');
         push_labels(&mut text, &[(label, value)]);
     }

@@ -1138,8 +1138,16 @@ pub(crate) mod tests {
                 "containerStatuses": [{"name": "c", "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}]}
         }))
         .expect("pod");
+        // A pod of the same Deployment made from another template: a rollout.
+        let mut rolled = fixture("deployment-oom-crashloop");
+        rolled.metadata.name = Some("checkout-5f6e7d8c9-a1b2c".into());
+        rolled.uid = "rolled".into();
+        rolled.ready = true;
+        rolled.shown =
+            Some(Box::new(crate::view::Shown { template: Some("5f6e7d8c9".into()), labels: Box::default() }));
         let pods = [
             fixture("deployment-oom-crashloop"),
+            rolled,
             fixture("missing-configmap"),
             pulling,
             evicted,
@@ -1148,7 +1156,9 @@ pub(crate) mod tests {
         ];
         let cache = cache_of(pods.map(|pod| track(None, pod, NOW, true)));
         // A pod first seen after the first list: its restarts count in its workload's.
-        lock(&cache.workloads).add(None, &track(None, fixture("oom-exit-1"), NOW, false), NOW);
+        let fresh = track(None, fixture("oom-exit-1"), NOW, false);
+        let added = crate::history::WorkloadHistory::added(None, &fresh).expect("its restarts count");
+        lock(&cache.workloads).add(&fresh, added, NOW);
         let self_metrics = SelfMetrics::default();
         self_metrics.events_seen.inc();
         self_metrics.events_ignored.get_or_create(&ReasonLabels { reason: "unknown_pod" }).inc();

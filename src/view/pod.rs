@@ -287,6 +287,13 @@ impl Termination {
     pub fn run_seconds(&self) -> Option<i64> {
         Some(self.finished_at? - self.started_at?)
     }
+
+    /// A failure of an instance that had run [`BACKOFF_RESET_SECONDS`] or longer: the
+    /// kubelet restarts such a container at once, without back-off, so a container that
+    /// fails every 15 to 60 minutes never crash-loops.
+    pub fn is_long_run_failure(&self) -> bool {
+        self.is_failure() && self.run_seconds().is_some_and(|s| s >= BACKOFF_RESET_SECONDS)
+    }
 }
 
 /// A container's current state.
@@ -328,6 +335,9 @@ pub struct History {
     pub observed_restarts: u32,
     /// Restarts counted through `restartCount` increases (never the baseline).
     pub counted_restarts: u32,
+    /// Counted ends that failed after the instance had run the back-off reset window or
+    /// longer ([`Termination::is_long_run_failure`]): the slow loop no back-off shows.
+    pub long_run_failures: u32,
     /// Consecutive restarts whose instance ran less than the back-off reset window.
     pub fast_restarts: u32,
     /// When the current crash loop began (first observation of it).
@@ -467,6 +477,7 @@ pub struct RestartSpec {
 static NO_HISTORY: History = History {
     observed_restarts: 0,
     counted_restarts: 0,
+    long_run_failures: 0,
     fast_restarts: 0,
     loop_since: None,
     terminations: Terminations([0; 5]),
@@ -618,18 +629,26 @@ pub struct SlimPod {
     pub terminating: bool,
     /// The `Ready` condition is `True`: the pod serves.
     pub ready: bool,
-    /// The template the pod was made from: its `pod-template-hash` (a Deployment's),
-    /// `controller-revision-hash` (a StatefulSet's or DaemonSet's) or
-    /// `rollouts-pod-template-hash` (an Argo Rollout's) label.
-    pub template: Option<Name>,
-    /// The pod labels of `--pod-labels` it has, as `(label_<name>, value)`, in the
-    /// allowlist's order; `None` when the allowlist is empty.
-    pub labels: Option<Box<[(Name, Name)]>>,
+    /// What only the prerendered lines show (the template and the `--pod-labels`): the
+    /// ingest drops it once the lines are made, so a cached pod pays 8 bytes for it.
+    pub shown: Option<Box<Shown>>,
     pub containers: Vec<SlimContainer>,
     /// True once the tracker has carried history into this object.
     pub tracked: bool,
     /// The lines every pod has, pre-rendered at ingest by the exposition's builder.
     pub lines: Option<PodLines>,
+}
+
+/// The labels of a pod that its workload line shows and no rule reads.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Shown {
+    /// The template the pod was made from: its `pod-template-hash` (a Deployment's),
+    /// `controller-revision-hash` (a StatefulSet's or DaemonSet's) or
+    /// `rollouts-pod-template-hash` (an Argo Rollout's) label.
+    pub template: Option<Name>,
+    /// The pod labels of `--pod-labels`, as `(label_<name>, value)`, in the allowlist's
+    /// order (empty without the flag).
+    pub labels: Box<[(Name, Name)]>,
 }
 
 impl SlimPod {

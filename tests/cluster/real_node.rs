@@ -202,6 +202,59 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         }
     })));
 
+    // A rollout stuck on a template that crash-loops while the old pod serves: the old
+    // ReplicaSet (template 6d5f4b7c9, adopted by the Deployment) keeps its ready pod, as
+    // maxUnavailable 0 lets no old pod go before a new one is available, and the new
+    // ReplicaSet's pod exits 1 at each start. What tells the workload alerts a stuck
+    // rollout from a workload down: the pods' templates, and the ready pods per template.
+    const OLD_TEMPLATE: &str = "6d5f4b7c9";
+    let labels = json!({"app": "rollout", "pod-template-hash": OLD_TEMPLATE});
+    let old = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": format!("rollout-{OLD_TEMPLATE}"), "labels": labels},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [sh("app", "sleep 3600")], "terminationGracePeriodSeconds": 1}}}});
+    let mut rollout = testbed::deployment("rollout", vec![sh("app", "sleep 2; exit 1")]);
+    rollout["spec"]["strategy"] =
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}});
+    s.push((
+        "rn-rollout",
+        vec![old, rollout],
+        Box::new(|seen: &Seen, out: &str| {
+            let ns = "rn-rollout";
+            let pods = seen.pods(ns);
+            let (Some(old), Some(new)) = (
+                pods.iter().find(|p| p.starts_with(&format!("rollout-{OLD_TEMPLATE}-"))),
+                pods.iter().find(|p| !p.starts_with(&format!("rollout-{OLD_TEMPLATE}-"))),
+            ) else {
+                return Verdict::Pending(format!("{ns} has pods {pods:?}"));
+            };
+            let Some((_, template)) = workload_info(out, ns, new, "Deployment", "rollout") else {
+                return Verdict::Pending(format!("{ns}/{new} has no crashloop_pod_workload_info of Deployment rollout"));
+            };
+            if workload_info(out, ns, old, "Deployment", "rollout") != Some(("1", OLD_TEMPLATE)) {
+                return Verdict::Pending(format!("{ns}/{old}: the old template's pod not yet attributed"));
+            }
+            let ready = |t: &str| {
+                let s = format!(
+                    "crashloop_workload_ready_pods{{namespace=\"{ns}\",workload_kind=\"Deployment\",workload=\"rollout\",template=\"{t}\"}}"
+                );
+                value(out, &s).map(str::to_owned)
+            };
+            if (ready(OLD_TEMPLATE).as_deref(), ready(template).as_deref()) != (Some("1"), Some("0")) {
+                return Verdict::Pending(format!(
+                    "ready pods of {OLD_TEMPLATE} and {template}: {:?}, {:?}, want 1 and 0",
+                    ready(OLD_TEMPLATE),
+                    ready(template)
+                ));
+            }
+            expect_all(out, ns, new, "app", "regular", &[
+                ("crashloop_container_crashlooping", None, "1"),
+                ("crashloop_container_last_terminated_exit_code", None, "1"),
+            ])
+        }),
+    ));
+
     // Exit 1 after a dependency error in the log: with --logs the cause must stay
     // dependency_unavailable from its first sight across two more crashes.
     let dependency = bare_pod(
