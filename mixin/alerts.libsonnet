@@ -130,10 +130,12 @@
     // workload), so that Alertmanager can inhibit them with `equal`.
     local forWorkload(expr) =
       local withLabels = if podLabelNames == [] then expr else |||
-        %(expr)s
+        (
+          %(expr)s
+        )
         * on (%(wk)s) group_left (%(labels)s)
           topk by (%(wk)s) (1, max by (%(wk)s, %(labels)s) (%(info)s))
-      ||| % { expr: indent(expr, 0), wk: workloadKey, labels: std.join(', ', podLabelNames), info: sel('crashloop_pod_workload_info') };
+      ||| % { expr: indent(expr, 2), wk: workloadKey, labels: std.join(', ', podLabelNames), info: sel('crashloop_pod_workload_info') };
       local replace(e, label, kind) = 'label_replace(\n  %s,\n  "%s", "$1", "kind_workload", "%s;(.*)"\n)' % [indent(e, 2), label, kind];
       local joined = 'label_join(\n  %s,\n  "kind_workload", ";", "workload_kind", "workload"\n)' % indent(withLabels, 2);
       'label_replace(\n  %s,\n  "kind_workload", "", "kind_workload", ".*"\n)\n' % indent(

@@ -2,8 +2,12 @@
 //! Alertmanager: for one incident, the alerts of both rule sets (ours and the
 //! kubernetes-mixin's, with the label sets `alerts/tests/kubernetes-mixin.test.yaml` shows
 //! each rule set gives) arrive at the webhook as one notification, the specific alert of
-//! ours; the generic ones are inhibited. An alert of the mixin about another pod still
-//! arrives: the inhibition is per container (or pod), never wider. And the same
+//! ours; the generic ones are inhibited. The mixin's workload alerts
+//! (`KubeDeploymentReplicasMismatch`, `KubeDeploymentRolloutStuck`,
+//! `KubeStatefulSetReplicasMismatch`) are muted by ours about the same workload through the
+//! `deployment`/`statefulset` labels, and kube-prometheus' `TargetDown` mutes
+//! `CrashloopExporterDown`; an `info` probe kill mutes nothing. An alert of the mixin about
+//! another pod still arrives: the inhibition is per container (or pod), never wider. And the same
 //! notifications reach Slack as the message of `alerts/templates/crashloop.tmpl`: a title
 //! with the counts and the group's labels, a line per alert (container, cause, restarts,
 //! exit code, runbook), at most 10.
