@@ -103,6 +103,40 @@ fn workload_info<'a>(out: &'a str, ns: &str, pod: &str, kind: &str, name: &str) 
     })
 }
 
+/// What `kubectl ARGS` prints, from inside a check.
+fn kubectl_output(kubeconfig: &std::path::Path, args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .map_err(|e| format!("running kubectl: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// `kubectl create` of one object in `ns`, from inside a check (which holds no cluster).
+fn create_with_kubeconfig(kubeconfig: &std::path::Path, ns: &str, object: &Value) -> Result<(), String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["-n", ns, "create", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("running kubectl: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(object.to_string().as_bytes()).map_err(|e| format!("writing to kubectl: {e}"))?;
+    }
+    let out = child.wait_with_output().map_err(|e| format!("running kubectl: {e}"))?;
+    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) }
+}
+
 /// `(family, extra label, value)`: one series of a container and its value, as written.
 type Wanted<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a str);
 
@@ -214,15 +248,41 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         "spec": {"replicas": 1, "selector": {"matchLabels": labels},
                  "template": {"metadata": {"labels": labels},
                               "spec": {"containers": [sh("app", "sleep 3600")], "terminationGracePeriodSeconds": 1}}}});
-    let mut rollout = testbed::deployment("rollout", vec![sh("app", "sleep 2; exit 1")]);
+    // Its readiness probe never passes: without one, the 2 s each instance runs would make
+    // the new pod available, and the controller would scale the old ReplicaSet down.
+    let mut bad = sh("app", "sleep 2; exit 1");
+    bad["readinessProbe"] = json!({"exec": {"command": ["false"]}, "periodSeconds": 1});
+    let mut rollout = testbed::deployment("rollout", vec![bad]);
     rollout["spec"]["strategy"] =
         json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}});
+    // The Deployment comes once the old pod runs: created together, the controller found
+    // the old pod unavailable and scaled its ReplicaSet down at once (its clean-up of
+    // unhealthy old replicas).
+    let mut rollout = Some(rollout);
+    let kubeconfig = cluster.kubeconfig_path();
     s.push((
         "rn-rollout",
-        vec![old, rollout],
-        Box::new(|seen: &Seen, out: &str| {
+        vec![old],
+        Box::new(move |seen: &Seen, out: &str| {
             let ns = "rn-rollout";
             let pods = seen.pods(ns);
+            if let Some(deployment) = &rollout {
+                // Asked of the API: the exporter shows no readiness for a workload of one template.
+                let running = kubectl_output(
+                    &kubeconfig,
+                    &["-n", ns, "get", "pods", "-l", &format!("pod-template-hash={OLD_TEMPLATE}"), "-o",
+                      "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}"],
+                )
+                .is_ok_and(|ready| ready.trim() == "True");
+                if !running {
+                    return Verdict::Pending(format!("{ns}: the old template's pod is not running yet ({pods:?})"));
+                }
+                if let Err(e) = create_with_kubeconfig(&kubeconfig, ns, deployment) {
+                    return Verdict::Fail(format!("{ns}: creating the Deployment: {e}"));
+                }
+                rollout = None;
+                return Verdict::Pending(format!("{ns}: the Deployment created"));
+            }
             let (Some(old), Some(new)) = (
                 pods.iter().find(|p| p.starts_with(&format!("rollout-{OLD_TEMPLATE}-"))),
                 pods.iter().find(|p| !p.starts_with(&format!("rollout-{OLD_TEMPLATE}-"))),
