@@ -36,7 +36,7 @@ const MOUNT_CONFIGMAP: &str = "we\\ird\\name\nü";
 const EXPECTED: [(&str, &str); 3] = [
     (
         "crashloop_pod_workload_info",
-        r#"{namespace="it-escaping",pod="owned-0",workload_kind="StatefulSet",workload="we\"ird\\name\nü"} 1"#,
+        r#"{namespace="it-escaping",pod="owned-0",workload_kind="StatefulSet",workload="we\"ird\\name\nü",template=""} 1"#,
     ),
     (
         "crashloop_pod_missing_object",
