@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use crate::event_counts::{ContainerEvents, PodEvents};
 use crate::history::running_for;
 use crate::view::{
-    BACKOFF_RESET_SECONDS, ContainerType, Disruption, Hint, LogHint, ObjectKind, Phase, Probe, RestartPolicy,
-    SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, WaitingReason,
+    BACKOFF_RESET_SECONDS, ContainerType, Disruption, Hint, LogHint, ObjectKind, Phase, Probe, PullFailure,
+    RestartPolicy, SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, WaitingReason,
 };
 
 /// How close a probe kill must be to a termination to explain it: the kill is recorded
@@ -387,6 +387,23 @@ pub struct ContainerReport<'a> {
     pub crashlooping: bool,
     /// The probable cause, for troubled containers.
     pub cause: Option<Cause>,
+}
+
+/// Why the container cannot pull its image, while it waits on one: the category of its
+/// waiting message, which is the current error, unless that says nothing (`other`) and a
+/// `Failed to pull image` Event says more (an Event may be older than the message, or
+/// baselined). `None` when it does not wait on an image. `/metrics` and `diagnose` show
+/// this one answer.
+pub fn pull_failure(c: &SlimContainer, events: Option<&ContainerEvents>) -> Option<PullFailure> {
+    let w = c.state.waiting().filter(|w| w.reason.is_image_problem())?;
+    let from_events = events.and_then(|e| e.pull_failure);
+    Some(
+        w.pull_failure
+            .filter(|c| *c != PullFailure::Other)
+            .or(from_events)
+            .or(w.pull_failure)
+            .unwrap_or(PullFailure::Other),
+    )
 }
 
 /// The back-off state of a container. In a pod marked deleted or finished, the kubelet

@@ -18,7 +18,7 @@ use crate::event_counts::{EventCounts, PodEvents};
 use crate::history::track;
 use crate::log_fetch::{fetch_result, fetch_termination_log};
 use crate::parse::classify_log;
-use crate::verdict::{Cause, assess, missing_objects_of};
+use crate::verdict::{Cause, assess, missing_objects_of, pull_failure};
 use crate::view::{LogHint, SlimContainer, SlimEvent, SlimPod, TerminationReason, Timestamp};
 
 /// What an exit code usually means in a container.
@@ -241,7 +241,7 @@ pub async fn diagnose(
     let slim = track(None, slim, now, true);
 
     let fields = format!("involvedObject.kind=Pod,involvedObject.name={name}");
-    let mut raw_events =
+    let raw_events =
         match list_all(&Api::<CoreEvent>::namespaced(client.clone(), namespace), ListParams::default().fields(&fields))
             .await
         {
@@ -251,20 +251,22 @@ pub async fn diagnose(
                 Vec::new()
             }
         };
-    let time = |e: &CoreEvent| {
-        e.last_timestamp
-            .as_ref()
-            .map(|t| t.0.as_second())
-            .or(e.event_time.as_ref().map(|t| t.0.as_second()))
-            .unwrap_or(0)
-    };
-    raw_events.sort_by_key(|e| std::cmp::Reverse(time(e)));
+    // Each Event beside its slim view, newest first: when it was last seen is the decoder's
+    // rule (lastTimestamp, else the series' lastObservedTime, else eventTime), as for the
+    // Event counts of /metrics.
+    let mut raw_events: Vec<(CoreEvent, Option<SlimEvent>)> = raw_events
+        .into_iter()
+        .map(|e| {
+            let slim = serde_json::to_value(&e).and_then(serde_json::from_value::<SlimEvent>).ok();
+            (e, slim)
+        })
+        .collect();
+    let time = |s: &Option<SlimEvent>| s.as_ref().and_then(|s| s.last_seen).unwrap_or(0);
+    raw_events.sort_by_key(|(_, s)| std::cmp::Reverse(time(s)));
     let mut counts = EventCounts::new();
     counts.baseline = false;
-    for e in &raw_events {
-        if let Ok(slim_event) = serde_json::to_value(e).and_then(serde_json::from_value::<SlimEvent>) {
-            counts.apply(&slim_event, |_, _| Some(slim.uid().to_string()));
-        }
+    for slim_event in raw_events.iter().filter_map(|(_, s)| s.as_ref()) {
+        counts.apply(slim_event, |_, _| Some(slim.uid().to_string()));
     }
     let pod_events: Option<PodEvents> = counts.pod(namespace, name).cloned();
 
@@ -323,8 +325,8 @@ pub async fn diagnose(
                 },
                 Check {
                     name: "image_pull",
-                    failed: c.state.waiting().is_some_and(|w| w.reason.is_image_problem()),
-                    detail: ev.and_then(|e| e.pull_failure).map_or("-".into(), |f| f.as_str().to_string()),
+                    failed: pull_failure(c, ev).is_some(),
+                    detail: pull_failure(c, ev).map_or("-".into(), |f| f.as_str().to_string()),
                 },
                 Check { name: "missing_config", failed: !missing.is_empty(), detail: missing.join(", ") },
                 Check {
@@ -351,8 +353,8 @@ pub async fn diagnose(
         .collect();
     let events = raw_events
         .iter()
-        .map(|e| EventLine {
-            last_seen: k8s_openapi::jiff::Timestamp::from_second(time(e)).map(|t| t.to_string()).unwrap_or_default(),
+        .map(|(e, s)| EventLine {
+            last_seen: k8s_openapi::jiff::Timestamp::from_second(time(s)).map(|t| t.to_string()).unwrap_or_default(),
             r#type: e.type_.clone().unwrap_or_default(),
             reason: e.reason.clone().unwrap_or_default(),
             object: e.involved_object.field_path.clone().unwrap_or_default(),

@@ -9,7 +9,8 @@ use super::pass::Pass;
 use super::text::{Text, labels_of};
 use crate::event_counts::ContainerEvents;
 use crate::store::PodCache;
-use crate::view::{ContainerType, Probe, PullFailure, SlimContainer, State, TerminationReason, Terminations};
+use crate::verdict::pull_failure;
+use crate::view::{ContainerType, Probe, SlimContainer, State, TerminationReason, Terminations};
 
 pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     text.family(&RESTARTS);
@@ -300,15 +301,7 @@ fn encode_events(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     }
     text.family(&IMAGE_PULL_FAILURE);
     for d in details {
-        if let Some(w) = d.report.container.state.waiting().filter(|w| w.reason.is_image_problem()) {
-            // The waiting message is the current error; an Event may be older, or baselined.
-            let from_events = d.events.as_ref().and_then(|e| e.pull_failure);
-            let category = w
-                .pull_failure
-                .filter(|c| *c != PullFailure::Other)
-                .or(from_events)
-                .or(w.pull_failure)
-                .unwrap_or(PullFailure::Other);
+        if let Some(category) = pull_failure(d.report.container, d.events.as_ref()) {
             text.sample(&IMAGE_PULL_FAILURE, &d.labels, Some(category.as_str()), 1i64)?;
         }
     }
