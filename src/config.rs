@@ -60,6 +60,12 @@ pub struct ScanArgs {
     #[arg(short = 'A', long, conflicts_with = "namespaces")]
     pub all_namespaces: bool,
 
+    /// Also read the previous log of each troubled container whose latest termination
+    /// failed, and classify it, as the server does with --logs (needs `get` on
+    /// `pods/log`). Without it, causes come from the pods' status and Events only.
+    #[arg(long)]
+    pub logs: bool,
+
     #[command(flatten)]
     pub cluster: ClusterArgs,
 
@@ -335,16 +341,25 @@ impl ServeArgs {
 }
 
 impl ClusterArgs {
-    /// The watch scopes: one per namespace, or one for all namespaces.
-    pub fn scopes(&self) -> Vec<Option<String>> {
-        if self.namespaces.is_empty() {
-            vec![None]
-        } else {
-            let mut ns = self.namespaces.clone();
-            ns.sort();
-            ns.dedup();
-            ns.into_iter().map(Some).collect()
+    /// The scopes of the watches and lists, with `shard`: one per namespace, or one for
+    /// all namespaces; each with the label selector and the excluded namespaces.
+    pub fn scopes(&self, shard: crate::store::Shard) -> Vec<crate::watch::Scope> {
+        let mut namespaces: Vec<Option<String>> = self.namespaces.iter().cloned().map(Some).collect();
+        namespaces.sort();
+        namespaces.dedup();
+        if namespaces.is_empty() {
+            namespaces.push(None);
         }
+        namespaces
+            .into_iter()
+            .map(|namespace| crate::watch::Scope {
+                namespace,
+                label_selector: self.selector.clone(),
+                field_selector: self.field_selector(),
+                shard,
+                watch_timeout: Some(self.watch_timeout),
+            })
+            .collect()
     }
 
     /// The server-side field selector that leaves out the excluded namespaces.
@@ -421,7 +436,9 @@ mod tests {
         let scopes = |a: &[&str]| match Cli::try_parse_from([&["crashloop-exporter", "scan"], a].concat())
             .map(Cli::into_command)
         {
-            Ok(Command::Scan(s)) => Ok(s.scoped("team-a").scopes()),
+            Ok(Command::Scan(s)) => {
+                Ok(s.scoped("team-a").scopes(crate::store::Shard::default()).into_iter().map(|s| s.namespace).collect())
+            }
             other => Err(format!("{other:?}")),
         };
         let some = |v: &[&str]| Ok(v.iter().map(|n| Some(n.to_string())).collect::<Vec<_>>());
@@ -441,7 +458,10 @@ mod tests {
         assert_eq!(diagnose(&["-n", "shop"]), Some("shop".into()));
         // `serve` still watches every namespace without -n.
         let serve = Cli::try_parse_from(["crashloop-exporter"]).map(Cli::into_command);
-        assert!(matches!(serve, Ok(Command::Serve(s)) if s.cluster.scopes() == [None]));
+        let namespaces = |s: Vec<crate::watch::Scope>| s.into_iter().map(|s| s.namespace).collect::<Vec<_>>();
+        assert!(
+            matches!(serve, Ok(Command::Serve(s)) if namespaces(s.cluster.scopes(crate::store::Shard::default())) == [None])
+        );
     }
 
     #[test]

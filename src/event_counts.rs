@@ -32,6 +32,13 @@ pub struct ContainerEvents {
     pub last_probe_kill: Option<(Probe, Timestamp)>,
 }
 
+impl ContainerEvents {
+    /// The kills by probe `p` its Events reported.
+    pub fn probe_kills_by(&self, p: Probe) -> u64 {
+        self.probe_kills[p as usize]
+    }
+}
+
 /// What the Events say about one pod.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PodEvents {

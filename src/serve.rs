@@ -26,18 +26,7 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
     self_metrics.set_shard(shard.index, shard.total);
 
     let events = SharedEvents::new(std::sync::Mutex::new(EventCounts::new()));
-    let scopes: Vec<Scope> = args
-        .cluster
-        .scopes()
-        .into_iter()
-        .map(|namespace| Scope {
-            namespace,
-            label_selector: args.cluster.selector.clone(),
-            field_selector: args.cluster.field_selector(),
-            shard,
-            watch_timeout: Some(args.cluster.watch_timeout),
-        })
-        .collect();
+    let scopes: Vec<Scope> = args.cluster.scopes(shard);
     let mut caches = Vec::new();
     let mut tasks = tokio::task::JoinSet::new();
     for scope in &scopes {
@@ -47,10 +36,8 @@ pub async fn serve(args: ServeArgs, clock: Clock, shutdown: impl Future<Output =
         tasks.spawn(task);
     }
     for scope in &scopes {
-        // Events carry no pod labels: the label selector applies to the pods they are matched with.
-        let scope = Scope { label_selector: None, ..scope.clone() };
         let ingest = EventIngest::new(caches.clone(), events.clone(), self_metrics.clone(), shard, clock.clone());
-        tasks.spawn(event_watch(client.clone(), &scope, ingest, self_metrics.clone()));
+        tasks.spawn(event_watch(client.clone(), scope, ingest, self_metrics.clone()));
     }
 
     let log_hints = LogHints::default();

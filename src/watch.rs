@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kube::Api;
+use kube::api::ListParams;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 
@@ -33,13 +34,19 @@ pub fn event_fields(scope_fields: Option<&str>) -> String {
     std::iter::once("involvedObject.kind=Pod").chain(scope_fields).collect::<Vec<_>>().join(",")
 }
 
+/// The field selector of the Events about one pod (`diagnose`).
+pub fn one_pod_event_fields(pod: &str) -> String {
+    event_fields(Some(&format!("involvedObject.name={pod}")))
+}
+
 /// The field selector of the second Event watch: the controllers' `FailedCreate` (a pod
 /// refused by a quota, Pod Security, a webhook), within the scope's own field selector.
 pub fn refusal_fields(scope_fields: Option<&str>) -> String {
     std::iter::once("reason=FailedCreate").chain(scope_fields).collect::<Vec<_>>().join(",")
 }
 
-/// Where and what to watch.
+/// Where and what to watch, or list once: the one place a scope becomes the selectors of
+/// the watches (`serve`) and of the lists (`scan`).
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     /// `None`: all namespaces.
@@ -53,12 +60,52 @@ pub struct Scope {
 
 impl Scope {
     /// The watcher's base config: its timeout, no selectors yet.
-    pub fn watcher_config(&self) -> watcher::Config {
+    fn watcher_config(&self) -> watcher::Config {
         let config = watcher::Config::default();
         match self.watch_timeout {
             Some(seconds) => config.timeout(seconds),
             None => config,
         }
+    }
+
+    /// The pod watch's config: the scope's label and field selectors.
+    pub fn pod_watch_config(&self) -> watcher::Config {
+        let mut config = self.watcher_config();
+        if let Some(l) = &self.label_selector {
+            config = config.labels(l);
+        }
+        if let Some(f) = &self.field_selector {
+            config = config.fields(f);
+        }
+        config
+    }
+
+    /// The pod list's parameters: the same selectors as [`Self::pod_watch_config`].
+    pub fn pod_list_params(&self) -> ListParams {
+        let mut params = ListParams::default();
+        if let Some(l) = &self.label_selector {
+            params = params.labels(l);
+        }
+        if let Some(f) = &self.field_selector {
+            params = params.fields(f);
+        }
+        params
+    }
+
+    /// The Event watch's config: Events about Pods ([`event_fields`]). Events carry no pod
+    /// labels: the label selector applies to the pods they are matched with.
+    pub fn event_watch_config(&self) -> watcher::Config {
+        self.watcher_config().fields(&event_fields(self.field_selector.as_deref()))
+    }
+
+    /// The Event list's parameters: the same selector as [`Self::event_watch_config`].
+    pub fn event_list_params(&self) -> ListParams {
+        ListParams::default().fields(&event_fields(self.field_selector.as_deref()))
+    }
+
+    /// The config of the controllers' `FailedCreate` Event watch ([`refusal_fields`]).
+    pub fn refusal_watch_config(&self) -> watcher::Config {
+        self.watcher_config().fields(&refusal_fields(self.field_selector.as_deref()))
     }
 }
 
@@ -194,13 +241,7 @@ pub fn pod_watch(
     prerender: Prerender,
 ) -> (PodCache, impl Future<Output = ()> + Send + 'static) {
     let api: Api<SlimPod> = scoped_api(client, scope.namespace.as_deref());
-    let mut config = scope.watcher_config();
-    if let Some(l) = &scope.label_selector {
-        config = config.labels(l);
-    }
-    if let Some(f) = &scope.field_selector {
-        config = config.fields(f);
-    }
+    let config = scope.pod_watch_config();
     let (cache, mut ingest) = PodIngest::new(scope.shard, metrics.clone(), events, clock, prerender);
     let task = async move {
         let mut errors = ErrorLog::default();
@@ -229,8 +270,8 @@ pub fn event_watch(
     metrics: SelfMetrics,
 ) -> impl Future<Output = ()> + Send + 'static {
     let api: Api<SlimEvent> = scoped_api(client, scope.namespace.as_deref());
-    let config = scope.watcher_config().fields(&event_fields(scope.field_selector.as_deref()));
-    let refusal_config = scope.watcher_config().fields(&refusal_fields(scope.field_selector.as_deref()));
+    let config = scope.event_watch_config();
+    let refusal_config = scope.refusal_watch_config();
     async move {
         tracing::debug!(caches = ingest.caches().len(), "event watch waiting for the pod caches");
         for cache in ingest.caches() {

@@ -1,7 +1,7 @@
 //! `diagnose`: one pod, every container, with the checks, the Events, the previous logs
 //! and a fix for the probable cause.
 
-use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
@@ -10,16 +10,12 @@ use kube::api::ListParams;
 use serde::Serialize;
 use serde_json::json;
 
-use std::fmt::Write as _;
-
-use super::{Row, list_all, opt, render_scan, row, signal_name};
+use super::snapshot::{Logs, Snapshot, container_key};
+use super::{Row, list_all, opt, read_logs, row, rows_table, signal_name};
 use crate::config::Output;
-use crate::event_counts::{EventCounts, PodEvents};
-use crate::history::track;
-use crate::log_fetch::{fetch_result, fetch_termination_log};
-use crate::parse::classify_log;
-use crate::verdict::{Cause, assess, missing_objects_of, pull_failure};
-use crate::view::{LogHint, SlimContainer, SlimEvent, SlimPod, TerminationReason, Timestamp};
+use crate::verdict::{Cause, missing_objects_of, pull_failure};
+use crate::view::{Probe, SlimEvent, SlimPod, TerminationReason, Timestamp};
+use crate::watch::one_pod_event_fields;
 
 /// What an exit code usually means in a container.
 pub fn exit_code_meaning(code: i32) -> String {
@@ -226,7 +222,8 @@ fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max { s.to_string() } else { s.chars().take(max).collect::<String>() + "…" }
 }
 
-/// Gathers the one-pod report: status, events, previous logs (unless `logs` is false).
+/// Gathers the one-pod report: the pod, its Events and, when `logs` is set, the previous
+/// log of each container that ended; then [`Diagnosis::of`].
 pub async fn diagnose(
     client: &kube::Client,
     namespace: &str,
@@ -234,145 +231,144 @@ pub async fn diagnose(
     logs: bool,
     now: Timestamp,
 ) -> Result<Diagnosis, kube::Error> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let full = pods.get(name).await?;
-    let slim: SlimPod =
-        serde_json::to_value(&full).and_then(serde_json::from_value).map_err(kube::Error::SerdeError)?;
-    let slim = track(None, slim, now, true);
+    let full = Api::<Pod>::namespaced(client.clone(), namespace).get(name).await?;
+    let events = Api::<CoreEvent>::namespaced(client.clone(), namespace);
+    let events = match list_all(&events, ListParams::default().fields(&one_pod_event_fields(name))).await {
+        Ok(list) => list,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list events");
+            Vec::new()
+        }
+    };
+    let read = if logs {
+        let slim = slim_pod(&full).map_err(kube::Error::SerdeError)?;
+        let ended = slim.containers.iter().filter(|c| c.restart_count > 0 || c.latest_termination().is_some());
+        read_logs(client, ended.map(|c| (&slim, c)).collect()).await
+    } else {
+        Logs::new()
+    };
+    Diagnosis::of(&full, events, &read, now).map_err(kube::Error::SerdeError)
+}
 
-    let fields = format!("involvedObject.kind=Pod,involvedObject.name={name}");
-    let raw_events =
-        match list_all(&Api::<CoreEvent>::namespaced(client.clone(), namespace), ListParams::default().fields(&fields))
-            .await
-        {
-            Ok(list) => list,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot list events");
-                Vec::new()
-            }
+fn slim_pod(full: &Pod) -> Result<SlimPod, serde_json::Error> {
+    serde_json::to_value(full).and_then(serde_json::from_value)
+}
+
+impl Diagnosis {
+    /// The one-pod report from what was read: the pod, its Events and the logs. The
+    /// verdict is [`Snapshot`]'s, as `scan`'s.
+    pub fn of(full: &Pod, events: Vec<CoreEvent>, logs: &Logs, now: Timestamp) -> Result<Diagnosis, serde_json::Error> {
+        let namespace = full.metadata.namespace.clone().unwrap_or_default();
+        let name = full.metadata.name.clone().unwrap_or_default();
+        // Each Event beside its slim view, newest first: when it was last seen is the
+        // decoder's rule (lastTimestamp, else the series' lastObservedTime, else eventTime),
+        // as for the Event counts of /metrics.
+        let mut events: Vec<(CoreEvent, Option<SlimEvent>)> = events
+            .into_iter()
+            .map(|e| {
+                let slim = serde_json::to_value(&e).and_then(serde_json::from_value::<SlimEvent>).ok();
+                (e, slim)
+            })
+            .collect();
+        let time = |s: &Option<SlimEvent>| s.as_ref().and_then(|s| s.last_seen).unwrap_or(0);
+        events.sort_by_key(|(_, s)| std::cmp::Reverse(time(s)));
+        let slim_events: Vec<SlimEvent> = events.iter().filter_map(|(_, s)| s.clone()).collect();
+        let snapshot = Snapshot::of(vec![slim_pod(full)?], &slim_events, now);
+        let Some(slim) = snapshot.pods().first() else {
+            return Err(serde::de::Error::custom("no pod"));
         };
-    // Each Event beside its slim view, newest first: when it was last seen is the decoder's
-    // rule (lastTimestamp, else the series' lastObservedTime, else eventTime), as for the
-    // Event counts of /metrics.
-    let mut raw_events: Vec<(CoreEvent, Option<SlimEvent>)> = raw_events
-        .into_iter()
-        .map(|e| {
-            let slim = serde_json::to_value(&e).and_then(serde_json::from_value::<SlimEvent>).ok();
-            (e, slim)
-        })
-        .collect();
-    let time = |s: &Option<SlimEvent>| s.as_ref().and_then(|s| s.last_seen).unwrap_or(0);
-    raw_events.sort_by_key(|(_, s)| std::cmp::Reverse(time(s)));
-    let mut counts = EventCounts::new();
-    counts.baseline = false;
-    for slim_event in raw_events.iter().filter_map(|(_, s)| s.as_ref()) {
-        counts.apply(slim_event, |_, _| Some(slim.uid().to_string()));
-    }
-    let pod_events: Option<PodEvents> = counts.pod(namespace, name).cloned();
+        let pod_events = snapshot.events(slim);
+        let reports = snapshot.assess(slim, logs, now, true);
 
-    let mut logs_by_container: HashMap<String, (PreviousLog, Option<LogHint>)> = HashMap::new();
-    for c in slim.containers.iter().filter(|c| c.restart_count > 0 || c.latest_termination().is_some()) {
-        let previous = if logs {
-            match fetch_termination_log(client, namespace, name, c).await {
-                Ok(text) => {
-                    let hint = classify_log(&text);
-                    let lines: Vec<String> = text.lines().map(str::to_string).collect();
-                    let tail = lines[lines.len().saturating_sub(SHOWN_LOG_LINES)..].to_vec();
-                    (PreviousLog { result: "ok", tail }, hint)
-                }
-                Err(e) => {
-                    let why = match &e {
-                        kube::Error::Api(s) => format!(
-                            "{} (HTTP {}): no previous instance, no kubelet, or no permission",
-                            s.message, s.code
+        let spec_containers: Vec<&k8s_openapi::api::core::v1::Container> =
+            full.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten())).collect();
+        let containers = reports
+            .iter()
+            .map(|r| {
+                let c = r.container;
+                let resources = spec_containers.iter().find(|s| *s.name == *c.name).and_then(|s| s.resources.as_ref());
+                let requests = resources.and_then(|r| r.requests.as_ref()).map_or(json!({}), |v| json!(v));
+                let limits = resources.and_then(|r| r.limits.as_ref()).map_or(json!({}), |v| json!(v));
+                let ev = pod_events.and_then(|e| e.containers.get(&*c.name));
+                let last = c.latest_termination();
+                let missing: Vec<String> = missing_objects_of(slim, c, pod_events)
+                    .into_iter()
+                    .map(|(kind, name)| format!("{} {name}", kind.as_str()))
+                    .collect();
+                let checks = vec![
+                    Check {
+                        name: "oom_killed",
+                        failed: last.is_some_and(|t| t.reason == TerminationReason::OomKilled),
+                        detail: format!(
+                            "memory limit {}",
+                            opt(c.memory_limit_bytes.map(|b| format!("{} MiB", b / (1 << 20))))
                         ),
-                        other => other.to_string(),
-                    };
-                    (PreviousLog { result: fetch_result(&e), tail: vec![why] }, None)
+                    },
+                    Check {
+                        name: "image_pull",
+                        failed: pull_failure(c, ev).is_some(),
+                        detail: pull_failure(c, ev).map_or("-".into(), |f| f.as_str().to_string()),
+                    },
+                    Check { name: "missing_config", failed: !missing.is_empty(), detail: missing.join(", ") },
+                    Check {
+                        name: "probe_kills",
+                        failed: ev.is_some_and(|e| e.probe_kills.iter().any(|n| *n > 0)),
+                        detail: ev.map_or("-".into(), |e| {
+                            let kills = |p: Probe| format!("{} {}", p.as_str(), e.probe_kills_by(p));
+                            format!("{}, {}", kills(Probe::Liveness), kills(Probe::Startup))
+                        }),
+                    },
+                ];
+                let previous_log = match logs.get(&container_key(slim, c)) {
+                    Some(read) => {
+                        let lines: Vec<String> = read.text.lines().map(str::to_string).collect();
+                        let tail = lines[lines.len().saturating_sub(SHOWN_LOG_LINES)..].to_vec();
+                        PreviousLog { result: read.result, tail }
+                    }
+                    None => PreviousLog { result: "skipped", tail: vec![] },
+                };
+                let (fix, yaml) = r.cause.map(advice).unzip();
+                ContainerDiagnosis {
+                    row: row(slim, r, logs),
+                    exit_code_meaning: last.map(|t| exit_code_meaning(t.exit_code)),
+                    requests,
+                    limits,
+                    checks,
+                    previous_log,
+                    fix: fix.map(str::to_string),
+                    fix_yaml: yaml.filter(|y| !y.is_empty()).map(str::to_string),
                 }
-            }
-        } else {
-            (PreviousLog { result: "skipped", tail: vec![] }, None)
-        };
-        logs_by_container.insert(c.name.to_string(), previous);
+            })
+            .collect();
+        let events = events
+            .iter()
+            .map(|(e, s)| EventLine {
+                last_seen: k8s_openapi::jiff::Timestamp::from_second(time(s))
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+                r#type: e.type_.clone().unwrap_or_default(),
+                reason: e.reason.clone().unwrap_or_default(),
+                object: e.involved_object.field_path.clone().unwrap_or_default(),
+                count: e.count.unwrap_or(1),
+                message: truncate(e.message.as_deref().unwrap_or(""), SHOWN_MESSAGE_CHARS),
+            })
+            .collect();
+        Ok(Diagnosis {
+            namespace,
+            pod: name,
+            phase: full.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into()),
+            workload: format!("{}/{}", slim.workload.kind, slim.workload.name),
+            node: full.spec.as_ref().and_then(|s| s.node_name.clone()),
+            disruption: slim.disruption().map(|d| d.as_str()),
+            unschedulable_since: slim
+                .trouble
+                .as_ref()
+                .filter(|_| slim.unschedulable())
+                .and_then(|t| t.unschedulable_since),
+            containers,
+            events,
+        })
     }
-    let hints = |c: &SlimContainer| logs_by_container.get(&*c.name).and_then(|(_, h)| *h);
-    let reports = assess(&slim, pod_events.as_ref(), &hints, now, true);
-
-    let spec_containers: Vec<&k8s_openapi::api::core::v1::Container> =
-        full.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten())).collect();
-    let containers = reports
-        .iter()
-        .map(|r| {
-            let c = r.container;
-            let resources = spec_containers.iter().find(|s| *s.name == *c.name).and_then(|s| s.resources.as_ref());
-            let requests = resources.and_then(|r| r.requests.as_ref()).map_or(json!({}), |v| json!(v));
-            let limits = resources.and_then(|r| r.limits.as_ref()).map_or(json!({}), |v| json!(v));
-            let ev = pod_events.as_ref().and_then(|e| e.containers.get(&*c.name));
-            let last = c.latest_termination();
-            let missing: Vec<String> = missing_objects_of(&slim, c, pod_events.as_ref())
-                .into_iter()
-                .map(|(kind, name)| format!("{} {name}", kind.as_str()))
-                .collect();
-            let checks = vec![
-                Check {
-                    name: "oom_killed",
-                    failed: last.is_some_and(|t| t.reason == TerminationReason::OomKilled),
-                    detail: format!(
-                        "memory limit {}",
-                        opt(c.memory_limit_bytes.map(|b| format!("{} MiB", b / (1 << 20))))
-                    ),
-                },
-                Check {
-                    name: "image_pull",
-                    failed: pull_failure(c, ev).is_some(),
-                    detail: pull_failure(c, ev).map_or("-".into(), |f| f.as_str().to_string()),
-                },
-                Check { name: "missing_config", failed: !missing.is_empty(), detail: missing.join(", ") },
-                Check {
-                    name: "probe_kills",
-                    failed: ev.is_some_and(|e| e.probe_kills.iter().any(|n| *n > 0)),
-                    detail: ev
-                        .map_or("-".into(), |e| format!("liveness {}, startup {}", e.probe_kills[0], e.probe_kills[2])),
-                },
-            ];
-            let (log, _) =
-                logs_by_container.remove(&*c.name).unwrap_or((PreviousLog { result: "skipped", tail: vec![] }, None));
-            let (fix, yaml) = r.cause.map(advice).unzip();
-            ContainerDiagnosis {
-                row: row(&slim, r),
-                exit_code_meaning: last.map(|t| exit_code_meaning(t.exit_code)),
-                requests,
-                limits,
-                checks,
-                previous_log: log,
-                fix: fix.map(str::to_string),
-                fix_yaml: yaml.filter(|y| !y.is_empty()).map(str::to_string),
-            }
-        })
-        .collect();
-    let events = raw_events
-        .iter()
-        .map(|(e, s)| EventLine {
-            last_seen: k8s_openapi::jiff::Timestamp::from_second(time(s)).map(|t| t.to_string()).unwrap_or_default(),
-            r#type: e.type_.clone().unwrap_or_default(),
-            reason: e.reason.clone().unwrap_or_default(),
-            object: e.involved_object.field_path.clone().unwrap_or_default(),
-            count: e.count.unwrap_or(1),
-            message: truncate(e.message.as_deref().unwrap_or(""), SHOWN_MESSAGE_CHARS),
-        })
-        .collect();
-    Ok(Diagnosis {
-        namespace: namespace.into(),
-        pod: name.into(),
-        phase: full.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into()),
-        workload: format!("{}/{}", slim.workload.kind, slim.workload.name),
-        node: full.spec.as_ref().and_then(|s| s.node_name.clone()),
-        disruption: slim.disruption().map(|d| d.as_str()),
-        unschedulable_since: slim.trouble.as_ref().filter(|_| slim.unschedulable()).and_then(|t| t.unschedulable_since),
-        containers,
-        events,
-    })
 }
 
 struct Style {
@@ -418,7 +414,7 @@ pub fn render_diagnosis(d: &Diagnosis, output: Output) -> String {
     }
     let _ = writeln!(o, "\n{}", st.bold("Containers"));
     let rows: Vec<Row> = d.containers.iter().map(|c| c.row.clone()).collect();
-    o.push_str(&render_scan(&rows, Output::Wide));
+    o.push_str(&rows_table(&rows, true));
     let _ = writeln!(o, "\n{}", st.bold("Exit codes"));
     for c in &d.containers {
         if let (Some(code), Some(meaning)) = (c.row.last_exit_code, &c.exit_code_meaning) {

@@ -4,6 +4,9 @@
 
 mod diagnose;
 mod scan;
+mod snapshot;
+#[cfg(test)]
+mod tests;
 
 use std::fmt::Write as _;
 
@@ -11,9 +14,42 @@ use kube::Api;
 use kube::api::ListParams;
 
 pub use diagnose::{Diagnosis, diagnose, render_diagnosis};
+use scan::rows_table;
 pub use scan::{Row, render_scan, row, scan};
+use snapshot::{Logs, ReadLog};
 
-use crate::parse::signal_name;
+use crate::log_fetch::{fetch_result, fetch_termination_log};
+use crate::parse::{classify_log, signal_name};
+use crate::view::{SlimContainer, SlimPod};
+
+/// Previous logs read at once, at most: a one-shot command asks the kubelets gently.
+const CONCURRENT_LOG_READS: usize = 4;
+
+/// Reads the previous log of each container, as the server's log fetcher reads it
+/// ([`fetch_termination_log`]: the same tail and byte limits), and classifies it.
+async fn read_logs(client: &kube::Client, containers: Vec<(&SlimPod, &SlimContainer)>) -> Logs {
+    use futures::StreamExt;
+    futures::stream::iter(containers)
+        .map(|(pod, c)| async move {
+            let read = match fetch_termination_log(client, pod.namespace(), pod.name(), c).await {
+                Ok(text) => ReadLog { result: "ok", hint: classify_log(&text), text },
+                Err(e) => {
+                    let why = match &e {
+                        kube::Error::Api(s) => format!(
+                            "{} (HTTP {}): no previous instance, no kubelet, or no permission",
+                            s.message, s.code
+                        ),
+                        other => other.to_string(),
+                    };
+                    ReadLog { result: fetch_result(&e), text: why, hint: None }
+                }
+            };
+            (snapshot::container_key(pod, c), read)
+        })
+        .buffer_unordered(CONCURRENT_LOG_READS)
+        .collect()
+        .await
+}
 
 fn rfc3339(t: f64) -> String {
     k8s_openapi::jiff::Timestamp::from_second(t as i64).map(|t| t.to_string()).unwrap_or_default()

@@ -1329,12 +1329,50 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
         .expect("kubectl | jq runs");
     assert!(census.status.success(), "census: {}", String::from_utf8_lossy(&census.stderr));
     let census: BTreeSet<String> = String::from_utf8_lossy(&census.stdout).lines().map(str::to_string).collect();
+    // The causes /metrics names for the scenarios' containers, by `ns/pod/container`.
+    let causes = |text: &str| -> BTreeMap<String, String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("crashloop_container_probable_cause{namespace=\"rn-"))
+            .filter_map(|l| {
+                let label = |name: &str| l.split(&format!("{name}=\"")).nth(1)?.split('"').next();
+                let key = format!("rn-{}/{}/{}", l.split('"').next()?, label("pod")?, label("container")?);
+                Some((key, label("cause")?.to_string()))
+            })
+            .collect()
+    };
+    let before = causes(&exporter.metrics().await);
     let scan = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
-        .args(["scan", "-A", "-o", "json", "--kubeconfig"])
+        .args(["scan", "-A", "--logs", "-o", "json", "--kubeconfig"])
         .arg(&kubeconfig)
         .output()
         .expect("scan runs");
+    let after = causes(&exporter.metrics().await);
     let rows: Value = serde_json::from_slice(&scan.stdout).expect("scan prints JSON");
+    // One verdict: with --logs, scan names the cause /metrics names, for every container
+    // whose cause held across the scan (the crash loops go on meanwhile).
+    let scanned_causes: BTreeMap<String, String> = rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["namespace"].as_str().is_some_and(|ns| ns.starts_with("rn-")))
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+            (format!("{}/{}/{}", s("namespace"), s("pod"), s("container")), s("cause"))
+        })
+        .collect();
+    let steady: BTreeMap<&String, &String> = before.iter().filter(|(k, v)| after.get(*k) == Some(*v)).collect();
+    assert!(steady.len() >= 15, "{} steady causes: {steady:?}", steady.len());
+    let disagree: Vec<String> = steady
+        .iter()
+        .filter(|(k, v)| scanned_causes.get(**k) != Some(**v))
+        .map(|(k, v)| format!("{k}: /metrics {v}, scan {:?}", scanned_causes.get(*k)))
+        .collect();
+    assert!(disagree.is_empty(), "scan --logs and /metrics disagree: {disagree:#?}");
+    assert_eq!(
+        scanned_causes.get("rn-dependency/dependency/app").map(String::as_str),
+        Some("dependency_unavailable"),
+        "scan --logs reads the log that names the dependency"
+    );
     let scanned: BTreeSet<String> = rows
         .as_array()
         .into_iter()
