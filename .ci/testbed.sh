@@ -3,7 +3,9 @@
 #
 # The sourcing script sets $tmp (a work directory) and $prefix (for log lines) first.
 
-bin="${CARGO_TARGET_DIR:-target}/release"
+# shellcheck source=.ci/lib.sh
+source .ci/lib.sh
+bin="$CARGO_TARGET_DIR/release"
 pids=()
 
 log() { printf '[%s] %s\n' "$prefix" "$*" >&2; }
