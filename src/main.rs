@@ -12,9 +12,9 @@ fn main() -> ExitCode {
 
 /// With glibc, blocks of 128 KiB and more (the list's page bodies, the render's buffers) are
 /// always mapped and unmapped, and freed memory above that is given back: by default glibc
-/// moves such blocks into its heap once one is freed and keeps about 31 MiB it no longer
-/// uses at 100,000 pods (BENCHMARKS.md: 167 → 153 MiB of RSS). The image links musl, which
-/// has no such setting.
+/// moves such blocks into its heap once one is freed and keeps memory it no longer uses
+/// (BENCHMARKS.md, "The whole process against the real apiserver at 100,000 pods", has the
+/// RSS before and after). The image links musl, which has no such setting.
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a malloc parameter; it is called before any thread exists.
