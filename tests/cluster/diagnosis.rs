@@ -172,20 +172,39 @@ async fn scan_and_diagnose_report_exact_fields() {
         json!({"namespace": ns, "pod": "cfg-5f6d7c8b9-abcde", "container": "app", "container_type": "regular",
             "workload": "Deployment/cfg", "restarts": 0, "state": "CreateContainerConfigError", "crashlooping": false,
             "last_exit_code": null, "signal": null, "last_reason": null, "cause": "missing_config",
-            "backoff_seconds": null, "next_restart": null, "memory_limit_bytes": null})
+            "backoff_seconds": null, "next_restart": null, "memory_limit_bytes": null, "log": null})
     );
     assert_eq!(
         rows[1],
         json!({"namespace": ns, "pod": "oom-5f6d7c8b9-abcde", "container": "app", "container_type": "regular",
             "workload": "Deployment/oom", "restarts": 5, "state": "CrashLoopBackOff", "crashlooping": true,
             "last_exit_code": 137, "signal": 9, "last_reason": "OOMKilled", "cause": "oom_killed",
-            "backoff_seconds": 160.0, "next_restart": "2026-11-18T11:09:20Z", "memory_limit_bytes": null})
+            "backoff_seconds": 160.0, "next_restart": "2026-11-18T11:09:20Z", "memory_limit_bytes": null,
+            "log": "skipped"})
+    );
+    // With --logs, the log of the container that failed is asked for; no kubelet stands
+    // behind this apiserver, and the row says so, with the same cause.
+    let (code, stdout, stderr) =
+        run(&["scan", "--kubeconfig", kc, "-n", ns, "--logs", "-o", "json", "--log-level", "error"]);
+    assert_eq!(code, 1, "{stderr}");
+    let with_logs: Vec<Value> = serde_json::from_str(&stdout).expect("json");
+    let brief = |r: &Value| (r["pod"].clone(), r["cause"].clone(), r["log"].clone());
+    assert_eq!(
+        with_logs.iter().map(brief).collect::<Vec<_>>(),
+        [
+            (json!("cfg-5f6d7c8b9-abcde"), json!("missing_config"), Value::Null),
+            (json!("oom-5f6d7c8b9-abcde"), json!("oom_killed"), json!("not_found"))
+        ]
     );
 
     let (code, table, _) = run(&["scan", "--kubeconfig", kc, "-n", ns, "--log-level", "error"]);
     assert_eq!(code, 1);
     let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(lines.len(), 3, "{table}");
+    assert_eq!(lines.len(), 5, "{table}");
+    assert_eq!(
+        lines[4],
+        "Causes from the pods' status and Events only: --logs also reads the previous logs, as the server does with --logs."
+    );
     assert!(lines[0].starts_with("NAMESPACE  POD"));
     let cells: Vec<&str> = lines[2].split_whitespace().collect();
     assert_eq!(
@@ -220,7 +239,7 @@ async fn scan_and_diagnose_report_exact_fields() {
     );
     assert_eq!(c["checks"][0], json!({"name": "oom_killed", "failed": true, "detail": "memory limit -"}));
     // No kubelet behind this apiserver: the previous log can't be had, and that is said.
-    assert_eq!(c["previous_log"]["result"], "not_found");
+    assert_eq!((&c["previous_log"]["result"], &c["log"]), (&json!("not_found"), &json!("not_found")));
     assert!(c["fix"].as_str().is_some_and(|f| f.contains("memory limit")));
     assert!(c["fix_yaml"].as_str().is_some_and(|y| y.contains("MaxRAMPercentage")));
 
