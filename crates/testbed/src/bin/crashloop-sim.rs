@@ -33,8 +33,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
-use crashloop_exporter::parse::parse_go_duration;
-
 use crashloop_testbed::sim::{self, BackoffCurve, Correlator, EventWrite, Mix, PodPlan, Scenario, Subject};
 use crashloop_testbed::{self as testbed, EventSpec, Terminated, ago, container};
 use futures::StreamExt;
@@ -140,7 +138,7 @@ fn parse_backoff(s: &str) -> Result<BackoffCurve, String> {
 }
 
 fn parse_duration(s: &str) -> Result<f64, String> {
-    let seconds = s.parse::<f64>().ok().or_else(|| parse_go_duration(s));
+    let seconds = s.parse::<f64>().ok().or_else(|| sim::parse_go_duration(s));
     seconds.filter(|d| *d > 0.0).ok_or_else(|| format!("{s:?} is not a positive duration (e.g. 90s, 10m, 1h)"))
 }
 

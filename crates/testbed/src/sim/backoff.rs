@@ -5,9 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crashloop_exporter::parse::parse_go_duration;
-
-use super::duration::go_duration;
+use super::duration::{go_duration, parse_go_duration};
 
 /// The kubelet's default initial crash-loop back-off (and the image-pull one's).
 pub const INITIAL_BACKOFF: f64 = 10.0;

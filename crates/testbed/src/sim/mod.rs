@@ -54,7 +54,7 @@ pub use backoff::{
     BACKOFF_RESET, Backoff, BackoffCurve, INITIAL_BACKOFF, MAX_BACKOFF, REDUCED_INITIAL_BACKOFF, REDUCED_MAX_BACKOFF,
 };
 pub use correlator::{Correlator, EventWrite, SPAM_BURST, SPAM_REFILL_SECONDS};
-pub use duration::go_duration;
+pub use duration::{go_duration, parse_go_duration};
 pub use lifecycle::{
     EXIT_SECONDS, GRACE_SECONDS, Lifecycle, Occurrence, PROBE_FAILURES, PROBE_PERIOD, PULL_SECONDS, SIDECAR_LEAD,
     START_SECONDS, SYNC_SECONDS, Snapshot, Subject, Transition, snapshot,
