@@ -41,10 +41,11 @@ mod cluster;
 mod fixtures;
 mod kubelet;
 mod node;
+mod process;
 mod proxy;
 pub mod sim;
 
-pub use cluster::{Cluster, cache_dir, shared};
+pub use cluster::{Cluster, shared};
 pub use fixtures::{
     EventSpec, Terminated, ago, container, crashloop_status, deployment_pod, event_manifest, fake_uid, job_pod,
     owned_by, pod, pod_status, running_status, terminated_status, timestamp, waiting_status,
@@ -54,6 +55,7 @@ pub use kubelet::{
     record_event,
 };
 pub use node::{Node, busybox, busybox_sh, deployment, shared_node};
+pub use process::cache_dir;
 pub use proxy::Proxy;
 
 /// The `crashloop-sim` binary of the same build as the running test or benchmark: tests run
