@@ -6,13 +6,13 @@ use std::fs::{self, File};
 use std::hash::{BuildHasher, Hasher};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::kubelet::client_from_yaml;
-use super::process::{Guardian, block_on, free_ports, is_executable, locate_in_cache, spawn_logged, stop};
+use super::process::{Guardian, block_on, free_ports, is_executable, locate_in_cache, run, spawn_logged, stop};
 use super::{Error, Result, io};
 
 /// How long `start()` / `start_apiserver()` wait for `/readyz`.
@@ -334,6 +334,34 @@ impl Cluster {
     /// Stops kube-apiserver (SIGTERM, then SIGKILL after 5 s).
     pub fn stop_apiserver(&self) {
         stop(&self.dir, "kube-apiserver", &mut lock(&self.apiserver));
+    }
+
+    /// Creates `objects` in `ns` with `kubectl create` (it knows every kind of the API).
+    pub fn create_objects(&self, ns: &str, objects: &[serde_json::Value]) -> Result<()> {
+        use std::io::Write;
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+        let mut child = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig_path())
+            .args(["-n", ns, "create", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(io("running kubectl"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(list.to_string().as_bytes()).map_err(io("writing to kubectl"))?;
+        }
+        let out = child.wait_with_output().map_err(io("running kubectl"))?;
+        if !out.status.success() {
+            return Err(Error::Startup(format!("kubectl create in {ns}: {}", String::from_utf8_lossy(&out.stderr))));
+        }
+        Ok(())
+    }
+
+    /// Runs `kubectl` with this cluster's admin kubeconfig; its stdout.
+    pub fn kubectl(&self, args: &[&str]) -> Result<String> {
+        run(Command::new("kubectl").arg("--kubeconfig").arg(self.kubeconfig_path()).args(args))
     }
 
     fn wait_ready(&self, timeout: Duration) -> Result<()> {

@@ -639,33 +639,3 @@ pub fn deployment(name: &str, containers: Vec<serde_json::Value>) -> serde_json:
                  "template": {"metadata": {"labels": {"app": name}},
                               "spec": {"containers": containers, "terminationGracePeriodSeconds": 1}}}})
 }
-
-impl Cluster {
-    /// Creates `objects` in `ns` with `kubectl create` (it knows every kind of the API).
-    pub fn create_objects(&self, ns: &str, objects: &[serde_json::Value]) -> Result<()> {
-        use std::io::Write;
-        let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
-        let mut child = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(self.kubeconfig_path())
-            .args(["-n", ns, "create", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(io("running kubectl"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(list.to_string().as_bytes()).map_err(io("writing to kubectl"))?;
-        }
-        let out = child.wait_with_output().map_err(io("running kubectl"))?;
-        if !out.status.success() {
-            return Err(Error::Startup(format!("kubectl create in {ns}: {}", String::from_utf8_lossy(&out.stderr))));
-        }
-        Ok(())
-    }
-
-    /// Runs `kubectl` with this cluster's admin kubeconfig; its stdout.
-    pub fn kubectl(&self, args: &[&str]) -> Result<String> {
-        run(Command::new("kubectl").arg("--kubeconfig").arg(self.kubeconfig_path()).args(args))
-    }
-}
