@@ -132,6 +132,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crashloop_testbed::measure::{median, percentile};
 use crashloop_testbed::{self as testbed, Terminated};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
@@ -326,11 +327,6 @@ fn shows(exposition: &[u8], pod: &str, value: &str) -> bool {
         .any(|l| l.contains(&needle) && l.rsplit(' ').next() == Some(value))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 /// Detection latencies in milliseconds, sorted.
 async fn detection_latency(kubeconfig: &Path, patches: usize) -> Vec<f64> {
     let client = testbed::client_from_kubeconfig(kubeconfig).await.expect("client");
@@ -394,11 +390,6 @@ fn timed(script: &str) -> (f64, f64, String) {
         .unwrap_or(f64::NAN);
     let _ = std::fs::remove_file(&rss_file);
     (wall, kib / 1024.0, String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn quote(p: &Path) -> String {

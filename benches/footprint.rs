@@ -39,6 +39,7 @@ use std::time::Instant;
 use crashloop_exporter::view::SlimPod;
 use crashloop_exporter::{Exposition, Format, PodSource, SelfMetrics};
 use crashloop_exporter::{PodIngest, Shard, prerender};
+use crashloop_testbed::measure::median;
 use k8s_openapi::api::core::v1::Pod;
 use kube::core::{ObjectList, WatchEvent};
 use kube::runtime::reflector;
@@ -146,11 +147,6 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
     let (wall, cpu) = (Instant::now(), thread_cpu_secs());
     let out = f();
     (out, wall.elapsed().as_secs_f64(), thread_cpu_secs() - cpu)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// How containers are exported: the default, `--healthy-container-details` or

@@ -3,13 +3,14 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use crashloop_testbed as testbed;
+use crashloop_testbed::measure::{median, percentile, unix_now};
 use futures::StreamExt;
 
-use super::{Exporter, Options, common, median, percentile, proc_status, prometheus_get, prometheus_scrape};
+use super::{Exporter, Options, common, proc_status, prometheus_get, prometheus_scrape};
 
 /// Bump when the stored pods change (benches/shared/stream_pod.rs or how they are stored),
 /// so a cached etcd data directory of the old pods is not reused.
@@ -162,14 +163,10 @@ fn cpu_seconds(pid: u32) -> f64 {
     (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / 100.0
 }
 
-fn unix_now() -> Duration {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
-}
-
 /// Sleeps until 20 ms into the next wall-clock second: the kept body is for one second,
 /// so a scrape then is a new render.
 async fn next_second() {
-    let now = unix_now();
+    let now = Duration::from_secs_f64(unix_now());
     let wait = Duration::from_secs(now.as_secs() + 1) + Duration::from_millis(20) - now;
     tokio::time::sleep(wait).await;
 }
@@ -223,10 +220,10 @@ async fn warm(addr: &str, pid: u32, gzip: bool, n: usize) -> Scrapes {
     let mut s = Scrapes::default();
     for _ in 0..n {
         next_second().await;
-        let second = unix_now().as_secs();
+        let second = unix_now() as u64;
         scrape(addr, gzip).await;
         let cpu = cpu_seconds(pid);
-        let late = unix_now().as_secs() != second;
+        let late = unix_now() as u64 != second;
         let (ttfb, total, bytes) = scrape(addr, gzip).await;
         s.cpu += cpu_seconds(pid) - cpu;
         s.late += usize::from(late);

@@ -20,9 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    Exporter, Proc, Received, TempDir, api, free_port, http_get, query, report, serve_webhook, unix_now, wait_for,
+    Exporter, Proc, Received, TempDir, api, free_port, http_get, query, report, serve_webhook, wait_for,
 };
 use crashloop_testbed as testbed;
+use crashloop_testbed::measure::unix_now;
 use serde_json::{Value, json};
 
 const NS: &str = "it-e2e";

@@ -13,6 +13,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::{Exporter, samples};
+use crashloop_testbed::measure::percentile;
 use crashloop_testbed::{self as testbed, EventSpec, Proxy, Terminated};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
@@ -218,10 +219,6 @@ fn rss_kib(pid: u32) -> u64 {
         .expect("VmRSS")
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 /// Kill and restart the apiserver: last good data served through the outage, the outage
 /// counted, then after reconnecting the series match the cluster and nothing is counted twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -425,8 +422,8 @@ async fn stalled_stream_times_out_and_scrapes_stay_responsive() {
         "stall: timeouts reported after {:.1} s; {} scrapes during the stall: p50 {:?}, p99 {:?}, max {:?}",
         noticed.as_secs_f64(),
         latencies.len(),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0),
         latencies[latencies.len() - 1]
     );
 

@@ -40,6 +40,7 @@
 mod cluster;
 mod fixtures;
 mod kubelet;
+pub mod measure;
 mod node;
 mod process;
 mod proxy;

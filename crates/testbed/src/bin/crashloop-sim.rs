@@ -30,9 +30,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use crashloop_testbed::measure::unix_now;
 use crashloop_testbed::sim::{self, BackoffCurve, Correlator, EventWrite, Mix, PodPlan, Scenario, Subject};
 use crashloop_testbed::{self as testbed, EventSpec, Terminated, ago, container};
 use futures::StreamExt;
@@ -385,10 +386,6 @@ async fn demo(kubeconfig: PathBuf, ns: &str) -> Result<(), Box<dyn Error>> {
         println!("pod {ns}/{name}: {reason}");
     }
     Ok(())
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// What a run did, for the progress lines.
