@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, running_pod, wait_for};
+use crate::common::{
+    EXPORTER, Exporter, Proc, TempDir, api, free_port, http_get, query, report, running_pod, wait_for,
+};
 use crashloop_testbed as testbed;
 use crashloop_testbed::measure::median;
 
@@ -156,6 +158,7 @@ async fn start_with_config(
 ) -> Exporter {
     let config = config.to_string_lossy().to_string();
     let exporter = Exporter::spawn(
+        EXPORTER,
         &cluster.kubeconfig_path(),
         &["--namespace", ns, "--web.config.file", &config],
         Stdio::inherit(),

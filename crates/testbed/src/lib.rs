@@ -38,11 +38,14 @@
 //!   for `gracePeriodSeconds: 0`, which [`delete_pod`] does.
 
 mod cluster;
+pub mod exporter;
 mod fixtures;
+pub mod http;
 mod kubelet;
 pub mod measure;
 mod node;
 mod process;
+pub mod prometheus;
 mod proxy;
 pub mod sim;
 
@@ -56,7 +59,7 @@ pub use kubelet::{
     record_event,
 };
 pub use node::{Node, busybox, busybox_sh, deployment, shared_node};
-pub use process::cache_dir;
+pub use process::{TempDir, cache_dir, free_port, free_ports};
 pub use proxy::Proxy;
 
 /// The `crashloop-sim` binary of the same build as the running test or benchmark: tests run

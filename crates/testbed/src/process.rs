@@ -1,7 +1,8 @@
 //! The testbed's process toolkit: start a program with its log and pid files, stop it,
 //! leave a guardian to clean up after this process, find binaries (the cache, `PATH`), pick
-//! free ports, and run a future from blocking code. Used by [`Cluster`](super::Cluster)
-//! and [`Node`](super::Node); it knows nothing of either.
+//! free ports, run a future from blocking code, and a scratch directory for a test. Used by
+//! [`Cluster`](super::Cluster), [`Node`](super::Node) and the harness modules; it knows
+//! nothing of any of them.
 
 use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
@@ -10,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{Error, Result, io};
 
@@ -128,8 +129,14 @@ where
     })
 }
 
+/// A free port on `127.0.0.1`, for a server a test starts; panics if there is none.
+pub fn free_port() -> u16 {
+    let [port] = free_ports().expect("a free loopback port");
+    port
+}
+
 /// `N` different free ports on `127.0.0.1`.
-pub(crate) fn free_ports<const N: usize>() -> Result<[u16; N]> {
+pub fn free_ports<const N: usize>() -> Result<[u16; N]> {
     // Hold all listeners at once so that the ports differ, then release them.
     let listeners = (0..N)
         .map(|_| TcpListener::bind("127.0.0.1:0"))
@@ -189,4 +196,26 @@ pub(crate) fn run(command: &mut Command) -> Result<String> {
         )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A scratch directory for a test, removed on drop (kept when `CRASHLOOP_KEEP_TEST_DIRS` is
+/// set); panics if it cannot be made.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    #[allow(clippy::new_without_default)] // it makes a directory: no default value
+    pub fn new() -> TempDir {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        let dir = std::env::temp_dir().join(format!("crashloop-test-{}-{nanos:x}", std::process::id()));
+        fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("CRASHLOOP_KEEP_TEST_DIRS").is_none() {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
 }
