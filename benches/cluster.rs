@@ -70,7 +70,7 @@
 //! in-process figures of the same pods. `--process-exporter-arg` passes a flag to the
 //! exporter (say `--skip-quiet-containers`); the in-process table is of the default mode,
 //! so leave FILE out then.
-//! - **The pods** are the in-process stream's (benches/shared/stream_pod.rs: 3 containers
+//! - **The pods** are the in-process stream's (`crashloop_testbed::stream_pod`: 3 containers
 //!   with env, resources and probes; 5% in CrashLoopBackOff after OOMKilled/137), in 50
 //!   namespaces. They are written straight into etcd under `/registry/pods/NS/NAME`, as JSON
 //!   (which kube-apiserver reads beside its own protobuf, defaulting them on read as any
@@ -115,9 +115,6 @@
 //!   paid when it first saw the target).
 //! - Prints `| figure | value | target | in-process / baseline | ratio |`, each target with
 //!   its ratio and whether it is met.
-
-#[path = "shared/stream_pod.rs"]
-mod stream_pod;
 
 #[path = "cluster/process.rs"]
 mod process;

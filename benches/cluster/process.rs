@@ -15,7 +15,7 @@ use futures::StreamExt;
 
 use super::{Exporter, Options, proc_status, prometheus_get, prometheus_scrape};
 
-/// Bump when the stored pods change (benches/shared/stream_pod.rs or how they are stored),
+/// Bump when the stored pods change (`crashloop_testbed::stream_pod` or how they are stored),
 /// so a cached etcd data directory of the old pods is not reused.
 const STORE_FORMAT: u32 = 1;
 /// Puts per etcd transaction (etcd allows 128) and transactions in flight.
@@ -59,7 +59,7 @@ fn in_process(file: &Path, pods: usize) -> InProcess {
 /// The stored pod `i`: the stream's pod as the apiserver would keep it (no resourceVersion,
 /// which etcd's revision gives; a creation time).
 fn stored_pod(i: usize) -> (String, Vec<u8>) {
-    let mut pod = super::stream_pod::pod(i, 0);
+    let mut pod = testbed::stream_pod(i, 0);
     let meta = &mut pod["metadata"];
     let key = format!(
         "/registry/pods/{}/{}",

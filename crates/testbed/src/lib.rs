@@ -52,7 +52,8 @@ pub mod sim;
 pub use cluster::{Cluster, shared};
 pub use fixtures::{
     DemoPod, EventSpec, Terminated, ago, container, crashloop_status, demo_pods, deployment_pod, event_manifest,
-    fake_uid, job_pod, owned_by, pod, pod_status, running_status, terminated_status, timestamp, waiting_status,
+    fake_uid, job_pod, owned_by, pod, pod_status, running_status, stream_pod, terminated_status, timestamp,
+    waiting_status,
 };
 pub use kubelet::{
     client_from_kubeconfig, create_pod, delete_pod, ensure_namespace, patch_event_count, patch_status, post_event,
