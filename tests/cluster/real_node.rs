@@ -1308,7 +1308,7 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
         }
         std::fs::write(dir.join("logs.json"), serde_json::to_string_pretty(&json!({"items": logs})).expect("JSON"))
             .expect("write");
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = testbed::measure::unix_now() as u64;
         std::fs::write(dir.join("now.json"), json!({"now": now}).to_string()).expect("write");
     }
 
