@@ -81,7 +81,7 @@ pub struct Status {
     pub restarts: i32,
     pub last: Option<Exit>,
     /// The sidecar's state, `restartCount` and `lastState` (its own `sidecar` is `None`),
-    /// in pods that have one ([`Scenario::has_sidecar`]).
+    /// in pods that have one ([`Scenario::has_sidecar`](super::Scenario::has_sidecar)).
     pub sidecar: Option<Box<Status>>,
     /// The pod has finished: a `restartPolicy: Never` pod whose containers all ended, its
     /// regular one successfully.
