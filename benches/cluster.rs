@@ -70,7 +70,7 @@
 //! in-process figures of the same pods. `--process-exporter-arg` passes a flag to the
 //! exporter (say `--skip-quiet-containers`); the in-process table is of the default mode,
 //! so leave FILE out then.
-//! - **The pods** are the in-process stream's (benches/shared/stream_pod.rs: 3 containers
+//! - **The pods** are the in-process stream's (`crashloop_testbed::stream_pod`: 3 containers
 //!   with env, resources and probes; 5% in CrashLoopBackOff after OOMKilled/137), in 50
 //!   namespaces. They are written straight into etcd under `/registry/pods/NS/NAME`, as JSON
 //!   (which kube-apiserver reads beside its own protobuf, defaulting them on read as any
@@ -116,15 +116,8 @@
 //! - Prints `| figure | value | target | in-process / baseline | ratio |`, each target with
 //!   its ratio and whether it is met.
 
-#[path = "shared/stream_pod.rs"]
-mod stream_pod;
-
 #[path = "cluster/process.rs"]
 mod process;
-
-#[path = "../tests/cluster/common.rs"]
-#[allow(dead_code)] // the bench uses only some of the tests' helpers
-mod common;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -132,6 +125,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crashloop_testbed::exporter::{sample_value, samples};
+use crashloop_testbed::http::{Answer, http_get};
+use crashloop_testbed::measure::{median, percentile};
 use crashloop_testbed::{self as testbed, Terminated};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
@@ -290,7 +286,7 @@ struct Exporter {
 impl Exporter {
     /// Starts the binary with `env` added to its environment; waits for `/readyz`.
     async fn start(kubeconfig: &Path, env: &[(String, String)], ready_within: Duration) -> Exporter {
-        let addr = format!("127.0.0.1:{}", common::free_port());
+        let addr = format!("127.0.0.1:{}", testbed::free_port());
         let child = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
             .arg("--kubeconfig")
             .arg(kubeconfig)
@@ -302,7 +298,7 @@ impl Exporter {
             .expect("the exporter binary starts");
         let exporter = Exporter { child, addr };
         let deadline = Instant::now() + ready_within;
-        while !matches!(common::http_get(&exporter.addr, "/readyz", &[]).await, Ok((200, _, _))) {
+        while !matches!(http_get(&exporter.addr, "/readyz", &[]).await, Ok((200, _, _))) {
             assert!(Instant::now() < deadline, "the exporter is not ready after {ready_within:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -321,14 +317,9 @@ impl Drop for Exporter {
 fn shows(exposition: &[u8], pod: &str, value: &str) -> bool {
     let text = String::from_utf8_lossy(exposition);
     let needle = format!("pod=\"{pod}\"");
-    common::samples(&text, "crashloop_container_restarts_total")
+    samples(&text, "crashloop_container_restarts_total")
         .iter()
         .any(|l| l.contains(&needle) && l.rsplit(' ').next() == Some(value))
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// Detection latencies in milliseconds, sorted.
@@ -355,13 +346,12 @@ async fn detection_latency(kubeconfig: &Path, patches: usize) -> Vec<f64> {
         let last = Terminated::new("Error", 1, testbed::ago(20), testbed::ago(2));
         let status =
             testbed::pod_status(pod, "Running", vec![testbed::running_status("app", 1, &testbed::ago(1), Some(&last))]);
-        let (_, before) =
-            common::http_get(&exporter.addr, "/metrics", &[]).await.map(|(s, _, b)| (s, b)).expect("scrape");
+        let (_, before) = http_get(&exporter.addr, "/metrics", &[]).await.map(|(s, _, b)| (s, b)).expect("scrape");
         assert!(shows(&before, name, "0"), "{ns}/{name} is not at 0 restarts before its PATCH");
         let start = Instant::now();
         testbed::patch_status(&client, ns, name, &status).await.expect("patch status");
         loop {
-            let (_, _, body) = common::http_get(&exporter.addr, "/metrics", &[]).await.expect("scrape");
+            let (_, _, body) = http_get(&exporter.addr, "/metrics", &[]).await.expect("scrape");
             if shows(&body, name, "1") {
                 break;
             }
@@ -394,11 +384,6 @@ fn timed(script: &str) -> (f64, f64, String) {
         .unwrap_or(f64::NAN);
     let _ = std::fs::remove_file(&rss_file);
     (wall, kib / 1024.0, String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn quote(p: &Path) -> String {
@@ -570,9 +555,9 @@ fn proc_status(pid: u32) -> HashMap<String, u64> {
 }
 
 /// `/metrics` as Prometheus 2.x asks for it (its `Accept`, gzip): the raw answer, status 200.
-async fn prometheus_get(addr: &str) -> common::Answer {
+async fn prometheus_get(addr: &str) -> Answer {
     let headers = [("Accept", PROMETHEUS_ACCEPT), ("Accept-Encoding", "gzip")];
-    let answer = common::http_get(addr, "/metrics", &headers).await.expect("scrape");
+    let answer = http_get(addr, "/metrics", &headers).await.expect("scrape");
     assert_eq!(answer.0, 200, "/metrics answered {}", answer.0);
     answer
 }
@@ -588,15 +573,6 @@ async fn prometheus_scrape(addr: &str) -> (String, usize) {
         text = String::from_utf8_lossy(&body).into_owned();
     }
     (text, body.len())
-}
-
-/// The value of the first sample of `family` whose labels contain `label`.
-fn sample_value(text: &str, family: &str, label: &str) -> Option<f64> {
-    common::samples(text, family)
-        .iter()
-        .find(|l| l.contains(label))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
 }
 
 fn xml_attr(tag: &str, name: &str) -> Option<u64> {

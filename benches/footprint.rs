@@ -39,16 +39,13 @@ use std::time::Instant;
 use crashloop_exporter::view::SlimPod;
 use crashloop_exporter::{Exposition, Format, PodSource, SelfMetrics};
 use crashloop_exporter::{PodIngest, Shard, prerender};
+use crashloop_testbed::measure::median;
+use crashloop_testbed::stream_pod;
 use k8s_openapi::api::core::v1::Pod;
 use kube::core::{ObjectList, WatchEvent};
 use kube::runtime::reflector;
 use kube::runtime::watcher::Event;
 use serde_json::json;
-
-// The stream's pods, shared with benches/cluster.rs (which stores them in etcd).
-#[path = "shared/stream_pod.rs"]
-mod stream_pod;
-use stream_pod::pod;
 
 const NOW: i64 = 1_795_000_000;
 const PAGE: usize = 500;
@@ -69,7 +66,7 @@ fn write_stream(dir: &std::path::Path, n: usize) -> std::io::Result<()> {
     let mut list = std::io::BufWriter::new(std::fs::File::create(dir.join("list.jsonl"))?);
     let mut watch = std::io::BufWriter::new(std::fs::File::create(dir.join("watch.jsonl"))?);
     for start in (0..n).step_by(PAGE) {
-        let items: Vec<_> = (start..(start + PAGE).min(n)).map(|i| pod(i, 0)).collect();
+        let items: Vec<_> = (start..(start + PAGE).min(n)).map(|i| stream_pod(i, 0)).collect();
         serde_json::to_writer(
             &mut list,
             &json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "1"}, "items": items}),
@@ -78,7 +75,7 @@ fn write_stream(dir: &std::path::Path, n: usize) -> std::io::Result<()> {
         for i in start..(start + PAGE).min(n) {
             // The apiserver writes `type` first, which lets the decoder stream the object.
             watch.write_all(br#"{"type":"MODIFIED","object":"#)?;
-            serde_json::to_writer(&mut watch, &pod(i, 1))?;
+            serde_json::to_writer(&mut watch, &stream_pod(i, 1))?;
             watch.write_all(b"}\n")?;
         }
     }
@@ -146,11 +143,6 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
     let (wall, cpu) = (Instant::now(), thread_cpu_secs());
     let out = f();
     (out, wall.elapsed().as_secs_f64(), thread_cpu_secs() - cpu)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// How containers are exported: the default, `--healthy-container-details` or

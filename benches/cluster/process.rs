@@ -3,15 +3,19 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use crashloop_testbed as testbed;
+use crashloop_testbed::exporter::sample_value;
+use crashloop_testbed::http::{http_get, http_get_timed, post10};
+use crashloop_testbed::measure::{median, percentile, unix_now};
+use crashloop_testbed::prometheus::{Proc, query};
 use futures::StreamExt;
 
-use super::{Exporter, Options, common, median, percentile, proc_status, prometheus_get, prometheus_scrape};
+use super::{Exporter, Options, proc_status, prometheus_get, prometheus_scrape};
 
-/// Bump when the stored pods change (benches/shared/stream_pod.rs or how they are stored),
+/// Bump when the stored pods change (`crashloop_testbed::stream_pod` or how they are stored),
 /// so a cached etcd data directory of the old pods is not reused.
 const STORE_FORMAT: u32 = 1;
 /// Puts per etcd transaction (etcd allows 128) and transactions in flight.
@@ -55,7 +59,7 @@ fn in_process(file: &Path, pods: usize) -> InProcess {
 /// The stored pod `i`: the stream's pod as the apiserver would keep it (no resourceVersion,
 /// which etcd's revision gives; a creation time).
 fn stored_pod(i: usize) -> (String, Vec<u8>) {
-    let mut pod = super::stream_pod::pod(i, 0);
+    let mut pod = testbed::stream_pod(i, 0);
     let meta = &mut pod["metadata"];
     let key = format!(
         "/registry/pods/{}/{}",
@@ -89,7 +93,7 @@ async fn populate_etcd(cluster: &testbed::Cluster, pods: usize) {
         .map(|body| {
             let etcd = etcd.clone();
             async move {
-                let (status, answer) = common::post10(&etcd, "/v3/kv/txn", &body).await.expect("etcd answers");
+                let (status, answer) = post10(&etcd, "/v3/kv/txn", &body).await.expect("etcd answers");
                 assert_eq!(status, 200, "etcd txn: {}", String::from_utf8_lossy(&answer));
             }
         })
@@ -162,14 +166,10 @@ fn cpu_seconds(pid: u32) -> f64 {
     (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / 100.0
 }
 
-fn unix_now() -> Duration {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
-}
-
 /// Sleeps until 20 ms into the next wall-clock second: the kept body is for one second,
 /// so a scrape then is a new render.
 async fn next_second() {
-    let now = unix_now();
+    let now = Duration::from_secs_f64(unix_now());
     let wait = Duration::from_secs(now.as_secs() + 1) + Duration::from_millis(20) - now;
     tokio::time::sleep(wait).await;
 }
@@ -177,7 +177,7 @@ async fn next_second() {
 /// One scrape's (time to first byte, total) in ms, and the body's size on the wire.
 async fn scrape(addr: &str, gzip: bool) -> (f64, f64, usize) {
     let headers: &[(&str, &str)] = if gzip { &[("Accept-Encoding", "gzip")] } else { &[] };
-    let (ttfb, total, (status, head, body)) = common::http_get_timed(addr, "/metrics", headers).await.expect("scrape");
+    let (ttfb, total, (status, head, body)) = http_get_timed(addr, "/metrics", headers).await.expect("scrape");
     assert_eq!(status, 200, "/metrics answered {status}");
     let gzipped = head.iter().any(|(k, v)| k == "content-encoding" && v.contains("gzip"));
     assert_eq!(gzipped, gzip, "/metrics: gzip asked {gzip}, answered {gzipped}");
@@ -223,10 +223,10 @@ async fn warm(addr: &str, pid: u32, gzip: bool, n: usize) -> Scrapes {
     let mut s = Scrapes::default();
     for _ in 0..n {
         next_second().await;
-        let second = unix_now().as_secs();
+        let second = unix_now() as u64;
         scrape(addr, gzip).await;
         let cpu = cpu_seconds(pid);
-        let late = unix_now().as_secs() != second;
+        let late = unix_now() as u64 != second;
         let (ttfb, total, bytes) = scrape(addr, gzip).await;
         s.cpu += cpu_seconds(pid) - cpu;
         s.late += usize::from(late);
@@ -262,19 +262,19 @@ fn sorted(v: &[f64]) -> Vec<f64> {
 
 /// Real Prometheus scraping `addr` every 15 s until it has `samples` scrapes.
 async fn prometheus(addr: &str, samples: usize) -> PromRun {
-    let dir = common::TempDir::new();
+    let dir = testbed::TempDir::new();
     let config = dir.0.join("prometheus.yml");
     let yaml = format!(
         "global:\n  scrape_interval: 15s\n  scrape_timeout: 10s\nscrape_configs:\n  - job_name: {JOB}\n    \
          static_configs:\n      - targets: ['{addr}']\n"
     );
     std::fs::write(&config, yaml).expect("prometheus.yml");
-    let (mut proc, prom) = common::Proc::prometheus(&dir.0, &config);
+    let (mut proc, prom) = Proc::prometheus(&dir.0, &config);
     let count = format!("count_over_time(scrape_duration_seconds{{job=\"{JOB}\"}}[1h])");
     let deadline = Instant::now() + Duration::from_secs(15 * samples as u64 + 90);
     loop {
         proc.assert_running();
-        let n = common::query(&prom, &count, None)
+        let n = query(&prom, &count, None)
             .await
             .ok()
             .and_then(|r| r.first().and_then(|v| v["value"][1].as_str()).and_then(|v| v.parse::<f64>().ok()));
@@ -293,7 +293,7 @@ async fn prometheus(addr: &str, samples: usize) -> PromRun {
 /// Every value of the job's `family` over the last hour, in time order.
 async fn range_values(prom: &str, family: &str) -> Vec<f64> {
     let promql = format!("{family}{{job=\"{JOB}\"}}[1h]");
-    let result = common::query(prom, &promql, None).await.unwrap_or_else(|e| panic!("{promql}: {e}"));
+    let result = query(prom, &promql, None).await.unwrap_or_else(|e| panic!("{promql}: {e}"));
     result
         .first()
         .and_then(|r| r["values"].as_array().cloned())
@@ -356,7 +356,7 @@ pub fn figures(o: &Options, runtime: &tokio::runtime::Runtime) {
     let (cluster, how) = cluster(o, runtime);
     eprintln!("cluster bench: process {pods} pods: {how}");
     let kubeconfig = cluster.kubeconfig_path();
-    let dir = common::TempDir::new();
+    let dir = testbed::TempDir::new();
 
     // The floor: one unpaged list of the same pods, after one unmeasured list.
     let k = super::quote(&kubeconfig);
@@ -368,7 +368,7 @@ pub fn figures(o: &Options, runtime: &tokio::runtime::Runtime) {
     eprintln!("cluster bench: process {pods} pods: raw lists (wall s, peak MiB) {raw_runs:?}");
 
     // Started as a user starts it; /readyz polled every 10 ms.
-    let addr = format!("127.0.0.1:{}", common::free_port());
+    let addr = format!("127.0.0.1:{}", testbed::free_port());
     let log = std::fs::File::create(dir.0.join("exporter.log")).expect("exporter log");
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
@@ -383,7 +383,7 @@ pub fn figures(o: &Options, runtime: &tokio::runtime::Runtime) {
     let exporter = Exporter { child, addr: addr.clone() };
     let pid = exporter.child.id();
     runtime.block_on(async {
-        while !matches!(common::http_get(&addr, "/readyz", &[]).await, Ok((200, _, _))) {
+        while !matches!(http_get(&addr, "/readyz", &[]).await, Ok((200, _, _))) {
             assert!(started.elapsed() < Duration::from_secs(900), "the exporter is not ready after 900 s");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -400,7 +400,7 @@ pub fn figures(o: &Options, runtime: &tokio::runtime::Runtime) {
         let events_listed = r#"crashloop_exporter_watch_events_total{resource="events",type="init_done"}"#;
         let (mut text, _) = prometheus_scrape(&addr).await;
         let deadline = Instant::now() + Duration::from_secs(60);
-        while super::sample_value(&text, "crashloop_exporter_cached_objects", pods_line) != Some(pods as f64)
+        while sample_value(&text, "crashloop_exporter_cached_objects", pods_line) != Some(pods as f64)
             || !text.contains(events_listed)
         {
             assert!(Instant::now() < deadline, "the exporter does not show {pods} pods and the Event list in 60 s");

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use crate::common::{Exporter, free_port, http_get, samples};
+use crate::common::{EXPORTER, Exporter, free_port, http_get, samples};
 use clap::Parser;
 use crashloop_exporter::{Cli, Command as Sub};
 use crashloop_testbed::{self as testbed, Terminated};
@@ -261,8 +261,12 @@ async fn log_fetch_fails_gracefully_without_a_kubelet() {
     let client = cluster.client().await.expect("client");
     let ns = "it-logs";
     populate(&client, ns).await;
-    let exporter =
-        Exporter::start(&cluster.kubeconfig_path(), &["--namespace", ns, "--logs", "--logs-per-second", "20"]).await;
+    let exporter = Exporter::start(
+        EXPORTER,
+        &cluster.kubeconfig_path(),
+        &["--namespace", ns, "--logs", "--logs-per-second", "20"],
+    )
+    .await;
     let out = exporter
         .metrics_until("a log fetch", |o| o.contains(r#"crashloop_exporter_log_fetches_total{result="not_found"} 1"#))
         .await;

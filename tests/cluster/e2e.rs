@@ -20,9 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    Exporter, Proc, Received, TempDir, api, free_port, http_get, query, report, serve_webhook, unix_now, wait_for,
+    EXPORTER, Exporter, Proc, Received, TempDir, api, free_port, http_get, query, report, serve_webhook, wait_for,
 };
 use crashloop_testbed as testbed;
+use crashloop_testbed::measure::unix_now;
 use serde_json::{Value, json};
 
 const NS: &str = "it-e2e";
@@ -190,7 +191,7 @@ async fn oom_crash_loop_alerts_reach_alertmanager_and_resolve() {
     testbed::ensure_namespace(&client, NS).await.expect("namespace");
 
     // 2. The exporter.
-    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS]).await;
+    let exporter = Exporter::start(EXPORTER, &cluster.kubeconfig_path(), &["--namespace", NS]).await;
 
     // 4. (before Prometheus, which sends to it) Alertmanager, routing to our webhook.
     let received: Received = Arc::default();

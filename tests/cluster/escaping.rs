@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::fs;
 use std::time::Duration;
 
-use crate::common::{Exporter, Proc, TempDir, free_port, http_get, promtool_check_metrics, query, wait_for};
+use crate::common::{EXPORTER, Exporter, Proc, TempDir, free_port, http_get, promtool_check_metrics, query, wait_for};
 use bytes::Bytes;
 use crashloop_testbed::{self as testbed, EventSpec, Terminated};
 use http_body_util::Full;
@@ -132,7 +132,7 @@ async fn label_values_are_escaped_and_read_back_exactly() {
         .await
         .expect("post FailedMount");
 
-    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS]).await;
+    let exporter = Exporter::start(EXPORTER, &cluster.kubeconfig_path(), &["--namespace", NS]).await;
     exporter.metrics_until("the three escaped series", has_every_line).await;
 
     // Both formats: the exact lines, and promtool accepts the whole exposition.
@@ -247,7 +247,7 @@ async fn huge_messages_give_the_right_series() {
         .await
         .expect("huge status");
 
-    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", HUGE_NS]).await;
+    let exporter = Exporter::start(EXPORTER, &cluster.kubeconfig_path(), &["--namespace", HUGE_NS]).await;
     let labels = r#"namespace="it-huge-input",pod="huge-0",container="app",container_type="regular""#;
     let delay = format!(r#"crashloop_container_backoff_delay_seconds{{{labels},source="kubelet"}} 40"#);
     // Once the Events' first list is done, new Events count (the list itself is the baseline).

@@ -1,7 +1,7 @@
 //! Event counters against a real kube-apiserver: the test POSTs Events and PATCHes their
 //! count as the kubelet's correlator does, and the counters must hold exactly.
 
-use crate::common::{Exporter, samples};
+use crate::common::{EXPORTER, Exporter, samples};
 use crashloop_testbed::{self as testbed, EventSpec};
 use serde_json::json;
 
@@ -39,7 +39,7 @@ async fn event_counters_hold_through_updates_and_restarts() {
     testbed::patch_status(&client, NS, POD, &status).await.expect("status");
 
     let kubeconfig = cluster.kubeconfig_path();
-    let mut exporter = Exporter::start(&kubeconfig, &["--namespace", NS]).await;
+    let mut exporter = Exporter::start(EXPORTER, &kubeconfig, &["--namespace", NS]).await;
     let liveness = |n| probe_line("crashloop_container_probe_failures_total", "liveness", n);
     exporter.metrics_until("liveness at 0", |o| o.contains(&liveness(0))).await;
 
@@ -57,7 +57,7 @@ async fn event_counters_hold_through_updates_and_restarts() {
 
     // A restarted exporter takes the first list as its baseline: 0, then only new occurrences.
     exporter.kill();
-    exporter = Exporter::start(&kubeconfig, &["--namespace", NS]).await;
+    exporter = Exporter::start(EXPORTER, &kubeconfig, &["--namespace", NS]).await;
     let out = exporter.metrics_until("the pod after restart", |o| o.contains(&liveness(0))).await;
     assert!(!out.contains(&liveness(7)) && !out.contains(&liveness(14)));
     testbed::patch_event_count(&client, NS, &unhealthy.name, 9, &testbed::ago(0)).await.expect("patch 9");
@@ -121,7 +121,7 @@ async fn missing_configmap_is_reported_until_the_pod_starts() {
     let waiting =
         testbed::pod_status(&pod, "Pending", vec![testbed::waiting_status("main", "ContainerCreating", "", 0, None)]);
     testbed::patch_status(&client, ns, "reader", &waiting).await.expect("status");
-    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", ns]).await;
+    let exporter = Exporter::start(EXPORTER, &cluster.kubeconfig_path(), &["--namespace", ns]).await;
 
     let mount = EventSpec::for_pod(
         &pod,

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{Exporter, samples};
+use crate::common::{EXPORTER, Exporter, samples};
+use crashloop_testbed::measure::percentile;
 use crashloop_testbed::{self as testbed, EventSpec, Proxy, Terminated};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
@@ -135,7 +136,7 @@ fn cluster_view(out: &str, ns: &str) -> Vec<String> {
 
 /// Asserts the exporter's view of `ns` is the one a freshly started exporter gets.
 async fn assert_matches_fresh_exporter(kubeconfig: &std::path::Path, ns: &str, out: &str) {
-    let fresh = Exporter::start(kubeconfig, &["--namespace", ns]).await;
+    let fresh = Exporter::start(EXPORTER, kubeconfig, &["--namespace", ns]).await;
     let truth = fresh.metrics().await;
     let (seen, expected) = (cluster_view(out, ns), cluster_view(&truth, ns));
     assert!(!expected.is_empty(), "the fresh exporter sees no pods in {ns}");
@@ -145,7 +146,7 @@ async fn assert_matches_fresh_exporter(kubeconfig: &std::path::Path, ns: &str, o
 /// Starts the exporter and waits until its Event watch has its first list: an Event posted
 /// before that would be part of the start-up baseline, which counts nothing.
 async fn start_exporter(kubeconfig: &std::path::Path, args: &[&str]) -> Exporter {
-    let exporter = Exporter::start(kubeconfig, args).await;
+    let exporter = Exporter::start(EXPORTER, kubeconfig, args).await;
     exporter.metrics_until("the first list of Events", |o| o.contains(EVENTS_LISTED)).await;
     exporter
 }
@@ -218,10 +219,6 @@ fn rss_kib(pid: u32) -> u64 {
         .expect("VmRSS")
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 /// Kill and restart the apiserver: last good data served through the outage, the outage
 /// counted, then after reconnecting the series match the cluster and nothing is counted twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,7 +233,8 @@ async fn apiserver_restart_keeps_serving_and_counts_once() {
     ];
     let kubeconfig = cluster.kubeconfig_path();
     let (log_path, stderr) = log_file("restart");
-    let exporter = Exporter::spawn(&kubeconfig, &["--namespace", ns, "--log-format", "json"], stderr).ready().await;
+    let exporter =
+        Exporter::spawn(EXPORTER, &kubeconfig, &["--namespace", ns, "--log-format", "json"], stderr).ready().await;
     exporter.metrics_until("the first list of Events", |o| o.contains(EVENTS_LISTED)).await;
     let mut monotonic = Monotonic::default();
     let probe = unhealthy(&pods[0], 1);
@@ -425,8 +423,8 @@ async fn stalled_stream_times_out_and_scrapes_stay_responsive() {
         "stall: timeouts reported after {:.1} s; {} scrapes during the stall: p50 {:?}, p99 {:?}, max {:?}",
         noticed.as_secs_f64(),
         latencies.len(),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0),
         latencies[latencies.len() - 1]
     );
 
@@ -454,7 +452,8 @@ async fn events_forbidden_pods_still_served() {
     let pod = crashloop_pod(&client, ns, "api", 2).await;
     let (log_path, stderr) = log_file("events-forbidden");
     let kubeconfig = cluster.kubeconfig_for("limited").expect("kubeconfig");
-    let exporter = Exporter::spawn(&kubeconfig, &["--namespace", ns, "--log-format", "json"], stderr).ready().await;
+    let exporter =
+        Exporter::spawn(EXPORTER, &kubeconfig, &["--namespace", ns, "--log-format", "json"], stderr).ready().await;
     let out = exporter.metrics_until("three denials", |o| api_errors(o, "events", "forbidden") >= 3.0).await;
     assert!(out.contains(&restarts(ns, &pod, 2)), "{out}");
     assert!(out.contains(&app_line("crashloop_container_crashlooping", ns, &pod, "", "1")), "{out}");
@@ -481,7 +480,7 @@ async fn pods_forbidden_stays_up_not_ready() {
     crashloop_pod(&client, ns, "api", 2).await;
     let (log_path, stderr) = log_file("pods-forbidden");
     let kubeconfig = cluster.kubeconfig_for("limited").expect("kubeconfig");
-    let exporter = Exporter::spawn(&kubeconfig, &["--namespace", ns, "--log-format", "json"], stderr);
+    let exporter = Exporter::spawn(EXPORTER, &kubeconfig, &["--namespace", ns, "--log-format", "json"], stderr);
     let deadline = Instant::now() + Duration::from_secs(15);
     let out = loop {
         if let Ok((200, body)) = exporter.get("/metrics", &[]).await {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{Exporter, http_get, pod_lines, report, running_pod};
+use crate::common::{EXPORTER, Exporter, http_get, pod_lines, report, running_pod};
 use crashloop_testbed::{self as testbed, Terminated};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -54,7 +54,8 @@ async fn slowloris_flood_neither_locks_out_scrapes_nor_stops_the_watch() {
     let pod = running_pod(NS, "fl00d").await;
     let max = MAX.to_string();
     let exporter =
-        Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS, "--web.max-connections", &max]).await;
+        Exporter::start(EXPORTER, &cluster.kubeconfig_path(), &["--namespace", NS, "--web.max-connections", &max])
+            .await;
     exporter.metrics_until("the pod", |out| !pod_lines(out, "app-6c8f7d9b5-fl00d").is_empty()).await;
     let idle_sockets = open_sockets(exporter.pid());
     let mut quiet = Vec::new();
@@ -150,7 +151,7 @@ async fn oversized_headers_get_431_and_the_exporter_keeps_serving() {
     const NS: &str = "it-http-headers";
     let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
     running_pod(NS, "h3adr").await;
-    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS]).await;
+    let exporter = Exporter::start(EXPORTER, &cluster.kubeconfig_path(), &["--namespace", NS]).await;
 
     // One header of 100 KiB: past the 64 KiB the server reads.
     let mut big = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
@@ -190,7 +191,7 @@ async fn twenty_concurrent_scrapes_see_the_same_series() {
     for suffix in ["c0nc1", "c0nc2", "c0nc3"] {
         running_pod(NS, suffix).await;
     }
-    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS]).await;
+    let exporter = Exporter::start(EXPORTER, &cluster.kubeconfig_path(), &["--namespace", NS]).await;
     let first = exporter
         .metrics_until("three pods", |out| {
             ["c0nc1", "c0nc2", "c0nc3"].iter().all(|s| !pod_lines(out, &format!("app-6c8f7d9b5-{s}")).is_empty())
@@ -223,7 +224,7 @@ async fn idle_and_trickling_connections_are_closed() {
     let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
     let client = cluster.client().await.expect("client");
     testbed::ensure_namespace(&client, NS).await.expect("namespace");
-    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", NS]).await;
+    let exporter = Exporter::start(EXPORTER, &cluster.kubeconfig_path(), &["--namespace", NS]).await;
 
     // Kept alive after one request, then silent.
     let idle = {

@@ -7,7 +7,7 @@ use std::fs;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{Exporter, TempDir, pod_lines};
+use crate::common::{EXPORTER, Exporter, TempDir, pod_lines};
 use crashloop_testbed::{self as testbed, EventSpec, Terminated};
 use serde_json::json;
 
@@ -23,10 +23,14 @@ async fn log_at(level: &str, tmp: &TempDir) -> String {
     let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
     let path = tmp.0.join(format!("exporter-{level}.log"));
     let file = fs::File::create(&path).expect("log file");
-    let exporter =
-        Exporter::spawn(&cluster.kubeconfig_path(), &["--namespace", NS, "--log-level", level], Stdio::from(file))
-            .ready()
-            .await;
+    let exporter = Exporter::spawn(
+        EXPORTER,
+        &cluster.kubeconfig_path(),
+        &["--namespace", NS, "--log-level", level],
+        Stdio::from(file),
+    )
+    .ready()
+    .await;
     exporter
         .metrics_until("the pod's termination and probe failure", |out| {
             let lines = pod_lines(out, POD);

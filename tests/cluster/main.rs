@@ -1,7 +1,8 @@
 //! The integration tests that need a cluster, in one binary, so the crate links once: each
 //! module is one area, and all of them share the testbed's one kube-apiserver
 //! (`crashloop_testbed::shared`) and its one real node (`crashloop_testbed::shared_node`),
-//! each test in namespaces of its own.
+//! each test in namespaces of its own. One module needs no cluster: `simulator_model`, the
+//! simulator's model read by the exporter in process, kept beside `simulator`.
 //!
 //! Run one area with `cargo test --test cluster <module>::`, e.g. `real_node::`.
 
@@ -19,5 +20,6 @@ mod log_hygiene;
 mod pods;
 mod real_node;
 mod simulator;
+mod simulator_model;
 mod testbed_smoke;
 mod webconfig;

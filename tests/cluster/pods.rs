@@ -1,7 +1,7 @@
 //! The exporter against a real kube-apiserver and etcd: a Deployment pod is created, the
 //! test plays the kubelet through the status subresource, and `/metrics` must follow.
 
-use crate::common::{Exporter, pod_lines, promtool_check_metrics, samples};
+use crate::common::{EXPORTER, Exporter, pod_lines, promtool_check_metrics, samples};
 use crashloop_testbed::{self as testbed, Terminated};
 use serde_json::json;
 
@@ -28,6 +28,7 @@ async fn crashloop_pod_lifecycle_on_real_apiserver() {
 
     // `--pod-labels`: a label the pod has, and one it lacks (an empty value).
     let exporter = Exporter::start(
+        EXPORTER,
         &cluster.kubeconfig_path(),
         &["--namespace", NS, "--pod-labels", "team,app.kubernetes.io/part-of"],
     )
@@ -130,7 +131,7 @@ async fn http_endpoints_formats_and_gzip() {
     testbed::ensure_namespace(&client, ns).await.expect("namespace");
     let manifest = testbed::pod(ns, "solo", vec![testbed::container("main", "busybox")]);
     testbed::create_pod(&client, ns, &manifest).await.expect("create pod");
-    let exporter = Exporter::start(&cluster.kubeconfig_path(), &["--namespace", ns]).await;
+    let exporter = Exporter::start(EXPORTER, &cluster.kubeconfig_path(), &["--namespace", ns]).await;
 
     let (status, headers, body) = crate::common::http_get(
         &exporter.addr,

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::Exporter;
+use crate::common::{EXPORTER, Exporter};
 use crashloop_testbed::{self as testbed, Node};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
@@ -1212,7 +1212,7 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     let (cluster, node) = testbed::shared_node().expect("a cluster with a real node");
     let kubeconfig = cluster.kubeconfig_path();
     let client = cluster.client().await.expect("client");
-    let exporter = Exporter::start(&kubeconfig, &["--logs", "--logs-per-second", "20"]).await;
+    let exporter = Exporter::start(EXPORTER, &kubeconfig, &["--logs", "--logs-per-second", "20"]).await;
 
     let mut checks: Vec<(&'static str, Check)> = Vec::new();
     // CRASHLOOP_REAL_NODE_ONLY=rn-x,rn-y runs only those scenarios (while developing one).
@@ -1308,7 +1308,7 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
         }
         std::fs::write(dir.join("logs.json"), serde_json::to_string_pretty(&json!({"items": logs})).expect("JSON"))
             .expect("write");
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = testbed::measure::unix_now() as u64;
         std::fs::write(dir.join("now.json"), json!({"now": now}).to_string()).expect("write");
     }
 
@@ -1421,7 +1421,7 @@ async fn a_pod_stopped_by_its_deletion_raises_nothing() {
     let client = cluster.client().await.expect("client");
     let ns = "rn-deleted";
     testbed::ensure_namespace(&client, ns).await.expect("namespace");
-    let exporter = Exporter::start(&kubeconfig, &[]).await;
+    let exporter = Exporter::start(EXPORTER, &kubeconfig, &[]).await;
     let mut pod = bare_pod(
         "stopped",
         "Never",

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Exporter, Proc, TempDir, api, free_port, http_get, query, report, running_pod, wait_for};
+use crate::common::{
+    EXPORTER, Exporter, Proc, TempDir, api, free_port, http_get, query, report, running_pod, wait_for,
+};
 use crashloop_testbed as testbed;
+use crashloop_testbed::measure::median;
 
 const USER: &str = "prometheus";
 const PASSWORD: &str = "correct horse battery staple";
@@ -155,6 +158,7 @@ async fn start_with_config(
 ) -> Exporter {
     let config = config.to_string_lossy().to_string();
     let exporter = Exporter::spawn(
+        EXPORTER,
         &cluster.kubeconfig_path(),
         &["--namespace", ns, "--web.config.file", &config],
         Stdio::inherit(),
@@ -258,11 +262,6 @@ async fn tls_and_basic_auth_with_curl() {
         median(times) * 1000.0,
         median(wrong) * 1000.0
     ));
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

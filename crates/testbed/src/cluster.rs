@@ -1,32 +1,31 @@
 //! etcd + kube-apiserver as child processes on loopback.
 
 use std::collections::hash_map::RandomState;
-use std::fs::{self, File, OpenOptions};
+use std::ffi::OsStr;
+use std::fs::{self, File};
 use std::hash::{BuildHasher, Hasher};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{Error, Result, io, kubelet::client_from_yaml};
+use super::kubelet::client_from_yaml;
+use super::process::{Guardian, block_on, free_ports, is_executable, locate_in_cache, run, spawn_logged, stop};
+use super::{Error, Result, io};
 
 /// How long `start()` / `start_apiserver()` wait for `/readyz`.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The same on stored data: the apiserver's informers list every object before it is
 /// ready (at 100,000 pods on 2 busy cores, over a minute).
 const READY_TIMEOUT_WITH_DATA: Duration = Duration::from_secs(600);
-/// How long a stopped component gets to exit after SIGTERM before SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// Kills the components when the process that started them is gone, even if it never ran
-/// `Drop` (statics such as [`shared`], SIGKILL, Ctrl-C). Arguments: parent pid, dir, keep|remove.
-const GUARDIAN: &str = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
-for f in "$2"/*.pid; do [ -f "$f" ] && kill -KILL "-$(cat "$f")" 2>/dev/null; done
-[ "$3" = keep ] || rm -rf "$2""#;
+/// Kills the components (by the pid files in the directory) and removes the directory
+/// unless told to keep it; run by the cluster's [`Guardian`] if its process dies first.
+/// Arguments: the directory, keep|remove.
+const STOP_SCRIPT: &str = r#"for f in "$1"/*.pid; do [ -f "$f" ] && kill -KILL "-$(cat "$f")" 2>/dev/null; done
+[ "$2" = keep ] || rm -rf "$1""#;
 
 /// A user of the token file: (name, groups).
 const USERS: [(&str, &str); 2] = [("admin", "system:masters"), ("limited", "")];
@@ -55,7 +54,7 @@ pub struct Cluster {
     ready_timeout: Duration,
     etcd: Mutex<Option<Child>>,
     apiserver: Mutex<Option<Child>>,
-    guardian: Mutex<Option<Child>>,
+    guardian: Option<Guardian>,
 }
 
 /// One cluster for the whole test binary, started on first use.
@@ -127,6 +126,9 @@ impl Cluster {
         }
         let [etcd_port, etcd_peer_port, api_port] = free_ports()?;
         let tokens: Vec<String> = USERS.iter().map(|_| random_hex()).collect();
+        // From here on, the guardian or Drop cleans up whatever was started.
+        let keep_arg = OsStr::new(if keep { "keep" } else { "remove" });
+        let guardian = Guardian::spawn("testbed-guardian", STOP_SCRIPT, &[dir.as_os_str(), keep_arg])?;
         let cluster = Cluster {
             dir,
             keep,
@@ -140,10 +142,8 @@ impl Cluster {
             ready_timeout: if etcd_data.is_some() { READY_TIMEOUT_WITH_DATA } else { READY_TIMEOUT },
             etcd: Mutex::new(None),
             apiserver: Mutex::new(None),
-            guardian: Mutex::new(None),
+            guardian: Some(guardian),
         };
-        // From here on, Drop cleans up whatever was started.
-        cluster.spawn_guardian()?;
         cluster.write_credentials()?;
         cluster.start_etcd()?;
         cluster.start_apiserver()?;
@@ -336,6 +336,34 @@ impl Cluster {
         stop(&self.dir, "kube-apiserver", &mut lock(&self.apiserver));
     }
 
+    /// Creates `objects` in `ns` with `kubectl create` (it knows every kind of the API).
+    pub fn create_objects(&self, ns: &str, objects: &[serde_json::Value]) -> Result<()> {
+        use std::io::Write;
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+        let mut child = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig_path())
+            .args(["-n", ns, "create", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(io("running kubectl"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(list.to_string().as_bytes()).map_err(io("writing to kubectl"))?;
+        }
+        let out = child.wait_with_output().map_err(io("running kubectl"))?;
+        if !out.status.success() {
+            return Err(Error::Startup(format!("kubectl create in {ns}: {}", String::from_utf8_lossy(&out.stderr))));
+        }
+        Ok(())
+    }
+
+    /// Runs `kubectl` with this cluster's admin kubeconfig; its stdout.
+    pub fn kubectl(&self, args: &[&str]) -> Result<String> {
+        run(Command::new("kubectl").arg("--kubeconfig").arg(self.kubeconfig_path()).args(args))
+    }
+
     fn wait_ready(&self, timeout: Duration) -> Result<()> {
         let yaml = self.kubeconfig_yaml("admin")?;
         let deadline = Instant::now() + timeout;
@@ -360,22 +388,6 @@ impl Cluster {
 
     fn spawn(&self, name: &str, bin: &Path, args: &[String]) -> Result<Child> {
         spawn_logged(&self.dir, name, bin, args)
-    }
-
-    fn spawn_guardian(&self) -> Result<()> {
-        let child = Command::new("sh")
-            .args(["-c", GUARDIAN, "testbed-guardian"])
-            .arg(std::process::id().to_string())
-            .arg(&self.dir)
-            .arg(if self.keep { "keep" } else { "remove" })
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .map_err(io("starting the testbed guardian (sh)"))?;
-        *lock(&self.guardian) = Some(child);
-        Ok(())
     }
 
     /// Token file, service-account key and the directory for serving certificates.
@@ -441,49 +453,11 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop_apiserver();
         self.stop_etcd();
-        if let Some(mut guardian) = lock(&self.guardian).take() {
-            signal_group(guardian.id(), "KILL");
-            let _ = guardian.wait();
-        }
+        drop(self.guardian.take());
         if !self.keep {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
-}
-
-/// Starts `bin` in a process group of its own (so a guardian can stop it and its children
-/// at once), its output to `DIR/NAME.log` and its pid in `DIR/NAME.pid`.
-pub(super) fn spawn_logged(dir: &Path, name: &str, bin: &Path, args: &[String]) -> Result<Child> {
-    spawn_logged_with(dir, name, bin, args, &[])
-}
-
-/// [`spawn_logged`] with more environment variables.
-pub(super) fn spawn_logged_with(
-    dir: &Path,
-    name: &str,
-    bin: &Path,
-    args: &[String],
-    envs: &[(&str, &str)],
-) -> Result<Child> {
-    let log_path = dir.join(format!("{name}.log"));
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .map_err(io(format!("opening {}", log_path.display())))?;
-    let log2 = log.try_clone().map_err(io("duplicating a log file handle"))?;
-    let child = Command::new(bin)
-        .args(args)
-        .envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log2)
-        .process_group(0)
-        .spawn()
-        .map_err(io(format!("starting {}", bin.display())))?;
-    let pid_file = dir.join(format!("{name}.pid"));
-    fs::write(&pid_file, child.id().to_string()).map_err(io(format!("writing {}", pid_file.display())))?;
-    Ok(child)
 }
 
 /// One POST to etcd's gRPC JSON gateway (HTTP/1.0, so the answer is not chunked).
@@ -529,57 +503,6 @@ fn running(slot: &mut Option<Child>) -> bool {
     matches!(slot.as_mut().map(Child::try_wait), Some(Ok(None)))
 }
 
-/// SIGTERM to the child's process group, SIGKILL after [`STOP_GRACE`], then reap it.
-fn stop(dir: &Path, name: &str, slot: &mut Option<Child>) {
-    let Some(mut child) = slot.take() else { return };
-    signal_group(child.id(), "TERM");
-    let deadline = Instant::now() + STOP_GRACE;
-    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    signal_group(child.id(), "KILL");
-    let _ = child.wait();
-    let _ = fs::remove_file(dir.join(format!("{name}.pid")));
-}
-
-fn signal_group(pgid: u32, signal: &str) {
-    let _ = Command::new("kill")
-        .args([format!("-{signal}"), "--".into(), format!("-{pgid}")])
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// Runs a future on a fresh runtime in a scoped thread, so callers may be inside a runtime.
-pub(super) fn block_on<F: Future + Send>(fut: F) -> Result<F::Output>
-where
-    F::Output: Send,
-{
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(io("building a tokio runtime"))?;
-            Ok(rt.block_on(fut))
-        })
-        .join()
-        .unwrap_or_else(|_| Err(Error::Startup("the readiness check panicked".into())))
-    })
-}
-
-pub(super) fn free_ports<const N: usize>() -> Result<[u16; N]> {
-    // Hold all listeners at once so that the ports differ, then release them.
-    let listeners = (0..N)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(io("picking free ports"))?;
-    let mut ports = [0; N];
-    for (port, l) in ports.iter_mut().zip(&listeners) {
-        *port = l.local_addr().map_err(io("picking free ports"))?.port();
-    }
-    Ok(ports)
-}
-
 fn random_hex() -> String {
     let word = || RandomState::new().build_hasher().finish();
     format!("{:016x}{:016x}", word(), word())
@@ -592,18 +515,6 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
     fs::rename(&tmp, path).map_err(io(format!("writing {}", path.display())))
 }
 
-/// `$CRASHLOOP_CACHE`, default `${XDG_CACHE_HOME:-$HOME/.cache}/crashloop-exporter`.
-pub fn cache_dir() -> Option<PathBuf> {
-    let env = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    env("CRASHLOOP_CACHE").or_else(|| {
-        env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache"))).map(|c| c.join("crashloop-exporter"))
-    })
-}
-
-pub(super) fn is_executable(path: &Path) -> bool {
-    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
 /// (etcd, kube-apiserver): `$KUBEBUILDER_ASSETS` if it holds both, else cache bin, else PATH.
 fn locate_binaries() -> Result<(PathBuf, PathBuf)> {
     if let Some(assets) = std::env::var_os("KUBEBUILDER_ASSETS").map(PathBuf::from) {
@@ -612,25 +523,13 @@ fn locate_binaries() -> Result<(PathBuf, PathBuf)> {
             return Ok((etcd, apiserver));
         }
     }
-    let mut dirs: Vec<PathBuf> = cache_dir().map(|c| c.join("bin")).into_iter().collect();
-    dirs.extend(std::env::var_os("PATH").iter().flat_map(std::env::split_paths));
-    let find = |name: &'static str| {
-        dirs.iter().map(|d| d.join(name)).find(|p| is_executable(p)).ok_or_else(|| {
-            let mut looked_in = String::from("$KUBEBUILDER_ASSETS, ");
-            looked_in += &dirs.first().map_or("the cache".into(), |d| d.display().to_string());
-            Error::MissingBinary { name, looked_in: looked_in + ", PATH" }
+    let find = |name| {
+        locate_in_cache(name).map_err(|e| match e {
+            Error::MissingBinary { name, looked_in } => {
+                Error::MissingBinary { name, looked_in: format!("$KUBEBUILDER_ASSETS, {looked_in}") }
+            }
+            other => other,
         })
     };
     Ok((find("etcd")?, find("kube-apiserver")?))
-}
-
-/// A binary that `.ci/install` builds into the cache (kubelet, kube-scheduler, …): the cache's
-/// bin, then PATH.
-pub(super) fn locate_in_cache(name: &'static str) -> Result<PathBuf> {
-    let mut dirs: Vec<PathBuf> = cache_dir().map(|c| c.join("bin")).into_iter().collect();
-    dirs.extend(std::env::var_os("PATH").iter().flat_map(std::env::split_paths));
-    dirs.iter().map(|d| d.join(name)).find(|p| is_executable(p)).ok_or_else(|| Error::MissingBinary {
-        name,
-        looked_in: dirs.first().map_or("the cache".into(), |d| d.display().to_string()) + ", PATH",
-    })
 }

@@ -1,5 +1,6 @@
 //! JSON builders for what a controller and a kubelet would write: pods, container statuses,
-//! events. Pure functions, usable in unit tests without a cluster.
+//! events. Pure functions, usable in unit tests without a cluster. Also the catalogue of
+//! demo pods that `crashloop-sim demo` writes, built from them.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,6 +10,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::NODE_NAME;
+use super::measure::unix_now;
 
 /// An RFC 3339 timestamp with second precision, as the API writes them.
 pub fn timestamp(unix_seconds: i64) -> String {
@@ -17,8 +19,7 @@ pub fn timestamp(unix_seconds: i64) -> String {
 
 /// [`timestamp`] of `seconds` before now.
 pub fn ago(seconds: i64) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    timestamp(now - seconds)
+    timestamp(unix_now() as i64 - seconds)
 }
 
 /// A stable, UUID-shaped id derived from `seed` (for owner references and fake digests).
@@ -327,4 +328,211 @@ pub fn event_manifest(ns: &str, spec: &EventSpec) -> Value {
         "reportingComponent": "",
         "reportingInstance": "",
     })
+}
+
+/// Pod number `i` of the benchmarks' stream of real-shaped pods (the footprint bench lists
+/// and watches it in process, the cluster bench stores it in etcd, so both see the same
+/// objects): three containers with env, resources and probes, every 20th in
+/// `CrashLoopBackOff` after `OOMKilled`/137, spread over 50 namespaces and 100 nodes;
+/// `generation` moves the resourceVersion and the restart count.
+pub fn stream_pod(i: usize, generation: u32) -> Value {
+    let troubled = i.is_multiple_of(20);
+    let env: Vec<_> = (0..10).map(|e| json!({"name": format!("VAR_{e}"), "value": format!("value-{e}-{i}")})).collect();
+    let container = |name: &str| {
+        json!({"name": name, "image": format!("registry.example/team/{name}:1.{}", i % 7), "env": env,
+            "resources": {"limits": {"memory": "256Mi", "cpu": "500m"}, "requests": {"memory": "128Mi", "cpu": "100m"}},
+            "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}}, "ports": [{"containerPort": 8080}]})
+    };
+    let status = |name: &str| {
+        if troubled && name == "app" {
+            json!({"name": name, "restartCount": 7 + generation, "ready": false, "image": "x", "imageID": "x@sha256:1", "containerID": "containerd://1",
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off 5m0s restarting failed container={name} pod=p-{i}_ns(u)")}},
+                "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "startedAt": "2026-11-24T10:00:00Z", "finishedAt": "2026-11-24T10:00:30Z"}}})
+        } else {
+            json!({"name": name, "restartCount": 0, "ready": true, "image": "x", "imageID": "x@sha256:1", "containerID": "containerd://1",
+                "state": {"running": {"startedAt": "2026-11-24T09:00:00Z"}}, "lastState": {}})
+        }
+    };
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("web-{i:06}-7d9c8b6f5-x2zqp"), "namespace": format!("team-{}", i % 50),
+            "uid": format!("4f1c2a9e-7b0d-4a57-9a43-{i:012}"), "resourceVersion": format!("{}", 1_000_000 + generation as usize * 1_000_000 + i),
+            "labels": {"app": "web", "pod-template-hash": "7d9c8b6f5", "team": "payments"},
+            "annotations": {"example.com/note": "x".repeat(200)},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("web-{:06}-7d9c8b6f5", i / 3), "uid": "r", "controller": true}],
+            "managedFields": [{"manager": "kubelet", "operation": "Update", "apiVersion": "v1", "time": "2026-11-24T09:00:00Z", "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:status": {"f:conditions": {".": {}}, "f:containerStatuses": {}, "f:hostIP": {}, "f:phase": {}, "f:podIP": {}}}}]},
+        "spec": {"nodeName": format!("node-{}", i % 100), "containers": [container("app"), container("sidecar"), container("proxy")]},
+        "status": {"phase": "Running", "hostIP": "10.0.0.1", "podIP": "10.244.0.1", "startTime": "2026-11-24T09:00:00Z",
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [status("app"), status("sidecar"), status("proxy")]}
+    })
+}
+
+/// One demo pod: its manifest, the phase and container statuses the kubelet reports once it
+/// exists, and the events the kubelet recorded.
+pub struct DemoPod {
+    pub manifest: Value,
+    pub phase: &'static str,
+    pub statuses: fn(&Pod) -> Vec<Value>,
+    pub events: fn(&Pod) -> Vec<EventSpec>,
+}
+
+/// The kubelet's `BackOff` Event about container `c`, `count` times (see [`EventSpec::repeated`]).
+fn back_off(pod: &Pod, c: &str, count: i32) -> EventSpec {
+    EventSpec::for_pod(pod, true, "BackOff", "Back-off restarting failed container").container(c).repeated(count, 900)
+}
+
+/// The pods `crashloop-sim demo` creates in `ns`: each typical crash loop once (OOM kills,
+/// an exit 1 at start-up, a missing image, a missing ConfigMap, liveness kills, a CronJob's
+/// Job restarted after exit 0) and one healthy pod.
+pub fn demo_pods(ns: &str) -> Vec<DemoPod> {
+    let with_memory_limit = |mut c: Value, limit: &str| {
+        c["resources"] = json!({ "limits": { "memory": limit }, "requests": { "memory": limit } });
+        c
+    };
+    let mut liveness = container("api", "registry.example/api:3.0.2");
+    liveness["livenessProbe"] =
+        json!({ "httpGet": { "path": "/healthz", "port": 8080 }, "periodSeconds": 10, "failureThreshold": 3 });
+    let mut needs_config = container("worker", "registry.example/worker:1.8.0");
+    needs_config["envFrom"] = json!([{ "configMapRef": { "name": "app-config" } }]);
+    needs_config["volumeMounts"] = json!([{ "name": "config", "mountPath": "/etc/app" }]);
+    let mut worker = deployment_pod(ns, "worker", "84d7f6c9b5", "t6n3v", vec![needs_config]);
+    worker["spec"]["volumes"] = json!([{ "name": "config", "configMap": { "name": "app-config" } }]);
+    vec![
+        // OOMKilled over and over: restartCount 5, back-off 2m40s.
+        DemoPod {
+            manifest: deployment_pod(
+                ns,
+                "checkout",
+                "7c9d6b5f4",
+                "m2x8k",
+                vec![with_memory_limit(container("app", "registry.example/checkout:2.4.1"), "256Mi")],
+            ),
+            phase: "Running",
+            statuses: |p| {
+                vec![crashloop_status(p, "app", 5, "2m40s", &Terminated::new("OOMKilled", 137, ago(190), ago(160)))]
+            },
+            events: |p| vec![back_off(p, "app", 23)],
+        },
+        // The process exits with 1 at start-up.
+        DemoPod {
+            manifest: deployment_pod(
+                ns,
+                "payments",
+                "6f8b9c7d5",
+                "q4w7z",
+                vec![container("server", "registry.example/payments:1.0.0")],
+            ),
+            phase: "Running",
+            statuses: |p| vec![crashloop_status(p, "server", 3, "40s", &Terminated::new("Error", 1, ago(32), ago(30)))],
+            events: |p| vec![back_off(p, "server", 9)],
+        },
+        // The image does not exist.
+        DemoPod {
+            manifest: deployment_pod(
+                ns,
+                "frontend",
+                "5b6c8d9f7",
+                "k9p2r",
+                vec![container("web", "registry.example/frontend:v9.9.9")],
+            ),
+            phase: "Pending",
+            statuses: |_| {
+                vec![waiting_status(
+                    "web",
+                    "ImagePullBackOff",
+                    "Back-off pulling image \"registry.example/frontend:v9.9.9\"",
+                    0,
+                    None,
+                )]
+            },
+            events: |p| {
+                vec![
+                EventSpec::for_pod(p, true, "Failed", "Failed to pull image \"registry.example/frontend:v9.9.9\": rpc error: code = NotFound desc = failed to pull and unpack image \"registry.example/frontend:v9.9.9\": not found").container("web").repeated(4, 600),
+                EventSpec::for_pod(p, false, "BackOff", "Back-off pulling image \"registry.example/frontend:v9.9.9\"").container("web").repeated(40, 600),
+            ]
+            },
+        },
+        // A ConfigMap the container needs is missing.
+        DemoPod {
+            manifest: worker,
+            phase: "Pending",
+            statuses: |_| {
+                vec![waiting_status(
+                    "worker",
+                    "CreateContainerConfigError",
+                    "configmap \"app-config\" not found",
+                    0,
+                    None,
+                )]
+            },
+            events: |p| {
+                vec![
+                    EventSpec::for_pod(
+                        p,
+                        true,
+                        "FailedMount",
+                        "MountVolume.SetUp failed for volume \"config\" : configmap \"app-config\" not found",
+                    )
+                    .repeated(8, 300),
+                    EventSpec::for_pod(p, true, "Failed", "Error: configmap \"app-config\" not found")
+                        .container("worker")
+                        .repeated(12, 300),
+                ]
+            },
+        },
+        // Killed by its liveness probe (SIGKILL after the grace period): Error, 137.
+        DemoPod {
+            manifest: deployment_pod(ns, "api", "69c8d7b4f6", "w5j2h", vec![liveness]),
+            phase: "Running",
+            statuses: |p| {
+                vec![crashloop_status(p, "api", 4, "1m20s", &Terminated::new("Error", 137, ago(150), ago(60)))]
+            },
+            events: |p| {
+                vec![
+                    EventSpec::for_pod(
+                        p,
+                        true,
+                        "Unhealthy",
+                        "Liveness probe failed: HTTP probe failed with statuscode: 500",
+                    )
+                    .container("api")
+                    .repeated(12, 1200),
+                    EventSpec::for_pod(p, false, "Killing", "Container api failed liveness probe, will be restarted")
+                        .container("api")
+                        .repeated(4, 1200),
+                    back_off(p, "api", 6),
+                ]
+            },
+        },
+        // Healthy.
+        DemoPod {
+            manifest: deployment_pod(
+                ns,
+                "web",
+                "5d4f8c7b9",
+                "x2x4q",
+                vec![container("nginx", "registry.example/nginx:1.25")],
+            ),
+            phase: "Running",
+            statuses: |_| vec![running_status("nginx", 0, &ago(3600), None)],
+            events: |_| vec![],
+        },
+        // A CronJob's Job whose container exits 0 and is restarted anyway.
+        DemoPod {
+            manifest: job_pod(
+                ns,
+                // Named as the CronJob controller names a Job: the scheduled minute, this hour's.
+                &format!("nightly-{}", (unix_now() as i64 / 3600) * 60),
+                "8hz5c",
+                vec![container("report", "registry.example/report:0.9")],
+            ),
+            phase: "Running",
+            statuses: |p| {
+                vec![crashloop_status(p, "report", 2, "20s", &Terminated::new("Completed", 0, ago(15), ago(12)))]
+            },
+            events: |p| vec![back_off(p, "report", 3)],
+        },
+    ]
 }

@@ -38,22 +38,29 @@
 //!   for `gracePeriodSeconds: 0`, which [`delete_pod`] does.
 
 mod cluster;
+pub mod exporter;
 mod fixtures;
+pub mod http;
 mod kubelet;
+pub mod measure;
 mod node;
+mod process;
+pub mod prometheus;
 mod proxy;
 pub mod sim;
 
-pub use cluster::{Cluster, cache_dir, shared};
+pub use cluster::{Cluster, shared};
 pub use fixtures::{
-    EventSpec, Terminated, ago, container, crashloop_status, deployment_pod, event_manifest, fake_uid, job_pod,
-    owned_by, pod, pod_status, running_status, terminated_status, timestamp, waiting_status,
+    DemoPod, EventSpec, Terminated, ago, container, crashloop_status, demo_pods, deployment_pod, event_manifest,
+    fake_uid, job_pod, owned_by, pod, pod_status, running_status, stream_pod, terminated_status, timestamp,
+    waiting_status,
 };
 pub use kubelet::{
     client_from_kubeconfig, create_pod, delete_pod, ensure_namespace, patch_event_count, patch_status, post_event,
     record_event,
 };
 pub use node::{Node, busybox, busybox_sh, deployment, shared_node};
+pub use process::{TempDir, cache_dir, free_port, free_ports};
 pub use proxy::Proxy;
 
 /// The `crashloop-sim` binary of the same build as the running test or benchmark: tests run

@@ -17,8 +17,8 @@
 //! [`Node::auth_registry`] "unauthorized", and [`Node::closed_registry`] refuses
 //! connections.
 
+use std::ffi::OsStr;
 use std::fs;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -28,14 +28,17 @@ use k8s_openapi::api::core::v1::Node as NodeObject;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
-use super::cluster::{Cluster, free_ports, is_executable, locate_in_cache, spawn_logged, spawn_logged_with};
+use super::cluster::Cluster;
+use super::process::{
+    Guardian, block_on, free_ports, is_executable, locate_in_cache, run, spawn_logged, spawn_logged_with, which,
+};
 use super::{Error, Result, io};
 
 /// How long [`Node::start`] waits for the node to be Ready and schedulable.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Stops everything the node started and removes its directory; run by [`Node`]'s `Drop`
-/// and, if the process that started the node dies first, by its guardian. It is passed
+/// and, if the process that started the node dies first, by its [`Guardian`]. It is passed
 /// inline (`sh -c`), never read from the directory it removes.
 /// Arguments: the node's directory, keep|remove, the bridge's name.
 const STOP_SCRIPT: &str = r#"dir=$1
@@ -66,13 +69,6 @@ ip link del "$3" 2>/dev/null
 [ "$2" = keep ] || rm -rf "$dir"
 true"#;
 
-/// Waits for the parent to exit, then runs the stop script. Arguments: parent pid, the stop
-/// script, then the stop script's arguments.
-const GUARDIAN: &str = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
-script=$2
-shift 2
-sh -c "$script" node-stop "$@""#;
-
 /// A real node registered as `localhost`, with the control-plane controllers that make
 /// Deployments, Jobs and CronJobs real.
 pub struct Node {
@@ -87,7 +83,7 @@ pub struct Node {
     /// How each part was started, to start it again ([`Node::restart`]).
     launches: Mutex<Vec<Launch>>,
     healthz_port: u16,
-    guardian: Mutex<Option<Child>>,
+    guardian: Option<Guardian>,
 }
 
 /// How a part of the node was started.
@@ -145,19 +141,22 @@ impl Node {
         let dir = cluster.dir().with_file_name(name);
         fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
         let [registry_port, auth_registry_port, closed_port, kubelet_port, healthz_port] = free_ports()?;
+        let keep = std::env::var_os("CRASHLOOP_KEEP_TESTBED").is_some();
+        let bridge = bridge_name();
+        let keep_arg = OsStr::new(if keep { "keep" } else { "remove" });
+        let guardian = Guardian::spawn("node-guardian", STOP_SCRIPT, &[dir.as_os_str(), keep_arg, bridge.as_ref()])?;
         let node = Node {
             dir,
-            keep: std::env::var_os("CRASHLOOP_KEEP_TESTBED").is_some(),
+            keep,
             registry_port,
             auth_registry_port,
             closed_port,
-            bridge: bridge_name(),
+            bridge,
             children: Mutex::new(Vec::new()),
             launches: Mutex::new(Vec::new()),
             healthz_port,
-            guardian: Mutex::new(None),
+            guardian: Some(guardian),
         };
-        node.spawn_guardian()?;
         node.start_containerd(&bins)?;
         node.import_base_images(&bins)?;
         node.start_registries()?;
@@ -437,7 +436,7 @@ state = "{state}"
     /// Waits until node `localhost` is Ready, then clears the taints it registered with.
     fn wait_ready(&self, cluster: &Cluster) -> Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
-        super::cluster::block_on(async {
+        block_on(async {
             let client = cluster.client().await?;
             let nodes: Api<NodeObject> = Api::all(client);
             loop {
@@ -469,24 +468,6 @@ state = "{state}"
         let child = spawn_logged(&self.dir, name, bin, args)?;
         self.children.lock().unwrap_or_else(|p| p.into_inner()).push((name.to_string(), child));
         self.remember(name, bin, args, &[]);
-        Ok(())
-    }
-
-    fn spawn_guardian(&self) -> Result<()> {
-        let child = Command::new("sh")
-            .args(["-c", GUARDIAN, "node-guardian"])
-            .arg(std::process::id().to_string())
-            .arg(STOP_SCRIPT)
-            .arg(&self.dir)
-            .arg(if self.keep { "keep" } else { "remove" })
-            .arg(&self.bridge)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .map_err(io("starting the node guardian (sh)"))?;
-        *self.guardian.lock().unwrap_or_else(|p| p.into_inner()) = Some(child);
         Ok(())
     }
 
@@ -524,10 +505,7 @@ state = "{state}"
 
 impl Drop for Node {
     fn drop(&mut self) {
-        if let Some(mut guardian) = self.guardian.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", guardian.id())]).status();
-            let _ = guardian.wait();
-        }
+        drop(self.guardian.take());
         let _ = Command::new("sh")
             .args(["-c", STOP_SCRIPT, "node-stop"])
             .arg(&self.dir)
@@ -568,31 +546,6 @@ impl NodeBinaries {
             cni,
         })
     }
-}
-
-/// A program on `PATH`.
-fn which(name: &'static str) -> Result<PathBuf> {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
-        .map(|d| d.join(name))
-        .find(|p| is_executable(p))
-        .ok_or(Error::MissingBinary { name, looked_in: "PATH".into() })
-}
-
-/// Runs a command to its end; its stdout, or an error with its stderr.
-fn run(command: &mut Command) -> Result<String> {
-    let what = format!("{command:?}");
-    let out = command.stdin(Stdio::null()).output().map_err(io(format!("running {what}")))?;
-    if !out.status.success() {
-        return Err(Error::Startup(format!(
-            "{what} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn sha256_of(path: &Path) -> Result<String> {
@@ -685,34 +638,4 @@ pub fn deployment(name: &str, containers: Vec<serde_json::Value>) -> serde_json:
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
                  "template": {"metadata": {"labels": {"app": name}},
                               "spec": {"containers": containers, "terminationGracePeriodSeconds": 1}}}})
-}
-
-impl Cluster {
-    /// Creates `objects` in `ns` with `kubectl create` (it knows every kind of the API).
-    pub fn create_objects(&self, ns: &str, objects: &[serde_json::Value]) -> Result<()> {
-        use std::io::Write;
-        let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
-        let mut child = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(self.kubeconfig_path())
-            .args(["-n", ns, "create", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(io("running kubectl"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(list.to_string().as_bytes()).map_err(io("writing to kubectl"))?;
-        }
-        let out = child.wait_with_output().map_err(io("running kubectl"))?;
-        if !out.status.success() {
-            return Err(Error::Startup(format!("kubectl create in {ns}: {}", String::from_utf8_lossy(&out.stderr))));
-        }
-        Ok(())
-    }
-
-    /// Runs `kubectl` with this cluster's admin kubeconfig; its stdout.
-    pub fn kubectl(&self, args: &[&str]) -> Result<String> {
-        run(Command::new("kubectl").arg("--kubeconfig").arg(self.kubeconfig_path()).args(args))
-    }
 }
