@@ -5,7 +5,8 @@ use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 
-use super::pod::{MissingObject, Refusal, Timestamp};
+use super::pod::{MissingObject, Refusal};
+use crate::clock::Timestamp;
 
 /// A probe type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

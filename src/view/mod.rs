@@ -1,10 +1,11 @@
 //! The Kubernetes view: the slim Pod and Event the exporter keeps, as bounded values, and
-//! the interned names they share. The bottom layer: it imports nothing of the crate.
+//! the interned names they share. Above only the clock: it names nothing else of the crate.
 
 mod event;
 mod name;
 mod pod;
 
+pub use crate::clock::Timestamp;
 pub use event::*;
 pub use name::*;
 pub use pod::*;

@@ -13,9 +13,7 @@ use kube::Resource;
 
 use super::event::PullFailure;
 use super::name::{Name, intern};
-
-/// Seconds since the Unix epoch.
-pub type Timestamp = i64;
+use crate::clock::Timestamp;
 
 /// The kubelet's back-off reset window: a container that ran this long is no longer looping.
 pub const BACKOFF_RESET_SECONDS: i64 = 600;
