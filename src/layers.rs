@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
     ("error", 0),
+    ("sync", 0),
     ("view", 1),
     ("counters", 1),
     ("parse", 2),

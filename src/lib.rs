@@ -9,7 +9,7 @@
 //!
 //! | layer | modules | what |
 //! |---|---|---|
-//! | 0 | `clock`, `error` | the time and the injectable clock; the errors that stop the exporter |
+//! | 0 | `clock`, `error`, `sync` | the time and the injectable clock; the errors that stop the exporter; locking |
 //! | 1 | [`view`], `counters` | the slim Pod and Event, their bounded labels, interned names; the exporter's own counters |
 //! | 2 | [`parse`] | pure parsers of messages, durations, quantities, logs |
 //! | 3 | `decode` | Pod and Event JSON → slim view |
@@ -38,6 +38,7 @@ mod log_fetch;
 pub mod parse;
 mod serve;
 mod store;
+mod sync;
 mod telemetry;
 mod verdict;
 pub mod view;

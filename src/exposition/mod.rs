@@ -28,7 +28,8 @@ pub use lines::prerender;
 pub use process::ProcessStats;
 
 use crate::counters::{BuildLabels, SelfMetrics};
-use crate::store::{LogHints, PodCache, SharedEvents, lock};
+use crate::store::{LogHints, PodCache, SharedEvents};
+use crate::sync::lock_unpoisoned;
 use crate::view::{SlimPod, Timestamp};
 use pass::Pass;
 use text::{CHUNK, Text};
@@ -73,7 +74,7 @@ fn render(source: &PodSource, self_metrics: &Registry, process: &ProcessStats, t
     let now = (source.clock)();
     let pods: Vec<Arc<SlimPod>> = source.caches.iter().flat_map(|c| c.store.state()).collect();
     let (mut events, records, refused) = {
-        let state = lock(&source.events);
+        let state = lock_unpoisoned(&source.events);
         (state.snapshot(), state.records(), state.refused())
     };
     let pass = Pass::of(&pods, &mut events, refused, source, now);
@@ -166,7 +167,7 @@ struct Rendered {
 
 impl Rendering {
     fn state(&self) -> std::sync::MutexGuard<'_, Rendered> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock_unpoisoned(&self.state)
     }
 
     /// Chunk `i`, once rendered; None after the last; an error if the render failed.
@@ -286,7 +287,7 @@ impl Exposition {
     /// What the body depends on: every change counter, and the second.
     fn version(&self) -> (u64, Timestamp) {
         let pods: u64 = self.source.caches.iter().map(|c| c.changes.load(Ordering::Acquire)).sum();
-        let events = lock(&self.source.events).generation();
+        let events = lock_unpoisoned(&self.source.events).generation();
         let hints = self.source.log_hints.generation();
         (pods.wrapping_add(events).wrapping_add(hints), (self.source.clock)())
     }
@@ -1101,7 +1102,7 @@ pub(crate) mod tests {
         let out = text_of(&exposition_of(source.clone()), Format::Prometheus);
         assert_eq!(samples(&out, "crashloop_workload_pod_refused_timestamp_seconds"), want);
         // The Event expires: the refusal goes with it.
-        lock(&shared).delete(&events[0], 1_795_520_000);
+        lock_unpoisoned(&shared).delete(&events[0], 1_795_520_000);
         let out = text_of(&exposition_of(source), Format::Prometheus);
         assert_eq!(
             samples(&out, "crashloop_workload_pod_refused_timestamp_seconds"),
@@ -1158,7 +1159,7 @@ pub(crate) mod tests {
         // A pod first seen after the first list: its restarts count in its workload's.
         let fresh = track(None, fixture("oom-exit-1"), NOW, false);
         let added = crate::history::WorkloadHistory::added(None, &fresh).expect("its restarts count");
-        lock(&cache.workloads).add(&fresh, added, NOW);
+        lock_unpoisoned(&cache.workloads).add(&fresh, added, NOW);
         let self_metrics = SelfMetrics::default();
         self_metrics.events_seen.inc();
         self_metrics.events_ignored.get_or_create(&ReasonLabels { reason: "unknown_pod" }).inc();

@@ -1,5 +1,6 @@
 //! The Kubernetes view: the slim Pod and Event the exporter keeps, as bounded values, and
-//! the interned names they share. Above only the clock: it names nothing else of the crate.
+//! the interned names they share. Above only the clock and locking: it names nothing else
+//! of the crate.
 
 mod event;
 mod name;
