@@ -1052,7 +1052,7 @@ pub(crate) mod tests {
         check(&families::PROBABLE_CAUSE, Cause::ALL.iter().map(|c| c.as_str()).collect());
         check(&families::WAITING_REASON, WaitingReason::ALL.iter().map(|r| r.as_str()).collect());
         check(&families::LAST_REASON, TerminationReason::ALL.iter().map(|r| r.as_str()).collect());
-        check(&families::BACKOFF_DELAY, [DelaySource::Kubelet, DelaySource::LastReported].map(|s| s.as_str()).to_vec());
+        check(&families::BACKOFF_DELAY, DelaySource::ALL.iter().map(|s| s.as_str()).collect());
     }
 
     /// A controller's `FailedCreate` Event (`name` of `kind` in `shop`, at 09:05).
