@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::PodSource;
 use super::families::RESTARTS;
 use super::lines;
+use super::source::PodSource;
 use super::text::labels_of;
 use crate::event_counts::{ContainerEvents, PodEvents, Refused, WorkloadKey};
 use crate::history::{WorkloadCounts, WorkloadId};

@@ -1,8 +1,16 @@
 //! The text encoder: family headers, label sets and values, in the Prometheus text format
 //! or OpenMetrics, written through the families' definitions.
 
-use super::Format;
 use super::families::{Family, Kind};
+
+/// The exposition formats `/metrics` serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// `text/plain; version=0.0.4`.
+    Prometheus,
+    /// `application/openmetrics-text; version=1.0.0`.
+    OpenMetrics,
+}
 
 /// How much text is buffered before it is handed to the writer.
 pub const CHUNK: usize = 256 * 1024;

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use super::*;
-use crate::exposition::KEEP_FOR;
+use crate::exposition::body::KEEP_FOR;
 use crate::fixtures::fixture;
 
 /// Scrapes of one second share one render, sent whole in chunks, gzip or not; the body
