@@ -397,6 +397,17 @@ fn violations(files: &Files, module: &str, source: &Source) -> Vec<String> {
     found
 }
 
+/// The pairs of files that name each other.
+fn circles(files: &Files) -> Vec<String> {
+    let edges: BTreeSet<(&Path, &Path)> =
+        files.values().flat_map(|s| names_of(files, s).map(|named| (s.file.as_path(), named.file.as_path()))).collect();
+    edges
+        .iter()
+        .filter(|(a, b)| a < b && edges.contains(&(*b, *a)))
+        .map(|(a, b)| format!("{} <-> {}", a.display(), b.display()))
+        .collect()
+}
+
 #[test]
 fn every_module_imports_only_lower_layers() {
     let files = crate_files();
@@ -432,4 +443,49 @@ fn an_upward_import_is_caught() {
             .is_empty()
     );
     assert_eq!(check("nowhere", ""), ["nowhere has no layer in src/layers.rs"]);
+}
+
+#[test]
+fn no_two_files_name_each_other() {
+    let circles = circles(&crate_files());
+    assert!(circles.is_empty(), "files that name each other:\n{}", circles.join("\n"));
+}
+
+#[test]
+fn a_circle_of_two_files_is_caught() {
+    let files = |sources: &[(&str, &str)]| -> Files {
+        let module_of = |path: &str| -> Vec<String> {
+            let parts = path.trim_end_matches(".rs").split('/');
+            parts.filter(|p| !matches!(*p, "mod" | "lib")).map(String::from).collect()
+        };
+        let parse = |(path, text): &(&str, &str)| (module_of(path), Source::parse(path.into(), module_of(path), text));
+        sources.iter().map(parse).collect()
+    };
+    let siblings = files(&[
+        ("lib.rs", "pub mod v;"),
+        ("v/mod.rs", "mod a;\nmod b;\npub use a::*;\npub use b::*;"),
+        ("v/a.rs", "use super::b::B;\npub struct A;"),
+        ("v/b.rs", "pub struct B(super::a::A);"),
+    ]);
+    assert_eq!(circles(&siblings), ["v/a.rs <-> v/b.rs"]);
+    // A folder's re-export of a child that names it back is its face; its own use is a use.
+    let face = files(&[
+        ("lib.rs", "mod m;"),
+        ("m/mod.rs", "mod c;\npub use c::C;\npub fn helper() {}"),
+        ("m/c.rs", "use super::helper;\npub struct C;"),
+    ]);
+    assert!(circles(&face).is_empty());
+    let used = files(&[
+        ("lib.rs", "mod m;"),
+        ("m/mod.rs", "mod c;\nuse c::C;\npub enum F {}"),
+        ("m/c.rs", "use super::F;\npub struct C;"),
+    ]);
+    assert_eq!(circles(&used), ["m/c.rs <-> m/mod.rs"]);
+    // Through a re-export of lib.rs, and from a test module inside a file.
+    let root = files(&[
+        ("lib.rs", "mod a;\nmod b;\npub use a::A;"),
+        ("a.rs", "pub struct A;\n#[cfg(test)]\nmod tests {\n    use super::*;\n    use crate::b::B;\n}"),
+        ("b.rs", "pub struct B(Box<crate::A>);"),
+    ]);
+    assert_eq!(circles(&root), ["a.rs <-> b.rs"]);
 }
