@@ -15,7 +15,7 @@ use prometheus_client::registry::Registry;
 
 use super::process::{self, ProcessStats};
 use super::source::PodSource;
-use super::text::{CHUNK, Format, Text};
+use super::text::{CHUNK, Format, Out, Text};
 use super::{register, render};
 use crate::clock::Timestamp;
 use crate::counters::SelfMetrics;
@@ -115,21 +115,29 @@ impl Rendering {
     }
 }
 
-/// Hands a render's output to its [`Rendering`] in chunks of about [`CHUNK`] bytes; ends it
-/// as failed if dropped before [`Publisher::finish`] (a render that panicked).
+/// Hands a render's output to its [`Rendering`]: a plain render's own chunks as they are,
+/// a gzip encoder's writes gathered into chunks of about [`CHUNK`] bytes. Ends the body as
+/// failed if dropped before [`Publisher::finish`] (a render that panicked).
 struct Publisher {
     rendering: Arc<Rendering>,
+    /// What a writer wrote since the last chunk (gzip only).
     pending: Vec<u8>,
 }
 
 impl Publisher {
     fn new(rendering: Arc<Rendering>) -> Self {
-        Publisher { rendering, pending: Vec::with_capacity(CHUNK + 4096) }
+        Publisher { rendering, pending: Vec::new() }
+    }
+
+    /// Hands `chunk` on whole, after anything pending.
+    fn push(&mut self, chunk: Vec<u8>) {
+        self.publish();
+        self.rendering.push(Bytes::from(chunk));
     }
 
     fn publish(&mut self) {
         if !self.pending.is_empty() {
-            let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK + 4096));
+            let chunk = std::mem::take(&mut self.pending);
             self.rendering.push(Bytes::from(chunk));
         }
     }
@@ -144,6 +152,9 @@ impl Publisher {
 
 impl std::io::Write for Publisher {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.pending.capacity() == 0 {
+            self.pending.reserve_exact(CHUNK + 4096);
+        }
         self.pending.extend_from_slice(buf);
         if self.pending.len() >= CHUNK {
             self.publish();
@@ -190,17 +201,20 @@ impl Exposition {
         (pods.wrapping_add(events).wrapping_add(hints), (self.source.clock)())
     }
 
+    /// Renders the text into `out`.
+    fn render_text(&self, format: Format, out: Out) -> std::io::Result<()> {
+        self.renders.inc();
+        render(&self.source, &self.self_metrics, &(self.process)(), &mut Text::new(out, format))
+    }
+
     /// Renders the body into `out`: the text, or its gzip (level 1).
     fn render_into(&self, format: Format, gzip: bool, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        self.renders.inc();
-        let text = |out| Text { buf: Vec::with_capacity(CHUNK + 4096), out, format };
-        if gzip {
-            let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
-            render(&self.source, &self.self_metrics, &(self.process)(), &mut text(&mut encoder))?;
-            encoder.finish().map(drop)
-        } else {
-            render(&self.source, &self.self_metrics, &(self.process)(), &mut text(out))
+        if !gzip {
+            return self.render_text(format, Out::Write(out));
         }
+        let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+        self.render_text(format, Out::Write(&mut encoder))?;
+        encoder.finish().map(drop)
     }
 
     /// Renders the body now, uncached, into one buffer sized as the last one was.
@@ -231,7 +245,11 @@ impl Exposition {
         let (this, publisher) = (self.clone(), Publisher::new(rendering.clone()));
         tokio::task::spawn_blocking(move || {
             let mut publisher = publisher;
-            let rendered = this.render_into(format, gzip, &mut publisher);
+            let rendered = if gzip {
+                this.render_into(format, true, &mut publisher)
+            } else {
+                this.render_text(format, Out::Chunks(&mut |chunk| publisher.push(chunk)))
+            };
             if let Err(e) = &rendered {
                 tracing::error!(error = %e, "rendering /metrics failed");
             }
