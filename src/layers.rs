@@ -248,7 +248,7 @@ impl Source {
                     if inline.last().is_some_and(|(_, d)| *d == depth) {
                         inline.pop();
                     }
-                    depth -= 1;
+                    depth = depth.saturating_sub(1);
                 }
                 Token::Name(m) if m == "mod" => {
                     if let (Some(Token::Name(name)), Some(Token::Punct('{'))) = (t.get(i + 1), t.get(i + 2)) {

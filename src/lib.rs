@@ -4,8 +4,8 @@
 //! likely why, as Prometheus metrics, and from the command line (`scan`, `diagnose`).
 //!
 //! A pod becomes metrics in one direction, each step a module that imports only the ones
-//! below it (`docs/architecture.md` draws it; `src/layers.rs` holds the table and the test
-//! that fails on an upward import):
+//! below it (`docs/architecture.md` draws it; `src/layers.rs` holds the table and the tests
+//! that fail on an upward import, and on two files that import each other):
 //!
 //! | layer | modules | what |
 //! |---|---|---|
