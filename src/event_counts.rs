@@ -22,8 +22,8 @@ pub const RECORD_GRACE_SECONDS: i64 = 2 * 3600;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContainerEvents {
-    pub probe_failures: [u64; 3],
-    pub probe_kills: [u64; 3],
+    pub probe_failures: [u64; Probe::ALL.len()],
+    pub probe_kills: [u64; Probe::ALL.len()],
     pub backoffs: u64,
     pub image_pull_backoffs: u64,
     /// The category of the latest failed pull.
@@ -182,10 +182,10 @@ impl EventCounts {
                 let c = state.containers.entry(container).or_default();
                 match signal {
                     Signal::ProbeFailure(p) => {
-                        c.probe_failures[*p as usize] = c.probe_failures[*p as usize].saturating_add(added)
+                        c.probe_failures[p.index()] = c.probe_failures[p.index()].saturating_add(added)
                     }
                     Signal::ProbeKill(p) => {
-                        c.probe_kills[*p as usize] = c.probe_kills[*p as usize].saturating_add(added);
+                        c.probe_kills[p.index()] = c.probe_kills[p.index()].saturating_add(added);
                         if let Some(at) = event.last_seen
                             && c.last_probe_kill.is_none_or(|(_, t)| at >= t)
                         {
@@ -297,7 +297,7 @@ mod tests {
         counts
             .pod("shop", "web")
             .and_then(|p| p.containers.get("app"))
-            .map_or(0, |c| c.probe_failures[Probe::Liveness as usize])
+            .map_or(0, |c| c.probe_failures[Probe::Liveness.index()])
     }
 
     const POD: fn(&str, &str) -> Option<String> = |_, _| Some("pod-uid".to_string());

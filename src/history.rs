@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::view::{
     BACKOFF_RESET_SECONDS, History, Name, PodLifecycle, SlimContainer, SlimPod, State, Streak, Termination,
-    TerminationReason, Terminations, Timestamp, WaitingReason,
+    TerminationReason, Timestamp, WaitingReason,
 };
 
 /// Carries history from the previous version of a pod into a new one, counting the
@@ -170,7 +170,7 @@ pub struct WorkloadCounts {
     pub restarts: u64,
     /// Ends that failed after a run of 10 minutes or more ([`Termination::is_long_run_failure`]).
     pub long_run_failures: u64,
-    pub terminations: [u64; Terminations::REASONS.len()],
+    pub terminations: [u64; TerminationReason::COUNTED.len()],
     /// The last time the workload had a pod in the cache.
     pub last_seen: Timestamp,
 }

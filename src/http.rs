@@ -14,10 +14,11 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::exposition::Format;
+use crate::sync::lock_unpoisoned;
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
@@ -278,7 +279,7 @@ struct Admitted {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.connections.open.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.id);
+        lock_unpoisoned(&self.connections.open).remove(&self.id);
     }
 }
 
@@ -296,7 +297,7 @@ impl Connections {
 
     /// A slot for a new connection; None when full of busy ones.
     fn admit(self: &Arc<Self>) -> Option<Admitted> {
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut open = lock_unpoisoned(&self.open);
         let mut evicted = None;
         if open.len() >= self.max {
             let oldest_idle = open
@@ -326,7 +327,7 @@ impl Connections {
     /// Logs refusals at most once a minute.
     fn refused(&self) {
         let total = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut last = self.last_warning.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut last = lock_unpoisoned(&self.last_warning);
         if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
             *last = Some(Instant::now());
             tracing::warn!(

@@ -20,17 +20,12 @@ use crate::Clock;
 use crate::counters::{ReasonLabels, ResourceLabels, SelfMetrics, WatchEventLabels};
 use crate::event_counts::{EventCounts, Outcome};
 use crate::history::{WorkloadHistory, track};
+use crate::sync::lock_unpoisoned;
 use crate::view::{LogHint, PodLines, SlimContainer, SlimEvent, SlimPod, Timestamp};
 
 /// The Event counting state, shared by the event watch (writes), the pod watch (forgets
 /// deleted pods) and scrapes (copy). Each holds the lock only briefly.
 pub type SharedEvents = Arc<Mutex<EventCounts>>;
-
-/// Locks the Event state (or any shared state here); a panic elsewhere while holding it
-/// leaves the data usable.
-pub fn lock<T>(state: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// Each workload's counts across its pods' deletions, shared by the pod ingest (writes)
 /// and scrapes (read).
@@ -178,7 +173,7 @@ impl PodIngest {
             let previous = reader.get(&ObjectRef::from_obj(&pod));
             let mut pod = track(previous.as_deref(), pod.settle(), now, baseline);
             if let Some(added) = WorkloadHistory::added(previous.as_deref(), &pod) {
-                lock(workloads).add(&pod, added, now);
+                lock_unpoisoned(workloads).add(&pod, added, now);
             }
             pod.lines = Some(prerender(&pod));
             pod.shown = None;
@@ -196,12 +191,12 @@ impl PodIngest {
             }
             Event::Apply(pod) => (Event::Apply(ingested(pod, false)), "apply"),
             Event::Delete(pod) => {
-                lock(&self.events).forget_pod(pod.namespace(), pod.name());
+                lock_unpoisoned(&self.events).forget_pod(pod.namespace(), pod.name());
                 // The last restarts the deleted pod's final status shows still count.
                 let previous = reader.get(&ObjectRef::from_obj(&pod));
                 let last = track(previous.as_deref(), pod.clone(), now, self.first_list);
                 if let Some(added) = WorkloadHistory::added(previous.as_deref(), &last) {
-                    lock(workloads).add(&last, added, now);
+                    lock_unpoisoned(workloads).add(&last, added, now);
                 }
                 (Event::Delete(pod), "delete")
             }
@@ -222,13 +217,13 @@ impl PodIngest {
     /// Forgets the counts of workloads that have had no pod for long (see
     /// [`crate::history::WORKLOAD_HISTORY_IDLE_SECONDS`]).
     fn forget_idle_workloads(&self, now: Timestamp) {
-        if lock(&self.workloads).len() == 0 {
+        if lock_unpoisoned(&self.workloads).len() == 0 {
             return;
         }
         let pods = self.reader.state();
         let live: std::collections::HashSet<(&str, &str, &str)> =
             pods.iter().map(|p| (p.namespace(), &*p.workload.kind, &*p.workload.name)).collect();
-        lock(&self.workloads).forget_idle(now, |(ns, kind, name)| live.contains(&(&**ns, &**kind, &**name)));
+        lock_unpoisoned(&self.workloads).forget_idle(now, |(ns, kind, name)| live.contains(&(&**ns, &**kind, &**name)));
     }
 }
 
@@ -268,7 +263,7 @@ impl EventIngest {
                 "init"
             }
             Event::InitDone => {
-                lock(&self.state).baseline = false;
+                lock_unpoisoned(&self.state).baseline = false;
                 "init_done"
             }
             Event::InitApply(e) | Event::Apply(e)
@@ -281,8 +276,8 @@ impl EventIngest {
             Event::InitApply(e) | Event::Apply(e) => {
                 metrics.events_seen.inc();
                 let caches = &self.caches;
-                let outcome =
-                    lock(&self.state).apply(&e, |ns, name| find_pod(caches, ns, name).map(|p| p.uid().to_string()));
+                let outcome = lock_unpoisoned(&self.state)
+                    .apply(&e, |ns, name| find_pod(caches, ns, name).map(|p| p.uid().to_string()));
                 match outcome {
                     Outcome::Counted { .. } => {}
                     Outcome::Ignored(reason) => {
@@ -295,7 +290,7 @@ impl EventIngest {
                 "apply"
             }
             Event::Delete(e) => {
-                lock(&self.state).delete(&e, (self.clock)());
+                lock_unpoisoned(&self.state).delete(&e, (self.clock)());
                 "delete"
             }
         };
@@ -305,7 +300,7 @@ impl EventIngest {
     /// Drops records of expired Events and of pods the caches no longer hold.
     pub fn collect_garbage(&self) {
         let now = (self.clock)();
-        lock(&self.state).collect_garbage(now, |ns, name| find_pod(&self.caches, ns, name).is_some());
+        lock_unpoisoned(&self.state).collect_garbage(now, |ns, name| find_pod(&self.caches, ns, name).is_some());
     }
 }
 
@@ -341,7 +336,7 @@ pub struct LogHints {
 
 impl LogHints {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
-        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock_unpoisoned(&self.map)
     }
 
     fn key(pod: &SlimPod, c: &SlimContainer) -> Key {
@@ -510,14 +505,14 @@ mod tests {
         .expect("an event");
         event_ingest.apply(Event::Apply(backoff));
         let backoffs = |events: &SharedEvents| {
-            lock(events).pod("shop", "web").and_then(|p| p.containers.get("app")).map(|c| c.backoffs)
+            lock_unpoisoned(events).pod("shop", "web").and_then(|p| p.containers.get("app")).map(|c| c.backoffs)
         };
         assert_eq!(backoffs(&events), Some(3));
         let web = (*cached(&cache, "web").expect("cached")).clone();
         ingest.apply(Event::Delete(web));
         assert!(cached(&cache, "web").is_none());
         assert_eq!(backoffs(&events), None);
-        assert_eq!(lock(&events).records(), 0);
+        assert_eq!(lock_unpoisoned(&events).records(), 0);
     }
 
     #[test]
@@ -591,7 +586,7 @@ mod tests {
             p
         };
         let counts = || -> Vec<(String, u64, u64)> {
-            lock(&cache.workloads)
+            lock_unpoisoned(&cache.workloads)
                 .iter()
                 .map(|((ns, kind, name), n)| (format!("{ns}/{kind}/{name}"), n.restarts, n.terminations[0]))
                 .collect()
@@ -608,7 +603,8 @@ mod tests {
         assert_eq!(counts(), [("shop/Deployment/web".into(), 5, 5)], "a pod created after the first list");
         ingest.apply(Event::Apply(replica("b", 2)));
         assert_eq!(counts(), [("shop/Deployment/web".into(), 5, 5)], "an unchanged status counts nothing");
-        let long_run_failures = || lock(&cache.workloads).iter().map(|(_, n)| n.long_run_failures).sum::<u64>();
+        let long_run_failures =
+            || lock_unpoisoned(&cache.workloads).iter().map(|(_, n)| n.long_run_failures).sum::<u64>();
         assert_eq!(long_run_failures(), 0, "every end so far ran 30 s");
         // An end after 20 minutes of running: the kubelet restarts it at once, no back-off.
         let mut slow = replica("b", 3);

@@ -11,7 +11,7 @@ use crate::event_counts::{ContainerEvents, PodEvents};
 use crate::history::running_for;
 use crate::view::{
     BACKOFF_RESET_SECONDS, ContainerType, Disruption, Hint, LogHint, ObjectKind, Phase, Probe, PullFailure,
-    RestartPolicy, SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, WaitingReason,
+    RestartPolicy, SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, WaitingReason, label_enum,
 };
 
 /// How close a probe kill must be to a termination to explain it: the kill is recorded
@@ -35,67 +35,54 @@ pub fn stuck_init(pod: &SlimPod, c: &SlimContainer, now: Timestamp) -> bool {
         && running_for(c, now).is_some_and(|s| s >= INIT_STUCK_SECONDS)
 }
 
-/// Declares [`Cause`], its documented label values ([`Cause::ALL`]) and [`Cause::as_str`]
-/// from one list.
-macro_rules! causes {
-    ($($(#[$m:meta])* $variant:ident => $text:literal,)+) => {
-        /// The probable cause of a troubled container, from a documented, bounded set.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Cause { $($(#[$m])* $variant,)+ }
-        impl Cause {
-            pub const ALL: &'static [Cause] = &[$(Cause::$variant,)+];
-            pub fn as_str(self) -> &'static str {
-                match self { $(Cause::$variant => $text,)+ }
-            }
-        }
-    };
-}
-
-causes! {
-    OomKilled => "oom_killed",
-    LivenessProbe => "liveness_probe",
-    StartupProbe => "startup_probe",
-    AppError => "app_error",
-    Segfault => "segfault",
-    Abort => "abort",
-    CommandNotFound => "command_not_found",
-    NotExecutable => "not_executable",
-    MissingConfig => "missing_config",
-    ImagePull => "image_pull",
-    DependencyUnavailable => "dependency_unavailable",
-    ConfigError => "config_error",
-    PermissionDenied => "permission_denied",
-    CompletedButRestarted => "completed_but_restarted",
-    /// The kubelet evicted the pod under node pressure.
-    Evicted => "evicted",
-    /// The Eviction API evicted the pod: a drain, the descheduler, the cluster autoscaler.
-    ApiEvicted => "api_evicted",
-    /// Graceful node shutdown stopped the pod, or refused it while the node shut down.
-    NodeShutdown => "node_shutdown",
-    /// The scheduler or the kubelet preempted the pod for one of higher priority.
-    Preempted => "preempted",
-    /// The pod ran longer than its `activeDeadlineSeconds`.
-    DeadlineExceeded => "deadline_exceeded",
-    /// The kubelet refused the pod at admission (`OutOfcpu`, `NodeAffinity`, …).
-    AdmissionRejected => "admission_rejected",
-    /// The node is gone or unreachable: the taint manager or the pod GC deletes the pod.
-    NodeLost => "node_lost",
-    /// A `DisruptionTarget` condition of an unknown reason.
-    Disrupted => "disrupted",
-    /// No node fits the pod (resources, taints, affinity, volume zones).
-    Unschedulable => "unschedulable",
-    /// The runtime cannot create the pod's sandbox (CNI, a RuntimeClass handler).
-    SandboxFailed => "sandbox_failed",
-    /// A volume that exists cannot be attached or mounted.
-    VolumeMount => "volume_mount",
-    /// The security context refuses the image: `runAsNonRoot` and a root user.
-    SecurityContext => "security_context",
-    /// The kubelet cannot build the container's config from its spec (`subPath`, …).
-    InvalidConfig => "invalid_config",
-    /// An init container has run [`INIT_STUCK_SECONDS`] or more while the app waits.
-    StuckInit => "stuck_init",
-    RuntimeError => "runtime_error",
-    Unknown => "unknown",
+label_enum! {
+    /// The probable cause of a troubled container, from a documented, bounded set.
+    Cause {
+        OomKilled => "oom_killed",
+        LivenessProbe => "liveness_probe",
+        StartupProbe => "startup_probe",
+        AppError => "app_error",
+        Segfault => "segfault",
+        Abort => "abort",
+        CommandNotFound => "command_not_found",
+        NotExecutable => "not_executable",
+        MissingConfig => "missing_config",
+        ImagePull => "image_pull",
+        DependencyUnavailable => "dependency_unavailable",
+        ConfigError => "config_error",
+        PermissionDenied => "permission_denied",
+        CompletedButRestarted => "completed_but_restarted",
+        /// The kubelet evicted the pod under node pressure.
+        Evicted => "evicted",
+        /// The Eviction API evicted the pod: a drain, the descheduler, the cluster autoscaler.
+        ApiEvicted => "api_evicted",
+        /// Graceful node shutdown stopped the pod, or refused it while the node shut down.
+        NodeShutdown => "node_shutdown",
+        /// The scheduler or the kubelet preempted the pod for one of higher priority.
+        Preempted => "preempted",
+        /// The pod ran longer than its `activeDeadlineSeconds`.
+        DeadlineExceeded => "deadline_exceeded",
+        /// The kubelet refused the pod at admission (`OutOfcpu`, `NodeAffinity`, …).
+        AdmissionRejected => "admission_rejected",
+        /// The node is gone or unreachable: the taint manager or the pod GC deletes the pod.
+        NodeLost => "node_lost",
+        /// A `DisruptionTarget` condition of an unknown reason.
+        Disrupted => "disrupted",
+        /// No node fits the pod (resources, taints, affinity, volume zones).
+        Unschedulable => "unschedulable",
+        /// The runtime cannot create the pod's sandbox (CNI, a RuntimeClass handler).
+        SandboxFailed => "sandbox_failed",
+        /// A volume that exists cannot be attached or mounted.
+        VolumeMount => "volume_mount",
+        /// The security context refuses the image: `runAsNonRoot` and a root user.
+        SecurityContext => "security_context",
+        /// The kubelet cannot build the container's config from its spec (`subPath`, …).
+        InvalidConfig => "invalid_config",
+        /// An init container has run [`INIT_STUCK_SECONDS`] or more while the app waits.
+        StuckInit => "stuck_init",
+        RuntimeError => "runtime_error",
+        Unknown => "unknown",
+    }
 }
 
 impl From<Disruption> for Cause {
@@ -336,22 +323,14 @@ pub fn classify(
     }
 }
 
-/// Where a back-off delay comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DelaySource {
-    /// The kubelet's waiting message, now.
-    Kubelet,
-    /// The last delay the kubelet reported in this crash loop: the current one is at
-    /// least that, as the delay only grows until the loop ends.
-    LastReported,
-}
-
-impl DelaySource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DelaySource::Kubelet => "kubelet",
-            DelaySource::LastReported => "last_reported",
-        }
+label_enum! {
+    /// Where a back-off delay comes from.
+    DelaySource {
+        /// The kubelet's waiting message, now.
+        Kubelet => "kubelet",
+        /// The last delay the kubelet reported in this crash loop: the current one is at
+        /// least that, as the delay only grows until the loop ends.
+        LastReported => "last_reported",
     }
 }
 

@@ -21,6 +21,8 @@ use rustls::sign::CertifiedKey;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+use crate::sync::lock_unpoisoned;
+
 /// What the web config file asks for; the default is plain HTTP without auth.
 #[derive(Default)]
 pub struct WebConfig {
@@ -369,7 +371,7 @@ impl ReloadingCert {
 impl ResolvesServerCert for ReloadingCert {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let stamps = (self.cert.modified(), self.key.modified());
-        let mut current = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut current = lock_unpoisoned(&self.current);
         if (current.0, current.1) != stamps {
             match certified_key(&self.cert, &self.key, &self.provider) {
                 Ok(loaded) => {
@@ -428,7 +430,7 @@ impl BasicAuth {
         };
         let known = self.users.get(&user);
         if known.is_some() {
-            let verified = self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let verified = lock_unpoisoned(&self.verified);
             if let Some(tag) = verified.get(&user)
                 && ring::hmac::verify(&self.remember, password.as_bytes(), tag.as_ref()).is_ok()
             {
@@ -445,7 +447,7 @@ impl BasicAuth {
             .unwrap_or(false);
         if matches && known.is_some() {
             let tag = ring::hmac::sign(&self.remember, password.as_bytes());
-            self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(user, tag);
+            lock_unpoisoned(&self.verified).insert(user, tag);
             return true;
         }
         false

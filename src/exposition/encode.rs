@@ -10,7 +10,7 @@ use super::text::{Text, labels_of};
 use crate::event_counts::ContainerEvents;
 use crate::store::PodCache;
 use crate::verdict::pull_failure;
-use crate::view::{ContainerType, Probe, SlimContainer, State, TerminationReason, Terminations};
+use crate::view::{ContainerType, Probe, SlimContainer, State, TerminationReason};
 
 pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     text.family(&RESTARTS);
@@ -112,8 +112,8 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
         .filter(|d| d.report.container.restart_count > 0 || !d.report.container.history().terminations.is_empty())
     {
         let counts = &d.report.container.history().terminations.0;
-        for (reason, n) in Terminations::REASONS.iter().zip(counts) {
-            text.sample(&TERMINATIONS, &d.labels, Some(reason), *n)?;
+        for (reason, n) in TerminationReason::COUNTED.iter().zip(counts) {
+            text.sample(&TERMINATIONS, &d.labels, Some(reason.as_str()), *n)?;
         }
     }
     // Every pod counts in its workload, in every mode; a pod exports its own line only when
@@ -145,8 +145,8 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     text.family(&WORKLOAD_TERMINATIONS);
     for ((namespace, kind, name), counts) in &pass.workload_counts {
         let labels = labels_of(&WORKLOAD_RESTARTS, &[namespace, kind, name]);
-        for (reason, n) in Terminations::REASONS.iter().zip(counts.terminations) {
-            text.sample(&WORKLOAD_TERMINATIONS, &labels, Some(reason), n)?;
+        for (reason, n) in TerminationReason::COUNTED.iter().zip(counts.terminations) {
+            text.sample(&WORKLOAD_TERMINATIONS, &labels, Some(reason.as_str()), n)?;
         }
     }
     text.family(&WORKLOAD_REFUSED);
@@ -273,8 +273,8 @@ fn encode_events(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     };
     type Count = fn(&ContainerEvents, Probe) -> u64;
     let probe_families: [(&Family, &[Probe], Count); 2] = [
-        (&PROBE_FAILURES, &Probe::ALL, |e, p| e.probe_failures[p as usize]),
-        (&PROBE_KILLS, &[Probe::Liveness, Probe::Startup], |e, p| e.probe_kills[p as usize]),
+        (&PROBE_FAILURES, Probe::ALL, |e, p| e.probe_failures[p.index()]),
+        (&PROBE_KILLS, &[Probe::Liveness, Probe::Startup], |e, p| e.probe_kills[p.index()]),
     ];
     for (family, probes, count) in probe_families {
         text.family(family);

@@ -45,8 +45,16 @@ impl Family {
 
 use Kind::{Counter, Gauge};
 
+/// The labels of a container's series, then a family's own (`container_labels!("reason")`):
+/// the one place their names are written.
+macro_rules! container_labels {
+    ($($own:literal)?) => {
+        &["namespace", "pod", "container", "container_type" $(, $own)?]
+    };
+}
+
 /// The labels of a container's series.
-pub const CONTAINER: &[&str] = &["namespace", "pod", "container", "container_type"];
+pub const CONTAINER: &[&str] = container_labels!();
 
 /// Defines each family as a constant, and [`ALL`] as the list of them: a family cannot be
 /// defined and left out of the list.
@@ -61,17 +69,15 @@ macro_rules! families {
 families! {
     RESTARTS = "crashloop_container_restarts_total", Counter, CONTAINER,
         "Restarts of the container (the kubelet's restartCount).";
-    STATE = "crashloop_container_state", Gauge, &["namespace", "pod", "container", "container_type", "state"],
+    STATE = "crashloop_container_state", Gauge, container_labels!("state"),
         "Current state of the container: 1 for the state it is in, 0 for the others.";
-    WAITING_REASON = "crashloop_container_waiting_reason", Gauge,
-        &["namespace", "pod", "container", "container_type", "reason"],
+    WAITING_REASON = "crashloop_container_waiting_reason", Gauge, container_labels!("reason"),
         "Why the container is waiting (value 1, no series when it is not waiting); unknown reasons are `other`.";
     LAST_EXIT_CODE = "crashloop_container_last_terminated_exit_code", Gauge, CONTAINER,
         "Exit code of the container's latest termination (the current one while it is terminated).";
     LAST_SIGNAL = "crashloop_container_last_terminated_signal", Gauge, CONTAINER,
         "Signal that ended the last termination, derived as exit code - 128 where the code is over 128.";
-    LAST_REASON = "crashloop_container_last_terminated_reason", Gauge,
-        &["namespace", "pod", "container", "container_type", "reason"],
+    LAST_REASON = "crashloop_container_last_terminated_reason", Gauge, container_labels!("reason"),
         "Reason of the last termination (value 1); unknown reasons are `other`.";
     LAST_TERMINATED_TIME = "crashloop_container_last_terminated_timestamp_seconds", Gauge, CONTAINER,
         "When the last termination finished, in seconds since the epoch.";
@@ -79,8 +85,7 @@ families! {
         "1 when the last termination was an OOM kill (reason OOMKilled, whatever the exit code).";
     IN_BACKOFF = "crashloop_container_in_backoff", Gauge, CONTAINER,
         "1 while the container waits in CrashLoopBackOff.";
-    BACKOFF_DELAY = "crashloop_container_backoff_delay_seconds", Gauge,
-        &["namespace", "pod", "container", "container_type", "source"],
+    BACKOFF_DELAY = "crashloop_container_backoff_delay_seconds", Gauge, container_labels!("source"),
         "Current crash-loop back-off delay while it is known; `source` is kubelet (its message now) or last_reported (the last one it gave in this loop, a lower bound).";
     NEXT_RESTART_TIME = "crashloop_container_next_restart_timestamp_seconds", Gauge, CONTAINER,
         "Earliest time of the next restart: last finishedAt plus the back-off delay (the kubelet restarts on its next sync after it).";
@@ -92,21 +97,17 @@ families! {
         "1 from a container's first crash loop until it has run 10 minutes without a restart, then 0.";
     CRASHLOOP_START_TIME = "crashloop_container_crashloop_start_timestamp_seconds", Gauge, CONTAINER,
         "When the current crash loop was first seen, in seconds since the epoch.";
-    TERMINATIONS = "crashloop_container_terminations_total", Counter,
-        &["namespace", "pod", "container", "container_type", "reason"],
+    TERMINATIONS = "crashloop_container_terminations_total", Counter, container_labels!("reason"),
         "Terminations observed through restartCount increases, and the failed end of a container that will not run again, by reason.";
-    PROBE_FAILURES = "crashloop_container_probe_failures_total", Counter,
-        &["namespace", "pod", "container", "container_type", "probe"],
+    PROBE_FAILURES = "crashloop_container_probe_failures_total", Counter, container_labels!("probe"),
         "Failed or errored probe runs, from the kubelet's Unhealthy events, by probe.";
-    PROBE_KILLS = "crashloop_container_probe_kills_total", Counter,
-        &["namespace", "pod", "container", "container_type", "probe"],
+    PROBE_KILLS = "crashloop_container_probe_kills_total", Counter, container_labels!("probe"),
         "Containers killed by the kubelet because a liveness or startup probe failed, by probe: an exact count of the Killing events the kubelet wrote (its spam filter stops writing them after the first few kills of a loop).";
     BACKOFF_EVENTS = "crashloop_container_backoff_events_total", Counter, CONTAINER,
         "The kubelet's `Back-off restarting failed container` events.";
     IMAGE_PULL_BACKOFF_EVENTS = "crashloop_container_image_pull_backoff_events_total", Counter, CONTAINER,
         "The kubelet's `Back-off pulling image` events.";
-    IMAGE_PULL_FAILURE = "crashloop_container_image_pull_failure", Gauge,
-        &["namespace", "pod", "container", "container_type", "category"],
+    IMAGE_PULL_FAILURE = "crashloop_container_image_pull_failure", Gauge, container_labels!("category"),
         "1 while the container waits on an image it cannot pull, with the category of the last pull error.";
     MISSING_OBJECT = "crashloop_pod_missing_object", Gauge, &["namespace", "pod", "kind", "name"],
         "1 for each ConfigMap, Secret or PVC the pod waits for and the cluster does not have.";
@@ -114,8 +115,7 @@ families! {
         "1 for a pod that the node or the control plane ended or is ending (no app failure), by kind of disruption; `resource` is what an eviction under node pressure reclaimed, empty for the other kinds.";
     UNSCHEDULABLE_SINCE = "crashloop_pod_unschedulable_since_timestamp_seconds", Gauge, &["namespace", "pod"],
         "When the pod became unschedulable (its PodScheduled condition), while no node fits it, in seconds since the epoch.";
-    PROBABLE_CAUSE = "crashloop_container_probable_cause", Gauge,
-        &["namespace", "pod", "container", "container_type", "cause"],
+    PROBABLE_CAUSE = "crashloop_container_probable_cause", Gauge, container_labels!("cause"),
         "Probable cause of a troubled container's trouble (value 1).";
     TROUBLED_CONTAINERS = "crashloop_troubled_containers", Gauge, &["namespace", "cause"],
         "Troubled containers (crash-looping, waiting on an error, unable to start, disrupted, or ended with a failure) by namespace and probable cause.";

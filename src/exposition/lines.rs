@@ -8,7 +8,7 @@
 //! namespace's), where the template's pair begins and where the pod's own labels begin;
 //! then a byte of flags (bit 0: the pod is ready). Then come the pod's escaped label
 //! pairs; then one entry per container: the length of its `,container="…"` pair (two
-//! bytes), its type (an index into [`ContainerType::ALL`]), its restart count (four bytes)
+//! bytes), its type (an index into [`ContainerType::ALL`](crate::view::ContainerType::ALL)), its restart count (four bytes)
 //! and the pair; then the workload's tail `,workload_kind="…",workload="…"`, the template's
 //! pair `,template="…"` (empty without a template), the `--pod-labels` pairs, and `} 1\n`.
 //! A pair is at most 520 bytes: names are cut to 253.
@@ -17,11 +17,11 @@ use std::borrow::Cow;
 
 use super::text::push_labels;
 use crate::verdict::is_quiet;
-use crate::view::{ContainerType, PodLines, SlimPod};
+use crate::view::{PodLines, SlimPod};
 
-/// `,container_type="…"} ` for each of [`ContainerType::ALL`], as literals: made at run
+/// `,container_type="…"} ` for each of [`ContainerType::ALL`](crate::view::ContainerType::ALL), as literals: made at run
 /// time (a `LazyLock`) they cost the render about 7 ms at 100,000 pods (measured side by
-/// side). A test keeps them equal to [`ContainerType::as_str`].
+/// side). A test keeps them equal to [`ContainerType::as_str`](crate::view::ContainerType::as_str).
 const CONTAINER_TYPE_TAILS: [&str; 4] = [
     ",container_type=\"regular\"} ",
     ",container_type=\"init\"} ",
@@ -47,7 +47,7 @@ pub fn prerender(pod: &SlimPod) -> PodLines {
     let containers_start = text.len();
     for c in &pod.containers {
         let start = text.len();
-        let kind = ContainerType::ALL.iter().position(|t| *t == c.container_type).unwrap_or_default();
+        let kind = c.container_type.index();
         text.extend_from_slice(&[0, 0, kind as u8]);
         text.extend_from_slice(&c.restart_count.to_le_bytes());
         text.push(b',');
@@ -140,6 +140,7 @@ pub(super) fn ready(text: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::view::ContainerType;
 
     #[test]
     fn container_type_tails_follow_the_label_values() {

@@ -6,13 +6,13 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::PodSource;
 use super::families::RESTARTS;
 use super::lines;
+use super::source::PodSource;
 use super::text::labels_of;
 use crate::event_counts::{ContainerEvents, PodEvents, Refused, WorkloadKey};
 use crate::history::{WorkloadCounts, WorkloadId};
-use crate::store::lock;
+use crate::sync::lock_unpoisoned;
 use crate::verdict::{ContainerReport, assess, has_something_to_report, missing_objects, pod_has_something_to_report};
 use crate::view::{Disruption, EvictionResource, ObjectKind, SlimContainer, SlimPod, Timestamp};
 
@@ -72,7 +72,9 @@ impl<'a> Pass<'a> {
             workload_counts: source
                 .caches
                 .iter()
-                .flat_map(|c| lock(&c.workloads).iter().map(|(id, n)| (id.clone(), n.clone())).collect::<Vec<_>>())
+                .flat_map(|c| {
+                    lock_unpoisoned(&c.workloads).iter().map(|(id, n)| (id.clone(), n.clone())).collect::<Vec<_>>()
+                })
                 .collect(),
             troubled: BTreeMap::new(),
             in_backoff: BTreeMap::new(),

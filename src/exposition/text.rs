@@ -1,8 +1,16 @@
 //! The text encoder: family headers, label sets and values, in the Prometheus text format
 //! or OpenMetrics, written through the families' definitions.
 
-use super::Format;
 use super::families::{Family, Kind};
+
+/// The exposition formats `/metrics` serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// `text/plain; version=0.0.4`.
+    Prometheus,
+    /// `application/openmetrics-text; version=1.0.0`.
+    OpenMetrics,
+}
 
 /// How much text is buffered before it is handed to the writer.
 pub const CHUNK: usize = 256 * 1024;
@@ -12,8 +20,23 @@ pub const CHUNK: usize = 256 * 1024;
 /// is faster than writing a body of 100 MB in place).
 pub(super) struct Text<'w> {
     pub(super) buf: Vec<u8>,
-    pub(super) out: &'w mut dyn std::io::Write,
+    out: Out<'w>,
     pub(super) format: Format,
+}
+
+/// Where a render's text goes, a chunk at a time.
+pub(super) enum Out<'w> {
+    /// Copied into a writer: a body in one buffer, a gzip encoder.
+    Write(&'w mut dyn std::io::Write),
+    /// Handed on whole: each chunk is a piece of the body as it is, so the text is
+    /// buffered once.
+    Chunks(&'w mut dyn FnMut(Vec<u8>)),
+}
+
+impl<'w> Text<'w> {
+    pub(super) fn new(out: Out<'w>, format: Format) -> Self {
+        Text { buf: Vec::with_capacity(CHUNK + 4096), out, format }
+    }
 }
 
 /// A sample value: integers print without a fraction, floats as Go's exposition does.
@@ -202,17 +225,33 @@ impl Text<'_> {
     /// Hands a full chunk on.
     pub(super) fn chunk_done(&mut self) -> std::io::Result<()> {
         if self.buf.len() >= CHUNK {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
+            self.hand_on()?;
         }
         Ok(())
     }
 
     /// Hands the rest on.
     pub(super) fn flush(&mut self) -> std::io::Result<()> {
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
-        self.out.flush()
+        self.hand_on()?;
+        match &mut self.out {
+            Out::Write(out) => out.flush(),
+            Out::Chunks(_) => Ok(()),
+        }
+    }
+
+    /// Hands what is buffered on, and starts the next chunk.
+    fn hand_on(&mut self) -> std::io::Result<()> {
+        match &mut self.out {
+            Out::Write(out) => {
+                out.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+            Out::Chunks(take) if !self.buf.is_empty() => {
+                take(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + 4096)));
+            }
+            Out::Chunks(_) => {}
+        }
+        Ok(())
     }
 }
 

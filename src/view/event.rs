@@ -5,46 +5,8 @@ use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 
-use super::pod::{MissingObject, Refusal, Timestamp};
-
-/// A probe type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Probe {
-    Liveness,
-    Readiness,
-    Startup,
-}
-
-impl Probe {
-    pub const ALL: [Probe; 3] = [Probe::Liveness, Probe::Readiness, Probe::Startup];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Probe::Liveness => "liveness",
-            Probe::Readiness => "readiness",
-            Probe::Startup => "startup",
-        }
-    }
-}
-
-/// Why an image pull failed, in the manner of Robusta's table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PullFailure {
-    NotFound,
-    Unauthorized,
-    Unreachable,
-    Other,
-}
-
-impl PullFailure {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PullFailure::NotFound => "not_found",
-            PullFailure::Unauthorized => "unauthorized",
-            PullFailure::Unreachable => "unreachable",
-            PullFailure::Other => "other",
-        }
-    }
-}
+use super::labels::{MissingObject, Probe, PullFailure, Refusal};
+use crate::clock::Timestamp;
 
 /// What an Event says, reduced to a bounded value.
 #[derive(Clone, Debug, PartialEq)]
@@ -124,16 +86,4 @@ impl SlimEvent {
     pub fn key(&self) -> (String, String) {
         (self.metadata.namespace.clone().unwrap_or_default(), self.metadata.name.clone().unwrap_or_default())
     }
-}
-
-/// What the previous instance's log tail says, reduced to a bounded value
-/// ([`crate::parse::classify_log`]). The text itself is never kept nor exported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LogHint {
-    PermissionDenied,
-    ConfigError,
-    DependencyUnavailable,
-    OutOfMemory,
-    Segfault,
-    Crash,
 }

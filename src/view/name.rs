@@ -3,6 +3,8 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use crate::sync::lock_unpoisoned;
+
 /// Longest name kept from an event or message (object names are at most 253 bytes).
 pub const MAX_NAME_BYTES: usize = 253;
 
@@ -16,7 +18,7 @@ pub type Name = Arc<str>;
 pub fn intern(s: &str) -> Name {
     let s = truncated(s);
     static TABLE: std::sync::OnceLock<Mutex<(HashSet<Name>, usize)>> = std::sync::OnceLock::new();
-    let mut table = TABLE.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut table = lock_unpoisoned(TABLE.get_or_init(Default::default));
     if let Some(name) = table.0.get(s) {
         return name.clone();
     }

@@ -2,129 +2,24 @@
 //!
 //! Nothing here parses text or talks to the API: [`crate::decode`] builds these from the
 //! Pod JSON, [`crate::history`] carries a container's history from one version to the
-//! next. Free text never reaches these types; label values come from closed enums whose
-//! unknown values are `Other`.
-
-use std::fmt;
+//! next. Free text never reaches these types; label values come from the closed sets of
+//! `labels.rs`.
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 
-use super::event::PullFailure;
+use super::labels::{
+    ContainerType, Disruption, EvictionResource, Hint, MissingObject, PullFailure, TerminationReason, WaitingReason,
+};
 use super::name::{Name, intern};
-
-/// Seconds since the Unix epoch.
-pub type Timestamp = i64;
+use crate::clock::Timestamp;
 
 /// The kubelet's back-off reset window: a container that ran this long is no longer looping.
 pub const BACKOFF_RESET_SECONDS: i64 = 600;
 
 /// The API's default `terminationGracePeriodSeconds`.
 pub const DEFAULT_GRACE_SECONDS: u32 = 30;
-
-/// Declares a bounded label enum with its string form, parsed case-sensitively with an
-/// `Other` fallback so unknown values from the API never become label values.
-macro_rules! bounded_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant,)+ Other }
-        impl $name {
-            /// Every value, `Other` last: the documented label set.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+ $name::Other];
-            /// The label value.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text,)+ $name::Other => "other" }
-            }
-            /// Parses the API's string; anything unknown is `Other`.
-            pub fn parse(s: &str) -> Self {
-                match s { $($text => $name::$variant,)+ _ => $name::Other }
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
-        }
-    };
-}
-
-bounded_enum! {
-    /// `state.waiting.reason`, bounded to the reasons the kubelet and runtimes set.
-    WaitingReason {
-        ContainerCreating => "ContainerCreating",
-        PodInitializing => "PodInitializing",
-        CrashLoopBackOff => "CrashLoopBackOff",
-        ErrImagePull => "ErrImagePull",
-        ImagePullBackOff => "ImagePullBackOff",
-        ImageInspectError => "ImageInspectError",
-        ErrImageNeverPull => "ErrImageNeverPull",
-        InvalidImageName => "InvalidImageName",
-        RegistryUnavailable => "RegistryUnavailable",
-        CreateContainerConfigError => "CreateContainerConfigError",
-        CreateContainerError => "CreateContainerError",
-        RunContainerError => "RunContainerError",
-        PreStartHookError => "PreStartHookError",
-        PostStartHookError => "PostStartHookError",
-        SignatureValidationFailed => "SignatureValidationFailed",
-        ErrImageNotEnsured => "ErrImageNotEnsured",
-        RestartingAllContainers => "RestartingAllContainers",
-    }
-}
-
-bounded_enum! {
-    /// `terminated.reason`, bounded to the reasons runtimes and the kubelet set.
-    TerminationReason {
-        OomKilled => "OOMKilled",
-        Error => "Error",
-        Completed => "Completed",
-        StartError => "StartError",
-        ContainerCannotRun => "ContainerCannotRun",
-        ContainerStatusUnknown => "ContainerStatusUnknown",
-        DeadlineExceeded => "DeadlineExceeded",
-        Evicted => "Evicted",
-        Unknown => "Unknown",
-        RestartingAllContainers => "RestartingAllContainers",
-    }
-}
-
-bounded_enum! {
-    /// Why the node or the control plane ended, or is ending, a pod: none of these is a
-    /// failure of the app. Read from `status.reason` and the `DisruptionTarget` condition
-    /// (`crate::decode`'s `disruption_of` holds the rule).
-    Disruption {
-        Evicted => "evicted",
-        ApiEvicted => "api_evicted",
-        NodeShutdown => "node_shutdown",
-        Preempted => "preempted",
-        DeadlineExceeded => "deadline_exceeded",
-        AdmissionRejected => "admission_rejected",
-        NodeLost => "node_lost",
-    }
-}
-
-bounded_enum! {
-    /// What a node-pressure eviction names in its message: the node's resource, or the
-    /// pod's own ephemeral-storage limit (a container's, the pod's, or an `emptyDir`'s).
-    EvictionResource {
-        Memory => "memory",
-        EphemeralStorage => "ephemeral_storage",
-        Pids => "pids",
-        StorageLimit => "ephemeral_storage_limit",
-    }
-}
-
-bounded_enum! {
-    /// Why a controller could not create a pod (a `FailedCreate` Event of its ReplicaSet,
-    /// StatefulSet, DaemonSet or Job): a ResourceQuota, Pod Security admission, an
-    /// admission webhook, a LimitRange, a ServiceAccount that does not exist.
-    Refusal {
-        Quota => "quota",
-        PodSecurity => "pod_security",
-        Webhook => "webhook",
-        LimitRange => "limit_range",
-        ServiceAccount => "service_account",
-    }
-}
 
 /// What a pod's own status says of trouble that is not a container's: boxed in
 /// [`SlimPod`], as most pods have none.
@@ -143,102 +38,6 @@ pub struct PodTrouble {
     /// Since when `PodReadyToStartContainers` (1.29+; `PodHasNetwork` in 1.25–1.28) is
     /// `False`: the pod's sandbox is not ready.
     pub sandbox_not_ready_since: Option<Timestamp>,
-}
-
-impl WaitingReason {
-    /// Image pull problems: the container never ran.
-    pub fn is_image_problem(self) -> bool {
-        use WaitingReason::*;
-        matches!(
-            self,
-            ErrImagePull
-                | ImagePullBackOff
-                | ImageInspectError
-                | ErrImageNeverPull
-                | InvalidImageName
-                | RegistryUnavailable
-                | SignatureValidationFailed
-                | ErrImageNotEnsured
-        )
-    }
-}
-
-impl TerminationReason {
-    /// The runtime or the node lost the container or could not start it: `StartError`
-    /// (containerd, exit 128), `ContainerStatusUnknown` (the kubelet, 137: the container
-    /// could not be located) and `Unknown` (containerd, 255: its state was lost).
-    pub fn is_runtime_problem(self) -> bool {
-        matches!(self, Self::StartError | Self::ContainerStatusUnknown | Self::Unknown)
-    }
-}
-
-/// Where a container is declared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ContainerType {
-    Regular,
-    Init,
-    /// An init container with `restartPolicy: Always`.
-    Sidecar,
-    Ephemeral,
-}
-
-impl ContainerType {
-    pub const ALL: &'static [ContainerType] = &[Self::Regular, Self::Init, Self::Sidecar, Self::Ephemeral];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Regular => "regular",
-            Self::Init => "init",
-            Self::Sidecar => "sidecar",
-            Self::Ephemeral => "ephemeral",
-        }
-    }
-}
-
-/// What a waiting or termination message says, reduced to a bounded value.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Hint {
-    #[default]
-    None,
-    /// `exec: "x": executable file not found in $PATH` / `no such file or directory`.
-    ExecutableNotFound,
-    /// `permission denied` at exec.
-    PermissionDenied,
-    /// `exec format error`: an image built for another architecture.
-    ExecFormatError,
-    /// `CreateContainerConfigError` for the container's security context: `runAsNonRoot`
-    /// with an image that runs as root, or a user name where a number is needed.
-    SecurityContext,
-    /// `CreateContainerConfigError` that names no missing object and no security context:
-    /// the kubelet could not build the container's config from its spec (a `subPath`, an
-    /// env var, a device).
-    InvalidConfig,
-}
-
-/// The kind of object a pod waits for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ObjectKind {
-    ConfigMap,
-    Secret,
-    Pvc,
-}
-
-impl ObjectKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ConfigMap => "configmap",
-            Self::Secret => "secret",
-            Self::Pvc => "pvc",
-        }
-    }
-}
-
-/// A ConfigMap, Secret or PVC that a pod needs and the cluster doesn't have.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MissingObject {
-    pub kind: ObjectKind,
-    pub name: String,
-    /// Set when the object exists but a key in it doesn't.
-    pub key: Option<String>,
 }
 
 /// A container's `state.waiting`, reduced.
@@ -407,27 +206,17 @@ impl Streak {
     }
 }
 
-/// Terminations counted by reason (`OOMKilled`, `Error`, `Completed`, `StartError`, other).
+/// Terminations counted by reason, at their slots in [`TerminationReason::COUNTED`].
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Terminations(pub [u32; 5]);
+pub struct Terminations(pub [u32; TerminationReason::COUNTED.len()]);
 
 impl Terminations {
-    pub const REASONS: [&'static str; 5] = ["OOMKilled", "Error", "Completed", "StartError", "other"];
-    fn slot(reason: TerminationReason) -> usize {
-        match reason {
-            TerminationReason::OomKilled => 0,
-            TerminationReason::Error => 1,
-            TerminationReason::Completed => 2,
-            TerminationReason::StartError => 3,
-            _ => 4,
-        }
-    }
     pub fn add(&mut self, reason: TerminationReason, n: u64) {
-        let slot = &mut self.0[Self::slot(reason)];
+        let slot = &mut self.0[reason.counted_slot()];
         *slot = slot.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
     }
     pub fn get(&self, reason: TerminationReason) -> u64 {
-        u64::from(self.0[Self::slot(reason)])
+        u64::from(self.0[reason.counted_slot()])
     }
     /// Nothing counted yet.
     pub fn is_empty(&self) -> bool {
@@ -480,7 +269,7 @@ static NO_HISTORY: History = History {
     long_run_failures: 0,
     fast_restarts: 0,
     loop_since: None,
-    terminations: Terminations([0; 5]),
+    terminations: Terminations([0; TerminationReason::COUNTED.len()]),
     end_seen: false,
     last_backoff_seconds: None,
     streak: None,

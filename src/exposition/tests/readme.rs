@@ -1,0 +1,53 @@
+//! The README's reference table against the code: a row for every family, its labels, and
+//! every value a bounded label can take.
+
+use crate::exposition::families::{self, Family};
+
+/// The labels column of `family`'s row in the README's reference table.
+fn readme_labels_column<'a>(readme: &'a str, family: &Family) -> &'a str {
+    let (name, kind) = (family.name, family.kind.as_str());
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{name}` | {kind} |")))
+        .unwrap_or_else(|| panic!("README lacks a row for {name} ({kind})"));
+    row.split('|').nth(3).unwrap_or_default()
+}
+
+#[test]
+fn every_family_is_documented_in_the_readme() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    for family in families::ALL {
+        let name = family.name;
+        // The labels column names each label of the family beyond the container's, in backticks.
+        let column = readme_labels_column(&readme, family);
+        let documented: Vec<&str> = column.split('`').skip(1).step_by(2).collect();
+        let own = match family.labels.strip_prefix(families::CONTAINER) {
+            Some(extra) => extra,
+            None => family.labels,
+        };
+        assert_eq!(documented, own, "README's labels of {name}");
+    }
+}
+
+/// The README's table lists every value of the bounded labels the code can give.
+#[test]
+fn every_label_value_is_documented_in_the_readme() {
+    use crate::verdict::{Cause, DelaySource};
+    use crate::view::{TerminationReason, WaitingReason};
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let values_of = |family: &Family| -> Vec<String> {
+        let column = readme_labels_column(&readme, family);
+        let after = column.split_once(" = ").map_or("", |(_, v)| v);
+        after.split(',').map(|v| v.trim().to_string()).take_while(|v| !v.contains('`')).collect()
+    };
+    let check = |family: &Family, values: Vec<&str>| {
+        let documented = values_of(family);
+        for v in values {
+            assert!(documented.iter().any(|d| d == v), "README's row of {} lacks {v}", family.name);
+        }
+    };
+    check(&families::PROBABLE_CAUSE, Cause::ALL.iter().map(|c| c.as_str()).collect());
+    check(&families::WAITING_REASON, WaitingReason::ALL.iter().map(|r| r.as_str()).collect());
+    check(&families::LAST_REASON, TerminationReason::ALL.iter().map(|r| r.as_str()).collect());
+    check(&families::BACKOFF_DELAY, DelaySource::ALL.iter().map(|s| s.as_str()).collect());
+}
