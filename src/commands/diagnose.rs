@@ -10,9 +10,12 @@ use kube::api::ListParams;
 use serde::Serialize;
 use serde_json::json;
 
+use super::read::{list_all, read_logs};
+use super::scan::{Row, row, rows_table};
 use super::snapshot::{Logs, Snapshot, container_key};
-use super::{Row, list_all, opt, read_logs, row, rows_table, signal_name};
+use super::table::opt;
 use crate::config::Output;
+use crate::parse::signal_name;
 use crate::verdict::{Cause, missing_objects_of, pull_failure};
 use crate::view::{Probe, SlimEvent, SlimPod, TerminationReason, Timestamp};
 use crate::watch::one_pod_event_fields;

@@ -2,10 +2,12 @@
 
 use serde::Serialize;
 
+use super::read::{list_all, read_logs};
 use super::snapshot::{Logs, Snapshot, container_key};
-use super::{list_all, opt, read_logs, rfc3339, signal_name, table};
+use super::table::{opt, rfc3339, table};
 use crate::config::Output;
 use crate::log_fetch::worth_reading;
+use crate::parse::signal_name;
 use crate::verdict::{Cause, ContainerReport};
 use crate::view::{SlimContainer, SlimEvent, SlimPod, State, Timestamp};
 use crate::watch::{Scope, scoped_api};

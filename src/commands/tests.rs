@@ -9,9 +9,12 @@ use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
 use serde_json::Value;
 
 use super::scan::rows;
+use super::snapshot::{Logs, ReadLog};
 use super::snapshot::{Snapshot, container_key};
-use super::*;
+use super::{Diagnosis, render_diagnosis, render_scan};
 use crate::config::Output;
+use crate::log_fetch::fetch_result;
+use crate::parse::classify_log;
 use crate::view::{SlimEvent, SlimPod, Timestamp};
 
 fn fixture(name: &str) -> Value {
