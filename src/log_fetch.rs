@@ -2,7 +2,7 @@
 //!
 //! When a container has a new failed termination, the log tail of the instance that
 //! ended is fetched once (`tailLines` and `limitBytes` capped, a cluster-wide rate limit),
-//! reduced to a [`LogHint`] by [`classify_log`] and dropped: the text is never kept, logged at info level, or
+//! reduced to a [`LogHint`](crate::view::LogHint) by [`classify_log`] and dropped: the text is never kept, logged at info level, or
 //! exported.
 //!
 //! Which instance's log that is, as a real kubelet reports a crash: a container that dies

@@ -46,8 +46,8 @@ use text::Text;
 /// caches, then the exporter's own.
 ///
 /// The encoder is hand-written rather than prometheus-client's: at 100,000 pods it writes
-/// about 700,000 series, so the lines every pod has are pre-rendered at ingest
-/// ([`PodLines`]), and each troubled container's label set is rendered once and reused by
+/// hundreds of thousands of series (BENCHMARKS.md, "Series and scrape size per mode"), so
+/// the lines every pod has are pre-rendered at ingest ([`PodLines`](crate::view::PodLines)), and each troubled container's label set is rendered once and reused by
 /// every family (BENCHMARKS.md has the figures).
 fn render(source: &PodSource, self_metrics: &Registry, process: &ProcessStats, text: &mut Text) -> std::io::Result<()> {
     let now = (source.clock)();

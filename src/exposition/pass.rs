@@ -20,7 +20,7 @@ use crate::view::{Disruption, EvictionResource, ObjectKind, SlimContainer, SlimP
 /// Events), each with its label set rendered once; the missing objects; the aggregates.
 /// Healthy containers leave nothing behind, so a render's memory follows the troubled.
 pub(super) struct Pass<'a> {
-    /// Every pod's [`PodLines`] text, in the order of `pods`.
+    /// Every pod's [`PodLines`](crate::view::PodLines) text, in the order of `pods`.
     pub(super) lines: Vec<Cow<'a, [u8]>>,
     /// With `--skip-quiet-containers`, whether each pod of `lines` exports its lines (empty:
     /// all do).

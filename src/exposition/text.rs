@@ -147,16 +147,7 @@ fn push_value(buf: &mut Vec<u8>, value: Value) {
     }
 }
 
-/// The lines every pod has (its restart counters and its workload), pre-rendered when the
-/// pod is ingested, as kube-state-metrics does: a render then copies them from one block
-/// per pod instead of gathering names from all over the heap.
-///
-/// `text` starts with two offsets (four bytes each, little-endian): where the containers
-/// begin and where the workload begins. Then come the pod's escaped label pairs; then one
-/// entry per container: the length of its `,container="…"` pair (two bytes), its type (an
-/// index into [`ContainerType::ALL`]), its restart count (four bytes) and the pair; then
-/// the workload's tail `,workload_kind=…} 1\n`. A pair is at most 520 bytes: names are
-/// cut to 253.
+/// Writing samples and families (the pre-rendered lines' layout is `exposition::lines`').
 impl Text<'_> {
     /// One pre-rendered sample: `name{`, then the given pieces of the label set, value and newline.
     pub(super) fn line(&mut self, family: &Family, pieces: &[&[u8]]) -> std::io::Result<()> {
