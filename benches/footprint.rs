@@ -36,9 +36,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crashloop_exporter::view::SlimPod;
-use crashloop_exporter::{Exposition, Format, PodSource, SelfMetrics};
-use crashloop_exporter::{PodIngest, Shard, prerender};
+use crashloop_exporter::internals::view::SlimPod;
+use crashloop_exporter::internals::{Exposition, Format, PodSource, SelfMetrics};
+use crashloop_exporter::internals::{PodIngest, Shard, prerender};
 use crashloop_testbed::measure::median;
 use crashloop_testbed::stream_pod;
 use k8s_openapi::api::core::v1::Pod;
@@ -161,7 +161,7 @@ const MODES: [&str; 3] = ["default", "healthy-container-details", "skip-quiet-co
 fn child_slim(dir: std::path::PathBuf, n: usize, mode_name: &str) {
     let (healthy_details, skip_quiet) = mode(mode_name);
     let self_metrics = SelfMetrics::default();
-    let events = crashloop_exporter::SharedEvents::default();
+    let events = crashloop_exporter::internals::SharedEvents::default();
     let clock: crashloop_exporter::Clock = Arc::new(|| NOW);
     let (cache, ingest) =
         PodIngest::new(Shard::default(), self_metrics.clone(), events.clone(), clock.clone(), prerender);
@@ -216,7 +216,7 @@ fn child_slim(dir: std::path::PathBuf, n: usize, mode_name: &str) {
 /// The stream listed into a fresh cache, and the exposition over it in the given mode.
 fn listed_exposition(dir: std::path::PathBuf, healthy_details: bool, skip_quiet: bool) -> Exposition {
     let self_metrics = SelfMetrics::default();
-    let events = crashloop_exporter::SharedEvents::default();
+    let events = crashloop_exporter::internals::SharedEvents::default();
     let clock: crashloop_exporter::Clock = Arc::new(|| NOW);
     let (cache, mut ingest) =
         PodIngest::new(Shard::default(), self_metrics.clone(), events.clone(), clock.clone(), prerender);

@@ -74,16 +74,16 @@ pub struct ScanArgs {
 }
 
 impl ScanArgs {
-    /// The cluster flags with the namespaces `scan` looks at, chosen as kubectl chooses
-    /// them: those named with `-n`; all with `-A` or `--exclude-namespace` (which applies to
-    /// all); else `context_namespace`, the kubeconfig context's (or `default`).
-    pub fn scoped(&self, context_namespace: &str) -> ClusterArgs {
+    /// The scopes `scan` lists, with the namespaces chosen as kubectl chooses them: those
+    /// named with `-n`; all with `-A` or `--exclude-namespace` (which applies to all); else
+    /// `context_namespace`, the kubeconfig context's (or `default`). Every shard.
+    pub fn scopes(&self, context_namespace: &str) -> Vec<crate::watch::Scope> {
         let mut cluster = self.cluster.clone();
         let all = self.all_namespaces || !cluster.exclude_namespaces.is_empty();
         if cluster.namespaces.is_empty() && !all {
             cluster.namespaces = vec![context_namespace.to_string()];
         }
-        cluster
+        cluster.scopes(crate::store::Shard::default())
     }
 }
 
@@ -436,9 +436,7 @@ mod tests {
         let scopes = |a: &[&str]| match Cli::try_parse_from([&["crashloop-exporter", "scan"], a].concat())
             .map(Cli::into_command)
         {
-            Ok(Command::Scan(s)) => {
-                Ok(s.scoped("team-a").scopes(crate::store::Shard::default()).into_iter().map(|s| s.namespace).collect())
-            }
+            Ok(Command::Scan(s)) => Ok(s.scopes("team-a").into_iter().map(|s| s.namespace).collect()),
             other => Err(format!("{other:?}")),
         };
         let some = |v: &[&str]| Ok(v.iter().map(|n| Some(n.to_string())).collect::<Vec<_>>());

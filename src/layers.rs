@@ -34,6 +34,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("commands", 12),
     ("telemetry", 12),
     ("serve", 13),
+    ("internals", 14),
 ];
 
 fn layer(module: &str) -> Option<u8> {

@@ -34,14 +34,16 @@ mod event_counts;
 mod exposition;
 mod history;
 mod http;
+#[doc(hidden)]
+pub mod internals;
 mod log_fetch;
-pub mod parse;
+mod parse;
 mod serve;
 mod store;
 mod sync;
 mod telemetry;
 mod verdict;
-pub mod view;
+mod view;
 mod watch;
 mod webconfig;
 
@@ -50,20 +52,11 @@ mod fixtures;
 #[cfg(test)]
 mod layers;
 
+// The surface: what the binary uses.
 pub use clock::{Clock, now};
 pub use commands::{Diagnosis, Row, diagnose, render_diagnosis, render_scan, scan};
-pub use config::{
-    Cli, ClusterArgs, Command, DiagnoseArgs, LogArgs, Output, ScanArgs, ServeArgs, display_name, kubeconfig_paths,
-    merge_kubeconfigs,
-};
-pub use counters::SelfMetrics;
+pub use config::{Cli, ClusterArgs, Command, DiagnoseArgs, LogArgs, Output, ScanArgs, ServeArgs, display_name};
 pub use error::Error;
-pub use event_counts::{ContainerEvents, EventCounts, Outcome, PodEvents, RECORD_GRACE_SECONDS};
-pub use exposition::{Exposition, Format, PodSource, ProcessStats, families, prerender};
-pub use history::track;
-pub use log_fetch::{fetch_termination_log, worth_reading};
 pub use serve::serve;
-pub use store::{EventIngest, LogHints, PodCache, PodIngest, Prerender, Shard, SharedEvents};
 pub use telemetry::init as init_logging;
-pub use verdict::{Backoff, Cause, ContainerReport, DelaySource, assess, is_quiet};
-pub use webconfig::{WebConfig, load as load_web_config};
+pub use watch::Scope;

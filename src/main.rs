@@ -44,7 +44,7 @@ async fn scan(args: ScanArgs) -> Result<ExitCode, Error> {
     crashloop_exporter::init_logging(&args.log)?;
     let client = args.cluster.client().await?;
     // Without -n or -A, the context's namespace, as kubectl.
-    let scopes = args.scoped(client.default_namespace()).scopes(crashloop_exporter::Shard::default());
+    let scopes = args.scopes(client.default_namespace());
     let rows = crashloop_exporter::scan(&client, &scopes, args.logs, crashloop_exporter::now()).await?;
     print!("{}", crashloop_exporter::render_scan(&rows, args.output));
     Ok(if rows.iter().any(|r| r.crashlooping) { ExitCode::from(1) } else { ExitCode::SUCCESS })

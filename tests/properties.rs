@@ -12,9 +12,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use checks::{MAX_NAME_BYTES, NOW};
-use crashloop_exporter::parse;
-use crashloop_exporter::view::{ObjectKind, Probe, Signal, SlimEvent, SlimPod, Target, TerminationReason};
-use crashloop_exporter::{EventCounts, track};
+use crashloop_exporter::internals::parse;
+use crashloop_exporter::internals::view::{ObjectKind, Probe, Signal, SlimEvent, SlimPod, Target, TerminationReason};
+use crashloop_exporter::internals::{EventCounts, track};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

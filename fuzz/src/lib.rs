@@ -3,14 +3,14 @@
 //! Event pipelines, on one input and asserts what must hold for every input. The first thing
 //! that must hold is that nothing panics.
 
-use crashloop_exporter::parse;
-use crashloop_exporter::view::{
+use crashloop_exporter::internals::parse;
+use crashloop_exporter::internals::view::{
     LogHint, MissingObject, ObjectKind, Probe, Signal, SlimEvent, SlimPod, Target, Timestamp,
 };
-use crashloop_exporter::{ContainerEvents, EventCounts, Outcome, PodEvents, assess, track};
+use crashloop_exporter::internals::{ContainerEvents, EventCounts, Outcome, PodEvents, assess, track};
 
 /// Longest name the exporter keeps from free text or from an unvalidated field.
-pub use crashloop_exporter::view::MAX_NAME_BYTES;
+pub use crashloop_exporter::internals::view::MAX_NAME_BYTES;
 
 /// A fixed "now" (2026-11-24T10:00:00Z), so that a failure replays the same way.
 pub const NOW: Timestamp = 1_795_514_400;
@@ -102,7 +102,7 @@ pub fn pod_json(data: &[u8]) {
                         r.container
                             .state
                             .waiting()
-                            .is_some_and(|w| w.reason == crashloop_exporter::view::WaitingReason::CrashLoopBackOff)
+                            .is_some_and(|w| w.reason == crashloop_exporter::internals::view::WaitingReason::CrashLoopBackOff)
                     );
                 }
             }
@@ -110,8 +110,8 @@ pub fn pod_json(data: &[u8]) {
     }
     for p in [&first, &next] {
         // A quiet pod is skipped by the render's scan: it must have nothing to add, at any time.
-        let _ = crashloop_exporter::prerender(p);
-        if crashloop_exporter::is_quiet(p) {
+        let _ = crashloop_exporter::internals::prerender(p);
+        if crashloop_exporter::internals::is_quiet(p) {
             for now in [NOW, NOW + 30, NOW + 86_400] {
                 let reports = assess(p, None, &|_| Some(LogHint::Crash), now, false);
                 assert!(
@@ -185,7 +185,7 @@ pub fn event_json(data: &[u8]) {
         counts.baseline = false;
     }
     let _ = counts.snapshot();
-    counts.collect_garbage(NOW + crashloop_exporter::RECORD_GRACE_SECONDS, |_, name| name.len() % 2 == 0);
+    counts.collect_garbage(NOW + crashloop_exporter::internals::RECORD_GRACE_SECONDS, |_, name| name.len() % 2 == 0);
 }
 
 fn not_backwards(before: &PodEvents, after: &PodEvents) {

@@ -4,9 +4,9 @@
 //! exporter's side, beside `simulator.rs` (the same model played against the apiserver),
 //! because the test bed depends on nothing it tests.
 
-use crashloop_exporter::parse::parse_go_duration;
-use crashloop_exporter::view::{ContainerType, Phase, SlimPod, State as Slim, TerminationReason, WaitingReason};
-use crashloop_exporter::{Cause, ContainerReport, DelaySource, assess, track};
+use crashloop_exporter::internals::parse::parse_go_duration;
+use crashloop_exporter::internals::view::{ContainerType, Phase, SlimPod, State as Slim, TerminationReason, WaitingReason};
+use crashloop_exporter::internals::{Cause, ContainerReport, DelaySource, assess, track};
 use crashloop_testbed as testbed;
 use crashloop_testbed::sim::{
     BackoffCurve, CONTAINER, Lifecycle, PodPlan, SIDECAR, Scenario, State, Status, Subject, Which, go_duration,

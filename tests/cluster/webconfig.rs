@@ -429,7 +429,7 @@ async fn the_example_web_config_loads_and_its_user_is_changeme() {
     fs::copy(dir.join("server.key"), dir.join("tls/tls.key")).expect("key");
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/web-config.example.yml");
     fs::copy(&example, dir.join("web.yml")).expect("example");
-    let config = match crashloop_exporter::load_web_config(&dir.join("web.yml")) {
+    let config = match crashloop_exporter::internals::load_web_config(&dir.join("web.yml")) {
         Ok(config) => config,
         Err(e) => panic!("docs/web-config.example.yml does not load: {e}"),
     };
