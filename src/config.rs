@@ -8,14 +8,14 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Default listen address. Prometheus' exporter port range (9100-9999) is fully
 /// allocated, so the port sits outside it, clear of the Kubernetes components (10249-10259).
-pub const DEFAULT_LISTEN: &str = "0.0.0.0:10743";
+pub(crate) const DEFAULT_LISTEN: &str = "0.0.0.0:10743";
 
 /// The server-side timeout of a watch, kube's default: the API server ends each watch
 /// after this many seconds and the watcher resumes it.
-pub const DEFAULT_WATCH_TIMEOUT: u32 = 290;
+pub(crate) const DEFAULT_WATCH_TIMEOUT: u32 = 290;
 
 /// How long past the watch timeout a silent connection is taken for a stall.
-pub const STALL_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
+pub(crate) const STALL_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -166,14 +166,14 @@ pub fn display_name(argv0: Option<&OsStr>) -> String {
 
 /// The kubeconfig files a `--kubeconfig` or `$KUBECONFIG` value names: separated as
 /// `$PATH` is (`:`), empty entries left out, as kubectl reads `$KUBECONFIG`.
-pub fn kubeconfig_paths(value: &OsStr) -> Vec<PathBuf> {
+pub(crate) fn kubeconfig_paths(value: &OsStr) -> Vec<PathBuf> {
     std::env::split_paths(value).filter(|p| !p.as_os_str().is_empty()).collect()
 }
 
 /// Kubeconfigs merged as kubectl merges the files of `$KUBECONFIG`: the first to set a
 /// value or a named cluster, user or context wins, and what later files say of it is
 /// dropped (kube's [`Kubeconfig::merge`](kube::config::Kubeconfig::merge) keeps the rules).
-pub fn merge_kubeconfigs(
+pub(crate) fn merge_kubeconfigs(
     configs: impl IntoIterator<Item = kube::config::Kubeconfig>,
 ) -> Result<kube::config::Kubeconfig, crate::Error> {
     configs

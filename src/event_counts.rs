@@ -72,7 +72,7 @@ pub struct Refused {
 }
 
 /// `(namespace, workload kind, workload name)`.
-pub type WorkloadKey = (String, String, String);
+pub(crate) type WorkloadKey = (String, String, String);
 
 /// What became of one Event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

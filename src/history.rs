@@ -145,7 +145,7 @@ fn advance(prev: &History, c: &SlimContainer, now: Timestamp, life: PodLifecycle
 }
 
 /// Seconds the current instance has been running.
-pub fn running_for(c: &SlimContainer, now: Timestamp) -> Option<i64> {
+pub(crate) fn running_for(c: &SlimContainer, now: Timestamp) -> Option<i64> {
     match c.state {
         State::Running { started_at: Some(t) } => Some(now - t),
         _ => None,
@@ -159,10 +159,10 @@ fn recovered_now(c: &SlimContainer, now: Timestamp) -> bool {
 /// How long a workload's counts outlive its last pod: as long as the longest window the
 /// alerts count restarts in (`restartsSlowWindow`), so a slow loop across pod replacements
 /// keeps its series; then a deleted workload (a bare pod, a finished Job) is forgotten.
-pub const WORKLOAD_HISTORY_IDLE_SECONDS: i64 = 6 * 3600;
+pub(crate) const WORKLOAD_HISTORY_IDLE_SECONDS: i64 = 6 * 3600;
 
 /// A workload: namespace, kind and name.
-pub type WorkloadId = (Box<str>, Name, Name);
+pub(crate) type WorkloadId = (Box<str>, Name, Name);
 
 /// The restarts and terminations of a workload's containers this process has counted.
 #[derive(Clone, Debug, Default, PartialEq)]

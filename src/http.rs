@@ -47,7 +47,7 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// How long a new connection waits for the idle one it replaces to close its socket.
 const EVICTION_WAIT: Duration = Duration::from_secs(1);
 /// Default of `--web.max-connections`.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 64;
 const LANDING: &str = r#"<!doctype html>
 <html><head><title>crashloop-exporter</title></head>
 <body><h1>crashloop-exporter</h1>
@@ -58,7 +58,7 @@ const LANDING: &str = r#"<!doctype html>
 
 /// What the endpoints serve from.
 #[derive(Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     pub exposition: Arc<crate::exposition::Exposition>,
     /// Set once every cache has completed its first list.
     pub ready: Arc<AtomicBool>,
@@ -66,13 +66,13 @@ pub struct AppState {
 
 /// The exposition format and encoding a scrape asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Negotiated {
+pub(crate) struct Negotiated {
     pub openmetrics: bool,
     pub gzip: bool,
 }
 
 /// Reads the `Accept` and `Accept-Encoding` headers.
-pub fn negotiate(accept: Option<&str>, accept_encoding: Option<&str>) -> Negotiated {
+pub(crate) fn negotiate(accept: Option<&str>, accept_encoding: Option<&str>) -> Negotiated {
     let openmetrics = accept.is_some_and(|a| {
         a.split(',').any(|part| {
             let mut fields = part.split(';').map(str::trim);
@@ -152,14 +152,14 @@ async fn route(state: AppState, req: Request<Incoming>) -> Response<Body> {
 }
 
 /// Binds the listener; a separate step so a bad address fails before the watches start.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, crate::Error> {
+pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, crate::Error> {
     TcpListener::bind(addr).await.map_err(|e| crate::Error::Listen(addr, e))
 }
 
 /// How connections are served: how many at once, and TLS, basic auth and extra headers
 /// from the web config file.
 #[derive(Clone)]
-pub struct Listening {
+pub(crate) struct Listening {
     pub max_connections: usize,
     pub web: Arc<WebConfig>,
 }
@@ -390,7 +390,12 @@ where
 }
 
 /// Serves until `shutdown` resolves, then lets open requests finish for up to 5 seconds.
-pub async fn serve(listener: TcpListener, state: AppState, listening: Listening, shutdown: impl Future<Output = ()>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    listening: Listening,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let connections = Connections::new(listening.max_connections);
     let tls = listening.web.tls.clone().map(tokio_rustls::TlsAcceptor::from);

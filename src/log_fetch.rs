@@ -30,11 +30,11 @@ use crate::store::{LogHints, LogRead, PodCache};
 use crate::view::{SlimContainer, SlimPod, State};
 
 /// Lines and bytes read from the previous instance's log.
-pub const TAIL_LINES: i64 = 100;
-pub const LIMIT_BYTES: i64 = 64 * 1024;
+pub(crate) const TAIL_LINES: i64 = 100;
+pub(crate) const LIMIT_BYTES: i64 = 64 * 1024;
 
 /// The result label of `crashloop_exporter_log_fetches_total`.
-pub fn fetch_result(err: &kube::Error) -> &'static str {
+pub(crate) fn fetch_result(err: &kube::Error) -> &'static str {
     match err {
         kube::Error::Api(s) if s.code == 400 || s.code == 404 => "not_found",
         kube::Error::Api(s) if s.code == 401 || s.code == 403 => "forbidden",
@@ -67,7 +67,7 @@ pub fn worth_reading(pod: &SlimPod, c: &SlimContainer) -> bool {
 }
 
 /// The containers of `pods` whose latest termination is worth reading and not read yet.
-pub fn to_read<'a>(
+pub(crate) fn to_read<'a>(
     hints: &'a LogHints,
     pods: &'a [Arc<SlimPod>],
 ) -> impl Iterator<Item = (&'a SlimPod, &'a SlimContainer)> + 'a {
@@ -79,7 +79,7 @@ pub fn to_read<'a>(
 /// Records what one fetch of a container's termination log gave: the hint of its text,
 /// or after a failed fetch the hint held so far; the result is counted. The text is
 /// dropped here.
-pub fn record_fetch(
+pub(crate) fn record_fetch(
     hints: &LogHints,
     fetches: &Family<ResultLabels, Counter>,
     pod: &SlimPod,
@@ -102,7 +102,7 @@ pub fn record_fetch(
 }
 
 /// Watches the caches for new terminations and fetches their logs, at most `per_second`.
-pub async fn run(
+pub(crate) async fn run(
     client: kube::Client,
     caches: Vec<PodCache>,
     hints: LogHints,

@@ -29,7 +29,7 @@ pub type SharedEvents = Arc<Mutex<EventCounts>>;
 
 /// Each workload's counts across its pods' deletions, shared by the pod ingest (writes)
 /// and scrapes (read).
-pub type SharedWorkloads = Arc<Mutex<WorkloadHistory>>;
+pub(crate) type SharedWorkloads = Arc<Mutex<WorkloadHistory>>;
 
 /// How often the pod ingest forgets the workloads that have had no pod for long.
 const WORKLOAD_GC_SECONDS: i64 = 60;
@@ -56,12 +56,12 @@ impl Shard {
 }
 
 /// FNV-1a, 64 bits.
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Lamping and Veach's jump consistent hash.
-pub fn jump_hash(mut key: u64, buckets: u32) -> u32 {
+pub(crate) fn jump_hash(mut key: u64, buckets: u32) -> u32 {
     let (mut b, mut j) = (-1i64, 0i64);
     while j < i64::from(buckets) {
         b = j;
@@ -73,7 +73,7 @@ pub fn jump_hash(mut key: u64, buckets: u32) -> u32 {
 
 /// Makes the lines every pod has: the exposition's builder, given to the ingest so that
 /// this layer knows nothing of the text (see [`PodLines`]).
-pub type Prerender = fn(&SlimPod) -> PodLines;
+pub(crate) type Prerender = fn(&SlimPod) -> PodLines;
 
 /// The cache of one scope: its store, and when it was last in sync with the API.
 #[derive(Clone)]
@@ -235,7 +235,7 @@ fn find_pod(caches: &[PodCache], namespace: &str, name: &str) -> Option<Arc<Slim
 /// Applies Event watch events to the shared Event counts: the shard filter, attribution
 /// through the pod caches (an Event of a pod they do not hold is skipped), the baseline of
 /// the first list, self-metrics.
-pub struct EventIngest {
+pub(crate) struct EventIngest {
     caches: Vec<PodCache>,
     state: SharedEvents,
     metrics: SelfMetrics,
@@ -244,17 +244,23 @@ pub struct EventIngest {
 }
 
 impl EventIngest {
-    pub fn new(caches: Vec<PodCache>, state: SharedEvents, metrics: SelfMetrics, shard: Shard, clock: Clock) -> Self {
+    pub(crate) fn new(
+        caches: Vec<PodCache>,
+        state: SharedEvents,
+        metrics: SelfMetrics,
+        shard: Shard,
+        clock: Clock,
+    ) -> Self {
         EventIngest { caches, state, metrics, shard, clock }
     }
 
     /// The pod caches Events are attributed through.
-    pub fn caches(&self) -> &[PodCache] {
+    pub(crate) fn caches(&self) -> &[PodCache] {
         &self.caches
     }
 
     /// Applies one watch event.
-    pub fn apply(&mut self, event: Event<SlimEvent>) {
+    pub(crate) fn apply(&mut self, event: Event<SlimEvent>) {
         const RESOURCE: &str = "events";
         let metrics = &self.metrics;
         let kind = match event {
@@ -298,7 +304,7 @@ impl EventIngest {
     }
 
     /// Drops records of expired Events and of pods the caches no longer hold.
-    pub fn collect_garbage(&self) {
+    pub(crate) fn collect_garbage(&self) {
         let now = (self.clock)();
         lock_unpoisoned(&self.state).collect_garbage(now, |ns, name| find_pod(&self.caches, ns, name).is_some());
     }

@@ -16,19 +16,19 @@ use crate::view::{
 
 /// How close a probe kill must be to a termination to explain it: the kill is recorded
 /// when the kubelet sends SIGTERM, the container ends up to a grace period later.
-pub const PROBE_KILL_WINDOW_SECONDS: i64 = 120;
+pub(crate) const PROBE_KILL_WINDOW_SECONDS: i64 = 120;
 
 /// How long an init container may run before it counts as stuck: the app waits for it (a
 /// `until nc -z db 5432` loop whose database never answers).
-pub const INIT_STUCK_SECONDS: i64 = 600;
+pub(crate) const INIT_STUCK_SECONDS: i64 = 600;
 
 /// How long a pod's sandbox may stay not ready (`PodReadyToStartContainers=False`) before
 /// it counts as failed without a `FailedCreatePodSandBox` Event (expired, or no Events RBAC).
-pub const SANDBOX_STUCK_SECONDS: i64 = 300;
+pub(crate) const SANDBOX_STUCK_SECONDS: i64 = 300;
 
 /// An init container (not a sidecar) that has run [`INIT_STUCK_SECONDS`] or more while
 /// its pod is `Pending`: the app's containers wait for it.
-pub fn stuck_init(pod: &SlimPod, c: &SlimContainer, now: Timestamp) -> bool {
+pub(crate) fn stuck_init(pod: &SlimPod, c: &SlimContainer, now: Timestamp) -> bool {
     c.container_type == ContainerType::Init
         && pod.phase == Phase::Pending
         && !pod.terminating
@@ -101,14 +101,18 @@ impl From<Disruption> for Cause {
 }
 
 /// A ConfigMap, Secret or PVC a container waits for, as `(kind, name)`.
-pub type MissingName = (ObjectKind, String);
+pub(crate) type MissingName = (ObjectKind, String);
 
 /// The one missing-object rule: what container `c` waits for and the cluster does not have,
 /// named by its own waiting message, by the scheduler's message in the pod's
 /// `PodScheduled` condition, or by the pod's Events (`FailedMount`, `Failed`,
 /// `FailedScheduling`) while it has not started: once it runs, those Events are history.
 /// `/metrics`, the cause and `diagnose` all read this.
-pub fn missing_objects_of(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>) -> BTreeSet<MissingName> {
+pub(crate) fn missing_objects_of(
+    pod: &SlimPod,
+    c: &SlimContainer,
+    events: Option<&PodEvents>,
+) -> BTreeSet<MissingName> {
     let mut out: BTreeSet<MissingName> =
         c.state.waiting().and_then(|w| w.missing.as_deref()).map(|o| (o.kind, o.name.clone())).into_iter().collect();
     if matches!(c.state, State::Waiting(_) | State::Unknown) {
@@ -123,7 +127,7 @@ pub fn missing_objects_of(pod: &SlimPod, c: &SlimContainer, events: Option<&PodE
 }
 
 /// What the pod waits for: [`missing_objects_of`] over its containers.
-pub fn missing_objects(pod: &SlimPod, events: Option<&PodEvents>) -> BTreeSet<MissingName> {
+pub(crate) fn missing_objects(pod: &SlimPod, events: Option<&PodEvents>) -> BTreeSet<MissingName> {
     pod.containers.iter().flat_map(|c| missing_objects_of(pod, c, events)).collect()
 }
 
@@ -164,7 +168,7 @@ fn start_blocker(pod: &SlimPod, c: &SlimContainer, events: Option<&PodEvents>, n
 /// that will never restart is the case an on-call engineer must still see. An ephemeral
 /// container (`kubectl debug`) never has one: it is never restarted, and exits with
 /// whatever its shell last ran.
-pub fn is_troubled(
+pub(crate) fn is_troubled(
     pod: &SlimPod,
     c: &SlimContainer,
     crashlooping: bool,
@@ -229,7 +233,7 @@ fn exec_cause(hint: Hint) -> Option<Cause> {
 }
 
 /// The probable cause, decided by the first rule that holds (see the README's table).
-pub fn classify(
+pub(crate) fn classify(
     pod: &SlimPod,
     c: &SlimContainer,
     events: Option<&PodEvents>,
@@ -373,7 +377,7 @@ pub struct ContainerReport<'a> {
 /// `Failed to pull image` Event says more (an Event may be older than the message, or
 /// baselined). `None` when it does not wait on an image. `/metrics` and `diagnose` show
 /// this one answer.
-pub fn pull_failure(c: &SlimContainer, events: Option<&ContainerEvents>) -> Option<PullFailure> {
+pub(crate) fn pull_failure(c: &SlimContainer, events: Option<&ContainerEvents>) -> Option<PullFailure> {
     let w = c.state.waiting().filter(|w| w.reason.is_image_problem())?;
     let from_events = events.and_then(|e| e.pull_failure);
     Some(
@@ -387,7 +391,7 @@ pub fn pull_failure(c: &SlimContainer, events: Option<&ContainerEvents>) -> Opti
 
 /// The back-off state of a container. In a pod marked deleted or finished, the kubelet
 /// restarts nothing: a `CrashLoopBackOff` its last status still shows is no back-off.
-pub fn backoff(pod: &SlimPod, c: &SlimContainer) -> Backoff {
+pub(crate) fn backoff(pod: &SlimPod, c: &SlimContainer) -> Backoff {
     let waiting = c.state.waiting().filter(|w| w.reason == WaitingReason::CrashLoopBackOff && !pod.has_ended(c));
     let Some(w) = waiting else {
         return Backoff { active: false, delay: None, next_restart: None };
@@ -404,7 +408,7 @@ pub fn backoff(pod: &SlimPod, c: &SlimContainer) -> Backoff {
 /// unless `healthy_details` asks for everything. A container with no status yet (a pod
 /// waiting for a node, or for the kubelet's first report) has nothing to detail in any
 /// mode: a batch cluster's pending pods would otherwise pay some thirty series each.
-pub fn needs_detail(c: &SlimContainer, healthy_details: bool) -> bool {
+pub(crate) fn needs_detail(c: &SlimContainer, healthy_details: bool) -> bool {
     if matches!(c.state, State::Unknown) && c.restart_count == 0 && c.history().loop_since.is_none() {
         return false;
     }
@@ -426,7 +430,7 @@ pub fn is_quiet(pod: &SlimPod) -> bool {
 /// all: a container has something to report when it has restarted, gets detail series
 /// (troubled, or [`needs_detail`]), has a non-zero Event counter, or has counted
 /// terminations. The others would only repeat kube-state-metrics' zeros.
-pub fn has_something_to_report(report: &ContainerReport, events: Option<&ContainerEvents>) -> bool {
+pub(crate) fn has_something_to_report(report: &ContainerReport, events: Option<&ContainerEvents>) -> bool {
     let c = report.container;
     c.restart_count > 0
         || report.detailed
@@ -439,7 +443,7 @@ pub fn has_something_to_report(report: &ContainerReport, events: Option<&Contain
 /// With `--skip-quiet-containers`, whether the pod keeps `crashloop_pod_workload_info`:
 /// when one of its containers has something to report (the alert rules join on it), it
 /// waits for a missing object, or its own status says of trouble (a disruption, no node).
-pub fn pod_has_something_to_report(pod: &SlimPod, any_container: bool, missing_objects: bool) -> bool {
+pub(crate) fn pod_has_something_to_report(pod: &SlimPod, any_container: bool, missing_objects: bool) -> bool {
     any_container || missing_objects || pod.trouble.is_some()
 }
 
@@ -451,7 +455,7 @@ fn is_completed(state: &State) -> bool {
 /// container has run for the kubelet's reset window (10 minutes) without a restart. The
 /// tracker clears the loop of a container that has ended ([`SlimPod::has_ended`]: a recovered
 /// init container, a finished Job), so an ended container is never crash-looping.
-pub fn crashlooping(c: &SlimContainer, now: Timestamp) -> bool {
+pub(crate) fn crashlooping(c: &SlimContainer, now: Timestamp) -> bool {
     c.history().loop_since.is_some() && running_for(c, now).is_none_or(|s| s < BACKOFF_RESET_SECONDS)
 }
 

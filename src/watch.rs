@@ -18,7 +18,7 @@ use crate::store::{EventIngest, PodCache, PodIngest, Prerender, Shard, SharedEve
 use crate::view::{SlimEvent, SlimPod};
 
 /// A namespaced resource in one namespace, or in all of them.
-pub fn scoped_api<K>(client: kube::Client, namespace: Option<&str>) -> Api<K>
+pub(crate) fn scoped_api<K>(client: kube::Client, namespace: Option<&str>) -> Api<K>
 where
     K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
 {
@@ -30,18 +30,18 @@ where
 
 /// The field selector of the Event watch and list: Events about Pods, within the scope's
 /// own field selector (the excluded namespaces).
-pub fn event_fields(scope_fields: Option<&str>) -> String {
+pub(crate) fn event_fields(scope_fields: Option<&str>) -> String {
     std::iter::once("involvedObject.kind=Pod").chain(scope_fields).collect::<Vec<_>>().join(",")
 }
 
 /// The field selector of the Events about one pod (`diagnose`).
-pub fn one_pod_event_fields(pod: &str) -> String {
+pub(crate) fn one_pod_event_fields(pod: &str) -> String {
     event_fields(Some(&format!("involvedObject.name={pod}")))
 }
 
 /// The field selector of the second Event watch: the controllers' `FailedCreate` (a pod
 /// refused by a quota, Pod Security, a webhook), within the scope's own field selector.
-pub fn refusal_fields(scope_fields: Option<&str>) -> String {
+pub(crate) fn refusal_fields(scope_fields: Option<&str>) -> String {
     std::iter::once("reason=FailedCreate").chain(scope_fields).collect::<Vec<_>>().join(",")
 }
 
@@ -110,7 +110,7 @@ impl Scope {
 }
 
 /// A bounded name for an API error, used as the `kind` label.
-pub fn error_kind(err: &watcher::Error) -> &'static str {
+pub(crate) fn error_kind(err: &watcher::Error) -> &'static str {
     let client_error = match err {
         watcher::Error::WatchError(status) => return status_kind(status.code),
         watcher::Error::NoResourceVersion => return "no_resource_version",
@@ -164,18 +164,18 @@ fn status_kind(code: u16) -> &'static str {
 
 /// Logs an API error loudly the first time it appears, then quietly until the watch recovers.
 #[derive(Default)]
-pub struct ErrorLog {
+pub(crate) struct ErrorLog {
     last: Option<&'static str>,
     /// Logs at debug only: a second watch of a resource whose first watch says it all.
     quiet: bool,
 }
 
 impl ErrorLog {
-    pub fn quiet() -> Self {
+    pub(crate) fn quiet() -> Self {
         ErrorLog { last: None, quiet: true }
     }
 
-    pub fn error(&mut self, resource: &str, kind: &'static str, err: &dyn std::error::Error) {
+    pub(crate) fn error(&mut self, resource: &str, kind: &'static str, err: &dyn std::error::Error) {
         let hint = match kind {
             "forbidden" => {
                 " (the exporter's ServiceAccount needs list and watch on this resource: apply deploy/base's ClusterRole)"
@@ -201,7 +201,7 @@ impl ErrorLog {
     }
 
     /// Passes an event through, or counts and logs the error.
-    pub fn check<K>(
+    pub(crate) fn check<K>(
         &mut self,
         item: Result<Event<K>, watcher::Error>,
         resource: &'static str,
@@ -224,7 +224,7 @@ impl ErrorLog {
         }
     }
 
-    pub fn ok(&mut self, resource: &str) {
+    pub(crate) fn ok(&mut self, resource: &str) {
         if let Some(kind) = self.last.take().filter(|_| !self.quiet) {
             tracing::info!(resource, previous_error = kind, "watch recovered");
         }
@@ -232,7 +232,7 @@ impl ErrorLog {
 }
 
 /// Starts the pod watch for one scope: returns its cache and the task that keeps it.
-pub fn pod_watch(
+pub(crate) fn pod_watch(
     client: kube::Client,
     scope: &Scope,
     metrics: SelfMetrics,
@@ -263,7 +263,7 @@ const EVENT_GC_INTERVAL: Duration = Duration::from_secs(60);
 /// through them, and without the pods every Event of the first list would be an unknown
 /// pod, and the baseline would be lost. Beside it, the controllers' `FailedCreate` Events
 /// ([`refusal_fields`]), whose lists neither start nor end the baseline.
-pub fn event_watch(
+pub(crate) fn event_watch(
     client: kube::Client,
     scope: &Scope,
     mut ingest: EventIngest,

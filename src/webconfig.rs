@@ -78,7 +78,7 @@ pub fn load(path: &Path) -> Result<WebConfig, crate::Error> {
 }
 
 /// Parses and checks the text of a web config file; `dir` anchors relative paths.
-pub fn parse(text: &str, dir: &Path) -> Result<WebConfig, String> {
+pub(crate) fn parse(text: &str, dir: &Path) -> Result<WebConfig, String> {
     // An empty file is a valid, empty config.
     let file: File = if text.trim().is_empty() {
         File { tls_server_config: None, http_server_config: None, basic_auth_users: None, rate_limit: None }

@@ -349,7 +349,7 @@ async fn serve_fixed(listener: tokio::net::TcpListener, response: std::sync::Arc
 }
 
 /// `--process-pods`: every figure of the whole process (see the module doc).
-pub fn figures(o: &Options, runtime: &tokio::runtime::Runtime) {
+pub(crate) fn figures(o: &Options, runtime: &tokio::runtime::Runtime) {
     let pods = o.process_pods;
     let inproc = o.process_in_process.as_deref().map(|f| in_process(f, pods)).unwrap_or_default();
     let run_started = Instant::now();

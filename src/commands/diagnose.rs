@@ -21,7 +21,7 @@ use crate::view::{Probe, SlimEvent, SlimPod, TerminationReason, Timestamp};
 use crate::watch::one_pod_event_fields;
 
 /// What an exit code usually means in a container.
-pub fn exit_code_meaning(code: i32) -> String {
+pub(super) fn exit_code_meaning(code: i32) -> String {
     match code {
         0 => "success: the process exited normally".into(),
         1 => "general error: the application failed (see its log)".into(),
@@ -42,7 +42,7 @@ pub fn exit_code_meaning(code: i32) -> String {
 }
 
 /// The fix for a cause, with example YAML.
-pub fn advice(cause: Cause) -> (&'static str, &'static str) {
+pub(super) fn advice(cause: Cause) -> (&'static str, &'static str) {
     match cause {
         Cause::OomKilled => (
             "The container used more memory than its limit. Raise the memory limit, or lower the app's heap below it (JVM: -XX:MaxRAMPercentage=75 or -Xmx under the limit; Node: --max-old-space-size).",

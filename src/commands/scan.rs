@@ -46,7 +46,7 @@ fn state_text(c: &SlimContainer) -> String {
 }
 
 /// Builds a row from a report and the logs read.
-pub fn row(pod: &SlimPod, r: &ContainerReport, logs: &Logs) -> Row {
+pub(super) fn row(pod: &SlimPod, r: &ContainerReport, logs: &Logs) -> Row {
     let c = r.container;
     let last = c.latest_termination();
     Row {
@@ -94,7 +94,7 @@ pub async fn scan(
 }
 
 /// The troubled containers of a snapshot, one row each.
-pub fn rows(snapshot: &Snapshot, logs: &Logs, now: Timestamp) -> Vec<Row> {
+pub(super) fn rows(snapshot: &Snapshot, logs: &Logs, now: Timestamp) -> Vec<Row> {
     let mut rows = Vec::new();
     for pod in snapshot.pods() {
         for r in snapshot.assess(pod, logs, now, false).iter().filter(|r| r.cause.is_some()) {
@@ -123,7 +123,7 @@ pub fn render_scan(rows: &[Row], output: Output) -> String {
 
 /// The rows as aligned columns; `wide` adds the type, the loop, the last reason and the
 /// memory limit.
-pub fn rows_table(rows: &[Row], wide: bool) -> String {
+pub(super) fn rows_table(rows: &[Row], wide: bool) -> String {
     let mut headers = vec![
         "NAMESPACE",
         "POD",

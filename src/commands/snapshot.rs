@@ -15,10 +15,10 @@ use crate::verdict::{ContainerReport, assess};
 use crate::view::{LogHint, SlimContainer, SlimEvent, SlimPod, Timestamp};
 
 /// A container by namespace, pod and name.
-pub type ContainerKey = (String, String, String);
+pub(super) type ContainerKey = (String, String, String);
 
 /// The key of a container of `pod`.
-pub fn container_key(pod: &SlimPod, c: &SlimContainer) -> ContainerKey {
+pub(super) fn container_key(pod: &SlimPod, c: &SlimContainer) -> ContainerKey {
     (pod.namespace().to_string(), pod.name().to_string(), c.name.to_string())
 }
 
@@ -35,10 +35,10 @@ pub struct ReadLog {
 }
 
 /// The logs read, by container; an empty map when none was read.
-pub type Logs = HashMap<ContainerKey, ReadLog>;
+pub(super) type Logs = HashMap<ContainerKey, ReadLog>;
 
 /// The pods decoded and tracked, and their Events counted.
-pub struct Snapshot {
+pub(super) struct Snapshot {
     pods: Vec<SlimPod>,
     counts: EventCounts,
 }
@@ -46,7 +46,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// A snapshot of `pods` (as listed) and `events`: the restarts before it are the
     /// baseline, every Event counts. Pods sort by namespace and name.
-    pub fn of(pods: Vec<SlimPod>, events: &[SlimEvent], now: Timestamp) -> Self {
+    pub(super) fn of(pods: Vec<SlimPod>, events: &[SlimEvent], now: Timestamp) -> Self {
         let by_name: HashMap<(String, String), String> =
             pods.iter().map(|p| ((p.namespace().to_string(), p.name().to_string()), p.uid().to_string())).collect();
         let mut counts = EventCounts::new();
@@ -59,18 +59,18 @@ impl Snapshot {
         Snapshot { pods, counts }
     }
 
-    pub fn pods(&self) -> &[SlimPod] {
+    pub(super) fn pods(&self) -> &[SlimPod] {
         &self.pods
     }
 
     /// The Events counted for `pod`.
-    pub fn events(&self, pod: &SlimPod) -> Option<&PodEvents> {
+    pub(super) fn events(&self, pod: &SlimPod) -> Option<&PodEvents> {
         self.counts.pod(pod.namespace(), pod.name())
     }
 
     /// The verdict on each container of `pod`, given the logs read: a log counts only where
     /// the server would read it ([`worth_reading`]).
-    pub fn assess<'a>(
+    pub(super) fn assess<'a>(
         &'a self,
         pod: &'a SlimPod,
         logs: &Logs,
@@ -87,7 +87,7 @@ impl Snapshot {
     }
 
     /// The troubled containers whose log the server would read: what `scan --logs` reads.
-    pub fn logs_to_read(&self, now: Timestamp) -> Vec<(&SlimPod, &SlimContainer)> {
+    pub(super) fn logs_to_read(&self, now: Timestamp) -> Vec<(&SlimPod, &SlimContainer)> {
         self.pods
             .iter()
             .flat_map(|pod| {

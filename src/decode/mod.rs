@@ -6,4 +6,4 @@
 mod event;
 mod pod;
 
-pub use pod::set_pod_label_allowlist;
+pub(crate) use pod::set_pod_label_allowlist;

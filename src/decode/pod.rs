@@ -27,7 +27,7 @@ impl<'de> Deserialize<'de> for SlimPod {
 /// The pod's template-hash label: `pod-template-hash` (a Deployment's ReplicaSet) or
 /// `rollouts-pod-template-hash` (an Argo Rollout's), with the kind of workload it names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TemplateHash<'a> {
+pub(super) struct TemplateHash<'a> {
     pub hash: &'a str,
     pub workload_kind: &'static str,
 }
@@ -40,7 +40,7 @@ static POD_LABELS: std::sync::OnceLock<Vec<(String, crate::view::Name)>> = std::
 /// every character a Prometheus label name cannot hold becomes `_`
 /// (`app.kubernetes.io/part-of` is `label_app_kubernetes_io_part_of`). Set once, before the
 /// first pod is decoded; an error says which names clash or are empty.
-pub fn set_pod_label_allowlist(names: &[String]) -> Result<(), String> {
+pub(crate) fn set_pod_label_allowlist(names: &[String]) -> Result<(), String> {
     let mut list: Vec<(String, crate::view::Name)> = Vec::new();
     for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
         let label: String = std::iter::once("label_".to_string())
@@ -90,18 +90,18 @@ fn shown(labels: wire::Labels) -> Option<Box<crate::view::Shown>> {
 /// days after its schedule. 30 days covers that, and still leaves out the digits that are
 /// not a minute of this era: a date (`report-20261202` read as minutes is July 2008) or a build
 /// number (`build-12345678`, 1993).
-pub const CRONJOB_SCHEDULE_WINDOW_SECONDS: i64 = 30 * 24 * 3600;
+pub(super) const CRONJOB_SCHEDULE_WINDOW_SECONDS: i64 = 30 * 24 * 3600;
 
 /// How far after its pod's creation a scheduled time may be: the controller's and the
 /// apiserver's clocks may differ a little.
-pub const CRONJOB_CLOCK_SKEW_SECONDS: i64 = 60;
+pub(super) const CRONJOB_CLOCK_SKEW_SECONDS: i64 = 60;
 
 /// Whether the Job `name` reads as a CronJob's: `<cronjob>-<digits>` (8 or more), the
 /// digits, read as minutes (or as seconds, the old controller's), a plausible schedule for
 /// a pod created at `created`: not after it (but for clock skew), and not more than
 /// [`CRONJOB_SCHEDULE_WINDOW_SECONDS`] before. A pod without a creation time is left to
 /// its Job.
-pub fn cronjob_of(name: &str, created: Option<Timestamp>) -> Option<&str> {
+pub(super) fn cronjob_of(name: &str, created: Option<Timestamp>) -> Option<&str> {
     let (cronjob, digits) = name.rsplit_once('-')?;
     if cronjob.is_empty() || digits.len() < 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -119,7 +119,7 @@ pub fn cronjob_of(name: &str, created: Option<Timestamp>) -> Option<&str> {
 /// named `<cronjob>-<scheduled minutes>` to its CronJob when those minutes fit the pod's
 /// creation time ([`cronjob_of`]); other owners are reported as they are, and a bare pod
 /// as kind `Pod`.
-pub fn workload_of(
+pub(super) fn workload_of(
     pod_name: &str,
     owner: Option<&OwnerReference>,
     template: Option<TemplateHash>,
@@ -147,7 +147,7 @@ const TEMPLATE_HASH_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 /// ReplicaSet named `<deployment>-<hash>` (6 to 10 characters of the template hash's
 /// alphabet) is its Deployment's, a Job named `<cronjob>-<minutes>` its CronJob's when the
 /// minutes fit `at` ([`cronjob_of`]); the others are their own.
-pub fn controller_workload<'a>(kind: &'a str, name: &'a str, at: Option<Timestamp>) -> (&'a str, &'a str) {
+pub(super) fn controller_workload<'a>(kind: &'a str, name: &'a str, at: Option<Timestamp>) -> (&'a str, &'a str) {
     let derived = match kind {
         "ReplicaSet" => name.rsplit_once('-').and_then(|(deployment, hash)| {
             let looks_like_hash =
@@ -204,7 +204,7 @@ mod wire {
     /// The labels read out of the labels map: the template hashes, and those of
     /// `--pod-labels` ([`set_pod_label_allowlist`]); the others are skipped unread.
     #[derive(Default)]
-    pub struct Labels {
+    pub(super) struct Labels {
         /// `pod-template-hash` (a Deployment's), else `rollouts-pod-template-hash` (an
         /// Argo Rollout's), with the kind of workload it names.
         pub hash: Option<(String, &'static str)>,

@@ -5,13 +5,13 @@
 
 /// A family's type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Counter,
     Gauge,
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Counter => "counter",
             Kind::Gauge => "gauge",
@@ -21,7 +21,7 @@ impl Kind {
 
 /// One metric family.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Family {
+pub(crate) struct Family {
     /// The name as exposed in the Prometheus text format (counters end in `_total`).
     pub name: &'static str,
     pub kind: Kind,
@@ -33,12 +33,12 @@ pub struct Family {
 impl Family {
     /// The name without `_total`: a counter's family name in OpenMetrics, and the name
     /// prometheus-client registers (it adds the suffix itself).
-    pub fn base(&self) -> &'static str {
+    pub(crate) fn base(&self) -> &'static str {
         self.name.strip_suffix("_total").unwrap_or(self.name)
     }
 
     /// The label a sample adds to the container's or the pod's own (`state`, `reason`, …).
-    pub fn extra_label(&self) -> &'static str {
+    pub(crate) fn extra_label(&self) -> &'static str {
         self.labels.last().copied().unwrap_or("")
     }
 }
@@ -54,17 +54,17 @@ macro_rules! container_labels {
 }
 
 /// The labels of a container's series.
-pub const CONTAINER: &[&str] = container_labels!();
+pub(crate) const CONTAINER: &[&str] = container_labels!();
 
 /// Defines each family as a constant, and [`ALL`] as the list of them: a family cannot be
 /// defined and left out of the list.
 macro_rules! families {
     ($($ident:ident = $name:literal, $kind:ident, $labels:expr, $help:literal;)+) => {
-        $(pub const $ident: Family = Family { name: $name, kind: $kind, help: $help, labels: $labels };)+
+        $(pub(crate) const $ident: Family = Family { name: $name, kind: $kind, help: $help, labels: $labels };)+
         /// Every family, in the order of the README's reference table (the tests hold the
         /// README, the golden files and the samples to it).
         #[cfg(test)]
-        pub const ALL: &[&Family] = &[$(&$ident),+];
+        pub(crate) const ALL: &[&Family] = &[$(&$ident),+];
     };
 }
 
@@ -186,7 +186,7 @@ families! {
 /// The process families the Prometheus client libraries export (client_golang's and
 /// client_python's process collectors): the only names without the `crashloop_` prefix.
 #[cfg(test)]
-pub const PROCESS: [&Family; 6] = [
+pub(crate) const PROCESS: [&Family; 6] = [
     &PROCESS_CPU,
     &PROCESS_OPEN_FDS,
     &PROCESS_MAX_FDS,

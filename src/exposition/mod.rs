@@ -17,7 +17,7 @@
 
 mod body;
 mod encode;
-pub mod families;
+pub(crate) mod families;
 mod lines;
 mod pass;
 mod process;
@@ -30,9 +30,10 @@ use std::sync::Arc;
 
 use prometheus_client::registry::Registry;
 
-pub use body::{Exposition, Rendering};
+pub use body::Exposition;
+pub(crate) use body::Rendering;
 pub use lines::prerender;
-pub use process::ProcessStats;
+pub(crate) use process::ProcessStats;
 pub use source::PodSource;
 pub use text::Format;
 
@@ -71,7 +72,7 @@ fn render(source: &PodSource, self_metrics: &Registry, process: &ProcessStats, t
 }
 
 /// The git commit the binary was built from, as `build.rs` found it, or `unknown`.
-pub const REVISION: &str = env!("CRASHLOOP_GIT_REVISION");
+pub(crate) const REVISION: &str = env!("CRASHLOOP_GIT_REVISION");
 
 /// Registers the exporter's own counters under their families' names and help.
 fn register(m: &SelfMetrics, registry: &mut Registry) {

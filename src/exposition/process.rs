@@ -18,7 +18,7 @@ pub struct ProcessStats {
 }
 
 /// Reads `/proc/self` and `/proc/stat`.
-pub fn read() -> ProcessStats {
+pub(super) fn read() -> ProcessStats {
     let file = |path: &str| std::fs::read_to_string(path).ok();
     let stat = file("/proc/self/stat").as_deref().and_then(parse_proc_stat);
     let status = file("/proc/self/status");

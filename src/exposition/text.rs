@@ -13,7 +13,7 @@ pub enum Format {
 }
 
 /// How much text is buffered before it is handed to the writer.
-pub const CHUNK: usize = 256 * 1024;
+pub(super) const CHUNK: usize = 256 * 1024;
 
 /// The text encoder: family headers, label sets and values, in either format. The text is
 /// handed to `out` in chunks of about [`CHUNK`] bytes (a small buffer that stays in cache

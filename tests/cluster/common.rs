@@ -15,13 +15,13 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use serde_json::Value;
 
-pub use crashloop_testbed::exporter::{Exporter, pod_lines, promtool_check_metrics, samples};
-pub use crashloop_testbed::http::{http_get, post10};
-pub use crashloop_testbed::prometheus::{Proc, api, encode, query};
-pub use crashloop_testbed::{TempDir, free_port};
+pub(crate) use crashloop_testbed::exporter::{Exporter, pod_lines, promtool_check_metrics, samples};
+pub(crate) use crashloop_testbed::http::{http_get, post10};
+pub(crate) use crashloop_testbed::prometheus::{Proc, api, encode, query};
+pub(crate) use crashloop_testbed::{TempDir, free_port};
 
 /// The exporter binary cargo built for this test binary, for [`Exporter::start`].
-pub const EXPORTER: &str = env!("CARGO_BIN_EXE_crashloop-exporter");
+pub(crate) const EXPORTER: &str = env!("CARGO_BIN_EXE_crashloop-exporter");
 
 /// `deploy/prometheus/scrape-config.yaml` (a `scrape_configs` job with Kubernetes service
 /// discovery) rewritten for a Prometheus on loopback: the `kubernetes_sd_configs` block becomes
@@ -29,7 +29,7 @@ pub const EXPORTER: &str = env!("CARGO_BIN_EXE_crashloop-exporter");
 /// labels Kubernetes discovery would set, so the job's own relabeling decides what is kept.
 /// (Debian's Prometheus is built without Kubernetes discovery.) `interval` replaces the
 /// scrape interval and timeout. Everything else is the shipped file, line for line.
-pub fn scrape_config_with_file_sd(targets_file: &Path, interval: &str) -> String {
+pub(crate) fn scrape_config_with_file_sd(targets_file: &Path, interval: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus/scrape-config.yaml");
     let shipped = std::fs::read_to_string(&path).expect("deploy/prometheus/scrape-config.yaml");
     let indent = |l: &str| l.len() - l.trim_start().len();
@@ -64,7 +64,7 @@ pub fn scrape_config_with_file_sd(targets_file: &Path, interval: &str) -> String
 
 /// A file_sd target group as Kubernetes endpoints discovery would describe one port of a
 /// Service: `service_label` is its `app.kubernetes.io/name` label, `port_name` the port's name.
-pub fn kubernetes_endpoint_target(addr: &str, service_label: &str, port_name: &str) -> serde_json::Value {
+pub(crate) fn kubernetes_endpoint_target(addr: &str, service_label: &str, port_name: &str) -> serde_json::Value {
     serde_json::json!({
         "targets": [addr],
         "labels": {
@@ -78,7 +78,7 @@ pub fn kubernetes_endpoint_target(addr: &str, service_label: &str, port_name: &s
 
 /// Creates Deployment pod `app-6c8f7d9b5-<suffix>` in `ns` (made if missing), its container
 /// `main` running; returns the pod as stored.
-pub async fn running_pod(ns: &str, suffix: &str) -> k8s_openapi::api::core::v1::Pod {
+pub(crate) async fn running_pod(ns: &str, suffix: &str) -> k8s_openapi::api::core::v1::Pod {
     let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
     let client = cluster.client().await.expect("client");
     testbed::ensure_namespace(&client, ns).await.expect("namespace");
@@ -97,13 +97,13 @@ pub async fn running_pod(ns: &str, suffix: &str) -> k8s_openapi::api::core::v1::
 }
 
 /// A line for CI's log: written to stderr directly, past the test harness' capture.
-pub fn report(line: &str) {
+pub(crate) fn report(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Polls `check` every 250 ms until it returns Some, or panics with `what` after `timeout`.
-pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+pub(crate) async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -119,10 +119,10 @@ where
 }
 
 /// What the webhook received: arrival time and the Alertmanager payload.
-pub type Received = Arc<Mutex<Vec<(Instant, Value)>>>;
+pub(crate) type Received = Arc<Mutex<Vec<(Instant, Value)>>>;
 
 /// Serves `POST /hook` on `addr`, storing every JSON payload.
-pub async fn serve_webhook(addr: SocketAddr, received: Received) {
+pub(crate) async fn serve_webhook(addr: SocketAddr, received: Received) {
     let listener = tokio::net::TcpListener::bind(addr).await.expect("bind webhook");
     tokio::spawn(async move {
         loop {

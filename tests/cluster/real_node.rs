@@ -1294,9 +1294,11 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
             serde_json::from_str(&std::fs::read_to_string(dir.join("pods.json")).expect("pods.json")).expect("JSON");
         let mut logs = Vec::new();
         for item in pods["items"].as_array().into_iter().flatten() {
-            let pod: crashloop_exporter::internals::view::SlimPod = serde_json::from_value(item.clone()).expect("a slim pod");
+            let pod: crashloop_exporter::internals::view::SlimPod =
+                serde_json::from_value(item.clone()).expect("a slim pod");
             for c in pod.containers.iter().filter(|c| crashloop_exporter::internals::worth_reading(&pod, c)) {
-                let read = crashloop_exporter::internals::fetch_termination_log(&client, pod.namespace(), pod.name(), c).await;
+                let read =
+                    crashloop_exporter::internals::fetch_termination_log(&client, pod.namespace(), pod.name(), c).await;
                 let (text, status) = match read {
                     Ok(text) => (Some(text), None),
                     Err(kube::Error::Api(s)) => (None, Some(s.code)),

@@ -5,7 +5,9 @@
 //! because the test bed depends on nothing it tests.
 
 use crashloop_exporter::internals::parse::parse_go_duration;
-use crashloop_exporter::internals::view::{ContainerType, Phase, SlimPod, State as Slim, TerminationReason, WaitingReason};
+use crashloop_exporter::internals::view::{
+    ContainerType, Phase, SlimPod, State as Slim, TerminationReason, WaitingReason,
+};
 use crashloop_exporter::internals::{Cause, ContainerReport, DelaySource, assess, track};
 use crashloop_testbed as testbed;
 use crashloop_testbed::sim::{
