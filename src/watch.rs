@@ -51,8 +51,11 @@ pub(crate) fn refusal_fields(scope_fields: Option<&str>) -> String {
 pub struct Scope {
     /// `None`: all namespaces.
     pub namespace: Option<String>,
+    /// The pods' label selector (`--selector`).
     pub label_selector: Option<String>,
+    /// The field selector of pods and Events: the excluded namespaces.
     pub field_selector: Option<String>,
+    /// This replica's shard of the pods.
     pub shard: Shard,
     /// Server-side timeout of each watch (`--watch-timeout`); `None`: kube's 290 s.
     pub watch_timeout: Option<u32>,

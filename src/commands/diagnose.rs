@@ -166,53 +166,82 @@ pub(super) fn advice(cause: Cause) -> (&'static str, &'static str) {
 /// The one-pod report.
 #[derive(Debug, Serialize)]
 pub struct Diagnosis {
+    /// The pod's namespace.
     pub namespace: String,
+    /// The pod's name.
     pub pod: String,
+    /// The pod's phase.
     pub phase: String,
+    /// `Kind/name` of the pod's owner, as in [`Row::workload`].
     pub workload: String,
+    /// The node the pod runs on.
     pub node: Option<String>,
     /// The node or the control plane ended the pod (`crashloop_pod_disruption`).
     pub disruption: Option<&'static str>,
     /// No node fits it, since (seconds since the epoch).
     pub unschedulable_since: Option<Timestamp>,
+    /// Every container, troubled or not.
     pub containers: Vec<ContainerDiagnosis>,
+    /// The pod's Events, newest first.
     pub events: Vec<EventLine>,
 }
 
+/// One container of the report.
 #[derive(Debug, Serialize)]
 pub struct ContainerDiagnosis {
     #[serde(flatten)]
+    /// The container's row, as `scan` shows it.
     pub row: Row,
+    /// What the last exit code usually means.
     pub exit_code_meaning: Option<String>,
+    /// The container's resource requests.
     pub requests: serde_json::Value,
+    /// The container's resource limits.
     pub limits: serde_json::Value,
+    /// The quick checks.
     pub checks: Vec<Check>,
+    /// The previous log's tail.
     pub previous_log: PreviousLog,
+    /// The fix for the probable cause.
     pub fix: Option<String>,
+    /// Example YAML of the fix.
     pub fix_yaml: Option<String>,
 }
 
+/// A quick check: OOM kill, image pull, missing objects, probe kills.
 #[derive(Debug, Serialize)]
 pub struct Check {
+    /// `oom_killed`, `image_pull`, `missing_config` or `probe_kills`.
     pub name: &'static str,
+    /// Whether the check found the problem.
     pub failed: bool,
+    /// What it found.
     pub detail: String,
 }
 
+/// The previous log, or why it was not read.
 #[derive(Debug, Serialize)]
 pub struct PreviousLog {
     /// `ok`, `not_found`, `forbidden`, `error` or `skipped`.
     pub result: &'static str,
+    /// Its last lines, or why it could not be read.
     pub tail: Vec<String>,
 }
 
+/// One Event about the pod.
 #[derive(Debug, Serialize)]
 pub struct EventLine {
+    /// When it last happened (RFC 3339).
     pub last_seen: String,
+    /// `Normal` or `Warning`.
     pub r#type: String,
+    /// Its reason.
     pub reason: String,
+    /// The field path it names (`spec.containers{app}`).
     pub object: String,
+    /// How many times it happened.
     pub count: i32,
+    /// Its message, cut to 300 characters.
     pub message: String,
 }
 

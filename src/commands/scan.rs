@@ -15,21 +15,35 @@ use crate::watch::{Scope, scoped_api};
 /// One troubled container, as `scan` prints it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
+    /// The pod's namespace.
     pub namespace: String,
+    /// The pod's name.
     pub pod: String,
+    /// The container's name.
     pub container: String,
+    /// `regular`, `init`, `sidecar` or `ephemeral`.
     pub container_type: &'static str,
+    /// `Kind/name` of the pod's owner (a ReplicaSet's Deployment, a Job's CronJob), or `Pod/name`.
     pub workload: String,
+    /// The container's restart count.
     pub restarts: u32,
+    /// The waiting reason, `Terminated:<reason>`, `running` or `unknown`.
     pub state: String,
+    /// Crash-looping, with hysteresis: from the first back-off until it ran 10 minutes.
     pub crashlooping: bool,
+    /// The exit code of the latest termination.
     pub last_exit_code: Option<i32>,
+    /// The signal that ended it, where the exit code says one (128 + n).
     pub signal: Option<i32>,
+    /// The reason of the latest termination (`OOMKilled`, `Error`, ...).
     pub last_reason: Option<&'static str>,
     /// `None` for a container that is not troubled.
     pub cause: Option<&'static str>,
+    /// The kubelet's current back-off delay, where it is known.
     pub backoff_seconds: Option<f64>,
+    /// When the back-off ends (RFC 3339).
     pub next_restart: Option<String>,
+    /// The container's memory limit.
     pub memory_limit_bytes: Option<u64>,
     /// The previous log, as evidence: `ok`, `not_found`, `forbidden` or `error` when it
     /// was read, `skipped` when it was not (`scan` without `--logs`, `diagnose --no-logs`);
