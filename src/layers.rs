@@ -490,3 +490,68 @@ fn a_circle_of_two_files_is_caught() {
     ]);
     assert_eq!(circles(&root), ["a.rs <-> b.rs"]);
 }
+
+/// The `.rs` files under `src/`, as `src/…` paths.
+fn source_paths(dir: &Path, out: &mut BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            source_paths(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            out.insert(path.strip_prefix(root).unwrap_or(&path).display().to_string());
+        }
+    }
+}
+
+/// The top-level module of a `src/…` path: `src/view/pod.rs` → `view`.
+fn top_module(path: &str) -> &str {
+    let rest = path.trim_start_matches("src/");
+    rest.split(['/', '.']).next().unwrap_or(rest)
+}
+
+/// `docs/architecture.md` shows every file of `src/` once, with its module's layer.
+#[test]
+fn the_architecture_docs_tree_is_the_source_tree() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/architecture.md")).expect("docs/architecture.md");
+    let section = doc.split("## The layers").nth(1).and_then(|s| s.split("```text").nth(1)).unwrap_or_default();
+    let tree = section.split("```").next().unwrap_or_default();
+    let mut shown = BTreeSet::new();
+    let mut wrong = Vec::new();
+    for line in tree.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("layer ")) {
+        let mut cells = line.split_whitespace();
+        let (Some(level), Some(path)) = (cells.next(), cells.next()) else { continue };
+        let want = layer(top_module(path)).map_or("-".to_string(), |l| l.to_string());
+        if level != want {
+            wrong.push(format!("{path}: layer {level} in the docs, {want} in LAYERS"));
+        }
+        if !shown.insert(path.to_string()) {
+            wrong.push(format!("{path}: shown twice"));
+        }
+    }
+    let mut files = BTreeSet::new();
+    source_paths(&root.join("src"), &mut files);
+    let missing: Vec<&String> = files.difference(&shown).collect();
+    let gone: Vec<&String> = shown.difference(&files).collect();
+    assert_eq!((missing, gone, wrong), (vec![], vec![], vec![]), "(not in the docs' tree, no such file, wrong)");
+}
+
+/// The table of `lib.rs`'s docs is `LAYERS`: the same modules in each layer.
+#[test]
+fn the_crate_docs_layer_table_is_layers() {
+    let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).expect("lib.rs");
+    let mut documented: BTreeMap<u8, BTreeSet<String>> = BTreeMap::new();
+    for row in lib.lines().filter_map(|l| l.strip_prefix("//! | ")) {
+        let mut cells = row.split(" | ");
+        let (Some(level), Some(modules)) = (cells.next(), cells.next()) else { continue };
+        let Ok(level) = level.trim().parse::<u8>() else { continue };
+        let names = modules.split(',').map(|m| m.trim().trim_matches(['`', '[', ']']).trim_matches('`').to_string());
+        documented.entry(level).or_default().extend(names);
+    }
+    let mut layers: BTreeMap<u8, BTreeSet<String>> = BTreeMap::new();
+    for (module, level) in LAYERS {
+        layers.entry(*level).or_default().insert(module.to_string());
+    }
+    assert_eq!(documented, layers);
+}

@@ -10,8 +10,8 @@
 //! | layer | modules | what |
 //! |---|---|---|
 //! | 0 | `clock`, `error`, `sync` | the time and the injectable clock; the errors that stop the exporter; locking |
-//! | 1 | [`view`], `counters` | the slim Pod and Event, their bounded labels, interned names; the exporter's own counters |
-//! | 2 | [`parse`] | pure parsers of messages, durations, quantities, logs |
+//! | 1 | `view`, `counters` | the slim Pod and Event, their bounded labels, interned names; the exporter's own counters |
+//! | 2 | `parse`, `fixtures` | pure parsers of messages, durations, quantities, logs; the tests' pods |
 //! | 3 | `decode` | Pod and Event JSON → slim view |
 //! | 4 | `history`, `event_counts` | the history tracker; Events → bounded counters |
 //! | 5 | `verdict` | the rules: crash-loop state, back-off, missing objects, probable cause |
@@ -23,6 +23,12 @@
 //! | 11 | `config` | command-line flags and their environment twins |
 //! | 12 | `commands`, `telemetry` | `scan` and `diagnose`; logging |
 //! | 13 | `serve` | the exporter assembled |
+//! | 14 | `internals` | what the benches, the fuzz targets and the tests reach beneath the surface |
+//!
+//! The public surface is what the binary uses: [`serve`], [`scan`] and [`diagnose`] with
+//! their renderers, the flags ([`Cli`]), [`Error`], and the clock. The benches, the fuzz
+//! targets and the tests reach the pipeline's parts through `internals`, which is hidden
+//! and no stable API.
 
 mod clock;
 mod commands;
