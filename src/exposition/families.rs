@@ -1,7 +1,7 @@
 //! Every metric family the exporter serves, defined once: name, type, help and label
 //! names. The encoders write a family only through its definition here, so a family
 //! without one does not compile; the README's reference table, the golden files and the
-//! label sets of every sample are checked against [`ALL`].
+//! label sets of every sample are checked against `ALL`.
 
 /// A family's type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +56,7 @@ macro_rules! container_labels {
 /// The labels of a container's series.
 pub(crate) const CONTAINER: &[&str] = container_labels!();
 
-/// Defines each family as a constant, and [`ALL`] as the list of them: a family cannot be
+/// Defines each family as a constant, and `ALL` (in tests) as the list of them: a family cannot be
 /// defined and left out of the list.
 macro_rules! families {
     ($($ident:ident = $name:literal, $kind:ident, $labels:expr, $help:literal;)+) => {
