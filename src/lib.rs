@@ -25,7 +25,7 @@
 //! | 13 | `serve` | the exporter assembled |
 //! | 14 | `internals` | what the benches, the fuzz targets and the tests reach beneath the surface |
 //!
-//! The public surface is what the binary uses: [`serve`], [`scan`] and [`diagnose`] with
+//! The public surface is what the binary uses: [`serve()`], [`scan`] and [`diagnose`] with
 //! their renderers, the flags ([`Cli`]), [`Error`], and the clock. The benches, the fuzz
 //! targets and the tests reach the pipeline's parts through `internals`, which is hidden
 //! and no stable API.
