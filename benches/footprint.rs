@@ -10,7 +10,7 @@
 //!   both are decoded by serde as kube-runtime's watcher does. The stream is written to a
 //!   temporary file first and read back line by line into one reused buffer, so its
 //!   generation costs neither time nor memory on either side. From decode on, the path
-//!   is the exporter's own: `watch::PodIngest::apply` (shard filter, history tracking,
+//!   is the exporter's own: `store::PodIngest::apply` (shard filter, history tracking,
 //!   reflector store, self-metrics, change counter).
 //! - Each side runs in its own child process, pinned to one core with `taskset` where
 //!   it exists, so its resident set (VmRSS from /proc/self/status) is its own.
