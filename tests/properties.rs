@@ -5,6 +5,8 @@
 //! The assertions are shared with the fuzz targets: `fuzz/src/lib.rs` is included here.
 //! Longer campaigns: docs/fuzzing.md.
 
+// Its items are `pub` for the fuzz targets, and reach no further here.
+#[allow(unreachable_pub)]
 #[path = "../fuzz/src/lib.rs"]
 mod checks;
 

@@ -10,20 +10,20 @@ use crashloop_exporter::internals::view::{
 use crashloop_exporter::internals::{ContainerEvents, EventCounts, Outcome, PodEvents, assess, track};
 
 /// Longest name the exporter keeps from free text or from an unvalidated field.
-pub(crate) use crashloop_exporter::internals::view::MAX_NAME_BYTES;
+pub use crashloop_exporter::internals::view::MAX_NAME_BYTES;
 
 /// A fixed "now" (2026-11-24T10:00:00Z), so that a failure replays the same way.
-pub(crate) const NOW: Timestamp = 1_795_514_400;
+pub const NOW: Timestamp = 1_795_514_400;
 
 /// The waiting-message parsers: a delay is finite and not negative.
-pub(crate) fn duration(text: &str) {
+pub fn duration(text: &str) {
     for delay in [parse::parse_go_duration(text), parse::parse_backoff_message(text)].into_iter().flatten() {
         assert!(delay.is_finite() && delay >= 0.0, "delay {delay} from {text:?}");
     }
 }
 
 /// `involvedObject.fieldPath`: a container name is exactly what the braces held, and valid.
-pub(crate) fn field_path(path: &str) {
+pub fn field_path(path: &str) {
     if let Target::Container(name) = parse::parse_field_path(path) {
         assert!(!name.is_empty() && name.len() <= MAX_NAME_BYTES, "container name {name:?}");
         assert!(path.ends_with(&format!("{{{name}}}")), "{name:?} is not what {path:?} names");
@@ -31,7 +31,7 @@ pub(crate) fn field_path(path: &str) {
 }
 
 /// The `/proc` parsers: memory is whole kB, and a process starts after boot.
-pub(crate) fn procfs(text: &str) {
+pub fn procfs(text: &str) {
     for key in ["VmRSS", "VmSize"] {
         if let Some(bytes) = parse::parse_status_bytes(text, key) {
             assert_eq!(bytes % 1024, 0, "{bytes} bytes from {text:?}");
@@ -45,7 +45,7 @@ pub(crate) fn procfs(text: &str) {
 }
 
 /// Event reason and message classifiers: names taken from the message are bounded.
-pub(crate) fn event_message(reason: &str, message: &str) {
+pub fn event_message(reason: &str, message: &str) {
     if let Signal::Missing(object) = parse::classify_event(reason, message) {
         bounded_object(&object);
     }
@@ -66,13 +66,13 @@ fn bounded_object(object: &MissingObject) {
 }
 
 /// The log classifier: ignores ASCII case.
-pub(crate) fn log(text: &str) {
+pub fn log(text: &str) {
     let hint: Option<LogHint> = parse::classify_log(text);
     assert_eq!(hint, parse::classify_log(&text.to_ascii_uppercase()), "{text:?}");
 }
 
 /// Resource quantities: a plain decimal integer is its own value.
-pub(crate) fn quantity(text: &str) {
+pub fn quantity(text: &str) {
     let parsed = parse::parse_quantity(text);
     if !text.is_empty() && text.len() <= 15 && text.bytes().all(|b| b.is_ascii_digit()) {
         assert_eq!(parsed, text.parse().ok(), "{text:?}");
@@ -81,7 +81,7 @@ pub(crate) fn quantity(text: &str) {
 
 /// The pod pipeline on any bytes: decode, track twice (as the first list, then as an
 /// update), assess with and without Events. What is kept is bounded.
-pub(crate) fn pod_json(data: &[u8]) {
+pub fn pod_json(data: &[u8]) {
     let Ok(pod) = serde_json::from_slice::<SlimPod>(data) else { return };
     bounded_pod(&pod);
     let first = track(None, pod.clone(), NOW, true);
@@ -129,7 +129,7 @@ pub(crate) fn pod_json(data: &[u8]) {
 /// Names the pod keeps from fields the apiserver does not validate (owner references,
 /// container statuses, messages): bounded, whatever the JSON held. (Its own name,
 /// namespace and uid are validated by the apiserver.)
-pub(crate) fn bounded_pod(pod: &SlimPod) {
+pub fn bounded_pod(pod: &SlimPod) {
     assert!(
         pod.workload.kind.len() <= MAX_NAME_BYTES && pod.workload.name.len() <= MAX_NAME_BYTES,
         "workload of {} bytes",
@@ -158,7 +158,7 @@ fn pod_events(pod: &SlimPod) -> PodEvents {
 
 /// The Event pipeline on any bytes: a stream of JSON Events, each decoded and applied in
 /// order (the first as the start-up baseline), then deleted. Counters never go backwards.
-pub(crate) fn event_json(data: &[u8]) {
+pub fn event_json(data: &[u8]) {
     let mut counts = EventCounts::new();
     let stream = serde_json::Deserializer::from_slice(data).into_iter::<SlimEvent>();
     for (i, event) in stream.take(64).enumerate() {
