@@ -4,6 +4,7 @@
 //! `tests/golden/real-node.prom`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
 use serde_json::Value;
@@ -274,4 +275,47 @@ fn without_the_logs_scan_says_what_it_did_not_read() {
         .map(|(p, c)| (container_key(p, c), ReadLog { result: "ok", text: String::new(), hint: None }))
         .collect();
     assert!(!render_scan(&rows(&snapshot, &read, node.now), Output::Table).contains("--logs"));
+}
+
+/// Every pod fixture alone (`tests/fixtures/pods/`: the shapes 1.20 to 1.35 kubelets
+/// write): `scan` names the troubled containers, and their causes, that `/metrics` names.
+#[test]
+fn scan_names_the_causes_metrics_names_on_every_pod_fixture() {
+    use crate::exposition::tests::{NOW, render_pods};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pods");
+    let mut names = Vec::new();
+    for folder in ["", "current/"] {
+        for entry in std::fs::read_dir(root.join(folder)).expect("fixtures").flatten() {
+            let file = entry.file_name().to_string_lossy().to_string();
+            if let Some(name) = file.strip_suffix(".json") {
+                names.push(format!("{folder}{name}"));
+            }
+        }
+    }
+    assert!(names.len() >= 15, "{names:?}");
+    let mut troubled = 0;
+    for name in names {
+        let pod = crate::fixtures::fixture(&name);
+        let metrics: BTreeSet<String> = render_pods(vec![pod.clone()], false, false)
+            .lines()
+            .filter_map(|l| l.strip_prefix("crashloop_container_probable_cause{")?.strip_suffix("} 1"))
+            .map(str::to_string)
+            .collect();
+        let scan: BTreeSet<String> = rows(&Snapshot::of(vec![pod], &[], NOW), &Logs::new(), NOW)
+            .iter()
+            .map(|r| {
+                format!(
+                    r#"namespace="{}",pod="{}",container="{}",container_type="{}",cause="{}""#,
+                    r.namespace,
+                    r.pod,
+                    r.container,
+                    r.container_type,
+                    r.cause.unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(scan, metrics, "{name}: scan, /metrics");
+        troubled += scan.len();
+    }
+    assert!(troubled >= 10, "{troubled} troubled containers in the fixtures");
 }

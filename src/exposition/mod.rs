@@ -23,7 +23,7 @@ mod pass;
 mod process;
 mod source;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod text;
 
 use std::sync::Arc;

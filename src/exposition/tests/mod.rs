@@ -25,10 +25,10 @@ use crate::history::track;
 use crate::store::{PodCache, SharedEvents};
 use crate::view::SlimPod;
 
-const NOW: Timestamp = 1_795_000_000;
+pub(crate) const NOW: Timestamp = 1_795_000_000;
 
 /// `pods` as the exporter's first list (their restarts the baseline), rendered.
-fn render_pods(pods: Vec<SlimPod>, healthy_details: bool, openmetrics: bool) -> String {
+pub(crate) fn render_pods(pods: Vec<SlimPod>, healthy_details: bool, openmetrics: bool) -> String {
     let tracked = pods.into_iter().map(|pod| track(None, pod, NOW, true)).collect();
     render_tracked(tracked, healthy_details, openmetrics)
 }
