@@ -245,6 +245,9 @@ pub(crate) fn classify(
     let container_events: Option<&ContainerEvents> = events.and_then(|e| e.containers.get(&*c.name));
     let hint = waiting.map(|w| w.hint).filter(|h| *h != Hint::None).or(last.map(|t| t.hint)).unwrap_or_default();
     let exit = last.map(|t| t.exit_code);
+    // What the app said of its end: its previous log (`--logs`) or its termination message.
+    let message = last.and_then(|t| t.message);
+    let said = |h: LogHint| log == Some(h) || message == Some(h);
 
     if let Some(d) = pod.disruption() {
         return d.into();
@@ -297,10 +300,10 @@ pub(crate) fn classify(
     if let Some(probe) = last.and_then(|t| probe_kill_of(pod, c, t, container_events)) {
         return if probe == Probe::Startup { Cause::StartupProbe } else { Cause::LivenessProbe };
     }
-    if exit == Some(139) || log == Some(LogHint::Segfault) {
+    if exit == Some(139) || said(LogHint::Segfault) {
         return Cause::Segfault;
     }
-    if log == Some(LogHint::OutOfMemory) {
+    if said(LogHint::OutOfMemory) {
         return Cause::OomKilled;
     }
     if exit == Some(134) {
@@ -309,12 +312,15 @@ pub(crate) fn classify(
     if last.is_some_and(|t| !t.is_failure()) && pod.restart_policy_of(c) == RestartPolicy::Always {
         return Cause::CompletedButRestarted;
     }
-    match log {
-        Some(LogHint::DependencyUnavailable) => return Cause::DependencyUnavailable,
-        Some(LogHint::ConfigError) => return Cause::ConfigError,
-        Some(LogHint::PermissionDenied) => return Cause::PermissionDenied,
-        Some(LogHint::Crash) => return Cause::AppError,
-        _ => {}
+    for (h, cause) in [
+        (LogHint::DependencyUnavailable, Cause::DependencyUnavailable),
+        (LogHint::ConfigError, Cause::ConfigError),
+        (LogHint::PermissionDenied, Cause::PermissionDenied),
+        (LogHint::Crash, Cause::AppError),
+    ] {
+        if said(h) {
+            return cause;
+        }
     }
     match exit {
         // SIGKILL, SIGTERM or the container's stop signal without a probe kill or an OOM:
@@ -591,6 +597,38 @@ mod tests {
                 None,
                 "Traceback (most recent call last):\n  File \"app.py\"",
                 Cause::AppError,
+            ),
+            (
+                "the termination message names the dependency (FallbackToLogsOnError: the log's tail)",
+                always(crashed(
+                    1,
+                    "Error",
+                    "connecting to the database\ndial tcp 10.96.0.10:5432: connect: connection refused\n",
+                )),
+                None,
+                "",
+                Cause::DependencyUnavailable,
+            ),
+            (
+                "the termination message names the config (File: the app's own words)",
+                always(crashed(1, "Error", "error reading config /etc/app.yaml: yaml: unmarshal errors")),
+                None,
+                "",
+                Cause::ConfigError,
+            ),
+            (
+                "a traceback in the log and a refused dependency in the message: the first rule",
+                always(crashed(1, "Error", "dial tcp 10.96.0.10:5432: connect: connection refused")),
+                None,
+                "Traceback (most recent call last):\n  File \"app.py\"",
+                Cause::DependencyUnavailable,
+            ),
+            (
+                "a StartError's message is the runtime's: no app evidence in it",
+                always(crashed(128, "StartError", "failed to create containerd task: connection refused: unknown")),
+                None,
+                "",
+                Cause::RuntimeError,
             ),
             ("segfault 139", always(crashed(139, "Error", "")), None, "", Cause::Segfault),
             (

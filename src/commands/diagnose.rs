@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
-use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
+use k8s_openapi::api::core::v1::{ContainerState, Event as CoreEvent, Pod};
 use kube::Api;
 use kube::api::ListParams;
 use serde::Serialize;
@@ -202,6 +202,9 @@ pub struct ContainerDiagnosis {
     pub checks: Vec<Check>,
     /// The previous log's tail.
     pub previous_log: PreviousLog,
+    /// The latest termination's message: the app's last words (`terminationMessagePath`),
+    /// or its log's tail with `FallbackToLogsOnError`; its last lines.
+    pub termination_message: Vec<String>,
     /// The fix for the probable cause.
     pub fix: Option<String>,
     /// Example YAML of the fix.
@@ -282,6 +285,17 @@ pub async fn diagnose(
     Diagnosis::of(&full, events, &read, now).map_err(kube::Error::SerdeError)
 }
 
+/// The message of a container's latest termination, as the API gives it: the current
+/// state's while it is terminated, else the last state's.
+fn termination_message_of<'a>(full: &'a Pod, container: &str) -> Option<&'a str> {
+    let status = full.status.as_ref()?;
+    let statuses = [&status.container_statuses, &status.init_container_statuses, &status.ephemeral_container_statuses];
+    let s = statuses.into_iter().flatten().flatten().find(|s| s.name == container)?;
+    let ended = |state: Option<&'a ContainerState>| state?.terminated.as_ref();
+    let t = ended(s.state.as_ref()).or_else(|| ended(s.last_state.as_ref()))?;
+    t.message.as_deref().filter(|m| !m.trim().is_empty())
+}
+
 fn slim_pod(full: &Pod) -> Result<SlimPod, serde_json::Error> {
     serde_json::to_value(full).and_then(serde_json::from_value)
 }
@@ -360,6 +374,12 @@ impl Diagnosis {
                     None => PreviousLog { result: "skipped", tail: vec![] },
                 };
                 let (fix, yaml) = r.cause.map(advice).unzip();
+                let termination_message = termination_message_of(full, &c.name)
+                    .map(|m| {
+                        let lines: Vec<String> = m.lines().map(str::to_string).collect();
+                        lines[lines.len().saturating_sub(SHOWN_LOG_LINES)..].to_vec()
+                    })
+                    .unwrap_or_default();
                 ContainerDiagnosis {
                     row: row(slim, r, logs),
                     exit_code_meaning: last.map(|t| exit_code_meaning(t.exit_code)),
@@ -367,6 +387,7 @@ impl Diagnosis {
                     limits,
                     checks,
                     previous_log,
+                    termination_message,
                     fix: fix.map(str::to_string),
                     fix_yaml: yaml.filter(|y| !y.is_empty()).map(str::to_string),
                 }
@@ -470,6 +491,12 @@ pub fn render_diagnosis(d: &Diagnosis, output: Output) -> String {
     }
     for c in &d.containers {
         let _ = writeln!(o, "\n{} {}", st.bold("Container"), c.row.container);
+        if !c.termination_message.is_empty() {
+            let _ = writeln!(o, "  termination message:");
+            for line in &c.termination_message {
+                let _ = writeln!(o, "    | {line}");
+            }
+        }
         let _ = writeln!(o, "  previous log: {}", c.previous_log.result);
         for line in &c.previous_log.tail {
             let _ = writeln!(o, "    | {line}");

@@ -230,7 +230,16 @@ fn scan_and_diagnose_show_the_verdict_of_metrics_on_the_real_nodes_fixtures() {
             .filter(|r| !r["cause"].is_null())
             .map(|r| {
                 let mut r = r.clone();
-                for k in ["exit_code_meaning", "requests", "limits", "checks", "previous_log", "fix", "fix_yaml"] {
+                for k in [
+                    "exit_code_meaning",
+                    "requests",
+                    "limits",
+                    "checks",
+                    "previous_log",
+                    "termination_message",
+                    "fix",
+                    "fix_yaml",
+                ] {
                     r.as_object_mut().map(|o| o.remove(k));
                 }
                 r.to_string()
@@ -318,4 +327,38 @@ fn scan_names_the_causes_metrics_names_on_every_pod_fixture() {
         troubled += scan.len();
     }
     assert!(troubled >= 10, "{troubled} troubled containers in the fixtures");
+}
+
+/// The termination message is evidence without `pods/log`: with
+/// `FallbackToLogsOnError` the kubelet puts the log's tail in it, and `diagnose` (with no
+/// log read) names the dependency from it, and shows it.
+#[test]
+fn the_termination_message_is_evidence_without_the_log() {
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "api-7d4b9c-x2k4p", "namespace": "shop", "uid": "u1"},
+        "spec": {"restartPolicy": "Always", "containers": [{"name": "api", "image": "localhost/api:1.4.3",
+            "terminationMessagePolicy": "FallbackToLogsOnError"}]},
+        "status": {"phase": "Running", "containerStatuses": [{"name": "api", "restartCount": 3, "ready": false,
+            "image": "localhost/api:1.4.3", "imageID": "", "started": false,
+            "state": {"waiting": {"reason": "CrashLoopBackOff",
+                "message": "back-off 40s restarting failed container=api pod=api-7d4b9c-x2k4p_shop(u1)"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                "message": "starting api 1.4.3\ndial tcp 10.96.0.10:5432: connect: connection refused\n",
+                "startedAt": "2026-11-24T10:00:00Z", "finishedAt": "2026-11-24T10:00:02Z"}}}]}
+    }))
+    .expect("a pod");
+    let now = crate::fixtures::ts("2026-11-24T10:00:10Z");
+    let d = Diagnosis::of(&pod, vec![], &Logs::new(), now).expect("a diagnosis");
+    let json: Value = serde_json::from_str(&render_diagnosis(&d, Output::Json)).expect("diagnose -o json");
+    let c = &json["containers"][0];
+    assert_eq!((c["cause"].as_str(), c["log"].as_str()), (Some("dependency_unavailable"), Some("skipped")));
+    assert_eq!(
+        c["termination_message"],
+        serde_json::json!(["starting api 1.4.3", "dial tcp 10.96.0.10:5432: connect: connection refused"])
+    );
+    let text = render_diagnosis(&d, Output::Table);
+    assert!(
+        text.contains("  termination message:\n    | starting api 1.4.3\n    | dial tcp 10.96.0.10:5432"),
+        "{text}"
+    );
 }

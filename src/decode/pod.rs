@@ -10,12 +10,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use serde::Deserialize;
 
 use crate::parse::{
-    classify_exec_message, classify_waiting_message, disruption_of, eviction_resource, parse_backoff_message,
-    parse_missing_object, parse_quantity, parse_signal_name, pull_error_category, timestamp,
+    classify_exec_message, classify_log, classify_waiting_message, disruption_of, eviction_resource,
+    parse_backoff_message, parse_missing_object, parse_quantity, parse_signal_name, pull_error_category, timestamp,
 };
 use crate::view::{
-    ContainerType, DEFAULT_GRACE_SECONDS, Disruption, ExitCodeRule, Phase, PodTrouble, RestartPolicy, RestartSpec,
-    SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, Waiting, WaitingReason, Workload, intern,
+    ContainerType, DEFAULT_GRACE_SECONDS, Disruption, ExitCodeRule, Hint, Phase, PodTrouble, RestartPolicy,
+    RestartSpec, SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, Waiting, WaitingReason,
+    Workload, intern,
 };
 
 impl<'de> Deserialize<'de> for SlimPod {
@@ -454,6 +455,7 @@ mod wire {
 
     impl From<TerminatedWire> for Termination {
         fn from(t: TerminatedWire) -> Self {
+            let hint = t.message.as_deref().map(classify_exec_message).unwrap_or_default();
             Termination {
                 exit_code: i32::try_from(t.exit_code).unwrap_or(if t.exit_code < 0 { i32::MIN } else { i32::MAX }),
                 reason: t.reason.as_deref().map_or(
@@ -462,7 +464,9 @@ mod wire {
                 ),
                 started_at: timestamp(t.started_at.as_deref()),
                 finished_at: timestamp(t.finished_at.as_deref()),
-                hint: t.message.as_deref().map(classify_exec_message).unwrap_or_default(),
+                hint,
+                // The app's last words, unless the runtime wrote the message (an exec error).
+                message: t.message.as_deref().filter(|_| hint == Hint::None).and_then(classify_log),
             }
         }
     }

@@ -10,7 +10,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 
 use super::labels::{
-    ContainerType, Disruption, EvictionResource, Hint, MissingObject, PullFailure, TerminationReason, WaitingReason,
+    ContainerType, Disruption, EvictionResource, Hint, LogHint, MissingObject, PullFailure, TerminationReason,
+    WaitingReason,
 };
 use super::name::{Name, intern};
 use crate::clock::Timestamp;
@@ -60,7 +61,12 @@ pub struct Termination {
     pub reason: TerminationReason,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
+    /// What the runtime's message says of an exec error.
     pub hint: Hint,
+    /// What the app's own termination message says (its `terminationMessagePath`, or its
+    /// log's tail with `FallbackToLogsOnError`), classified as a log is: evidence without
+    /// `pods/log`. The text itself is never kept.
+    pub message: Option<LogHint>,
 }
 
 impl Termination {

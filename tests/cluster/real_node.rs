@@ -567,6 +567,35 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         }),
     ));
 
+    // The app's last words in its termination message (`terminationMessagePolicy: File`)
+    // and nothing in its log: the kubelet copies the file into the status, and the cause
+    // comes from it, though the log (read with --logs) says nothing.
+    let message = bare_pod(
+        "message",
+        "Always",
+        json!({"containers": [with(
+            sh("app", "echo 'dial tcp 127.0.0.1:6379: connect: connection refused' > /dev/termination-log; exit 1"),
+            json!({"terminationMessagePolicy": "File"}),
+        )]}),
+    );
+    s.push((
+        "rn-message",
+        vec![message],
+        on_pod("rn-message", |pod, out| {
+            expect_all(
+                out,
+                "rn-message",
+                pod,
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_last_terminated_exit_code", None, "1"),
+                    ("crashloop_container_probable_cause", Some(("cause", "dependency_unavailable")), "1"),
+                ],
+            )
+        }),
+    ));
+
     // An init container that fails twice, then succeeds: 1 while it fails, 0 in the very
     // scrape that shows it completed, and no cause after.
     let init = bare_pod(
