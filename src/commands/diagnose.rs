@@ -44,10 +44,8 @@ pub(super) fn exit_code_meaning(code: i32) -> String {
 /// The fix for a cause, with example YAML.
 pub(super) fn advice(cause: Cause) -> (&'static str, &'static str) {
     match cause {
-        Cause::OomKilled => (
-            "The container used more memory than its limit. Raise the memory limit, or lower the app's heap below it (JVM: -XX:MaxRAMPercentage=75 or -Xmx under the limit; Node: --max-old-space-size).",
-            "resources:\n  requests: {memory: 512Mi}\n  limits: {memory: 512Mi}\nenv:\n- name: JAVA_TOOL_OPTIONS\n  value: -XX:MaxRAMPercentage=75",
-        ),
+        // Computed from the container: `memory_fix`.
+        Cause::OomKilled => ("", ""),
         Cause::LivenessProbe => (
             "The kubelet killed the container because its liveness probe failed. Check the probe's endpoint; give it more time (timeoutSeconds, failureThreshold), and don't make liveness depend on other services.",
             "livenessProbe:\n  httpGet: {path: /healthz, port: 8080}\n  periodSeconds: 10\n  timeoutSeconds: 5\n  failureThreshold: 6",
@@ -161,6 +159,71 @@ pub(super) fn advice(cause: Cause) -> (&'static str, &'static str) {
         ),
         Cause::Unknown => ("No rule matched. Read the events and the previous log.", ""),
     }
+}
+
+/// A memory limit is raised by this share of itself, at least (a stated step: the peak
+/// the container reached is not in the pod's status).
+const MEMORY_STEP_PERCENT: u64 = 50;
+/// Proposed limits are rounded up to a multiple of this.
+const MEMORY_ROUNDING: u64 = 64 << 20;
+
+/// What a memory fix is computed from: the container's limit, and what its image and
+/// command show of its runtime.
+struct MemoryEvidence<'a> {
+    limit: Option<u64>,
+    image: &'a str,
+    command: &'a [String],
+}
+
+/// The runtime an image or a command shows, for its heap flag; none when neither shows one.
+fn runtime_of(image: &str, command: &[String]) -> Option<&'static str> {
+    let words = std::iter::once(image).chain(command.iter().map(String::as_str)).map(str::to_ascii_lowercase);
+    let words: Vec<String> = words.collect();
+    let shows = |needles: &[&str]| words.iter().any(|w| needles.iter().any(|n| w.contains(n)));
+    if shows(&["java", "jdk", "jre", "temurin", "corretto", "zulu", "jvm"]) {
+        Some("jvm")
+    } else if shows(&["node"]) {
+        Some("node")
+    } else {
+        None
+    }
+}
+
+/// Bytes as Kubernetes writes them: `3Gi`, `320Mi`.
+fn human_bytes(bytes: u64) -> String {
+    const GI: u64 = 1 << 30;
+    const MI: u64 = 1 << 20;
+    if bytes % GI == 0 { format!("{}Gi", bytes / GI) } else { format!("{}Mi", bytes.div_ceil(MI)) }
+}
+
+/// The OOM fix: never below the limit that was hit; a stated step above it; the heap flag
+/// only for the runtime the image or command shows.
+fn memory_fix(e: &MemoryEvidence) -> (String, String) {
+    let Some(limit) = e.limit else {
+        return (
+            "The container was OOM-killed with no memory limit of its own: the pod-level limit or the node ran out. Set a request that matches its use (and a limit), and check the node's memory (kubectl describe node).".into(),
+            "resources:\n  requests: {memory: <its use>}\n  limits: {memory: <its use plus headroom>}".into(),
+        );
+    };
+    let step = (limit * (100 + MEMORY_STEP_PERCENT) / 100).div_ceil(MEMORY_ROUNDING) * MEMORY_ROUNDING;
+    let (now, proposed) = (human_bytes(limit), human_bytes(step));
+    let mut fix = format!(
+        "The container used more memory than its limit, {now}. Raise the limit a step ({MEMORY_STEP_PERCENT} % here, to {proposed}), or to the peak working set plus headroom where you have it (container_memory_working_set_bytes), or lower the app's use below {now}."
+    );
+    let mut yaml = format!("resources:\n  requests: {{memory: {proposed}}}\n  limits: {{memory: {proposed}}}");
+    match runtime_of(e.image, e.command) {
+        Some("jvm") => {
+            fix.push_str(" The image runs a JVM: size its heap from the limit.");
+            yaml.push_str("\nenv:\n- name: JAVA_TOOL_OPTIONS\n  value: -XX:MaxRAMPercentage=75");
+        }
+        Some(_) => {
+            let heap = step * 3 / 4 >> 20;
+            fix.push_str(" The image runs Node.js: size its heap from the limit.");
+            yaml.push_str(&format!("\nenv:\n- name: NODE_OPTIONS\n  value: --max-old-space-size={heap}"));
+        }
+        None => {}
+    }
+    (fix, yaml)
 }
 
 /// The one-pod report.
@@ -373,7 +436,25 @@ impl Diagnosis {
                     }
                     None => PreviousLog { result: "skipped", tail: vec![] },
                 };
-                let (fix, yaml) = r.cause.map(advice).unzip();
+                let spec = spec_containers.iter().find(|s| *s.name == *c.name);
+                let command: Vec<String> = spec
+                    .map(|s| s.command.iter().chain(s.args.iter()).flatten().cloned().collect())
+                    .unwrap_or_default();
+                let evidence = MemoryEvidence {
+                    limit: c.memory_limit_bytes,
+                    image: spec.and_then(|s| s.image.as_deref()).unwrap_or(""),
+                    command: &command,
+                };
+                let (fix, yaml) = r
+                    .cause
+                    .map(|cause| match cause {
+                        Cause::OomKilled => memory_fix(&evidence),
+                        other => {
+                            let (fix, yaml) = advice(other);
+                            (fix.to_string(), yaml.to_string())
+                        }
+                    })
+                    .unzip();
                 let termination_message = termination_message_of(full, &c.name)
                     .map(|m| {
                         let lines: Vec<String> = m.lines().map(str::to_string).collect();
@@ -388,8 +469,8 @@ impl Diagnosis {
                     checks,
                     previous_log,
                     termination_message,
-                    fix: fix.map(str::to_string),
-                    fix_yaml: yaml.filter(|y| !y.is_empty()).map(str::to_string),
+                    fix,
+                    fix_yaml: yaml.filter(|y| !y.is_empty()),
                 }
             })
             .collect();
@@ -517,4 +598,59 @@ pub fn render_diagnosis(d: &Diagnosis, output: Output) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fix(limit: Option<u64>, image: &str, command: &[&str]) -> (String, String) {
+        let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+        memory_fix(&MemoryEvidence { limit, image, command: &command })
+    }
+
+    /// An OOM kill under 2Gi is never answered with less: a step of 50 % above the limit,
+    /// and no runtime flag for an image that shows no runtime.
+    #[test]
+    fn the_memory_fix_is_a_step_above_the_limit_that_was_hit() {
+        let (text, yaml) = fix(Some(2 << 30), "localhost/api:1.4.3", &["/app/api"]);
+        assert_eq!(yaml, "resources:\n  requests: {memory: 3Gi}\n  limits: {memory: 3Gi}");
+        assert!(
+            text.starts_with(
+                "The container used more memory than its limit, 2Gi. Raise the limit a step (50 % here, to 3Gi)"
+            ),
+            "{text}"
+        );
+        let (_, yaml) = fix(Some(64 << 20), "localhost/busybox", &["sh", "-c", "dd if=/dev/zero of=/dev/null bs=100M"]);
+        assert_eq!(yaml, "resources:\n  requests: {memory: 128Mi}\n  limits: {memory: 128Mi}");
+        for mib in [1, 63, 64, 100, 256, 511, 512, 1000, 1024, 4096, 65_536] {
+            let limit: u64 = mib << 20;
+            let step = (limit * 150 / 100).div_ceil(MEMORY_ROUNDING) * MEMORY_ROUNDING;
+            assert!(step > limit && step % MEMORY_ROUNDING == 0, "{mib} MiB → {step}");
+            assert!(fix(Some(limit), "", &[]).1.contains(&format!("limits: {{memory: {}}}", human_bytes(step))));
+        }
+    }
+
+    /// The heap flag only for the runtime the image or the command shows.
+    #[test]
+    fn the_heap_flag_follows_the_runtime_the_container_shows() {
+        let (text, yaml) = fix(Some(512 << 20), "eclipse-temurin:21-jre", &[]);
+        assert!(yaml.ends_with("env:\n- name: JAVA_TOOL_OPTIONS\n  value: -XX:MaxRAMPercentage=75"), "{yaml}");
+        assert!(text.contains("runs a JVM"), "{text}");
+        let (_, yaml) = fix(Some(512 << 20), "localhost/app", &["java", "-jar", "/app.jar"]);
+        assert!(yaml.contains("JAVA_TOOL_OPTIONS"), "{yaml}");
+        let (_, yaml) = fix(Some(512 << 20), "node:22-alpine", &["node", "server.js"]);
+        assert!(yaml.ends_with("env:\n- name: NODE_OPTIONS\n  value: --max-old-space-size=576"), "{yaml}");
+        let (text, yaml) = fix(Some(512 << 20), "localhost/api", &["/api"]);
+        assert!(!yaml.contains("env:") && !text.contains("runs"), "{text}\n{yaml}");
+    }
+
+    /// Killed with no limit of its own: the pod's or the node's memory ran out, and no
+    /// number is made up.
+    #[test]
+    fn an_oom_kill_without_a_limit_proposes_no_number() {
+        let (text, yaml) = fix(None, "localhost/api", &[]);
+        assert!(text.contains("no memory limit of its own"), "{text}");
+        assert!(!yaml.chars().any(|c| c.is_ascii_digit()), "{yaml}");
+    }
 }

@@ -1434,6 +1434,36 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     );
     assert!(report.contains("dependency_unavailable"), "diagnose names the cause:\n{report}");
 
+    // The OOM kill under 32Mi: the fix is a step above the limit that was hit, never below,
+    // and names no heap flag for a busybox image.
+    let oom_pods = Api::<Pod>::namespaced(client.clone(), "rn-oom").list(&ListParams::default()).await.expect("list");
+    let oom_pod = oom_pods.items.iter().filter_map(|p| p.metadata.name.clone()).next().expect("the rn-oom pod");
+    let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+        .args(["diagnose", &oom_pod, "-n", "rn-oom", "--no-logs", "-o", "json", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .expect("diagnose runs");
+    let report: Value = serde_json::from_slice(&diagnose.stdout).expect("diagnose prints JSON");
+    let app = &report["containers"][0];
+    assert_eq!(
+        (app["cause"].as_str(), app["memory_limit_bytes"].as_u64(), app["fix_yaml"].as_str()),
+        (Some("oom_killed"), Some(32 << 20), Some("resources:\n  requests: {memory: 64Mi}\n  limits: {memory: 64Mi}")),
+        "{report:#}"
+    );
+    // rn-message's last words, shown by diagnose without reading the log.
+    let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+        .args(["diagnose", "message", "-n", "rn-message", "--no-logs", "-o", "json", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .expect("diagnose runs");
+    let report: Value = serde_json::from_slice(&diagnose.stdout).expect("diagnose prints JSON");
+    let app = &report["containers"][0];
+    assert_eq!(
+        (app["cause"].as_str(), &app["termination_message"]),
+        (Some("dependency_unavailable"), &json!(["dial tcp 127.0.0.1:6379: connect: connection refused"])),
+        "{report:#}"
+    );
+
     // The node is shared by the binary's other tests: its crash loops stop here.
     let namespaces: Vec<&str> = checks.iter().map(|(ns, _)| *ns).collect();
     delete_namespaces(cluster, &namespaces);
