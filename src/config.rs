@@ -36,10 +36,21 @@ pub struct Cli {
 pub enum Command {
     /// Watch the cluster and serve metrics on /metrics (the default).
     Serve(ServeArgs),
-    /// List troubled containers once, in the current context's namespace (-n to name others, -A for all). Exits 1 when something is crash-looping.
+    /// List troubled containers once, in the current context's namespace (-n to name others, -A for all). Exits 1 when something is crash-looping (--fail-on chooses).
     Scan(ScanArgs),
     /// The whole report for one pod: status, exit codes, limits, events, previous log, cause and fix.
     Diagnose(DiagnoseArgs),
+}
+
+/// When `scan` exits 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// A container is crash-looping.
+    Crashloop,
+    /// Any container is troubled (an image that cannot be pulled, a missing ConfigMap...).
+    Any,
+    /// Never: 0 unless an error stops it (2).
+    Never,
 }
 
 /// Output format of `scan` and `diagnose`.
@@ -65,6 +76,11 @@ pub struct ScanArgs {
     /// `pods/log`). Without it, causes come from the pods' status and Events only.
     #[arg(long)]
     pub logs: bool,
+
+    /// When to exit 1: a container crash-loops (`crashloop`), any container is troubled
+    /// (`any`: image pulls and missing objects too), or `never`.
+    #[arg(long, value_enum, default_value_t = FailOn::Crashloop)]
+    pub fail_on: FailOn,
 
     #[command(flatten)]
     pub cluster: ClusterArgs,

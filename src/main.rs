@@ -39,7 +39,7 @@ async fn run() -> ExitCode {
     })
 }
 
-/// Exit status 1 when a container is crash-looping, so the command serves in scripts.
+/// Exit status 1 as `--fail-on` says (a crash loop by default), so the command serves in scripts.
 async fn scan(args: ScanArgs) -> Result<ExitCode, Error> {
     crashloop_exporter::init_logging(&args.log)?;
     let client = args.cluster.client().await?;
@@ -47,7 +47,7 @@ async fn scan(args: ScanArgs) -> Result<ExitCode, Error> {
     let scopes = args.scopes(client.default_namespace());
     let rows = crashloop_exporter::scan(&client, &scopes, args.logs, crashloop_exporter::now()).await?;
     print!("{}", crashloop_exporter::render_scan(&rows, args.output));
-    Ok(if rows.iter().any(|r| r.crashlooping) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if crashloop_exporter::fails(&rows, args.fail_on) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 async fn diagnose(args: DiagnoseArgs) -> Result<(), Error> {

@@ -193,7 +193,7 @@ fn runtime_of(image: &str, command: &[String]) -> Option<&'static str> {
 fn human_bytes(bytes: u64) -> String {
     const GI: u64 = 1 << 30;
     const MI: u64 = 1 << 20;
-    if bytes % GI == 0 { format!("{}Gi", bytes / GI) } else { format!("{}Mi", bytes.div_ceil(MI)) }
+    if bytes.is_multiple_of(GI) { format!("{}Gi", bytes / GI) } else { format!("{}Mi", bytes.div_ceil(MI)) }
 }
 
 /// The OOM fix: never below the limit that was hit; a stated step above it; the heap flag
@@ -217,7 +217,7 @@ fn memory_fix(e: &MemoryEvidence) -> (String, String) {
             yaml.push_str("\nenv:\n- name: JAVA_TOOL_OPTIONS\n  value: -XX:MaxRAMPercentage=75");
         }
         Some(_) => {
-            let heap = step * 3 / 4 >> 20;
+            let heap = (step * 3 / 4) >> 20;
             fix.push_str(" The image runs Node.js: size its heap from the limit.");
             yaml.push_str(&format!("\nenv:\n- name: NODE_OPTIONS\n  value: --max-old-space-size={heap}"));
         }
@@ -626,7 +626,7 @@ mod tests {
         for mib in [1, 63, 64, 100, 256, 511, 512, 1000, 1024, 4096, 65_536] {
             let limit: u64 = mib << 20;
             let step = (limit * 150 / 100).div_ceil(MEMORY_ROUNDING) * MEMORY_ROUNDING;
-            assert!(step > limit && step % MEMORY_ROUNDING == 0, "{mib} MiB → {step}");
+            assert!(step > limit && step.is_multiple_of(MEMORY_ROUNDING), "{mib} MiB → {step}");
             assert!(fix(Some(limit), "", &[]).1.contains(&format!("limits: {{memory: {}}}", human_bytes(step))));
         }
     }

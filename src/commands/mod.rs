@@ -11,4 +11,4 @@ mod table;
 mod tests;
 
 pub use diagnose::{Diagnosis, diagnose, render_diagnosis};
-pub use scan::{Row, render_scan, scan};
+pub use scan::{Row, fails, render_scan, scan};

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::read::{list_all, read_logs};
 use super::snapshot::{Logs, Snapshot, container_key};
 use super::table::{opt, rfc3339, table};
-use crate::config::Output;
+use crate::config::{FailOn, Output};
 use crate::log_fetch::worth_reading;
 use crate::parse::signal_name;
 use crate::verdict::{Cause, ContainerReport};
@@ -105,6 +105,15 @@ pub async fn scan(
     let snapshot = Snapshot::of(pods, &events, now);
     let read = if logs { read_logs(client, snapshot.logs_to_read(now)).await } else { Logs::new() };
     Ok(rows(&snapshot, &read, now))
+}
+
+/// Whether `scan` fails (exits 1) on these rows.
+pub fn fails(rows: &[Row], fail_on: FailOn) -> bool {
+    match fail_on {
+        FailOn::Crashloop => rows.iter().any(|r| r.crashlooping),
+        FailOn::Any => !rows.is_empty(),
+        FailOn::Never => false,
+    }
 }
 
 /// The troubled containers of a snapshot, one row each.

@@ -362,3 +362,18 @@ fn the_termination_message_is_evidence_without_the_log() {
         "{text}"
     );
 }
+
+/// `--fail-on`: a missing ConfigMap fails `scan` only with `any`; a crash loop with
+/// `crashloop` (the default) and `any`; nothing with `never`.
+#[test]
+fn scan_fails_as_fail_on_says() {
+    use crate::config::FailOn;
+    use crate::exposition::tests::NOW;
+    let rows_of = |name: &str| rows(&Snapshot::of(vec![crate::fixtures::fixture(name)], &[], NOW), &Logs::new(), NOW);
+    let waiting = rows_of("missing-configmap");
+    let looping = rows_of("deployment-oom-crashloop");
+    let verdicts = |rows: &[super::Row]| [FailOn::Crashloop, FailOn::Any, FailOn::Never].map(|f| super::fails(rows, f));
+    assert_eq!(verdicts(&waiting), [false, true, false]);
+    assert_eq!(verdicts(&looping), [true, true, false]);
+    assert_eq!(verdicts(&[]), [false, false, false]);
+}

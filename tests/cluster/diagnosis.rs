@@ -197,6 +197,10 @@ async fn scan_and_diagnose_report_exact_fields() {
         ]
     );
 
+    // --fail-on: never exits 0 over a crash loop; any exits 1 on it too.
+    let exit = |fail_on: &str| run(&["scan", "--kubeconfig", kc, "-n", ns, "--fail-on", fail_on, "-o", "json"]).0;
+    assert_eq!((exit("never"), exit("any"), exit("crashloop")), (0, 1, 1));
+
     let (code, table, _) = run(&["scan", "--kubeconfig", kc, "-n", ns, "--log-level", "error"]);
     assert_eq!(code, 1);
     let lines: Vec<&str> = table.lines().collect();
