@@ -88,9 +88,13 @@ impl Termination {
         self.signal().is_some_and(|s| s == 9 || s == i32::from(stop_signal.unwrap_or(15)))
     }
 
-    /// How long the instance ran, where both ends are known.
+    /// How long the instance ran, where both ends are known. An instance that never
+    /// started (a `StartError`) has the zero time as its start (`1970-01-01T00:00:00Z`,
+    /// or Go's year 1): no run time.
     pub fn run_seconds(&self) -> Option<i64> {
-        Some(self.finished_at? - self.started_at?)
+        let started = self.started_at.filter(|s| *s > 0)?;
+        let seconds = self.finished_at? - started;
+        (seconds >= 0).then_some(seconds)
     }
 
     /// A failure of an instance that had run [`BACKOFF_RESET_SECONDS`] or longer: the
@@ -598,6 +602,27 @@ pub struct PodLines {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `StartError` as the kubelet writes it: `startedAt` is the zero time. It ran for no
+    /// time that can be told, and is no long-run failure (the slow-loop counter and alert
+    /// would count every failed start as one).
+    #[test]
+    fn an_instance_that_never_started_has_no_run_time() {
+        let end = |started_at: Option<Timestamp>| Termination {
+            exit_code: 128,
+            reason: TerminationReason::StartError,
+            started_at,
+            finished_at: Some(1_796_624_512),
+            hint: Hint::None,
+            message: None,
+        };
+        assert_eq!(end(Some(0)).run_seconds(), None);
+        assert!(!end(Some(0)).is_long_run_failure());
+        assert_eq!(end(Some(-62_135_596_800)).run_seconds(), None, "Go's zero time");
+        assert_eq!(end(Some(1_796_624_600)).run_seconds(), None, "a start after the finish");
+        assert_eq!(end(Some(1_796_624_500)).run_seconds(), Some(12));
+        assert!(end(Some(1_796_624_512 - 600)).is_long_run_failure());
+    }
 
     /// A container with nothing to remember keeps no box, and reads as the default.
     #[test]
