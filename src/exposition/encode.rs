@@ -65,6 +65,12 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
             text.sample(&LAST_TERMINATED_TIME, &d.labels, None, f)?;
         }
     }
+    text.family(&LAST_RUN);
+    for (d, t) in last() {
+        if let Some(seconds) = t.run_seconds() {
+            text.sample(&LAST_RUN, &d.labels, None, seconds)?;
+        }
+    }
     text.family(&LAST_OOM_KILLED);
     for (d, t) in last() {
         text.sample(&LAST_OOM_KILLED, &d.labels, None, t.reason == TerminationReason::OomKilled)?;

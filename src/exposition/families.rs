@@ -83,6 +83,8 @@ families! {
         "Reason of the last termination (value 1); unknown reasons are `other`.";
     LAST_TERMINATED_TIME = "crashloop_container_last_terminated_timestamp_seconds", Gauge, CONTAINER,
         "When the last termination finished, in seconds since the epoch.";
+    LAST_RUN = "crashloop_container_last_run_seconds", Gauge, CONTAINER,
+        "How long the instance that ended last ran (finishedAt - startedAt); no series for one that never started.";
     LAST_OOM_KILLED = "crashloop_container_last_terminated_oom_killed", Gauge, CONTAINER,
         "1 when the last termination was an OOM kill (reason OOMKilled, whatever the exit code).";
     IN_BACKOFF = "crashloop_container_in_backoff", Gauge, CONTAINER,

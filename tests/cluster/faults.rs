@@ -30,6 +30,7 @@ const CLUSTER_FAMILIES: &[&str] = &[
     "crashloop_container_last_terminated_signal",
     "crashloop_container_last_terminated_reason",
     "crashloop_container_last_terminated_timestamp_seconds",
+    "crashloop_container_last_run_seconds",
     "crashloop_container_last_terminated_oom_killed",
     "crashloop_container_in_backoff",
     "crashloop_container_backoff_delay_seconds",

@@ -52,6 +52,7 @@ async fn crashloop_pod_lifecycle_on_real_apiserver() {
         ("crashloop_container_last_terminated_signal", "", "9"),
         ("crashloop_container_last_terminated_reason", r#"reason="OOMKilled""#, "1"),
         ("crashloop_container_last_terminated_timestamp_seconds", "", "1795000000"),
+        ("crashloop_container_last_run_seconds", "", "30"),
         ("crashloop_container_last_terminated_oom_killed", "", "1"),
         ("crashloop_container_in_backoff", "", "1"),
         ("crashloop_container_backoff_delay_seconds", r#"source="kubelet""#, "160.0"),

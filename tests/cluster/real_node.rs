@@ -378,6 +378,11 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         "rn-command",
         vec![missing_command],
         on_pod("rn-command", |pod, out| {
+            // It never started: its zero start time gives no run time.
+            let run = series("crashloop_container_last_run_seconds", "rn-command", pod, "app", "regular", None);
+            if let Some(v) = value(out, &run) {
+                return Verdict::Fail(format!("{run} is {v}: a StartError never ran"));
+            }
             expect_all(
                 out,
                 "rn-command",
@@ -582,6 +587,12 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         "rn-message",
         vec![message],
         on_pod("rn-message", |pod, out| {
+            // It exits at once: a run of 0 s, or 1 where the second turned.
+            let run =
+                value(out, &series("crashloop_container_last_run_seconds", "rn-message", pod, "app", "regular", None));
+            if !matches!(run, Some("0" | "1")) {
+                return Verdict::Pending(format!("last run {run:?}, want 0 or 1"));
+            }
             expect_all(
                 out,
                 "rn-message",
