@@ -88,13 +88,14 @@ function(config, alertNames)
   local tables = [
     g.table(
       'Troubled containers and their probable cause',
-      'Troubled containers (crash-looping, waiting with an error, evicted, ended with a failure) with their probable cause, since when they crash-loop, their last termination, its exit code, and their restarts. A row links to the workload dashboard (pod, workload).',
+      'Troubled containers (crash-looping, waiting with an error, evicted, ended with a failure) with their probable cause, since when they crash-loop, their last termination, how long that instance ran (under 2 s: a command or config error; the probe budget: a probe), its exit code, and their restarts. A row links to the workload dashboard (pod, workload).',
       g.lettered(g.tableTarget, [
         q.withWorkload(q.perContainer(q.troubled, ['cause'])),
         troubledOnly(q.perContainer(sel('crashloop_container_crashloop_start_timestamp_seconds')) + ' * 1000'),
         troubledOnly(q.perContainer(sel('crashloop_container_last_terminated_timestamp_seconds')) + ' * 1000'),
         troubledOnly(q.perContainer(sel('crashloop_container_last_terminated_exit_code'))),
         troubledOnly(q.perContainer(sel('crashloop_container_restarts_total'))),
+        troubledOnly(q.perContainer(sel('crashloop_container_last_run_seconds'))),
       ]),
       w=12,
       columns=l.clusterColumn + [
@@ -106,6 +107,7 @@ function(config, alertNames)
         'cause',
         ['Value #B', 'crash-looping since'],
         ['Value #C', 'last termination'],
+        ['Value #F', 'last run'],
         ['Value #D', 'exit code'],
         ['Value #E', 'restarts'],
       ],
@@ -113,6 +115,7 @@ function(config, alertNames)
       overrides=rowLinks + [
         g.age('crash-looping since'),
         g.age('last termination'),
+        g.byName('last run', { unit: 's' }),
         g.integer('exit code'),
         g.integer('restarts'),
       ],

@@ -49,7 +49,7 @@ function(config, alertNames)
 
   local containers = g.table(
     'Containers',
-    'One row per container: workload, restarts, state, waiting reason, last exit code, signal and reason, when it last terminated, probable cause, crash-looping and since when, back-off delay, next restart and memory limit (merged instant queries).',
+    'One row per container: workload, restarts, state, waiting reason, last exit code, signal and reason, when it last terminated and how long that instance ran, probable cause, crash-looping and since when, back-off delay, next restart and memory limit (merged instant queries).',
     g.lettered(g.tableTarget, [
       q.withWorkload(q.perContainer(sel('crashloop_container_restarts_total'), ['container_type'])),  // A
       current(sel('crashloop_container_state'), ['state']),  // B
@@ -64,6 +64,7 @@ function(config, alertNames)
       each('crashloop_container_memory_limit_bytes'),  // K
       q.inWorkload(q.perContainer(sel('crashloop_container_crashloop_start_timestamp_seconds')) + ' * 1000'),  // L
       q.inWorkload(q.perContainer(sel('crashloop_container_last_terminated_timestamp_seconds')) + ' * 1000'),  // M
+      each('crashloop_container_last_run_seconds'),  // N
     ]),
     w=24,
     h=9,
@@ -81,6 +82,7 @@ function(config, alertNames)
       ['Value #E', 'signal'],
       ['last_reason', 'last termination'],
       ['Value #M', 'last terminated'],
+      ['Value #N', 'last run'],
       'cause',
       ['Value #H', 'crash-looping'],
       ['Value #L', 'crash-looping since'],
@@ -100,6 +102,7 @@ function(config, alertNames)
       g.age('last terminated'),
       g.age('crash-looping since'),
       g.byName('back-off', { unit: 's' }),
+      g.byName('last run', { unit: 's' }),
       g.age('next restart'),
       g.byName('memory limit', { unit: 'bytes' }),
     ],
