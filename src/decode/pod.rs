@@ -1,6 +1,6 @@
 //! The Pod JSON, decoded straight into a [`SlimPod`] through private wire types: only the
 //! fields the metrics need survive. Free text (waiting and termination messages) is reduced
-//! to bounded values while decoding (a back-off delay, a missing object, a [`Hint`](crate::view::Hint)) and
+//! to bounded values while decoding (a back-off delay, a missing object, a [`Hint`]) and
 //! then dropped. Everything is tolerant: a field of an unexpected shape becomes "unknown",
 //! never a decode error, so one odd pod can't stall the list of all the others.
 
