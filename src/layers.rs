@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("event_counts", 4),
     ("verdict", 5),
     ("store", 6),
+    ("rollout", 6),
     ("watch", 7),
     ("log_fetch", 7),
     ("exposition", 8),

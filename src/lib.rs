@@ -15,7 +15,7 @@
 //! | 3 | `decode` | Pod and Event JSON → slim view |
 //! | 4 | `history`, `event_counts` | the history tracker; Events → bounded counters |
 //! | 5 | `verdict` | the rules: crash-loop state, back-off, missing objects, probable cause |
-//! | 6 | `store` | the caches and the ingest that fills them (shard, history, prerender) |
+//! | 6 | `store`, `rollout` | the caches and the ingest that fills them (shard, history, prerender); the rollout to blame |
 //! | 7 | `watch`, `log_fetch` | the API side: the watches, the previous-log fetcher |
 //! | 8 | `exposition` | the `/metrics` body: families, scan, encoders, body cache |
 //! | 9 | `webconfig` | TLS and basic auth from an exporter-toolkit web config file |
@@ -44,6 +44,7 @@ mod http;
 pub mod internals;
 mod log_fetch;
 mod parse;
+mod rollout;
 mod serve;
 mod store;
 mod sync;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::read::{list_all, read_logs};
-use super::scan::{Row, row, rows_table};
+use super::scan::{Rollout, Row, rollout_of, row, rows_table};
 use super::snapshot::{Logs, Snapshot, container_key};
 use super::table::opt;
 use crate::config::Output;
@@ -243,6 +243,9 @@ pub struct Diagnosis {
     pub disruption: Option<&'static str>,
     /// No node fits it, since (seconds since the epoch).
     pub unschedulable_since: Option<Timestamp>,
+    /// The rollout to blame, when the pod is of its workload's newest template, which
+    /// fails while an older one serves.
+    pub rollout: Option<Rollout>,
     /// Every container, troubled or not.
     pub containers: Vec<ContainerDiagnosis>,
     /// The pod's Events, newest first.
@@ -338,14 +341,31 @@ pub async fn diagnose(
             Vec::new()
         }
     };
+    // The workload's other pods, for the rollout to blame: read as scan reads them.
+    let slim = slim_pod(&full).map_err(kube::Error::SerdeError)?;
+    let siblings = if has_template(&slim) {
+        match list_all(&Api::<SlimPod>::namespaced(client.clone(), namespace), ListParams::default()).await {
+            Ok(list) => list.into_iter().filter(|p| p.workload == slim.workload && p.name() != name).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the workload's pods; no rollout is judged");
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
     let read = if logs {
-        let slim = slim_pod(&full).map_err(kube::Error::SerdeError)?;
         let ended = slim.containers.iter().filter(|c| c.restart_count > 0 || c.latest_termination().is_some());
         read_logs(client, ended.map(|c| (&slim, c)).collect()).await
     } else {
         Logs::new()
     };
-    Diagnosis::of(&full, events, &read, now).map_err(kube::Error::SerdeError)
+    Diagnosis::of(&full, siblings, events, &read, now).map_err(kube::Error::SerdeError)
+}
+
+/// Whether a pod has a template, so that its workload can have a rollout to blame.
+fn has_template(pod: &SlimPod) -> bool {
+    pod.shown.as_ref().is_some_and(|s| s.template.is_some())
 }
 
 /// The message of a container's latest termination, as the API gives it: the current
@@ -366,7 +386,14 @@ fn slim_pod(full: &Pod) -> Result<SlimPod, serde_json::Error> {
 impl Diagnosis {
     /// The one-pod report from what was read: the pod, its Events and the logs. The
     /// verdict is [`Snapshot`]'s, as `scan`'s.
-    pub fn of(full: &Pod, events: Vec<CoreEvent>, logs: &Logs, now: Timestamp) -> Result<Diagnosis, serde_json::Error> {
+    /// `siblings` are the other pods of its workload, for the rollout to blame.
+    pub fn of(
+        full: &Pod,
+        siblings: Vec<SlimPod>,
+        events: Vec<CoreEvent>,
+        logs: &Logs,
+        now: Timestamp,
+    ) -> Result<Diagnosis, serde_json::Error> {
         let namespace = full.metadata.namespace.clone().unwrap_or_default();
         let name = full.metadata.name.clone().unwrap_or_default();
         // Each Event beside its slim view, newest first: when it was last seen is the
@@ -382,10 +409,13 @@ impl Diagnosis {
         let time = |s: &Option<SlimEvent>| s.as_ref().and_then(|s| s.last_seen).unwrap_or(0);
         events.sort_by_key(|(_, s)| std::cmp::Reverse(time(s)));
         let slim_events: Vec<SlimEvent> = events.iter().filter_map(|(_, s)| s.clone()).collect();
-        let snapshot = Snapshot::of(vec![slim_pod(full)?], &slim_events, now);
-        let Some(slim) = snapshot.pods().first() else {
+        let mut pods = siblings;
+        pods.push(slim_pod(full)?);
+        let snapshot = Snapshot::of(pods, &slim_events, now);
+        let Some(slim) = snapshot.pods().iter().find(|p| p.name() == name) else {
             return Err(serde::de::Error::custom("no pod"));
         };
+        let rollout = rollout_of(&snapshot.rollouts(now), slim).map(|f| Rollout::of(f, now));
         let pod_events = snapshot.events(slim);
         let reports = snapshot.assess(slim, logs, now, true);
 
@@ -462,7 +492,7 @@ impl Diagnosis {
                     })
                     .unwrap_or_default();
                 ContainerDiagnosis {
-                    row: row(slim, r, logs),
+                    row: Row { rollout: rollout.clone(), ..row(slim, r, logs) },
                     exit_code_meaning: last.map(|t| exit_code_meaning(t.exit_code)),
                     requests,
                     limits,
@@ -499,6 +529,7 @@ impl Diagnosis {
                 .as_ref()
                 .filter(|_| slim.unschedulable())
                 .and_then(|t| t.unschedulable_since),
+            rollout,
             containers,
             events,
         })
@@ -545,6 +576,10 @@ pub fn render_diagnosis(d: &Diagnosis, output: Output) -> String {
     if let Some(since) = d.unschedulable_since {
         let _ =
             writeln!(o, "{} no node fits the pod since {since} (seconds since the epoch)", st.bold("Unschedulable"));
+    }
+    if let Some(r) = &d.rollout {
+        let _ = writeln!(o, "{} {}", st.bold("Rollout"), r.summary);
+        let _ = writeln!(o, "  roll back: {}", r.undo);
     }
     let _ = writeln!(o, "\n{}", st.bold("Containers"));
     let rows: Vec<Row> = d.containers.iter().map(|c| c.row.clone()).collect();

@@ -8,6 +8,7 @@ use super::table::{opt, rfc3339, table};
 use crate::config::{FailOn, Output};
 use crate::log_fetch::worth_reading;
 use crate::parse::signal_name;
+use crate::rollout::RolloutFailure;
 use crate::verdict::{Cause, ContainerReport};
 use crate::view::{SlimContainer, SlimEvent, SlimPod, State, Timestamp};
 use crate::watch::{Scope, scoped_api};
@@ -49,6 +50,61 @@ pub struct Row {
     /// was read, `skipped` when it was not (`scan` without `--logs`, `diagnose --no-logs`);
     /// `None` when the latest termination did not fail, and no log would be read.
     pub log: Option<&'static str>,
+    /// The rollout to blame, for the pods of a workload's newest template that fail while
+    /// an older template serves; `None` otherwise.
+    pub rollout: Option<Rollout>,
+}
+
+/// A rollout to blame, as `scan` and `diagnose` show it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Rollout {
+    /// The newest template, where every failing pod of the workload is.
+    pub template: String,
+    /// When its first pod was created (RFC 3339).
+    pub since: Option<String>,
+    /// How many of the workload's pods fail, all of this template.
+    pub failing_pods: usize,
+    /// The older template that serves, and its ready pods.
+    pub serving_template: String,
+    pub serving_ready_pods: usize,
+    /// The containers whose image the template changed.
+    pub images: Vec<ImageChange>,
+    /// What happened, in one line.
+    pub summary: String,
+    /// The command that rolls the workload back.
+    pub undo: String,
+}
+
+/// A container's image, before and after the rollout.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ImageChange {
+    pub container: String,
+    /// `None` when the serving template has no such container.
+    pub was: Option<String>,
+    pub now: String,
+}
+
+impl Rollout {
+    pub(super) fn of(f: &RolloutFailure, now: Timestamp) -> Self {
+        Rollout {
+            template: f.template.clone(),
+            since: (f.since > 0).then(|| rfc3339(f.since as f64)),
+            failing_pods: f.failing_pods,
+            serving_template: f.serving.clone(),
+            serving_ready_pods: f.serving_ready,
+            images: f
+                .images
+                .iter()
+                .map(|i| ImageChange {
+                    container: i.container.to_string(),
+                    was: i.was.as_deref().map(str::to_string),
+                    now: i.now.to_string(),
+                })
+                .collect(),
+            summary: f.summary(now),
+            undo: f.undo_command(),
+        }
+    }
 }
 
 fn state_text(c: &SlimContainer) -> String {
@@ -80,6 +136,7 @@ pub(super) fn row(pod: &SlimPod, r: &ContainerReport, logs: &Logs) -> Row {
         next_restart: r.backoff.next_restart.map(rfc3339),
         memory_limit_bytes: c.memory_limit_bytes,
         log: worth_reading(pod, c).then(|| logs.get(&container_key(pod, c)).map_or("skipped", |l| l.result)),
+        rollout: None,
     }
 }
 
@@ -118,13 +175,26 @@ pub fn fails(rows: &[Row], fail_on: FailOn) -> bool {
 
 /// The troubled containers of a snapshot, one row each.
 pub(super) fn rows(snapshot: &Snapshot, logs: &Logs, now: Timestamp) -> Vec<Row> {
+    let rollouts = snapshot.rollouts(now);
     let mut rows = Vec::new();
     for pod in snapshot.pods() {
+        let rollout = rollout_of(&rollouts, pod).map(|f| Rollout::of(f, now));
         for r in snapshot.assess(pod, logs, now, false).iter().filter(|r| r.cause.is_some()) {
-            rows.push(row(pod, r, logs));
+            rows.push(Row { rollout: rollout.clone(), ..row(pod, r, logs) });
         }
     }
     rows
+}
+
+/// The rollout to blame that `pod` is of: its workload's, and its template the newest.
+pub(super) fn rollout_of<'r>(rollouts: &'r [RolloutFailure], pod: &SlimPod) -> Option<&'r RolloutFailure> {
+    let template = pod.shown.as_ref().and_then(|s| s.template.as_deref())?;
+    rollouts.iter().find(|f| {
+        f.namespace == pod.namespace()
+            && f.workload_kind == pod.workload.kind
+            && f.workload == pod.workload.name
+            && f.template == template
+    })
 }
 
 /// Renders `scan`'s output; the table says when the logs were not read.
@@ -136,10 +206,29 @@ pub fn render_scan(rows: &[Row], output: Output) -> String {
         return "No troubled containers.\n".into();
     }
     let mut out = rows_table(rows, output == Output::Wide);
+    out.push_str(&rollouts_text(rows));
     if rows.iter().any(|r| r.log == Some("skipped")) {
         out.push_str(
             "\nCauses from the pods' status and Events only: --logs also reads the previous logs, as the server does with --logs.\n",
         );
+    }
+    out
+}
+
+/// The rollouts to blame among the rows, once per workload, with the undo command.
+pub(super) fn rollouts_text(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for r in rows {
+        let Some(rollout) = &r.rollout else { continue };
+        if seen.contains(&(&r.namespace, &r.workload)) {
+            continue;
+        }
+        seen.push((&r.namespace, &r.workload));
+        if out.is_empty() {
+            out.push_str("\nRollouts to blame:\n");
+        }
+        out.push_str(&format!("  {} {}: {}.\n    undo: {}\n", r.namespace, r.workload, rollout.summary, rollout.undo));
     }
     out
 }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use crate::event_counts::{EventCounts, PodEvents};
 use crate::history::track;
 use crate::log_fetch::worth_reading;
+use crate::rollout::{RolloutFailure, TemplatePod, fails, rollout_failure};
 use crate::verdict::{ContainerReport, assess};
 use crate::view::{LogHint, SlimContainer, SlimEvent, SlimPod, Timestamp};
 
@@ -97,5 +98,24 @@ impl Snapshot {
                     .map(move |r| (pod, r.container))
             })
             .collect()
+    }
+
+    /// The rollouts to blame ([`rollout_failure`]), one per workload at most, by namespace
+    /// and workload.
+    pub(super) fn rollouts(&self, now: Timestamp) -> Vec<RolloutFailure> {
+        let mut pods: Vec<TemplatePod> = self
+            .pods
+            .iter()
+            .map(|pod| TemplatePod {
+                pod,
+                template: pod.shown.as_ref().and_then(|s| s.template.as_deref()).unwrap_or(""),
+                failing: self.assess(pod, &Logs::new(), now, false).iter().any(|r| fails(pod, r)),
+            })
+            .collect();
+        fn key<'p>(p: &TemplatePod<'p>) -> (&'p str, &'p str, &'p str) {
+            (p.pod.namespace(), &p.pod.workload.kind, &p.pod.workload.name)
+        }
+        pods.sort_by(|a, b| key(a).cmp(&key(b)));
+        pods.chunk_by(|a, b| key(a) == key(b)).filter_map(rollout_failure).collect()
     }
 }

@@ -199,7 +199,14 @@ fn diagnose_json(node: &RealNode, logs: &Logs) -> (Vec<Value>, Vec<Value>) {
             e.involved_object.namespace == pod.metadata.namespace && e.involved_object.name == pod.metadata.name
         };
         let events = node.events.iter().filter(about).cloned().collect();
-        let d = Diagnosis::of(pod, events, logs, node.now).expect("a diagnosis");
+        // The other pods of its namespace, as diagnose lists them (of its workload).
+        let siblings: Vec<SlimPod> = node
+            .pods
+            .iter()
+            .filter(|p| p.metadata.namespace == pod.metadata.namespace && p.metadata.name != pod.metadata.name)
+            .map(|p| serde_json::to_value(p).and_then(serde_json::from_value).expect("slim"))
+            .collect();
+        let d = Diagnosis::of(pod, siblings, events, logs, node.now).expect("a diagnosis");
         let json: Value = serde_json::from_str(&render_diagnosis(&d, Output::Json)).expect("diagnose -o json");
         rows.extend(json["containers"].as_array().into_iter().flatten().cloned());
         reports.push(json);
@@ -247,6 +254,52 @@ fn scan_and_diagnose_show_the_verdict_of_metrics_on_the_real_nodes_fixtures() {
             .collect()
     };
     assert_eq!(troubled(&diagnosed), troubled(&scan));
+}
+
+/// The real node's stuck rollout (rn-rollout: the new template crash-loops while the old
+/// one's pod serves) is blamed, in scan's rows, diagnose's report and scan's table, with
+/// the undo command; no other workload of the node is (rn-oom's Deployment has one
+/// template; the Jobs have none).
+#[test]
+fn the_real_nodes_stuck_rollout_is_blamed_and_nothing_else() {
+    let node = real_node();
+    let scan = scan_json(&node, &node.logs);
+    let blamed: Vec<(&str, &str)> = scan
+        .iter()
+        .filter(|r| !r["rollout"].is_null())
+        .map(|r| (r["namespace"].as_str().unwrap_or(""), r["pod"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(blamed, [("rn-rollout", "rollout-6c8dcb87b-tg65g")]);
+    let rollout = scan.iter().find_map(|r| r.get("rollout").filter(|r| !r.is_null())).expect("a rollout");
+    assert_eq!(
+        rollout,
+        &serde_json::json!({
+            "template": "6c8dcb87b",
+            "since": "2026-12-07T06:15:59Z",
+            "failing_pods": 1,
+            "serving_template": "6d5f4b7c9",
+            "serving_ready_pods": 1,
+            "images": [],
+            "summary": "started with the rollout of template 6c8dcb87b (no image changed: the command, env, resources or probes did), 6m ago; 1 failing pod(s) are all of it, and 1 ready pod(s) of template 6d5f4b7c9 serve",
+            "undo": "kubectl rollout undo deployment/rollout -n rn-rollout",
+        })
+    );
+    let (_, reports) = diagnose_json(&node, &node.logs);
+    let with_rollout: Vec<&str> =
+        reports.iter().filter(|r| !r["rollout"].is_null()).filter_map(|r| r["pod"].as_str()).collect();
+    assert_eq!(with_rollout, ["rollout-6c8dcb87b-tg65g"], "the old template's pod is not blamed");
+
+    let pods: Vec<SlimPod> =
+        node.pods.iter().map(|p| serde_json::to_value(p).and_then(serde_json::from_value).expect("slim")).collect();
+    let snapshot = Snapshot::of(pods, &[], node.now);
+    let table = render_scan(&rows(&snapshot, &node.logs, node.now), Output::Table);
+    assert!(
+        table.ends_with(&format!(
+            "\nRollouts to blame:\n  rn-rollout Deployment/rollout: {}.\n    undo: kubectl rollout undo deployment/rollout -n rn-rollout\n",
+            rollout["summary"].as_str().unwrap_or("")
+        )),
+        "{table}"
+    );
 }
 
 /// Without the logs, `scan` falls back on the status and Events: it says so, in each row
@@ -348,7 +401,7 @@ fn the_termination_message_is_evidence_without_the_log() {
     }))
     .expect("a pod");
     let now = crate::fixtures::ts("2026-11-24T10:00:10Z");
-    let d = Diagnosis::of(&pod, vec![], &Logs::new(), now).expect("a diagnosis");
+    let d = Diagnosis::of(&pod, vec![], vec![], &Logs::new(), now).expect("a diagnosis");
     let json: Value = serde_json::from_str(&render_diagnosis(&d, Output::Json)).expect("diagnose -o json");
     let c = &json["containers"][0];
     assert_eq!((c["cause"].as_str(), c["log"].as_str()), (Some("dependency_unavailable"), Some("skipped")));

@@ -269,6 +269,7 @@ mod wire {
     #[serde(default, rename_all = "camelCase")]
     struct ContainerSpec {
         name: String,
+        image: Option<String>,
         restart_policy: Option<String>,
         restart_policy_rules: Vec<RestartRule>,
         lifecycle: Lifecycle,
@@ -531,6 +532,7 @@ mod wire {
                 .map(|(container_type, c)| {
                     let mut slot = SlimContainer::new(&c.name, container_type);
                     slot.memory_limit_bytes = quantity(c.resources.limits.get("memory"));
+                    slot.image = c.image.as_deref().filter(|i| !i.is_empty()).map(intern);
                     slot.set_restart_spec(RestartSpec {
                         policy: own_policy(c.restart_policy.as_deref())
                             .filter(|_| container_type != ContainerType::Sidecar),
@@ -601,6 +603,7 @@ mod wire {
                 },
                 uid: metadata.uid.unwrap_or_default().into_boxed_str(),
                 workload,
+                created: created.unwrap_or(0),
                 phase,
                 trouble,
                 restart_policy: RestartPolicy::parse(spec.restart_policy.as_deref()),

@@ -239,6 +239,8 @@ impl Terminations {
 pub struct SlimContainer {
     pub name: Name,
     pub container_type: ContainerType,
+    /// The spec's `image`, interned: a rollout that fails is told by the image it changed.
+    pub image: Option<Name>,
     pub memory_limit_bytes: Option<u64>,
     pub has_liveness_probe: bool,
     pub has_readiness_probe: bool,
@@ -291,6 +293,7 @@ impl SlimContainer {
         SlimContainer {
             name: intern(name),
             container_type,
+            image: None,
             memory_limit_bytes: None,
             has_liveness_probe: false,
             has_readiness_probe: false,
@@ -417,6 +420,8 @@ pub struct SlimPod {
     /// Kept outside `metadata`, so the store's keys don't copy it.
     pub uid: Box<str>,
     pub workload: Workload,
+    /// `metadata.creationTimestamp` (0 when unknown): when a template's first pod appeared.
+    pub created: Timestamp,
     pub phase: Phase,
     /// What the pod's own status says of trouble: a disruption, or why it is not scheduled.
     pub trouble: Option<Box<PodTrouble>>,
