@@ -157,6 +157,18 @@
     local workloadPods =
       '{{ with printf `sum(crashloop_workload_pods{%s="%%s",namespace="%%s",workload_kind="%%s",workload="%%s"})` $labels.%s $labels.namespace $labels.workload_kind $labels.workload | query }}{{ . | first | value | printf "%%.0f" }}{{ else }}?{{ end }}'
       % [C, C],
+    // The rollout's template: when its first pod came, the images it changed (and what
+    // they were), and the command that undoes it.
+    local templateSel = '%s="%%s",namespace="%%s",workload_kind="%%s",workload="%%s"' % C,
+    local templateArgs = '$labels.%s $labels.namespace $labels.workload_kind $labels.workload' % C,
+    local templateFirstPod =
+      '{{ with printf `min(crashloop_workload_template_created_timestamp_seconds{%s,template="%%s"})` %s $labels.template | query }} The first pod of the template was created at {{ . | first | value | humanizeTimestamp }}.{{ end }}'
+      % [templateSel, templateArgs],
+    local templateImages =
+      '{{ range printf `group by (container, image) (crashloop_workload_template_image_info{%(s)s,template="%%s"}) unless on (container, image) crashloop_workload_template_image_info{%(s)s,template!="%%s"}` %(a)s $labels.template %(a)s $labels.template | query }} Container {{ .Labels.container }} runs {{ .Labels.image }}{{ with printf `crashloop_workload_template_image_info{%(s)s,template!="%%s",container="%%s"}` %(a)s $labels.template .Labels.container | query }}, was {{ . | first | label "image" }}{{ end }}.{{ end }}'
+      % { s: templateSel, a: templateArgs },
+    local undo =
+      '{{ if eq $labels.workload_kind "Rollout" }}kubectl argo rollouts undo {{ $labels.workload }} -n {{ $labels.namespace }}{{ else }}kubectl rollout undo {{ $labels.workload_kind | toLower }}/{{ $labels.workload }} -n {{ $labels.namespace }}{{ end }}',
     local causeOr(default) = '{{ with $labels.cause }}{{ . }}{{ else }}%s{{ end }}' % default,
     local inCluster = '{{ with $labels.%s }} in cluster {{ . }}{{ end }}' % C,
     local containerOfPod = fold(|||
@@ -556,10 +568,10 @@
               summary: '%s: the pods of template {{ $labels.template }} are crash-looping while others serve.' % ofWorkload,
               description: fold(|||
                 {{ $value | printf "%%.0f" }} pods of template {{ $labels.template }} of %s%s crash-loop, and no pod
-                of another template does; the pods of another template are ready and serve. The rollout to (or from)
-                that template cannot finish: roll back (`kubectl rollout undo`) or fix the template. The
+                of another template does; the pods of another template are ready and serve.%s%s The rollout to (or
+                from) that template cannot finish: roll back (`%s`) or fix the template. The
                 CrashloopContainerCrashLooping alerts of its pods name the containers and causes.
-              ||| % [ofWorkload, inCluster]),
+              ||| % [ofWorkload, inCluster, templateFirstPod, templateImages, undo]),
               runbook_url: runbook('CrashloopWorkloadRolloutStuck'),
               dashboard_url: dashboardURL(false),
             },

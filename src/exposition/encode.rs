@@ -6,7 +6,7 @@ use std::hash::BuildHasher;
 use super::families::*;
 use super::lines;
 use super::pass::Pass;
-use super::text::{Text, labels_of};
+use super::text::{Text, labels_of, push_labels};
 use crate::event_counts::ContainerEvents;
 use crate::store::PodCache;
 use crate::verdict::pull_failure;
@@ -207,7 +207,7 @@ fn encode_workload_pods(text: &mut Text, pass: &Pass, workloads: &mut [(u64, usi
     let line = |i: usize| pass.lines.get(i).map(|pod| &pod[..]).unwrap_or_default();
     let key = |i: usize| workload_key(line(i));
     // Each template of each workload: a pod of it, and how many of its pods are ready.
-    let mut templates: Vec<(usize, usize)> = Vec::new();
+    let mut templates: Vec<(usize, usize, Vec<usize>)> = Vec::new();
     let mut by_template: Vec<usize> = Vec::new();
     for_each_workload(workloads, key, |(namespace, pairs), pods| {
         let mut count = itoa::Buffer::new();
@@ -224,16 +224,49 @@ fn encode_workload_pods(text: &mut Text, pass: &Pass, workloads: &mut [(u64, usi
         by_template.sort_by_key(|i| lines::template_pair(line(*i)));
         for group in by_template.chunk_by(|a, b| lines::template_pair(line(*a)) == lines::template_pair(line(*b))) {
             let ready = group.iter().filter(|i| lines::ready(line(**i))).count();
-            templates.push((group[0], ready));
+            templates.push((group[0], ready, group.to_vec()));
         }
         Ok(())
     })?;
     text.family(&WORKLOAD_READY_PODS);
-    for (i, ready) in templates {
-        let (namespace, pairs) = key(i);
+    for (i, ready, _) in &templates {
+        let (namespace, pairs) = key(*i);
         let mut count = itoa::Buffer::new();
-        let template = lines::template_pair(line(i));
-        text.line(&WORKLOAD_READY_PODS, &[namespace, pairs, template, b"} ", count.format(ready).as_bytes(), b"\n"])?;
+        let template = lines::template_pair(line(*i));
+        text.line(&WORKLOAD_READY_PODS, &[namespace, pairs, template, b"} ", count.format(*ready).as_bytes(), b"\n"])?;
+    }
+    // What each template is: when its first pod came, and its containers' images.
+    let pod = |i: usize| pass.pods.get(i).map(|p| &**p);
+    text.family(&WORKLOAD_TEMPLATE_CREATED);
+    for (i, _, group) in &templates {
+        let Some(created) = group.iter().filter_map(|i| pod(*i)).map(|p| p.created).filter(|t| *t > 0).min() else {
+            continue;
+        };
+        let (namespace, pairs) = key(*i);
+        let mut at = itoa::Buffer::new();
+        let template = lines::template_pair(line(*i));
+        text.line(
+            &WORKLOAD_TEMPLATE_CREATED,
+            &[namespace, pairs, template, b"} ", at.format(created).as_bytes(), b"\n"],
+        )?;
+    }
+    text.family(&WORKLOAD_TEMPLATE_IMAGE);
+    let mut images: Vec<(&str, &str)> = Vec::new();
+    let mut pairs_buf: Vec<u8> = Vec::new();
+    for (i, _, group) in &templates {
+        images.clear();
+        let containers = group.iter().filter_map(|i| pod(*i)).flat_map(|p| p.containers.iter());
+        images.extend(containers.filter_map(|c| Some((&*c.name, c.image.as_deref()?))));
+        images.sort_unstable();
+        images.dedup();
+        let (namespace, pairs) = key(*i);
+        let template = lines::template_pair(line(*i));
+        for (container, image) in &images {
+            pairs_buf.clear();
+            pairs_buf.push(b',');
+            push_labels(&mut pairs_buf, &[("container", container), ("image", image)]);
+            text.line(&WORKLOAD_TEMPLATE_IMAGE, &[namespace, pairs, template, &pairs_buf, b"} 1\n"])?;
+        }
     }
     Ok(())
 }

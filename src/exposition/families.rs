@@ -131,6 +131,12 @@ families! {
         "Pods of each workload in this replica's cache, quiet ones included (with sharding, sum across replicas).";
     WORKLOAD_READY_PODS = "crashloop_workload_ready_pods", Gauge, &["namespace", "workload_kind", "workload", "template"],
         "Pods of each workload whose Ready condition is True, by template, for a workload with pods of two templates or more (a rollout in progress, or stuck); 0 for a template none of whose pods is ready; with sharding, sum across replicas.";
+    WORKLOAD_TEMPLATE_CREATED = "crashloop_workload_template_created_timestamp_seconds", Gauge,
+        &["namespace", "workload_kind", "workload", "template"],
+        "When the first pod of the template in this replica's cache was created, in seconds since the epoch, for a workload with pods of two templates or more (as crashloop_workload_ready_pods); with sharding, take the min across replicas.";
+    WORKLOAD_TEMPLATE_IMAGE = "crashloop_workload_template_image_info", Gauge,
+        &["namespace", "workload_kind", "workload", "template", "container", "image"],
+        "The image of each container of the template's pods (value 1), for a workload with pods of two templates or more (as crashloop_workload_ready_pods): what a rollout changed.";
     WORKLOAD_RESTARTS = "crashloop_workload_restarts_total", Counter, &["namespace", "workload_kind", "workload"],
         "Container restarts of the workload's pods seen by this exporter process, kept when pods are deleted or replaced (restarts before the process started are not counted); the series goes 6 h after the workload's last pod.";
     WORKLOAD_LONG_RUN_FAILURES = "crashloop_workload_long_run_failures_total", Counter, &["namespace", "workload_kind", "workload"],

@@ -20,6 +20,8 @@ use crate::view::{Disruption, EvictionResource, ObjectKind, SlimContainer, SlimP
 /// Events), each with its label set rendered once; the missing objects; the aggregates.
 /// Healthy containers leave nothing behind, so a render's memory follows the troubled.
 pub(super) struct Pass<'a> {
+    /// The pods, in the order of `lines`.
+    pub(super) pods: &'a [Arc<SlimPod>],
     /// Every pod's [`PodLines`](crate::view::PodLines) text, in the order of `pods`.
     pub(super) lines: Vec<Cow<'a, [u8]>>,
     /// With `--skip-quiet-containers`, whether each pod of `lines` exports its lines (empty:
@@ -60,6 +62,7 @@ impl<'a> Pass<'a> {
         now: Timestamp,
     ) -> Self {
         let mut pass = Pass {
+            pods,
             lines: Vec::with_capacity(pods.len()),
             details: Vec::new(),
             exported: Vec::new(),

@@ -193,6 +193,9 @@ fn on_pod(ns: &'static str, mut f: impl FnMut(&str, &str) -> Verdict + 'static) 
 }
 
 /// The scenarios: the objects to create in each namespace, and the checks of their series.
+/// The template of rn-rollout's old ReplicaSet, which serves while the new one crash-loops.
+const OLD_TEMPLATE: &str = "6d5f4b7c9";
+
 fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<Value>, Check)> {
     let mut s: Vec<(&'static str, Vec<Value>, Check)> = Vec::new();
 
@@ -241,7 +244,6 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
     // maxUnavailable 0 lets no old pod go before a new one is available, and the new
     // ReplicaSet's pod exits 1 at each start. What tells the workload alerts a stuck
     // rollout from a workload down: the pods' templates, and the ready pods per template.
-    const OLD_TEMPLATE: &str = "6d5f4b7c9";
     let labels = json!({"app": "rollout", "pod-template-hash": OLD_TEMPLATE});
     let old = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
         "metadata": {"name": format!("rollout-{OLD_TEMPLATE}"), "labels": labels},
@@ -251,6 +253,7 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
     // Its readiness probe never passes: without one, the 2 s each instance runs would make
     // the new pod available, and the controller would scale the old ReplicaSet down.
     let mut bad = sh("app", "sleep 2; exit 1");
+    bad["image"] = json!(testbed::Node::BUSYBOX_NEXT);
     bad["readinessProbe"] = json!({"exec": {"command": ["false"]}, "periodSeconds": 1});
     let mut rollout = testbed::deployment("rollout", vec![bad]);
     rollout["spec"]["strategy"] =
@@ -307,6 +310,22 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
                     ready(OLD_TEMPLATE),
                     ready(template)
                 ));
+            }
+            // What each template is: the new one changed the image, and came after the old.
+            let image = |t: &str, image: &str| {
+                value(out, &format!(
+                    "crashloop_workload_template_image_info{{namespace=\"{ns}\",workload_kind=\"Deployment\",workload=\"rollout\",template=\"{t}\",container=\"app\",image=\"{image}\"}}"
+                )) == Some("1")
+            };
+            if !image(OLD_TEMPLATE, testbed::Node::BUSYBOX) || !image(template, testbed::Node::BUSYBOX_NEXT) {
+                return Verdict::Pending(format!("{ns}: the templates' images are not {} and {}", testbed::Node::BUSYBOX, testbed::Node::BUSYBOX_NEXT));
+            }
+            let created = |t: &str| number(out, &format!(
+                "crashloop_workload_template_created_timestamp_seconds{{namespace=\"{ns}\",workload_kind=\"Deployment\",workload=\"rollout\",template=\"{t}\"}}"
+            ));
+            match (created(OLD_TEMPLATE), created(template)) {
+                (Some(old), Some(new)) if old < new => {}
+                other => return Verdict::Pending(format!("{ns}: the templates' creation times {other:?}, want the old one's first")),
             }
             expect_all(out, ns, new, "app", "regular", &[
                 ("crashloop_container_crashlooping", None, "1"),
@@ -1461,6 +1480,59 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
         (Some("oom_killed"), Some(32 << 20), Some("resources:\n  requests: {memory: 64Mi}\n  limits: {memory: 64Mi}")),
         "{report:#}"
     );
+    assert_eq!(report["rollout"], Value::Null, "rn-oom's Deployment has one template: no rollout to blame");
+
+    // The stuck rollout: diagnose on the new template's pod names it, the image it changed
+    // and the undo command; on the old template's pod, nothing.
+    let rollout_pods =
+        Api::<Pod>::namespaced(client.clone(), "rn-rollout").list(&ListParams::default()).await.expect("list");
+    let template_of =
+        |p: &Pod| p.metadata.labels.as_ref().and_then(|l| l.get("pod-template-hash")).cloned().unwrap_or_default();
+    let (old, new): (Vec<&Pod>, Vec<&Pod>) = rollout_pods.items.iter().partition(|p| template_of(p) == OLD_TEMPLATE);
+    let (Some(old), Some(new)) = (old.first(), new.first()) else {
+        panic!("rn-rollout's pods: {:?}", rollout_pods.items.len())
+    };
+    let diagnose_rollout = |pod: &Pod| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+            .args([
+                "diagnose",
+                pod.metadata.name.as_deref().unwrap_or(""),
+                "-n",
+                "rn-rollout",
+                "--no-logs",
+                "-o",
+                "json",
+                "--kubeconfig",
+            ])
+            .arg(&kubeconfig)
+            .output()
+            .expect("diagnose runs");
+        serde_json::from_slice(&out.stdout).expect("diagnose prints JSON")
+    };
+    let report = diagnose_rollout(new);
+    let rollout = &report["rollout"];
+    assert_eq!(
+        (
+            &rollout["template"],
+            &rollout["serving_template"],
+            &rollout["serving_ready_pods"],
+            &rollout["images"],
+            &rollout["undo"]
+        ),
+        (
+            &json!(template_of(new)),
+            &json!(OLD_TEMPLATE),
+            &json!(1),
+            &json!([{"container": "app", "was": testbed::Node::BUSYBOX, "now": testbed::Node::BUSYBOX_NEXT}]),
+            &json!("kubectl rollout undo deployment/rollout -n rn-rollout"),
+        ),
+        "{report:#}"
+    );
+    assert_eq!(diagnose_rollout(old)["rollout"], Value::Null, "the serving template is not blamed");
+    // scan agrees, on the same pod.
+    let scanned = rows.as_array().into_iter().flatten().find(|r| r["namespace"] == "rn-rollout");
+    assert_eq!(scanned.map(|r| &r["rollout"]["images"]), Some(&rollout["images"]), "scan's row: {scanned:?}");
+
     // rn-message's last words, shown by diagnose without reading the log.
     let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
         .args(["diagnose", "message", "-n", "rn-message", "--no-logs", "-o", "json", "--kubeconfig"])

@@ -127,6 +127,8 @@ pub fn shared_node() -> Result<&'static (Cluster, Node)> {
 impl Node {
     /// The image test containers run: busybox-static, `imagePullPolicy: Never`.
     pub const BUSYBOX: &'static str = "localhost/busybox:testbed";
+    /// The same files under another name: a rollout that changes the image.
+    pub const BUSYBOX_NEXT: &'static str = "localhost/busybox:next";
     /// The sandbox image.
     pub const PAUSE: &'static str = "localhost/pause:testbed";
 
@@ -307,6 +309,7 @@ state = "{state}"
             }
         }
         self.import_image(Self::BUSYBOX, &busybox, &["/bin/sh"])?;
+        self.import_image(Self::BUSYBOX_NEXT, &busybox, &["/bin/sh"])?;
         let pause = self.dir.join("images/rootfs-pause");
         fs::create_dir_all(&pause).map_err(io("creating the pause rootfs"))?;
         fs::copy(&bins.pause, pause.join("pause")).map_err(io("copying pause"))?;
