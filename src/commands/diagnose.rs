@@ -4,18 +4,21 @@
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
-use k8s_openapi::api::core::v1::{ContainerState, Event as CoreEvent, Pod};
+use k8s_openapi::api::core::v1::{ContainerState, Event as CoreEvent, Pod, Service};
 use kube::Api;
 use kube::api::ListParams;
 use serde::Serialize;
 use serde_json::json;
 
+use super::fix::{
+    MemoryEvidence, ProbeEvidence, ServiceAddress, dependency_fix, memory_fix, probe_fix, read_only_fix, service_for,
+};
 use super::read::{list_all, read_logs};
 use super::scan::{Rollout, Row, rollout_of, row, rows_table};
 use super::snapshot::{Logs, Snapshot, container_key};
 use super::table::opt;
 use crate::config::Output;
-use crate::parse::signal_name;
+use crate::parse::{read_only_path, signal_name, unreachable_endpoint};
 use crate::verdict::{Cause, missing_objects_of, pull_failure};
 use crate::view::{Probe, SlimEvent, SlimPod, TerminationReason, Timestamp};
 use crate::watch::one_pod_event_fields;
@@ -46,6 +49,7 @@ pub(super) fn advice(cause: Cause) -> (&'static str, &'static str) {
     match cause {
         // Computed from the container: `memory_fix`.
         Cause::OomKilled => ("", ""),
+        // Computed from the container's probe where it has one (`probe_fix`); else this.
         Cause::LivenessProbe => (
             "The kubelet killed the container because its liveness probe failed. Check the probe's endpoint; give it more time (timeoutSeconds, failureThreshold), and don't make liveness depend on other services.",
             "livenessProbe:\n  httpGet: {path: /healthz, port: 8080}\n  periodSeconds: 10\n  timeoutSeconds: 5\n  failureThreshold: 6",
@@ -161,71 +165,6 @@ pub(super) fn advice(cause: Cause) -> (&'static str, &'static str) {
     }
 }
 
-/// A memory limit is raised by this share of itself, at least (a stated step: the peak
-/// the container reached is not in the pod's status).
-const MEMORY_STEP_PERCENT: u64 = 50;
-/// Proposed limits are rounded up to a multiple of this.
-const MEMORY_ROUNDING: u64 = 64 << 20;
-
-/// What a memory fix is computed from: the container's limit, and what its image and
-/// command show of its runtime.
-struct MemoryEvidence<'a> {
-    limit: Option<u64>,
-    image: &'a str,
-    command: &'a [String],
-}
-
-/// The runtime an image or a command shows, for its heap flag; none when neither shows one.
-fn runtime_of(image: &str, command: &[String]) -> Option<&'static str> {
-    let words = std::iter::once(image).chain(command.iter().map(String::as_str)).map(str::to_ascii_lowercase);
-    let words: Vec<String> = words.collect();
-    let shows = |needles: &[&str]| words.iter().any(|w| needles.iter().any(|n| w.contains(n)));
-    if shows(&["java", "jdk", "jre", "temurin", "corretto", "zulu", "jvm"]) {
-        Some("jvm")
-    } else if shows(&["node"]) {
-        Some("node")
-    } else {
-        None
-    }
-}
-
-/// Bytes as Kubernetes writes them: `3Gi`, `320Mi`.
-fn human_bytes(bytes: u64) -> String {
-    const GI: u64 = 1 << 30;
-    const MI: u64 = 1 << 20;
-    if bytes.is_multiple_of(GI) { format!("{}Gi", bytes / GI) } else { format!("{}Mi", bytes.div_ceil(MI)) }
-}
-
-/// The OOM fix: never below the limit that was hit; a stated step above it; the heap flag
-/// only for the runtime the image or command shows.
-fn memory_fix(e: &MemoryEvidence) -> (String, String) {
-    let Some(limit) = e.limit else {
-        return (
-            "The container was OOM-killed with no memory limit of its own: the pod-level limit or the node ran out. Set a request that matches its use (and a limit), and check the node's memory (kubectl describe node).".into(),
-            "resources:\n  requests: {memory: <its use>}\n  limits: {memory: <its use plus headroom>}".into(),
-        );
-    };
-    let step = (limit * (100 + MEMORY_STEP_PERCENT) / 100).div_ceil(MEMORY_ROUNDING) * MEMORY_ROUNDING;
-    let (now, proposed) = (human_bytes(limit), human_bytes(step));
-    let mut fix = format!(
-        "The container used more memory than its limit, {now}. Raise the limit a step ({MEMORY_STEP_PERCENT} % here, to {proposed}), or to the peak working set plus headroom where you have it (container_memory_working_set_bytes), or lower the app's use below {now}."
-    );
-    let mut yaml = format!("resources:\n  requests: {{memory: {proposed}}}\n  limits: {{memory: {proposed}}}");
-    match runtime_of(e.image, e.command) {
-        Some("jvm") => {
-            fix.push_str(" The image runs a JVM: size its heap from the limit.");
-            yaml.push_str("\nenv:\n- name: JAVA_TOOL_OPTIONS\n  value: -XX:MaxRAMPercentage=75");
-        }
-        Some(_) => {
-            let heap = (step * 3 / 4) >> 20;
-            fix.push_str(" The image runs Node.js: size its heap from the limit.");
-            yaml.push_str(&format!("\nenv:\n- name: NODE_OPTIONS\n  value: --max-old-space-size={heap}"));
-        }
-        None => {}
-    }
-    (fix, yaml)
-}
-
 /// The one-pod report.
 #[derive(Debug, Serialize)]
 pub struct Diagnosis {
@@ -323,6 +262,14 @@ fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max { s.to_string() } else { s.chars().take(max).collect::<String>() + "…" }
 }
 
+/// What `diagnose` reads beside the pod: the other pods of its workload (for the rollout to
+/// blame), and the Services of its namespace (to name the one a dependency error means).
+#[derive(Debug, Default)]
+pub(super) struct Nearby {
+    pub(super) pods: Vec<SlimPod>,
+    pub(super) services: Vec<ServiceAddress>,
+}
+
 /// Gathers the one-pod report: the pod, its Events and, when `logs` is set, the previous
 /// log of each container that ended; then [`Diagnosis::of`].
 pub async fn diagnose(
@@ -354,13 +301,27 @@ pub async fn diagnose(
     } else {
         Vec::new()
     };
+    // The namespace's Services: only names a dependency error's host; optional.
+    let services = match list_all(&Api::<Service>::namespaced(client.clone(), namespace), ListParams::default()).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|s| ServiceAddress {
+                name: s.metadata.name.unwrap_or_default(),
+                cluster_ip: s.spec.and_then(|s| s.cluster_ip).filter(|ip| ip != "None"),
+            })
+            .collect(),
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot list services; a dependency is named by its host only");
+            Vec::new()
+        }
+    };
     let read = if logs {
         let ended = slim.containers.iter().filter(|c| c.restart_count > 0 || c.latest_termination().is_some());
         read_logs(client, ended.map(|c| (&slim, c)).collect()).await
     } else {
         Logs::new()
     };
-    Diagnosis::of(&full, siblings, events, &read, now).map_err(kube::Error::SerdeError)
+    Diagnosis::of(&full, Nearby { pods: siblings, services }, events, &read, now).map_err(kube::Error::SerdeError)
 }
 
 /// Whether a pod has a template, so that its workload can have a rollout to blame.
@@ -386,10 +347,9 @@ fn slim_pod(full: &Pod) -> Result<SlimPod, serde_json::Error> {
 impl Diagnosis {
     /// The one-pod report from what was read: the pod, its Events and the logs. The
     /// verdict is [`Snapshot`]'s, as `scan`'s.
-    /// `siblings` are the other pods of its workload, for the rollout to blame.
-    pub fn of(
+    pub(super) fn of(
         full: &Pod,
-        siblings: Vec<SlimPod>,
+        nearby: Nearby,
         events: Vec<CoreEvent>,
         logs: &Logs,
         now: Timestamp,
@@ -409,7 +369,7 @@ impl Diagnosis {
         let time = |s: &Option<SlimEvent>| s.as_ref().and_then(|s| s.last_seen).unwrap_or(0);
         events.sort_by_key(|(_, s)| std::cmp::Reverse(time(s)));
         let slim_events: Vec<SlimEvent> = events.iter().filter_map(|(_, s)| s.clone()).collect();
-        let mut pods = siblings;
+        let Nearby { mut pods, services } = nearby;
         pods.push(slim_pod(full)?);
         let snapshot = Snapshot::of(pods, &slim_events, now);
         let Some(slim) = snapshot.pods().iter().find(|p| p.name() == name) else {
@@ -475,14 +435,38 @@ impl Diagnosis {
                     image: spec.and_then(|s| s.image.as_deref()).unwrap_or(""),
                     command: &command,
                 };
+                let probe = |startup_kill: bool| ProbeEvidence {
+                    probe: spec.and_then(|s| if startup_kill { &s.startup_probe } else { &s.liveness_probe }.as_ref()),
+                    startup_kill,
+                    has_startup_probe: spec.is_some_and(|s| s.startup_probe.is_some()),
+                    run_seconds: last.and_then(|t| t.run_seconds()),
+                    grace_seconds: i64::from(
+                        c.restart_spec().probe_grace_seconds[usize::from(startup_kill)].unwrap_or(slim.grace_seconds),
+                    ),
+                };
+                let fixed = |(fix, yaml): (&str, &str)| (fix.to_string(), yaml.to_string());
+                // The app's last words: its termination message, then its previous log.
+                let last_words: Vec<&str> = termination_message_of(full, &c.name)
+                    .into_iter()
+                    .chain(logs.get(&container_key(slim, c)).filter(|l| l.result == "ok").map(|l| l.text.as_str()))
+                    .collect();
                 let (fix, yaml) = r
                     .cause
                     .map(|cause| match cause {
                         Cause::OomKilled => memory_fix(&evidence),
-                        other => {
-                            let (fix, yaml) = advice(other);
-                            (fix.to_string(), yaml.to_string())
-                        }
+                        Cause::LivenessProbe => probe_fix(&probe(false)).unwrap_or_else(|| fixed(advice(cause))),
+                        Cause::StartupProbe => probe_fix(&probe(true)).unwrap_or_else(|| fixed(advice(cause))),
+                        Cause::DependencyUnavailable => last_words
+                            .iter()
+                            .find_map(|t| unreachable_endpoint(t))
+                            .map(|e| dependency_fix(&e, service_for(&e.host, &namespace, &services)))
+                            .unwrap_or_else(|| fixed(advice(cause))),
+                        Cause::PermissionDenied => last_words
+                            .iter()
+                            .find_map(|t| read_only_path(t))
+                            .map(|p| read_only_fix(&p))
+                            .unwrap_or_else(|| fixed(advice(cause))),
+                        other => fixed(advice(other)),
                     })
                     .unzip();
                 let termination_message = termination_message_of(full, &c.name)
@@ -633,59 +617,4 @@ pub fn render_diagnosis(d: &Diagnosis, output: Output) -> String {
         }
     }
     o
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fix(limit: Option<u64>, image: &str, command: &[&str]) -> (String, String) {
-        let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
-        memory_fix(&MemoryEvidence { limit, image, command: &command })
-    }
-
-    /// An OOM kill under 2Gi is never answered with less: a step of 50 % above the limit,
-    /// and no runtime flag for an image that shows no runtime.
-    #[test]
-    fn the_memory_fix_is_a_step_above_the_limit_that_was_hit() {
-        let (text, yaml) = fix(Some(2 << 30), "localhost/api:1.4.3", &["/app/api"]);
-        assert_eq!(yaml, "resources:\n  requests: {memory: 3Gi}\n  limits: {memory: 3Gi}");
-        assert!(
-            text.starts_with(
-                "The container used more memory than its limit, 2Gi. Raise the limit a step (50 % here, to 3Gi)"
-            ),
-            "{text}"
-        );
-        let (_, yaml) = fix(Some(64 << 20), "localhost/busybox", &["sh", "-c", "dd if=/dev/zero of=/dev/null bs=100M"]);
-        assert_eq!(yaml, "resources:\n  requests: {memory: 128Mi}\n  limits: {memory: 128Mi}");
-        for mib in [1, 63, 64, 100, 256, 511, 512, 1000, 1024, 4096, 65_536] {
-            let limit: u64 = mib << 20;
-            let step = (limit * 150 / 100).div_ceil(MEMORY_ROUNDING) * MEMORY_ROUNDING;
-            assert!(step > limit && step.is_multiple_of(MEMORY_ROUNDING), "{mib} MiB → {step}");
-            assert!(fix(Some(limit), "", &[]).1.contains(&format!("limits: {{memory: {}}}", human_bytes(step))));
-        }
-    }
-
-    /// The heap flag only for the runtime the image or the command shows.
-    #[test]
-    fn the_heap_flag_follows_the_runtime_the_container_shows() {
-        let (text, yaml) = fix(Some(512 << 20), "eclipse-temurin:21-jre", &[]);
-        assert!(yaml.ends_with("env:\n- name: JAVA_TOOL_OPTIONS\n  value: -XX:MaxRAMPercentage=75"), "{yaml}");
-        assert!(text.contains("runs a JVM"), "{text}");
-        let (_, yaml) = fix(Some(512 << 20), "localhost/app", &["java", "-jar", "/app.jar"]);
-        assert!(yaml.contains("JAVA_TOOL_OPTIONS"), "{yaml}");
-        let (_, yaml) = fix(Some(512 << 20), "node:22-alpine", &["node", "server.js"]);
-        assert!(yaml.ends_with("env:\n- name: NODE_OPTIONS\n  value: --max-old-space-size=576"), "{yaml}");
-        let (text, yaml) = fix(Some(512 << 20), "localhost/api", &["/api"]);
-        assert!(!yaml.contains("env:") && !text.contains("runs"), "{text}\n{yaml}");
-    }
-
-    /// Killed with no limit of its own: the pod's or the node's memory ran out, and no
-    /// number is made up.
-    #[test]
-    fn an_oom_kill_without_a_limit_proposes_no_number() {
-        let (text, yaml) = fix(None, "localhost/api", &[]);
-        assert!(text.contains("no memory limit of its own"), "{text}");
-        assert!(!yaml.chars().any(|c| c.is_ascii_digit()), "{yaml}");
-    }
 }

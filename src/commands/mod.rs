@@ -3,6 +3,7 @@
 //! terminal or a script, in one shot.
 
 mod diagnose;
+mod fix;
 mod read;
 mod scan;
 mod snapshot;

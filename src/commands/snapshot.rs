@@ -25,14 +25,14 @@ pub(super) fn container_key(pod: &SlimPod, c: &SlimContainer) -> ContainerKey {
 
 /// What reading a container's previous log gave.
 #[derive(Clone, Debug)]
-pub struct ReadLog {
+pub(super) struct ReadLog {
     /// `ok`, `not_found`, `forbidden` or `error`: the result label of
     /// `crashloop_exporter_log_fetches_total`.
-    pub result: &'static str,
+    pub(super) result: &'static str,
     /// The log's text, or why it could not be read.
-    pub text: String,
+    pub(super) text: String,
     /// What [`crate::parse::classify_log`] found in the text.
-    pub hint: Option<LogHint>,
+    pub(super) hint: Option<LogHint>,
 }
 
 /// The logs read, by container; an empty map when none was read.

@@ -9,6 +9,7 @@ use std::path::Path;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
 use serde_json::Value;
 
+use super::diagnose::Nearby;
 use super::scan::rows;
 use super::snapshot::{Logs, ReadLog};
 use super::snapshot::{Snapshot, container_key};
@@ -206,7 +207,8 @@ fn diagnose_json(node: &RealNode, logs: &Logs) -> (Vec<Value>, Vec<Value>) {
             .filter(|p| p.metadata.namespace == pod.metadata.namespace && p.metadata.name != pod.metadata.name)
             .map(|p| serde_json::to_value(p).and_then(serde_json::from_value).expect("slim"))
             .collect();
-        let d = Diagnosis::of(pod, siblings, events, logs, node.now).expect("a diagnosis");
+        let d = Diagnosis::of(pod, Nearby { pods: siblings, ..Nearby::default() }, events, logs, node.now)
+            .expect("a diagnosis");
         let json: Value = serde_json::from_str(&render_diagnosis(&d, Output::Json)).expect("diagnose -o json");
         rows.extend(json["containers"].as_array().into_iter().flatten().cloned());
         reports.push(json);
@@ -401,7 +403,7 @@ fn the_termination_message_is_evidence_without_the_log() {
     }))
     .expect("a pod");
     let now = crate::fixtures::ts("2026-11-24T10:00:10Z");
-    let d = Diagnosis::of(&pod, vec![], vec![], &Logs::new(), now).expect("a diagnosis");
+    let d = Diagnosis::of(&pod, Nearby::default(), vec![], &Logs::new(), now).expect("a diagnosis");
     let json: Value = serde_json::from_str(&render_diagnosis(&d, Output::Json)).expect("diagnose -o json");
     let c = &json["containers"][0];
     assert_eq!((c["cause"].as_str(), c["log"].as_str()), (Some("dependency_unavailable"), Some("skipped")));

@@ -14,7 +14,11 @@ const LOG_PATTERNS: &[(LogHint, &[&str])] = &[
         ],
     ),
     (LogHint::Segfault, &["[signal sigsegv", "segmentation fault", "sigsegv"]),
-    (LogHint::PermissionDenied, &["permission denied", "eacces", "operation not permitted"]),
+    (
+        LogHint::PermissionDenied,
+        // EROFS: a read-only root filesystem (`readOnlyRootFilesystem: true`) refused a write.
+        &["permission denied", "eacces", "operation not permitted", "read-only file system", "erofs"],
+    ),
     (
         LogHint::DependencyUnavailable,
         &[
@@ -73,6 +77,7 @@ mod tests {
         assert_eq!(classify_log("read tcp 10.0.0.1:5432: i/o timeout"), Some(LogHint::DependencyUnavailable));
         assert_eq!(classify_log("Error reading config file: invalid configuration"), Some(LogHint::ConfigError));
         assert_eq!(classify_log("Exception in thread \"main\" java.lang.IllegalStateException"), Some(LogHint::Crash));
+        assert_eq!(classify_log("open /var/cache/x: read-only file system"), Some(LogHint::PermissionDenied));
         assert_eq!(classify_log("all good, shutting down"), None);
         assert_eq!(classify_log(""), None);
     }

@@ -1,11 +1,13 @@
 //! The pure parsers: free text and API strings in, bounded values out. Nothing here keeps
 //! state or does I/O; each parser is unit-tested and fuzzed (`fuzz/`).
 
+mod evidence;
 mod log;
 mod message;
 mod number;
 mod process;
 
+pub use evidence::{Endpoint, read_only_path, unreachable_endpoint};
 pub use log::classify_log;
 pub use message::{
     classify_event, classify_exec_message, classify_pull_failure, classify_refusal, classify_waiting_message,

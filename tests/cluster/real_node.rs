@@ -470,6 +470,31 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         }),
     ));
 
+    // A slow starter: ready after 20 s, but its liveness probe gives it 4 s (period 2 ×
+    // failureThreshold 2), so the kubelet kills every instance before it is up. diagnose
+    // proposes a startupProbe with the same check (checked at the end of the run).
+    let mut slow = sh("app", "sleep 20; touch /tmp/up; sleep 3600");
+    slow["livenessProbe"] =
+        json!({"exec": {"command": ["test", "-f", "/tmp/up"]}, "periodSeconds": 2, "failureThreshold": 2});
+    let slow = bare_pod("slow-start", "Always", json!({"containers": [slow], "terminationGracePeriodSeconds": 1}));
+    s.push((
+        "rn-slow-start",
+        vec![slow],
+        on_pod("rn-slow-start", |pod, out| {
+            expect_all(
+                out,
+                "rn-slow-start",
+                pod,
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_last_terminated_exit_code", None, "137"),
+                    ("crashloop_container_probable_cause", Some(("cause", "liveness_probe")), "1"),
+                ],
+            )
+        }),
+    ));
+
     // A ConfigMap volume that does not exist: the pod never leaves ContainerCreating.
     let volume = bare_pod(
         "missing-volume",
@@ -1532,6 +1557,28 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     // scan agrees, on the same pod.
     let scanned = rows.as_array().into_iter().flatten().find(|r| r["namespace"] == "rn-rollout");
     assert_eq!(scanned.map(|r| &r["rollout"]["images"]), Some(&rollout["images"]), "scan's row: {scanned:?}");
+
+    // The slow starter: killed at the end of its liveness budget, so the fix is a
+    // startupProbe with its own check, sized from its own period.
+    let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+        .args(["diagnose", "slow-start", "-n", "rn-slow-start", "--no-logs", "-o", "json", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .expect("diagnose runs");
+    let report: Value = serde_json::from_slice(&diagnose.stdout).expect("diagnose prints JSON");
+    let app = &report["containers"][0];
+    assert_eq!(
+        (app["cause"].as_str(), app["fix_yaml"].as_str()),
+        (
+            Some("liveness_probe"),
+            Some(
+                "startupProbe:   # beside the livenessProbe\n  exec: {\"command\":[\"test\",\"-f\",\"/tmp/up\"]}\n  periodSeconds: 2\n  failureThreshold: 150"
+            )
+        ),
+        "{report:#}"
+    );
+    let fix = app["fix"].as_str().unwrap_or_default();
+    assert!(fix.contains("at the end of its liveness probe's budget of 4 s (initialDelaySeconds 0 + periodSeconds 2 × failureThreshold 2)"), "{fix}");
 
     // rn-message's last words, shown by diagnose without reading the log.
     let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
