@@ -65,10 +65,18 @@ fn bounded_object(object: &MissingObject) {
     );
 }
 
-/// The log classifier: ignores ASCII case.
+/// The log classifier: ignores ASCII case. The evidence read from the same text for a
+/// fix: a host within the text and bounded, a port above 0, a path from the text.
 pub fn log(text: &str) {
     let hint: Option<LogHint> = parse::classify_log(text);
     assert_eq!(hint, parse::classify_log(&text.to_ascii_uppercase()), "{text:?}");
+    if let Some(e) = parse::unreachable_endpoint(text) {
+        assert!(!e.host.is_empty() && e.host.len() <= 253 && text.contains(&e.host), "{text:?}: {e:?}");
+        assert_ne!(e.port, Some(0), "{text:?}");
+    }
+    if let Some(path) = parse::read_only_path(text) {
+        assert!(path.starts_with('/') && text.contains(&path), "{text:?}: {path}");
+    }
 }
 
 /// Resource quantities: a plain decimal integer is its own value.
