@@ -169,6 +169,11 @@
       % { s: templateSel, a: templateArgs },
     local undo =
       '{{ if eq $labels.workload_kind "Rollout" }}kubectl argo rollouts undo {{ $labels.workload }} -n {{ $labels.namespace }}{{ else }}kubectl rollout undo {{ $labels.workload_kind | toLower }}/{{ $labels.workload }} -n {{ $labels.namespace }}{{ end }}',
+    // What an OOM kill hit: the container's own limit, the pod's, or none (the node's
+    // memory ran out), from crashloop_container_last_oom_kill_limit.
+    local oomKilledWords =
+      '{{ with printf `max by (limit) (crashloop_container_last_oom_kill_limit{%s="%%s",namespace="%%s",pod="%%s",container="%%s"})` $labels.%s $labels.namespace $labels.pod $labels.container | query }}{{ if eq (. | first | label "limit") "none" }}was OOM-killed with no memory limit of its own or its pod (the node ran out of memory: a limit is not the fix, a request that matches its use is){{ else if eq (. | first | label "limit") "pod" }}was OOM-killed at its pod-level memory limit (shared by its containers){{ else }}was killed for exceeding its memory limit{{ end }}{{ else }}was killed for exceeding its memory limit{{ end }}'
+      % [C, C],
     local causeOr(default) = '{{ with $labels.cause }}{{ . }}{{ else }}%s{{ end }}' % default,
     local inCluster = '{{ with $labels.%s }} in cluster {{ . }}{{ end }}' % C,
     local containerOfPod = fold(|||
@@ -248,7 +253,7 @@
       labels: { severity: severity, cause: '' },
       annotations: containerAnnotations('CrashloopContainerOOMKilled', 'OOM-killed containers', [
         containerOfPod,
-        'was killed for exceeding its memory limit in the last %s.' % cfg.oomWindow,
+        '%s in the last %s.' % [oomKilledWords, cfg.oomWindow],
         'Probable cause: %s.' % causeOr('oom_killed'),
         memoryLimit,
       ], 'oom_killed'),
@@ -377,7 +382,7 @@
             labels: { severity: cfg.oomKilledRepeatedlySeverity, cause: '' },
             annotations: containerAnnotations('CrashloopContainerOOMKilledRepeatedly', 'Containers OOM-killed repeatedly', [
               containerOfPod,
-              'was killed for exceeding its memory limit {{ $value | printf "%%.0f" }} times in the last %s.' % cfg.oomWindow,
+              '%s {{ $value | printf "%%.0f" }} times in the last %s.' % [oomKilledWords, cfg.oomWindow],
               'Probable cause: %s.' % causeOr('oom_killed'),
               memoryLimit,
             ], 'oom_killed'),

@@ -432,6 +432,7 @@ impl Diagnosis {
                     .unwrap_or_default();
                 let evidence = MemoryEvidence {
                     limit: c.memory_limit_bytes,
+                    scope: c.memory_limit_scope(),
                     image: spec.and_then(|s| s.image.as_deref()).unwrap_or(""),
                     command: &command,
                 };

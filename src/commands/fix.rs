@@ -5,6 +5,7 @@
 use k8s_openapi::api::core::v1::Probe as ProbeSpec;
 
 use crate::parse::Endpoint;
+use crate::view::MemoryLimitScope;
 
 /// A memory limit is raised by this share of itself, at least (a stated step: the peak
 /// the container reached is not in the pod's status).
@@ -16,6 +17,8 @@ const MEMORY_ROUNDING: u64 = 64 << 20;
 /// command show of its runtime.
 pub(super) struct MemoryEvidence<'a> {
     pub(super) limit: Option<u64>,
+    /// Whose limit it is: the container's, or the pod's (which its containers share).
+    pub(super) scope: MemoryLimitScope,
     pub(super) image: &'a str,
     pub(super) command: &'a [String],
 }
@@ -46,12 +49,20 @@ pub(super) fn human_bytes(bytes: u64) -> String {
 pub(super) fn memory_fix(e: &MemoryEvidence) -> (String, String) {
     let Some(limit) = e.limit else {
         return (
-            "The container was OOM-killed with no memory limit of its own: the pod-level limit or the node ran out. Set a request that matches its use (and a limit), and check the node's memory (kubectl describe node).".into(),
+            "The container was OOM-killed with no memory limit, its own or its pod's: the node ran out of memory, and the kernel chose it. A limit is not the fix: set a request that matches its use (so that the scheduler reserves it), and check the node's memory (kubectl describe node).".into(),
             "resources:\n  requests: {memory: <its use>}\n  limits: {memory: <its use plus headroom>}".into(),
         );
     };
     let step = (limit * (100 + MEMORY_STEP_PERCENT) / 100).div_ceil(MEMORY_ROUNDING) * MEMORY_ROUNDING;
     let (now, proposed) = (human_bytes(limit), human_bytes(step));
+    if e.scope == MemoryLimitScope::Pod {
+        return (
+            format!(
+                "The container was OOM-killed at its pod's memory limit, {now}, which its containers share (it has no limit of its own). Raise the pod's limit a step ({MEMORY_STEP_PERCENT} % here, to {proposed}), or give the container a limit of its own so that it alone is bounded."
+            ),
+            format!("# the pod's spec.resources, not the container's\nresources:\n  limits: {{memory: {proposed}}}"),
+        );
+    }
     let mut fix = format!(
         "The container used more memory than its limit, {now}. Raise the limit a step ({MEMORY_STEP_PERCENT} % here, to {proposed}), or to the peak working set plus headroom where you have it (container_memory_working_set_bytes), or lower the app's use below {now}."
     );
@@ -279,7 +290,7 @@ mod tests {
 
     fn fix(limit: Option<u64>, image: &str, command: &[&str]) -> (String, String) {
         let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
-        memory_fix(&MemoryEvidence { limit, image, command: &command })
+        memory_fix(&MemoryEvidence { limit, scope: MemoryLimitScope::Container, image, command: &command })
     }
 
     /// An OOM kill under 2Gi is never answered with less: a step of 50 % above the limit,
@@ -323,7 +334,7 @@ mod tests {
     #[test]
     fn an_oom_kill_without_a_limit_proposes_no_number() {
         let (text, yaml) = fix(None, "localhost/api", &[]);
-        assert!(text.contains("no memory limit of its own"), "{text}");
+        assert!(text.contains("no memory limit, its own or its pod's"), "{text}");
         assert!(!yaml.chars().any(|c| c.is_ascii_digit()), "{yaml}");
     }
 
@@ -449,5 +460,17 @@ mod tests {
             yaml,
             "volumeMounts:\n- {name: writable, mountPath: /var/cache/nginx}\n# and in the pod's spec:\nvolumes:\n- {name: writable, emptyDir: {}}"
         );
+    }
+
+    /// Killed at the pod-level limit: the pod's limit is raised, not the container's.
+    #[test]
+    fn an_oom_kill_at_the_pods_limit_raises_the_pods() {
+        let e = MemoryEvidence { limit: Some(1 << 30), scope: MemoryLimitScope::Pod, image: "", command: &[] };
+        let (text, yaml) = memory_fix(&e);
+        assert!(
+            text.starts_with("The container was OOM-killed at its pod's memory limit, 1Gi, which its containers share"),
+            "{text}"
+        );
+        assert_eq!(yaml, "# the pod's spec.resources, not the container's\nresources:\n  limits: {memory: 1536Mi}");
     }
 }

@@ -590,7 +590,7 @@ mod wire {
             // container's spec, else the pod-level one.
             if let Some(pod_limit) = quantity(spec.resources.limits.get("memory")) {
                 for c in containers.iter_mut().filter(|c| c.memory_limit_bytes.is_none()) {
-                    c.memory_limit_bytes = Some(pod_limit);
+                    c.set_pod_memory_limit(pod_limit);
                 }
             }
 

@@ -75,6 +75,10 @@ pub(super) fn encode_pods(text: &mut Text, pass: &Pass) -> std::io::Result<()> {
     for (d, t) in last() {
         text.sample(&LAST_OOM_KILLED, &d.labels, None, t.reason == TerminationReason::OomKilled)?;
     }
+    text.family(&LAST_OOM_LIMIT);
+    for (d, _) in last().filter(|(_, t)| t.reason == TerminationReason::OomKilled) {
+        text.sample(&LAST_OOM_LIMIT, &d.labels, Some(d.report.container.memory_limit_scope().as_str()), 1i64)?;
+    }
     text.family(&IN_BACKOFF);
     for d in detailed() {
         text.sample(&IN_BACKOFF, &d.labels, None, d.report.backoff.active)?;

@@ -87,6 +87,8 @@ families! {
         "How long the instance that ended last ran (finishedAt - startedAt); no series for one that never started.";
     LAST_OOM_KILLED = "crashloop_container_last_terminated_oom_killed", Gauge, CONTAINER,
         "1 when the last termination was an OOM kill (reason OOMKilled, whatever the exit code).";
+    LAST_OOM_LIMIT = "crashloop_container_last_oom_kill_limit", Gauge, container_labels!("limit"),
+        "For a container whose last termination was an OOM kill (value 1), the memory limit it ran under: `container` (its own), `pod` (the pod-level limit), or `none` (no limit: the node ran out of memory).";
     IN_BACKOFF = "crashloop_container_in_backoff", Gauge, CONTAINER,
         "1 while the container waits in CrashLoopBackOff.";
     BACKOFF_DELAY = "crashloop_container_backoff_delay_seconds", Gauge, container_labels!("source"),

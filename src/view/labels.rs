@@ -228,6 +228,16 @@ pub enum Hint {
     InvalidConfig,
 }
 
+label_enum! {
+    /// The memory limit a container runs under: its own, the pod's (pod-level resources,
+    /// 1.34), or none, where only the node's memory bounds it.
+    MemoryLimitScope {
+        Container => "container",
+        Pod => "pod",
+        Unlimited => "none",
+    }
+}
+
 /// What the previous instance's log tail says, reduced to a bounded value
 /// ([`crate::parse::classify_log`]). The text itself is never kept nor exported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -10,8 +10,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 
 use super::labels::{
-    ContainerType, Disruption, EvictionResource, Hint, LogHint, MissingObject, PullFailure, TerminationReason,
-    WaitingReason,
+    ContainerType, Disruption, EvictionResource, Hint, LogHint, MemoryLimitScope, MissingObject, PullFailure,
+    TerminationReason, WaitingReason,
 };
 use super::name::{Name, intern};
 use crate::clock::Timestamp;
@@ -258,6 +258,8 @@ struct Rare {
     last_termination: Option<Termination>,
     history: History,
     restart: RestartSpec,
+    /// `memory_limit_bytes` is the pod-level limit (the container has none of its own).
+    memory_limit_of_pod: bool,
 }
 
 /// A container's own restart settings (KEP-5307, and 1.33's stop signal).
@@ -329,6 +331,21 @@ impl SlimContainer {
         static NONE: RestartSpec =
             RestartSpec { policy: None, rules: Vec::new(), stop_signal: None, probe_grace_seconds: [None; 2] };
         self.rare.as_ref().map_or(&NONE, |p| &p.restart)
+    }
+
+    /// The limit the container runs under ([`Self::memory_limit_bytes`]'s scope).
+    pub fn memory_limit_scope(&self) -> MemoryLimitScope {
+        match (self.memory_limit_bytes, self.rare.as_ref().is_some_and(|r| r.memory_limit_of_pod)) {
+            (None, _) => MemoryLimitScope::Unlimited,
+            (Some(_), true) => MemoryLimitScope::Pod,
+            (Some(_), false) => MemoryLimitScope::Container,
+        }
+    }
+
+    /// Sets the pod-level limit, for a container without one of its own.
+    pub fn set_pod_memory_limit(&mut self, limit: u64) {
+        self.memory_limit_bytes = Some(limit);
+        self.update_rare(|p| p.memory_limit_of_pod = true);
     }
 
     pub fn set_restart_spec(&mut self, restart: RestartSpec) {

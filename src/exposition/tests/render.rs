@@ -591,3 +591,38 @@ fn every_family_is_served() {
         assert!(!samples(&out, name).is_empty(), "{name} has no sample");
     }
 }
+
+/// An OOM kill says which limit it hit: the container's own, the pod-level one (a
+/// container without its own), or none (the node ran out of memory).
+#[test]
+fn an_oom_kill_says_which_limit_it_ran_under() {
+    use serde_json::json;
+    let oom = |c: &str| {
+        json!({"name": c, "restartCount": 1, "state": {"running": {"startedAt": "2026-11-24T09:00:00Z"}},
+            "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137,
+                "startedAt": "2026-11-24T08:59:00Z", "finishedAt": "2026-11-24T08:59:30Z"}}})
+    };
+    let pod = |name: &str, spec: serde_json::Value| -> SlimPod {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "t", "uid": format!("uid-{name}")},
+            "spec": spec,
+            "status": {"phase": "Running", "containerStatuses": [oom("app")]}
+        }))
+        .expect("pod")
+    };
+    let own = pod("own", json!({"containers": [{"name": "app", "resources": {"limits": {"memory": "64Mi"}}}]}));
+    let shared = pod("shared", json!({"containers": [{"name": "app"}], "resources": {"limits": {"memory": "1Gi"}}}));
+    let unlimited = pod("unlimited", json!({"containers": [{"name": "app"}]}));
+    let out = render_pods(vec![own, shared, unlimited], false, false);
+    let mut lines: Vec<&str> =
+        out.lines().filter(|l| l.starts_with("crashloop_container_last_oom_kill_limit{")).collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            r#"crashloop_container_last_oom_kill_limit{namespace="t",pod="own",container="app",container_type="regular",limit="container"} 1"#,
+            r#"crashloop_container_last_oom_kill_limit{namespace="t",pod="shared",container="app",container_type="regular",limit="pod"} 1"#,
+            r#"crashloop_container_last_oom_kill_limit{namespace="t",pod="unlimited",container="app",container_type="regular",limit="none"} 1"#,
+        ]
+    );
+}
