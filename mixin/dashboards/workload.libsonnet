@@ -243,6 +243,24 @@ function(config, alertNames)
         hidden=l.clusterHidden + ['Value'],
       ),
     ],
+    [
+      // What each template of a workload in a rollout is: its containers' images, and when
+      // its first pod came (the min across shards); the newest is the rollout's.
+      g.table(
+        'Templates and their images',
+        'For a workload with pods of two templates or more (a rollout, or one stuck): the image of each container of each template, and when its first pod was created. The newest template is the rollout; an image that differs is what it changed.',
+        [g.tableTarget(
+          '1000 * (max by (%(k)s, template, container, image) (%(i)s) * on (%(k)s, template) group_left () min by (%(k)s, template) (%(c)s))'
+          % { k: q.workloadKey, i: q.wsel('crashloop_workload_template_image_info'), c: q.wsel('crashloop_workload_template_created_timestamp_seconds') },
+        )],
+        w=24,
+        h=6,
+        columns=l.clusterColumn + ['namespace', 'workload', 'template', 'container', 'image', ['Value', 'first pod']],
+        hidden=l.clusterHidden + ['workload_kind'],
+        overrides=[g.age('first pod')],
+        sortBy=['first pod', true],
+      ),
+    ],
   ];
 
   // cAdvisor's working set (container_memory_working_set_bytes, scraped from the kubelet;
