@@ -61,6 +61,16 @@ pub enum Output {
     Json,
 }
 
+/// Output format of `diagnose`: `patch` prints the fixes as `kubectl patch` commands of
+/// the pod's workload (and the undo of a rollout to blame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnoseOutput {
+    Table,
+    Wide,
+    Json,
+    Patch,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ScanArgs {
     /// Output format.
@@ -105,16 +115,24 @@ impl ScanArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DiagnoseArgs {
-    /// The pod's name.
-    pub pod: String,
+    /// A pod (`NAME` or `pod/NAME`), or a workload (`deploy/NAME`, `sts/NAME`, `ds/NAME`,
+    /// `job/NAME`, `cronjob/NAME`, `rollout/NAME`, with kubectl's long names too), whose
+    /// worst pod is diagnosed: crash-looping first, then troubled, then by restarts.
+    #[arg(value_name = "POD|KIND/NAME", required_unless_present = "selector")]
+    pub pod: Option<String>,
+
+    /// Diagnose the worst pod among those this label selector picks (as kubectl's `-l`).
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
 
     /// The pod's namespace. Default: the kubeconfig context's namespace, as kubectl's.
     #[arg(short = 'n', long = "namespace", value_name = "NS")]
     pub namespace: Option<String>,
 
-    /// Output format (`table` and `wide` both print the text report).
-    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
+    /// Output format (`table` and `wide` both print the text report; `patch` the fixes as
+    /// commands).
+    #[arg(short = 'o', long, value_enum, default_value_t = DiagnoseOutput::Table)]
+    pub output: DiagnoseOutput,
 
     /// Don't read the previous log (it needs `get` on `pods/log`).
     #[arg(long)]

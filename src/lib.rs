@@ -61,8 +61,10 @@ mod layers;
 
 // The surface: what the binary uses.
 pub use clock::{Clock, now};
-pub use commands::{Diagnosis, Row, diagnose, fails, render_diagnosis, render_scan, scan};
-pub use config::{Cli, ClusterArgs, Command, DiagnoseArgs, FailOn, LogArgs, Output, ScanArgs, ServeArgs, display_name};
+pub use commands::{Diagnosis, Row, Target, diagnose, fails, render_diagnosis, render_scan, scan};
+pub use config::{
+    Cli, ClusterArgs, Command, DiagnoseArgs, DiagnoseOutput, FailOn, LogArgs, Output, ScanArgs, ServeArgs, display_name,
+};
 pub use error::Error;
 pub use serve::serve;
 pub use telemetry::init as init_logging;

@@ -54,8 +54,9 @@ async fn diagnose(args: DiagnoseArgs) -> Result<(), Error> {
     crashloop_exporter::init_logging(&args.log)?;
     let client = args.cluster().client().await?;
     let namespace = args.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
+    let target = crashloop_exporter::Target::parse(args.pod.as_deref(), args.selector.as_deref())?;
     let d =
-        crashloop_exporter::diagnose(&client, &namespace, &args.pod, !args.no_logs, crashloop_exporter::now()).await?;
+        crashloop_exporter::diagnose(&client, &namespace, &target, !args.no_logs, crashloop_exporter::now()).await?;
     print!("{}", crashloop_exporter::render_diagnosis(&d, args.output));
     Ok(())
 }

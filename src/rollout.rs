@@ -18,7 +18,9 @@
 
 use crate::clock::Timestamp;
 use crate::verdict::ContainerReport;
-use crate::view::{Name, SlimPod};
+use std::sync::Arc;
+
+use crate::view::{Image, Name, SlimPod};
 
 /// One pod of a workload, as the rule reads it.
 #[derive(Clone, Copy, Debug)]
@@ -36,8 +38,8 @@ pub(crate) struct TemplatePod<'a> {
 pub(crate) struct ImageChange {
     pub container: Name,
     /// The serving template's image; `None` when its pods have no such container.
-    pub was: Option<Name>,
-    pub now: Name,
+    pub was: Option<Arc<Image>>,
+    pub now: Arc<Image>,
 }
 
 /// The rollout to blame, and how to undo it.
@@ -82,7 +84,7 @@ impl RolloutFailure {
         } else {
             self.images
                 .iter()
-                .map(|i| format!("{} {}, was {}", i.container, i.now, i.was.as_deref().unwrap_or("(none)")))
+                .map(|i| format!("{} {}, was {}", i.container, i.now, i.was.as_deref().map_or("(none)", |w| &**w)))
                 .collect::<Vec<_>>()
                 .join("; ")
         };
@@ -125,7 +127,7 @@ pub(crate) fn rollout_failure(pods: &[TemplatePod]) -> Option<RolloutFailure> {
             }
         };
         let t = &mut templates[at];
-        t.1 = t.1.min(p.pod.created);
+        t.1 = t.1.min(Timestamp::from(p.pod.created));
         t.2 += usize::from(p.failing);
         t.3 += usize::from(p.pod.ready);
     }
@@ -139,7 +141,7 @@ pub(crate) fn rollout_failure(pods: &[TemplatePod]) -> Option<RolloutFailure> {
         return None;
     }
     let serving = older.iter().filter(|t| t.3 > 0).max_by_key(|t| (t.3, t.1))?;
-    let image_of = |template: &str, container: &str| -> Option<Name> {
+    let image_of = |template: &str, container: &str| -> Option<Arc<Image>> {
         pods.iter()
             .filter(|p| p.template == template)
             .flat_map(|p| p.pod.containers.iter())
@@ -171,9 +173,9 @@ pub(crate) fn rollout_failure(pods: &[TemplatePod]) -> Option<RolloutFailure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::{ContainerType, SlimContainer, Workload, intern};
+    use crate::view::{ContainerType, SlimContainer, Workload, intern, intern_image};
 
-    fn pod(kind: &str, template: &str, created: Timestamp, ready: bool, image: &str) -> SlimPod {
+    fn pod(kind: &str, template: &str, created: u32, ready: bool, image: &str) -> SlimPod {
         let json = serde_json::json!({
             "metadata": {"name": format!("api-{template}-x"), "namespace": "shop", "uid": "u"},
             "spec": {"containers": [{"name": "api", "image": image}]},
@@ -207,7 +209,11 @@ mod tests {
         );
         assert_eq!(
             f.images,
-            vec![ImageChange { container: intern("api"), was: Some(intern("api:1.4.2")), now: intern("api:1.4.3") }]
+            vec![ImageChange {
+                container: intern("api"),
+                was: Some(intern_image("api:1.4.2")),
+                now: intern_image("api:1.4.3")
+            }]
         );
         assert_eq!(f.undo_command(), "kubectl rollout undo deployment/api -n shop");
         assert_eq!(

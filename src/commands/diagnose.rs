@@ -11,16 +11,18 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::fix::{
-    MemoryEvidence, ProbeEvidence, ServiceAddress, dependency_fix, memory_fix, probe_fix, read_only_fix, service_for,
+    ContainerRef, Fix, MemoryEvidence, ProbeEvidence, ServiceAddress, dependency_fix, memory_fix, merge, probe_fix,
+    read_only_fix, service_for,
 };
 use super::read::{list_all, read_logs};
 use super::scan::{Rollout, Row, rollout_of, row, rows_table};
 use super::snapshot::{Logs, Snapshot, container_key};
-use super::table::opt;
-use crate::config::Output;
+use super::table::{ago, human_bytes, opt};
+use crate::config::DiagnoseOutput;
+use crate::error::Error;
 use crate::parse::{read_only_path, signal_name, unreachable_endpoint};
 use crate::verdict::{Cause, missing_objects_of, pull_failure};
-use crate::view::{Probe, SlimEvent, SlimPod, TerminationReason, Timestamp};
+use crate::view::{ContainerType, Probe, SlimEvent, SlimPod, TerminationReason, Timestamp};
 use crate::watch::one_pod_event_fields;
 
 /// What an exit code usually means in a container.
@@ -187,6 +189,8 @@ pub struct Diagnosis {
     pub rollout: Option<Rollout>,
     /// Every container, troubled or not.
     pub containers: Vec<ContainerDiagnosis>,
+    /// The containers' fixes as one patch of the workload, with the commands to apply it.
+    pub patch: Option<WorkloadPatch>,
     /// The pod's Events, newest first.
     pub events: Vec<EventLine>,
 }
@@ -214,6 +218,102 @@ pub struct ContainerDiagnosis {
     pub fix: Option<String>,
     /// Example YAML of the fix.
     pub fix_yaml: Option<String>,
+    /// The fix as a strategic-merge patch of the pod's spec, where it is a change of it.
+    pub fix_patch: Option<serde_json::Value>,
+    /// The numbers the fix was computed from.
+    pub fix_evidence: Option<serde_json::Value>,
+}
+
+/// The fixes of a pod's containers as one change of what makes the pod.
+#[derive(Debug, Serialize)]
+pub struct WorkloadPatch {
+    /// `Kind/name` of the object to change.
+    pub target: String,
+    /// The strategic-merge patch of it; `None` where the object cannot take one (a pod, a
+    /// Job's template, an Argo Rollout), and `note` says what to do instead.
+    pub patch: Option<serde_json::Value>,
+    /// The commands, in order: the undo of a rollout to blame, then the patch.
+    pub commands: Vec<String>,
+    /// Why there is no patch, where there is none.
+    pub note: Option<String>,
+}
+
+/// Where a pod's spec sits in each kind of workload that can take a strategic-merge
+/// patch, and kubectl's name of the kind.
+fn template_path(kind: &str) -> Option<(&'static str, &'static [&'static str])> {
+    const TEMPLATE: &[&str] = &["spec", "template", "spec"];
+    match kind {
+        "Deployment" => Some(("deployment", TEMPLATE)),
+        "StatefulSet" => Some(("statefulset", TEMPLATE)),
+        "DaemonSet" => Some(("daemonset", TEMPLATE)),
+        "ReplicaSet" => Some(("replicaset", TEMPLATE)),
+        "CronJob" => Some(("cronjob", &["spec", "jobTemplate", "spec", "template", "spec"])),
+        _ => None,
+    }
+}
+
+/// The pod's fixes as a patch of its workload: the pod-spec patches of its containers,
+/// merged and wrapped where the kind keeps the pod's spec; the undo first when a rollout is
+/// to blame. `None` when there is nothing to change.
+fn workload_patch(
+    namespace: &str,
+    kind: &str,
+    name: &str,
+    pod_spec: Option<serde_json::Value>,
+    undo: Option<&str>,
+) -> Option<WorkloadPatch> {
+    if pod_spec.is_none() && undo.is_none() {
+        return None;
+    }
+    let mut commands: Vec<String> = undo.map(str::to_string).into_iter().collect();
+    let target = format!("{kind}/{name}");
+    let Some(pod_spec) = pod_spec else {
+        return Some(WorkloadPatch { target, patch: None, commands, note: None });
+    };
+    let note = match kind {
+        "Pod" => Some(
+            "a bare pod's spec cannot be changed: apply the patch's pod spec to whatever creates the pod, and recreate it",
+        ),
+        "Job" => {
+            Some("a Job's template cannot be changed: recreate the Job with the patch's pod spec (or fix its CronJob)")
+        }
+        "Rollout" => {
+            Some("an Argo Rollout takes no strategic-merge patch: apply the patch's pod spec to its spec.template.spec")
+        }
+        _ => None,
+    };
+    let Some((resource, path)) = template_path(kind).filter(|_| note.is_none()) else {
+        let note = note.unwrap_or("this kind keeps no pod template: apply the patch's pod spec where the pod is made");
+        return Some(WorkloadPatch { target, patch: Some(pod_spec), commands, note: Some(note.into()) });
+    };
+    let patch = path.iter().rev().fold(pod_spec, |inner, key| serde_json::json!({ *key: inner }));
+    let json = patch.to_string().replace('\'', "'\\''");
+    commands.push(format!("kubectl patch {resource} {name} -n {namespace} --type strategic -p '{json}'"));
+    Some(WorkloadPatch { target, patch: Some(patch), commands, note: None })
+}
+
+/// `-o patch`: the commands that apply the fixes, with what each fixes.
+fn patch_text(d: &Diagnosis) -> String {
+    let mut o = String::new();
+    for c in d.containers.iter().filter(|c| c.fix.is_some()) {
+        let _ =
+            writeln!(o, "# {} ({}): {}", c.row.container, c.row.cause.unwrap_or("-"), c.fix.as_deref().unwrap_or(""));
+    }
+    match &d.patch {
+        None => o.push_str("# nothing to patch: no fix of this pod is a change of its spec\n"),
+        Some(p) => {
+            if let Some(note) = &p.note {
+                let _ = writeln!(o, "# {}: {note}", p.target);
+                if let Some(patch) = &p.patch {
+                    let _ = writeln!(o, "# {patch}");
+                }
+            }
+            for command in &p.commands {
+                let _ = writeln!(o, "{command}");
+            }
+        }
+    }
+    o
 }
 
 /// A quick check: OOM kill, image pull, missing objects, probe kills.
@@ -241,6 +341,9 @@ pub struct PreviousLog {
 pub struct EventLine {
     /// When it last happened (RFC 3339).
     pub last_seen: String,
+    /// How long ago that was, for the text report.
+    #[serde(skip)]
+    pub age: String,
     /// `Normal` or `Warning`.
     pub r#type: String,
     /// Its reason.
@@ -270,15 +373,111 @@ pub(super) struct Nearby {
     pub(super) services: Vec<ServiceAddress>,
 }
 
+/// What `diagnose` looks at: one pod, or the worst pod of a workload or of a selector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A pod, by name.
+    Pod(String),
+    /// The pods of a workload (its kind as the exporter names it: `Deployment`, …), or
+    /// those a label selector picks (`kind` and `name` empty), or both.
+    Worst { kind: String, name: String, selector: Option<String> },
+}
+
+/// kubectl's names for the kinds a pod's workload can be, short and long.
+const KINDS: &[(&[&str], &str)] = &[
+    (&["deploy", "deployment", "deployments"], "Deployment"),
+    (&["sts", "statefulset", "statefulsets"], "StatefulSet"),
+    (&["ds", "daemonset", "daemonsets"], "DaemonSet"),
+    (&["job", "jobs"], "Job"),
+    (&["cj", "cronjob", "cronjobs"], "CronJob"),
+    (&["rollout", "rollouts", "ro"], "Rollout"),
+    (&["rs", "replicaset", "replicasets"], "ReplicaSet"),
+];
+
+impl Target {
+    /// `NAME`, `pod/NAME`, `KIND/NAME`, and `-l SELECTOR`.
+    pub fn parse(target: Option<&str>, selector: Option<&str>) -> Result<Target, Error> {
+        let selector = selector.map(str::to_string);
+        let Some(target) = target else {
+            return match selector {
+                Some(_) => Ok(Target::Worst { kind: String::new(), name: String::new(), selector }),
+                None => Err(Error::Usage("diagnose: name a pod, a workload (deploy/NAME) or a selector (-l)".into())),
+            };
+        };
+        let (kind, name) = match target.split_once('/') {
+            None => return Ok(Target::Pod(target.to_string())),
+            Some((kind, name)) => (kind.to_ascii_lowercase(), name),
+        };
+        if name.is_empty() {
+            return Err(Error::Usage(format!("diagnose: {target} names no object")));
+        }
+        if matches!(kind.as_str(), "pod" | "pods" | "po") && selector.is_none() {
+            return Ok(Target::Pod(name.to_string()));
+        }
+        let known = KINDS.iter().find(|(names, _)| names.contains(&kind.as_str())).map(|(_, k)| *k);
+        let kind = match (kind.as_str(), known) {
+            ("pod" | "pods" | "po", _) => "Pod",
+            (_, Some(k)) => k,
+            (other, None) => {
+                return Err(Error::Usage(format!(
+                    "diagnose: unknown kind {other:?}: use pod, deploy, sts, ds, job, cronjob, rollout or rs"
+                )));
+            }
+        };
+        Ok(Target::Worst { kind: kind.into(), name: name.into(), selector })
+    }
+}
+
+/// The worst of `pods` (a snapshot's): a crash-looping container first, then a troubled
+/// one, then the most restarts, then the name; `None` for no pod.
+pub(super) fn worst_pod(snapshot: &Snapshot, now: Timestamp) -> Option<&SlimPod> {
+    snapshot.pods().iter().max_by_key(|pod| {
+        let reports = snapshot.assess(pod, &Logs::new(), now, false);
+        let looping = reports.iter().any(|r| r.crashlooping);
+        let troubled = reports.iter().any(|r| r.cause.is_some());
+        let restarts: u32 = pod.containers.iter().map(|c| c.restart_count).sum();
+        (looping, troubled, restarts, std::cmp::Reverse(pod.name().to_string()))
+    })
+}
+
+/// The pod a target names: itself, or the worst of the workload's (or the selector's).
+async fn pick(client: &kube::Client, namespace: &str, target: &Target, now: Timestamp) -> Result<String, Error> {
+    let Target::Worst { kind, name, selector } = target else {
+        let Target::Pod(pod) = target else { unreachable!("two variants") };
+        return Ok(pod.clone());
+    };
+    let mut params = ListParams::default();
+    if let Some(s) = selector {
+        params = params.labels(s);
+    }
+    let pods = list_all(&Api::<SlimPod>::namespaced(client.clone(), namespace), params).await?;
+    let of_target = |p: &SlimPod| {
+        kind.is_empty()
+            || (*p.workload.kind == **kind && *p.workload.name == **name)
+            || (kind == "Pod" && p.name() == name)
+    };
+    let pods: Vec<SlimPod> = pods.into_iter().filter(of_target).collect();
+    let snapshot = Snapshot::of(pods, &[], now);
+    let what = if kind.is_empty() { String::new() } else { format!(" of {kind} {name}") };
+    let picked = worst_pod(&snapshot, now).ok_or_else(|| {
+        let chosen = selector.as_ref().map_or(String::new(), |s| format!(" with labels {s}"));
+        Error::Usage(format!(
+            "diagnose: no pod{what}{chosen} in namespace {namespace}: check the name and the namespace (-n), or run scan"
+        ))
+    })?;
+    Ok(picked.name().to_string())
+}
+
 /// Gathers the one-pod report: the pod, its Events and, when `logs` is set, the previous
 /// log of each container that ended; then [`Diagnosis::of`].
 pub async fn diagnose(
     client: &kube::Client,
     namespace: &str,
-    name: &str,
+    target: &Target,
     logs: bool,
     now: Timestamp,
-) -> Result<Diagnosis, kube::Error> {
+) -> Result<Diagnosis, Error> {
+    let name = &pick(client, namespace, target, now).await?;
     let full = Api::<Pod>::namespaced(client.clone(), namespace).get(name).await?;
     let events = Api::<CoreEvent>::namespaced(client.clone(), namespace);
     let events = match list_all(&events, ListParams::default().fields(&one_pod_event_fields(name))).await {
@@ -321,7 +520,8 @@ pub async fn diagnose(
     } else {
         Logs::new()
     };
-    Diagnosis::of(&full, Nearby { pods: siblings, services }, events, &read, now).map_err(kube::Error::SerdeError)
+    Diagnosis::of(&full, Nearby { pods: siblings, services }, events, &read, now)
+        .map_err(|e| Error::Api(kube::Error::SerdeError(e)))
 }
 
 /// Whether a pod has a template, so that its workload can have a rollout to blame.
@@ -381,7 +581,7 @@ impl Diagnosis {
 
         let spec_containers: Vec<&k8s_openapi::api::core::v1::Container> =
             full.spec.iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten())).collect();
-        let containers = reports
+        let containers: Vec<ContainerDiagnosis> = reports
             .iter()
             .map(|r| {
                 let c = r.container;
@@ -399,8 +599,9 @@ impl Diagnosis {
                         name: "oom_killed",
                         failed: last.is_some_and(|t| t.reason == TerminationReason::OomKilled),
                         detail: format!(
-                            "memory limit {}",
-                            opt(c.memory_limit_bytes.map(|b| format!("{} MiB", b / (1 << 20))))
+                            "memory limit {} ({})",
+                            opt(c.memory_limit_bytes.map(human_bytes)),
+                            c.memory_limit_scope()
                         ),
                     },
                     Check {
@@ -430,13 +631,19 @@ impl Diagnosis {
                 let command: Vec<String> = spec
                     .map(|s| s.command.iter().chain(s.args.iter()).flatten().cloned().collect())
                     .unwrap_or_default();
+                let container = ContainerRef {
+                    name: &c.name,
+                    list: if c.container_type == ContainerType::Regular { "containers" } else { "initContainers" },
+                };
                 let evidence = MemoryEvidence {
+                    container,
                     limit: c.memory_limit_bytes,
                     scope: c.memory_limit_scope(),
                     image: spec.and_then(|s| s.image.as_deref()).unwrap_or(""),
                     command: &command,
                 };
                 let probe = |startup_kill: bool| ProbeEvidence {
+                    container,
                     probe: spec.and_then(|s| if startup_kill { &s.startup_probe } else { &s.liveness_probe }.as_ref()),
                     startup_kill,
                     has_startup_probe: spec.is_some_and(|s| s.startup_probe.is_some()),
@@ -445,31 +652,28 @@ impl Diagnosis {
                         c.restart_spec().probe_grace_seconds[usize::from(startup_kill)].unwrap_or(slim.grace_seconds),
                     ),
                 };
-                let fixed = |(fix, yaml): (&str, &str)| (fix.to_string(), yaml.to_string());
+                let fixed = |(text, yaml): (&str, &str)| Fix { text: text.into(), yaml: yaml.into(), ..Fix::default() };
                 // The app's last words: its termination message, then its previous log.
                 let last_words: Vec<&str> = termination_message_of(full, &c.name)
                     .into_iter()
                     .chain(logs.get(&container_key(slim, c)).filter(|l| l.result == "ok").map(|l| l.text.as_str()))
                     .collect();
-                let (fix, yaml) = r
-                    .cause
-                    .map(|cause| match cause {
-                        Cause::OomKilled => memory_fix(&evidence),
-                        Cause::LivenessProbe => probe_fix(&probe(false)).unwrap_or_else(|| fixed(advice(cause))),
-                        Cause::StartupProbe => probe_fix(&probe(true)).unwrap_or_else(|| fixed(advice(cause))),
-                        Cause::DependencyUnavailable => last_words
-                            .iter()
-                            .find_map(|t| unreachable_endpoint(t))
-                            .map(|e| dependency_fix(&e, service_for(&e.host, &namespace, &services)))
-                            .unwrap_or_else(|| fixed(advice(cause))),
-                        Cause::PermissionDenied => last_words
-                            .iter()
-                            .find_map(|t| read_only_path(t))
-                            .map(|p| read_only_fix(&p))
-                            .unwrap_or_else(|| fixed(advice(cause))),
-                        other => fixed(advice(other)),
-                    })
-                    .unzip();
+                let fix = r.cause.map(|cause| match cause {
+                    Cause::OomKilled => memory_fix(&evidence),
+                    Cause::LivenessProbe => probe_fix(&probe(false)).unwrap_or_else(|| fixed(advice(cause))),
+                    Cause::StartupProbe => probe_fix(&probe(true)).unwrap_or_else(|| fixed(advice(cause))),
+                    Cause::DependencyUnavailable => last_words
+                        .iter()
+                        .find_map(|t| unreachable_endpoint(t))
+                        .map(|e| dependency_fix(&e, service_for(&e.host, &namespace, &services)))
+                        .unwrap_or_else(|| fixed(advice(cause))),
+                    Cause::PermissionDenied => last_words
+                        .iter()
+                        .find_map(|t| read_only_path(t))
+                        .map(|p| read_only_fix(container, &p))
+                        .unwrap_or_else(|| fixed(advice(cause))),
+                    other => fixed(advice(other)),
+                });
                 let termination_message = termination_message_of(full, &c.name)
                     .map(|m| {
                         let lines: Vec<String> = m.lines().map(str::to_string).collect();
@@ -484,8 +688,10 @@ impl Diagnosis {
                     checks,
                     previous_log,
                     termination_message,
-                    fix,
-                    fix_yaml: yaml.filter(|y| !y.is_empty()),
+                    fix: fix.as_ref().map(|f| f.text.clone()),
+                    fix_yaml: fix.as_ref().map(|f| f.yaml.clone()).filter(|y| !y.is_empty()),
+                    fix_patch: fix.as_ref().and_then(|f| f.pod_spec.clone()),
+                    fix_evidence: fix.map(|f| f.evidence).filter(|e| !e.is_null()),
                 }
             })
             .collect();
@@ -495,6 +701,7 @@ impl Diagnosis {
                 last_seen: k8s_openapi::jiff::Timestamp::from_second(time(s))
                     .map(|t| t.to_string())
                     .unwrap_or_default(),
+                age: if time(s) > 0 { format!("{} ago", ago(now - time(s))) } else { "-".into() },
                 r#type: e.type_.clone().unwrap_or_default(),
                 reason: e.reason.clone().unwrap_or_default(),
                 object: e.involved_object.field_path.clone().unwrap_or_default(),
@@ -502,6 +709,20 @@ impl Diagnosis {
                 message: truncate(e.message.as_deref().unwrap_or(""), SHOWN_MESSAGE_CHARS),
             })
             .collect();
+        let mut pod_spec: Option<serde_json::Value> = None;
+        for p in containers.iter().filter_map(|c| c.fix_patch.clone()) {
+            match &mut pod_spec {
+                Some(all) => merge(all, p),
+                None => pod_spec = Some(p),
+            }
+        }
+        let patch = workload_patch(
+            &namespace,
+            &slim.workload.kind,
+            &slim.workload.name,
+            pod_spec,
+            rollout.as_ref().map(|r| r.undo.as_str()),
+        );
         Ok(Diagnosis {
             namespace,
             pod: name,
@@ -516,6 +737,7 @@ impl Diagnosis {
                 .and_then(|t| t.unschedulable_since),
             rollout,
             containers,
+            patch,
             events,
         })
     }
@@ -535,9 +757,13 @@ impl Style {
 }
 
 /// Renders `diagnose`'s output; colour only when stdout is a terminal.
-pub fn render_diagnosis(d: &Diagnosis, output: Output) -> String {
-    if output == Output::Json {
-        return serde_json::to_string_pretty(d).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n";
+pub fn render_diagnosis(d: &Diagnosis, output: DiagnoseOutput) -> String {
+    match output {
+        DiagnoseOutput::Json => {
+            return serde_json::to_string_pretty(d).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n";
+        }
+        DiagnoseOutput::Patch => return patch_text(d),
+        DiagnoseOutput::Table | DiagnoseOutput::Wide => {}
     }
     let st = Style { on: std::io::stdout().is_terminal() };
     let mut o = String::new();
@@ -584,11 +810,8 @@ pub fn render_diagnosis(d: &Diagnosis, output: Output) -> String {
         let _ = writeln!(o, "  (none)");
     }
     for e in &d.events {
-        let _ = writeln!(
-            o,
-            "  {}  {:<7} {:<12} x{:<4} {}  {}",
-            e.last_seen, e.r#type, e.reason, e.count, e.object, e.message
-        );
+        let _ =
+            writeln!(o, "  {:>9}  {:<7} {:<12} x{:<4} {}  {}", e.age, e.r#type, e.reason, e.count, e.object, e.message);
     }
     for c in &d.containers {
         let _ = writeln!(o, "\n{} {}", st.bold("Container"), c.row.container);
@@ -618,4 +841,69 @@ pub fn render_diagnosis(d: &Diagnosis, output: Output) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// kubectl's ways of naming a pod or a workload.
+    #[test]
+    fn targets_read_as_kubectl_names_them() {
+        let worst = |kind: &str, name: &str, selector: Option<&str>| Target::Worst {
+            kind: kind.into(),
+            name: name.into(),
+            selector: selector.map(str::to_string),
+        };
+        let cases: &[(Option<&str>, Option<&str>, Target)] = &[
+            (Some("api-7c9d-x"), None, Target::Pod("api-7c9d-x".into())),
+            (Some("pod/api-7c9d-x"), None, Target::Pod("api-7c9d-x".into())),
+            (Some("deploy/api"), None, worst("Deployment", "api", None)),
+            (Some("Deployment/api"), None, worst("Deployment", "api", None)),
+            (Some("sts/db"), None, worst("StatefulSet", "db", None)),
+            (Some("ds/agent"), None, worst("DaemonSet", "agent", None)),
+            (Some("cronjob/nightly"), None, worst("CronJob", "nightly", None)),
+            (Some("rollout/canary"), None, worst("Rollout", "canary", None)),
+            (None, Some("app=api"), worst("", "", Some("app=api"))),
+            (Some("deploy/api"), Some("track=canary"), worst("Deployment", "api", Some("track=canary"))),
+        ];
+        for (target, selector, want) in cases {
+            assert_eq!(Target::parse(*target, *selector).ok().as_ref(), Some(want), "{target:?} {selector:?}");
+        }
+        for (target, selector) in [(None, None), (Some("svc/api"), None), (Some("deploy/"), None)] {
+            assert!(matches!(Target::parse(target, selector), Err(Error::Usage(_))), "{target:?}");
+        }
+    }
+
+    /// The pod's spec patch lands where each kind keeps it; the undo comes first; a bare
+    /// pod, a Job and an Argo Rollout get a note instead of a command.
+    #[test]
+    fn a_patch_lands_where_the_kind_keeps_the_pod_spec() {
+        let spec = serde_json::json!({"containers": [{"name": "app", "resources": {"limits": {"memory": "64Mi"}}}]});
+        let p = workload_patch(
+            "shop",
+            "Deployment",
+            "api",
+            Some(spec.clone()),
+            Some("kubectl rollout undo deployment/api -n shop"),
+        )
+        .expect("a patch");
+        assert_eq!(
+            p.commands,
+            [
+                "kubectl rollout undo deployment/api -n shop",
+                r#"kubectl patch deployment api -n shop --type strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"app","resources":{"limits":{"memory":"64Mi"}}}]}}}}'"#,
+            ]
+        );
+        let cron = workload_patch("batch", "CronJob", "nightly", Some(spec.clone()), None).expect("a patch");
+        assert_eq!(
+            cron.patch,
+            Some(serde_json::json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": spec.clone()}}}}}))
+        );
+        for kind in ["Pod", "Job", "Rollout"] {
+            let p = workload_patch("ns", kind, "x", Some(spec.clone()), None).expect("a note");
+            assert!(p.commands.is_empty() && p.note.is_some() && p.patch == Some(spec.clone()), "{kind}: {p:?}");
+        }
+        assert!(workload_patch("ns", "Deployment", "x", None, None).is_none(), "nothing to change");
+    }
 }

@@ -4,8 +4,60 @@
 
 use k8s_openapi::api::core::v1::Probe as ProbeSpec;
 
+use serde_json::{Value, json};
+
+use super::table::human_bytes;
 use crate::parse::Endpoint;
 use crate::view::MemoryLimitScope;
+
+/// A proposed fix: what to do and why, example YAML, and the change to the pod's spec as a
+/// strategic-merge patch of it (`-o patch` wraps it for the workload).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct Fix {
+    pub(super) text: String,
+    pub(super) yaml: String,
+    /// A patch of the pod's spec (containers matched by name); `None` when the fix is no
+    /// change of the spec (a node that ran out of memory, a check to look at).
+    pub(super) pod_spec: Option<Value>,
+    /// The numbers the fix was computed from.
+    pub(super) evidence: Value,
+}
+
+/// The container a fix is for: its name, and the list of the pod's spec it is in.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ContainerRef<'a> {
+    pub(super) name: &'a str,
+    /// `containers` or `initContainers`.
+    pub(super) list: &'static str,
+}
+
+impl ContainerRef<'_> {
+    /// A patch of the pod's spec that changes this container by `fields`.
+    fn patch(&self, fields: Value) -> Value {
+        let mut container = json!({"name": self.name});
+        merge(&mut container, fields);
+        json!({self.list: [container]})
+    }
+}
+
+/// Merges `b` into `a`: objects key by key, lists one after the other (containers are
+/// matched by name when the patch is applied).
+pub(super) fn merge(a: &mut Value, b: Value) {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => a.extend(b),
+        (a, b) => *a = b,
+    }
+}
 
 /// A memory limit is raised by this share of itself, at least (a stated step: the peak
 /// the container reached is not in the pod's status).
@@ -16,6 +68,7 @@ const MEMORY_ROUNDING: u64 = 64 << 20;
 /// What a memory fix is computed from: the container's limit, and what its image and
 /// command show of its runtime.
 pub(super) struct MemoryEvidence<'a> {
+    pub(super) container: ContainerRef<'a>,
     pub(super) limit: Option<u64>,
     /// Whose limit it is: the container's, or the pod's (which its containers share).
     pub(super) scope: MemoryLimitScope,
@@ -37,49 +90,55 @@ fn runtime_of(image: &str, command: &[String]) -> Option<&'static str> {
     }
 }
 
-/// Bytes as Kubernetes writes them: `3Gi`, `320Mi`.
-pub(super) fn human_bytes(bytes: u64) -> String {
-    const GI: u64 = 1 << 30;
-    const MI: u64 = 1 << 20;
-    if bytes.is_multiple_of(GI) { format!("{}Gi", bytes / GI) } else { format!("{}Mi", bytes.div_ceil(MI)) }
-}
-
 /// The OOM fix: never below the limit that was hit; a stated step above it; the heap flag
 /// only for the runtime the image or command shows.
-pub(super) fn memory_fix(e: &MemoryEvidence) -> (String, String) {
+pub(super) fn memory_fix(e: &MemoryEvidence) -> Fix {
     let Some(limit) = e.limit else {
-        return (
-            "The container was OOM-killed with no memory limit, its own or its pod's: the node ran out of memory, and the kernel chose it. A limit is not the fix: set a request that matches its use (so that the scheduler reserves it), and check the node's memory (kubectl describe node).".into(),
-            "resources:\n  requests: {memory: <its use>}\n  limits: {memory: <its use plus headroom>}".into(),
-        );
+        return Fix {
+            text: "The container was OOM-killed with no memory limit, its own or its pod's: the node ran out of memory, and the kernel chose it. A limit is not the fix: set a request that matches its use (so that the scheduler reserves it), and check the node's memory (kubectl describe node).".into(),
+            yaml: "resources:\n  requests: {memory: <its use>}\n  limits: {memory: <its use plus headroom>}".into(),
+            pod_spec: None,
+            evidence: json!({"limit_bytes": null, "limit": e.scope.as_str()}),
+        };
     };
     let step = (limit * (100 + MEMORY_STEP_PERCENT) / 100).div_ceil(MEMORY_ROUNDING) * MEMORY_ROUNDING;
     let (now, proposed) = (human_bytes(limit), human_bytes(step));
+    let mut evidence = json!({"limit_bytes": limit, "limit": e.scope.as_str(), "step_percent": MEMORY_STEP_PERCENT, "proposed_bytes": step});
     if e.scope == MemoryLimitScope::Pod {
-        return (
-            format!(
+        return Fix {
+            text: format!(
                 "The container was OOM-killed at its pod's memory limit, {now}, which its containers share (it has no limit of its own). Raise the pod's limit a step ({MEMORY_STEP_PERCENT} % here, to {proposed}), or give the container a limit of its own so that it alone is bounded."
             ),
-            format!("# the pod's spec.resources, not the container's\nresources:\n  limits: {{memory: {proposed}}}"),
-        );
+            yaml: format!(
+                "# the pod's spec.resources, not the container's\nresources:\n  limits: {{memory: {proposed}}}"
+            ),
+            pod_spec: Some(json!({"resources": {"limits": {"memory": proposed}}})),
+            evidence,
+        };
     }
-    let mut fix = format!(
+    let mut text = format!(
         "The container used more memory than its limit, {now}. Raise the limit a step ({MEMORY_STEP_PERCENT} % here, to {proposed}), or to the peak working set plus headroom where you have it (container_memory_working_set_bytes), or lower the app's use below {now}."
     );
     let mut yaml = format!("resources:\n  requests: {{memory: {proposed}}}\n  limits: {{memory: {proposed}}}");
-    match runtime_of(e.image, e.command) {
+    let mut fields = json!({"resources": {"limits": {"memory": proposed}, "requests": {"memory": proposed}}});
+    let runtime = runtime_of(e.image, e.command);
+    let heap_flag = match runtime {
         Some("jvm") => {
-            fix.push_str(" The image runs a JVM: size its heap from the limit.");
-            yaml.push_str("\nenv:\n- name: JAVA_TOOL_OPTIONS\n  value: -XX:MaxRAMPercentage=75");
+            text.push_str(" The image runs a JVM: size its heap from the limit.");
+            Some(("JAVA_TOOL_OPTIONS", "-XX:MaxRAMPercentage=75".to_string()))
         }
         Some(_) => {
-            let heap = (step * 3 / 4) >> 20;
-            fix.push_str(" The image runs Node.js: size its heap from the limit.");
-            yaml.push_str(&format!("\nenv:\n- name: NODE_OPTIONS\n  value: --max-old-space-size={heap}"));
+            text.push_str(" The image runs Node.js: size its heap from the limit.");
+            Some(("NODE_OPTIONS", format!("--max-old-space-size={}", (step * 3 / 4) >> 20)))
         }
-        None => {}
+        None => None,
+    };
+    if let Some((name, value)) = heap_flag {
+        yaml.push_str(&format!("\nenv:\n- name: {name}\n  value: {value}"));
+        merge(&mut fields, json!({"env": [{"name": name, "value": value}]}));
     }
-    (fix, yaml)
+    merge(&mut evidence, json!({"runtime": runtime}));
+    Fix { text, yaml, pod_spec: Some(e.container.patch(fields)), evidence }
 }
 
 /// A probe's timing, with the API's defaults for what is unset.
@@ -118,6 +177,7 @@ impl ProbeTiming {
 /// What a probe fix is computed from: the probe that killed, the startup probe if any,
 /// how long the last instance ran, and the grace period the kill waited for.
 pub(super) struct ProbeEvidence<'a> {
+    pub(super) container: ContainerRef<'a>,
     /// The probe that killed: the liveness probe for `liveness_probe`, the startup probe
     /// for `startup_probe`.
     pub(super) probe: Option<&'a ProbeSpec>,
@@ -137,6 +197,21 @@ fn ceil_div(a: i64, b: i64) -> i64 {
 /// A startup probe allows the start this long at least (a stated ceiling: the time the
 /// app needs to start is not in the pod's status, only that it was killed before).
 const STARTUP_ALLOWANCE_SECONDS: i64 = 300;
+
+/// The probe's handler (`httpGet`, `tcpSocket`, `exec`, `grpc`) as JSON.
+fn handler_of(p: &ProbeSpec) -> Value {
+    let mut out = json!({});
+    let mut put = |name: &str, v: Option<Value>| {
+        if let (Some(v), Value::Object(o)) = (v, &mut out) {
+            o.insert(name.into(), v);
+        }
+    };
+    put("httpGet", p.http_get.as_ref().and_then(|h| serde_json::to_value(h).ok()));
+    put("tcpSocket", p.tcp_socket.as_ref().and_then(|h| serde_json::to_value(h).ok()));
+    put("exec", p.exec.as_ref().and_then(|h| serde_json::to_value(h).ok()));
+    put("grpc", p.grpc.as_ref().and_then(|h| serde_json::to_value(h).ok()));
+    out
+}
 
 /// The probe's handler (`httpGet`, `tcpSocket`, `exec`, `grpc`) as one line of YAML.
 fn handler_yaml(p: &ProbeSpec) -> String {
@@ -163,11 +238,18 @@ fn handler_yaml(p: &ProbeSpec) -> String {
 /// - killed by liveness later (it passed, then failed): the check or its timeout, never
 ///   a longer budget for a start that already happened;
 /// - killed by its startup probe: a failure threshold that allows twice the budget.
-pub(super) fn probe_fix(e: &ProbeEvidence) -> Option<(String, String)> {
+pub(super) fn probe_fix(e: &ProbeEvidence) -> Option<Fix> {
     let p = e.probe?;
     let t = ProbeTiming::of(p);
     let budget = t.budget();
     let ran = e.run_seconds.map_or_else(String::new, |s| format!(" after {s} s"));
+    let evidence = json!({
+        "initial_delay_seconds": t.initial_delay, "period_seconds": t.period,
+        "failure_threshold": t.failure_threshold, "timeout_seconds": t.timeout,
+        "budget_seconds": budget, "run_seconds": e.run_seconds, "grace_seconds": e.grace_seconds,
+        "has_startup_probe": e.has_startup_probe,
+    });
+    let handler = handler_of(p);
     if e.startup_kill {
         let threshold = ceil_div(2 * budget - t.initial_delay, t.period).max(t.failure_threshold + 1);
         let text = format!(
@@ -181,7 +263,8 @@ pub(super) fn probe_fix(e: &ProbeEvidence) -> Option<(String, String)> {
             t.period,
             t.initial_delay + t.period * threshold
         );
-        return Some((text, yaml));
+        let pod_spec = e.container.patch(json!({"startupProbe": {"failureThreshold": threshold}}));
+        return Some(Fix { text, yaml, pod_spec: Some(pod_spec), evidence });
     }
     // A kill at the first chance: the instance ran no longer than the budget, plus two
     // periods of slack (the prober starts up to a period late, and each run takes up to
@@ -199,20 +282,24 @@ pub(super) fn probe_fix(e: &ProbeEvidence) -> Option<(String, String)> {
             handler_yaml(p),
             t.period
         );
-        return Some((text, yaml));
+        let mut probe = handler;
+        merge(&mut probe, json!({"periodSeconds": t.period, "failureThreshold": threshold}));
+        let pod_spec = e.container.patch(json!({"startupProbe": probe}));
+        return Some(Fix { text, yaml, pod_spec: Some(pod_spec), evidence });
     }
     let text = format!(
         "The kubelet killed the container{ran} because its liveness probe failed {} times in a row (every {} s, timeout {} s): it had run past the probe's budget of {budget} s, so it answered the probe before and stopped answering. Check what the probe's endpoint does under load; don't make liveness depend on other services; raise timeoutSeconds if the app answers slowly.",
         t.failure_threshold, t.period, t.timeout
     );
+    let timeout = (t.timeout * 2).max(5);
     let yaml = format!(
-        "livenessProbe:\n{}  periodSeconds: {}\n  timeoutSeconds: {}\n  failureThreshold: {}",
+        "livenessProbe:\n{}  periodSeconds: {}\n  timeoutSeconds: {timeout}\n  failureThreshold: {}",
         handler_yaml(p),
         t.period,
-        (t.timeout * 2).max(5),
         t.failure_threshold
     );
-    Some((text, yaml))
+    let pod_spec = e.container.patch(json!({"livenessProbe": {"timeoutSeconds": timeout}}));
+    Some(Fix { text, yaml, pod_spec: Some(pod_spec), evidence })
 }
 
 /// A Service of the pod's namespace: its name and cluster IP.
@@ -237,7 +324,7 @@ pub(super) fn service_for<'s>(
 
 /// The dependency fix: the host and port the app could not reach, the Service they are
 /// where one matches, and an init container that waits for it.
-pub(super) fn dependency_fix(e: &Endpoint, service: Option<&ServiceAddress>) -> (String, String) {
+pub(super) fn dependency_fix(e: &Endpoint, service: Option<&ServiceAddress>) -> Fix {
     let target = e.port.map_or_else(|| e.host.clone(), |p| format!("{}:{p}", e.host));
     let what = match service {
         Some(s) => format!(
@@ -256,7 +343,9 @@ pub(super) fn dependency_fix(e: &Endpoint, service: Option<&ServiceAddress>) -> 
     let yaml = format!(
         "initContainers:\n- name: wait-for-dependency\n  image: busybox:1.36\n  command: [\"sh\", \"-c\", \"{check}\"]"
     );
-    (text, yaml)
+    let pod_spec = json!({"initContainers": [{"name": "wait-for-dependency", "image": "busybox:1.36", "command": ["sh", "-c", check]}]});
+    let evidence = json!({"host": e.host, "port": e.port, "service": service.map(|s| &s.name)});
+    Fix { text, yaml, pod_spec: Some(pod_spec), evidence }
 }
 
 /// Where to mount a writable volume for a path a read-only root filesystem refused: the
@@ -273,7 +362,7 @@ fn writable_dir(path: &str) -> &str {
 }
 
 /// The read-only root filesystem fix: a writable `emptyDir` where the app writes.
-pub(super) fn read_only_fix(path: &str) -> (String, String) {
+pub(super) fn read_only_fix(container: ContainerRef, path: &str) -> Fix {
     let dir = writable_dir(path);
     let text = format!(
         "The root filesystem is read-only (readOnlyRootFilesystem: true) and the app writes to {path}. Mount a writable emptyDir on {dir} (empty at each start of the pod), or configure the app to write elsewhere."
@@ -281,16 +370,27 @@ pub(super) fn read_only_fix(path: &str) -> (String, String) {
     let yaml = format!(
         "volumeMounts:\n- {{name: writable, mountPath: {dir}}}\n# and in the pod's spec:\nvolumes:\n- {{name: writable, emptyDir: {{}}}}"
     );
-    (text, yaml)
+    let mut pod_spec = container.patch(json!({"volumeMounts": [{"name": "writable", "mountPath": dir}]}));
+    merge(&mut pod_spec, json!({"volumes": [{"name": "writable", "emptyDir": {}}]}));
+    Fix { text, yaml, pod_spec: Some(pod_spec), evidence: json!({"path": path, "mount": dir}) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const APP: ContainerRef = ContainerRef { name: "app", list: "containers" };
+
     fn fix(limit: Option<u64>, image: &str, command: &[&str]) -> (String, String) {
         let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
-        memory_fix(&MemoryEvidence { limit, scope: MemoryLimitScope::Container, image, command: &command })
+        let f = memory_fix(&MemoryEvidence {
+            container: APP,
+            limit,
+            scope: MemoryLimitScope::Container,
+            image,
+            command: &command,
+        });
+        (f.text, f.yaml)
     }
 
     /// An OOM kill under 2Gi is never answered with less: a step of 50 % above the limit,
@@ -343,14 +443,16 @@ mod tests {
     }
 
     fn probe_of(p: &ProbeSpec, startup_kill: bool, has_startup_probe: bool, run: i64) -> (String, String) {
-        probe_fix(&ProbeEvidence {
+        let f = probe_fix(&ProbeEvidence {
+            container: APP,
             probe: Some(p),
             startup_kill,
             has_startup_probe,
             run_seconds: Some(run),
             grace_seconds: 30,
         })
-        .expect("a fix")
+        .expect("a fix");
+        (f.text, f.yaml)
     }
 
     /// Killed at the end of the liveness budget, never having passed: a startup probe with
@@ -409,6 +511,7 @@ mod tests {
     #[test]
     fn no_probe_no_computed_fix() {
         let e = ProbeEvidence {
+            container: APP,
             probe: None,
             startup_kill: false,
             has_startup_probe: false,
@@ -433,13 +536,18 @@ mod tests {
         assert_eq!(found("10.96.0.11"), None);
 
         let e = Endpoint { host: "10.96.0.10".into(), port: Some(5432) };
-        let (text, yaml) = dependency_fix(&e, service_for(&e.host, "shop", &services));
+        let Fix { text, yaml, pod_spec, .. } = dependency_fix(&e, service_for(&e.host, "shop", &services));
+        assert_eq!(
+            pod_spec,
+            Some(serde_json::json!({"initContainers": [{"name": "wait-for-dependency", "image": "busybox:1.36",
+                "command": ["sh", "-c", "until nc -z 10.96.0.10 5432; do sleep 2; done"]}]}))
+        );
         assert!(text.starts_with("The app exits when it cannot reach 10.96.0.10:5432, which is Service db: check that it has ready endpoints (kubectl get endpoints db)."), "{text}");
         assert!(
             yaml.ends_with("command: [\"sh\", \"-c\", \"until nc -z 10.96.0.10 5432; do sleep 2; done\"]"),
             "{yaml}"
         );
-        let (_, yaml) = dependency_fix(&Endpoint { host: "rabbitmq".into(), port: None }, None);
+        let yaml = dependency_fix(&Endpoint { host: "rabbitmq".into(), port: None }, None).yaml;
         assert!(yaml.contains("until nslookup rabbitmq; do sleep 2; done"), "{yaml}");
     }
 
@@ -454,7 +562,14 @@ mod tests {
         ] {
             assert_eq!(writable_dir(path), dir, "{path}");
         }
-        let (text, yaml) = read_only_fix("/var/cache/nginx/client_temp");
+        let Fix { text, yaml, pod_spec, .. } = read_only_fix(APP, "/var/cache/nginx/client_temp");
+        assert_eq!(
+            pod_spec,
+            Some(
+                serde_json::json!({"containers": [{"name": "app", "volumeMounts": [{"name": "writable", "mountPath": "/var/cache/nginx"}]}],
+                "volumes": [{"name": "writable", "emptyDir": {}}]})
+            )
+        );
         assert!(text.contains("Mount a writable emptyDir on /var/cache/nginx"), "{text}");
         assert_eq!(
             yaml,
@@ -465,8 +580,15 @@ mod tests {
     /// Killed at the pod-level limit: the pod's limit is raised, not the container's.
     #[test]
     fn an_oom_kill_at_the_pods_limit_raises_the_pods() {
-        let e = MemoryEvidence { limit: Some(1 << 30), scope: MemoryLimitScope::Pod, image: "", command: &[] };
-        let (text, yaml) = memory_fix(&e);
+        let e = MemoryEvidence {
+            container: APP,
+            limit: Some(1 << 30),
+            scope: MemoryLimitScope::Pod,
+            image: "",
+            command: &[],
+        };
+        let Fix { text, yaml, pod_spec, .. } = memory_fix(&e);
+        assert_eq!(pod_spec, Some(serde_json::json!({"resources": {"limits": {"memory": "1536Mi"}}})));
         assert!(
             text.starts_with("The container was OOM-killed at its pod's memory limit, 1Gi, which its containers share"),
             "{text}"

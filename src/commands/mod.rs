@@ -11,5 +11,5 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use diagnose::{Diagnosis, diagnose, render_diagnosis};
+pub use diagnose::{Diagnosis, Target, diagnose, render_diagnosis};
 pub use scan::{Row, fails, render_scan, scan};

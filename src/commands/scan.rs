@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::read::{list_all, read_logs};
 use super::snapshot::{Logs, Snapshot, container_key};
-use super::table::{opt, rfc3339, table};
+use super::table::{human_bytes, opt, rfc3339, table};
 use crate::config::{FailOn, Output};
 use crate::log_fetch::worth_reading;
 use crate::parse::signal_name;
@@ -97,7 +97,7 @@ impl Rollout {
                 .iter()
                 .map(|i| ImageChange {
                     container: i.container.to_string(),
-                    was: i.was.as_deref().map(str::to_string),
+                    was: i.was.as_deref().map(|w| w.to_string()),
                     now: i.now.to_string(),
                 })
                 .collect(),
@@ -273,7 +273,7 @@ pub(super) fn rows_table(rows: &[Row], wide: bool) -> String {
                     r.container_type.to_string(),
                     r.crashlooping.to_string(),
                     opt(r.last_reason),
-                    opt(r.memory_limit_bytes),
+                    opt(r.memory_limit_bytes.map(human_bytes)),
                 ]);
             }
             cells

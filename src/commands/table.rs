@@ -7,6 +7,13 @@ pub(super) fn rfc3339(t: f64) -> String {
     k8s_openapi::jiff::Timestamp::from_second(t as i64).map(|t| t.to_string()).unwrap_or_default()
 }
 
+/// Bytes as Kubernetes writes them: `3Gi`, `320Mi`.
+pub(super) fn human_bytes(bytes: u64) -> String {
+    const GI: u64 = 1 << 30;
+    const MI: u64 = 1 << 20;
+    if bytes.is_multiple_of(GI) { format!("{}Gi", bytes / GI) } else { format!("{}Mi", bytes.div_ceil(MI)) }
+}
+
 /// A value, or `-` for none.
 pub(super) fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "-".into(), |v| v.to_string())
@@ -30,4 +37,9 @@ pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         line(&mut r.iter().map(String::as_str));
     }
     out
+}
+
+/// How long ago a time was, as kubectl shows ages (`45s`, `12m`, `3h5m`, `2d4h`).
+pub(super) fn ago(seconds: i64) -> String {
+    crate::rollout::human_age(seconds)
 }

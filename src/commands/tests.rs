@@ -14,7 +14,7 @@ use super::scan::rows;
 use super::snapshot::{Logs, ReadLog};
 use super::snapshot::{Snapshot, container_key};
 use super::{Diagnosis, render_diagnosis, render_scan};
-use crate::config::Output;
+use crate::config::{DiagnoseOutput, Output};
 use crate::log_fetch::fetch_result;
 use crate::parse::classify_log;
 use crate::view::{SlimEvent, SlimPod, Timestamp};
@@ -209,7 +209,7 @@ fn diagnose_json(node: &RealNode, logs: &Logs) -> (Vec<Value>, Vec<Value>) {
             .collect();
         let d = Diagnosis::of(pod, Nearby { pods: siblings, ..Nearby::default() }, events, logs, node.now)
             .expect("a diagnosis");
-        let json: Value = serde_json::from_str(&render_diagnosis(&d, Output::Json)).expect("diagnose -o json");
+        let json: Value = serde_json::from_str(&render_diagnosis(&d, DiagnoseOutput::Json)).expect("diagnose -o json");
         rows.extend(json["containers"].as_array().into_iter().flatten().cloned());
         reports.push(json);
     }
@@ -248,6 +248,8 @@ fn scan_and_diagnose_show_the_verdict_of_metrics_on_the_real_nodes_fixtures() {
                     "termination_message",
                     "fix",
                     "fix_yaml",
+                    "fix_patch",
+                    "fix_evidence",
                 ] {
                     r.as_object_mut().map(|o| o.remove(k));
                 }
@@ -404,14 +406,14 @@ fn the_termination_message_is_evidence_without_the_log() {
     .expect("a pod");
     let now = crate::fixtures::ts("2026-11-24T10:00:10Z");
     let d = Diagnosis::of(&pod, Nearby::default(), vec![], &Logs::new(), now).expect("a diagnosis");
-    let json: Value = serde_json::from_str(&render_diagnosis(&d, Output::Json)).expect("diagnose -o json");
+    let json: Value = serde_json::from_str(&render_diagnosis(&d, DiagnoseOutput::Json)).expect("diagnose -o json");
     let c = &json["containers"][0];
     assert_eq!((c["cause"].as_str(), c["log"].as_str()), (Some("dependency_unavailable"), Some("skipped")));
     assert_eq!(
         c["termination_message"],
         serde_json::json!(["starting api 1.4.3", "dial tcp 10.96.0.10:5432: connect: connection refused"])
     );
-    let text = render_diagnosis(&d, Output::Table);
+    let text = render_diagnosis(&d, DiagnoseOutput::Table);
     assert!(
         text.contains("  termination message:\n    | starting api 1.4.3\n    | dial tcp 10.96.0.10:5432"),
         "{text}"

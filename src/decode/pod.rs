@@ -16,7 +16,7 @@ use crate::parse::{
 use crate::view::{
     ContainerType, DEFAULT_GRACE_SECONDS, Disruption, ExitCodeRule, Hint, Phase, PodTrouble, RestartPolicy,
     RestartSpec, SlimContainer, SlimPod, State, Termination, TerminationReason, Timestamp, Waiting, WaitingReason,
-    Workload, intern,
+    Workload, intern, intern_image,
 };
 
 impl<'de> Deserialize<'de> for SlimPod {
@@ -532,7 +532,7 @@ mod wire {
                 .map(|(container_type, c)| {
                     let mut slot = SlimContainer::new(&c.name, container_type);
                     slot.memory_limit_bytes = quantity(c.resources.limits.get("memory"));
-                    slot.image = c.image.as_deref().filter(|i| !i.is_empty()).map(intern);
+                    slot.image = c.image.as_deref().filter(|i| !i.is_empty()).map(intern_image);
                     slot.set_restart_spec(RestartSpec {
                         policy: own_policy(c.restart_policy.as_deref())
                             .filter(|_| container_type != ContainerType::Sidecar),
@@ -603,7 +603,7 @@ mod wire {
                 },
                 uid: metadata.uid.unwrap_or_default().into_boxed_str(),
                 workload,
-                created: created.unwrap_or(0),
+                created: created.and_then(|t| u32::try_from(t).ok()).unwrap_or(0),
                 phase,
                 trouble,
                 restart_policy: RestartPolicy::parse(spec.restart_policy.as_deref()),

@@ -260,7 +260,7 @@ fn encode_workload_pods(text: &mut Text, pass: &Pass, workloads: &mut [(u64, usi
     for (i, _, group) in &templates {
         images.clear();
         let containers = group.iter().filter_map(|i| pod(*i)).flat_map(|p| p.containers.iter());
-        images.extend(containers.filter_map(|c| Some((&*c.name, c.image.as_deref()?))));
+        images.extend(containers.filter_map(|c| Some((&*c.name, &**c.image.as_deref()?))));
         images.sort_unstable();
         images.dedup();
         let (namespace, pairs) = key(*i);

@@ -5,6 +5,8 @@
 //! next. Free text never reaches these types; label values come from the closed sets of
 //! `labels.rs`.
 
+use std::sync::Arc;
+
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
@@ -13,7 +15,7 @@ use super::labels::{
     ContainerType, Disruption, EvictionResource, Hint, LogHint, MemoryLimitScope, MissingObject, PullFailure,
     TerminationReason, WaitingReason,
 };
-use super::name::{Name, intern};
+use super::name::{Image, Name, intern};
 use crate::clock::Timestamp;
 
 /// The kubelet's back-off reset window: a container that ran this long is no longer looping.
@@ -240,7 +242,7 @@ pub struct SlimContainer {
     pub name: Name,
     pub container_type: ContainerType,
     /// The spec's `image`, interned: a rollout that fails is told by the image it changed.
-    pub image: Option<Name>,
+    pub image: Option<Arc<Image>>,
     pub memory_limit_bytes: Option<u64>,
     pub has_liveness_probe: bool,
     pub has_readiness_probe: bool,
@@ -437,8 +439,10 @@ pub struct SlimPod {
     /// Kept outside `metadata`, so the store's keys don't copy it.
     pub uid: Box<str>,
     pub workload: Workload,
-    /// `metadata.creationTimestamp` (0 when unknown): when a template's first pod appeared.
-    pub created: Timestamp,
+    /// `metadata.creationTimestamp` in seconds since the epoch (0 when unknown, or before
+    /// 1970 or after 2106): when a template's first pod appeared. A `u32` fits in the
+    /// padding beside the other small fields, where a `Timestamp` costs 8 bytes a pod.
+    pub created: u32,
     pub phase: Phase,
     /// What the pod's own status says of trouble: a disruption, or why it is not scheduled.
     pub trouble: Option<Box<PodTrouble>>,
