@@ -174,6 +174,15 @@
     local oomKilledWords =
       '{{ with printf `max by (limit) (crashloop_container_last_oom_kill_limit{%s="%%s",namespace="%%s",pod="%%s",container="%%s"})` $labels.%s $labels.namespace $labels.pod $labels.container | query }}{{ if eq (. | first | label "limit") "none" }}was OOM-killed with no memory limit of its own or its pod (the node ran out of memory: a limit is not the fix, a request that matches its use is){{ else if eq (. | first | label "limit") "pod" }}was OOM-killed at its pod-level memory limit (shared by its containers){{ else }}was killed for exceeding its memory limit{{ end }}{{ else }}was killed for exceeding its memory limit{{ end }}'
       % [C, C],
+    // The container's peak working set before the kill, from cAdvisor
+    // (container_memory_working_set_bytes, container!="" and image!="" as the dashboards and
+    // the kubernetes-mixin take it) where Prometheus scrapes it; nothing where it does not.
+    // An annotation query, not a recording rule (rules.libsonnet says why): the same
+    // answer, no series, no delay. After an OOM kill the series of the killed instance ends,
+    // so its peak is in the last oomPeakWindow.
+    local oomPeak =
+      '{{ with printf `max(max_over_time(container_memory_working_set_bytes{%s="%%s",namespace="%%s",pod="%%s",container="%%s",image!=""}[%s]))` $labels.%s $labels.namespace $labels.pod $labels.container | query }} Peak working set in the last %s: {{ . | first | value | humanize1024 }}B (cAdvisor).{{ end }}'
+      % [C, cfg.oomPeakWindow, C, cfg.oomPeakWindow],
     local causeOr(default) = '{{ with $labels.cause }}{{ . }}{{ else }}%s{{ end }}' % default,
     local inCluster = '{{ with $labels.%s }} in cluster {{ . }}{{ end }}' % C,
     local containerOfPod = fold(|||
@@ -255,7 +264,7 @@
         containerOfPod,
         '%s in the last %s.' % [oomKilledWords, cfg.oomWindow],
         'Probable cause: %s.' % causeOr('oom_killed'),
-        memoryLimit,
+        memoryLimit + oomPeak,
       ], 'oom_killed'),
     },
 
@@ -384,7 +393,7 @@
               containerOfPod,
               '%s {{ $value | printf "%%.0f" }} times in the last %s.' % [oomKilledWords, cfg.oomWindow],
               'Probable cause: %s.' % causeOr('oom_killed'),
-              memoryLimit,
+              memoryLimit + oomPeak,
             ], 'oom_killed'),
           },
           // One OOM kill (fewer than oomRepeatedCount) in the window; Repeatedly takes over

@@ -52,6 +52,7 @@
 
     // CrashloopContainerOOMKilled / CrashloopContainerOOMKilledRepeatedly: OOM kills of one container in oomWindow.
     oomWindow: '30m',  // how long one kill stays visible
+    oomPeakWindow: '15m',  // the description's peak working set (cAdvisor, where scraped) is over this
     oomRepeatedCount: 2,  // this many kills or more is Repeatedly (and a pod CrashloopWorkloadOOMKilled counts)
     oomKilledRepeatedlySeverity: 'warning',  // one container; CrashloopWorkloadOOMKilled pages
     oomKilledSeverity: 'info',  // one kill of a long-running container can be a one-off peak

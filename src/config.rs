@@ -147,6 +147,9 @@ pub struct DiagnoseArgs {
     pub context: Option<String>,
 
     #[command(flatten)]
+    pub impersonation: Impersonation,
+
+    #[command(flatten)]
     pub log: LogArgs,
 }
 
@@ -160,6 +163,7 @@ impl DiagnoseArgs {
             exclude_namespaces: vec![],
             selector: None,
             watch_timeout: DEFAULT_WATCH_TIMEOUT,
+            impersonation: self.impersonation.clone(),
         }
     }
 }
@@ -270,6 +274,22 @@ pub struct ClusterArgs {
     #[arg(long, env = "CRASHLOOP_WATCH_TIMEOUT", default_value_t = DEFAULT_WATCH_TIMEOUT,
           value_parser = clap::value_parser!(u32).range(1..), value_name = "SECONDS")]
     pub watch_timeout: u32,
+
+    #[command(flatten)]
+    pub impersonation: Impersonation,
+}
+
+/// kubectl's impersonation: act as another user or group (the kubeconfig's user needs the
+/// `impersonate` verb on them), to see what they may see.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Impersonation {
+    /// Act as this user, as `kubectl --as`.
+    #[arg(long = "as", env = "CRASHLOOP_AS", value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Act as this group (repeatable), as `kubectl --as-group`.
+    #[arg(long = "as-group", env = "CRASHLOOP_AS_GROUP", value_delimiter = ',', value_name = "GROUP")]
+    pub groups: Vec<String>,
 }
 
 /// Logging flags.
@@ -419,6 +439,12 @@ impl ClusterArgs {
             None => kube::Config::infer().await.map_err(|e| crate::Error::Kubeconfig(e.to_string()))?,
         };
         let mut config = config;
+        if let Some(user) = &self.impersonation.user {
+            config.auth_info.impersonate = Some(user.clone());
+        }
+        if !self.impersonation.groups.is_empty() {
+            config.auth_info.impersonate_groups = Some(self.impersonation.groups.clone());
+        }
         // kube sets no read timeout: a stalled connection would hold a list, a watch start or
         // a log fetch forever, and a stalled watch stream is dropped silently after its idle
         // timeout (the watch timeout + 5 s). This one fires first and is reported.

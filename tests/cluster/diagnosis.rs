@@ -172,7 +172,7 @@ async fn scan_and_diagnose_report_exact_fields() {
         json!({"namespace": ns, "pod": "cfg-5f6d7c8b9-abcde", "container": "app", "container_type": "regular",
             "workload": "Deployment/cfg", "restarts": 0, "state": "CreateContainerConfigError", "crashlooping": false,
             "last_exit_code": null, "signal": null, "last_reason": null, "cause": "missing_config",
-            "backoff_seconds": null, "next_restart": null, "memory_limit_bytes": null, "log": null})
+            "backoff_seconds": null, "next_restart": null, "memory_limit_bytes": null, "log": null, "rollout": null})
     );
     assert_eq!(
         rows[1],
@@ -180,7 +180,7 @@ async fn scan_and_diagnose_report_exact_fields() {
             "workload": "Deployment/oom", "restarts": 5, "state": "CrashLoopBackOff", "crashlooping": true,
             "last_exit_code": 137, "signal": 9, "last_reason": "OOMKilled", "cause": "oom_killed",
             "backoff_seconds": 160.0, "next_restart": "2026-11-18T11:09:20Z", "memory_limit_bytes": null,
-            "log": "skipped"})
+            "log": "skipped", "rollout": null})
     );
     // With --logs, the log of the container that failed is asked for; no kubelet stands
     // behind this apiserver, and the row says so, with the same cause.
@@ -241,12 +241,13 @@ async fn scan_and_diagnose_report_exact_fields() {
         c["exit_code_meaning"],
         "SIGKILL: an OOM kill, a liveness/startup kill after the grace period, or kill -9: not proof of OOM"
     );
-    assert_eq!(c["checks"][0], json!({"name": "oom_killed", "failed": true, "detail": "memory limit -"}));
+    assert_eq!(c["checks"][0], json!({"name": "oom_killed", "failed": true, "detail": "memory limit - (none)"}));
     // No kubelet behind this apiserver: the previous log can't be had, and that is said.
     assert_eq!((&c["previous_log"]["result"], &c["log"]), (&json!("not_found"), &json!("not_found")));
     // No limit of its own here: the fix names no number, and no runtime flag for an image
     // that shows none.
-    assert!(c["fix"].as_str().is_some_and(|f| f.contains("no memory limit of its own")), "{c}");
+    assert!(c["fix"].as_str().is_some_and(|f| f.contains("no memory limit, its own or its pod's")), "{c}");
+    assert_eq!((&c["fix_patch"], &d["patch"]), (&Value::Null, &Value::Null), "no number made up, nothing to patch");
     assert_eq!(
         c["fix_yaml"],
         "resources:\n  requests: {memory: <its use>}\n  limits: {memory: <its use plus headroom>}"
@@ -262,6 +263,24 @@ async fn scan_and_diagnose_report_exact_fields() {
     let (code, _, stderr) = run(&["diagnose", "nope", "-n", ns, "--kubeconfig", kc, "--log-level", "error"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("not found"), "{stderr}");
+
+    // A workload's worst pod, by kubectl's short name and by a selector; none: a clear error.
+    let picked = |args: &[&str]| {
+        let (code, stdout, stderr) =
+            run(&[&["diagnose", "-n", ns, "--kubeconfig", kc, "-o", "json", "--log-level", "error"], args].concat());
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        serde_json::from_str::<Value>(&stdout).expect("json")["pod"].clone()
+    };
+    assert_eq!(picked(&["deploy/oom"]), json!("oom-5f6d7c8b9-abcde"));
+    assert_eq!(picked(&["-l", "app=oom"]), json!("oom-5f6d7c8b9-abcde"));
+    let (code, _, stderr) = run(&["diagnose", "deploy/absent", "-n", ns, "--kubeconfig", kc]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no pod of Deployment absent in namespace it-scan"), "{stderr}");
+
+    // --as: the API sees the other user, who may list nothing here.
+    let (code, _, stderr) = run(&["scan", "--kubeconfig", kc, "-n", ns, "--as", "nobody", "--log-level", "error"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("forbidden") && stderr.contains("\"nobody\""), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

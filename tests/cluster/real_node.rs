@@ -1506,6 +1506,18 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
         "{report:#}"
     );
     assert_eq!(report["rollout"], Value::Null, "rn-oom's Deployment has one template: no rollout to blame");
+    // The same by the Deployment's name, as commands: the patch of its template.
+    let patch = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+        .args(["diagnose", "deploy/oom", "-n", "rn-oom", "--no-logs", "-o", "patch", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .expect("diagnose runs");
+    let patch = String::from_utf8_lossy(&patch.stdout);
+    assert!(
+        patch.lines().any(|l| l
+            == r#"kubectl patch deployment oom -n rn-oom --type strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"app","resources":{"limits":{"memory":"64Mi"},"requests":{"memory":"64Mi"}}}]}}}}'"#),
+        "diagnose deploy/oom -o patch:\n{patch}"
+    );
 
     // The stuck rollout: diagnose on the new template's pod names it, the image it changed
     // and the undo command; on the old template's pod, nothing.
@@ -1554,6 +1566,20 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
         "{report:#}"
     );
     assert_eq!(diagnose_rollout(old)["rollout"], Value::Null, "the serving template is not blamed");
+    // By the Deployment's name: its worst pod is the crash-looping one, and the patch
+    // output starts with the undo.
+    let by_name = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+        .args(["diagnose", "deploy/rollout", "-n", "rn-rollout", "--no-logs", "-o", "json", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .expect("diagnose runs");
+    let by_name: Value = serde_json::from_slice(&by_name.stdout).expect("diagnose prints JSON");
+    assert_eq!(by_name["pod"], json!(new.metadata.name), "deploy/rollout picks the crash-looping pod");
+    assert_eq!(
+        by_name["patch"]["commands"][0],
+        json!("kubectl rollout undo deployment/rollout -n rn-rollout"),
+        "{by_name:#}"
+    );
     // scan agrees, on the same pod.
     let scanned = rows.as_array().into_iter().flatten().find(|r| r["namespace"] == "rn-rollout");
     assert_eq!(scanned.map(|r| &r["rollout"]["images"]), Some(&rollout["images"]), "scan's row: {scanned:?}");
