@@ -59,6 +59,16 @@ pub(crate) struct RolloutFailure {
     /// The containers whose image differs between the two (empty: the template changed
     /// something else: the command, env, resources, probes).
     pub images: Vec<ImageChange>,
+    /// The containers whose memory limit the newest template lowered.
+    pub lowered_limits: Vec<LimitChange>,
+}
+
+/// A container's memory limit, before and after the rollout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LimitChange {
+    pub container: Name,
+    pub was: u64,
+    pub now: u64,
 }
 
 /// Whether a container's verdict makes its pod failing: it has a probable cause, and the
@@ -87,6 +97,12 @@ impl RolloutFailure {
                 .map(|i| format!("{} {}, was {}", i.container, i.now, i.was.as_deref().map_or("(none)", |w| &**w)))
                 .collect::<Vec<_>>()
                 .join("; ")
+        };
+        let images = if self.lowered_limits.is_empty() {
+            images
+        } else {
+            let lowered: Vec<&str> = self.lowered_limits.iter().map(|l| &*l.container).collect();
+            format!("{images}; it lowered the memory limit of {}", lowered.join(", "))
         };
         let age = if self.since > 0 { format!(", {} ago", human_age(now - self.since)) } else { String::new() };
         format!(
@@ -141,20 +157,29 @@ pub(crate) fn rollout_failure(pods: &[TemplatePod]) -> Option<RolloutFailure> {
         return None;
     }
     let serving = older.iter().filter(|t| t.3 > 0).max_by_key(|t| (t.3, t.1))?;
-    let image_of = |template: &str, container: &str| -> Option<Arc<Image>> {
+    let serving_container = |container: &str| {
         pods.iter()
-            .filter(|p| p.template == template)
+            .filter(|p| p.template == serving.0)
             .flat_map(|p| p.pod.containers.iter())
             .find(|c| &*c.name == container)
-            .and_then(|c| c.image.clone())
     };
     let mut images: Vec<ImageChange> = Vec::new();
+    let mut lowered_limits: Vec<LimitChange> = Vec::new();
     let newest_pod = pods.iter().find(|p| p.template == newest.0 && p.failing)?;
     for c in &newest_pod.pod.containers {
-        let Some(now) = c.image.clone() else { continue };
-        let was = image_of(serving.0, &c.name);
-        if was.as_ref() != Some(&now) {
-            images.push(ImageChange { container: c.name.clone(), was, now });
+        let before = serving_container(&c.name);
+        if let Some(now) = c.image.clone() {
+            let was = before.and_then(|b| b.image.clone());
+            if was.as_ref() != Some(&now) {
+                images.push(ImageChange { container: c.name.clone(), was, now });
+            }
+        }
+        // A limit the new template lowered (or set where there was none is no lowering).
+        match (c.memory_limit_bytes, before.and_then(|b| b.memory_limit_bytes)) {
+            (Some(now), Some(was)) if now < was => {
+                lowered_limits.push(LimitChange { container: c.name.clone(), was, now });
+            }
+            _ => {}
         }
     }
     Some(RolloutFailure {
@@ -167,6 +192,7 @@ pub(crate) fn rollout_failure(pods: &[TemplatePod]) -> Option<RolloutFailure> {
         serving: serving.0.to_string(),
         serving_ready: serving.3,
         images,
+        lowered_limits,
     })
 }
 
@@ -255,6 +281,36 @@ mod tests {
         );
         assert_eq!(f.undo_command(), "kubectl argo rollouts undo api -n shop");
         let _ = SlimContainer::new("x", ContainerType::Regular);
+    }
+
+    /// The newest template lowered a memory limit: said, with both values; a raised one,
+    /// or one set where there was none, is no lowering.
+    #[test]
+    fn a_lowered_memory_limit_is_named() {
+        let with_limit = |mut p: SlimPod, limit: Option<u64>| {
+            p.containers[0].memory_limit_bytes = limit;
+            p
+        };
+        let of_limits = |old: Option<u64>, new: Option<u64>| {
+            let pods = [
+                (with_limit(pod("Deployment", "a", 10, true, "api:1"), old), "a", false),
+                (with_limit(pod("Deployment", "b", 20, false, "api:1"), new), "b", true),
+            ];
+            of(&pods).expect("a rollout to blame").lowered_limits
+        };
+        assert_eq!(
+            of_limits(Some(512 << 20), Some(256 << 20)),
+            [LimitChange { container: intern("api"), was: 512 << 20, now: 256 << 20 }]
+        );
+        assert_eq!(of_limits(Some(256 << 20), Some(512 << 20)), []);
+        assert_eq!(of_limits(None, Some(256 << 20)), []);
+        let pods = [
+            (with_limit(pod("Deployment", "a", 10, true, "api:1"), Some(512 << 20)), "a", false),
+            (with_limit(pod("Deployment", "b", 20, false, "api:1"), Some(256 << 20)), "b", true),
+        ];
+        assert!(of(&pods).expect("blamed").summary(20).contains(
+            "(no image changed: the command, env, resources or probes did; it lowered the memory limit of api)"
+        ));
     }
 
     #[test]

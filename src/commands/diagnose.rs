@@ -575,7 +575,9 @@ impl Diagnosis {
         let Some(slim) = snapshot.pods().iter().find(|p| p.name() == name) else {
             return Err(serde::de::Error::custom("no pod"));
         };
-        let rollout = rollout_of(&snapshot.rollouts(now), slim).map(|f| Rollout::of(f, now));
+        let rollouts = snapshot.rollouts(now);
+        let rollout_failure = rollout_of(&rollouts, slim);
+        let rollout = rollout_failure.map(|f| Rollout::of(f, now));
         let pod_events = snapshot.events(slim);
         let reports = snapshot.assess(slim, logs, now, true);
 
@@ -638,6 +640,9 @@ impl Diagnosis {
                 let evidence = MemoryEvidence {
                     container,
                     limit: c.memory_limit_bytes,
+                    lowered_from: rollout_failure
+                        .and_then(|f| f.lowered_limits.iter().find(|l| l.container == c.name))
+                        .map(|l| l.was),
                     scope: c.memory_limit_scope(),
                     image: spec.and_then(|s| s.image.as_deref()).unwrap_or(""),
                     command: &command,

@@ -70,6 +70,8 @@ const MEMORY_ROUNDING: u64 = 64 << 20;
 pub(super) struct MemoryEvidence<'a> {
     pub(super) container: ContainerRef<'a>,
     pub(super) limit: Option<u64>,
+    /// The limit before the rollout to blame lowered it, where it did.
+    pub(super) lowered_from: Option<u64>,
     /// Whose limit it is: the container's, or the pod's (which its containers share).
     pub(super) scope: MemoryLimitScope,
     pub(super) image: &'a str,
@@ -119,6 +121,22 @@ pub(super) fn memory_fix(e: &MemoryEvidence) -> Fix {
     let mut text = format!(
         "The container used more memory than its limit, {now}. Raise the limit a step ({MEMORY_STEP_PERCENT} % here, to {proposed}), or to the peak working set plus headroom where you have it (container_memory_working_set_bytes), or lower the app's use below {now}."
     );
+    // The rollout lowered it: the limit it ran under before is the floor of the fix.
+    let (step, proposed) = match e.lowered_from {
+        Some(was) if was > step => {
+            let was_text = human_bytes(was);
+            text = format!(
+                "The container used more memory than its limit, {now}, which the rollout to blame lowered from {was_text}: roll back, or restore {was_text}."
+            );
+            (was, was_text)
+        }
+        Some(was) => {
+            text.push_str(&format!(" The rollout to blame lowered the limit from {}.", human_bytes(was)));
+            (step, proposed)
+        }
+        None => (step, proposed),
+    };
+    merge(&mut evidence, json!({"lowered_from_bytes": e.lowered_from, "proposed_bytes": step}));
     let mut yaml = format!("resources:\n  requests: {{memory: {proposed}}}\n  limits: {{memory: {proposed}}}");
     let mut fields = json!({"resources": {"limits": {"memory": proposed}, "requests": {"memory": proposed}}});
     let runtime = runtime_of(e.image, e.command);
@@ -386,6 +404,7 @@ mod tests {
         let f = memory_fix(&MemoryEvidence {
             container: APP,
             limit,
+            lowered_from: None,
             scope: MemoryLimitScope::Container,
             image,
             command: &command,
@@ -583,6 +602,7 @@ mod tests {
         let e = MemoryEvidence {
             container: APP,
             limit: Some(1 << 30),
+            lowered_from: None,
             scope: MemoryLimitScope::Pod,
             image: "",
             command: &[],
@@ -594,5 +614,26 @@ mod tests {
             "{text}"
         );
         assert_eq!(yaml, "# the pod's spec.resources, not the container's\nresources:\n  limits: {memory: 1536Mi}");
+    }
+
+    /// A rollout lowered the limit from 512Mi to 256Mi: the fix restores what it was, never
+    /// a step that stays below it.
+    #[test]
+    fn a_limit_a_rollout_lowered_is_restored() {
+        let e = MemoryEvidence {
+            container: APP,
+            limit: Some(256 << 20),
+            lowered_from: Some(512 << 20),
+            scope: MemoryLimitScope::Container,
+            image: "",
+            command: &[],
+        };
+        let f = memory_fix(&e);
+        assert_eq!(
+            f.text,
+            "The container used more memory than its limit, 256Mi, which the rollout to blame lowered from 512Mi: roll back, or restore 512Mi."
+        );
+        assert_eq!(f.yaml, "resources:\n  requests: {memory: 512Mi}\n  limits: {memory: 512Mi}");
+        assert_eq!(f.evidence["proposed_bytes"], serde_json::json!(512u64 << 20));
     }
 }

@@ -69,10 +69,20 @@ pub struct Rollout {
     pub serving_ready_pods: usize,
     /// The containers whose image the template changed.
     pub images: Vec<ImageChange>,
+    /// The containers whose memory limit the template lowered.
+    pub lowered_limits: Vec<LimitChange>,
     /// What happened, in one line.
     pub summary: String,
     /// The command that rolls the workload back.
     pub undo: String,
+}
+
+/// A container's memory limit, before and after the rollout.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LimitChange {
+    pub container: String,
+    pub was_bytes: u64,
+    pub now_bytes: u64,
 }
 
 /// A container's image, before and after the rollout.
@@ -100,6 +110,11 @@ impl Rollout {
                     was: i.was.as_deref().map(|w| w.to_string()),
                     now: i.now.to_string(),
                 })
+                .collect(),
+            lowered_limits: f
+                .lowered_limits
+                .iter()
+                .map(|l| LimitChange { container: l.container.to_string(), was_bytes: l.was, now_bytes: l.now })
                 .collect(),
             summary: f.summary(now),
             undo: f.undo_command(),

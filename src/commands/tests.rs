@@ -284,6 +284,7 @@ fn the_real_nodes_stuck_rollout_is_blamed_and_nothing_else() {
             "serving_template": "6d5f4b7c9",
             "serving_ready_pods": 1,
             "images": [],
+            "lowered_limits": [],
             "summary": "started with the rollout of template 6c8dcb87b (no image changed: the command, env, resources or probes did), 6m ago; 1 failing pod(s) are all of it, and 1 ready pod(s) of template 6d5f4b7c9 serve",
             "undo": "kubectl rollout undo deployment/rollout -n rn-rollout",
         })

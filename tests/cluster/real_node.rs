@@ -495,6 +495,31 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         }),
     ));
 
+    // A read-only root filesystem refuses the app's write to /tmp; its last words, kept by
+    // FallbackToLogsOnError, name the path: permission_denied without --logs, and diagnose
+    // proposes a writable emptyDir on /tmp (checked at the end of the run).
+    let mut readonly = sh("app", "echo starting; touch /tmp/app.lock");
+    readonly["securityContext"] = json!({"readOnlyRootFilesystem": true});
+    readonly["terminationMessagePolicy"] = json!("FallbackToLogsOnError");
+    let readonly = bare_pod("readonly", "Always", json!({"containers": [readonly]}));
+    s.push((
+        "rn-readonly",
+        vec![readonly],
+        on_pod("rn-readonly", |pod, out| {
+            expect_all(
+                out,
+                "rn-readonly",
+                pod,
+                "app",
+                "regular",
+                &[
+                    ("crashloop_container_last_terminated_exit_code", None, "1"),
+                    ("crashloop_container_probable_cause", Some(("cause", "permission_denied")), "1"),
+                ],
+            )
+        }),
+    ));
+
     // A ConfigMap volume that does not exist: the pod never leaves ContainerCreating.
     let volume = bare_pod(
         "missing-volume",
@@ -1605,6 +1630,48 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     );
     let fix = app["fix"].as_str().unwrap_or_default();
     assert!(fix.contains("at the end of its liveness probe's budget of 4 s (initialDelaySeconds 0 + periodSeconds 2 × failureThreshold 2)"), "{fix}");
+
+    // The read-only root: the path from the app's last words, a writable emptyDir there.
+    let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+        .args(["diagnose", "readonly", "-n", "rn-readonly", "--no-logs", "-o", "json", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .expect("diagnose runs");
+    let report: Value = serde_json::from_slice(&diagnose.stdout).expect("diagnose prints JSON");
+    let app = &report["containers"][0];
+    assert_eq!(
+        (app["cause"].as_str(), &app["fix_patch"]),
+        (
+            Some("permission_denied"),
+            &json!({"containers": [{"name": "app", "volumeMounts": [{"name": "writable", "mountPath": "/tmp"}]}],
+                    "volumes": [{"name": "writable", "emptyDir": {}}]})
+        ),
+        "{report:#}"
+    );
+
+    // The reports as a user reads them, kept for the record (the closing notes quote them).
+    let reports: &[(&str, &[&str])] = &[
+        ("scan", &["scan", "-A", "--logs"]),
+        ("rollout", &["diagnose", "deploy/rollout", "-n", "rn-rollout"]),
+        ("rollout-patch", &["diagnose", "deploy/rollout", "-n", "rn-rollout", "-o", "patch"]),
+        ("oom", &["diagnose", "deploy/oom", "-n", "rn-oom"]),
+        ("oom-patch", &["diagnose", "deploy/oom", "-n", "rn-oom", "-o", "patch"]),
+        ("slow-start", &["diagnose", "slow-start", "-n", "rn-slow-start"]),
+        ("dependency", &["diagnose", "dependency", "-n", "rn-dependency"]),
+        ("message", &["diagnose", "message", "-n", "rn-message", "--no-logs"]),
+        ("readonly", &["diagnose", "readonly", "-n", "rn-readonly", "--no-logs"]),
+    ];
+    let kept = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("real-node-reports");
+    let _ = std::fs::create_dir_all(&kept);
+    for (name, args) in reports {
+        let out = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+            .args(*args)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .output()
+            .expect("the command runs");
+        let _ = std::fs::write(kept.join(format!("{name}.txt")), &out.stdout);
+    }
 
     // rn-message's last words, shown by diagnose without reading the log.
     let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
