@@ -59,6 +59,7 @@ pub enum Output {
     Table,
     Wide,
     Json,
+    Yaml,
 }
 
 /// Output format of `diagnose`: `patch` prints the fixes as `kubectl patch` commands of
@@ -68,6 +69,7 @@ pub enum DiagnoseOutput {
     Table,
     Wide,
     Json,
+    Yaml,
     Patch,
 }
 
@@ -137,6 +139,12 @@ pub struct DiagnoseArgs {
     /// Don't read the previous log (it needs `get` on `pods/log`).
     #[arg(long)]
     pub no_logs: bool,
+
+    /// A Prometheus that scrapes cAdvisor (`http://HOST:PORT`, e.g. through `kubectl
+    /// port-forward`): an OOM fix then starts from the container's peak working set in the
+    /// last hour. One query per OOM-killed container; nothing is sent without the flag.
+    #[arg(long, env = "CRASHLOOP_PROMETHEUS_URL", value_name = "URL")]
+    pub prometheus_url: Option<String>,
 
     /// Kubeconfig file(s), separated by `:` as in $KUBECONFIG and merged as kubectl merges them.
     #[arg(long, env = "KUBECONFIG", value_name = "PATH[:PATH…]")]

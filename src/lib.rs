@@ -61,7 +61,7 @@ mod layers;
 
 // The surface: what the binary uses.
 pub use clock::{Clock, now};
-pub use commands::{Diagnosis, Row, Target, diagnose, fails, render_diagnosis, render_scan, scan};
+pub use commands::{Diagnosis, Reading, Row, Target, diagnose, fails, render_diagnosis, render_scan, scan};
 pub use config::{
     Cli, ClusterArgs, Command, DiagnoseArgs, DiagnoseOutput, FailOn, LogArgs, Output, ScanArgs, ServeArgs, display_name,
 };

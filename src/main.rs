@@ -55,8 +55,8 @@ async fn diagnose(args: DiagnoseArgs) -> Result<(), Error> {
     let client = args.cluster().client().await?;
     let namespace = args.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
     let target = crashloop_exporter::Target::parse(args.pod.as_deref(), args.selector.as_deref())?;
-    let d =
-        crashloop_exporter::diagnose(&client, &namespace, &target, !args.no_logs, crashloop_exporter::now()).await?;
+    let reading = crashloop_exporter::Reading { logs: !args.no_logs, prometheus_url: args.prometheus_url.clone() };
+    let d = crashloop_exporter::diagnose(&client, &namespace, &target, &reading, crashloop_exporter::now()).await?;
     print!("{}", crashloop_exporter::render_diagnosis(&d, args.output));
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `diagnose`: one pod, every container, with the checks, the Events, the previous logs
 //! and a fix for the probable cause.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
@@ -14,6 +15,7 @@ use super::fix::{
     ContainerRef, Fix, MemoryEvidence, ProbeEvidence, ServiceAddress, dependency_fix, memory_fix, merge, probe_fix,
     read_only_fix, service_for,
 };
+use super::peak::{parse_url, peak_working_set};
 use super::read::{list_all, read_logs};
 use super::scan::{Rollout, Row, rollout_of, row, rows_table};
 use super::snapshot::{Logs, Snapshot, container_key};
@@ -371,6 +373,8 @@ fn truncate(s: &str, max: usize) -> String {
 pub(super) struct Nearby {
     pub(super) pods: Vec<SlimPod>,
     pub(super) services: Vec<ServiceAddress>,
+    /// The peak working set of containers, by name, where Prometheus was asked.
+    pub(super) peaks: HashMap<String, u64>,
 }
 
 /// What `diagnose` looks at: one pod, or the worst pod of a workload or of a selector.
@@ -468,15 +472,25 @@ async fn pick(client: &kube::Client, namespace: &str, target: &Target, now: Time
     Ok(picked.name().to_string())
 }
 
+/// What `diagnose` reads beside the pod, its Events and its workload.
+#[derive(Clone, Debug, Default)]
+pub struct Reading {
+    /// The previous log of each container that ended (`get` on `pods/log`).
+    pub logs: bool,
+    /// A Prometheus to ask for the peak working set of OOM-killed containers.
+    pub prometheus_url: Option<String>,
+}
+
 /// Gathers the one-pod report: the pod, its Events and, when `logs` is set, the previous
 /// log of each container that ended; then [`Diagnosis::of`].
 pub async fn diagnose(
     client: &kube::Client,
     namespace: &str,
     target: &Target,
-    logs: bool,
+    reading: &Reading,
     now: Timestamp,
 ) -> Result<Diagnosis, Error> {
+    let logs = reading.logs;
     let name = &pick(client, namespace, target, now).await?;
     let full = Api::<Pod>::namespaced(client.clone(), namespace).get(name).await?;
     let events = Api::<CoreEvent>::namespaced(client.clone(), namespace);
@@ -520,7 +534,27 @@ pub async fn diagnose(
     } else {
         Logs::new()
     };
-    Diagnosis::of(&full, Nearby { pods: siblings, services }, events, &read, now)
+    // The peak working set of each OOM-killed container, where a Prometheus was named.
+    let mut peaks = HashMap::new();
+    if let Some(url) = &reading.prometheus_url {
+        parse_url(url).map_err(Error::Usage)?;
+        let oom_killed = slim
+            .containers
+            .iter()
+            .filter(|c| c.latest_termination().is_some_and(|t| t.reason == TerminationReason::OomKilled));
+        for c in oom_killed {
+            match peak_working_set(url, namespace, name, &c.name).await {
+                Ok(Some(peak)) => {
+                    peaks.insert(c.name.to_string(), peak);
+                }
+                Ok(None) => tracing::warn!(container = %c.name, "no working set in Prometheus: is cAdvisor scraped?"),
+                Err(e) => {
+                    tracing::warn!(container = %c.name, error = %e, "cannot ask Prometheus for the peak working set")
+                }
+            }
+        }
+    }
+    Diagnosis::of(&full, Nearby { pods: siblings, services, peaks }, events, &read, now)
         .map_err(|e| Error::Api(kube::Error::SerdeError(e)))
 }
 
@@ -569,7 +603,7 @@ impl Diagnosis {
         let time = |s: &Option<SlimEvent>| s.as_ref().and_then(|s| s.last_seen).unwrap_or(0);
         events.sort_by_key(|(_, s)| std::cmp::Reverse(time(s)));
         let slim_events: Vec<SlimEvent> = events.iter().filter_map(|(_, s)| s.clone()).collect();
-        let Nearby { mut pods, services } = nearby;
+        let Nearby { mut pods, services, peaks } = nearby;
         pods.push(slim_pod(full)?);
         let snapshot = Snapshot::of(pods, &slim_events, now);
         let Some(slim) = snapshot.pods().iter().find(|p| p.name() == name) else {
@@ -640,6 +674,7 @@ impl Diagnosis {
                 let evidence = MemoryEvidence {
                     container,
                     limit: c.memory_limit_bytes,
+                    peak: peaks.get(&*c.name).copied(),
                     lowered_from: rollout_failure
                         .and_then(|f| f.lowered_limits.iter().find(|l| l.container == c.name))
                         .map(|l| l.was),
@@ -767,6 +802,7 @@ pub fn render_diagnosis(d: &Diagnosis, output: DiagnoseOutput) -> String {
         DiagnoseOutput::Json => {
             return serde_json::to_string_pretty(d).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n";
         }
+        DiagnoseOutput::Yaml => return serde_saphyr::to_string(d).unwrap_or_else(|e| format!("error: {e}\n")),
         DiagnoseOutput::Patch => return patch_text(d),
         DiagnoseOutput::Table | DiagnoseOutput::Wide => {}
     }

@@ -6,6 +6,7 @@ use k8s_openapi::api::core::v1::Probe as ProbeSpec;
 
 use serde_json::{Value, json};
 
+use super::peak::PEAK_WINDOW;
 use super::table::human_bytes;
 use crate::parse::Endpoint;
 use crate::view::MemoryLimitScope;
@@ -62,6 +63,8 @@ pub(super) fn merge(a: &mut Value, b: Value) {
 /// A memory limit is raised by this share of itself, at least (a stated step: the peak
 /// the container reached is not in the pod's status).
 const MEMORY_STEP_PERCENT: u64 = 50;
+/// A limit or request from the peak working set is this share above it.
+const PEAK_HEADROOM_PERCENT: u64 = 25;
 /// Proposed limits are rounded up to a multiple of this.
 const MEMORY_ROUNDING: u64 = 64 << 20;
 
@@ -70,6 +73,8 @@ const MEMORY_ROUNDING: u64 = 64 << 20;
 pub(super) struct MemoryEvidence<'a> {
     pub(super) container: ContainerRef<'a>,
     pub(super) limit: Option<u64>,
+    /// The peak working set in the last [`PEAK_WINDOW`], where Prometheus was asked.
+    pub(super) peak: Option<u64>,
     /// The limit before the rollout to blame lowered it, where it did.
     pub(super) lowered_from: Option<u64>,
     /// Whose limit it is: the container's, or the pod's (which its containers share).
@@ -95,21 +100,49 @@ fn runtime_of(image: &str, command: &[String]) -> Option<&'static str> {
 /// The OOM fix: never below the limit that was hit; a stated step above it; the heap flag
 /// only for the runtime the image or command shows.
 pub(super) fn memory_fix(e: &MemoryEvidence) -> Fix {
+    let round_up = |bytes: u64| bytes.div_ceil(MEMORY_ROUNDING) * MEMORY_ROUNDING;
+    // The peak working set (Prometheus, where asked) plus headroom.
+    let from_peak = e.peak.map(|p| round_up(p * (100 + PEAK_HEADROOM_PERCENT) / 100));
+    let peak_said = e.peak.map_or_else(String::new, |p| {
+        format!(" Its peak working set in the last {PEAK_WINDOW} was {} (Prometheus).", human_bytes(p))
+    });
     let Some(limit) = e.limit else {
+        let text = format!(
+            "The container was OOM-killed with no memory limit, its own or its pod's: the node ran out of memory, and the kernel chose it. A limit is not the fix: set a request that matches its use (so that the scheduler reserves it), and check the node's memory (kubectl describe node).{peak_said}"
+        );
+        let evidence =
+            json!({"limit_bytes": null, "limit": e.scope.as_str(), "peak_bytes": e.peak, "proposed_bytes": from_peak});
+        let Some(request) = from_peak.map(human_bytes) else {
+            return Fix {
+                text,
+                yaml: "resources:\n  requests: {memory: <its use>}\n  limits: {memory: <its use plus headroom>}".into(),
+                pod_spec: None,
+                evidence,
+            };
+        };
+        let text = format!("{text} Request {request} ({PEAK_HEADROOM_PERCENT} % above the peak), and limit it there.");
+        let fields = json!({"resources": {"limits": {"memory": request}, "requests": {"memory": request}}});
         return Fix {
-            text: "The container was OOM-killed with no memory limit, its own or its pod's: the node ran out of memory, and the kernel chose it. A limit is not the fix: set a request that matches its use (so that the scheduler reserves it), and check the node's memory (kubectl describe node).".into(),
-            yaml: "resources:\n  requests: {memory: <its use>}\n  limits: {memory: <its use plus headroom>}".into(),
-            pod_spec: None,
-            evidence: json!({"limit_bytes": null, "limit": e.scope.as_str()}),
+            text,
+            yaml: format!("resources:\n  requests: {{memory: {request}}}\n  limits: {{memory: {request}}}"),
+            pod_spec: Some(e.container.patch(fields)),
+            evidence,
         };
     };
-    let step = (limit * (100 + MEMORY_STEP_PERCENT) / 100).div_ceil(MEMORY_ROUNDING) * MEMORY_ROUNDING;
-    let (now, proposed) = (human_bytes(limit), human_bytes(step));
-    let mut evidence = json!({"limit_bytes": limit, "limit": e.scope.as_str(), "step_percent": MEMORY_STEP_PERCENT, "proposed_bytes": step});
+    let step = round_up(limit * (100 + MEMORY_STEP_PERCENT) / 100);
+    let now = human_bytes(limit);
+    let mut evidence = json!({"limit_bytes": limit, "limit": e.scope.as_str(), "step_percent": MEMORY_STEP_PERCENT, "peak_bytes": e.peak});
+    // A step above the limit, or the peak plus headroom where that is more.
+    let (step, how) = match from_peak {
+        Some(p) if p > step => (p, format!("to {} ({PEAK_HEADROOM_PERCENT} % above the peak)", human_bytes(p))),
+        _ => (step, format!("a step ({MEMORY_STEP_PERCENT} % here, to {})", human_bytes(step))),
+    };
+    let proposed = human_bytes(step);
     if e.scope == MemoryLimitScope::Pod {
+        merge(&mut evidence, json!({"proposed_bytes": step}));
         return Fix {
             text: format!(
-                "The container was OOM-killed at its pod's memory limit, {now}, which its containers share (it has no limit of its own). Raise the pod's limit a step ({MEMORY_STEP_PERCENT} % here, to {proposed}), or give the container a limit of its own so that it alone is bounded."
+                "The container was OOM-killed at its pod's memory limit, {now}, which its containers share (it has no limit of its own). Raise the pod's limit {how}, or give the container a limit of its own so that it alone is bounded.{peak_said}"
             ),
             yaml: format!(
                 "# the pod's spec.resources, not the container's\nresources:\n  limits: {{memory: {proposed}}}"
@@ -118,15 +151,21 @@ pub(super) fn memory_fix(e: &MemoryEvidence) -> Fix {
             evidence,
         };
     }
-    let mut text = format!(
-        "The container used more memory than its limit, {now}. Raise the limit a step ({MEMORY_STEP_PERCENT} % here, to {proposed}), or to the peak working set plus headroom where you have it (container_memory_working_set_bytes), or lower the app's use below {now}."
-    );
+    let mut text = if e.peak.is_some() {
+        format!(
+            "The container used more memory than its limit, {now}.{peak_said} Raise the limit {how}, or lower the app's use below {now}."
+        )
+    } else {
+        format!(
+            "The container used more memory than its limit, {now}. Raise the limit {how}, or to the peak working set plus headroom where you have it (container_memory_working_set_bytes, or diagnose --prometheus-url), or lower the app's use below {now}."
+        )
+    };
     // The rollout lowered it: the limit it ran under before is the floor of the fix.
     let (step, proposed) = match e.lowered_from {
         Some(was) if was > step => {
             let was_text = human_bytes(was);
             text = format!(
-                "The container used more memory than its limit, {now}, which the rollout to blame lowered from {was_text}: roll back, or restore {was_text}."
+                "The container used more memory than its limit, {now}, which the rollout to blame lowered from {was_text}: roll back, or restore {was_text}.{peak_said}"
             );
             (was, was_text)
         }
@@ -404,6 +443,7 @@ mod tests {
         let f = memory_fix(&MemoryEvidence {
             container: APP,
             limit,
+            peak: None,
             lowered_from: None,
             scope: MemoryLimitScope::Container,
             image,
@@ -602,6 +642,7 @@ mod tests {
         let e = MemoryEvidence {
             container: APP,
             limit: Some(1 << 30),
+            peak: None,
             lowered_from: None,
             scope: MemoryLimitScope::Pod,
             image: "",
@@ -623,6 +664,7 @@ mod tests {
         let e = MemoryEvidence {
             container: APP,
             limit: Some(256 << 20),
+            peak: None,
             lowered_from: Some(512 << 20),
             scope: MemoryLimitScope::Container,
             image: "",
@@ -635,5 +677,40 @@ mod tests {
         );
         assert_eq!(f.yaml, "resources:\n  requests: {memory: 512Mi}\n  limits: {memory: 512Mi}");
         assert_eq!(f.evidence["proposed_bytes"], serde_json::json!(512u64 << 20));
+    }
+
+    /// With the peak working set: the limit goes to the peak plus 25 % where that is above
+    /// the step, and a container without any limit gets a number at last.
+    #[test]
+    fn the_peak_working_set_sizes_the_fix() {
+        let with_peak = |limit: Option<u64>, peak: u64| {
+            memory_fix(&MemoryEvidence {
+                container: APP,
+                limit,
+                peak: Some(peak),
+                lowered_from: None,
+                scope: if limit.is_some() { MemoryLimitScope::Container } else { MemoryLimitScope::Unlimited },
+                image: "",
+                command: &[],
+            })
+        };
+        // Killed at 256Mi, peak 255Mi: the step (384Mi) is more than the peak's 319Mi → 320Mi.
+        let f = with_peak(Some(256 << 20), 255 << 20);
+        assert_eq!(f.yaml, "resources:\n  requests: {memory: 384Mi}\n  limits: {memory: 384Mi}");
+        assert!(f.text.contains("Its peak working set in the last 1h was 255Mi (Prometheus)."), "{}", f.text);
+        // A peak above the limit (one lowered since, by an in-place resize): from the peak.
+        let f = with_peak(Some(256 << 20), 1 << 30);
+        assert_eq!(f.yaml, "resources:\n  requests: {memory: 1280Mi}\n  limits: {memory: 1280Mi}");
+        assert!(f.text.contains("Raise the limit to 1280Mi (25 % above the peak)"), "{}", f.text);
+        // No limit anywhere: a request (and limit) from the peak, as a patch.
+        let f = with_peak(None, 900 << 20);
+        assert_eq!(f.yaml, "resources:\n  requests: {memory: 1152Mi}\n  limits: {memory: 1152Mi}");
+        assert_eq!(
+            f.pod_spec,
+            Some(
+                serde_json::json!({"containers": [{"name": "app", "resources": {"limits": {"memory": "1152Mi"}, "requests": {"memory": "1152Mi"}}}]})
+            )
+        );
+        assert_eq!(f.evidence["peak_bytes"], serde_json::json!(900u64 << 20));
     }
 }

@@ -4,6 +4,7 @@
 
 mod diagnose;
 mod fix;
+mod peak;
 mod read;
 mod scan;
 mod snapshot;
@@ -11,5 +12,5 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use diagnose::{Diagnosis, Target, diagnose, render_diagnosis};
+pub use diagnose::{Diagnosis, Reading, Target, diagnose, render_diagnosis};
 pub use scan::{Row, fails, render_scan, scan};

@@ -214,8 +214,12 @@ pub(super) fn rollout_of<'r>(rollouts: &'r [RolloutFailure], pod: &SlimPod) -> O
 
 /// Renders `scan`'s output; the table says when the logs were not read.
 pub fn render_scan(rows: &[Row], output: Output) -> String {
-    if output == Output::Json {
-        return serde_json::to_string_pretty(rows).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n";
+    match output {
+        Output::Json => {
+            return serde_json::to_string_pretty(rows).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n";
+        }
+        Output::Yaml => return serde_saphyr::to_string(&rows).unwrap_or_else(|e| format!("error: {e}\n")),
+        Output::Table | Output::Wide => {}
     }
     if rows.is_empty() {
         return "No troubled containers.\n".into();

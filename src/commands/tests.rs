@@ -307,6 +307,27 @@ fn the_real_nodes_stuck_rollout_is_blamed_and_nothing_else() {
     );
 }
 
+/// `-o yaml` is `-o json`'s document: read back, the same values, for every report of the
+/// real node and for scan's rows.
+#[test]
+fn yaml_reads_back_as_the_json() {
+    let node = real_node();
+    let (_, reports) = diagnose_json(&node, &node.logs);
+    let pods: Vec<SlimPod> =
+        node.pods.iter().map(|p| serde_json::to_value(p).and_then(serde_json::from_value).expect("slim")).collect();
+    let snapshot = Snapshot::of(pods, &[], node.now);
+    let rows = rows(&snapshot, &node.logs, node.now);
+    let yaml = render_scan(&rows, Output::Yaml);
+    let back: Value = serde_saphyr::from_str(&yaml).expect("scan -o yaml parses");
+    assert_eq!(back, serde_json::to_value(&rows).expect("rows"));
+    assert!(reports.len() >= 20);
+    for report in &reports {
+        let yaml = serde_saphyr::to_string(report).expect("yaml");
+        let back: Value = serde_saphyr::from_str(&yaml).expect("diagnose -o yaml parses");
+        assert_eq!(&back, report);
+    }
+}
+
 /// Without the logs, `scan` falls back on the status and Events: it says so, in each row
 /// and under the table, and names the cause of the one container whose log decides it as
 /// the status shows it.

@@ -374,3 +374,117 @@ async fn kubectl_runs_it_as_a_plugin() {
     assert_eq!(code, 0);
     assert!(help.contains("Usage: kubectl crashloop scan"), "{help}");
 }
+
+/// `diagnose --prometheus-url`: a real Prometheus, scraping cAdvisor-shaped series of the
+/// OOM-killed container (served on loopback: this apiserver has no kubelet), gives its
+/// peak working set, and the fix for a container without a limit is sized from it. A
+/// Prometheus that does not answer leaves the fix as it is without one; only http:// is
+/// spoken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnose_sizes_the_oom_fix_from_the_peak_in_prometheus() {
+    use std::time::Duration;
+    let cluster = testbed::shared().expect("testbed cluster");
+    let client = cluster.client().await.expect("client");
+    let ns = "it-peak";
+    populate(&client, ns).await;
+    let kubeconfig = cluster.kubeconfig_path();
+    let kc = kubeconfig.to_str().expect("utf-8 path");
+
+    // cAdvisor's shape: the container's working set (900Mi), and the pod's own cgroup
+    // (container="", more), which the query leaves out.
+    let body = format!(
+        "container_memory_working_set_bytes{{namespace=\"{ns}\",pod=\"oom-5f6d7c8b9-abcde\",container=\"app\",image=\"x:1\"}} 943718400\n\
+         container_memory_working_set_bytes{{namespace=\"{ns}\",pod=\"oom-5f6d7c8b9-abcde\",container=\"\",image=\"\"}} 2147483648\n"
+    );
+    let cadvisor = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let cadvisor_addr = cadvisor.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut conn, _)) = cadvisor.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = conn.read(&mut request).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(head.as_bytes()).await;
+                let _ = conn.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    let tmp = crate::common::TempDir::new();
+    let config = tmp.0.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: cadvisor\n    static_configs:\n      - targets: ['{cadvisor_addr}']\n"),
+    )
+    .expect("prometheus.yml");
+    let (mut prometheus, prom) = crate::common::Proc::prometheus(&tmp.0, &config);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while crate::common::query(&prom, "container_memory_working_set_bytes", None).await.map_or(true, |r| r.is_empty()) {
+        prometheus.assert_running();
+        assert!(std::time::Instant::now() < deadline, "Prometheus did not scrape:\n{}", prometheus.tail());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    let url = format!("http://{prom}");
+    let (code, stdout, stderr) = run(&[
+        "diagnose",
+        "oom-5f6d7c8b9-abcde",
+        "-n",
+        ns,
+        "--kubeconfig",
+        kc,
+        "--no-logs",
+        "-o",
+        "json",
+        "--prometheus-url",
+        &url,
+        "--log-level",
+        "error",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let d: Value = serde_json::from_str(&stdout).expect("json");
+    let c = &d["containers"][0];
+    assert_eq!(c["fix_evidence"]["peak_bytes"], json!(943718400u64), "{c:#}");
+    assert_eq!(c["fix_yaml"], "resources:\n  requests: {memory: 1152Mi}\n  limits: {memory: 1152Mi}");
+    assert!(
+        c["fix"].as_str().is_some_and(|f| f.contains("Its peak working set in the last 1h was 900Mi (Prometheus).")),
+        "{c:#}"
+    );
+
+    // Nobody at the URL: a warning, and the fix without a number.
+    let closed = format!("http://127.0.0.1:{}", crate::common::free_port());
+    let (code, stdout, stderr) = run(&[
+        "diagnose",
+        "oom-5f6d7c8b9-abcde",
+        "-n",
+        ns,
+        "--kubeconfig",
+        kc,
+        "--no-logs",
+        "-o",
+        "json",
+        "--prometheus-url",
+        &closed,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("cannot ask Prometheus for the peak working set"), "{stderr}");
+    let d: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(d["containers"][0]["fix_patch"], Value::Null);
+
+    let (code, _, stderr) = run(&[
+        "diagnose",
+        "oom-5f6d7c8b9-abcde",
+        "-n",
+        ns,
+        "--kubeconfig",
+        kc,
+        "--prometheus-url",
+        "https://prometheus:9090",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("only http:// is spoken"), "{stderr}");
+}
