@@ -258,7 +258,9 @@ pub struct ClusterArgs {
     #[arg(long, env = "CRASHLOOP_CONTEXT", value_name = "NAME")]
     pub context: Option<String>,
 
-    /// Only watch this namespace (repeatable, or comma-separated in the env var). Default: all namespaces.
+    /// Only watch this namespace (repeatable, or comma-separated in the env var). Default: all
+    /// namespaces for `serve`; for `scan`, the kubeconfig context's namespace, as kubectl (`-A`:
+    /// all).
     #[arg(short = 'n', long = "namespace", env = "CRASHLOOP_NAMESPACES", value_delimiter = ',', value_name = "NS")]
     pub namespaces: Vec<String>,
 

@@ -123,13 +123,10 @@ fn install(cluster: &Cluster) -> Result<(), String> {
 
 /// The objects of an overlay, as JSON (kubectl converts; needs the CRDs for the mapping).
 fn objects(overlay: &str) -> Vec<Value> {
+    // Read as YAML here, not through `kubectl create --dry-run=client`, whose mapping asks the
+    // 1.20 apiserver's discovery: it knows no policy/v1 PodDisruptionBudget (1.21).
     let yaml = build(overlay);
-    let json = kubectl_ok(
-        Some(cluster()),
-        &["create", "--dry-run=client", "--validate=false", "-o", "json", "-f", "-"],
-        Some(&yaml),
-    );
-    serde_json::Deserializer::from_str(&json).into_iter::<Value>().map(|v| v.expect("kubectl prints JSON")).collect()
+    serde_saphyr::from_multiple::<Value>(&yaml).unwrap_or_else(|e| panic!("{overlay}: kustomize's YAML: {e}"))
 }
 
 fn kinds(objects: &[Value]) -> BTreeSet<String> {
@@ -216,6 +213,7 @@ fn deployment_is_hardened_and_serves_the_named_metrics_port() {
         assert_eq!(deploy["spec"]["replicas"], 1);
         assert_eq!(spec["serviceAccountName"], "crashloop-exporter");
         assert_eq!(spec["automountServiceAccountToken"], true);
+        assert_eq!(spec["nodeSelector"], json!({"kubernetes.io/os": "linux"}));
         let pod_sc = &spec["securityContext"];
         assert_eq!(pod_sc["runAsNonRoot"], true);
         assert_eq!(pod_sc["runAsUser"], 65532);
@@ -533,13 +531,25 @@ fn sharded_overlay_runs_a_statefulset_whose_pods_name_their_shard() {
     assert!(!kinds(&objects).contains("Deployment"), "the sharded overlay replaces the Deployment");
     let sts = find(&objects, "StatefulSet", "crashloop-exporter");
     assert_eq!(sts["spec"]["replicas"], 3);
+    assert_eq!(sts["spec"]["template"]["spec"]["nodeSelector"], json!({"kubernetes.io/os": "linux"}));
     let container = &sts["spec"]["template"]["spec"]["containers"][0];
     let args: Vec<&str> = container["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     assert_eq!(args, ["--log-format=json", "--shard=$(POD_NAME)", "--total-shards=3"]);
     assert_eq!(container["env"][0]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");
+    // A drain takes one shard at a time.
+    let pdb = find(&objects, "PodDisruptionBudget", "crashloop-exporter");
+    assert_eq!((&pdb["apiVersion"], &pdb["metadata"]["namespace"]), (&json!("policy/v1"), &json!(NS)));
+    assert_eq!(
+        pdb["spec"],
+        json!({"maxUnavailable": 1, "selector": {"matchLabels": sts["spec"]["selector"]["matchLabels"]}})
+    );
+    // The dry run leaves out the custom resources, and the PodDisruptionBudget: policy/v1
+    // is 1.21's, and the test apiserver is 1.20 (users run 1.28 and later).
     let core: Vec<&Value> = objects
         .iter()
-        .filter(|o| !["ServiceMonitor", "PrometheusRule"].contains(&o["kind"].as_str().unwrap_or("")))
+        .filter(|o| {
+            !["ServiceMonitor", "PrometheusRule", "PodDisruptionBudget"].contains(&o["kind"].as_str().unwrap_or(""))
+        })
         .collect();
     dry_run(&list(core), &[]).unwrap_or_else(|e| panic!("the apiserver rejected the sharded overlay:\n{e}"));
 }
@@ -584,6 +594,19 @@ fn kube_prometheus_stack_overlay_carries_the_labels_the_stack_selects_on() {
             assert!(release.is_null(), "{kind} has a release label: only the selected built need it");
         }
     }
+    // kube-state-metrics comes with the chart: healthy containers are left to it.
+    let deployment = built.iter().find(|o| o["kind"] == "Deployment").expect("the Deployment");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["args"],
+        json!(["--log-format=json", "--skip-quiet-containers"])
+    );
+    // The operator's target labels are dropped, so that a series without a pod or a
+    // namespace of its own does not take the exporter's.
+    let monitor = built.iter().find(|o| o["kind"] == "ServiceMonitor").expect("the ServiceMonitor");
+    assert_eq!(
+        monitor["spec"]["endpoints"][0]["relabelings"],
+        json!([{"action": "labeldrop", "regex": "(pod|service|endpoint|namespace|container)"}])
+    );
     // The dashboards as the Grafana sidecar reads them: one ConfigMap per dashboard, in the
     // exporter's namespace, each key a dashboard's JSON with its fixed uid.
     let maps: Vec<&Value> = built.iter().filter(|o| o["kind"] == "ConfigMap").collect();
