@@ -1,7 +1,7 @@
 //! The text encoder: family headers, label sets and values, in the Prometheus text format
 //! or OpenMetrics, written through the families' definitions.
 
-use super::families::{Family, Kind};
+use super::families::{EXPERIMENTAL, Family, Kind};
 
 /// The exposition formats `/metrics` serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -166,10 +166,15 @@ impl Text<'_> {
             Format::OpenMetrics if family.kind == Kind::Counter => family.base(),
             _ => family.name,
         };
+        // An experimental family says so first, as kube-state-metrics marks its own.
+        let experimental = EXPERIMENTAL.iter().any(|f| f.name == family.name);
         for (tag, text) in [("# HELP ", family.help), ("# TYPE ", family.kind.as_str())] {
             self.buf.extend_from_slice(tag.as_bytes());
             self.buf.extend_from_slice(shown.as_bytes());
             self.buf.push(b' ');
+            if experimental && tag == "# HELP " {
+                self.buf.extend_from_slice(b"[EXPERIMENTAL] ");
+            }
             for b in text.as_bytes() {
                 match b {
                     b'\\' => self.buf.extend_from_slice(b"\\\\"),

@@ -231,7 +231,7 @@ fn deployment_is_hardened_and_serves_the_named_metrics_port() {
         assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
         assert_eq!(
             c["resources"],
-            json!({"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}})
+            json!({"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "384Mi"}})
         );
         assert_eq!(c["ports"], json!([{"name": "metrics", "containerPort": 10743, "protocol": "TCP"}]));
         assert_eq!(c["livenessProbe"]["httpGet"], json!({"path": "/healthz", "port": "metrics"}));

@@ -51,3 +51,23 @@ fn every_label_value_is_documented_in_the_readme() {
     check(&families::LAST_REASON, TerminationReason::ALL.iter().map(|r| r.as_str()).collect());
     check(&families::BACKOFF_DELAY, DelaySource::ALL.iter().map(|s| s.as_str()).collect());
 }
+
+/// The README's stability section lists exactly the experimental families.
+#[test]
+fn the_experimental_families_are_the_readmes() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let section = readme.split("## Metric stability").nth(1).expect("README has a Metric stability section");
+    let section = section.split("\n## ").next().unwrap_or_default();
+    let listed: Vec<&str> =
+        section.lines().filter_map(|l| l.strip_prefix("- `")).filter_map(|l| l.split('`').next()).collect();
+    let code: Vec<&str> = families::EXPERIMENTAL.iter().map(|f| f.name).collect();
+    assert_eq!(listed, code);
+    // And /metrics says so in their help, only theirs.
+    let out = crate::exposition::tests::render_pods(vec![], false, false);
+    let marked: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("# HELP "))
+        .filter_map(|l| l.split_once(" [EXPERIMENTAL] ").map(|(name, _)| name))
+        .collect();
+    assert_eq!(marked, code);
+}
