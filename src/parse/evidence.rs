@@ -78,7 +78,7 @@ pub fn unreachable_endpoint(text: &str) -> Option<Endpoint> {
             return found;
         }
         let host = host_after(line, &lower, &["host "])?;
-        let port = host_after(line, &lower, &["port "]).and_then(|p| p.parse().ok());
+        let port = host_after(line, &lower, &["port "]).and_then(|p| p.parse().ok()).filter(|p: &u16| *p > 0);
         Some(Endpoint { host, port })
     })
 }
@@ -134,6 +134,8 @@ mod tests {
             ),
             ("read tcp 10.1.2.3:41234->10.96.0.20:9092: i/o timeout", at("10.96.0.20", Some(9092))),
             ("java.net.ConnectException: Connection refused (Connection refused)", None),
+            // Found by the fuzzer: a port 0 is no port.
+            ("dial tcp of the host db, no such port 0", at("db", None)),
             ("listening on :8080", None),
             ("", None),
         ];
