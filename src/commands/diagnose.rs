@@ -19,10 +19,11 @@ use super::peak::{parse_url, peak_working_set};
 use super::read::{list_all, read_logs};
 use super::scan::{Rollout, Row, rollout_of, row, rows_table};
 use super::snapshot::{Logs, Snapshot, container_key};
-use super::table::{ago, human_bytes, opt};
+use super::table::{human_bytes, opt};
 use crate::config::DiagnoseOutput;
 use crate::error::Error;
 use crate::parse::{read_only_path, signal_name, unreachable_endpoint};
+use crate::rollout::human_age;
 use crate::verdict::{Cause, missing_objects_of, pull_failure};
 use crate::view::{ContainerType, Probe, SlimEvent, SlimPod, TerminationReason, Timestamp};
 use crate::watch::one_pod_event_fields;
@@ -741,7 +742,7 @@ impl Diagnosis {
                 last_seen: k8s_openapi::jiff::Timestamp::from_second(time(s))
                     .map(|t| t.to_string())
                     .unwrap_or_default(),
-                age: if time(s) > 0 { format!("{} ago", ago(now - time(s))) } else { "-".into() },
+                age: if time(s) > 0 { format!("{} ago", human_age(now - time(s))) } else { "-".into() },
                 r#type: e.type_.clone().unwrap_or_default(),
                 reason: e.reason.clone().unwrap_or_default(),
                 object: e.involved_object.field_path.clone().unwrap_or_default(),

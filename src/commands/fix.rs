@@ -438,16 +438,17 @@ mod tests {
 
     const APP: ContainerRef = ContainerRef { name: "app", list: "containers" };
 
+    /// The evidence of container `app` under `limit` of `scope`, nothing else known.
+    fn killed_under(limit: Option<u64>, scope: MemoryLimitScope) -> MemoryEvidence<'static> {
+        MemoryEvidence { container: APP, limit, peak: None, lowered_from: None, scope, image: "", command: &[] }
+    }
+
     fn fix(limit: Option<u64>, image: &str, command: &[&str]) -> (String, String) {
         let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
         let f = memory_fix(&MemoryEvidence {
-            container: APP,
-            limit,
-            peak: None,
-            lowered_from: None,
-            scope: MemoryLimitScope::Container,
             image,
             command: &command,
+            ..killed_under(limit, MemoryLimitScope::Container)
         });
         (f.text, f.yaml)
     }
@@ -639,15 +640,7 @@ mod tests {
     /// Killed at the pod-level limit: the pod's limit is raised, not the container's.
     #[test]
     fn an_oom_kill_at_the_pods_limit_raises_the_pods() {
-        let e = MemoryEvidence {
-            container: APP,
-            limit: Some(1 << 30),
-            peak: None,
-            lowered_from: None,
-            scope: MemoryLimitScope::Pod,
-            image: "",
-            command: &[],
-        };
+        let e = killed_under(Some(1 << 30), MemoryLimitScope::Pod);
         let Fix { text, yaml, pod_spec, .. } = memory_fix(&e);
         assert_eq!(pod_spec, Some(serde_json::json!({"resources": {"limits": {"memory": "1536Mi"}}})));
         assert!(
@@ -662,13 +655,8 @@ mod tests {
     #[test]
     fn a_limit_a_rollout_lowered_is_restored() {
         let e = MemoryEvidence {
-            container: APP,
-            limit: Some(256 << 20),
-            peak: None,
             lowered_from: Some(512 << 20),
-            scope: MemoryLimitScope::Container,
-            image: "",
-            command: &[],
+            ..killed_under(Some(256 << 20), MemoryLimitScope::Container)
         };
         let f = memory_fix(&e);
         assert_eq!(
@@ -684,15 +672,8 @@ mod tests {
     #[test]
     fn the_peak_working_set_sizes_the_fix() {
         let with_peak = |limit: Option<u64>, peak: u64| {
-            memory_fix(&MemoryEvidence {
-                container: APP,
-                limit,
-                peak: Some(peak),
-                lowered_from: None,
-                scope: if limit.is_some() { MemoryLimitScope::Container } else { MemoryLimitScope::Unlimited },
-                image: "",
-                command: &[],
-            })
+            let scope = if limit.is_some() { MemoryLimitScope::Container } else { MemoryLimitScope::Unlimited };
+            memory_fix(&MemoryEvidence { peak: Some(peak), ..killed_under(limit, scope) })
         };
         // Killed at 256Mi, peak 255Mi: the step (384Mi) is more than the peak's 319Mi → 320Mi.
         let f = with_peak(Some(256 << 20), 255 << 20);

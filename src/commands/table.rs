@@ -38,8 +38,3 @@ pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     }
     out
 }
-
-/// How long ago a time was, as kubectl shows ages (`45s`, `12m`, `3h5m`, `2d4h`).
-pub(super) fn ago(seconds: i64) -> String {
-    crate::rollout::human_age(seconds)
-}

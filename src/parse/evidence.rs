@@ -2,6 +2,8 @@
 //! dependency it could not reach, and the path a read-only root filesystem refused.
 //! `diagnose` reads them; nothing here is exported or kept.
 
+use super::log::DEPENDENCY_UNAVAILABLE;
+
 /// A dependency an app could not reach: a host (a name or an address), and its port
 /// where the text gives one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -10,20 +12,9 @@ pub struct Endpoint {
     pub port: Option<u16>,
 }
 
-/// Words that mark a line about an unreachable dependency (lower case).
-const UNREACHABLE: &[&str] = &[
-    "connection refused",
-    "econnrefused",
-    "no such host",
-    "enotfound",
-    "unknownhostexception",
-    "i/o timeout",
-    "connection timed out",
-    "could not connect",
-    "connecting to",
-    "name or service not known",
-    "dial tcp",
-];
+/// Words that mark a line about an unreachable dependency beside the log classifier's
+/// ([`DEPENDENCY_UNAVAILABLE`]): a line that names the host without saying why (lower case).
+const NAMES_A_HOST: &[&str] = &["could not connect", "connecting to", "dial tcp"];
 
 /// Longest host kept (a DNS name is at most 253 bytes).
 const MAX_HOST: usize = 253;
@@ -62,7 +53,7 @@ fn host_after(line: &str, lower: &str, markers: &[&str]) -> Option<String> {
 pub fn unreachable_endpoint(text: &str) -> Option<Endpoint> {
     text.lines().rev().find_map(|line| {
         let lower = line.to_ascii_lowercase();
-        if !UNREACHABLE.iter().any(|w| lower.contains(w)) {
+        if !DEPENDENCY_UNAVAILABLE.iter().chain(NAMES_A_HOST).any(|w| lower.contains(w)) {
             return None;
         }
         // A failed lookup names the host; the address after `on` is the DNS server's.

@@ -2,6 +2,20 @@
 
 use crate::view::LogHint;
 
+/// What a log says when a dependency is unreachable (lower case); `parse::evidence` reads
+/// the host and port from the lines that say it.
+pub(super) const DEPENDENCY_UNAVAILABLE: &[&str] = &[
+    "connection refused",
+    "econnrefused",
+    "no such host",
+    "enotfound",
+    "unknownhostexception",
+    "i/o timeout",
+    "connection timed out",
+    "could not connect to",
+    "name or service not known",
+];
+
 /// Patterns of the log classifier, in order: the first that matches wins.
 const LOG_PATTERNS: &[(LogHint, &[&str])] = &[
     (
@@ -19,20 +33,7 @@ const LOG_PATTERNS: &[(LogHint, &[&str])] = &[
         // EROFS: a read-only root filesystem (`readOnlyRootFilesystem: true`) refused a write.
         &["permission denied", "eacces", "operation not permitted", "read-only file system", "erofs"],
     ),
-    (
-        LogHint::DependencyUnavailable,
-        &[
-            "connection refused",
-            "econnrefused",
-            "no such host",
-            "enotfound",
-            "unknownhostexception",
-            "i/o timeout",
-            "connection timed out",
-            "could not connect to",
-            "name or service not known",
-        ],
-    ),
+    (LogHint::DependencyUnavailable, DEPENDENCY_UNAVAILABLE),
     (
         LogHint::ConfigError,
         &[

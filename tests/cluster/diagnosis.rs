@@ -429,22 +429,23 @@ async fn diagnose_sizes_the_oom_fix_from_the_peak_in_prometheus() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
-    let url = format!("http://{prom}");
-    let (code, stdout, stderr) = run(&[
-        "diagnose",
-        "oom-5f6d7c8b9-abcde",
-        "-n",
-        ns,
-        "--kubeconfig",
-        kc,
-        "--no-logs",
-        "-o",
-        "json",
-        "--prometheus-url",
-        &url,
-        "--log-level",
-        "error",
-    ]);
+    // The OOM-killed pod's report, asking the Prometheus at `url`.
+    let diagnose_asking = |url: &str| {
+        run(&[
+            "diagnose",
+            "oom-5f6d7c8b9-abcde",
+            "-n",
+            ns,
+            "--kubeconfig",
+            kc,
+            "--no-logs",
+            "-o",
+            "json",
+            "--prometheus-url",
+            url,
+        ])
+    };
+    let (code, stdout, stderr) = diagnose_asking(&format!("http://{prom}"));
     assert_eq!(code, 0, "{stderr}");
     let d: Value = serde_json::from_str(&stdout).expect("json");
     let c = &d["containers"][0];
@@ -456,20 +457,7 @@ async fn diagnose_sizes_the_oom_fix_from_the_peak_in_prometheus() {
     );
 
     // Nobody at the URL: a warning, and the fix without a number.
-    let closed = format!("http://127.0.0.1:{}", crate::common::free_port());
-    let (code, stdout, stderr) = run(&[
-        "diagnose",
-        "oom-5f6d7c8b9-abcde",
-        "-n",
-        ns,
-        "--kubeconfig",
-        kc,
-        "--no-logs",
-        "-o",
-        "json",
-        "--prometheus-url",
-        &closed,
-    ]);
+    let (code, stdout, stderr) = diagnose_asking(&format!("http://127.0.0.1:{}", crate::common::free_port()));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("cannot ask Prometheus for the peak working set"), "{stderr}");
     let d: Value = serde_json::from_str(&stdout).expect("json");

@@ -178,6 +178,22 @@ fn missing_then(out: &str, ns: &str, pod: &str, (kind, name): (&str, &str), want
     expect_all(out, ns, pod, "app", "regular", wanted)
 }
 
+/// The exporter's command `args` against the cluster of `kubeconfig`: its standard output.
+fn cli(kubeconfig: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?} runs: {e}"));
+    out.stdout
+}
+
+/// [`cli`] of a command with `-o json`: its JSON.
+fn cli_json(kubeconfig: &Path, args: &[&str]) -> Value {
+    serde_json::from_slice(&cli(kubeconfig, args)).unwrap_or_else(|e| panic!("{args:?} prints JSON: {e}"))
+}
+
 fn number(out: &str, s: &str) -> Option<f64> {
     value(out, s).and_then(|v| v.parse().ok())
 }
@@ -1452,13 +1468,8 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
             .collect()
     };
     let before = causes(&exporter.metrics().await);
-    let scan = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
-        .args(["scan", "-A", "--logs", "-o", "json", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .output()
-        .expect("scan runs");
+    let rows = cli_json(&kubeconfig, &["scan", "-A", "--logs", "-o", "json"]);
     let after = causes(&exporter.metrics().await);
-    let rows: Value = serde_json::from_slice(&scan.stdout).expect("scan prints JSON");
     // One verdict: with --logs, scan names the cause /metrics names, for every container
     // whose cause held across the scan (the crash loops go on meanwhile).
     let scanned_causes: BTreeMap<String, String> = rows
@@ -1502,12 +1513,8 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     assert!(missed.is_empty(), "scan missed what the census found: {missed:?}\nscan found: {scanned:?}");
 
     let dependency_pod = "dependency";
-    let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
-        .args(["diagnose", dependency_pod, "-n", "rn-dependency", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .output()
-        .expect("diagnose runs");
-    let report = String::from_utf8_lossy(&diagnose.stdout);
+    let report = cli(&kubeconfig, &["diagnose", dependency_pod, "-n", "rn-dependency"]);
+    let report = String::from_utf8_lossy(&report);
     assert!(
         report.contains("dial tcp 127.0.0.1:5432: connect: connection refused"),
         "diagnose shows the previous log:\n{report}"
@@ -1518,12 +1525,7 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     // and names no heap flag for a busybox image.
     let oom_pods = Api::<Pod>::namespaced(client.clone(), "rn-oom").list(&ListParams::default()).await.expect("list");
     let oom_pod = oom_pods.items.iter().filter_map(|p| p.metadata.name.clone()).next().expect("the rn-oom pod");
-    let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
-        .args(["diagnose", &oom_pod, "-n", "rn-oom", "--no-logs", "-o", "json", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .output()
-        .expect("diagnose runs");
-    let report: Value = serde_json::from_slice(&diagnose.stdout).expect("diagnose prints JSON");
+    let report = cli_json(&kubeconfig, &["diagnose", &oom_pod, "-n", "rn-oom", "--no-logs", "-o", "json"]);
     let app = &report["containers"][0];
     assert_eq!(
         (app["cause"].as_str(), app["memory_limit_bytes"].as_u64(), app["fix_yaml"].as_str()),
@@ -1532,12 +1534,8 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     );
     assert_eq!(report["rollout"], Value::Null, "rn-oom's Deployment has one template: no rollout to blame");
     // The same by the Deployment's name, as commands: the patch of its template.
-    let patch = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
-        .args(["diagnose", "deploy/oom", "-n", "rn-oom", "--no-logs", "-o", "patch", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .output()
-        .expect("diagnose runs");
-    let patch = String::from_utf8_lossy(&patch.stdout);
+    let patch = cli(&kubeconfig, &["diagnose", "deploy/oom", "-n", "rn-oom", "--no-logs", "-o", "patch"]);
+    let patch = String::from_utf8_lossy(&patch);
     assert!(
         patch.lines().any(|l| l
             == r#"kubectl patch deployment oom -n rn-oom --type strategic -p '{"spec":{"template":{"spec":{"containers":[{"name":"app","resources":{"limits":{"memory":"64Mi"},"requests":{"memory":"64Mi"}}}]}}}}'"#),
@@ -1554,22 +1552,9 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     let (Some(old), Some(new)) = (old.first(), new.first()) else {
         panic!("rn-rollout's pods: {:?}", rollout_pods.items.len())
     };
-    let diagnose_rollout = |pod: &Pod| -> Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
-            .args([
-                "diagnose",
-                pod.metadata.name.as_deref().unwrap_or(""),
-                "-n",
-                "rn-rollout",
-                "--no-logs",
-                "-o",
-                "json",
-                "--kubeconfig",
-            ])
-            .arg(&kubeconfig)
-            .output()
-            .expect("diagnose runs");
-        serde_json::from_slice(&out.stdout).expect("diagnose prints JSON")
+    let diagnose_rollout = |pod: &Pod| {
+        let name = pod.metadata.name.as_deref().unwrap_or("");
+        cli_json(&kubeconfig, &["diagnose", name, "-n", "rn-rollout", "--no-logs", "-o", "json"])
     };
     let report = diagnose_rollout(new);
     let rollout = &report["rollout"];
@@ -1593,12 +1578,7 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     assert_eq!(diagnose_rollout(old)["rollout"], Value::Null, "the serving template is not blamed");
     // By the Deployment's name: its worst pod is the crash-looping one, and the patch
     // output starts with the undo.
-    let by_name = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
-        .args(["diagnose", "deploy/rollout", "-n", "rn-rollout", "--no-logs", "-o", "json", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .output()
-        .expect("diagnose runs");
-    let by_name: Value = serde_json::from_slice(&by_name.stdout).expect("diagnose prints JSON");
+    let by_name = cli_json(&kubeconfig, &["diagnose", "deploy/rollout", "-n", "rn-rollout", "--no-logs", "-o", "json"]);
     assert_eq!(by_name["pod"], json!(new.metadata.name), "deploy/rollout picks the crash-looping pod");
     assert_eq!(
         by_name["patch"]["commands"][0],
@@ -1611,12 +1591,7 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
 
     // The slow starter: killed at the end of its liveness budget, so the fix is a
     // startupProbe with its own check, sized from its own period.
-    let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
-        .args(["diagnose", "slow-start", "-n", "rn-slow-start", "--no-logs", "-o", "json", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .output()
-        .expect("diagnose runs");
-    let report: Value = serde_json::from_slice(&diagnose.stdout).expect("diagnose prints JSON");
+    let report = cli_json(&kubeconfig, &["diagnose", "slow-start", "-n", "rn-slow-start", "--no-logs", "-o", "json"]);
     let app = &report["containers"][0];
     assert_eq!(
         (app["cause"].as_str(), app["fix_yaml"].as_str()),
@@ -1632,12 +1607,7 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     assert!(fix.contains("at the end of its liveness probe's budget of 4 s (initialDelaySeconds 0 + periodSeconds 2 × failureThreshold 2)"), "{fix}");
 
     // The read-only root: the path from the app's last words, a writable emptyDir there.
-    let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
-        .args(["diagnose", "readonly", "-n", "rn-readonly", "--no-logs", "-o", "json", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .output()
-        .expect("diagnose runs");
-    let report: Value = serde_json::from_slice(&diagnose.stdout).expect("diagnose prints JSON");
+    let report = cli_json(&kubeconfig, &["diagnose", "readonly", "-n", "rn-readonly", "--no-logs", "-o", "json"]);
     let app = &report["containers"][0];
     assert_eq!(
         (app["cause"].as_str(), &app["fix_patch"]),
@@ -1664,22 +1634,11 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
     let kept = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("real-node-reports");
     let _ = std::fs::create_dir_all(&kept);
     for (name, args) in reports {
-        let out = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
-            .args(*args)
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .output()
-            .expect("the command runs");
-        let _ = std::fs::write(kept.join(format!("{name}.txt")), &out.stdout);
+        let _ = std::fs::write(kept.join(format!("{name}.txt")), cli(&kubeconfig, args));
     }
 
     // rn-message's last words, shown by diagnose without reading the log.
-    let diagnose = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter"))
-        .args(["diagnose", "message", "-n", "rn-message", "--no-logs", "-o", "json", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .output()
-        .expect("diagnose runs");
-    let report: Value = serde_json::from_slice(&diagnose.stdout).expect("diagnose prints JSON");
+    let report = cli_json(&kubeconfig, &["diagnose", "message", "-n", "rn-message", "--no-logs", "-o", "json"]);
     let app = &report["containers"][0];
     assert_eq!(
         (app["cause"].as_str(), &app["termination_message"]),
