@@ -241,6 +241,15 @@ pub struct WorkloadPatch {
     pub note: Option<String>,
 }
 
+/// The list of the pod's spec a container of this type is in.
+fn spec_list(t: ContainerType) -> &'static str {
+    match t {
+        ContainerType::Regular => "containers",
+        ContainerType::Init | ContainerType::Sidecar => "initContainers",
+        ContainerType::Ephemeral => "ephemeralContainers",
+    }
+}
+
 /// Where a pod's spec sits in each kind of workload that can take a strategic-merge
 /// patch, and kubectl's name of the kind.
 fn template_path(kind: &str) -> Option<(&'static str, &'static [&'static str])> {
@@ -668,10 +677,7 @@ impl Diagnosis {
                 let command: Vec<String> = spec
                     .map(|s| s.command.iter().chain(s.args.iter()).flatten().cloned().collect())
                     .unwrap_or_default();
-                let container = ContainerRef {
-                    name: &c.name,
-                    list: if c.container_type == ContainerType::Regular { "containers" } else { "initContainers" },
-                };
+                let container = ContainerRef { name: &c.name, list: spec_list(c.container_type) };
                 let evidence = MemoryEvidence {
                     container,
                     limit: c.memory_limit_bytes,
@@ -915,6 +921,14 @@ mod tests {
         for (target, selector) in [(None, None), (Some("svc/api"), None), (Some("deploy/"), None)] {
             assert!(matches!(Target::parse(target, selector), Err(Error::Usage(_))), "{target:?}");
         }
+    }
+
+    /// A container's patch names the list it is in: an ephemeral container's was written
+    /// as an init container's.
+    #[test]
+    fn each_container_type_is_patched_in_its_own_list() {
+        let lists = ContainerType::ALL.iter().map(|t| spec_list(*t)).collect::<Vec<_>>();
+        assert_eq!(lists, ["containers", "initContainers", "initContainers", "ephemeralContainers"]);
     }
 
     /// The pod's spec patch lands where each kind keeps it; the undo comes first; a bare
