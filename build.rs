@@ -22,15 +22,22 @@ fn git_head() -> Option<String> {
         Some(String::from_utf8(out.stdout).ok()?.trim().to_string())
     };
     let head = git(&["rev-parse", "HEAD"]).filter(|h| h.len() >= 40 && h.bytes().all(|b| b.is_ascii_hexdigit()))?;
+    // A missing file would make every build rerun this and rebuild the crate: watch only
+    // what exists. When git packs the branch's ref, its loose file goes, which reruns this.
+    let watch = |p: String| {
+        if std::path::Path::new(&p).exists() {
+            println!("cargo:rerun-if-changed={p}");
+        }
+    };
     for path in ["HEAD", "packed-refs"] {
         if let Some(p) = git(&["rev-parse", "--git-path", path]) {
-            println!("cargo:rerun-if-changed={p}");
+            watch(p);
         }
     }
     if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"])
         && let Some(p) = git(&["rev-parse", "--git-path", &branch])
     {
-        println!("cargo:rerun-if-changed={p}");
+        watch(p);
     }
     Some(head)
 }

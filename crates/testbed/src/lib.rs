@@ -44,6 +44,7 @@ pub mod http;
 mod kubelet;
 pub mod measure;
 mod node;
+mod oci;
 mod process;
 pub mod prometheus;
 mod proxy;
@@ -60,6 +61,7 @@ pub use kubelet::{
     record_event,
 };
 pub use node::{Node, busybox, busybox_sh, deployment, shared_node};
+pub use oci::{ImageConfig, OciArchive, oci_archive};
 pub use process::{TempDir, cache_dir, free_port, free_ports};
 pub use proxy::Proxy;
 

@@ -29,6 +29,7 @@ use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
 use super::cluster::Cluster;
+use super::oci::{ImageConfig, oci_archive};
 use super::process::{
     Guardian, block_on, free_ports, is_executable, locate_in_cache, run, spawn_logged, spawn_logged_with, which,
 };
@@ -212,7 +213,12 @@ impl Node {
     /// Makes an OCI image named `name` (`localhost/…:tag`) from the files of `rootfs` with
     /// `entrypoint`, and imports it into the node's containerd.
     pub fn import_image(&self, name: &str, rootfs: &Path, entrypoint: &[&str]) -> Result<()> {
-        let archive = oci_archive(&self.dir.join("images"), name, rootfs, entrypoint)?;
+        let config = ImageConfig {
+            entrypoint: entrypoint.iter().map(|s| s.to_string()).collect(),
+            env: vec!["PATH=/bin:/usr/bin:/usr/local/bin".into()],
+            ..ImageConfig::default()
+        };
+        let archive = oci_archive(&self.dir.join("images"), name, rootfs, &config)?.path;
         let socket = self.containerd_socket();
         run(Command::new("ctr").arg("-a").arg(&socket).args(["-n", "k8s.io", "images", "import"]).arg(&archive))
             .map(|_| ())
@@ -549,78 +555,6 @@ impl NodeBinaries {
             cni,
         })
     }
-}
-
-fn sha256_of(path: &Path) -> Result<String> {
-    let out = run(Command::new("sha256sum").arg(path))?;
-    out.split_whitespace()
-        .next()
-        .map(str::to_string)
-        .ok_or_else(|| Error::Startup(format!("sha256sum printed nothing for {}", path.display())))
-}
-
-/// An OCI image archive of one layer (the files of `rootfs`), named by the annotation
-/// containerd's import reads. Four JSON documents and a gzipped tar: no registry, no tool
-/// beyond tar, gzip and sha256sum.
-fn oci_archive(work: &Path, name: &str, rootfs: &Path, entrypoint: &[&str]) -> Result<PathBuf> {
-    let slug: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
-    let layout = work.join(format!("oci-{slug}"));
-    let blobs = layout.join("blobs/sha256");
-    fs::create_dir_all(&blobs).map_err(io(format!("creating {}", blobs.display())))?;
-    let layer_tar = work.join(format!("{slug}-layer.tar"));
-    run(Command::new("tar")
-        .args(["--numeric-owner", "--owner=0", "--group=0", "--mtime=@0", "-cf"])
-        .arg(&layer_tar)
-        .arg("-C")
-        .arg(rootfs)
-        .arg("."))?;
-    let diff_id = sha256_of(&layer_tar)?;
-    run(Command::new("gzip").args(["-n", "-f"]).arg(&layer_tar))?;
-    let layer_gz = work.join(format!("{slug}-layer.tar.gz"));
-    let layer_digest = sha256_of(&layer_gz)?;
-    let layer_size = fs::metadata(&layer_gz).map_err(io("reading the layer's size"))?.len();
-    fs::rename(&layer_gz, blobs.join(&layer_digest)).map_err(io("moving the layer"))?;
-
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    };
-    let put = |doc: &serde_json::Value| -> Result<(String, usize)> {
-        let bytes = doc.to_string();
-        let path = work.join(format!("{slug}-doc.json"));
-        fs::write(&path, &bytes).map_err(io("writing an image document"))?;
-        let digest = sha256_of(&path)?;
-        fs::rename(&path, blobs.join(&digest)).map_err(io("moving an image document"))?;
-        Ok((digest, bytes.len()))
-    };
-    let (config_digest, config_size) = put(&json!({
-        "architecture": arch,
-        "os": "linux",
-        "config": {"Entrypoint": entrypoint, "Env": ["PATH=/bin:/usr/bin:/usr/local/bin"]},
-        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff_id}")]},
-    }))?;
-    let (manifest_digest, manifest_size) = put(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_digest}"), "size": config_size},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": format!("sha256:{layer_digest}"), "size": layer_size}],
-    }))?;
-    let index = json!({
-        "schemaVersion": 2,
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": format!("sha256:{manifest_digest}"),
-            "size": manifest_size,
-            "annotations": {"io.containerd.image.name": name},
-            "platform": {"architecture": arch, "os": "linux"},
-        }],
-    });
-    fs::write(layout.join("index.json"), index.to_string()).map_err(io("writing index.json"))?;
-    fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).map_err(io("writing oci-layout"))?;
-    let archive = work.join(format!("{slug}.oci.tar"));
-    run(Command::new("tar").arg("-cf").arg(&archive).arg("-C").arg(&layout).arg("."))?;
-    Ok(archive)
 }
 
 /// A container of the node's busybox image, never pulled, running `command`.
