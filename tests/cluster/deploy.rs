@@ -82,7 +82,7 @@ fn cluster() -> &'static Cluster {
 /// build rejects as a default of the wrong type (it decodes the empty string as null, see
 /// [`fill_empty_strings`]), so those lines are dropped. Nothing else in the two CRDs needs a
 /// newer apiserver (their `x-kubernetes-*` extensions all exist in 1.20).
-fn crd_for_1_20(file: &str) -> String {
+pub(crate) fn crd_for_1_20(file: &str) -> String {
     let path = repo().join("deploy/crds").join(file);
     let yaml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     yaml.lines().filter(|l| l.trim() != "default: ''").collect::<Vec<_>>().join("\n")

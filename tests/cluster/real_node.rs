@@ -1741,63 +1741,68 @@ fn delete_namespaces(cluster: &testbed::Cluster, namespaces: &[&str]) {
     cluster.kubectl(&args).unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// The release binary, which `.ci/test` builds: `target/release/` beside this test's
-/// `target/debug/deps/`.
-fn release_binary() -> std::path::PathBuf {
+/// The release `.ci/test` makes (`.ci/release --out target/dist`): `target/dist/` beside
+/// this test's `target/debug/deps/`.
+fn release_dir() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
-    let target = exe.ancestors().nth(3).expect("target directory");
-    let binary = target.join("release/crashloop-exporter");
+    let dist = exe.ancestors().nth(3).expect("target directory").join("dist");
     assert!(
-        binary.is_file(),
-        "{} is missing: run cargo build --release --bin crashloop-exporter (.ci/test does)",
-        binary.display()
+        dist.join("SHA256SUMS").is_file(),
+        "{} holds no release: run .ci/release --out {} (.ci/test does)",
+        dist.display(),
+        dist.display()
     );
-    binary
+    dist
 }
 
-/// The image's root: the binary at `/crashloop-exporter` and every library `ldd` names, at
-/// its own path. No base image is pulled.
-fn exporter_rootfs(dir: &Path) -> std::path::PathBuf {
-    let root = dir.join("rootfs-exporter");
-    std::fs::create_dir_all(&root).expect("rootfs");
-    let binary = release_binary();
-    std::fs::copy(&binary, root.join("crashloop-exporter")).expect("copy the binary");
-    let ldd = Command::new("ldd").arg(&binary).output().expect("ldd runs");
-    for lib in String::from_utf8_lossy(&ldd.stdout).split_whitespace().filter(|w| w.starts_with('/')) {
-        let target = root.join(lib.trim_start_matches('/'));
-        std::fs::create_dir_all(target.parent().expect("a library's folder")).expect("library folder");
-        std::fs::copy(lib, &target).unwrap_or_else(|e| panic!("copy {lib}: {e}"));
-    }
-    root
+/// The one file of `dir` whose name ends with `suffix`.
+fn release_file(dir: &Path, suffix: &str) -> std::path::PathBuf {
+    let found: Vec<_> = std::fs::read_dir(dir)
+        .expect("the release folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(suffix) && !p.to_string_lossy().contains("-mixin-"))
+        .collect();
+    assert_eq!(found.len(), 1, "one *{suffix} in {}: {found:?}", dir.display());
+    found.into_iter().next().expect("one file")
 }
 
-/// The shipped `deploy/overlays/no-operator` through a test overlay whose only changes are
-/// the ones a node without kube-proxy needs: host networking on loopback (listener and
-/// probes), the apiserver's address, the image, and the ServiceAccount token (the test
-/// apiserver runs without the ServiceAccount admission plugin, so it is mounted from a
-/// token Secret the controller-manager fills).
-fn test_overlay(dir: &Path, listen_port: u16, api_port: u16) -> std::path::PathBuf {
+/// The release's install manifest through an overlay whose only changes are the ones this
+/// test bed cannot avoid:
+/// - host networking on loopback (listener and probes), and the apiserver's address: the
+///   node has no kube-proxy, so a pod reaches neither a Service nor the host's loopback;
+/// - the ServiceAccount token from a token Secret the controller-manager fills: the test
+///   apiserver runs without the ServiceAccount admission plugin;
+/// - `imagePullPolicy: Never`: the image is the imported archive, and a mistake in its
+///   reference must fail here rather than reach for a registry (these machines reach none).
+/// - no PrometheusRule: this 1.20 apiserver decodes the rules' empty label values as null
+///   and rejects them, which real clusters do not (`deploy.rs` checks the rule against the
+///   CRD with the empty strings filled).
+///
+/// The image reference, the RBAC, the securityContext and every other object are the
+/// release's, byte for byte (kustomize reads the file as it is).
+fn test_overlay(dir: &Path, manifest: &Path, listen_port: u16, api_port: u16) -> std::path::PathBuf {
     let overlay = dir.join("overlay");
     std::fs::create_dir_all(&overlay).expect("overlay dir");
-    // Kustomize takes only relative paths: up from the overlay to `/`, then down.
-    let base = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("deploy/overlays/no-operator")
-        .canonicalize()
-        .expect("deploy/overlays/no-operator");
-    let overlay_abs = overlay.canonicalize().expect("the overlay dir");
-    let ups = "../".repeat(overlay_abs.components().count() - 1);
-    let base = format!("{ups}{}", base.display().to_string().trim_start_matches('/'));
+    std::fs::copy(manifest, overlay.join("crashloop-exporter.yaml")).expect("copy the install manifest");
     let kustomization = format!(
         r#"apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
-  - {base}
+  - crashloop-exporter.yaml
   - token.yaml
-images:
-  - name: ghcr.io/crashloop-exporter/crashloop-exporter
-    newName: localhost/crashloop-exporter
-    newTag: testbed
 patches:
+  - target: {{kind: Deployment, name: crashloop-exporter}}
+    patch: |-
+      - op: add
+        path: /spec/template/spec/containers/0/args/-
+        value: --listen-address=127.0.0.1:{listen_port}
+  - patch: |-
+      $patch: delete
+      apiVersion: monitoring.coreos.com/v1
+      kind: PrometheusRule
+      metadata:
+        name: crashloop-exporter
+        namespace: crashloop-exporter
   - patch: |-
       apiVersion: apps/v1
       kind: Deployment
@@ -1816,7 +1821,6 @@ patches:
             containers:
               - name: crashloop-exporter
                 imagePullPolicy: Never
-                args: ["--log-format=json", "--listen-address=127.0.0.1:{listen_port}"]
                 env:
                   - name: KUBERNETES_SERVICE_HOST
                     value: "127.0.0.1"
@@ -1838,34 +1842,122 @@ patches:
     overlay
 }
 
-/// The exporter as shipped, running inside the cluster under the real kubelet: the shipped
-/// securityContext, its ServiceAccount's token and the shipped RBAC; scraped by real
-/// Prometheus.
+/// Installs the plugin of the release's krew manifest as krew does: checks the tarball's
+/// sha256, unpacks it, copies the manifest's `files` and links its `bin` as
+/// `kubectl-crashloop` in a folder of `PATH`. Returns that folder.
+fn krew_install(release: &Path, dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(release.join("crashloop.yaml")).expect("crashloop.yaml");
+    let manifest: Value = serde_saphyr::from_str(&text).expect("crashloop.yaml is YAML");
+    assert_eq!(manifest["kind"], "Plugin", "{text}");
+    assert_eq!(manifest["metadata"]["name"], "crashloop", "{text}");
+    let platform = &manifest["spec"]["platforms"][0];
+    assert_eq!(platform["selector"]["matchLabels"], json!({"os": "linux", "arch": "amd64"}), "{text}");
+    let uri = platform["uri"].as_str().expect("uri");
+    let tarball = release.join(uri.rsplit('/').next().expect("the uri's file name"));
+    let sum = Command::new("sha256sum").arg(&tarball).output().expect("sha256sum");
+    let sum = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap_or_default().to_string();
+    assert_eq!(platform["sha256"].as_str(), Some(sum.as_str()), "the manifest's sha256 of {}", tarball.display());
+    let unpacked = dir.join("krew-download");
+    let install = dir.join("krew-store/crashloop");
+    let bin = dir.join("krew-bin");
+    for d in [&unpacked, &install, &bin] {
+        std::fs::create_dir_all(d).expect("a krew folder");
+    }
+    let tar = Command::new("tar").arg("-xzf").arg(&tarball).arg("-C").arg(&unpacked).status().expect("tar");
+    assert!(tar.success(), "unpacking {}", tarball.display());
+    for file in platform["files"].as_array().expect("files") {
+        let from = unpacked.join(file["from"].as_str().expect("from"));
+        assert_eq!(file["to"], ".", "{file}");
+        let to = install.join(from.file_name().expect("a file name"));
+        std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    }
+    let target = install.join(platform["bin"].as_str().expect("bin"));
+    std::os::unix::fs::symlink(&target, bin.join("kubectl-crashloop")).expect("link kubectl-crashloop");
+    bin
+}
+
+/// The release as a user installs it: the image archive imported into the node's
+/// containerd (`ctr images import`, as on a node without a registry), the install manifest
+/// applied with kubectl, the pod Ready under the shipped securityContext, its
+/// ServiceAccount's token and the shipped RBAC, scraped by real Prometheus; and the kubectl
+/// plugin installed from the krew manifest's tarball, running `kubectl crashloop scan`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_shipped_deployment_runs_on_the_real_node() {
+async fn the_release_installs_as_a_user_installs_it() {
     let (cluster, node) = testbed::shared_node().expect("a cluster with a real node");
     let kubeconfig = cluster.kubeconfig_path();
     let client = cluster.client().await.expect("client");
     let dir = crate::common::TempDir::new();
-    node.import_image("localhost/crashloop-exporter:testbed", &exporter_rootfs(&dir.0), &["/crashloop-exporter"])
-        .expect("import the exporter image");
+    let release = release_dir();
+    let manifest = release.join("crashloop-exporter.yaml");
+    let manifest_text = std::fs::read_to_string(&manifest).expect("the install manifest");
+    let image = manifest_text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("image: "))
+        .expect("the manifest names an image")
+        .to_string();
+    assert!(
+        image.starts_with("ghcr.io/crashloop-exporter/crashloop-exporter:") && image.contains("@sha256:"),
+        "the image is pinned by digest: {image}"
+    );
+    let archive = release_file(&release, ".oci.tar");
+    node.import_archive(&archive, "ghcr.io/crashloop-exporter/crashloop-exporter").expect("import the release's image");
+    // The README's other way, a push to a registry with skopeo, keeps the digest the
+    // manifest pins (the node's loopback registry stands for the user's).
+    let digest = image.rsplit_once('@').map(|(_, d)| d.to_string()).expect("a digest");
+    let pushed = format!("docker://{}/crashloop-exporter:pushed", node.registry());
+    let skopeo = |args: &[&str]| {
+        let out = Command::new("skopeo").args(args).output().expect("skopeo (run .ci/install)");
+        assert!(out.status.success(), "skopeo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let source = format!("oci-archive:{}", archive.display());
+    skopeo(&["copy", "--quiet", "--dest-tls-verify=false", &source, &pushed]);
+    assert_eq!(skopeo(&["inspect", "--tls-verify=false", "--format", "{{.Digest}}", &pushed]), digest);
 
     // Something to report, in a namespace of its own.
     let ns = "rn-in-cluster";
     testbed::ensure_namespace(&client, ns).await.expect("namespace");
     kubectl_create(cluster, ns, &[bare_pod("crasher", "Always", json!({"containers": [sh("app", "exit 2")]}))]);
 
+    // A cluster with the prometheus-operator has its CRDs; this one gets them (as 1.20
+    // takes them: crd_for_1_20 says the one change).
+    for crd in ["monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"] {
+        let mut apply = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["apply", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("kubectl apply");
+        use std::io::Write as _;
+        apply.stdin.take().expect("stdin").write_all(crate::deploy::crd_for_1_20(crd).as_bytes()).expect("write");
+        let out = apply.wait_with_output().expect("kubectl apply");
+        assert!(out.status.success(), "{crd}: {}", String::from_utf8_lossy(&out.stderr));
+    }
     let listen_port = crate::common::free_port();
-    let overlay = test_overlay(&dir.0, listen_port, cluster.api_addr().port());
-    let apply = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .arg("apply")
-        .arg("-k")
-        .arg(&overlay)
-        .output()
-        .expect("kubectl apply -k");
-    assert!(apply.status.success(), "kubectl apply -k: {}", String::from_utf8_lossy(&apply.stderr));
+    let overlay = test_overlay(&dir.0, &manifest, listen_port, cluster.api_addr().port());
+    let apply = || {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["apply", "--server-side", "-k"])
+            .arg(&overlay)
+            .output()
+            .expect("kubectl apply -k")
+    };
+    // The CRDs take a moment to be served.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = apply();
+        if out.status.success() {
+            break;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(Instant::now() < deadline && stderr.contains("no matches for kind"), "kubectl apply: {stderr}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 
     // Ready means /readyz answered the kubelet's probe: the initial list, read with the
     // ServiceAccount's token through the shipped ClusterRole, is complete.
@@ -1897,6 +1989,7 @@ async fn the_shipped_deployment_runs_on_the_real_node() {
         .and_then(|c| c.first())
         .expect("container status");
     assert_eq!(status.restart_count, 0, "the exporter never restarted: {status:?}");
+    assert!(status.image_id.ends_with(&digest), "it runs the release's image {digest}: {status:?}");
 
     // The process runs as the shipped user, 65532, with no capability.
     let pgrep =
@@ -1953,6 +2046,33 @@ async fn the_shipped_deployment_runs_on_the_real_node() {
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+
+    // The kubectl plugin, installed from the krew manifest's tarball: it finds the crasher.
+    let bin = krew_install(&release, &dir.0);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let scan = Command::new("kubectl")
+        .env("PATH", &path)
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["crashloop", "scan", "-n", ns, "-o", "json"])
+        .output()
+        .expect("kubectl crashloop scan");
+    let stderr = String::from_utf8_lossy(&scan.stderr);
+    // 1: a container is crash-looping; 0: none is (yet); 2 would be an error.
+    assert!(matches!(scan.status.code(), Some(0 | 1)), "kubectl crashloop scan: {:?} {stderr}", scan.status);
+    let rows: Value = serde_json::from_slice(&scan.stdout).unwrap_or_else(|e| panic!("scan -o json: {e} {stderr}"));
+    let found: Vec<(&str, &str)> = rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| (r["pod"].as_str().unwrap_or(""), r["container"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(found, [("crasher", "app")], "kubectl crashloop scan -n {ns}: {rows}");
+    let help = Command::new("kubectl").env("PATH", &path).args(["crashloop", "--help"]).output().expect("help");
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("Usage: kubectl crashloop"),
+        "the plugin's help names it kubectl crashloop: {}",
+        String::from_utf8_lossy(&help.stdout)
+    );
     delete_namespaces(cluster, &[ns, "crashloop-exporter"]);
 }
 

@@ -224,6 +224,20 @@ impl Node {
             .map(|_| ())
     }
 
+    /// Imports an OCI archive into the node's containerd as a user would on a node without
+    /// a registry: `ctr -n k8s.io images import --base-name REPOSITORY --digests`, which names
+    /// the image by its tag and by its digest (`REPOSITORY@sha256:…`, what a manifest that
+    /// pins the digest asks the kubelet for).
+    pub fn import_archive(&self, archive: &Path, repository: &str) -> Result<()> {
+        let socket = self.containerd_socket();
+        run(Command::new("ctr")
+            .arg("-a")
+            .arg(&socket)
+            .args(["-n", "k8s.io", "images", "import", "--base-name", repository, "--digests"])
+            .arg(archive))
+        .map(|_| ())
+    }
+
     fn start_containerd(&self, bins: &NodeBinaries) -> Result<()> {
         let d = |p: &str| self.dir.join(p).display().to_string();
         let cni_dir = self.dir.join("cni");
