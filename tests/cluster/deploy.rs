@@ -701,3 +701,61 @@ fn kube_prometheus_overlay_lets_its_prometheus_discover_the_target_and_nothing_m
         assert!(!may(verb, resource, ns), "prometheus-k8s may {verb} {resource} in {ns}");
     }
 }
+
+/// `deploy/overlays/namespaced`, for a team without cluster-wide rights: nothing
+/// cluster-scoped, everything in the team's namespace, the exporter told to watch it, and
+/// the real authorizer lets the ServiceAccount read pods and Events there and nowhere else.
+#[test]
+fn the_namespaced_overlay_needs_no_cluster_rights() {
+    const TEAM: &str = "team-a";
+    let objects = objects("namespaced");
+    let kinds: BTreeSet<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
+    for cluster_scoped in ["Namespace", "ClusterRole", "ClusterRoleBinding"] {
+        assert!(!kinds.contains(cluster_scoped), "the namespaced overlay has a {cluster_scoped}");
+    }
+    for o in &objects {
+        assert_eq!(o["metadata"]["namespace"], TEAM, "{} {}", o["kind"], o["metadata"]["name"]);
+    }
+    let role = find(&objects, "Role", "crashloop-exporter");
+    assert_eq!(grants(role), grants(find(&self::objects("default"), "ClusterRole", "crashloop-exporter")));
+    let binding = find(&objects, "RoleBinding", "crashloop-exporter");
+    assert_eq!(
+        binding["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "crashloop-exporter"})
+    );
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "crashloop-exporter", "namespace": TEAM}])
+    );
+    let args = &find(&objects, "Deployment", "crashloop-exporter")["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert_eq!(args, &json!(["--log-format=json", "--namespace=team-a"]));
+
+    // As the real authorizer decides it.
+    let _ = kubectl(Some(cluster()), &["create", "namespace", TEAM], None);
+    let rbac: Vec<&Value> = objects
+        .iter()
+        .filter(|o| ["ServiceAccount", "Role", "RoleBinding"].contains(&o["kind"].as_str().unwrap_or("")))
+        .collect();
+    kubectl_ok(Some(cluster()), &["apply", "-f", "-"], Some(&list(rbac)));
+    let sa = format!("system:serviceaccount:{TEAM}:crashloop-exporter");
+    let can = |verb: &str, resource: &str, ns: &str| {
+        let out = kubectl(Some(cluster()), &["auth", "can-i", verb, resource, "-n", ns, "--as", &sa], None);
+        String::from_utf8_lossy(&out.stdout).trim() == "yes"
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !can("watch", "pods", TEAM) {
+        assert!(Instant::now() < deadline, "the ServiceAccount was never allowed to watch pods in {TEAM}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for (verb, resource) in [("get", "pods"), ("list", "pods"), ("list", "events"), ("watch", "events")] {
+        assert!(can(verb, resource, TEAM), "{verb} {resource} in {TEAM}");
+    }
+    for (verb, resource, ns) in [
+        ("list", "pods", "default"),
+        ("list", "events", "kube-system"),
+        ("get", "secrets", TEAM),
+        ("delete", "pods", TEAM),
+    ] {
+        assert!(!can(verb, resource, ns), "{verb} {resource} in {ns} is allowed");
+    }
+}
