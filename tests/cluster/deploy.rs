@@ -206,11 +206,13 @@ fn every_overlay_builds_with_its_objects() {
 fn deployment_is_hardened_and_serves_the_named_metrics_port() {
     let help = Command::new(env!("CARGO_BIN_EXE_crashloop-exporter")).arg("--help").output().expect("exporter --help");
     let help = String::from_utf8_lossy(&help.stdout).to_string();
-    for overlay in OVERLAYS {
+    // The sharded StatefulSet and the namespaced Deployment too: each is the base's pod.
+    for overlay in OVERLAYS.into_iter().chain(["sharded", "namespaced"]) {
         let objects = objects(overlay);
-        let deploy = find(&objects, "Deployment", "crashloop-exporter");
+        let (kind, replicas) = if overlay == "sharded" { ("StatefulSet", 3) } else { ("Deployment", 1) };
+        let deploy = find(&objects, kind, "crashloop-exporter");
         let spec = &deploy["spec"]["template"]["spec"];
-        assert_eq!(deploy["spec"]["replicas"], 1);
+        assert_eq!(deploy["spec"]["replicas"], replicas, "{overlay}");
         assert_eq!(spec["serviceAccountName"], "crashloop-exporter");
         assert_eq!(spec["automountServiceAccountToken"], true);
         assert_eq!(spec["nodeSelector"], json!({"kubernetes.io/os": "linux"}));
@@ -238,9 +240,17 @@ fn deployment_is_hardened_and_serves_the_named_metrics_port() {
         assert_eq!(c["readinessProbe"]["httpGet"], json!({"path": "/readyz", "port": "metrics"}));
 
         let args: Vec<&str> = c["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
-        let expected: &[&str] =
-            if overlay == "logs" { &["--log-format=json", "--logs"] } else { &["--log-format=json"] };
+        let expected: &[&str] = match overlay {
+            "logs" => &["--log-format=json", "--logs"],
+            "sharded" => &["--log-format=json", "--shard=$(POD_NAME)", "--total-shards=3"],
+            "namespaced" => &["--log-format=json", "--namespace=team-a"],
+            _ => &["--log-format=json"],
+        };
         assert_eq!(args, expected, "{overlay}");
+        if overlay == "sharded" {
+            assert_eq!(c["env"], json!([{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]));
+            assert_eq!(deploy["spec"]["serviceName"], "crashloop-exporter");
+        }
         for arg in args {
             let flag = arg.split('=').next().unwrap_or(arg);
             assert!(
