@@ -34,7 +34,7 @@ use hyper_util::server::graceful::Watcher;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 
-use crate::webconfig::WebConfig;
+use crate::webconfig::{Check, WebConfig};
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 /// Time to send a request's headers, to finish a TLS handshake, and to start the next request
@@ -170,15 +170,29 @@ struct Shared {
     web: Arc<WebConfig>,
 }
 
-/// Authenticates, routes, and adds the configured headers.
-async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
-    let mut response = match &shared.web.users {
-        Some(users) if !users.check(req.headers().get(AUTHORIZATION)).await => {
+/// Authenticates, routes, and adds the configured headers. The connection counts as busy
+/// (not to be closed for a new one) only once the request is authorized: a client waiting
+/// for its password's check holds no slot that a scraper needs.
+async fn respond(shared: &Shared, activity: &Activity, req: Request<Incoming>) -> Response<Body> {
+    let check = match &shared.web.users {
+        Some(users) => users.check(req.headers().get(AUTHORIZATION)).await,
+        None => Check::Allowed,
+    };
+    let mut response = match check {
+        Check::Allowed => {
+            activity.work();
+            route(shared.state.clone(), req).await
+        }
+        Check::Denied => {
             let mut r = text(StatusCode::UNAUTHORIZED, "unauthorized: this exporter needs basic auth\n");
-            r.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+            r.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"crashloop-exporter\""));
             r
         }
-        _ => route(shared.state.clone(), req).await,
+        Check::Busy => {
+            let mut r = text(StatusCode::SERVICE_UNAVAILABLE, "too many password checks in progress: try again\n");
+            r.headers_mut().insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
     };
     for (name, value) in &shared.web.headers {
         response.headers_mut().insert(name.clone(), value.clone());
@@ -215,11 +229,16 @@ impl Activity {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(BUSY - 1)
     }
 
+    /// A request arrived: its deadline runs from now. It is not busy until [`Self::work`].
     fn begin(&self) {
-        self.idle_since.store(BUSY, Ordering::Release);
         let timeout = u64::try_from(REQUEST_TIMEOUT.as_millis()).unwrap_or(u64::MAX / 2);
         self.deadline.store(self.millis() + timeout, Ordering::Release);
         self.request_started.notify_one();
+    }
+
+    /// The request is authorized and being served: the connection is not to be closed.
+    fn work(&self) {
+        self.idle_since.store(BUSY, Ordering::Release);
     }
 
     fn end(&self) {
@@ -351,7 +370,7 @@ where
         let activity = in_service.clone();
         async move {
             activity.begin();
-            let response = respond(&shared, req).await;
+            let response = respond(&shared, &activity, req).await;
             activity.end();
             Ok::<_, Infallible>(response)
         }
@@ -462,7 +481,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         let second = connections.admit().expect("a free slot");
         let mut second_closed = second.closed;
-        second.slot.activity.begin();
+        second.slot.activity.work();
         let third = connections.admit().expect("the idle first makes room");
         assert_eq!(first_closed.try_recv(), Ok(()), "the idle connection is told to close");
         assert!(second_closed.try_recv().is_err(), "the busy one is left alone");
@@ -474,7 +493,7 @@ mod tests {
             Err(oneshot::error::TryRecvError::Closed),
             "dropping the first's slot tells the third it has closed"
         );
-        third.slot.activity.begin();
+        third.slot.activity.work();
         assert!(connections.admit().is_none(), "every connection is serving a request");
         assert_eq!(connections.refused.load(Ordering::Relaxed), 1);
         second.slot.activity.end();

@@ -19,4 +19,4 @@ pub use crate::history::track;
 pub use crate::log_fetch::{fetch_termination_log, worth_reading};
 pub use crate::store::{PodIngest, Shard, SharedEvents};
 pub use crate::verdict::{Cause, ContainerReport, DelaySource, assess, is_quiet};
-pub use crate::webconfig::load as load_web_config;
+pub use crate::webconfig::{Check as AuthCheck, load as load_web_config};

@@ -83,7 +83,7 @@ pub(crate) fn parse(text: &str, dir: &Path) -> Result<WebConfig, String> {
     let file: File = if text.trim().is_empty() {
         File { tls_server_config: None, http_server_config: None, basic_auth_users: None, rate_limit: None }
     } else {
-        serde_saphyr::from_str(text).map_err(|e| e.to_string())?
+        serde_saphyr::from_str(text).map_err(|e| yaml_error(&e))?
     };
     if file.rate_limit.is_some() {
         return Err(
@@ -138,11 +138,49 @@ fn headers(wanted: BTreeMap<String, String>) -> Result<Vec<(HeaderName, HeaderVa
     Ok(out)
 }
 
+/// What went wrong in the file and where, without its text: the parser's own message quotes
+/// the lines around the error and the value it rejected, which may be an inline private
+/// key or a password's hash, and this message goes to the pod's log.
+fn yaml_error(e: &serde_saphyr::Error) -> String {
+    let message = e.without_snippet().to_string();
+    // serde quotes a rejected value in double quotes; field names stay (in backticks).
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                quoted = false;
+                out.push('"');
+            }
+            (_, false) => out.push(c),
+            (_, true) => {}
+        }
+    }
+    if quoted {
+        out.push('"');
+    }
+    format!("not a valid web config: {out}")
+}
+
 /// Where a PEM comes from: a file (read again when it changes) or the config itself.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Pem {
     File(PathBuf),
     Inline(String),
+}
+
+/// An inline PEM may be a private key: its bytes are never shown.
+impl std::fmt::Debug for Pem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pem::File(path) => f.debug_tuple("File").field(path).finish(),
+            Pem::Inline(text) => write!(f, "Inline(<{} bytes, not shown>)", text.len()),
+        }
+    }
 }
 
 impl Pem {
@@ -389,27 +427,80 @@ impl ResolvesServerCert for ReloadingCert {
     }
 }
 
-/// Basic auth against bcrypt hashes. A successful check is remembered as an HMAC of the
-/// password under a key made at start, so later scrapes skip bcrypt; the comparison with
-/// it takes constant time.
+/// Basic auth against bcrypt hashes, which no number of failing clients can turn into a
+/// lockout:
+/// - a successful check is remembered as an HMAC of the password under a key made at start,
+///   so a scraper that authenticated once never waits for bcrypt again (constant-time
+///   comparison);
+/// - a failed one is remembered too (the last [`REMEMBERED_FAILURES`] pairs), so a client
+///   repeating a wrong password is answered at once;
+/// - bcrypt runs [`BCRYPT_AT_ONCE`] at a time with at most [`BCRYPT_QUEUE`] checks waiting;
+///   beyond that a check is [`Check::Busy`] at once (503), never queued without bound;
+/// - the HTTP server does not count a request waiting here as busy, so such a connection
+///   can be closed to admit a new one.
 pub struct BasicAuth {
     users: BTreeMap<String, String>,
-    /// Checked against for unknown users, so they take as long as known ones.
+    /// Checked against for unknown users: of the highest cost among the users, so that no
+    /// user name answers faster than an unknown one.
     decoy: String,
     remember: ring::hmac::Key,
     verified: Mutex<HashMap<String, ring::hmac::Tag>>,
-    /// bcrypt is slow by design: at most this many run at once.
-    bcrypt_slots: tokio::sync::Semaphore,
+    failed: Mutex<Failures>,
+    bcrypt_slots: Arc<tokio::sync::Semaphore>,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+/// bcrypt checks that run at once (it is slow by design: ~50 ms at cost 10).
+const BCRYPT_AT_ONCE: usize = 1;
+/// bcrypt checks that may wait for a slot; more are refused at once.
+pub(crate) const BCRYPT_QUEUE: usize = 4;
+/// Wrong (user, password) pairs remembered, answered without bcrypt.
+const REMEMBERED_FAILURES: usize = 1024;
+
+/// The HMACs of the latest wrong pairs, in the order they came.
+#[derive(Default)]
+struct Failures {
+    set: std::collections::HashSet<Vec<u8>>,
+    order: std::collections::VecDeque<Vec<u8>>,
+}
+
+/// A place in the line for bcrypt, left when dropped.
+struct InLine<'a> {
+    count: &'a std::sync::atomic::AtomicUsize,
+    /// How many were in line before this one.
+    ahead: usize,
+}
+
+impl<'a> InLine<'a> {
+    fn join(count: &'a std::sync::atomic::AtomicUsize) -> InLine<'a> {
+        InLine { count, ahead: count.fetch_add(1, std::sync::atomic::Ordering::AcqRel) }
+    }
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// The answer to a request's credentials.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Check {
+    Allowed,
+    Denied,
+    /// Too many checks are waiting for bcrypt: try again (503).
+    Busy,
 }
 
 impl BasicAuth {
     fn new(users: BTreeMap<String, String>) -> Result<BasicAuth, String> {
-        let mut cost = bcrypt::DEFAULT_COST;
+        // bcrypt's lowest cost: the users' highest replaces it.
+        let mut cost = 4;
         for (user, hash) in &users {
             let parts: bcrypt::HashParts = hash.parse().map_err(|e| {
                 format!("basic_auth_users.{user}: not a bcrypt hash ({e})\n  make one with: htpasswd -nBC 10 \"\" | tr -d ':\\n'")
             })?;
-            cost = parts.get_cost();
+            cost = cost.max(parts.get_cost());
         }
         let decoy = bcrypt::hash("crashloop-exporter decoy", cost).map_err(|e| format!("basic_auth_users: {e}"))?;
         let remember = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &ring::rand::SystemRandom::new())
@@ -419,14 +510,16 @@ impl BasicAuth {
             decoy,
             remember,
             verified: Mutex::default(),
-            bcrypt_slots: tokio::sync::Semaphore::new(2),
+            failed: Mutex::default(),
+            bcrypt_slots: Arc::new(tokio::sync::Semaphore::new(BCRYPT_AT_ONCE)),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
     /// Whether an `Authorization` header value names a user with the right password.
-    pub async fn check(&self, authorization: Option<&HeaderValue>) -> bool {
+    pub async fn check(&self, authorization: Option<&HeaderValue>) -> Check {
         let Some((user, password)) = authorization.and_then(credentials) else {
-            return false;
+            return Check::Denied;
         };
         let known = self.users.get(&user);
         if known.is_some() {
@@ -434,23 +527,51 @@ impl BasicAuth {
             if let Some(tag) = verified.get(&user)
                 && ring::hmac::verify(&self.remember, password.as_bytes(), tag.as_ref()).is_ok()
             {
-                return true;
+                return Check::Allowed;
             }
         }
+        // The pair, unambiguous (a user name holds no ':'), for the memory of failures.
+        let pair = ring::hmac::sign(&self.remember, format!("{user}:{password}").as_bytes()).as_ref().to_vec();
+        if lock_unpoisoned(&self.failed).set.contains(&pair) {
+            return Check::Denied;
+        }
+        // Counted while waiting or running, until this future ends or is dropped (the
+        // connection closed under it).
+        let in_line = InLine::join(&self.waiting);
+        if in_line.ahead >= BCRYPT_QUEUE + BCRYPT_AT_ONCE {
+            return Check::Busy;
+        }
         let hash = known.cloned().unwrap_or_else(|| self.decoy.clone());
-        let Ok(_slot) = self.bcrypt_slots.acquire().await else {
-            return false;
-        };
         let password_copy = password.clone();
-        let matches = tokio::task::spawn_blocking(move || bcrypt::verify(password_copy, &hash).unwrap_or(false))
+        // The slot goes with the bcrypt run, not with this future: a check dropped while
+        // bcrypt runs (its connection closed) holds the slot until the run ends, so at most
+        // BCRYPT_AT_ONCE runs ever take CPU.
+        let matches = match self.bcrypt_slots.clone().acquire_owned().await {
+            Ok(slot) => tokio::task::spawn_blocking(move || {
+                let matches = bcrypt::verify(password_copy, &hash).unwrap_or(false);
+                drop(slot);
+                matches
+            })
             .await
-            .unwrap_or(false);
+            .unwrap_or(false),
+            Err(_) => false,
+        };
+        drop(in_line);
         if matches && known.is_some() {
             let tag = ring::hmac::sign(&self.remember, password.as_bytes());
             lock_unpoisoned(&self.verified).insert(user, tag);
-            return true;
+            return Check::Allowed;
         }
-        false
+        let mut failed = lock_unpoisoned(&self.failed);
+        if failed.set.insert(pair.clone()) {
+            failed.order.push_back(pair);
+            if failed.order.len() > REMEMBERED_FAILURES
+                && let Some(oldest) = failed.order.pop_front()
+            {
+                failed.set.remove(&oldest);
+            }
+        }
+        Check::Denied
     }
 }
 
@@ -548,14 +669,100 @@ mod tests {
             HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s)))
                 .expect("header")
         };
-        assert!(auth.check(Some(&basic("prometheus:s3cret"))).await);
+        assert_eq!(auth.check(Some(&basic("prometheus:s3cret"))).await, Check::Allowed);
         assert!(auth.verified.lock().expect("lock").contains_key("prometheus"));
-        assert!(auth.check(Some(&basic("prometheus:s3cret"))).await, "remembered");
-        assert!(!auth.check(Some(&basic("prometheus:wrong"))).await);
-        assert!(!auth.check(Some(&basic("nobody:s3cret"))).await);
-        assert!(!auth.check(Some(&basic("prometheus"))).await);
-        assert!(!auth.check(Some(&HeaderValue::from_static("Bearer abc"))).await);
-        assert!(!auth.check(None).await);
+        assert_eq!(auth.check(Some(&basic("prometheus:s3cret"))).await, Check::Allowed, "remembered");
+        assert_eq!(auth.check(Some(&basic("prometheus:wrong"))).await, Check::Denied);
+        assert_eq!(auth.check(Some(&basic("nobody:s3cret"))).await, Check::Denied);
+        assert_eq!(auth.check(Some(&basic("prometheus"))).await, Check::Denied);
+        assert_eq!(auth.check(Some(&HeaderValue::from_static("Bearer abc"))).await, Check::Denied);
+        assert_eq!(auth.check(None).await, Check::Denied);
         assert!(err("basic_auth_users:\n  prometheus: plaintext\n").contains("not a bcrypt hash"));
+    }
+
+    /// No number of failing clients keeps a scraper out: a remembered good password and a
+    /// remembered wrong one are answered without bcrypt, and beyond the queue a check is
+    /// Busy at once instead of waiting.
+    #[tokio::test]
+    async fn basic_auth_never_queues_without_bound() {
+        let hash = bcrypt::hash("s3cret", 4).expect("hash");
+        let auth = parse(&format!("basic_auth_users:\n  prometheus: '{hash}'\n"), Path::new("."))
+            .expect("config")
+            .users
+            .expect("users");
+        let basic = |s: &str| {
+            HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s)))
+                .expect("header")
+        };
+        assert_eq!(auth.check(Some(&basic("prometheus:s3cret"))).await, Check::Allowed);
+        assert_eq!(auth.check(Some(&basic("prometheus:wrong"))).await, Check::Denied);
+        // Every bcrypt slot taken and the queue full.
+        let _all = auth.bcrypt_slots.acquire_many(BCRYPT_AT_ONCE as u32).await.expect("permits");
+        auth.waiting.store(BCRYPT_QUEUE + BCRYPT_AT_ONCE, std::sync::atomic::Ordering::Release);
+        for (credentials, expected) in [
+            ("prometheus:s3cret", Check::Allowed),
+            ("prometheus:wrong", Check::Denied),
+            ("prometheus:other", Check::Busy),
+            ("nobody:x", Check::Busy),
+        ] {
+            let header = basic(credentials);
+            let answer = tokio::time::timeout(std::time::Duration::from_secs(5), auth.check(Some(&header))).await;
+            assert_eq!(answer, Ok(expected), "{credentials}: at once");
+        }
+    }
+
+    /// A check dropped while it waits (its connection closed) leaves the line: the line
+    /// never fills up with the dead.
+    #[tokio::test]
+    async fn a_dropped_check_leaves_the_line() {
+        let hash = bcrypt::hash("s3cret", 4).expect("hash");
+        let auth = parse(&format!("basic_auth_users:\n  prometheus: '{hash}'\n"), Path::new("."))
+            .expect("config")
+            .users
+            .expect("users");
+        let header = HeaderValue::from_str(&format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("prometheus:wrong")
+        ))
+        .expect("header");
+        let all = auth.bcrypt_slots.acquire_many(BCRYPT_AT_ONCE as u32).await.expect("permits");
+        for _ in 0..3 * (BCRYPT_QUEUE + BCRYPT_AT_ONCE) {
+            let waited = tokio::time::timeout(std::time::Duration::from_millis(1), auth.check(Some(&header))).await;
+            assert!(waited.is_err(), "it waits for a slot");
+        }
+        assert_eq!(auth.waiting.load(std::sync::atomic::Ordering::Acquire), 0);
+        drop(all);
+        assert_eq!(auth.check(Some(&header)).await, Check::Denied);
+    }
+
+    #[test]
+    fn the_decoy_costs_as_much_as_the_costliest_user() {
+        // BTreeMap order puts the cheaper hash last.
+        let (a, b) = (bcrypt::hash("x", 5).expect("hash"), bcrypt::hash("y", 4).expect("hash"));
+        let auth = parse(&format!("basic_auth_users:\n  a: '{a}'\n  b: '{b}'\n"), Path::new("."))
+            .expect("config")
+            .users
+            .expect("users");
+        let decoy: bcrypt::HashParts = auth.decoy.parse().expect("a hash");
+        assert_eq!(decoy.get_cost(), 5);
+    }
+
+    #[test]
+    fn errors_and_debug_never_show_the_files_secrets() {
+        let key = "-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC";
+        let hash = "$2y$10$Jd1ebZ5Rh0ve6rEp5rJ3QeKp5e0y0Jm3zV0Jf0Vb0QmQ0Jm3zV0Jf";
+        for text in [
+            format!("tls_server_config:\n  key: \"{key}\"\n  cert_file: [1, 2\n"),
+            format!("basic_auth_users: \"{hash}\"\n"),
+            format!("tls_server_config:\n  key: {key}\n  bad indent: x\n y: z\n"),
+        ] {
+            let e = err(&text);
+            assert!(!e.contains("MIIEvQ") && !e.contains("Jd1ebZ"), "{e}");
+            assert!(e.contains("line"), "the error says where: {e}");
+        }
+        let pem = Pem::Inline(key.to_string());
+        let shown = format!("{pem:?}");
+        assert!(!shown.contains("MIIEvQ"), "{shown}");
+        assert_eq!(shown, format!("Inline(<{} bytes, not shown>)", key.len()));
     }
 }

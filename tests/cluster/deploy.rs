@@ -248,7 +248,10 @@ fn deployment_is_hardened_and_serves_the_named_metrics_port() {
         };
         assert_eq!(args, expected, "{overlay}");
         if overlay == "sharded" {
-            assert_eq!(c["env"], json!([{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]));
+            assert_eq!(
+                c["env"],
+                json!([{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}])
+            );
             assert_eq!(deploy["spec"]["serviceName"], "crashloop-exporter");
         }
         for arg in args {

@@ -441,6 +441,142 @@ async fn the_example_web_config_loads_and_its_user_is_changeme() {
         hyper::header::HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s)))
             .expect("header")
     };
-    assert!(users.check(Some(&basic("prometheus:changeme"))).await);
-    assert!(!users.check(Some(&basic("prometheus:changeMe"))).await);
+    use crashloop_exporter::internals::AuthCheck;
+    assert_eq!(users.check(Some(&basic("prometheus:changeme"))).await, AuthCheck::Allowed);
+    assert_eq!(users.check(Some(&basic("prometheus:changeMe"))).await, AuthCheck::Denied);
+}
+
+/// Clients sending wrong passwords, as fast as they are answered, each on a kept-alive
+/// connection of its own, every password new (so none is answered from the memory of
+/// failures): `(answers by status, connections refused)` once `stop` is set.
+fn flood(
+    addr: String,
+    clients: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(std::collections::BTreeMap<u16, u64>, u64)> {
+    use base64::Engine as _;
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            let mut tasks = Vec::new();
+            for client in 0..clients {
+                let (addr, stop) = (addr.clone(), stop.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut answers = std::collections::BTreeMap::<u16, u64>::new();
+                    let mut refused = 0u64;
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let Ok(mut conn) = tokio::net::TcpStream::connect(&addr).await else {
+                            refused += 1;
+                            continue;
+                        };
+                        loop {
+                            n += 1;
+                            let credentials =
+                                base64::engine::general_purpose::STANDARD.encode(format!("{USER}:wrong-{client}-{n}"));
+                            let request = format!(
+                                "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {credentials}\r\n\r\n"
+                            );
+                            if conn.write_all(request.as_bytes()).await.is_err() {
+                                refused += 1;
+                                break;
+                            }
+                            // The answers to wrong passwords are small: one read holds one.
+                            let mut buf = vec![0u8; 4096];
+                            match tokio::time::timeout(Duration::from_secs(15), conn.read(&mut buf)).await {
+                                Ok(Ok(read)) if read > 12 => {
+                                    let status = std::str::from_utf8(&buf[9..12]).ok().and_then(|s| s.parse().ok());
+                                    *answers.entry(status.unwrap_or(0)).or_default() += 1;
+                                }
+                                _ => {
+                                    refused += 1;
+                                    break;
+                                }
+                            }
+                            if stop.load(Ordering::Relaxed) {
+                                break;
+                            }
+                        }
+                    }
+                    (answers, refused)
+                }));
+            }
+            let mut total = (std::collections::BTreeMap::<u16, u64>::new(), 0u64);
+            for task in tasks {
+                if let Ok((answers, refused)) = task.await {
+                    for (status, count) in answers {
+                        *total.0.entry(status).or_default() += count;
+                    }
+                    total.1 += refused;
+                }
+            }
+            total
+        })
+    })
+}
+
+/// No number of clients sending wrong passwords keeps out a scraper that has authenticated
+/// once: 150 of them on loopback (more than `--web.max-connections`, 64), each password new,
+/// while a real client with the right password scrapes 15 times on new connections: every
+/// scrape is answered within 2 s. (A first check competes for bcrypt's bounded line and may
+/// be told 503, to retry.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_wrong_passwords_never_locks_out_a_scraper() {
+    const NS: &str = "it-web-flood";
+    let tmp = TempDir::new();
+    let dir = tmp.0.clone();
+    fs::write(
+        dir.join("web.yml"),
+        format!("basic_auth_users:\n  {USER}: '{}'\n  second: '{}'\n", bcrypt_hash(PASSWORD), bcrypt_hash("later")),
+    )
+    .expect("web.yml");
+    running_pod(NS, "fl00d").await;
+    let cluster = testbed::shared().expect("testbed cluster");
+    let auth = format!("{USER}:{PASSWORD}");
+    let exporter = start_with_config(cluster, NS, &dir.join("web.yml"), |addr| {
+        curl(&dir, &format!("http://{addr}/readyz"), &["-u", &auth]).status == 200
+    })
+    .await;
+    // The scraper has authenticated once (as Prometheus has, scraping every 30 s).
+    let url = format!("http://{}/metrics", exporter.addr);
+    assert_eq!(curl(&dir, &url, &["-u", &auth]).status, 200);
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attackers = flood(exporter.addr.clone(), 150, stop.clone());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut slow = Vec::new();
+    let mut seconds = Vec::new();
+    for i in 0..15 {
+        let (dir, url, auth) = (dir.clone(), url.clone(), auth.clone());
+        let scrape = tokio::task::spawn_blocking(move || curl(&dir, &url, &["-u", &auth, "--max-time", "2"]))
+            .await
+            .expect("curl");
+        seconds.push(scrape.seconds);
+        if scrape.exit != 0 || scrape.status != 200 || !scrape.body.contains("crashloop_container_restarts_total{") {
+            slow.push(format!(
+                "scrape {i}: curl exit {}, status {}, {:.2} s",
+                scrape.exit, scrape.status, scrape.seconds
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (answers, refused) =
+        tokio::task::spawn_blocking(move || attackers.join().expect("the flood")).await.expect("join");
+    report(&format!(
+        "flood of wrong passwords: attackers' answers {answers:?}, their connections closed {refused}; scrapes {seconds:?} s"
+    ));
+    assert!(slow.is_empty(), "scrapes with the right password failed under the flood: {slow:#?}");
+    // The flood was real: hundreds of wrong passwords answered 401 or 503.
+    let denied = answers.get(&401).copied().unwrap_or(0) + answers.get(&503).copied().unwrap_or(0);
+    assert!(denied >= 100, "the flood was too weak to prove anything: {answers:?}");
+    assert_eq!(answers.get(&200), None, "a wrong password was let in: {answers:?}");
+    // Once the flood is over nothing of it is left in line: a wrong password is told 401,
+    // and a user never checked before gets in.
+    let after = curl(&dir, &url, &["-u", &format!("{USER}:still-wrong")]);
+    assert_eq!(after.status, 401, "after the flood, a wrong password: {} {}", after.status, after.body);
+    let first = curl(&dir, &url, &["-u", "second:later"]);
+    assert_eq!(first.status, 200, "after the flood, a first check: {} {}", first.status, first.body);
 }
