@@ -19,7 +19,7 @@ use super::peak::{parse_url, peak_working_set};
 use super::read::{list_all, read_logs};
 use super::scan::{Rollout, Row, rollout_of, row, rows_table};
 use super::snapshot::{Logs, Snapshot, container_key};
-use super::table::{human_bytes, opt};
+use super::table::{human_bytes, opt, printable};
 use crate::config::DiagnoseOutput;
 use crate::error::Error;
 use crate::parse::{read_only_path, signal_name, unreachable_endpoint};
@@ -308,8 +308,13 @@ fn workload_patch(
 fn patch_text(d: &Diagnosis) -> String {
     let mut o = String::new();
     for c in d.containers.iter().filter(|c| c.fix.is_some()) {
-        let _ =
-            writeln!(o, "# {} ({}): {}", c.row.container, c.row.cause.unwrap_or("-"), c.fix.as_deref().unwrap_or(""));
+        let _ = writeln!(
+            o,
+            "# {} ({}): {}",
+            c.row.container,
+            c.row.cause.unwrap_or("-"),
+            printable(c.fix.as_deref().unwrap_or(""))
+        );
     }
     match &d.patch {
         None => o.push_str("# nothing to patch: no fix of this pod is a change of its spec\n"),
@@ -837,8 +842,8 @@ pub fn render_diagnosis(d: &Diagnosis, output: DiagnoseOutput) -> String {
             writeln!(o, "{} no node fits the pod since {since} (seconds since the epoch)", st.bold("Unschedulable"));
     }
     if let Some(r) = &d.rollout {
-        let _ = writeln!(o, "{} {}", st.bold("Rollout"), r.summary);
-        let _ = writeln!(o, "  roll back: {}", r.undo);
+        let _ = writeln!(o, "{} {}", st.bold("Rollout"), printable(&r.summary));
+        let _ = writeln!(o, "  roll back: {}", printable(&r.undo));
     }
     let _ = writeln!(o, "\n{}", st.bold("Containers"));
     let rows: Vec<Row> = d.containers.iter().map(|c| c.row.clone()).collect();
@@ -858,32 +863,40 @@ pub fn render_diagnosis(d: &Diagnosis, output: DiagnoseOutput) -> String {
         let _ = writeln!(o, "  (none)");
     }
     for e in &d.events {
-        let _ =
-            writeln!(o, "  {:>9}  {:<7} {:<12} x{:<4} {}  {}", e.age, e.r#type, e.reason, e.count, e.object, e.message);
+        let _ = writeln!(
+            o,
+            "  {:>9}  {:<7} {:<12} x{:<4} {}  {}",
+            e.age,
+            printable(&e.r#type),
+            printable(&e.reason),
+            e.count,
+            printable(&e.object),
+            printable(&e.message)
+        );
     }
     for c in &d.containers {
         let _ = writeln!(o, "\n{} {}", st.bold("Container"), c.row.container);
         if !c.termination_message.is_empty() {
             let _ = writeln!(o, "  termination message:");
             for line in &c.termination_message {
-                let _ = writeln!(o, "    | {line}");
+                let _ = writeln!(o, "    | {}", printable(line));
             }
         }
         let _ = writeln!(o, "  previous log: {}", c.previous_log.result);
         for line in &c.previous_log.tail {
-            let _ = writeln!(o, "    | {line}");
+            let _ = writeln!(o, "    | {}", printable(line));
         }
         let _ = writeln!(o, "  quick checks:");
         for check in &c.checks {
             let mark = if check.failed { st.bad("FAIL") } else { "ok  ".to_string() };
-            let _ = writeln!(o, "    {mark} {:<15} {}", check.name, check.detail);
+            let _ = writeln!(o, "    {mark} {:<15} {}", check.name, printable(&check.detail));
         }
         if let Some(fix) = &c.fix {
             let _ = writeln!(o, "  probable cause: {}", st.bad(c.row.cause.unwrap_or("-")));
-            let _ = writeln!(o, "  fix: {fix}");
+            let _ = writeln!(o, "  fix: {}", printable(fix));
             if let Some(yaml) = &c.fix_yaml {
                 for line in yaml.lines() {
-                    let _ = writeln!(o, "    {line}");
+                    let _ = writeln!(o, "    {}", printable(line));
                 }
             }
         }

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::read::{list_all, read_logs};
 use super::snapshot::{Logs, Snapshot, container_key};
-use super::table::{human_bytes, opt, rfc3339, table};
+use super::table::{human_bytes, opt, printable, rfc3339, table};
 use crate::config::{FailOn, Output};
 use crate::log_fetch::worth_reading;
 use crate::parse::signal_name;
@@ -247,7 +247,13 @@ pub(super) fn rollouts_text(rows: &[Row]) -> String {
         if out.is_empty() {
             out.push_str("\nRollouts to blame:\n");
         }
-        out.push_str(&format!("  {} {}: {}.\n    undo: {}\n", r.namespace, r.workload, rollout.summary, rollout.undo));
+        out.push_str(&format!(
+            "  {} {}: {}.\n    undo: {}\n",
+            r.namespace,
+            r.workload,
+            printable(&rollout.summary),
+            printable(&rollout.undo)
+        ));
     }
     out
 }

@@ -442,6 +442,41 @@ fn the_termination_message_is_evidence_without_the_log() {
     );
 }
 
+/// The workload writes the Event messages, termination messages and logs `diagnose`
+/// prints: an escape sequence among them never reaches the terminal (text output), and
+/// `-o json` keeps the text as it is, escaped by JSON.
+#[test]
+fn diagnose_prints_no_escape_sequence_of_the_workload() {
+    let hostile = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[31mred";
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "api-7d4b9c-x2k4p", "namespace": "shop", "uid": "u1"},
+        "spec": {"restartPolicy": "Always", "containers": [{"name": "api", "image": "localhost/api:1.4.3"}]},
+        "status": {"phase": "Running", "containerStatuses": [{"name": "api", "restartCount": 3, "ready": false,
+            "image": "localhost/api:1.4.3", "imageID": "", "started": false,
+            "state": {"waiting": {"reason": "CrashLoopBackOff",
+                "message": "back-off 40s restarting failed container=api pod=api-7d4b9c-x2k4p_shop(u1)"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": format!("{hostile}\nbye"),
+                "startedAt": "2026-11-24T10:00:00Z", "finishedAt": "2026-11-24T10:00:02Z"}}}]}
+    }))
+    .expect("a pod");
+    let event: k8s_openapi::api::core::v1::Event = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "api.1", "namespace": "shop"},
+        "involvedObject": {"kind": "Pod", "name": "api-7d4b9c-x2k4p", "namespace": "shop", "uid": "u1",
+            "fieldPath": "spec.containers{api}"},
+        "reason": "Started", "message": format!("Started {hostile}"), "type": "Normal", "count": 1,
+        "lastTimestamp": "2026-11-24T10:00:01Z"
+    }))
+    .expect("an Event");
+    let now = crate::fixtures::ts("2026-11-24T10:00:10Z");
+    let d = Diagnosis::of(&pod, Nearby::default(), vec![event], &Logs::new(), now).expect("a diagnosis");
+    let text = render_diagnosis(&d, DiagnoseOutput::Table);
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+    assert!(text.contains("Started \u{fffd}]0;owned\u{fffd}\u{fffd}[2J\u{fffd}[31mred"), "{text}");
+    assert!(text.contains("    | \u{fffd}]0;owned"), "the termination message, shown safe: {text}");
+    let json: Value = serde_json::from_str(&render_diagnosis(&d, DiagnoseOutput::Json)).expect("diagnose -o json");
+    assert_eq!(json["containers"][0]["termination_message"][0], hostile, "JSON keeps the text");
+}
+
 /// `--fail-on`: a missing ConfigMap fails `scan` only with `any`; a crash loop with
 /// `crashloop` (the default) and `any`; nothing with `never`.
 #[test]

@@ -133,7 +133,39 @@ pub fn classify_refusal(message: &str) -> Refusal {
 /// Finds the object a kubelet message says is missing:
 /// `configmap "x" not found`, `secret "x" not found`,
 /// `persistentvolumeclaim "x" not found`, `couldn't find key K in ConfigMap ns/x`.
+/// A name that no such object can have (RFC 1123 subdomain, at most 253 bytes) or a key no
+/// ConfigMap or Secret can hold is no missing object: anyone who may write Events could
+/// otherwise put any text into a label.
 pub fn parse_missing_object(message: &str) -> Option<MissingObject> {
+    missing_object_shape(message).filter(valid_missing_object)
+}
+
+/// Whether the name (and key) of `missing` are ones Kubernetes accepts.
+fn valid_missing_object(missing: &MissingObject) -> bool {
+    is_dns_subdomain(&missing.name) && missing.key.as_deref().is_none_or(is_config_key)
+}
+
+/// A DNS subdomain (RFC 1123) as Kubernetes validates object names: at most 253 bytes of
+/// lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit.
+fn is_dns_subdomain(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 253
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+}
+
+/// A key of a ConfigMap's or Secret's data: at most 253 bytes of letters, digits, `-`, `_`
+/// and `.`.
+fn is_config_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 253
+        && key.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+}
+
+/// The missing object a message names, whatever its name.
+fn missing_object_shape(message: &str) -> Option<MissingObject> {
     let lower = message.to_ascii_lowercase();
     for (word, kind) in [
         ("configmap \"", ObjectKind::ConfigMap),
@@ -144,7 +176,9 @@ pub fn parse_missing_object(message: &str) -> Option<MissingObject> {
             let name_start = start + word.len();
             let len = message[name_start..].find('"')?;
             if lower[name_start + len..].starts_with("\" not found") {
-                return Some(MissingObject { kind, name: bounded(&message[name_start..name_start + len]), key: None });
+                let name = &message[name_start..name_start + len];
+                let name = if name.len() > 253 { format!("{}-", bounded(name)) } else { name.to_string() };
+                return Some(MissingObject { kind, name, key: None });
             }
         }
     }
@@ -159,7 +193,9 @@ pub fn parse_missing_object(message: &str) -> Option<MissingObject> {
     };
     let object = object.split_whitespace().next()?;
     let name = object.rsplit('/').next().unwrap_or(object).trim_end_matches(['.', ',', ';']);
-    Some(MissingObject { kind, name: bounded(name), key: Some(bounded(key)) })
+    // bounded() cuts at 253 bytes: a longer name must stay invalid, so it is cut one past.
+    let cut = |s: &str| if s.len() > 253 { format!("{}-", &bounded(s)) } else { s.to_string() };
+    Some(MissingObject { kind, name: cut(name), key: Some(cut(key)) })
 }
 
 /// Classifies the runtime's pull error (`Failed to pull image "x": rpc error: …`).
@@ -344,15 +380,16 @@ pub fn classify_event(reason: &str, message: &str) -> Signal {
                 Signal::Unparsed
             }
         }
-        "FailedScheduling" => match parse_missing_object(message) {
-            Some(missing) => Signal::Missing(missing),
+        "FailedScheduling" => match missing_object_shape(message) {
+            Some(missing) if valid_missing_object(&missing) => Signal::Missing(missing),
+            Some(_) => Signal::Ignored("invalid_name"),
             None => Signal::Ignored("unschedulable"),
         },
         "FailedCreatePodSandBox" => Signal::SandboxFailed,
         "FailedCreate" => Signal::CreateRefused(classify_refusal(message)),
         "Failed" | "FailedMount" | "FailedAttachVolume" => {
-            if let Some(missing) = parse_missing_object(message) {
-                Signal::Missing(missing)
+            if let Some(missing) = missing_object_shape(message) {
+                if valid_missing_object(&missing) { Signal::Missing(missing) } else { Signal::Ignored("invalid_name") }
             } else if reason != "Failed" && lower.starts_with("unable to attach or mount volumes") {
                 // The kubelet's summary after every failed mount, a missing object's too.
                 Signal::Ignored("mount_summary")
@@ -413,8 +450,32 @@ mod tests {
         assert_eq!((skey.kind, skey.name.as_str()), (ObjectKind::Secret, "api"));
         assert_eq!(parse_missing_object("configmap \"x\" is forbidden"), None);
         assert_eq!(parse_missing_object("secret \"unterminated"), None);
-        let long = format!("configmap \"{}\" not found", "a".repeat(10_000));
-        assert_eq!(parse_missing_object(&long).map(|m| m.name.len()), Some(MAX_NAME_BYTES));
+        let longest = format!("configmap \"{}\" not found", "a".repeat(MAX_NAME_BYTES));
+        assert_eq!(parse_missing_object(&longest).map(|m| m.name.len()), Some(MAX_NAME_BYTES));
+        // What no object can be named is no missing object: Events are anyone's text.
+        for message in [
+            format!("configmap \"{}\" not found", "a".repeat(MAX_NAME_BYTES + 1)),
+            format!("configmap \"{}\" not found", "a".repeat(10_000)),
+            "configmap \"Has-Capitals\" not found".to_string(),
+            "secret \"with space\" not found".to_string(),
+            "secret \"-leading-dash\" not found".to_string(),
+            "persistentvolumeclaim \"trailing.\" not found".to_string(),
+            "configmap \"\" not found".to_string(),
+            "configmap \"a\u{1b}[31mred\" not found".to_string(),
+            "couldn't find key bad/key in ConfigMap shop/app-config".to_string(),
+            "couldn't find key K in ConfigMap shop/App".to_string(),
+            format!("couldn't find key {} in Secret prod/api", "k".repeat(254)),
+        ] {
+            assert_eq!(parse_missing_object(&message), None, "{message}");
+            assert_eq!(classify_event("FailedMount", &message), Signal::Ignored("invalid_name"), "{message}");
+        }
+        assert!(matches!(
+            classify_event(
+                "FailedMount",
+                "MountVolume.SetUp failed for volume \"cfg\" : configmap \"cfg-v2\" not found"
+            ),
+            Signal::Missing(_)
+        ));
     }
 
     /// The messages containerd 1.6 gives for the three registries of the real-node tests
