@@ -287,6 +287,17 @@ fn deployment_is_hardened_and_serves_the_named_metrics_port() {
 
 #[test]
 fn network_policy_admits_only_the_metrics_port_and_egresses_to_api_and_dns() {
+    // Beside kube-prometheus and kube-prometheus-stack, only the monitoring namespace
+    // reaches the port (deploy/components/ingress-from-monitoring).
+    for overlay in ["kube-prometheus", "kube-prometheus-stack"] {
+        let policy = find(&objects(overlay), "NetworkPolicy", "crashloop-exporter").clone();
+        assert_eq!(
+            policy["spec"]["ingress"],
+            json!([{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+                    "ports": [{"protocol": "TCP", "port": 10743}]}]),
+            "{overlay}"
+        );
+    }
     let objects = objects("default");
     let policy = find(&objects, "NetworkPolicy", "crashloop-exporter");
     let deploy = find(&objects, "Deployment", "crashloop-exporter");
@@ -770,5 +781,61 @@ fn the_namespaced_overlay_needs_no_cluster_rights() {
         ("delete", "pods", TEAM),
     ] {
         assert!(!can(verb, resource, ns), "{verb} {resource} in {ns} is allowed");
+    }
+}
+
+/// `deploy/overlays/logs-namespaced`: `get pods/log` only in the namespaces of its
+/// RoleBindings, as the real authorizer decides it; and the same `--logs` and ClusterRole
+/// as `deploy/overlays/logs` (one component), which binds it cluster-wide.
+#[test]
+fn logs_may_be_read_only_where_a_rolebinding_says() {
+    let objects = objects("logs-namespaced");
+    let role = find(&objects, "ClusterRole", "crashloop-exporter-logs");
+    assert_eq!(grants(role), triples(&[("", "pods/log", "get")]));
+    assert_eq!(role, find(&self::objects("logs"), "ClusterRole", "crashloop-exporter-logs"));
+    let bindings: Vec<&Value> = objects.iter().filter(|o| o["metadata"]["name"] == "crashloop-exporter-logs").collect();
+    let kinds: BTreeSet<&str> = bindings.iter().filter_map(|b| b["kind"].as_str()).collect();
+    assert_eq!(kinds, ["ClusterRole", "RoleBinding"].into(), "no ClusterRoleBinding of the logs role");
+    let args = &find(&objects, "Deployment", "crashloop-exporter")["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert_eq!(args, &json!(["--log-format=json", "--logs"]));
+
+    // As the authorizer decides it, for a ServiceAccount of its own (other tests bind the
+    // shipped one cluster-wide in this cluster).
+    const SA_NS: &str = "logs-namespaced-test";
+    let mut rbac: Vec<Value> = objects
+        .iter()
+        .filter(|o| o["metadata"]["name"] == "crashloop-exporter-logs")
+        .cloned()
+        .map(|mut o| {
+            if o["kind"] == "ClusterRole" {
+                o["metadata"]["name"] = json!("crashloop-exporter-logs-namespaced-test");
+            } else {
+                o["roleRef"]["name"] = json!("crashloop-exporter-logs-namespaced-test");
+                o["subjects"][0]["namespace"] = json!(SA_NS);
+            }
+            o
+        })
+        .collect();
+    rbac.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "crashloop-exporter", "namespace": SA_NS}}));
+    for ns in [SA_NS, "team-a", "team-b"] {
+        let _ = kubectl(Some(cluster()), &["create", "namespace", ns], None);
+    }
+    kubectl_ok(Some(cluster()), &["apply", "-f", "-"], Some(&list(rbac.iter().collect())));
+    let sa = format!("system:serviceaccount:{SA_NS}:crashloop-exporter");
+    let can = |ns: &str| {
+        let out = kubectl(
+            Some(cluster()),
+            &["auth", "can-i", "get", "pods", "--subresource=log", "-n", ns, "--as", &sa],
+            None,
+        );
+        String::from_utf8_lossy(&out.stdout).trim() == "yes"
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(can("team-a") && can("team-b")) {
+        assert!(Instant::now() < deadline, "the ServiceAccount was never allowed to read logs in team-a and team-b");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for ns in ["kube-system", "default", SA_NS] {
+        assert!(!can(ns), "logs may be read in {ns}");
     }
 }
