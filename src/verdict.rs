@@ -536,6 +536,42 @@ mod tests {
         classify(p, &p.containers[0], events, hint, FINISHED)
     }
 
+    /// A log that says two things gives the cause of the README's earlier rule, for every
+    /// pair of log hints and every pattern of each: code and README keep one order.
+    #[test]
+    fn a_log_with_two_signals_gives_the_earlier_rules_cause() {
+        use crate::parse::LOG_PATTERNS;
+        // The README's rules 13, 14, 17, 18, 19 and 20, in order.
+        let readme = [
+            (LogHint::Segfault, Cause::Segfault),
+            (LogHint::OutOfMemory, Cause::OomKilled),
+            (LogHint::DependencyUnavailable, Cause::DependencyUnavailable),
+            (LogHint::ConfigError, Cause::ConfigError),
+            (LogHint::PermissionDenied, Cause::PermissionDenied),
+            (LogHint::Crash, Cause::AppError),
+        ];
+        let order: Vec<LogHint> = LOG_PATTERNS.iter().map(|(h, _)| *h).collect();
+        assert_eq!(order, readme.map(|(h, _)| h), "the classifier's order is the README's");
+        let exit_1 = pod("Always", crashed(1, "Error", ""), json!({}));
+        for (i, (first, want)) in readme.iter().enumerate() {
+            let first_needles = LOG_PATTERNS[i].1;
+            for (later, _) in &readme[i + 1..] {
+                let later_needles = LOG_PATTERNS.iter().find(|(h, _)| h == later).map(|(_, n)| *n).unwrap_or(&[]);
+                for a in first_needles {
+                    for b in later_needles {
+                        for log in [format!("{a}\n{b}\n"), format!("{b}\n{a}\n")] {
+                            assert_eq!(cause(&exit_1, None, &log), *want, "{first:?} before {later:?}: {log:?}");
+                        }
+                    }
+                }
+            }
+            // Each pattern alone gives its own cause.
+            for a in first_needles {
+                assert_eq!(cause(&exit_1, None, a), *want, "{a}");
+            }
+        }
+    }
+
     #[test]
     fn one_case_per_cause() {
         let none = json!({});

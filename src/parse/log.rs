@@ -16,8 +16,11 @@ pub(super) const DEPENDENCY_UNAVAILABLE: &[&str] = &[
     "name or service not known",
 ];
 
-/// Patterns of the log classifier, in order: the first that matches wins.
-const LOG_PATTERNS: &[(LogHint, &[&str])] = &[
+/// Patterns of the log classifier, in the order of the verdict's rules (the README's "How
+/// the cause is decided", rules 13 to 20): a log saying two things gives the hint of the
+/// earlier rule, the one the verdict would take of the two.
+pub(crate) const LOG_PATTERNS: &[(LogHint, &[&str])] = &[
+    (LogHint::Segfault, &["[signal sigsegv", "segmentation fault", "sigsegv"]),
     (
         LogHint::OutOfMemory,
         &[
@@ -26,12 +29,6 @@ const LOG_PATTERNS: &[(LogHint, &[&str])] = &[
             "fatal error: runtime: out of memory",
             "memoryerror",
         ],
-    ),
-    (LogHint::Segfault, &["[signal sigsegv", "segmentation fault", "sigsegv"]),
-    (
-        LogHint::PermissionDenied,
-        // EROFS: a read-only root filesystem (`readOnlyRootFilesystem: true`) refused a write.
-        &["permission denied", "eacces", "operation not permitted", "read-only file system", "erofs"],
     ),
     (LogHint::DependencyUnavailable, DEPENDENCY_UNAVAILABLE),
     (
@@ -47,6 +44,11 @@ const LOG_PATTERNS: &[(LogHint, &[&str])] = &[
             "keyerror",
             "invalid value for",
         ],
+    ),
+    (
+        LogHint::PermissionDenied,
+        // EROFS: a read-only root filesystem (`readOnlyRootFilesystem: true`) refused a write.
+        &["permission denied", "eacces", "operation not permitted", "read-only file system", "erofs"],
     ),
     (
         LogHint::Crash,
@@ -69,6 +71,33 @@ pub fn classify_log(text: &str) -> Option<LogHint> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every pattern is in the README's table of rules, on its hint's row.
+    #[test]
+    fn the_readme_lists_every_pattern() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+        let row = |cause: &str| {
+            readme
+                .lines()
+                .find(|l| l.starts_with("| ") && l.contains(&format!("| `{cause}` | ")) && l.contains(" log"))
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_else(|| panic!("the README has no log rule for {cause}"))
+        };
+        for (hint, needles) in LOG_PATTERNS {
+            let cause = match hint {
+                LogHint::Segfault => "segfault",
+                LogHint::OutOfMemory => "oom_killed",
+                LogHint::DependencyUnavailable => "dependency_unavailable",
+                LogHint::ConfigError => "config_error",
+                LogHint::PermissionDenied => "permission_denied",
+                LogHint::Crash => "app_error",
+            };
+            let row = row(cause);
+            for needle in *needles {
+                assert!(row.contains(needle), "the README's rule for {cause} lacks {needle:?}: {row}");
+            }
+        }
+    }
 
     #[test]
     fn log_classifier() {

@@ -8,6 +8,8 @@ mod number;
 mod process;
 
 pub use evidence::{Endpoint, read_only_path, unreachable_endpoint};
+#[cfg(test)]
+pub(crate) use log::LOG_PATTERNS;
 pub use log::classify_log;
 pub use message::{
     classify_event, classify_exec_message, classify_pull_failure, classify_refusal, classify_waiting_message,
