@@ -9,6 +9,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// Status, headers (lower-cased names), body.
 pub type Answer = (u16, Vec<(String, String)>, Vec<u8>);
 
+/// How long a request may take, connect to last byte, before it fails with `TimedOut`: twice
+/// the exporter's own bound on a request (30 s), so that a server that hangs fails its test
+/// instead of hanging it.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+async fn bounded<T>(request: impl Future<Output = std::io::Result<T>>) -> std::io::Result<T> {
+    tokio::time::timeout(CLIENT_TIMEOUT, request).await.unwrap_or_else(|_| {
+        Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {CLIENT_TIMEOUT:?}")))
+    })
+}
+
 /// A GET in HTTP/1.1 (`Connection: close`) with `headers`: status, headers, body.
 pub async fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Answer> {
     exchange(addr, &get_request(addr, path, headers)).await
@@ -22,16 +33,19 @@ pub async fn http_get_timed(
     headers: &[(&str, &str)],
 ) -> std::io::Result<(Duration, Duration, Answer)> {
     let request = get_request(addr, path, headers);
-    let started = Instant::now();
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = vec![0; 64 * 1024];
-    let first = stream.read(&mut raw).await?;
-    let ttfb = started.elapsed();
-    raw.truncate(first);
-    stream.read_to_end(&mut raw).await?;
-    let total = started.elapsed();
-    Ok((ttfb, total, parse_response(raw)?))
+    bounded(async {
+        let started = Instant::now();
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut raw = vec![0; 64 * 1024];
+        let first = stream.read(&mut raw).await?;
+        let ttfb = started.elapsed();
+        raw.truncate(first);
+        stream.read_to_end(&mut raw).await?;
+        let total = started.elapsed();
+        Ok((ttfb, total, parse_response(raw)?))
+    })
+    .await
 }
 
 /// A GET in HTTP/1.0, so that Go's server answers without chunked encoding: status, body.
@@ -61,11 +75,14 @@ fn get_request(addr: &str, path: &str, headers: &[(&str, &str)]) -> String {
 
 /// Sends `request` on a fresh connection and reads until the server closes it.
 async fn exchange(addr: &str, request: &str) -> std::io::Result<Answer> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    parse_response(raw)
+    bounded(async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await?;
+        parse_response(raw)
+    })
+    .await
 }
 
 /// Status, headers (lower-cased names) and body of a raw HTTP/1.x answer.
