@@ -228,6 +228,37 @@ async fn scan_and_diagnose_report_exact_fields() {
         ]
     );
 
+    // -o wide: the type, the loop, the last reason and the memory limit.
+    let (code, wide, _) = run(&["scan", "--kubeconfig", kc, "-n", ns, "-o", "wide", "--log-level", "error"]);
+    assert_eq!(code, 1);
+    let wide: Vec<&str> = wide.lines().collect();
+    assert!(wide[0].ends_with("NEXT-RESTART          TYPE     LOOPING  LAST-REASON  MEMORY-LIMIT"), "{}", wide[0]);
+    assert_eq!(wide[2].split_whitespace().skip(11).collect::<Vec<_>>(), ["regular", "true", "OOMKilled", "-"]);
+
+    // Exit codes and filters: 0 when nothing is crash-looping (a selector that leaves only
+    // the missing Secret, or only the healthy pod), 1 on a crash loop, 2 on an error.
+    let scan = |args: &[&str]| {
+        let (code, stdout, stderr) =
+            run(&[&["scan", "--kubeconfig", kc, "-o", "json", "--log-level", "error"], args].concat());
+        let rows: Vec<Value> =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout} {stderr}"));
+        let pods: Vec<String> =
+            rows.iter().filter(|r| r["namespace"] == ns).map(|r| r["pod"].as_str().unwrap_or("").to_string()).collect();
+        (code, pods)
+    };
+    assert_eq!(scan(&["-n", ns, "-l", "app=oom"]), (1, vec!["oom-5f6d7c8b9-abcde".to_string()]));
+    assert_eq!(scan(&["-n", ns, "--selector", "app=cfg"]), (0, vec!["cfg-5f6d7c8b9-abcde".to_string()]));
+    assert_eq!(scan(&["-n", ns, "-l", "app=cfg", "--fail-on", "any"]).0, 1);
+    assert_eq!(scan(&["-n", ns, "-l", "app=ok"]), (0, vec![]));
+    let (code, text, _) = run(&["scan", "--kubeconfig", kc, "-n", ns, "-l", "app=ok"]);
+    assert_eq!((code, text.as_str()), (0, "No troubled containers.\n"));
+    // --exclude-namespace takes every other namespace: this one's rows are gone.
+    assert_eq!(scan(&["-A"]).1.len(), 2, "every namespace holds this one's two");
+    assert_eq!(scan(&["--exclude-namespace", ns]).1, Vec::<String>::new());
+    assert_eq!(scan(&["-A", "--exclude-namespace", ns]).1, Vec::<String>::new());
+    let (code, _, stderr) = run(&["scan", "--kubeconfig", "/nonexistent/kubeconfig", "-n", ns]);
+    assert_eq!(code, 2, "a kubeconfig that does not exist: {stderr}");
+
     let (code, stdout, stderr) =
         run(&["diagnose", "oom-5f6d7c8b9-abcde", "-n", ns, "--kubeconfig", kc, "-o", "json", "--log-level", "error"]);
     assert_eq!(code, 0, "{stderr}");
