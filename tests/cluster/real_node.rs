@@ -1657,6 +1657,67 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
 /// killed after the grace period (137). Both ends are stops, not failures: no cause, no
 /// termination counted, nothing troubled, though the exits are exported. A finalizer holds
 /// the pod while the exporter looks.
+/// The README's promise of `--logs`: the log's text is classified and dropped, never kept,
+/// exported or logged. A container on the real node logs a unique marker beside a line the
+/// classifier reads; an exporter with `--logs` at debug level reads it (its cause shows
+/// that). The marker is then in no scrape, in none of the exporter's log lines, and in
+/// `scan -o json`; `diagnose -o json` shows it only in the log tail it prints on purpose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_text_goes_nowhere() {
+    const MARKER: &str = "crashloop-marker-5e1f0c9a7b";
+    let (cluster, _node) = testbed::shared_node().expect("a cluster with a real node");
+    let kubeconfig = cluster.kubeconfig_path();
+    let client = cluster.client().await.expect("client");
+    let ns = "rn-marker";
+    testbed::ensure_namespace(&client, ns).await.expect("namespace");
+    let script = format!("echo 'token={MARKER}'; echo 'dial tcp 127.0.0.1:5432: connect: connection refused'; exit 1");
+    kubectl_create(cluster, ns, &[bare_pod("marker", "Always", json!({"containers": [sh("app", &script)]}))]);
+    let dir = crate::common::TempDir::new();
+    let log_path = dir.0.join("exporter.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let exporter = Exporter::spawn(
+        EXPORTER,
+        &kubeconfig,
+        &["--namespace", ns, "--logs", "--logs-per-second", "20", "--log-level", "debug"],
+        std::process::Stdio::from(log),
+    )
+    .ready()
+    .await;
+    let cause = series(
+        "crashloop_container_probable_cause",
+        ns,
+        "marker",
+        "app",
+        "regular",
+        Some(("cause", "dependency_unavailable")),
+    );
+    let out = exporter
+        .metrics_within(Duration::from_secs(120), "the log read, its cause dependency_unavailable", |out| {
+            value(out, &cause) == Some("1")
+        })
+        .await;
+    assert!(!out.contains(MARKER), "the marker is in /metrics");
+    let out = exporter.get("/metrics", &[("Accept", "application/openmetrics-text")]).await.expect("scrape").1;
+    assert!(!String::from_utf8_lossy(&out).contains(MARKER), "the marker is in the OpenMetrics body");
+
+    let scan = cli(&kubeconfig, &["scan", "-n", ns, "--logs", "-o", "json", "--log-level", "debug"]);
+    let scan = String::from_utf8_lossy(&scan);
+    assert!(scan.contains("dependency_unavailable") && !scan.contains(MARKER), "scan -o json: {scan}");
+    let diagnose: Value =
+        cli_json(&kubeconfig, &["diagnose", "marker", "-n", ns, "-o", "json", "--log-level", "debug"]);
+    let tail = &diagnose["containers"][0]["previous_log"]["tail"];
+    assert!(tail.to_string().contains(MARKER), "diagnose prints the tail on purpose: {diagnose}");
+    let mut elsewhere = diagnose.clone();
+    elsewhere["containers"][0]["previous_log"]["tail"] = Value::Null;
+    assert!(!elsewhere.to_string().contains(MARKER), "the marker outside the log tail: {elsewhere}");
+
+    drop(exporter);
+    let logged = std::fs::read_to_string(&log_path).expect("the exporter's log");
+    assert!(logged.contains("DEBUG"), "the exporter logged at debug: {logged}");
+    assert!(!logged.contains(MARKER), "the marker is in the exporter's log at debug");
+    delete_namespaces(cluster, &[ns]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pod_stopped_by_its_deletion_raises_nothing() {
     let (cluster, _node) = testbed::shared_node().expect("a cluster with a real node");
