@@ -115,7 +115,7 @@ impl Cluster {
 
     fn launch(dir: PathBuf, keep: bool, extra_apiserver_flags: &[String], etcd_data: Option<&Path>) -> Result<Self> {
         let (etcd_bin, apiserver_bin) = locate_binaries()?;
-        fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+        crate::process::private_dir(&dir)?;
         let dir = dir.canonicalize().map_err(io(format!("resolving {}", dir.display())))?;
         if let Some(data) = etcd_data {
             // etcd keeps its member and data on a restart with other ports (one member).

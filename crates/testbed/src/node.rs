@@ -142,7 +142,7 @@ impl Node {
         let mut name = cluster.dir().file_name().unwrap_or_default().to_os_string();
         name.push("-node");
         let dir = cluster.dir().with_file_name(name);
-        fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+        crate::process::private_dir(&dir)?;
         let [registry_port, auth_registry_port, closed_port, kubelet_port, healthz_port] = free_ports()?;
         let keep = std::env::var_os("CRASHLOOP_KEEP_TESTBED").is_some();
         let bridge = bridge_name();

@@ -198,6 +198,14 @@ pub(crate) fn run(command: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Creates `dir` (and its parents) readable by its owner only: the test bed's directories
+/// hold the admin token, kubeconfigs, etcd's data and the node's state, and any local user
+/// who could read them could act as cluster admin while the tests run.
+pub(crate) fn private_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(format!("making {} private", dir.display())))
+}
+
 /// A scratch directory for a test, removed on drop (kept when `CRASHLOOP_KEEP_TEST_DIRS` is
 /// set); panics if it cannot be made.
 pub struct TempDir(pub PathBuf);
@@ -207,7 +215,7 @@ impl TempDir {
     pub fn new() -> TempDir {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
         let dir = std::env::temp_dir().join(format!("crashloop-test-{}-{nanos:x}", std::process::id()));
-        fs::create_dir_all(&dir).expect("temp dir");
+        private_dir(&dir).expect("temp dir");
         TempDir(dir)
     }
 }
