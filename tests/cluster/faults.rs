@@ -327,7 +327,10 @@ async fn compaction_gone_relists_exactly() {
     let pods = [crashloop_pod(&client, ns, "api", 2).await, crashloop_pod(&client, ns, "web", 2).await];
     let proxy = Proxy::start(cluster.api_addr()).await.expect("proxy");
     let kubeconfig = cluster.kubeconfig_through("admin", proxy.addr()).expect("kubeconfig");
-    let exporter = start_exporter(&kubeconfig, &["--namespace", ns]).await;
+    let (log_path, stderr) = log_file("gone");
+    let exporter =
+        Exporter::spawn(EXPORTER, &kubeconfig, &["--namespace", ns, "--log-format", "json"], stderr).ready().await;
+    exporter.metrics_until("the first list of Events", |o| o.contains(EVENTS_LISTED)).await;
     let mut monotonic = Monotonic::default();
     let probe = unhealthy(&pods[0], 2);
     testbed::post_event(&client, ns, &probe).await.expect("post event");
@@ -370,6 +373,18 @@ async fn compaction_gone_relists_exactly() {
         "Events seen: 1 live, 2 in the relist"
     );
     assert_matches_fresh_exporter(&cluster.kubeconfig_path(), ns, &after).await;
+    // 410 Gone is routine: logged at info, never as an error.
+    let log = std::fs::read_to_string(&log_path).expect("exporter log");
+    for resource in ["pods", "events"] {
+        let gone = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["resource"] == resource && v["message"].as_str().is_some_and(|m| m.contains("410 Gone")))
+            .collect::<Vec<_>>();
+        assert!(!gone.is_empty() && gone.iter().all(|v| v["level"] == "INFO"), "{resource}: 410 at info:\n{log}");
+        assert!(logged(&log, "ERROR", resource, "gone").is_empty(), "{resource}: 410 logged as an error:\n{log}");
+    }
+    let _ = std::fs::remove_file(log_path);
 }
 
 /// A stalled connection: the watches notice within the watch timeout + 3 s and count a
@@ -419,7 +434,12 @@ async fn stalled_stream_times_out_and_scrapes_stay_responsive() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let noticed = timed_out.expect("both watches must report a timeout within 12 s of the stall");
+    // The bound is --watch-timeout + 3 s = 5 s of silence; 2 s more for the scrape cadence.
+    assert!(noticed <= Duration::from_secs(7), "the stall was noticed after {noticed:?}, not within 5 s");
     latencies.sort();
+    // Scrapes never wait on the API: answered from the cache throughout.
+    let slowest = latencies[latencies.len() - 1];
+    assert!(slowest < Duration::from_secs(2), "a scrape during the stall took {slowest:?}");
     eprintln!(
         "stall: timeouts reported after {:.1} s; {} scrapes during the stall: p50 {:?}, p99 {:?}, max {:?}",
         noticed.as_secs_f64(),
@@ -504,6 +524,31 @@ async fn pods_forbidden_stays_up_not_ready() {
     let error = errors[0]["error"].as_str().unwrap_or_default();
     assert!(error.contains("forbidden"), "{error}");
     assert!(errors[0]["message"].as_str().unwrap_or_default().contains("ClusterRole"));
+
+    // Access granted: the retries (back-off up to 30 s) list the pods, /readyz turns 200,
+    // the pod's series appear, and the recovery is logged once, at info.
+    use k8s_openapi::api::rbac::v1::Role;
+    let role =
+        json!({"rules": [{"apiGroups": [""], "resources": ["pods", "events"], "verbs": ["get", "list", "watch"]}]});
+    kube::Api::<Role>::namespaced(client.clone(), ns)
+        .patch("crashloop-exporter", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&role))
+        .await
+        .expect("grant pods");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while exporter.get("/readyz", &[]).await.map(|(s, _)| s).unwrap_or(0) != 200 {
+        assert!(Instant::now() < deadline, "not ready 60 s after pods were granted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let out = exporter.metrics().await;
+    assert_eq!(samples(&out, "crashloop_container_restarts_total").len(), 1, "{out}");
+    let log = std::fs::read_to_string(&log_path).expect("exporter log");
+    let recovered: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["message"] == "watch recovered" && v["resource"] == "pods")
+        .collect();
+    assert_eq!(recovered.len(), 1, "the recovery, once:\n{log}");
+    assert_eq!((&recovered[0]["level"], &recovered[0]["previous_error"]), (&json!("INFO"), &json!("forbidden")));
     let _ = std::fs::remove_file(log_path);
 }
 

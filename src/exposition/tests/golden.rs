@@ -162,7 +162,14 @@ fn golden_exposition_of_a_real_node() {
         let got = canonical(text_of(exposition, format));
         let path = format!("{root}/tests/golden/{file}");
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            // A rewrite is never a pass: the test fails once more, so that the new file is
+            // read and committed by a person, not blessed by the code it checks.
+            let before = std::fs::read_to_string(&path).unwrap_or_default();
             std::fs::write(&path, &got).expect("write golden");
+            assert_eq!(
+                before, got,
+                "{file} rewritten (UPDATE_GOLDEN): review `git diff tests/golden`, commit, and run without it"
+            );
             continue;
         }
         let want = std::fs::read_to_string(&path).expect("golden file (UPDATE_GOLDEN=1 writes it)");
