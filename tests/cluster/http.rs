@@ -311,3 +311,26 @@ async fn idle_and_trickling_connections_are_closed() {
     assert!(ten.contains(&trickling), "the trickling connection was closed after {trickling:?}, not 10 s");
     assert!(exporter.get("/healthz", &[]).await.is_ok_and(|(s, _)| s == 200));
 }
+
+/// SIGTERM and SIGINT stop the exporter cleanly: exit status 0 within the 5 s it gives open
+/// requests, and its port closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_and_sigint_stop_it_cleanly() {
+    const NS: &str = "it-http-signals";
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = cluster.client().await.expect("client");
+    testbed::ensure_namespace(&client, NS).await.expect("namespace");
+    for signal in ["TERM", "INT"] {
+        let mut exporter = Exporter::start(EXPORTER, &cluster.kubeconfig_path(), &["--namespace", NS]).await;
+        assert!(exporter.get("/healthz", &[]).await.is_ok_and(|(s, _)| s == 200));
+        let kill = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(exporter.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(kill.success());
+        let status = exporter.exited_within(Duration::from_secs(10)).await;
+        assert!(status.is_some_and(|s| s.success()), "SIG{signal}: {status:?}");
+        assert!(TcpStream::connect(&exporter.addr).await.is_err(), "SIG{signal}: the port is still open");
+    }
+}

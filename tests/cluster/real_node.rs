@@ -1665,7 +1665,7 @@ async fn every_scenario_gives_its_series_on_a_real_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_text_goes_nowhere() {
     const MARKER: &str = "crashloop-marker-5e1f0c9a7b";
-    let (cluster, _node) = testbed::shared_node().expect("a cluster with a real node");
+    let (cluster, node) = testbed::shared_node().expect("a cluster with a real node");
     let kubeconfig = cluster.kubeconfig_path();
     let client = cluster.client().await.expect("client");
     let ns = "rn-marker";
@@ -1710,6 +1710,15 @@ async fn the_log_text_goes_nowhere() {
     let mut elsewhere = diagnose.clone();
     elsewhere["containers"][0]["previous_log"]["tail"] = Value::Null;
     assert!(!elsewhere.to_string().contains(MARKER), "the marker outside the log tail: {elsewhere}");
+
+    // The log came through the apiserver, which alone may ask the kubelet: a local user
+    // who goes to the kubelet's port directly is refused.
+    let direct = Command::new("curl")
+        .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"])
+        .arg(format!("https://{}/containerLogs/{ns}/marker/app", node.kubelet_addr()))
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&direct.stdout), "401", "the kubelet answers an anonymous request");
 
     drop(exporter);
     let logged = std::fs::read_to_string(&log_path).expect("the exporter's log");

@@ -312,6 +312,9 @@ impl Cluster {
                 format!("--cert-dir={}", d("certs")),
                 format!("--token-auth-file={}", d("tokens.csv")),
                 "--authorization-mode=RBAC".into(),
+                // What the apiserver shows a kubelet, which admits nothing anonymous.
+                format!("--kubelet-client-certificate={}", d(KUBELET_CLIENT_CERT)),
+                format!("--kubelet-client-key={}", d(KUBELET_CLIENT_KEY)),
                 format!("--service-account-key-file={}", d("sa.key")),
                 format!("--service-account-signing-key-file={}", d("sa.key")),
                 "--service-account-issuer=https://kubernetes.default.svc".into(),
@@ -390,7 +393,8 @@ impl Cluster {
         spawn_logged(&self.dir, name, bin, args)
     }
 
-    /// Token file, service-account key and the directory for serving certificates.
+    /// Token file, service-account key, the directory for serving certificates, and the
+    /// certificates that let the apiserver, and only it, into a node's kubelet.
     fn write_credentials(&self) -> Result<()> {
         let tokens: String = USERS
             .iter()
@@ -399,22 +403,60 @@ impl Cluster {
             .collect();
         fs::write(self.dir.join("tokens.csv"), tokens).map_err(io("writing tokens.csv"))?;
         fs::create_dir_all(self.dir.join("certs")).map_err(io("creating certs/"))?;
-        let key = self.dir.join("sa.key");
-        if key.exists() {
-            return Ok(());
+        if !self.dir.join("sa.key").exists() {
+            openssl(&self.dir, &["genrsa", "-out", "sa.key", "2048"])?;
         }
-        let out =
-            Command::new("openssl").args(["genrsa", "-out"]).arg(&key).arg("2048").output().map_err(|e| {
-                match e.kind() {
-                    std::io::ErrorKind::NotFound => Error::MissingBinary { name: "openssl", looked_in: "PATH".into() },
-                    _ => io("running openssl genrsa")(e),
-                }
-            })?;
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            return Err(Error::Startup(format!("openssl genrsa failed: {err}")));
+        if !self.dir.join(KUBELET_CLIENT_CERT).exists() {
+            // A CA that the kubelet trusts for its clients, and the apiserver's client
+            // certificate from it: the kubelet admits no anonymous request, so no other
+            // local user reaches exec or logs through its port.
+            let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+            openssl(
+                &self.dir,
+                &[
+                    &["req", "-x509"][..],
+                    &ec,
+                    &["-keyout", "kubelet-ca.key", "-out", KUBELET_CA, "-days", "3650"],
+                    &["-subj", "/CN=testbed kubelet client CA"],
+                ]
+                .concat(),
+            )?;
+            openssl(
+                &self.dir,
+                &[
+                    &["req"][..],
+                    &ec,
+                    &["-keyout", KUBELET_CLIENT_KEY, "-out", "apiserver-kubelet-client.csr"],
+                    &["-subj", "/O=system:masters/CN=kube-apiserver-kubelet-client"],
+                ]
+                .concat(),
+            )?;
+            openssl(
+                &self.dir,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    "apiserver-kubelet-client.csr",
+                    "-CA",
+                    KUBELET_CA,
+                    "-CAkey",
+                    "kubelet-ca.key",
+                    "-CAcreateserial",
+                    "-days",
+                    "3650",
+                    "-out",
+                    KUBELET_CLIENT_CERT,
+                ],
+            )?;
         }
         Ok(())
+    }
+
+    /// The CA a node's kubelet trusts for its clients (only the apiserver has a certificate
+    /// from it).
+    pub fn kubelet_client_ca(&self) -> PathBuf {
+        self.dir.join(KUBELET_CA)
     }
 
     fn kubeconfig_yaml(&self, user: &str) -> Result<String> {
@@ -497,6 +539,23 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 
 fn lock(m: &Mutex<Option<Child>>) -> MutexGuard<'_, Option<Child>> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+const KUBELET_CA: &str = "kubelet-ca.pem";
+const KUBELET_CLIENT_CERT: &str = "apiserver-kubelet-client.pem";
+const KUBELET_CLIENT_KEY: &str = "apiserver-kubelet-client.key";
+
+/// Runs `openssl args` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::MissingBinary { name: "openssl", looked_in: "PATH".into() },
+        _ => io("running openssl")(e),
+    })?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::Startup(format!("openssl {} failed: {err}", args.join(" "))));
+    }
+    Ok(())
 }
 
 fn running(slot: &mut Option<Child>) -> bool {

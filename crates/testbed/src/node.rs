@@ -84,6 +84,7 @@ pub struct Node {
     /// How each part was started, to start it again ([`Node::restart`]).
     launches: Mutex<Vec<Launch>>,
     healthz_port: u16,
+    kubelet_port: u16,
     guardian: Option<Guardian>,
 }
 
@@ -158,6 +159,7 @@ impl Node {
             children: Mutex::new(Vec::new()),
             launches: Mutex::new(Vec::new()),
             healthz_port,
+            kubelet_port,
             guardian: Some(guardian),
         };
         node.start_containerd(&bins)?;
@@ -180,7 +182,7 @@ impl Node {
             "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service,-route,-podgc".into(),
             "--v=1".into(),
         ])?;
-        node.start_kubelet(&bins, &kubeconfig, kubelet_port, healthz_port)?;
+        node.start_kubelet(&bins, &kubeconfig, &cluster.kubelet_client_ca(), kubelet_port, healthz_port)?;
         node.wait_ready(cluster)?;
         Ok(node)
     }
@@ -203,6 +205,12 @@ impl Node {
     /// `127.0.0.1:PORT` where nothing listens: pulls end "connection refused".
     pub fn closed_registry(&self) -> String {
         format!("127.0.0.1:{}", self.closed_port)
+    }
+
+    /// `127.0.0.1:PORT` of the kubelet's API (HTTPS; only the apiserver's client
+    /// certificate gets in).
+    pub fn kubelet_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.kubelet_port)
     }
 
     /// The containerd socket, for `ctr -a`.
@@ -359,7 +367,14 @@ state = "{state}"
         Ok(())
     }
 
-    fn start_kubelet(&self, bins: &NodeBinaries, kubeconfig: &Path, port: u16, healthz_port: u16) -> Result<()> {
+    fn start_kubelet(
+        &self,
+        bins: &NodeBinaries,
+        kubeconfig: &Path,
+        client_ca: &Path,
+        port: u16,
+        healthz_port: u16,
+    ) -> Result<()> {
         let config = json!({
             "apiVersion": "kubelet.config.k8s.io/v1beta1",
             "kind": "KubeletConfiguration",
@@ -372,7 +387,11 @@ state = "{state}"
             "cgroupsPerQOS": false,
             "enforceNodeAllocatable": [],
             "failSwapOn": false,
-            "authentication": {"anonymous": {"enabled": true}, "webhook": {"enabled": false}},
+            // Only clients with a certificate of the cluster's kubelet CA, the apiserver
+            // alone, get in (logs and exec go through the apiserver and its RBAC); once in,
+            // they may do anything, as the apiserver may.
+            "authentication": {"anonymous": {"enabled": false}, "webhook": {"enabled": false},
+                               "x509": {"clientCAFile": client_ca.display().to_string()}},
             "authorization": {"mode": "AlwaysAllow"},
             "evictionHard": {},
             "imageGCHighThresholdPercent": 100,
