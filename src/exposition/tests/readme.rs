@@ -52,6 +52,36 @@ fn every_label_value_is_documented_in_the_readme() {
     check(&families::BACKOFF_DELAY, DelaySource::ALL.iter().map(|s| s.as_str()).collect());
 }
 
+/// Both ways, for the labels whose values are one of the code's closed sets: the README's
+/// row lists exactly the set, no value the code cannot give.
+#[test]
+fn the_readme_lists_exactly_the_closed_sets() {
+    use crate::verdict::{Cause, DelaySource};
+    use crate::view::{MemoryLimitScope, ObjectKind, Probe, PullFailure, TerminationReason, WaitingReason};
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let exactly = |family: &Family, code: Vec<&str>| {
+        let column = readme_labels_column(&readme, family);
+        let after = column.split_once(" = ").map_or("", |(_, v)| v);
+        let mut documented: Vec<String> = after
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .take_while(|v| !v.contains('`') && !v.contains('('))
+            .collect();
+        let mut code: Vec<String> = code.into_iter().map(str::to_string).collect();
+        documented.sort();
+        code.sort();
+        assert_eq!(documented, code, "README's values of {}", family.name);
+    };
+    exactly(&families::PROBABLE_CAUSE, Cause::ALL.iter().map(|c| c.as_str()).collect());
+    exactly(&families::WAITING_REASON, WaitingReason::ALL.iter().map(|r| r.as_str()).collect());
+    exactly(&families::LAST_REASON, TerminationReason::ALL.iter().map(|r| r.as_str()).collect());
+    exactly(&families::BACKOFF_DELAY, DelaySource::ALL.iter().map(|s| s.as_str()).collect());
+    exactly(&families::PROBE_FAILURES, Probe::ALL.iter().map(|p| p.as_str()).collect());
+    exactly(&families::IMAGE_PULL_FAILURE, PullFailure::ALL.iter().map(|p| p.as_str()).collect());
+    exactly(&families::MISSING_OBJECT, ObjectKind::ALL.iter().map(|k| k.as_str()).collect());
+    exactly(&families::LAST_OOM_LIMIT, MemoryLimitScope::ALL.iter().map(|l| l.as_str()).collect());
+}
+
 /// The README's stability section lists exactly the experimental families.
 #[test]
 fn the_experimental_families_are_the_readmes() {
