@@ -660,15 +660,24 @@ mod tests {
         assert!(client_verifier(Some("Sometimes"), None, &provider).is_err_and(|e| e.contains("unknown value")));
     }
 
+    /// Basic auth of one user, `prometheus`, whose password is `s3cret` (bcrypt cost 4).
+    fn prometheus_user() -> BasicAuth {
+        let hash = bcrypt::hash("s3cret", 4).expect("hash");
+        parse(&format!("basic_auth_users:\n  prometheus: '{hash}'\n"), Path::new("."))
+            .expect("config")
+            .users
+            .expect("users")
+    }
+
+    /// `Authorization: Basic base64(credentials)`.
+    fn basic(credentials: &str) -> HeaderValue {
+        HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials)))
+            .expect("header")
+    }
+
     #[tokio::test]
     async fn basic_auth_checks_and_remembers() {
-        let hash = bcrypt::hash("s3cret", 4).expect("hash");
-        let config = parse(&format!("basic_auth_users:\n  prometheus: '{hash}'\n"), Path::new(".")).expect("config");
-        let auth = config.users.expect("users");
-        let basic = |s: &str| {
-            HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s)))
-                .expect("header")
-        };
+        let auth = prometheus_user();
         assert_eq!(auth.check(Some(&basic("prometheus:s3cret"))).await, Check::Allowed);
         assert!(auth.verified.lock().expect("lock").contains_key("prometheus"));
         assert_eq!(auth.check(Some(&basic("prometheus:s3cret"))).await, Check::Allowed, "remembered");
@@ -685,15 +694,7 @@ mod tests {
     /// Busy at once instead of waiting.
     #[tokio::test]
     async fn basic_auth_never_queues_without_bound() {
-        let hash = bcrypt::hash("s3cret", 4).expect("hash");
-        let auth = parse(&format!("basic_auth_users:\n  prometheus: '{hash}'\n"), Path::new("."))
-            .expect("config")
-            .users
-            .expect("users");
-        let basic = |s: &str| {
-            HeaderValue::from_str(&format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s)))
-                .expect("header")
-        };
+        let auth = prometheus_user();
         assert_eq!(auth.check(Some(&basic("prometheus:s3cret"))).await, Check::Allowed);
         assert_eq!(auth.check(Some(&basic("prometheus:wrong"))).await, Check::Denied);
         // Every bcrypt slot taken and the queue full.
@@ -715,16 +716,8 @@ mod tests {
     /// never fills up with the dead.
     #[tokio::test]
     async fn a_dropped_check_leaves_the_line() {
-        let hash = bcrypt::hash("s3cret", 4).expect("hash");
-        let auth = parse(&format!("basic_auth_users:\n  prometheus: '{hash}'\n"), Path::new("."))
-            .expect("config")
-            .users
-            .expect("users");
-        let header = HeaderValue::from_str(&format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode("prometheus:wrong")
-        ))
-        .expect("header");
+        let auth = prometheus_user();
+        let header = basic("prometheus:wrong");
         let all = auth.bcrypt_slots.acquire_many(BCRYPT_AT_ONCE as u32).await.expect("permits");
         for _ in 0..3 * (BCRYPT_QUEUE + BCRYPT_AT_ONCE) {
             let waited = tokio::time::timeout(std::time::Duration::from_millis(1), auth.check(Some(&header))).await;

@@ -3,8 +3,8 @@
 //! classifier of a message is here, and nothing above this module reads message text.
 
 use crate::view::{
-    Disruption, EvictionResource, Hint, MissingObject, ObjectKind, Probe, PullFailure, Refusal, Signal, Target,
-    WaitingReason, bounded,
+    Disruption, EvictionResource, Hint, MAX_NAME_BYTES, MissingObject, ObjectKind, Probe, PullFailure, Refusal, Signal,
+    Target, WaitingReason,
 };
 
 /// Reduces a runtime error message to a [`Hint`].
@@ -137,12 +137,23 @@ pub fn classify_refusal(message: &str) -> Refusal {
 /// ConfigMap or Secret can hold is no missing object: anyone who may write Events could
 /// otherwise put any text into a label.
 pub fn parse_missing_object(message: &str) -> Option<MissingObject> {
-    missing_object_shape(message).filter(valid_missing_object)
+    named_object(message).and_then(accepted)
 }
 
-/// Whether the name (and key) of `missing` are ones Kubernetes accepts.
-fn valid_missing_object(missing: &MissingObject) -> bool {
-    is_dns_subdomain(&missing.name) && missing.key.as_deref().is_none_or(is_config_key)
+/// The words of a message that names a missing object: its kind, name and key, as written.
+struct Named<'a> {
+    kind: ObjectKind,
+    name: &'a str,
+    key: Option<&'a str>,
+}
+
+/// The missing object `named` is, when Kubernetes accepts its name (and key).
+fn accepted(named: Named<'_>) -> Option<MissingObject> {
+    (is_dns_subdomain(named.name) && named.key.is_none_or(is_config_key)).then(|| MissingObject {
+        kind: named.kind,
+        name: named.name.to_string(),
+        key: named.key.map(str::to_string),
+    })
 }
 
 /// A DNS subdomain (RFC 1123) as Kubernetes validates object names: at most 253 bytes of
@@ -150,7 +161,7 @@ fn valid_missing_object(missing: &MissingObject) -> bool {
 fn is_dns_subdomain(name: &str) -> bool {
     let b = name.as_bytes();
     !b.is_empty()
-        && b.len() <= 253
+        && b.len() <= MAX_NAME_BYTES
         && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
@@ -160,12 +171,12 @@ fn is_dns_subdomain(name: &str) -> bool {
 /// and `.`.
 fn is_config_key(key: &str) -> bool {
     !key.is_empty()
-        && key.len() <= 253
+        && key.len() <= MAX_NAME_BYTES
         && key.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
 /// The missing object a message names, whatever its name.
-fn missing_object_shape(message: &str) -> Option<MissingObject> {
+fn named_object(message: &str) -> Option<Named<'_>> {
     let lower = message.to_ascii_lowercase();
     for (word, kind) in [
         ("configmap \"", ObjectKind::ConfigMap),
@@ -176,9 +187,7 @@ fn missing_object_shape(message: &str) -> Option<MissingObject> {
             let name_start = start + word.len();
             let len = message[name_start..].find('"')?;
             if lower[name_start + len..].starts_with("\" not found") {
-                let name = &message[name_start..name_start + len];
-                let name = if name.len() > 253 { format!("{}-", bounded(name)) } else { name.to_string() };
-                return Some(MissingObject { kind, name, key: None });
+                return Some(Named { kind, name: &message[name_start..name_start + len], key: None });
             }
         }
     }
@@ -193,9 +202,7 @@ fn missing_object_shape(message: &str) -> Option<MissingObject> {
     };
     let object = object.split_whitespace().next()?;
     let name = object.rsplit('/').next().unwrap_or(object).trim_end_matches(['.', ',', ';']);
-    // bounded() cuts at 253 bytes: a longer name must stay invalid, so it is cut one past.
-    let cut = |s: &str| if s.len() > 253 { format!("{}-", &bounded(s)) } else { s.to_string() };
-    Some(MissingObject { kind, name: cut(name), key: Some(cut(key)) })
+    Some(Named { kind, name, key: Some(key) })
 }
 
 /// Classifies the runtime's pull error (`Failed to pull image "x": rpc error: …`).
@@ -380,16 +387,15 @@ pub fn classify_event(reason: &str, message: &str) -> Signal {
                 Signal::Unparsed
             }
         }
-        "FailedScheduling" => match missing_object_shape(message) {
-            Some(missing) if valid_missing_object(&missing) => Signal::Missing(missing),
-            Some(_) => Signal::Ignored("invalid_name"),
+        "FailedScheduling" => match named_object(message) {
+            Some(named) => accepted(named).map_or(Signal::Ignored("invalid_name"), Signal::Missing),
             None => Signal::Ignored("unschedulable"),
         },
         "FailedCreatePodSandBox" => Signal::SandboxFailed,
         "FailedCreate" => Signal::CreateRefused(classify_refusal(message)),
         "Failed" | "FailedMount" | "FailedAttachVolume" => {
-            if let Some(missing) = missing_object_shape(message) {
-                if valid_missing_object(&missing) { Signal::Missing(missing) } else { Signal::Ignored("invalid_name") }
+            if let Some(named) = named_object(message) {
+                accepted(named).map_or(Signal::Ignored("invalid_name"), Signal::Missing)
             } else if reason != "Failed" && lower.starts_with("unable to attach or mount volumes") {
                 // The kubelet's summary after every failed mount, a missing object's too.
                 Signal::Ignored("mount_summary")
@@ -428,7 +434,6 @@ pub fn parse_field_path(path: &str) -> Target {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::MAX_NAME_BYTES;
 
     #[test]
     fn missing_objects() {

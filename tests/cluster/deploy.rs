@@ -31,7 +31,7 @@ fn repo() -> &'static Path {
 }
 
 /// Runs kubectl; `cluster` adds the testbed's kubeconfig and a private discovery cache.
-fn kubectl(cluster: Option<&Cluster>, args: &[&str], stdin: Option<&str>) -> Output {
+pub(crate) fn kubectl(cluster: Option<&Cluster>, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new("kubectl");
     if let Some(c) = cluster {
         cmd.arg("--kubeconfig").arg(c.kubeconfig_path()).arg("--cache-dir").arg(c.dir().join("kubectl-cache"));
@@ -51,7 +51,7 @@ fn text(out: &Output) -> String {
 }
 
 /// `kubectl <args>` that must succeed; returns stdout.
-fn kubectl_ok(cluster: Option<&Cluster>, args: &[&str], stdin: Option<&str>) -> String {
+pub(crate) fn kubectl_ok(cluster: Option<&Cluster>, args: &[&str], stdin: Option<&str>) -> String {
     let out = kubectl(cluster, args, stdin);
     assert!(out.status.success(), "kubectl {} failed:\n{}", args.join(" "), text(&out));
     String::from_utf8(out.stdout).expect("utf-8")

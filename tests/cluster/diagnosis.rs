@@ -494,16 +494,7 @@ async fn diagnose_sizes_the_oom_fix_from_the_peak_in_prometheus() {
     let d: Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(d["containers"][0]["fix_patch"], Value::Null);
 
-    let (code, _, stderr) = run(&[
-        "diagnose",
-        "oom-5f6d7c8b9-abcde",
-        "-n",
-        ns,
-        "--kubeconfig",
-        kc,
-        "--prometheus-url",
-        "https://prometheus:9090",
-    ]);
+    let (code, _, stderr) = diagnose_asking("https://prometheus:9090");
     assert_eq!(code, 2);
     assert!(stderr.contains("only http:// is spoken"), "{stderr}");
 }

@@ -2002,31 +2002,12 @@ async fn the_release_installs_as_a_user_installs_it() {
     // A cluster with the prometheus-operator has its CRDs; this one gets them (as 1.20
     // takes them: crd_for_1_20 says the one change).
     for crd in ["monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"] {
-        let mut apply = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .args(["apply", "-f", "-"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("kubectl apply");
-        use std::io::Write as _;
-        apply.stdin.take().expect("stdin").write_all(crate::deploy::crd_for_1_20(crd).as_bytes()).expect("write");
-        let out = apply.wait_with_output().expect("kubectl apply");
-        assert!(out.status.success(), "{crd}: {}", String::from_utf8_lossy(&out.stderr));
+        crate::deploy::kubectl_ok(Some(cluster), &["apply", "-f", "-"], Some(&crate::deploy::crd_for_1_20(crd)));
     }
     let listen_port = crate::common::free_port();
     let overlay = test_overlay(&dir.0, &manifest, listen_port, cluster.api_addr().port());
-    let apply = || {
-        Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .args(["apply", "--server-side", "-k"])
-            .arg(&overlay)
-            .output()
-            .expect("kubectl apply -k")
-    };
+    let overlay_arg = overlay.display().to_string();
+    let apply = || crate::deploy::kubectl(Some(cluster), &["apply", "--server-side", "-k", &overlay_arg], None);
     // The CRDs take a moment to be served.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

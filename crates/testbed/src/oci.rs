@@ -89,7 +89,7 @@ pub fn oci_archive(work: &Path, name: &str, rootfs: &Path, config: &ImageConfig)
     let (config_digest, config_size) = put(&json!({
         "architecture": arch,
         "os": "linux",
-        "created": rfc3339(config.created),
+        "created": rfc3339(config.created)?,
         "config": run_config,
         "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff_id}")]},
     }))?;
@@ -135,21 +135,13 @@ pub(crate) fn sha256_of(path: &Path) -> Result<String> {
         .ok_or_else(|| Error::Startup(format!("sha256sum printed nothing for {}", path.display())))
 }
 
-/// `1970-01-01T00:00:00Z` for 0: the civil date of a count of seconds (Howard Hinnant's
-/// days-to-civil), so that no date crate is needed.
-fn rfc3339(seconds: u64) -> String {
-    let days = (seconds / 86_400) as i64;
-    let rest = seconds % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3_600, rest % 3_600 / 60, rest % 60)
+/// `1970-01-01T00:00:00Z` for 0, as the OCI config's `created` wants it.
+fn rfc3339(seconds: u64) -> Result<String> {
+    i64::try_from(seconds)
+        .ok()
+        .and_then(|s| k8s_openapi::jiff::Timestamp::from_second(s).ok())
+        .map(|t| t.to_string())
+        .ok_or_else(|| Error::Startup(format!("{seconds} seconds since the epoch is no time an image can have")))
 }
 
 #[cfg(test)]
@@ -158,8 +150,9 @@ mod tests {
 
     #[test]
     fn rfc3339_is_the_civil_date() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_796_673_845), "2026-12-07T20:04:05Z");
+        assert_eq!(rfc3339(0).expect("a time"), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400).expect("a time"), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_796_673_845).expect("a time"), "2026-12-07T20:04:05Z");
+        assert!(rfc3339(u64::MAX).is_err());
     }
 }

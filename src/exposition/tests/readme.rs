@@ -29,29 +29,6 @@ fn every_family_is_documented_in_the_readme() {
     }
 }
 
-/// The README's table lists every value of the bounded labels the code can give.
-#[test]
-fn every_label_value_is_documented_in_the_readme() {
-    use crate::verdict::{Cause, DelaySource};
-    use crate::view::{TerminationReason, WaitingReason};
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
-    let values_of = |family: &Family| -> Vec<String> {
-        let column = readme_labels_column(&readme, family);
-        let after = column.split_once(" = ").map_or("", |(_, v)| v);
-        after.split(',').map(|v| v.trim().to_string()).take_while(|v| !v.contains('`')).collect()
-    };
-    let check = |family: &Family, values: Vec<&str>| {
-        let documented = values_of(family);
-        for v in values {
-            assert!(documented.iter().any(|d| d == v), "README's row of {} lacks {v}", family.name);
-        }
-    };
-    check(&families::PROBABLE_CAUSE, Cause::ALL.iter().map(|c| c.as_str()).collect());
-    check(&families::WAITING_REASON, WaitingReason::ALL.iter().map(|r| r.as_str()).collect());
-    check(&families::LAST_REASON, TerminationReason::ALL.iter().map(|r| r.as_str()).collect());
-    check(&families::BACKOFF_DELAY, DelaySource::ALL.iter().map(|s| s.as_str()).collect());
-}
-
 /// Both ways, for the labels whose values are one of the code's closed sets: the README's
 /// row lists exactly the set, no value the code cannot give.
 #[test]
