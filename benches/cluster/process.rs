@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use crashloop_testbed as testbed;
 use crashloop_testbed::exporter::sample_value;
-use crashloop_testbed::http::{http_get, http_get_timed, post10};
+use crashloop_testbed::http::{http_get, http_get_timed};
 use crashloop_testbed::measure::{median, percentile, unix_now};
 use crashloop_testbed::prometheus::{Proc, query};
 use futures::StreamExt;
@@ -80,7 +80,7 @@ async fn populate_etcd(cluster: &testbed::Cluster, pods: usize) {
     for n in 0..NAMESPACES.min(pods) {
         testbed::ensure_namespace(&client, &format!("team-{n}")).await.expect("namespace");
     }
-    let etcd = cluster.etcd_url().trim_start_matches("http://").to_string();
+    let etcd = cluster.etcd_client().expect("a client of etcd");
     let b64 = base64::engine::general_purpose::STANDARD;
     let txns = (0..pods).step_by(TXN_PUTS).map(|start| {
         let puts: Vec<_> = (start..(start + TXN_PUTS).min(pods))
@@ -93,8 +93,8 @@ async fn populate_etcd(cluster: &testbed::Cluster, pods: usize) {
         .map(|body| {
             let etcd = etcd.clone();
             async move {
-                let (status, answer) = post10(&etcd, "/v3/kv/txn", &body).await.expect("etcd answers");
-                assert_eq!(status, 200, "etcd txn: {}", String::from_utf8_lossy(&answer));
+                let txn = tokio::task::spawn_blocking(move || etcd.post_json("/v3/kv/txn", &body));
+                txn.await.expect("the txn thread").expect("etcd takes the txn");
             }
         })
         .buffer_unordered(TXNS_IN_FLIGHT)

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::etcd::EtcdClient;
 use super::kubelet::client_from_yaml;
+use super::pki;
 use super::process::{Guardian, block_on, free_ports, is_executable, locate_in_cache, run, spawn_logged, stop};
 use super::{Error, Result, io};
 
@@ -162,9 +164,23 @@ impl Cluster {
         format!("https://127.0.0.1:{}", self.api_port)
     }
 
-    /// `http://127.0.0.1:<port>`: etcd's client URL.
+    /// `https://127.0.0.1:<port>`: etcd's client URL. etcd admits only clients with a
+    /// certificate of the cluster's etcd CA: the apiserver's, and [`Cluster::etcd_client`].
     pub fn etcd_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.etcd_port)
+        format!("https://127.0.0.1:{}", self.etcd_port)
+    }
+
+    /// A client of etcd's JSON gateway with the apiserver's certificate, for what a test or
+    /// a benchmark writes or does to etcd directly.
+    pub fn etcd_client(&self) -> Result<EtcdClient> {
+        let d = |name: &str| self.dir.join(name);
+        EtcdClient::new(self.etcd_port, &d(ETCD_CA), &d(APISERVER_ETCD_CLIENT_CERT), &d(APISERVER_ETCD_CLIENT_KEY))
+    }
+
+    /// The CA etcd trusts, the one that issued its serving certificate: for a test that
+    /// knocks on etcd without a client certificate.
+    pub fn etcd_ca(&self) -> PathBuf {
+        self.dir.join(ETCD_CA)
     }
 
     /// Kubeconfig of user `admin` (group `system:masters`), context `testbed`. It is written
@@ -202,14 +218,15 @@ impl Cluster {
     /// answered with 410 Gone (when the apiserver serves it from etcd, `--watch-cache=false`).
     /// Uses etcd's JSON gateway, so no `etcdctl` is needed.
     pub fn compact_etcd(&self) -> Result<i64> {
+        let etcd = self.etcd_client()?;
         // Any key will do: every answer carries the store's current revision.
-        let range = etcd_post(self.etcd_port, "/v3/kv/range", r#"{"key":"Lw=="}"#)?;
+        let range = etcd.post_json("/v3/kv/range", r#"{"key":"Lw=="}"#)?;
         let revision = range["header"]["revision"]
             .as_str()
             .and_then(|r| r.parse::<i64>().ok())
             .ok_or_else(|| Error::Startup(format!("etcd range answered without a revision: {range}")))?;
         let body = format!(r#"{{"revision":"{revision}","physical":true}}"#);
-        etcd_post(self.etcd_port, "/v3/kv/compaction", &body)?;
+        etcd.post_json("/v3/kv/compaction", &body)?;
         Ok(revision)
     }
 
@@ -239,17 +256,22 @@ impl Cluster {
         if running(&mut slot) {
             return Ok(());
         }
-        let (client, peer) = (self.etcd_url(), format!("http://127.0.0.1:{}", self.etcd_peer_port));
-        let data = self.dir.join("etcd");
+        let (client, peer) = (self.etcd_url(), format!("https://127.0.0.1:{}", self.etcd_peer_port));
+        let d = |file: &str| self.dir.join(file).display().to_string();
         #[rustfmt::skip]
         let args = [
             "--name=testbed".to_string(),
-            format!("--data-dir={}", data.display()),
+            format!("--data-dir={}", d("etcd")),
             format!("--listen-client-urls={client}"),
             format!("--advertise-client-urls={client}"),
             format!("--listen-peer-urls={peer}"),
             format!("--initial-advertise-peer-urls={peer}"),
             format!("--initial-cluster=testbed={peer}"),
+            // Clients and peers alike need a certificate of the cluster's etcd CA.
+            format!("--cert-file={}", d(ETCD_SERVER_CERT)), format!("--key-file={}", d(ETCD_SERVER_KEY)),
+            "--client-cert-auth".into(), format!("--trusted-ca-file={}", d(ETCD_CA)),
+            format!("--peer-cert-file={}", d(ETCD_SERVER_CERT)), format!("--peer-key-file={}", d(ETCD_SERVER_KEY)),
+            "--peer-client-cert-auth".into(), format!("--peer-trusted-ca-file={}", d(ETCD_CA)),
             "--logger=zap".into(), "--log-outputs=stderr".into(), "--log-level=warn".into(),
         ];
         *slot = Some(self.spawn("etcd", &self.etcd_bin, &args)?);
@@ -305,6 +327,9 @@ impl Cluster {
             #[rustfmt::skip]
             let args = [
                 format!("--etcd-servers={}", self.etcd_url()),
+                format!("--etcd-cafile={}", d(ETCD_CA)),
+                format!("--etcd-certfile={}", d(APISERVER_ETCD_CLIENT_CERT)),
+                format!("--etcd-keyfile={}", d(APISERVER_ETCD_CLIENT_KEY)),
                 format!("--secure-port={}", self.api_port),
                 "--bind-address=127.0.0.1".into(),
                 "--advertise-address=127.0.0.1".into(),
@@ -403,53 +428,23 @@ impl Cluster {
             .collect();
         fs::write(self.dir.join("tokens.csv"), tokens).map_err(io("writing tokens.csv"))?;
         fs::create_dir_all(self.dir.join("certs")).map_err(io("creating certs/"))?;
-        if !self.dir.join("sa.key").exists() {
-            openssl(&self.dir, &["genrsa", "-out", "sa.key", "2048"])?;
-        }
-        if !self.dir.join(KUBELET_CLIENT_CERT).exists() {
-            // A CA that the kubelet trusts for its clients, and the apiserver's client
-            // certificate from it: the kubelet admits no anonymous request, so no other
-            // local user reaches exec or logs through its port.
-            let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-            openssl(
-                &self.dir,
-                &[
-                    &["req", "-x509"][..],
-                    &ec,
-                    &["-keyout", "kubelet-ca.key", "-out", KUBELET_CA, "-days", "3650"],
-                    &["-subj", "/CN=testbed kubelet client CA"],
-                ]
-                .concat(),
-            )?;
-            openssl(
-                &self.dir,
-                &[
-                    &["req"][..],
-                    &ec,
-                    &["-keyout", KUBELET_CLIENT_KEY, "-out", "apiserver-kubelet-client.csr"],
-                    &["-subj", "/O=system:masters/CN=kube-apiserver-kubelet-client"],
-                ]
-                .concat(),
-            )?;
-            openssl(
-                &self.dir,
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    "apiserver-kubelet-client.csr",
-                    "-CA",
-                    KUBELET_CA,
-                    "-CAkey",
-                    "kubelet-ca.key",
-                    "-CAcreateserial",
-                    "-days",
-                    "3650",
-                    "-out",
-                    KUBELET_CLIENT_CERT,
-                ],
-            )?;
-        }
+        pki::rsa_key(&self.dir, "sa.key")?;
+        // A CA that the kubelet trusts for its clients, and the apiserver's client
+        // certificate from it: the kubelet admits no anonymous request, so no other local
+        // user reaches exec or logs through its port.
+        pki::ca(&self.dir, "kubelet-ca", "/CN=testbed kubelet client CA")?;
+        #[rustfmt::skip]
+        pki::issue(&self.dir, "kubelet-ca", "apiserver-kubelet-client",
+            "/O=system:masters/CN=kube-apiserver-kubelet-client", &["extendedKeyUsage = clientAuth"])?;
+        // etcd's CA, its serving (and peer) certificate, and the apiserver's client
+        // certificate: etcd admits no client without one.
+        pki::ca(&self.dir, "etcd-ca", "/CN=testbed etcd CA")?;
+        #[rustfmt::skip]
+        pki::issue(&self.dir, "etcd-ca", "etcd-server", "/CN=testbed etcd",
+            &["subjectAltName = IP:127.0.0.1", "extendedKeyUsage = serverAuth, clientAuth"])?;
+        #[rustfmt::skip]
+        pki::issue(&self.dir, "etcd-ca", "apiserver-etcd-client", "/CN=kube-apiserver-etcd-client",
+            &["extendedKeyUsage = clientAuth"])?;
         Ok(())
     }
 
@@ -502,26 +497,6 @@ impl Drop for Cluster {
     }
 }
 
-/// One POST to etcd's gRPC JSON gateway (HTTP/1.0, so the answer is not chunked).
-fn etcd_post(port: u16, path: &str, body: &str) -> Result<serde_json::Value> {
-    use std::io::{Read, Write};
-    let what = || format!("POST {path} to etcd on port {port}");
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(io(what()))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(io(what()))?;
-    let request = format!(
-        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).map_err(io(what()))?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).map_err(io(what()))?;
-    let (head, json) = raw.split_once("\r\n\r\n").unwrap_or((raw.as_str(), ""));
-    if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
-        return Err(Error::Startup(format!("{}: {head}\n{json}", what())));
-    }
-    Ok(serde_json::from_str(json)?)
-}
-
 /// Copies directory `from` to `to` (created, with its parents), files and subdirectories.
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     fs::create_dir_all(to).map_err(io(format!("creating {}", to.display())))?;
@@ -544,19 +519,11 @@ fn lock(m: &Mutex<Option<Child>>) -> MutexGuard<'_, Option<Child>> {
 const KUBELET_CA: &str = "kubelet-ca.pem";
 const KUBELET_CLIENT_CERT: &str = "apiserver-kubelet-client.pem";
 const KUBELET_CLIENT_KEY: &str = "apiserver-kubelet-client.key";
-
-/// Runs `openssl args` in `dir`.
-fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::MissingBinary { name: "openssl", looked_in: "PATH".into() },
-        _ => io("running openssl")(e),
-    })?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::Startup(format!("openssl {} failed: {err}", args.join(" "))));
-    }
-    Ok(())
-}
+const ETCD_CA: &str = "etcd-ca.pem";
+const ETCD_SERVER_CERT: &str = "etcd-server.pem";
+const ETCD_SERVER_KEY: &str = "etcd-server.key";
+const APISERVER_ETCD_CLIENT_CERT: &str = "apiserver-etcd-client.pem";
+const APISERVER_ETCD_CLIENT_KEY: &str = "apiserver-etcd-client.key";
 
 fn running(slot: &mut Option<Child>) -> bool {
     matches!(slot.as_mut().map(Child::try_wait), Some(Ok(None)))

@@ -86,7 +86,7 @@ async fn exchange(addr: &str, request: &str) -> std::io::Result<Answer> {
 }
 
 /// Status, headers (lower-cased names) and body of a raw HTTP/1.x answer.
-fn parse_response(raw: Vec<u8>) -> std::io::Result<Answer> {
+pub(crate) fn parse_response(raw: Vec<u8>) -> std::io::Result<Answer> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::InvalidData)?;
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut lines = head.lines();

@@ -38,6 +38,7 @@
 //!   for `gracePeriodSeconds: 0`, which [`delete_pod`] does.
 
 mod cluster;
+mod etcd;
 pub mod exporter;
 mod fixtures;
 pub mod http;
@@ -45,12 +46,14 @@ mod kubelet;
 pub mod measure;
 mod node;
 mod oci;
+mod pki;
 mod process;
 pub mod prometheus;
 mod proxy;
 pub mod sim;
 
 pub use cluster::{Cluster, shared};
+pub use etcd::EtcdClient;
 pub use fixtures::{
     DemoPod, EventSpec, Terminated, ago, container, crashloop_status, demo_pods, deployment_pod, event_manifest,
     fake_uid, job_pod, owned_by, pod, pod_status, running_status, stream_pod, terminated_status, timestamp,
