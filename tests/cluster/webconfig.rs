@@ -296,6 +296,89 @@ async fn client_certificates_are_required_and_verified() {
     assert_eq!(curl(&dir, &url, &with_cert).status, 200);
 }
 
+/// The TLS version, suite and key exchange curl negotiated (`-v`'s "SSL connection using"
+/// line, e.g. `TLSv1.2 / ECDHE-ECDSA-AES256-GCM-SHA384`), or curl's exit code when the
+/// handshake failed.
+fn negotiated(dir: &Path, url: &str, extra: &[&str]) -> Result<String, i32> {
+    let out = Command::new("curl")
+        .args(["-sv", "--max-time", "10", "-o", "/dev/null", "--cacert", "ca.pem"])
+        .args(extra)
+        .arg(url)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("curl runs (.ci/install)");
+    let code = out.status.code().unwrap_or(-1);
+    let verbose = String::from_utf8_lossy(&out.stderr);
+    match verbose.lines().find_map(|l| l.strip_prefix("* SSL connection using ")) {
+        Some(line) if code == 0 => Ok(line.trim().to_string()),
+        _ => Err(code),
+    }
+}
+
+/// min_version, max_version, cipher_suites, prefer_server_cipher_suites and
+/// curve_preferences as a client sees them: what is left out is refused in the handshake,
+/// and the server's order wins only when asked to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_versions_suites_and_curves_are_the_configs() {
+    const NS: &str = "it-web-tls";
+    // curl's exit code for a handshake the server refused.
+    const HANDSHAKE_FAILED: i32 = 35;
+    let tmp = TempDir::new();
+    let dir = tmp.0.clone();
+    make_pki(&dir);
+    running_pod(NS, "tls0v").await;
+    let cluster = testbed::shared().expect("testbed cluster");
+    let start = |name: &str, settings: &str| {
+        let path = dir.join(name);
+        fs::write(&path, format!("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n{settings}"))
+            .expect("web config");
+        let dir = dir.clone();
+        async move {
+            start_with_config(cluster, NS, &path, |addr| {
+                curl(&dir, &format!("https://{addr}/readyz"), &["--cacert", "ca.pem"]).status == 200
+            })
+            .await
+        }
+    };
+    let (aes128, aes256) = ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384");
+    let tls12 = ["--tlsv1.2", "--tls-max", "1.2"];
+
+    // TLS 1.3 only: a TLS 1.2 client is refused.
+    let exporter = start("tls13.yml", "  min_version: TLS13\n").await;
+    let url = format!("https://{}/healthz", exporter.addr);
+    assert_eq!(negotiated(&dir, &url, &tls12), Err(HANDSHAKE_FAILED), "a TLS 1.2 client under min_version TLS13");
+    let tls13 = negotiated(&dir, &url, &["--tlsv1.3"]).expect("a TLS 1.3 client");
+    assert!(tls13.starts_with("TLSv1.3 / "), "{tls13}");
+    drop(exporter);
+
+    // TLS 1.2 only, two suites in the server's order, one curve.
+    let settings = "  max_version: TLS12\n  prefer_server_cipher_suites: true\n  curve_preferences: [CurveP256]\n\
+                    \x20 cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n";
+    let exporter = start("tls12.yml", settings).await;
+    let url = format!("https://{}/healthz", exporter.addr);
+    let both = format!("{aes128}:{aes256}");
+    assert_eq!(negotiated(&dir, &url, &["--ciphers", &both]), Ok(format!("TLSv1.2 / {aes256}")), "the server's order");
+    assert_eq!(negotiated(&dir, &url, &["--ciphers", aes128]), Ok(format!("TLSv1.2 / {aes128}")));
+    #[rustfmt::skip]
+    let refused = [
+        (&["--ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305"][..], "a suite left out of cipher_suites"),
+        (&["--curves", "X25519"][..], "a curve left out of curve_preferences"),
+        (&["--tlsv1.3"][..], "TLS 1.3 above max_version"),
+    ];
+    for (args, what) in refused {
+        assert_eq!(negotiated(&dir, &url, args), Err(HANDSHAKE_FAILED), "{what}");
+    }
+    assert_eq!(negotiated(&dir, &url, &["--curves", "P-256"]), Ok(format!("TLSv1.2 / {aes256}")));
+    drop(exporter);
+
+    // The client's order when the server is told not to prefer its own.
+    let settings = settings.replace("prefer_server_cipher_suites: true", "prefer_server_cipher_suites: false");
+    let exporter = start("tls12-client-order.yml", &settings).await;
+    let url = format!("https://{}/healthz", exporter.addr);
+    assert_eq!(negotiated(&dir, &url, &["--ciphers", &both]), Ok(format!("TLSv1.2 / {aes128}")), "the client's order");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_over_tls_with_basic_auth() {
     const NS: &str = "it-web-prometheus";
