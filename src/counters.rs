@@ -1,10 +1,12 @@
 //! The exporter's own counters, updated by the watches, the ingest and the log fetcher,
 //! and served by the exposition (which registers them under their families' names).
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+
+use crate::view::{ApiErrorKind, IgnoredReason, LogFetchResult, WatchEventType};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResourceLabels {
@@ -14,23 +16,23 @@ pub struct ResourceLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WatchEventLabels {
     pub resource: &'static str,
-    pub r#type: &'static str,
+    pub r#type: WatchEventType,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ApiErrorLabels {
     pub resource: &'static str,
-    pub kind: &'static str,
+    pub kind: ApiErrorKind,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabels {
-    pub reason: &'static str,
+    pub reason: IgnoredReason,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
-    pub result: &'static str,
+    pub result: LogFetchResult,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -40,6 +42,18 @@ pub struct BuildLabels {
     /// The git commit it was built from (`build.rs`), or `unknown`.
     pub revision: &'static str,
 }
+
+/// The label sets of the view, written as their values: no other value can be counted.
+macro_rules! label_values {
+    ($($set:ty),+) => {$(
+        impl EncodeLabelValue for $set {
+            fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+                std::fmt::Write::write_str(encoder, self.as_str())
+            }
+        }
+    )+};
+}
+label_values!(ApiErrorKind, IgnoredReason, LogFetchResult, WatchEventType);
 
 /// The exporter's own metrics, updated by the watch tasks.
 #[derive(Clone, Debug, Default)]

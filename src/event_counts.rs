@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::view::{MissingObject, Probe, PullFailure, Refusal, Signal, SlimEvent, Target, Timestamp};
+use crate::view::{IgnoredReason, MissingObject, Probe, PullFailure, Refusal, Signal, SlimEvent, Target, Timestamp};
 
 /// How long the record of a deleted Event is kept (the apiserver's TTL is 1 h).
 pub const RECORD_GRACE_SECONDS: i64 = 2 * 3600;
@@ -80,7 +80,7 @@ pub enum Outcome {
     /// Recorded; `added` occurrences were counted.
     Counted { added: u64 },
     /// Left out, with the reason (`crashloop_exporter_events_ignored_total`).
-    Ignored(&'static str),
+    Ignored(IgnoredReason),
     /// A message of a known reason that could not be parsed.
     Unparsed,
 }
@@ -113,7 +113,7 @@ impl EventCounts {
     pub fn apply(&mut self, event: &SlimEvent, pod_uid: impl Fn(&str, &str) -> Option<String>) -> Outcome {
         self.generation += 1;
         if let (Some(c), Signal::CreateRefused(reason)) = (&event.controller, &event.signal) {
-            let Some(last_seen) = event.last_seen else { return Outcome::Ignored("no_time") };
+            let Some(last_seen) = event.last_seen else { return Outcome::Ignored(IgnoredReason::NoTime) };
             let key = (c.namespace.clone(), c.kind.clone(), c.name.clone());
             let event_name = event.metadata.name.clone().unwrap_or_default();
             let newer = self.refused.get(&key).is_none_or(|r| r.last_seen <= last_seen);
@@ -122,20 +122,20 @@ impl EventCounts {
             }
             return Outcome::Counted { added: 0 };
         }
-        let Some(pod) = &event.pod else { return Outcome::Ignored("not_a_pod") };
+        let Some(pod) = &event.pod else { return Outcome::Ignored(IgnoredReason::NotAPod) };
         match &event.signal {
-            Signal::Ignored(why) => return Outcome::Ignored(why),
+            Signal::Ignored(why) => return Outcome::Ignored(*why),
             Signal::Unparsed => return Outcome::Unparsed,
             _ => {}
         }
         let container = match &event.target {
-            Target::Malformed => return Outcome::Ignored("bad_field_path"),
+            Target::Malformed => return Outcome::Ignored(IgnoredReason::BadFieldPath),
             Target::Pod => String::new(),
             Target::Container(c) => c.clone(),
         };
-        let Some(uid) = pod_uid(&pod.namespace, &pod.name) else { return Outcome::Ignored("unknown_pod") };
+        let Some(uid) = pod_uid(&pod.namespace, &pod.name) else { return Outcome::Ignored(IgnoredReason::UnknownPod) };
         if !pod.uid.is_empty() && pod.uid != uid {
-            return Outcome::Ignored("previous_pod");
+            return Outcome::Ignored(IgnoredReason::PreviousPod);
         }
 
         let key = event.key();
@@ -347,14 +347,17 @@ mod tests {
         let mut counts = EventCounts::new();
         counts.baseline = false;
         let fail = Signal::ProbeFailure(Probe::Liveness);
-        assert_eq!(counts.apply(&event("x", 1, fail.clone()), |_, _| None), Outcome::Ignored("unknown_pod"));
+        assert_eq!(
+            counts.apply(&event("x", 1, fail.clone()), |_, _| None),
+            Outcome::Ignored(IgnoredReason::UnknownPod)
+        );
         assert_eq!(
             counts.apply(&event("x", 1, fail.clone()), |_, _| Some("other-uid".into())),
-            Outcome::Ignored("previous_pod")
+            Outcome::Ignored(IgnoredReason::PreviousPod)
         );
         let mut bad = event("y", 1, fail);
         bad.target = Target::Malformed;
-        assert_eq!(counts.apply(&bad, POD), Outcome::Ignored("bad_field_path"));
+        assert_eq!(counts.apply(&bad, POD), Outcome::Ignored(IgnoredReason::BadFieldPath));
         assert_eq!(counts.apply(&event("z", 1, Signal::Unparsed), POD), Outcome::Unparsed);
         assert_eq!(counts.records(), 0);
     }

@@ -10,8 +10,8 @@
 //! | layer | modules | what |
 //! |---|---|---|
 //! | 0 | `clock`, `error`, `sync` | the time and the injectable clock; the errors that stop the exporter; locking |
-//! | 1 | `view`, `counters` | the slim Pod and Event, their bounded labels, interned names; the exporter's own counters |
-//! | 2 | `parse`, `fixtures` | pure parsers of messages, durations, quantities, logs; the tests' pods |
+//! | 1 | `view` | the slim Pod and Event, their bounded labels, interned names |
+//! | 2 | `parse`, `counters`, `fixtures` | pure parsers of messages, durations, quantities, logs; the exporter's own counters, labelled by the view's sets; the tests' pods |
 //! | 3 | `decode` | Pod and Event JSON → slim view |
 //! | 4 | `history`, `event_counts` | the history tracker; Events → bounded counters |
 //! | 5 | `verdict` | the rules: crash-loop state, back-off, missing objects, probable cause |

@@ -27,18 +27,18 @@ use prometheus_client::metrics::family::Family;
 use crate::counters::ResultLabels;
 use crate::parse::classify_log;
 use crate::store::{LogHints, LogRead, PodCache};
-use crate::view::{SlimContainer, SlimPod, State};
+use crate::view::{LogFetchResult, SlimContainer, SlimPod, State};
 
 /// Lines and bytes read from the previous instance's log.
 pub(crate) const TAIL_LINES: i64 = 100;
 pub(crate) const LIMIT_BYTES: i64 = 64 * 1024;
 
 /// The result label of `crashloop_exporter_log_fetches_total`.
-pub(crate) fn fetch_result(err: &kube::Error) -> &'static str {
+pub(crate) fn fetch_result(err: &kube::Error) -> LogFetchResult {
     match err {
-        kube::Error::Api(s) if s.code == 400 || s.code == 404 => "not_found",
-        kube::Error::Api(s) if s.code == 401 || s.code == 403 => "forbidden",
-        _ => "error",
+        kube::Error::Api(s) if s.code == 400 || s.code == 404 => LogFetchResult::NotFound,
+        kube::Error::Api(s) if s.code == 401 || s.code == 403 => LogFetchResult::Forbidden,
+        _ => LogFetchResult::Error,
     }
 }
 
@@ -85,11 +85,11 @@ pub(crate) fn record_fetch(
     pod: &SlimPod,
     c: &SlimContainer,
     fetched: &Result<String, kube::Error>,
-) -> &'static str {
+) -> LogFetchResult {
     let result = match fetched {
         Ok(text) => {
             hints.set(pod, c, LogRead::Read(classify_log(text)));
-            "ok"
+            LogFetchResult::Ok
         }
         // Remembered as fetched: the same termination is not asked for again.
         Err(e) => {
@@ -118,7 +118,7 @@ pub(crate) async fn run(
             let fetched = fetch_termination_log(&client, pod.namespace(), pod.name(), c).await;
             let result = record_fetch(&hints, &fetches, pod, c, &fetched);
             if let Err(e) = &fetched {
-                if result == "forbidden" && !forbidden_logged {
+                if result == LogFetchResult::Forbidden && !forbidden_logged {
                     tracing::error!(error = %e, "cannot read previous logs: grant `get` on `pods/log` (deploy/overlays/logs), or drop --logs");
                     forbidden_logged = true;
                 }
@@ -126,7 +126,7 @@ pub(crate) async fn run(
                     namespace = pod.namespace(),
                     pod = pod.name(),
                     container = &*c.name,
-                    result,
+                    result = result.as_str(),
                     "previous log not read"
                 );
             }

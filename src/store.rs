@@ -21,7 +21,7 @@ use crate::counters::{ReasonLabels, ResourceLabels, SelfMetrics, WatchEventLabel
 use crate::event_counts::{EventCounts, Outcome};
 use crate::history::{WorkloadHistory, track};
 use crate::sync::lock_unpoisoned;
-use crate::view::{LogHint, PodLines, SlimContainer, SlimEvent, SlimPod, Timestamp};
+use crate::view::{IgnoredReason, LogHint, PodLines, SlimContainer, SlimEvent, SlimPod, Timestamp, WatchEventType};
 
 /// The Event counting state, shared by the event watch (writes), the pod watch (forgets
 /// deleted pods) and scrapes (copy). Each holds the lock only briefly.
@@ -182,14 +182,14 @@ impl PodIngest {
         let (event, kind) = match event {
             Event::Init => {
                 self.metrics.relists.get_or_create(&ResourceLabels { resource: RESOURCE }).inc();
-                (Event::Init, "init")
+                (Event::Init, WatchEventType::Init)
             }
-            Event::InitApply(pod) => (Event::InitApply(ingested(pod, self.first_list)), "init_apply"),
+            Event::InitApply(pod) => (Event::InitApply(ingested(pod, self.first_list)), WatchEventType::InitApply),
             Event::InitDone => {
                 self.first_list = false;
-                (Event::InitDone, "init_done")
+                (Event::InitDone, WatchEventType::InitDone)
             }
-            Event::Apply(pod) => (Event::Apply(ingested(pod, false)), "apply"),
+            Event::Apply(pod) => (Event::Apply(ingested(pod, false)), WatchEventType::Apply),
             Event::Delete(pod) => {
                 lock_unpoisoned(&self.events).forget_pod(pod.namespace(), pod.name());
                 // The last restarts the deleted pod's final status shows still count.
@@ -198,7 +198,7 @@ impl PodIngest {
                 if let Some(added) = WorkloadHistory::added(previous.as_deref(), &last) {
                     lock_unpoisoned(workloads).add(&last, added, now);
                 }
-                (Event::Delete(pod), "delete")
+                (Event::Delete(pod), WatchEventType::Delete)
             }
         };
         self.writer.apply_watcher_event(&event);
@@ -266,18 +266,18 @@ impl EventIngest {
         let kind = match event {
             Event::Init => {
                 metrics.relists.get_or_create(&ResourceLabels { resource: RESOURCE }).inc();
-                "init"
+                WatchEventType::Init
             }
             Event::InitDone => {
                 lock_unpoisoned(&self.state).baseline = false;
-                "init_done"
+                WatchEventType::InitDone
             }
             Event::InitApply(e) | Event::Apply(e)
                 if e.pod.as_ref().is_some_and(|p| !p.uid.is_empty() && !self.shard.owns(&p.uid))
                     || e.controller.as_ref().is_some_and(|c| !c.uid.is_empty() && !self.shard.owns(&c.uid)) =>
             {
-                metrics.events_ignored.get_or_create(&ReasonLabels { reason: "other_shard" }).inc();
-                "apply"
+                metrics.events_ignored.get_or_create(&ReasonLabels { reason: IgnoredReason::OtherShard }).inc();
+                WatchEventType::Apply
             }
             Event::InitApply(e) | Event::Apply(e) => {
                 metrics.events_seen.inc();
@@ -293,11 +293,11 @@ impl EventIngest {
                         metrics.event_parse_failures.inc();
                     }
                 }
-                "apply"
+                WatchEventType::Apply
             }
             Event::Delete(e) => {
                 lock_unpoisoned(&self.state).delete(&e, (self.clock)());
-                "delete"
+                WatchEventType::Delete
             }
         };
         metrics.watch_events.get_or_create(&WatchEventLabels { resource: RESOURCE, r#type: kind }).inc();
@@ -457,7 +457,8 @@ mod tests {
         assert_eq!(web.metadata.resource_version, None, "what only the watch needed is dropped");
         assert_eq!(web.lines, Some(PodLines { text: b"web".as_slice().into(), quiet: false }), "lines made");
         assert_eq!(metrics.relists.get_or_create(&ResourceLabels { resource: "pods" }).get(), 1);
-        let applies = metrics.watch_events.get_or_create(&WatchEventLabels { resource: "pods", r#type: "apply" });
+        let applies =
+            metrics.watch_events.get_or_create(&WatchEventLabels { resource: "pods", r#type: WatchEventType::Apply });
         assert_eq!(applies.get(), 1);
     }
 
@@ -544,7 +545,7 @@ mod tests {
         event_ingest.apply(Event::Apply(about(&other)));
         event_ingest.apply(Event::Apply(about("never-listed")));
         let ignored = |reason| metrics.events_ignored.get_or_create(&ReasonLabels { reason }).get();
-        assert_eq!((ignored("other_shard"), ignored("unknown_pod")), (1, 1));
+        assert_eq!((ignored(IgnoredReason::OtherShard), ignored(IgnoredReason::UnknownPod)), (1, 1));
         assert_eq!(metrics.events_seen.get(), 1, "the other shard's Event is not this replica's to see");
     }
 

@@ -15,7 +15,7 @@ use kube::runtime::watcher::{self, Event};
 use crate::Clock;
 use crate::counters::{ApiErrorLabels, SelfMetrics};
 use crate::store::{EventIngest, PodCache, PodIngest, Prerender, Shard, SharedEvents};
-use crate::view::{SlimEvent, SlimPod};
+use crate::view::{ApiErrorKind, SlimEvent, SlimPod};
 
 /// A namespaced resource in one namespace, or in all of them.
 pub(crate) fn scoped_api<K>(client: kube::Client, namespace: Option<&str>) -> Api<K>
@@ -113,25 +113,25 @@ impl Scope {
 }
 
 /// A bounded name for an API error, used as the `kind` label.
-pub(crate) fn error_kind(err: &watcher::Error) -> &'static str {
+pub(crate) fn error_kind(err: &watcher::Error) -> ApiErrorKind {
     let client_error = match err {
         watcher::Error::WatchError(status) => return status_kind(status.code),
-        watcher::Error::NoResourceVersion => return "no_resource_version",
+        watcher::Error::NoResourceVersion => return ApiErrorKind::NoResourceVersion,
         watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
             e
         }
     };
     if timed_out(client_error) {
-        return "timeout";
+        return ApiErrorKind::Timeout;
     }
     match client_error {
         kube::Error::Api(status) => status_kind(status.code),
         kube::Error::SerdeError(_) | kube::Error::FromUtf8(_) | kube::Error::LinesCodecMaxLineLengthExceeded => {
-            "decode"
+            ApiErrorKind::Decode
         }
-        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => "connection",
-        kube::Error::Auth(_) => "auth",
-        _ => "other",
+        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => ApiErrorKind::Connection,
+        kube::Error::Auth(_) => ApiErrorKind::Auth,
+        _ => ApiErrorKind::Other,
     }
 }
 
@@ -152,23 +152,23 @@ fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn status_kind(code: u16) -> &'static str {
+fn status_kind(code: u16) -> ApiErrorKind {
     match code {
-        401 => "unauthorized",
-        403 => "forbidden",
-        404 => "not_found",
-        410 => "gone",
-        429 => "throttled",
-        408 | 504 => "timeout",
-        500..=599 => "server",
-        _ => "other",
+        401 => ApiErrorKind::Unauthorized,
+        403 => ApiErrorKind::Forbidden,
+        404 => ApiErrorKind::NotFound,
+        410 => ApiErrorKind::Gone,
+        429 => ApiErrorKind::Throttled,
+        408 | 504 => ApiErrorKind::Timeout,
+        500..=599 => ApiErrorKind::Server,
+        _ => ApiErrorKind::Other,
     }
 }
 
 /// Logs an API error loudly the first time it appears, then quietly until the watch recovers.
 #[derive(Default)]
 pub(crate) struct ErrorLog {
-    last: Option<&'static str>,
+    last: Option<ApiErrorKind>,
     /// Logs at debug only: a second watch of a resource whose first watch says it all.
     quiet: bool,
 }
@@ -178,27 +178,29 @@ impl ErrorLog {
         ErrorLog { last: None, quiet: true }
     }
 
-    pub(crate) fn error(&mut self, resource: &str, kind: &'static str, err: &dyn std::error::Error) {
+    pub(crate) fn error(&mut self, resource: &str, kind: ApiErrorKind, err: &dyn std::error::Error) {
         let hint = match kind {
-            "forbidden" => {
+            ApiErrorKind::Forbidden => {
                 " (the exporter's ServiceAccount needs list and watch on this resource: apply deploy/base's ClusterRole)"
             }
-            "unauthorized" => " (the credentials were refused: check the kubeconfig or the ServiceAccount token)",
-            "connection" => " (is the apiserver reachable? retrying with back-off)",
-            "timeout" => {
+            ApiErrorKind::Unauthorized => {
+                " (the credentials were refused: check the kubeconfig or the ServiceAccount token)"
+            }
+            ApiErrorKind::Connection => " (is the apiserver reachable? retrying with back-off)",
+            ApiErrorKind::Timeout => {
                 " (the apiserver or the network went silent for longer than --watch-timeout + 3 s; reconnecting with back-off)"
             }
             _ => "",
         };
         if self.quiet {
-            tracing::debug!(resource, kind, error = %err, "second watch failed");
-        } else if kind == "gone" && self.last != Some(kind) {
+            tracing::debug!(resource, kind = kind.as_str(), error = %err, "second watch failed");
+        } else if kind == ApiErrorKind::Gone && self.last != Some(kind) {
             // Routine: the resourceVersion expired (etcd compaction, a long disconnection).
             tracing::info!(resource, error = %err, "watch expired (410 Gone): relisting");
         } else if self.last != Some(kind) {
-            tracing::error!(resource, kind, error = %err, "watch failed{hint}");
+            tracing::error!(resource, kind = kind.as_str(), error = %err, "watch failed{hint}");
         } else {
-            tracing::debug!(resource, kind, error = %err, "watch still failing");
+            tracing::debug!(resource, kind = kind.as_str(), error = %err, "watch still failing");
         }
         self.last = Some(kind);
     }
@@ -229,7 +231,7 @@ impl ErrorLog {
 
     pub(crate) fn ok(&mut self, resource: &str) {
         if let Some(kind) = self.last.take().filter(|_| !self.quiet) {
-            tracing::info!(resource, previous_error = kind, "watch recovered");
+            tracing::info!(resource, previous_error = kind.as_str(), "watch recovered");
         }
     }
 }
@@ -326,11 +328,11 @@ mod tests {
         use std::io::{Error as IoError, ErrorKind};
         // kube wraps the body error (whose cause is the read timeout) in an io::Error of kind Other.
         let stalled = IoError::other(IoError::from(ErrorKind::TimedOut));
-        assert_eq!(error_kind(&watcher::Error::WatchFailed(kube::Error::ReadEvents(stalled))), "timeout");
+        assert_eq!(error_kind(&watcher::Error::WatchFailed(kube::Error::ReadEvents(stalled))), ApiErrorKind::Timeout);
         let reset = IoError::other(IoError::from(ErrorKind::ConnectionReset));
-        assert_eq!(error_kind(&watcher::Error::WatchFailed(kube::Error::ReadEvents(reset))), "connection");
+        assert_eq!(error_kind(&watcher::Error::WatchFailed(kube::Error::ReadEvents(reset))), ApiErrorKind::Connection);
         let connect = kube::Error::Service(Box::new(IoError::from(ErrorKind::TimedOut)));
-        assert_eq!(error_kind(&watcher::Error::WatchStartFailed(connect)), "timeout");
+        assert_eq!(error_kind(&watcher::Error::WatchStartFailed(connect)), ApiErrorKind::Timeout);
     }
 
     #[test]
@@ -343,7 +345,7 @@ mod tests {
         };
         assert!(log.check::<SlimPod>(forbidden(), "events", &metrics).is_none());
         assert!(log.check::<SlimPod>(Ok(Event::Init), "events", &metrics).is_some());
-        assert_eq!(log.last, Some("forbidden"), "a relist that has not answered yet is no recovery");
+        assert_eq!(log.last, Some(ApiErrorKind::Forbidden), "a relist that has not answered yet is no recovery");
         assert!(log.check::<SlimPod>(Ok(Event::InitDone), "events", &metrics).is_some());
         assert_eq!(log.last, None);
     }

@@ -15,7 +15,9 @@ use std::cell::Cell;
 
 use checks::{MAX_NAME_BYTES, NOW};
 use crashloop_exporter::internals::parse;
-use crashloop_exporter::internals::view::{ObjectKind, Probe, Signal, SlimEvent, SlimPod, Target, TerminationReason};
+use crashloop_exporter::internals::view::{
+    IgnoredReason, ObjectKind, Probe, Signal, SlimEvent, SlimPod, Target, TerminationReason,
+};
 use crashloop_exporter::internals::{EventCounts, track};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -509,7 +511,7 @@ fn a_huge_event_keeps_a_few_bytes() {
     eprintln!("memory: a {} byte Event naming a missing ConfigMap keeps {bytes} bytes", missing.len());
     assert!(bytes <= KEPT_LIMIT, "the slim Event keeps {bytes} bytes");
     // No ConfigMap has a 1 MiB name: left out, counted as such.
-    assert_eq!(e.signal, Signal::Ignored("invalid_name"));
+    assert_eq!(e.signal, Signal::Ignored(IgnoredReason::InvalidName));
 
     // Counted, the Event's state is as small.
     let mut counts = EventCounts::new();

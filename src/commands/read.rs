@@ -7,7 +7,7 @@ use kube::api::ListParams;
 use super::snapshot::{Logs, ReadLog, container_key};
 use crate::log_fetch::{fetch_result, fetch_termination_log};
 use crate::parse::classify_log;
-use crate::view::{SlimContainer, SlimPod};
+use crate::view::{LogFetchResult, SlimContainer, SlimPod};
 
 /// Lists every page of a resource.
 pub(super) async fn list_all<K>(api: &Api<K>, params: ListParams) -> Result<Vec<K>, kube::Error>
@@ -36,7 +36,7 @@ pub(super) async fn read_logs(client: &kube::Client, containers: Vec<(&SlimPod, 
     futures::stream::iter(containers)
         .map(|(pod, c)| async move {
             let read = match fetch_termination_log(client, pod.namespace(), pod.name(), c).await {
-                Ok(text) => ReadLog { result: "ok", hint: classify_log(&text), text },
+                Ok(text) => ReadLog { result: LogFetchResult::Ok.as_str(), hint: classify_log(&text), text },
                 Err(e) => {
                     let why = match &e {
                         kube::Error::Api(s) => format!(
@@ -45,7 +45,7 @@ pub(super) async fn read_logs(client: &kube::Client, containers: Vec<(&SlimPod, 
                         ),
                         other => other.to_string(),
                     };
-                    ReadLog { result: fetch_result(&e), text: why, hint: None }
+                    ReadLog { result: fetch_result(&e).as_str(), text: why, hint: None }
                 }
             };
             (container_key(pod, c), read)

@@ -47,7 +47,11 @@ fn real_node() -> RealNode {
                 None => {
                     let code = l["status"].as_u64().and_then(|c| u16::try_from(c).ok()).unwrap_or(500);
                     let status = kube::core::Status::failure("as the real node answered", "").with_code(code);
-                    ReadLog { result: fetch_result(&kube::Error::Api(status.boxed())), text: String::new(), hint: None }
+                    ReadLog {
+                        result: fetch_result(&kube::Error::Api(status.boxed())).as_str(),
+                        text: String::new(),
+                        hint: None,
+                    }
                 }
             };
             ((key("namespace"), key("pod"), key("container")), read)

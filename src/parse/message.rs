@@ -3,8 +3,8 @@
 //! classifier of a message is here, and nothing above this module reads message text.
 
 use crate::view::{
-    Disruption, EvictionResource, Hint, MAX_NAME_BYTES, MissingObject, ObjectKind, Probe, PullFailure, Refusal, Signal,
-    Target, WaitingReason,
+    Disruption, EvictionResource, Hint, IgnoredReason, MAX_NAME_BYTES, MissingObject, ObjectKind, Probe, PullFailure,
+    Refusal, Signal, Target, WaitingReason,
 };
 
 /// Reduces a runtime error message to a [`Hint`].
@@ -375,7 +375,7 @@ pub fn classify_event(reason: &str, message: &str) -> Signal {
             } else if lower.contains("failed startup probe") {
                 Signal::ProbeKill(Probe::Startup)
             } else {
-                Signal::Ignored("not_a_probe_kill")
+                Signal::Ignored(IgnoredReason::NotAProbeKill)
             }
         }
         "BackOff" => {
@@ -388,17 +388,17 @@ pub fn classify_event(reason: &str, message: &str) -> Signal {
             }
         }
         "FailedScheduling" => match named_object(message) {
-            Some(named) => accepted(named).map_or(Signal::Ignored("invalid_name"), Signal::Missing),
-            None => Signal::Ignored("unschedulable"),
+            Some(named) => accepted(named).map_or(Signal::Ignored(IgnoredReason::InvalidName), Signal::Missing),
+            None => Signal::Ignored(IgnoredReason::Unschedulable),
         },
         "FailedCreatePodSandBox" => Signal::SandboxFailed,
         "FailedCreate" => Signal::CreateRefused(classify_refusal(message)),
         "Failed" | "FailedMount" | "FailedAttachVolume" => {
             if let Some(named) = named_object(message) {
-                accepted(named).map_or(Signal::Ignored("invalid_name"), Signal::Missing)
+                accepted(named).map_or(Signal::Ignored(IgnoredReason::InvalidName), Signal::Missing)
             } else if reason != "Failed" && lower.starts_with("unable to attach or mount volumes") {
                 // The kubelet's summary after every failed mount, a missing object's too.
-                Signal::Ignored("mount_summary")
+                Signal::Ignored(IgnoredReason::MountSummary)
             } else if reason != "Failed" {
                 Signal::MountFailed
             } else if reason == "Failed" && lower.starts_with("failed to pull image") {
@@ -406,12 +406,12 @@ pub fn classify_event(reason: &str, message: &str) -> Signal {
             } else if reason == "Failed"
                 && (lower.starts_with("error: errimagepull") || lower.starts_with("error: imagepullbackoff"))
             {
-                Signal::Ignored("pull_summary")
+                Signal::Ignored(IgnoredReason::PullSummary)
             } else {
-                Signal::Ignored("other_failure")
+                Signal::Ignored(IgnoredReason::OtherFailure)
             }
         }
-        _ => Signal::Ignored("uninteresting_reason"),
+        _ => Signal::Ignored(IgnoredReason::UninterestingReason),
     }
 }
 
@@ -472,7 +472,11 @@ mod tests {
             format!("couldn't find key {} in Secret prod/api", "k".repeat(254)),
         ] {
             assert_eq!(parse_missing_object(&message), None, "{message}");
-            assert_eq!(classify_event("FailedMount", &message), Signal::Ignored("invalid_name"), "{message}");
+            assert_eq!(
+                classify_event("FailedMount", &message),
+                Signal::Ignored(IgnoredReason::InvalidName),
+                "{message}"
+            );
         }
         assert!(matches!(
             classify_event(

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 
-use super::labels::{MissingObject, Probe, PullFailure, Refusal};
+use super::labels::{IgnoredReason, MissingObject, Probe, PullFailure, Refusal};
 use crate::clock::Timestamp;
 
 /// What an Event says, reduced to a bounded value.
@@ -28,8 +28,8 @@ pub enum Signal {
     MountFailed,
     /// `FailedCreate` of a workload's controller: it could not create a pod.
     CreateRefused(Refusal),
-    /// Not counted; the label value of `crashloop_exporter_events_ignored_total`.
-    Ignored(&'static str),
+    /// Not counted, and why.
+    Ignored(IgnoredReason),
     /// A reason the exporter reads, with a message it could not parse.
     Unparsed,
 }

@@ -249,3 +249,76 @@ pub enum LogHint {
     Segfault,
     Crash,
 }
+
+// The exporter's own label sets: what it did with what the API sent.
+
+label_enum! {
+    /// Why an Event was left out (`crashloop_exporter_events_ignored_total{reason}`).
+    IgnoredReason {
+        /// Its `involvedObject` is no pod.
+        NotAPod => "not_a_pod",
+        /// Its pod or controller belongs to another shard.
+        OtherShard => "other_shard",
+        /// Its pod is not in the cache.
+        UnknownPod => "unknown_pod",
+        /// It is about an earlier pod of the same name.
+        PreviousPod => "previous_pod",
+        /// Its `fieldPath` names no container.
+        BadFieldPath => "bad_field_path",
+        /// A `Killing` Event that no probe caused.
+        NotAProbeKill => "not_a_probe_kill",
+        /// The kubelet's summary of pull failures already counted.
+        PullSummary => "pull_summary",
+        /// The kubelet's summary of mount failures (`Unable to attach or mount volumes`).
+        MountSummary => "mount_summary",
+        /// A scheduler's `FailedScheduling` that names nothing missing.
+        Unschedulable => "unschedulable",
+        /// It has no time at all.
+        NoTime => "no_time",
+        /// A `Failed` Event of no failure the exporter reads.
+        OtherFailure => "other_failure",
+        /// A reason the exporter does not read.
+        UninterestingReason => "uninteresting_reason",
+        /// It names a missing object by a name (or key) no object can have.
+        InvalidName => "invalid_name",
+    }
+}
+
+label_enum! {
+    /// An error from the Kubernetes API (`crashloop_exporter_api_errors_total{kind}`).
+    ApiErrorKind {
+        Unauthorized => "unauthorized",
+        Forbidden => "forbidden",
+        NotFound => "not_found",
+        Gone => "gone",
+        Throttled => "throttled",
+        Timeout => "timeout",
+        Server => "server",
+        Connection => "connection",
+        Decode => "decode",
+        Auth => "auth",
+        NoResourceVersion => "no_resource_version",
+        Other => "other",
+    }
+}
+
+label_enum! {
+    /// How a previous-log fetch ended (`crashloop_exporter_log_fetches_total{result}`).
+    LogFetchResult {
+        Ok => "ok",
+        NotFound => "not_found",
+        Forbidden => "forbidden",
+        Error => "error",
+    }
+}
+
+label_enum! {
+    /// A watch event handled (`crashloop_exporter_watch_events_total{type}`).
+    WatchEventType {
+        Init => "init",
+        InitApply => "init_apply",
+        InitDone => "init_done",
+        Apply => "apply",
+        Delete => "delete",
+    }
+}

@@ -91,6 +91,12 @@ fn value<'a>(out: &'a str, series: &str) -> Option<&'a str> {
     out.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
 }
 
+/// Every series of `family` of pod `pod`, as written (value included).
+fn pod_series<'a>(out: &'a str, family: &str, pod: &str) -> Vec<&'a str> {
+    let (start, of_pod) = (format!("{family}{{"), format!("pod=\"{pod}\""));
+    out.lines().filter(|l| l.starts_with(&start) && l.contains(&of_pod)).collect()
+}
+
 /// The value of the pod's `crashloop_pod_workload_info` with this workload, whatever its
 /// template (a hash the real controllers chose), and the template.
 fn workload_info<'a>(out: &'a str, ns: &str, pod: &str, kind: &str, name: &str) -> Option<(&'a str, &'a str)> {
@@ -374,12 +380,7 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
                 "regular",
                 Some(("cause", "dependency_unavailable")),
             );
-            let causes: Vec<&str> = out
-                .lines()
-                .filter(|l| {
-                    l.starts_with("crashloop_container_probable_cause{") && l.contains(&format!("pod=\"{pod}\""))
-                })
-                .collect();
+            let causes = pod_series(out, "crashloop_container_probable_cause", pod);
             match since {
                 None if value(out, &dependency) == Some("1") => {
                     since = Some(restarts);
@@ -551,7 +552,12 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
             return Verdict::Pending(format!("{missing} missing"));
         }
         // The container waits in ContainerCreating, which is no trouble of its own: the
-        // pod-level series names what is missing, and CrashloopPodMissingConfigObject alerts on it.
+        // pod-level series names what is missing, and CrashloopPodMissingConfigObject alerts on
+        // it. No cause: the container has not failed.
+        let causes = pod_series(out, "crashloop_container_probable_cause", pod);
+        if !causes.is_empty() {
+            return Verdict::Fail(format!("a container that has not failed has a cause: {causes:?}"));
+        }
         expect_all(out, ns, pod, "app", "regular", &[
             ("crashloop_container_waiting_reason", Some(("reason", "ContainerCreating")), "1"),
             ("crashloop_container_state", Some(("state", "waiting")), "1"),
@@ -597,6 +603,11 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
             ns,
             vec![pod],
             on_pod(ns, move |pod, out| {
+                // One category: the one of this registry's answer.
+                let categories = pod_series(out, "crashloop_container_image_pull_failure", pod);
+                if categories.len() != 1 {
+                    return Verdict::Pending(format!("pull failure series {categories:?}, want only {category}"));
+                }
                 expect_all(
                     out,
                     ns,

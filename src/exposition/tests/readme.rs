@@ -34,7 +34,10 @@ fn every_family_is_documented_in_the_readme() {
 #[test]
 fn the_readme_lists_exactly_the_closed_sets() {
     use crate::verdict::{Cause, DelaySource};
-    use crate::view::{MemoryLimitScope, ObjectKind, Probe, PullFailure, TerminationReason, WaitingReason};
+    use crate::view::{
+        ApiErrorKind, IgnoredReason, LogFetchResult, MemoryLimitScope, ObjectKind, Probe, PullFailure,
+        TerminationReason, WaitingReason, WatchEventType,
+    };
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
     let exactly = |family: &Family, code: Vec<&str>| {
         let column = readme_labels_column(&readme, family);
@@ -57,6 +60,14 @@ fn the_readme_lists_exactly_the_closed_sets() {
     exactly(&families::IMAGE_PULL_FAILURE, PullFailure::ALL.iter().map(|p| p.as_str()).collect());
     exactly(&families::MISSING_OBJECT, ObjectKind::ALL.iter().map(|k| k.as_str()).collect());
     exactly(&families::LAST_OOM_LIMIT, MemoryLimitScope::ALL.iter().map(|l| l.as_str()).collect());
+    let counted: Vec<&str> = TerminationReason::COUNTED.iter().map(|r| r.as_str()).collect();
+    exactly(&families::TERMINATIONS, counted.clone());
+    exactly(&families::WORKLOAD_TERMINATIONS, counted);
+    // The exporter's own.
+    exactly(&families::WATCH_EVENTS, WatchEventType::ALL.iter().map(|t| t.as_str()).collect());
+    exactly(&families::API_ERRORS, ApiErrorKind::ALL.iter().map(|k| k.as_str()).collect());
+    exactly(&families::EVENTS_IGNORED, IgnoredReason::ALL.iter().map(|r| r.as_str()).collect());
+    exactly(&families::LOG_FETCHES, LogFetchResult::ALL.iter().map(|r| r.as_str()).collect());
 }
 
 /// The README's stability section lists exactly the experimental families.

@@ -6,6 +6,7 @@ use crate::counters::{ApiErrorLabels, ReasonLabels, ResourceLabels, ResultLabels
 use crate::exposition::{families, prerender};
 use crate::fixtures::fixture;
 use crate::sync::lock_unpoisoned;
+use crate::view::{ApiErrorKind, IgnoredReason, LogFetchResult, WatchEventType};
 
 const APP: &str = r#"namespace="shop",pod="checkout-7d9c8b6f5-x2zqp",container="app",container_type="regular""#;
 const PROXY: &str = r#"namespace="shop",pod="checkout-7d9c8b6f5-x2zqp",container="proxy",container_type="regular""#;
@@ -560,12 +561,15 @@ fn every_family_is_served() {
     lock_unpoisoned(&cache.workloads).add(&fresh, added, NOW);
     let self_metrics = SelfMetrics::default();
     self_metrics.events_seen.inc();
-    self_metrics.events_ignored.get_or_create(&ReasonLabels { reason: "unknown_pod" }).inc();
+    self_metrics.events_ignored.get_or_create(&ReasonLabels { reason: IgnoredReason::UnknownPod }).inc();
     self_metrics.event_parse_failures.inc();
-    self_metrics.log_fetches.get_or_create(&ResultLabels { result: "not_found" }).inc();
-    self_metrics.watch_events.get_or_create(&WatchEventLabels { resource: "pods", r#type: "apply" }).inc();
+    self_metrics.log_fetches.get_or_create(&ResultLabels { result: LogFetchResult::NotFound }).inc();
+    self_metrics
+        .watch_events
+        .get_or_create(&WatchEventLabels { resource: "pods", r#type: WatchEventType::Apply })
+        .inc();
     self_metrics.relists.get_or_create(&ResourceLabels { resource: "pods" }).inc();
-    self_metrics.api_errors.get_or_create(&ApiErrorLabels { resource: "pods", kind: "forbidden" }).inc();
+    self_metrics.api_errors.get_or_create(&ApiErrorLabels { resource: "pods", kind: ApiErrorKind::Forbidden }).inc();
     let mut counts = crate::event_counts::EventCounts::new();
     counts.baseline = false;
     counts.apply(&refused_event("web-6c9b7f4b8d", "ReplicaSet", "exceeded quota: compute"), |_, _| None);
