@@ -561,6 +561,27 @@ mod tests {
         assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
 
+    /// UID to shard as kube-state-metrics' `sharding.keep` decides it (pkg/sharding/
+    /// listwatch.go: Go's `hash/fnv` New64a over the UID's bytes, then go-jump's `Hash`):
+    /// `test_uid` of 2 is shard 0 in its own test (TestSharding); the others were computed
+    /// with that code. Exactly the listed shard owns each UID.
+    #[test]
+    fn a_uid_has_the_shard_kube_state_metrics_gives_it() {
+        #[rustfmt::skip]
+        let vector = [
+            ("test_uid", 2, 0), ("test_uid", 3, 0), ("test_uid", 16, 0),
+            ("0b2d7f3e-5c1a-4e9b-8f6d-2a3c4b5d6e7f", 2, 1), ("0b2d7f3e-5c1a-4e9b-8f6d-2a3c4b5d6e7f", 3, 2),
+            ("0b2d7f3e-5c1a-4e9b-8f6d-2a3c4b5d6e7f", 4, 3), ("0b2d7f3e-5c1a-4e9b-8f6d-2a3c4b5d6e7f", 16, 3),
+            ("9f8e7d6c-5b4a-4321-9876-0fedcba98765", 4, 3), ("9f8e7d6c-5b4a-4321-9876-0fedcba98765", 8, 7),
+            ("9f8e7d6c-5b4a-4321-9876-0fedcba98765", 16, 11), ("11111111-2222-4333-8444-555555555555", 8, 3),
+            ("c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f", 3, 1), ("c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f", 16, 14),
+        ];
+        for (uid, total, shard) in vector {
+            let owners: Vec<u32> = (0..total).filter(|index| Shard { index: *index, total }.owns(uid)).collect();
+            assert_eq!(owners, [shard], "{uid} of {total}");
+        }
+    }
+
     #[test]
     fn every_uid_has_exactly_one_shard() {
         for total in [1, 2, 3, 7] {

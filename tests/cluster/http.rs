@@ -1,6 +1,6 @@
 //! The HTTP server under hostile clients, against the real exporter binary on a real
 //! kube-apiserver: a slowloris flood, oversized headers, concurrent scrapes, idle and
-//! trickling connections. Timings are reported on stderr, never asserted.
+//! trickling connections, a reader that never reads. Timings are reported on stderr, never asserted.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -18,6 +18,23 @@ fn open_sockets(pid: u32) -> usize {
     fds.filter_map(Result::ok)
         .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target.to_string_lossy().starts_with("socket:")))
         .count()
+}
+
+/// Whether process `pid` holds a TCP connection (IPv4) whose peer is local port `port`.
+fn holds_connection_from(pid: u32, port: u16) -> bool {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("the exporter's /proc fd dir");
+    let inodes: BTreeSet<String> = fds
+        .filter_map(Result::ok)
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| Some(target.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.to_string()))
+        .collect();
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let peer = format!(":{port:04X}");
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.get(2).is_some_and(|remote| remote.ends_with(&peer))
+            && fields.get(9).is_some_and(|i| inodes.contains(*i))
+    })
 }
 
 /// One slowloris client: opens a connection, sends a request line, then one header byte
@@ -333,4 +350,76 @@ async fn sigterm_and_sigint_stop_it_cleanly() {
         assert!(status.is_some_and(|s| s.success()), "SIG{signal}: {status:?}");
         assert!(TcpStream::connect(&exporter.addr).await.is_err(), "SIG{signal}: the port is still open");
     }
+}
+
+/// A client that reads its answer too slowly is let go 30 s after its request began: it
+/// holds none of the exporter's connections longer, however little it reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_is_let_go_after_30_s() {
+    const NS: &str = "it-http-slow";
+    const PODS: usize = 200;
+    const CONTAINERS: usize = 10;
+    let cluster = testbed::shared().expect("testbed cluster (run .ci/install)");
+    let client = cluster.client().await.expect("client");
+    testbed::ensure_namespace(&client, NS).await.expect("namespace");
+    // Enough containers that the answer (about 7 MB) outgrows what the kernel buffers for a
+    // connection (net.ipv4.tcp_wmem's 4 MiB at most), so the server must wait for the
+    // reader; each restarted once, so every family has its series.
+    let names: Vec<String> = (0..CONTAINERS).map(|c| format!("app{c}")).collect();
+    let manifests: Vec<serde_json::Value> = (0..PODS)
+        .map(|i| {
+            let containers = names.iter().map(|c| testbed::container(c, "img:1")).collect();
+            testbed::deployment_pod(NS, "slow", "5d4f8c7b9", &format!("s{i:04}"), containers)
+        })
+        .collect();
+    cluster.create_objects(NS, &manifests).expect("pods");
+    let last = Terminated::new("Error", 1, testbed::ago(120), testbed::ago(60));
+    let created = kube::Api::<k8s_openapi::api::core::v1::Pod>::namespaced(client.clone(), NS)
+        .list(&Default::default())
+        .await
+        .expect("the pods");
+    futures::StreamExt::for_each_concurrent(futures::stream::iter(&created.items), 8, |pod| {
+        let statuses = names.iter().map(|c| testbed::crashloop_status(pod, c, 1, "10s", &last)).collect();
+        let status = testbed::pod_status(pod, "Running", statuses);
+        let (client, name) = (client.clone(), pod.metadata.name.clone().unwrap_or_default());
+        async move {
+            testbed::patch_status(&client, NS, &name, &status).await.expect("status");
+        }
+    })
+    .await;
+    let exporter = Exporter::start(EXPORTER, &cluster.kubeconfig_path(), &["--namespace", NS]).await;
+    let body = loop {
+        let (_, body) = exporter.get("/metrics", &[]).await.expect("scrape");
+        let body = String::from_utf8_lossy(&body).into_owned();
+        if body.matches("crashloop_container_restarts_total{").count() == PODS * CONTAINERS {
+            break body;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+
+    // A client that asks and never reads: the server can write only what the sockets'
+    // buffers take, then must wait.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("a small receive buffer");
+    let stream = socket.connect(exporter.addr.parse().expect("an address")).await.expect("connect");
+    let port = stream.local_addr().expect("the client's port").port();
+    let mut stream = stream;
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.expect("request");
+    let since = Instant::now();
+    while !holds_connection_from(exporter.pid(), port) {
+        assert!(since.elapsed() < Duration::from_secs(5), "the exporter did not take the connection");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // What the exporter holds is what counts: once it lets go, the kernel may still hold the
+    // unread answer for the client.
+    while holds_connection_from(exporter.pid(), port) {
+        assert!(since.elapsed() < Duration::from_secs(45), "the exporter still holds the slow reader's connection");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let cut = since.elapsed();
+    report(&format!("http: a reader that never reads was let go after {cut:?} (a {} byte answer)", body.len()));
+    let thirty = Duration::from_secs(29)..Duration::from_secs(34);
+    assert!(thirty.contains(&cut), "the slow reader was let go after {cut:?}, not 30 s");
+    drop(stream);
+    assert!(exporter.get("/healthz", &[]).await.is_ok_and(|(s, _)| s == 200));
 }

@@ -91,10 +91,10 @@ fn value<'a>(out: &'a str, series: &str) -> Option<&'a str> {
     out.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
 }
 
-/// Every series of `family` of pod `pod`, as written (value included).
-fn pod_series<'a>(out: &'a str, family: &str, pod: &str) -> Vec<&'a str> {
-    let (start, of_pod) = (format!("{family}{{"), format!("pod=\"{pod}\""));
-    out.lines().filter(|l| l.starts_with(&start) && l.contains(&of_pod)).collect()
+/// Every series of `family` of pod `ns/pod`, as written (value included).
+fn pod_series<'a>(out: &'a str, family: &str, ns: &str, pod: &str) -> Vec<&'a str> {
+    let start = format!("{family}{{namespace=\"{ns}\",pod=\"{pod}\",");
+    out.lines().filter(|l| l.starts_with(&start)).collect()
 }
 
 /// The value of the pod's `crashloop_pod_workload_info` with this workload, whatever its
@@ -380,7 +380,7 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
                 "regular",
                 Some(("cause", "dependency_unavailable")),
             );
-            let causes = pod_series(out, "crashloop_container_probable_cause", pod);
+            let causes = pod_series(out, "crashloop_container_probable_cause", ns, pod);
             match since {
                 None if value(out, &dependency) == Some("1") => {
                     since = Some(restarts);
@@ -554,7 +554,7 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
         // The container waits in ContainerCreating, which is no trouble of its own: the
         // pod-level series names what is missing, and CrashloopPodMissingConfigObject alerts on
         // it. No cause: the container has not failed.
-        let causes = pod_series(out, "crashloop_container_probable_cause", pod);
+        let causes = pod_series(out, "crashloop_container_probable_cause", ns, pod);
         if !causes.is_empty() {
             return Verdict::Fail(format!("a container that has not failed has a cause: {causes:?}"));
         }
@@ -604,7 +604,7 @@ fn scenarios(cluster: &testbed::Cluster, node: &Node) -> Vec<(&'static str, Vec<
             vec![pod],
             on_pod(ns, move |pod, out| {
                 // One category: the one of this registry's answer.
-                let categories = pod_series(out, "crashloop_container_image_pull_failure", pod);
+                let categories = pod_series(out, "crashloop_container_image_pull_failure", ns, pod);
                 if categories.len() != 1 {
                     return Verdict::Pending(format!("pull failure series {categories:?}, want only {category}"));
                 }
