@@ -1,6 +1,7 @@
 //! The HTTP server under hostile clients, against the real exporter binary on a real
 //! kube-apiserver: a slowloris flood, oversized headers, concurrent scrapes, idle and
-//! trickling connections, a reader that never reads. Timings are reported on stderr, never asserted.
+//! trickling connections, a reader that never reads. Timings are reported on stderr; only
+//! the server's own limits (10 s, 30 s) are asserted, with a margin.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
