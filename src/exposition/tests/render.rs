@@ -630,3 +630,30 @@ fn an_oom_kill_says_which_limit_it_ran_under() {
         ]
     );
 }
+
+/// With several namespaces watched (one cache each), the last sync is the stalest cache's,
+/// and none is written while any cache has not finished its first list.
+#[test]
+fn the_last_sync_is_the_stalest_namespaces() {
+    use std::sync::atomic::Ordering;
+    let caches: Vec<PodCache> = [NOW - 5, NOW - 90, NOW]
+        .into_iter()
+        .map(|t| {
+            let cache = cache_of([]);
+            cache.last_sync.store(t, Ordering::Relaxed);
+            cache
+        })
+        .collect();
+    let render = |caches: Vec<PodCache>| {
+        let source = PodSource { caches, ..source_over(cache_of([])) };
+        let out = text_of(&exposition_of(source), Format::Prometheus);
+        samples(&out, "crashloop_exporter_last_sync_timestamp_seconds")
+            .into_iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let stalest = format!(r#"crashloop_exporter_last_sync_timestamp_seconds{{resource="pods"}} {}"#, NOW - 90);
+    assert_eq!(render(caches.clone()), [stalest]);
+    caches[1].last_sync.store(0, Ordering::Relaxed);
+    assert_eq!(render(caches), Vec::<String>::new(), "a namespace not listed yet: no last sync");
+}
