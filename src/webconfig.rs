@@ -483,6 +483,17 @@ impl Drop for InLine<'_> {
     }
 }
 
+/// The users whose password is the example web config's (docs/web-config.example.yml),
+/// which anyone can read. One bcrypt each, once, at start.
+fn users_of_the_example(users: &BTreeMap<String, String>) -> Vec<&str> {
+    const EXAMPLE_PASSWORD: &str = "changeme";
+    users
+        .iter()
+        .filter(|(_, hash)| bcrypt::verify(EXAMPLE_PASSWORD, hash).unwrap_or(false))
+        .map(|(u, _)| u.as_str())
+        .collect()
+}
+
 /// The answer to a request's credentials.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Check {
@@ -501,6 +512,12 @@ impl BasicAuth {
                 format!("basic_auth_users.{user}: not a bcrypt hash ({e})\n  make one with: htpasswd -nBC 10 \"\" | tr -d ':\\n'")
             })?;
             cost = cost.max(parts.get_cost());
+        }
+        for user in users_of_the_example(&users) {
+            tracing::warn!(
+                user,
+                "basic_auth_users: this user's password is the example's (changeme), which anyone can read: set a hash of your own"
+            );
         }
         let decoy = bcrypt::hash("crashloop-exporter decoy", cost).map_err(|e| format!("basic_auth_users: {e}"))?;
         let remember = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &ring::rand::SystemRandom::new())
@@ -726,6 +743,13 @@ mod tests {
         assert_eq!(auth.waiting.load(std::sync::atomic::Ordering::Acquire), 0);
         drop(all);
         assert_eq!(auth.check(Some(&header)).await, Check::Denied);
+    }
+
+    #[test]
+    fn the_examples_password_is_noticed() {
+        let (copied, own) = (bcrypt::hash("changeme", 4).expect("hash"), bcrypt::hash("s3cret", 4).expect("hash"));
+        let users = BTreeMap::from([("copied".to_string(), copied), ("own".to_string(), own)]);
+        assert_eq!(users_of_the_example(&users), ["copied"]);
     }
 
     #[test]

@@ -473,8 +473,9 @@ async fn events_forbidden_pods_still_served() {
     let pod = crashloop_pod(&client, ns, "api", 2).await;
     let (log_path, stderr) = log_file("events-forbidden");
     let kubeconfig = cluster.kubeconfig_for("limited").expect("kubeconfig");
-    let exporter =
-        Exporter::spawn(EXPORTER, &kubeconfig, &["--namespace", ns, "--log-format", "json"], stderr).ready().await;
+    let exporter = Exporter::spawn(EXPORTER, &kubeconfig, &["--namespace", ns, "--log-format", "json"], stderr)
+        .ready_for_pods()
+        .await;
     let out = exporter.metrics_until("three denials", |o| api_errors(o, "events", "forbidden") >= 3.0).await;
     assert!(out.contains(&restarts(ns, &pod, 2)), "{out}");
     assert!(out.contains(&app_line("crashloop_container_crashlooping", ns, &pod, "", "1")), "{out}");

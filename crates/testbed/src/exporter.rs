@@ -47,29 +47,34 @@ impl Exporter {
         Exporter { child, addr }
     }
 
-    /// Waits until `/readyz` answers 200.
-    /// Then waits, up to 10 s, for the Event watch's first list: it starts once the pods
-    /// are listed, and what it lists is the baseline, so an Event a test posts before it
-    /// completes would be taken as history and not counted. An exporter that cannot list
-    /// Events (an RBAC test) is returned after the 10 s.
+    /// Waits until `/readyz` answers 200, then for the Event watch's first list (up to
+    /// 30 s, else it panics): the list starts once the pods are listed, and what it lists is
+    /// the baseline, so an Event a test posts before it completes would be taken as history
+    /// and not counted.
     pub async fn ready(self) -> Exporter {
+        let exporter = self.ready_for_pods().await;
+        let listed = r#"crashloop_exporter_watch_events_total{resource="events",type="init_done"}"#;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match exporter.get("/metrics", &[]).await {
+                Ok((200, body)) if String::from_utf8_lossy(&body).contains(listed) => return exporter,
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+            assert!(Instant::now() < deadline, "the exporter did not list Events within 30 s of being ready");
+        }
+    }
+
+    /// Waits until `/readyz` answers 200 (up to 30 s, else it panics): the pods are listed.
+    /// For an exporter that may not list Events (an RBAC test); else [`Exporter::ready`].
+    pub async fn ready_for_pods(self) -> Exporter {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok((200, _)) = self.get("/readyz", &[]).await {
-                break;
+                return self;
             }
             assert!(Instant::now() < deadline, "the exporter did not become ready within 30 s");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let listed = r#"crashloop_exporter_watch_events_total{resource="events",type="init_done"}"#;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            match self.get("/metrics", &[]).await {
-                Ok((200, body)) if String::from_utf8_lossy(&body).contains(listed) => break,
-                _ => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-        self
     }
 
     /// A GET; returns the status code and the raw body.
