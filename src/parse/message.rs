@@ -156,6 +156,12 @@ fn accepted(named: Named<'_>) -> Option<MissingObject> {
     })
 }
 
+/// The Event of a message that names a missing object: the object, or, when no object can
+/// have its name, left out and counted.
+fn missing_signal(named: Named<'_>) -> Signal {
+    accepted(named).map_or(Signal::Ignored(IgnoredReason::InvalidName), Signal::Missing)
+}
+
 /// A DNS subdomain (RFC 1123) as Kubernetes validates object names: at most 253 bytes of
 /// lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit.
 fn is_dns_subdomain(name: &str) -> bool {
@@ -388,14 +394,14 @@ pub fn classify_event(reason: &str, message: &str) -> Signal {
             }
         }
         "FailedScheduling" => match named_object(message) {
-            Some(named) => accepted(named).map_or(Signal::Ignored(IgnoredReason::InvalidName), Signal::Missing),
+            Some(named) => missing_signal(named),
             None => Signal::Ignored(IgnoredReason::Unschedulable),
         },
         "FailedCreatePodSandBox" => Signal::SandboxFailed,
         "FailedCreate" => Signal::CreateRefused(classify_refusal(message)),
         "Failed" | "FailedMount" | "FailedAttachVolume" => {
             if let Some(named) = named_object(message) {
-                accepted(named).map_or(Signal::Ignored(IgnoredReason::InvalidName), Signal::Missing)
+                missing_signal(named)
             } else if reason != "Failed" && lower.starts_with("unable to attach or mount volumes") {
                 // The kubelet's summary after every failed mount, a missing object's too.
                 Signal::Ignored(IgnoredReason::MountSummary)

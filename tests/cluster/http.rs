@@ -13,22 +13,24 @@ use crashloop_testbed::{self as testbed, Terminated};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Sockets the exporter process holds: its listener, its API connections and its clients.
-fn open_sockets(pid: u32) -> usize {
+/// The inodes of the sockets process `pid` holds: its listener, its API connections and its
+/// clients.
+fn socket_inodes(pid: u32) -> BTreeSet<String> {
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("the exporter's /proc fd dir");
     fds.filter_map(Result::ok)
-        .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target.to_string_lossy().starts_with("socket:")))
-        .count()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| Some(target.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.to_string()))
+        .collect()
+}
+
+/// How many sockets the exporter process holds.
+fn open_sockets(pid: u32) -> usize {
+    socket_inodes(pid).len()
 }
 
 /// Whether process `pid` holds a TCP connection (IPv4) whose peer is local port `port`.
 fn holds_connection_from(pid: u32, port: u16) -> bool {
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("the exporter's /proc fd dir");
-    let inodes: BTreeSet<String> = fds
-        .filter_map(Result::ok)
-        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-        .filter_map(|target| Some(target.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.to_string()))
-        .collect();
+    let inodes = socket_inodes(pid);
     let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
     let peer = format!(":{port:04X}");
     table.lines().skip(1).any(|line| {

@@ -171,8 +171,8 @@ async fn etcd_admits_only_a_client_certificate() -> TestResult {
     assert!(matches!(code, Some(35 | 55 | 56)) && status == "000", "TLS without a certificate: {code:?} {status}");
     // The same request with the apiserver's certificate is answered: the refusals above are
     // etcd's, not a broken request.
-    let dir = cluster.dir().display().to_string();
-    let (cert, key) = (format!("{dir}/apiserver-etcd-client.pem"), format!("{dir}/apiserver-etcd-client.key"));
+    let (cert, key) = cluster.etcd_client_certificate();
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
     assert_eq!(range("https", &["--cacert", &ca, "--cert", &cert, "--key", &key]), (Some(0), "200".to_string()));
     let revision = cluster.etcd_client()?.post_json("/v3/kv/range", r#"{"key":"Lw=="}"#)?;
     assert!(revision["header"]["revision"].as_str().is_some(), "the test bed's own client: {revision}");

@@ -12,90 +12,24 @@ use crate::common::{
 };
 use crashloop_testbed as testbed;
 use crashloop_testbed::measure::median;
+use crashloop_testbed::pki;
 
 const USER: &str = "prometheus";
 const PASSWORD: &str = "correct horse battery staple";
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs (.ci/install)");
-    assert!(out.status.success(), "openssl {args:?}:\n{}", String::from_utf8_lossy(&out.stderr));
-}
-
 /// A CA `<ca>.pem`/`<ca>.key` in `dir`.
 fn make_ca(dir: &Path, ca: &str) {
-    let (key, pem, subject) = (format!("{ca}.key"), format!("{ca}.pem"), format!("/CN={ca}"));
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &pem,
-            "-days",
-            "2",
-            "-subj",
-            &subject,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
+    let extensions = ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign"];
+    pki::ca(dir, ca, &format!("/CN={ca}"), &extensions).expect("a CA (openssl: .ci/install)");
 }
 
 /// A leaf `<name>.pem`/`<name>.key` signed by `<ca>`, for `usage` (serverAuth or clientAuth).
 fn make_leaf(dir: &Path, ca: &str, name: &str, usage: &str) {
-    let (key, csr, pem, ext) =
-        (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"), format!("{name}.ext"));
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            &format!("/CN={name}"),
-        ],
-    );
-    fs::write(
-        dir.join(&ext),
-        format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage={usage}\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"),
-    )
-    .expect("extensions file");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &format!("{ca}.pem"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-out",
-            &pem,
-            "-days",
-            "2",
-            "-extfile",
-            &ext,
-        ],
-    );
+    let usage = format!("extendedKeyUsage={usage}");
+    #[rustfmt::skip]
+    let extensions = ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature", &usage,
+                      "subjectAltName=IP:127.0.0.1,DNS:localhost"];
+    pki::issue(dir, ca, name, &format!("/CN={name}"), &extensions).expect("a certificate (openssl: .ci/install)");
 }
 
 /// A CA, a server certificate for 127.0.0.1, a client certificate of the same CA, and one

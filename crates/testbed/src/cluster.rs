@@ -173,14 +173,20 @@ impl Cluster {
     /// A client of etcd's JSON gateway with the apiserver's certificate, for what a test or
     /// a benchmark writes or does to etcd directly.
     pub fn etcd_client(&self) -> Result<EtcdClient> {
-        let d = |name: &str| self.dir.join(name);
-        EtcdClient::new(self.etcd_port, &d(ETCD_CA), &d(APISERVER_ETCD_CLIENT_CERT), &d(APISERVER_ETCD_CLIENT_KEY))
+        let (cert, key) = self.etcd_client_certificate();
+        EtcdClient::new(self.etcd_port, &self.etcd_ca(), &cert, &key)
     }
 
     /// The CA etcd trusts, the one that issued its serving certificate: for a test that
     /// knocks on etcd without a client certificate.
     pub fn etcd_ca(&self) -> PathBuf {
-        self.dir.join(ETCD_CA)
+        self.dir.join(pki::pem(ETCD_CA))
+    }
+
+    /// The certificate and key etcd admits (the apiserver's), for a client other than
+    /// [`Cluster::etcd_client`].
+    pub fn etcd_client_certificate(&self) -> (PathBuf, PathBuf) {
+        (self.dir.join(pki::pem(APISERVER_ETCD_CLIENT)), self.dir.join(pki::key(APISERVER_ETCD_CLIENT)))
     }
 
     /// Kubeconfig of user `admin` (group `system:masters`), context `testbed`. It is written
@@ -268,10 +274,10 @@ impl Cluster {
             format!("--initial-advertise-peer-urls={peer}"),
             format!("--initial-cluster=testbed={peer}"),
             // Clients and peers alike need a certificate of the cluster's etcd CA.
-            format!("--cert-file={}", d(ETCD_SERVER_CERT)), format!("--key-file={}", d(ETCD_SERVER_KEY)),
-            "--client-cert-auth".into(), format!("--trusted-ca-file={}", d(ETCD_CA)),
-            format!("--peer-cert-file={}", d(ETCD_SERVER_CERT)), format!("--peer-key-file={}", d(ETCD_SERVER_KEY)),
-            "--peer-client-cert-auth".into(), format!("--peer-trusted-ca-file={}", d(ETCD_CA)),
+            format!("--cert-file={}", d(&pki::pem(ETCD_SERVER))), format!("--key-file={}", d(&pki::key(ETCD_SERVER))),
+            "--client-cert-auth".into(), format!("--trusted-ca-file={}", d(&pki::pem(ETCD_CA))),
+            format!("--peer-cert-file={}", d(&pki::pem(ETCD_SERVER))), format!("--peer-key-file={}", d(&pki::key(ETCD_SERVER))),
+            "--peer-client-cert-auth".into(), format!("--peer-trusted-ca-file={}", d(&pki::pem(ETCD_CA))),
             "--logger=zap".into(), "--log-outputs=stderr".into(), "--log-level=warn".into(),
         ];
         *slot = Some(self.spawn("etcd", &self.etcd_bin, &args)?);
@@ -327,9 +333,9 @@ impl Cluster {
             #[rustfmt::skip]
             let args = [
                 format!("--etcd-servers={}", self.etcd_url()),
-                format!("--etcd-cafile={}", d(ETCD_CA)),
-                format!("--etcd-certfile={}", d(APISERVER_ETCD_CLIENT_CERT)),
-                format!("--etcd-keyfile={}", d(APISERVER_ETCD_CLIENT_KEY)),
+                format!("--etcd-cafile={}", d(&pki::pem(ETCD_CA))),
+                format!("--etcd-certfile={}", d(&pki::pem(APISERVER_ETCD_CLIENT))),
+                format!("--etcd-keyfile={}", d(&pki::key(APISERVER_ETCD_CLIENT))),
                 format!("--secure-port={}", self.api_port),
                 "--bind-address=127.0.0.1".into(),
                 "--advertise-address=127.0.0.1".into(),
@@ -338,8 +344,8 @@ impl Cluster {
                 format!("--token-auth-file={}", d("tokens.csv")),
                 "--authorization-mode=RBAC".into(),
                 // What the apiserver shows a kubelet, which admits nothing anonymous.
-                format!("--kubelet-client-certificate={}", d(KUBELET_CLIENT_CERT)),
-                format!("--kubelet-client-key={}", d(KUBELET_CLIENT_KEY)),
+                format!("--kubelet-client-certificate={}", d(&pki::pem(APISERVER_KUBELET_CLIENT))),
+                format!("--kubelet-client-key={}", d(&pki::key(APISERVER_KUBELET_CLIENT))),
                 format!("--service-account-key-file={}", d("sa.key")),
                 format!("--service-account-signing-key-file={}", d("sa.key")),
                 "--service-account-issuer=https://kubernetes.default.svc".into(),
@@ -432,18 +438,18 @@ impl Cluster {
         // A CA that the kubelet trusts for its clients, and the apiserver's client
         // certificate from it: the kubelet admits no anonymous request, so no other local
         // user reaches exec or logs through its port.
-        pki::ca(&self.dir, "kubelet-ca", "/CN=testbed kubelet client CA")?;
+        pki::ca(&self.dir, KUBELET_CA, "/CN=testbed kubelet client CA", &[])?;
         #[rustfmt::skip]
-        pki::issue(&self.dir, "kubelet-ca", "apiserver-kubelet-client",
+        pki::issue(&self.dir, KUBELET_CA, APISERVER_KUBELET_CLIENT,
             "/O=system:masters/CN=kube-apiserver-kubelet-client", &["extendedKeyUsage = clientAuth"])?;
         // etcd's CA, its serving (and peer) certificate, and the apiserver's client
         // certificate: etcd admits no client without one.
-        pki::ca(&self.dir, "etcd-ca", "/CN=testbed etcd CA")?;
+        pki::ca(&self.dir, ETCD_CA, "/CN=testbed etcd CA", &[])?;
         #[rustfmt::skip]
-        pki::issue(&self.dir, "etcd-ca", "etcd-server", "/CN=testbed etcd",
+        pki::issue(&self.dir, ETCD_CA, ETCD_SERVER, "/CN=testbed etcd",
             &["subjectAltName = IP:127.0.0.1", "extendedKeyUsage = serverAuth, clientAuth"])?;
         #[rustfmt::skip]
-        pki::issue(&self.dir, "etcd-ca", "apiserver-etcd-client", "/CN=kube-apiserver-etcd-client",
+        pki::issue(&self.dir, ETCD_CA, APISERVER_ETCD_CLIENT, "/CN=kube-apiserver-etcd-client",
             &["extendedKeyUsage = clientAuth"])?;
         Ok(())
     }
@@ -451,7 +457,7 @@ impl Cluster {
     /// The CA a node's kubelet trusts for its clients (only the apiserver has a certificate
     /// from it).
     pub fn kubelet_client_ca(&self) -> PathBuf {
-        self.dir.join(KUBELET_CA)
+        self.dir.join(pki::pem(KUBELET_CA))
     }
 
     fn kubeconfig_yaml(&self, user: &str) -> Result<String> {
@@ -516,14 +522,12 @@ fn lock(m: &Mutex<Option<Child>>) -> MutexGuard<'_, Option<Child>> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-const KUBELET_CA: &str = "kubelet-ca.pem";
-const KUBELET_CLIENT_CERT: &str = "apiserver-kubelet-client.pem";
-const KUBELET_CLIENT_KEY: &str = "apiserver-kubelet-client.key";
-const ETCD_CA: &str = "etcd-ca.pem";
-const ETCD_SERVER_CERT: &str = "etcd-server.pem";
-const ETCD_SERVER_KEY: &str = "etcd-server.key";
-const APISERVER_ETCD_CLIENT_CERT: &str = "apiserver-etcd-client.pem";
-const APISERVER_ETCD_CLIENT_KEY: &str = "apiserver-etcd-client.key";
+/// The cluster's certificates ([`pki`] names their files).
+const KUBELET_CA: &str = "kubelet-ca";
+const APISERVER_KUBELET_CLIENT: &str = "apiserver-kubelet-client";
+const ETCD_CA: &str = "etcd-ca";
+const ETCD_SERVER: &str = "etcd-server";
+const APISERVER_ETCD_CLIENT: &str = "apiserver-etcd-client";
 
 fn running(slot: &mut Option<Child>) -> bool {
     matches!(slot.as_mut().map(Child::try_wait), Some(Ok(None)))

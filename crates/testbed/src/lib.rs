@@ -46,7 +46,7 @@ mod kubelet;
 pub mod measure;
 mod node;
 mod oci;
-mod pki;
+pub mod pki;
 mod process;
 pub mod prometheus;
 mod proxy;
